@@ -1,0 +1,17 @@
+//! smqctl: a toolkit for debugging and testing SMQ publish/subscribe systems
+//! (Real Time Logic's Barracuda App Server and Mako Server).
+//!
+//! Data flows one way: bytes → [`protocol`] packets → [`transport`] connections →
+//! [`client`] → [`commands`] → terminal. The [`broker`] is a sibling of the client:
+//! both stand on the protocol floor and never import each other.
+//!
+//! - [`protocol`]: packet encode/decode and raw framing; no I/O.
+//! - [`transport`]: WebSocket and raw (HTTP-bootstrapped) byte streams, TLS.
+//! - [`client`]: the async SMQ client (handshake, caches, keepalive, reconnect).
+//! - [`broker`]: the embedded broker that behaves like Mako's `smq.hub`.
+//! - [`trace`]: the trace event type the broker's hooks emit.
+//! - [`commands`]: one module per subcommand.
+//! - [`output`]: payload rendering shared by every command.
+//! - [`cli`]: the clap definitions.
+
+pub mod protocol;
