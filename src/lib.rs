@@ -15,3 +15,5 @@
 //! - [`cli`]: the clap definitions.
 
 pub mod protocol;
+pub mod broker;
+pub mod trace;

@@ -1,0 +1,1 @@
+//! Embedded SMQ broker (placeholder: being written).

@@ -1,0 +1,1 @@
+//! Trace events (placeholder: being written).
