@@ -15,5 +15,6 @@
 //! - [`cli`]: the clap definitions.
 
 pub mod protocol;
+pub mod transport;
 pub mod broker;
 pub mod trace;

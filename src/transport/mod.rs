@@ -1,0 +1,330 @@
+//! Client-side byte streams to an SMQ broker, chosen by URL scheme.
+//!
+//! `ws://`/`wss://` carry one SMQ packet per binary WebSocket message;
+//! `http://`/`https://` bootstrap a raw socket with an HTTP request and then carry
+//! length-prefixed packets on the same socket. Whatever the scheme, TCP or TLS is
+//! hidden behind one trait object ([`ByteStream`]) and callers get a
+//! [`PacketReader`] / [`PacketWriter`] pair that moves packet bodies.
+//!
+//! May import: `protocol`. Knows nothing of SMQ semantics (handshake, IDs).
+
+pub mod raw;
+pub mod tls;
+pub mod ws;
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::protocol::framing::{self, FrameError};
+
+pub use tls::TlsOptions;
+
+/// Any byte stream a transport runs on: plain TCP or TLS over TCP.
+pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncStream for T {}
+pub type ByteStream = Box<dyn AsyncStream>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Ws,
+    Wss,
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn is_tls(self) -> bool {
+        matches!(self, Scheme::Wss | Scheme::Https)
+    }
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Scheme::Ws | Scheme::Wss)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Ws => "ws",
+            Scheme::Wss => "wss",
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// A parsed broker URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub scheme: Scheme,
+    pub host: String,
+    pub port: u16,
+    /// Path and query, starting with '/'.
+    pub path: String,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        write!(f, "{}://{}:{}{}", self.scheme.as_str(), host, self.port, self.path)
+    }
+}
+
+impl Endpoint {
+    /// Parses `ws://host[:port]/path` (also wss, http, https). A URL without a
+    /// scheme is taken as `ws://`. Default ports: 80 and 443.
+    pub fn parse(url: &str) -> Result<Endpoint, TransportError> {
+        let bad = |why: &str| TransportError::BadUrl {
+            url: url.to_string(),
+            why: why.to_string(),
+        };
+        let (scheme, rest) = match url.split_once("://") {
+            Some((s, rest)) => {
+                let scheme = match s.to_ascii_lowercase().as_str() {
+                    "ws" => Scheme::Ws,
+                    "wss" => Scheme::Wss,
+                    "http" => Scheme::Http,
+                    "https" => Scheme::Https,
+                    _ => return Err(bad("scheme must be ws, wss, http or https")),
+                };
+                (scheme, rest)
+            }
+            None => (Scheme::Ws, url),
+        };
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let path = if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path.to_string()
+        };
+        if authority.contains('@') {
+            return Err(bad(
+                "user:password@ in the URL is not supported; use --credentials",
+            ));
+        }
+        let default_port = if scheme.is_tls() { 443 } else { 80 };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed '[' in host"))?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => p.parse().map_err(|_| bad("port is not a number"))?,
+                None if after.is_empty() => default_port,
+                None => return Err(bad("unexpected text after ']'")),
+            };
+            (h.to_string(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (
+                    h.to_string(),
+                    p.parse::<u16>().map_err(|_| bad("port is not a number 0-65535"))?,
+                ),
+                None => (authority.to_string(), default_port),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        Ok(Endpoint {
+            scheme,
+            host,
+            port,
+            path,
+        })
+    }
+
+    fn host_header(&self) -> String {
+        let default = if self.scheme.is_tls() { 443 } else { 80 };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == default {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("bad broker URL '{url}': {why}")]
+    BadUrl { url: String, why: String },
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("timed out after {0:?} connecting to {1}")]
+    Timeout(Duration, String),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("{0}")]
+    TlsConfig(String),
+    #[error("broker at {url} answered the SMQ bootstrap with '{status}' (is this the SMQ URL?)")]
+    HttpStatus { url: String, status: String },
+    #[error("WebSocket: {0}")]
+    WebSocket(String),
+    #[error("connection closed by the broker")]
+    Closed,
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("malformed frame from the broker: {0}")]
+    Frame(#[from] FrameError),
+    #[error("the broker sent a text WebSocket message; SMQ uses binary messages")]
+    TextMessage,
+}
+
+/// Opens the TCP (and TLS) stream, then bootstraps the transport the scheme asks
+/// for. The whole thing is bounded by `timeout`.
+pub async fn connect(
+    ep: &Endpoint,
+    tls: &TlsOptions,
+    timeout: Duration,
+) -> Result<(PacketReader, PacketWriter), TransportError> {
+    let addr = format!("{}:{}", ep.host, ep.port);
+    let work = async {
+        let tcp = TcpStream::connect((ep.host.as_str(), ep.port))
+            .await
+            .map_err(|source| TransportError::Connect {
+                addr: addr.clone(),
+                source,
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let stream: ByteStream = if ep.scheme.is_tls() {
+            Box::new(tls::connect(tcp, &ep.host, tls).await?)
+        } else {
+            Box::new(tcp)
+        };
+        if ep.scheme.is_websocket() {
+            ws::bootstrap(stream, ep).await
+        } else {
+            raw::bootstrap(stream, ep).await
+        }
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| TransportError::Timeout(timeout, ep.to_string()))?
+}
+
+type WsStream = WebSocketStream<ByteStream>;
+
+/// Receives packet bodies (type byte first).
+pub enum PacketReader {
+    Raw {
+        rd: ReadHalf<ByteStream>,
+        buf: BytesMut,
+    },
+    Ws(SplitStream<WsStream>),
+}
+
+impl PacketReader {
+    /// Next packet body; `Ok(None)` on a clean close. Cancel-safe, so it can sit in
+    /// a `select!` next to a command channel.
+    pub async fn recv(&mut self) -> Result<Option<Bytes>, TransportError> {
+        match self {
+            PacketReader::Raw { rd, buf } => raw::recv(rd, buf).await,
+            PacketReader::Ws(ws) => loop {
+                match ws.next().await {
+                    None => return Ok(None),
+                    Some(Err(e)) => return Err(ws::map_err(e)),
+                    Some(Ok(Message::Binary(b))) => return Ok(Some(b)),
+                    Some(Ok(Message::Close(_))) => return Ok(None),
+                    Some(Ok(Message::Text(_))) => return Err(TransportError::TextMessage),
+                    Some(Ok(_)) => continue, // ping/pong frames are tungstenite's business
+                }
+            },
+        }
+    }
+}
+
+/// Sends packet bodies. `queue` buffers, `flush` writes everything queued, so a
+/// burst of publishes costs one syscall.
+pub enum PacketWriter {
+    Raw {
+        wr: WriteHalf<ByteStream>,
+        buf: BytesMut,
+    },
+    Ws(SplitSink<WsStream, Message>),
+}
+
+impl PacketWriter {
+    pub async fn queue(&mut self, body: Bytes) -> Result<(), TransportError> {
+        match self {
+            PacketWriter::Raw { buf, .. } => Ok(framing::prefix_raw(&body, buf)?),
+            PacketWriter::Ws(sink) => sink.feed(Message::Binary(body)).await.map_err(ws::map_err),
+        }
+    }
+
+    pub async fn flush(&mut self) -> Result<(), TransportError> {
+        match self {
+            PacketWriter::Raw { wr, buf } => {
+                if !buf.is_empty() {
+                    wr.write_all(buf).await?;
+                    buf.clear();
+                }
+                wr.flush().await?;
+                Ok(())
+            }
+            PacketWriter::Ws(sink) => sink.flush().await.map_err(ws::map_err),
+        }
+    }
+
+    pub async fn send(&mut self, body: Bytes) -> Result<(), TransportError> {
+        self.queue(body).await?;
+        self.flush().await
+    }
+
+    /// Flushes and shuts the stream down (WebSocket: a close frame).
+    pub async fn close(&mut self) -> Result<(), TransportError> {
+        self.flush().await?;
+        match self {
+            PacketWriter::Raw { wr, .. } => Ok(wr.shutdown().await?),
+            PacketWriter::Ws(sink) => sink.close().await.map_err(ws::map_err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_with_defaults() {
+        let e = Endpoint::parse("ws://127.0.0.1:9357/smq/").expect("valid");
+        assert_eq!((e.scheme, e.host.as_str(), e.port, e.path.as_str()), (Scheme::Ws, "127.0.0.1", 9357, "/smq/"));
+        let e = Endpoint::parse("https://example.com").expect("valid");
+        assert_eq!((e.scheme, e.port, e.path.as_str()), (Scheme::Https, 443, "/"));
+        let e = Endpoint::parse("localhost:80/smq.lsp?x=1").expect("valid");
+        assert_eq!((e.scheme, e.host.as_str(), e.path.as_str()), (Scheme::Ws, "localhost", "/smq.lsp?x=1"));
+        let e = Endpoint::parse("http://[::1]:8080/smq").expect("valid");
+        assert_eq!((e.host.as_str(), e.port), ("::1", 8080));
+        assert_eq!(e.to_string(), "http://[::1]:8080/smq");
+        assert_eq!(e.host_header(), "[::1]:8080");
+    }
+
+    #[test]
+    fn bad_urls_say_what_is_wrong() {
+        for (url, why) in [
+            ("mqtt://x", "scheme"),
+            ("ws://host:99999/", "port"),
+            ("ws:///path", "no host"),
+            ("ws://user:pw@host/", "--credentials"),
+        ] {
+            let err = Endpoint::parse(url).expect_err(url).to_string();
+            assert!(err.contains(why), "{url}: {err}");
+        }
+    }
+}

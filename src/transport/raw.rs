@@ -1,0 +1,139 @@
+//! Raw-socket bootstrap: `GET <path>` with `SimpleMQ: 1` and
+//! `SendSmqHttpResponse: true`, an HTTP 200 head back, then length-prefixed SMQ
+//! packets on the same socket. Bytes that arrive after the head (the broker sends
+//! Init at once) stay in the read buffer as the start of the SMQ stream.
+//!
+//! May import: `transport` (parent), `protocol::framing`.
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf};
+
+use super::{ByteStream, Endpoint, PacketReader, PacketWriter, TransportError};
+use crate::protocol::framing;
+
+/// Longest HTTP response head we accept before calling the peer broken.
+const MAX_HEAD: usize = 16 * 1024;
+
+pub async fn bootstrap(
+    mut stream: ByteStream,
+    ep: &Endpoint,
+) -> Result<(PacketReader, PacketWriter), TransportError> {
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nSimpleMQ: 1\r\nSendSmqHttpResponse: true\r\n\r\n",
+        ep.path,
+        ep.host_header()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    stream.flush().await?;
+    let mut buf = BytesMut::with_capacity(1024);
+    let head_end = loop {
+        if let Some(i) = find_head_end(&buf) {
+            break i;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(TransportError::HttpStatus {
+                url: ep.to_string(),
+                status: "an HTTP head longer than 16 KiB".into(),
+            });
+        }
+        if stream.read_buf(&mut buf).await? == 0 {
+            return Err(if buf.is_empty() {
+                TransportError::Closed
+            } else {
+                TransportError::HttpStatus {
+                    url: ep.to_string(),
+                    status: "a truncated HTTP head".into(),
+                }
+            });
+        }
+    };
+    let head = buf.split_to(head_end);
+    let status_line = head[..]
+        .split(|&b| b == b'\r' || b == b'\n')
+        .next()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .unwrap_or_default();
+    let code = status_line.split_whitespace().nth(1).unwrap_or("");
+    if !status_line.starts_with("HTTP/") || code != "200" {
+        return Err(TransportError::HttpStatus {
+            url: ep.to_string(),
+            status: status_line,
+        });
+    }
+    let (rd, wr) = tokio::io::split(stream);
+    Ok((
+        PacketReader::Raw { rd, buf },
+        PacketWriter::Raw {
+            wr,
+            buf: BytesMut::new(),
+        },
+    ))
+}
+
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+/// Cancel-safe: a partial frame stays in `buf` and `read_buf` loses nothing when
+/// dropped.
+pub async fn recv(
+    rd: &mut ReadHalf<ByteStream>,
+    buf: &mut BytesMut,
+) -> Result<Option<Bytes>, TransportError> {
+    loop {
+        if let Some(body) = framing::decode_raw(buf)? {
+            return Ok(Some(body));
+        }
+        if buf.capacity() - buf.len() < 512 {
+            buf.reserve(4096);
+        }
+        if rd.read_buf(buf).await? == 0 {
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(TransportError::Closed)
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bytes_after_the_http_head_start_the_smq_stream() {
+        let (client, mut server) = tokio::io::duplex(4096);
+        let ep = Endpoint::parse("http://127.0.0.1:1/smq/").expect("valid");
+        let broker = tokio::spawn(async move {
+            let mut req = vec![0u8; 1024];
+            let n = server.read(&mut req).await.expect("read");
+            let req = String::from_utf8_lossy(&req[..n]).to_string();
+            // Head and Init in one write, as the real broker's bytes often arrive.
+            server
+                .write_all(b"HTTP/1.1 200 OK\r\nSmqBroker: true\r\nKeep-Alive: Keep-Alive\r\n\r\n\x00\x0c\x01\x01\x00\x00\x00\x07ip-x")
+                .await
+                .expect("write");
+            req
+        });
+        let (mut reader, _writer) = bootstrap(Box::new(client), &ep).await.expect("bootstrap");
+        let req = broker.await.expect("join");
+        assert!(req.starts_with("GET /smq/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\n"));
+        assert!(req.contains("SimpleMQ: 1\r\n") && req.contains("SendSmqHttpResponse: true\r\n"));
+        let body = reader.recv().await.expect("recv").expect("a packet");
+        assert_eq!(&body[..], b"\x01\x01\x00\x00\x00\x07ip-x");
+    }
+
+    #[tokio::test]
+    async fn non_200_answer_is_reported_with_its_status_line() {
+        let (client, mut server) = tokio::io::duplex(4096);
+        let ep = Endpoint::parse("http://127.0.0.1:1/nope").expect("valid");
+        tokio::spawn(async move {
+            let mut req = vec![0u8; 1024];
+            let _ = server.read(&mut req).await;
+            let _ = server.write_all(b"HTTP/1.1 404 Not Found\r\n\r\n").await;
+        });
+        let err = bootstrap(Box::new(client), &ep).await.err().expect("must fail").to_string();
+        assert!(err.contains("404 Not Found"), "{err}");
+    }
+}

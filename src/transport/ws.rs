@@ -1,0 +1,52 @@
+//! WebSocket bootstrap: an ordinary client handshake on the broker URL; afterwards
+//! every SMQ packet is one binary message. No subprotocol is negotiated.
+//!
+//! May import: `transport` (parent), tungstenite.
+
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Error as WsError};
+
+use super::{ByteStream, Endpoint, PacketReader, PacketWriter, TransportError};
+use futures_util::StreamExt;
+
+/// SMQ packets are at most 0xFFFF bytes; small buffers keep many connections cheap.
+pub fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(Some(0x1_0000 + 64))
+        .max_frame_size(Some(0x1_0000 + 64))
+}
+
+pub async fn bootstrap(
+    stream: ByteStream,
+    ep: &Endpoint,
+) -> Result<(PacketReader, PacketWriter), TransportError> {
+    let url = ep.to_string();
+    let (ws, _response) = tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(config()))
+        .await
+        .map_err(|e| match e {
+            WsError::Http(resp) => TransportError::HttpStatus {
+                url: url.clone(),
+                status: format!(
+                    "{} {}",
+                    resp.status().as_u16(),
+                    resp.status().canonical_reason().unwrap_or("")
+                ),
+            },
+            other => map_err(other),
+        })?;
+    let (sink, stream) = ws.split();
+    Ok((PacketReader::Ws(stream), PacketWriter::Ws(sink)))
+}
+
+pub fn map_err(e: tungstenite::Error) -> TransportError {
+    match e {
+        WsError::ConnectionClosed | WsError::AlreadyClosed => TransportError::Closed,
+        WsError::Io(io) => TransportError::Io(io),
+        WsError::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => {
+            TransportError::Closed
+        }
+        other => TransportError::WebSocket(other.to_string()),
+    }
+}
