@@ -17,4 +17,6 @@
 pub mod protocol;
 pub mod transport;
 pub mod broker;
+pub mod client;
 pub mod trace;
+pub mod output;

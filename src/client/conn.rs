@@ -1,0 +1,223 @@
+//! The connection task: owns the socket and the [`State`], and serves the handles'
+//! commands, incoming packets and the keepalive timer in one `select!` loop.
+//!
+//! Commands are drained in batches and written with one flush, which is what lets
+//! a publisher reach hundreds of thousands of messages a second. When the loop
+//! ends, for whatever reason, every pending request fails at once and the event
+//! stream gets `Closed` — nothing waits forever on a dead connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::state::State;
+use super::trace::Tracer;
+use super::{ClientError, Command, Event};
+use crate::protocol::{Packet, kind};
+use crate::transport::{PacketReader, PacketWriter};
+
+/// Commands handled per wake-up before flushing.
+const BATCH: usize = 256;
+
+pub(super) struct Connection {
+    pub reader: PacketReader,
+    pub writer: PacketWriter,
+    pub state: State,
+    pub commands: mpsc::Receiver<Command>,
+    pub events: mpsc::UnboundedSender<Event>,
+    pub tracer: Tracer,
+    pub ping_interval: Duration,
+    pub pong_timeout: Duration,
+    pub closed: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+/// Why the loop ended.
+enum End {
+    Requested,
+    Lost(String),
+}
+
+impl Connection {
+    pub async fn run(mut self) {
+        let end = self.serve().await;
+        let (reason, by_request) = match end {
+            End::Requested => ("closed by this client".to_string(), true),
+            End::Lost(r) => (r, false),
+        };
+        *self.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
+        self.state.fail_all(&reason);
+        // Close the queue first so late senders fail instead of waiting.
+        self.commands.close();
+        while let Ok(cmd) = self.commands.try_recv() {
+            match cmd {
+                Command::Request { reply, .. } => {
+                    let _ = reply.send(Err(ClientError::ConnectionLost(reason.clone())));
+                }
+                Command::Flush(reply) => {
+                    let _ = reply.send(Err(ClientError::ConnectionLost(reason.clone())));
+                }
+                _ => {}
+            }
+        }
+        let _ = self.events.send(Event::Closed { reason, by_request });
+    }
+
+    async fn serve(&mut self) -> End {
+        let mut last_rx = Instant::now();
+        let mut ping_sent: Option<Instant> = None;
+        loop {
+            let deadline = match ping_sent {
+                Some(t) => t + self.pong_timeout,
+                None => last_rx + self.ping_interval,
+            };
+            tokio::select! {
+                cmd = self.commands.recv() => {
+                    let Some(cmd) = cmd else {
+                        // Every handle is gone: leave politely.
+                        let _ = self.send(Packet::Disconnect { reason: Default::default() }).await;
+                        let _ = self.writer.close().await;
+                        return End::Requested;
+                    };
+                    if let Some(end) = self.batch(cmd).await {
+                        return end;
+                    }
+                }
+                body = self.reader.recv() => {
+                    let body = match body {
+                        Ok(Some(b)) => b,
+                        Ok(None) => return End::Lost("the broker closed the connection".into()),
+                        Err(e) => return End::Lost(e.to_string()),
+                    };
+                    last_rx = Instant::now();
+                    ping_sent = None;
+                    let packet = match Packet::decode(body) {
+                        Ok(p) => p,
+                        Err(e) => return End::Lost(format!("undecodable packet from the broker: {e}")),
+                    };
+                    self.tracer.received(&packet, &self.state.names);
+                    if let Some(end) = self.incoming(packet).await {
+                        return end;
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    if ping_sent.is_some() {
+                        return End::Lost(format!(
+                            "no answer to Ping within {:?}; the broker or the network is gone",
+                            self.pong_timeout
+                        ));
+                    }
+                    if let Err(e) = self.send(Packet::Ping).await.and(self.flush().await) {
+                        return End::Lost(e);
+                    }
+                    ping_sent = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    async fn send(&mut self, packet: Packet) -> Result<(), String> {
+        self.tracer.sent(&packet, &self.state.names);
+        self.writer
+            .queue(packet.to_bytes())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn flush(&mut self) -> Result<(), String> {
+        self.writer.flush().await.map_err(|e| e.to_string())
+    }
+
+    /// Handles `first` and whatever else is already queued, then flushes once.
+    async fn batch(&mut self, first: Command) -> Option<End> {
+        let mut next = Some(first);
+        let mut flushes = Vec::new();
+        let mut handled = 0;
+        while let Some(cmd) = next.take() {
+            handled += 1;
+            match cmd {
+                Command::Send(p) => {
+                    if let Err(e) = self.send(p).await {
+                        return Some(End::Lost(e));
+                    }
+                }
+                Command::Request {
+                    packet,
+                    ack_kind,
+                    name,
+                    reply,
+                } => {
+                    self.state.expect_ack(ack_kind, name, reply);
+                    if let Err(e) = self.send(packet).await {
+                        return Some(End::Lost(e));
+                    }
+                }
+                Command::Route { tid, subtid, sink } => self.state.add_route(tid, subtid, sink),
+                Command::Unroute { tid } => self.state.remove_routes(tid),
+                Command::ObserveEtid(etid) => self.state.observe_etid(etid),
+                Command::Flush(reply) => flushes.push(reply),
+                Command::Disconnect { reason, done } => {
+                    let _ = self.send(Packet::Disconnect { reason }).await;
+                    let _ = self.writer.close().await;
+                    for f in flushes {
+                        let _ = f.send(Ok(()));
+                    }
+                    let _ = done.send(());
+                    return Some(End::Requested);
+                }
+            }
+            if handled < BATCH {
+                next = self.commands.try_recv().ok();
+            }
+        }
+        let result = self.flush().await;
+        for f in flushes {
+            let _ = f.send(
+                result
+                    .clone()
+                    .map_err(ClientError::ConnectionLost),
+            );
+        }
+        result.err().map(End::Lost)
+    }
+
+    async fn incoming(&mut self, packet: Packet) -> Option<End> {
+        match packet {
+            Packet::Publish(p) => {
+                let msg = self.state.message(p);
+                if let Some(msg) = self.state.route(msg) {
+                    let _ = self.events.send(Event::Message(msg));
+                }
+            }
+            Packet::Suback(a) => self.state.on_ack(kind::SUBACK, &a),
+            Packet::Createack(a) => self.state.on_ack(kind::CREATEACK, &a),
+            Packet::Createsuback(a) => self.state.on_ack(kind::CREATESUBACK, &a),
+            Packet::Change(c) => {
+                let ev = self.state.on_change(c.tid, c.count);
+                let _ = self.events.send(ev);
+            }
+            Packet::Ping => {
+                if let Err(e) = self.send(Packet::Pong).await.and(self.flush().await) {
+                    return Some(End::Lost(e));
+                }
+            }
+            Packet::Pong => {}
+            Packet::Disconnect { reason } => {
+                let reason = String::from_utf8_lossy(&reason).into_owned();
+                return Some(End::Lost(if reason.is_empty() {
+                    "the broker sent Disconnect".into()
+                } else {
+                    format!("the broker sent Disconnect \"{reason}\"")
+                }));
+            }
+            other => {
+                return Some(End::Lost(format!(
+                    "unexpected {} from the broker after the handshake",
+                    other.name()
+                )));
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,528 @@
+//! The async SMQ client.
+//!
+//! [`Client::connect`] runs the Init → Connect → Connack handshake over any
+//! transport, then spawns one connection task that owns the socket (`conn.rs`).
+//! [`Client`] is a cheap cloneable handle that sends it requests; replies come back
+//! on oneshot channels, messages on per-subscription channels or on the
+//! [`Event`] stream. Protocol state lives in `state.rs` without I/O; reconnecting
+//! with backoff, re-running the caller's setup, is in `reconnect.rs`.
+//!
+//! May import: `protocol`, `transport`. Prints only under `--trace-packets`.
+
+mod conn;
+pub mod reconnect;
+pub mod state;
+pub mod trace;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::protocol::{
+    ConnackCode, Connect, ConnectVersion, MAX_PAYLOAD, Packet, Publish, kind,
+};
+use crate::transport::{self, Endpoint, TlsOptions, TransportError};
+pub use reconnect::{Backoff, ReconnectPolicy, run_session};
+pub use state::{Names, SharedNames};
+
+/// A secret that never shows itself in Debug output, logs or traces.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<hidden>)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub endpoint: Endpoint,
+    /// UID sent in Connect; a random `smqctl-xxxxxxxx` when None.
+    pub uid: Option<String>,
+    pub info: String,
+    pub credentials: Option<Secret>,
+    pub tls: TlsOptions,
+    pub connect_timeout: Duration,
+    /// Send Ping after this long without receiving anything.
+    pub ping_interval: Duration,
+    /// Close when nothing arrives this long after a Ping.
+    pub pong_timeout: Duration,
+    /// Connect version 1 (RTL's JS/Lua/Python clients) or 2 (the C client).
+    pub connect_v2: bool,
+    pub trace_packets: bool,
+}
+
+impl ClientOptions {
+    pub fn new(endpoint: Endpoint) -> Self {
+        ClientOptions {
+            endpoint,
+            uid: None,
+            info: String::new(),
+            credentials: None,
+            tls: TlsOptions::default(),
+            connect_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(120),
+            pong_timeout: Duration::from_secs(10),
+            connect_v2: false,
+            trace_packets: false,
+        }
+    }
+}
+
+/// A generated UID: long enough for the broker (6+ bytes) and unique enough that
+/// two tools never take each other over.
+pub fn generate_uid() -> String {
+    format!("smqctl-{:08x}{:04x}", rand::random::<u32>(), rand::random::<u16>())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("broker refused the connection: {meaning} (Connack code {code}){}", reason_suffix(.reason))]
+    Refused {
+        code: u8,
+        meaning: &'static str,
+        reason: String,
+    },
+    #[error("handshake failed: {0}")]
+    Handshake(String),
+    #[error("broker denied {what} of '{name}'")]
+    Denied { what: &'static str, name: String },
+    #[error("connection lost: {0}")]
+    ConnectionLost(String),
+    #[error("payload of {0} bytes is larger than SMQ's limit of {MAX_PAYLOAD} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn reason_suffix(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    }
+}
+
+impl ClientError {
+    /// Worth another connection attempt (network trouble), as opposed to a refusal
+    /// that would only repeat itself.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Transport(TransportError::BadUrl { .. })
+            | ClientError::Transport(TransportError::TlsConfig(_))
+            | ClientError::Denied { .. }
+            | ClientError::PayloadTooLarge(_)
+            | ClientError::Invalid(_) => false,
+            ClientError::Refused { code, .. } => *code == 2,
+            _ => true,
+        }
+    }
+}
+
+/// A message as delivered to the application, with names resolved where known.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub tid: u32,
+    /// Topic name, "self" for direct messages, None when the client never learned it.
+    pub topic: Option<Arc<str>>,
+    pub ptid: u32,
+    pub subtid: u32,
+    pub subtopic: Option<Arc<str>>,
+    pub payload: Bytes,
+    /// Sent to our ETID rather than to a topic.
+    pub direct: bool,
+    pub received: SystemTime,
+}
+
+/// What the connection reports besides routed messages.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A message no subscription route claimed.
+    Message(Message),
+    /// Subscriber count of an observed topic; for an observed ETID, `peer_gone`.
+    Change {
+        tid: u32,
+        name: Option<Arc<str>>,
+        count: u32,
+        peer_gone: bool,
+    },
+    /// The connection ended; the reason says who ended it and why.
+    Closed { reason: String, by_request: bool },
+    /// (From [`run_session`]) the connection was lost and a new attempt follows.
+    Reconnecting {
+        error: String,
+        delay: Duration,
+        attempt: u32,
+    },
+    /// (From [`run_session`]) connected and the caller's setup has run.
+    Ready { etid: u32, reconnect: bool },
+}
+
+/// Destination of a publish.
+#[derive(Debug, Clone, Copy)]
+pub enum Dest<'a> {
+    /// A topic name (created on first use) or "self".
+    Topic(&'a str),
+    /// A numeric TID or a client's ETID.
+    Id(u32),
+}
+
+pub(crate) enum Command {
+    /// Fire and forget (Publish, Unsubscribe, Observe...).
+    Send(Packet),
+    /// Subscribe/Create/Createsub: answered by the matching ack.
+    Request {
+        packet: Packet,
+        ack_kind: u8,
+        name: Bytes,
+        reply: state::AckReply,
+    },
+    Route {
+        tid: u32,
+        subtid: Option<u32>,
+        sink: mpsc::UnboundedSender<Message>,
+    },
+    Unroute {
+        tid: u32,
+    },
+    ObserveEtid(u32),
+    /// Answers once everything queued before it is written to the socket.
+    Flush(oneshot::Sender<Result<(), ClientError>>),
+    Disconnect {
+        reason: Bytes,
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// Subscription info returned by subscribe calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubInfo {
+    pub tid: u32,
+    pub subtid: Option<u32>,
+}
+
+/// Messages of one subscription.
+pub struct Subscription {
+    pub info: SubInfo,
+    pub rx: mpsc::UnboundedReceiver<Message>,
+}
+
+/// Handle to a live connection. Cloning is cheap; all clones talk to one task.
+#[derive(Clone)]
+pub struct Client {
+    tx: mpsc::Sender<Command>,
+    names: SharedNames,
+    etid: u32,
+    closed: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Client {
+    /// Connects and completes the handshake. Messages no subscription claims, and
+    /// connection events, arrive on the returned receiver.
+    pub async fn connect(
+        opts: &ClientOptions,
+    ) -> Result<(Client, mpsc::UnboundedReceiver<Event>), ClientError> {
+        let uid = opts.uid.clone().unwrap_or_else(generate_uid);
+        if uid.len() > 255 {
+            return Err(ClientError::Invalid("UID longer than 255 bytes".into()));
+        }
+        if opts.credentials.as_ref().is_some_and(|c| c.expose().len() > 255) {
+            return Err(ClientError::Invalid("credentials longer than 255 bytes".into()));
+        }
+        let tracer = trace::Tracer::new(opts.trace_packets);
+        let names = SharedNames::default();
+        let deadline = opts.connect_timeout;
+        let (mut reader, mut writer) =
+            transport::connect(&opts.endpoint, &opts.tls, deadline).await?;
+
+        let handshake = async {
+            let init = recv_packet(&mut reader, &tracer, &names).await?;
+            if !matches!(init, Packet::Init(_)) {
+                return Err(ClientError::Handshake(format!(
+                    "expected Init from the broker, got {}",
+                    init.name()
+                )));
+            }
+            let connect = Packet::Connect(Connect {
+                version: if opts.connect_v2 {
+                    ConnectVersion::V2 { max_packet_size: 0 }
+                } else {
+                    ConnectVersion::V1
+                },
+                uid: Bytes::from(uid.clone().into_bytes()),
+                credentials: opts
+                    .credentials
+                    .as_ref()
+                    .map(|c| Bytes::from(c.expose().as_bytes().to_vec()))
+                    .unwrap_or_default(),
+                info: Bytes::from(opts.info.clone().into_bytes()),
+            });
+            tracer.sent(&connect, &names);
+            writer.send(connect.to_bytes()).await?;
+            match recv_packet(&mut reader, &tracer, &names).await? {
+                Packet::Connack(c) if c.code == 0 => Ok(c.etid),
+                Packet::Connack(c) => Err(ClientError::Refused {
+                    code: c.code,
+                    meaning: ConnackCode::from_u8(c.code).meaning(),
+                    reason: String::from_utf8_lossy(&c.reason).into_owned(),
+                }),
+                other => Err(ClientError::Handshake(format!(
+                    "expected Connack, got {}",
+                    other.name()
+                ))),
+            }
+        };
+        let etid = tokio::time::timeout(deadline, handshake)
+            .await
+            .map_err(|_| {
+                ClientError::Handshake(format!(
+                    "no answer to the SMQ handshake within {deadline:?} (is {} an SMQ broker?)",
+                    opts.endpoint
+                ))
+            })??;
+        names.lock().unwrap_or_else(|e| e.into_inner()).etid = etid;
+
+        let (tx, rx) = mpsc::channel(1024);
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let closed = Arc::new(std::sync::Mutex::new(None));
+        let task = conn::Connection {
+            reader,
+            writer,
+            state: state::State::new(names.clone()),
+            commands: rx,
+            events: events_tx,
+            tracer,
+            ping_interval: opts.ping_interval,
+            pong_timeout: opts.pong_timeout,
+            closed: closed.clone(),
+        };
+        tokio::spawn(task.run());
+        Ok((
+            Client {
+                tx,
+                names,
+                etid,
+                closed,
+            },
+            events_rx,
+        ))
+    }
+
+    /// Our ETID: the address others publish to for direct messages.
+    pub fn etid(&self) -> u32 {
+        self.etid
+    }
+
+    pub fn names(&self) -> &SharedNames {
+        &self.names
+    }
+
+    fn lock_names(&self) -> std::sync::MutexGuard<'_, Names> {
+        self.names.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lost(&self) -> ClientError {
+        let reason = self
+            .closed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| "connection closed".into());
+        ClientError::ConnectionLost(reason)
+    }
+
+    async fn command(&self, cmd: Command) -> Result<(), ClientError> {
+        self.tx.send(cmd).await.map_err(|_| self.lost())
+    }
+
+    async fn request(&self, packet: Packet, ack_kind: u8, name: &str) -> Result<u32, ClientError> {
+        let (reply, rx) = oneshot::channel();
+        self.command(Command::Request {
+            packet,
+            ack_kind,
+            name: Bytes::from(name.as_bytes().to_vec()),
+            reply,
+        })
+        .await?;
+        rx.await.map_err(|_| self.lost())?
+    }
+
+    /// Topic name → TID, asking the broker (Create) only the first time.
+    pub async fn create(&self, topic: &str) -> Result<u32, ClientError> {
+        if topic == "self" {
+            return Ok(self.etid);
+        }
+        if let Some(tid) = self.lock_names().tid(topic) {
+            return Ok(tid);
+        }
+        let p = Packet::Create {
+            topic: Bytes::from(topic.as_bytes().to_vec()),
+        };
+        self.request(p, kind::CREATEACK, topic).await
+    }
+
+    /// Sub-topic name → sub-topic ID (Createsub on first use).
+    pub async fn createsub(&self, name: &str) -> Result<u32, ClientError> {
+        if let Some(id) = self.lock_names().subtid(name) {
+            return Ok(id);
+        }
+        let p = Packet::Createsub {
+            subtopic: Bytes::from(name.as_bytes().to_vec()),
+        };
+        self.request(p, kind::CREATESUBACK, name).await
+    }
+
+    /// Subscribes to a topic (or registers for direct messages with "self") and
+    /// routes its messages (only those of `subtopic`, if given) to `sink`. Returns
+    /// after the broker's Suback, so nothing published afterwards is missed.
+    pub async fn subscribe_into(
+        &self,
+        topic: &str,
+        subtopic: Option<&str>,
+        sink: mpsc::UnboundedSender<Message>,
+    ) -> Result<SubInfo, ClientError> {
+        let subtid = match subtopic {
+            Some(s) => Some(self.createsub(s).await?),
+            None => None,
+        };
+        let tid = if topic == "self" {
+            // Direct messages need no subscription on the wire; sending one would
+            // create an ordinary topic called "self".
+            self.etid
+        } else {
+            let p = Packet::Subscribe {
+                topic: Bytes::from(topic.as_bytes().to_vec()),
+            };
+            self.request(p, kind::SUBACK, topic).await?
+        };
+        self.command(Command::Route { tid, subtid, sink }).await?;
+        Ok(SubInfo { tid, subtid })
+    }
+
+    /// Like [`Client::subscribe_into`], with a channel of its own.
+    pub async fn subscribe(
+        &self,
+        topic: &str,
+        subtopic: Option<&str>,
+    ) -> Result<Subscription, ClientError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let info = self.subscribe_into(topic, subtopic, tx).await?;
+        Ok(Subscription { info, rx })
+    }
+
+    /// Stops delivery of a topic. Never sends Unsubscribe for our own ETID: the
+    /// real broker would stop direct delivery to us.
+    pub async fn unsubscribe(&self, tid: u32) -> Result<(), ClientError> {
+        self.command(Command::Unroute { tid }).await?;
+        if tid != self.etid {
+            self.command(Command::Send(Packet::Unsubscribe { tid })).await?;
+        }
+        Ok(())
+    }
+
+    /// Resolves a destination to a TID/ETID.
+    pub async fn resolve(&self, dest: Dest<'_>) -> Result<u32, ClientError> {
+        match dest {
+            Dest::Id(id) => Ok(id),
+            Dest::Topic(name) => self.create(name).await,
+        }
+    }
+
+    /// Publishes `payload` to a topic, to "self", or to an ETID, with an optional
+    /// sub-topic. Queued for the socket; call [`Client::flush`] to know it left.
+    pub async fn publish(
+        &self,
+        dest: Dest<'_>,
+        subtopic: Option<&str>,
+        payload: Bytes,
+    ) -> Result<(), ClientError> {
+        if payload.len() > MAX_PAYLOAD {
+            return Err(ClientError::PayloadTooLarge(payload.len()));
+        }
+        let tid = self.resolve(dest).await?;
+        let subtid = match subtopic {
+            Some(s) => self.createsub(s).await?,
+            None => 0,
+        };
+        self.publish_ids(tid, subtid, payload).await
+    }
+
+    /// Publish with IDs already resolved (the hot path of benchmarks).
+    pub async fn publish_ids(&self, tid: u32, subtid: u32, payload: Bytes) -> Result<(), ClientError> {
+        if payload.len() > MAX_PAYLOAD {
+            return Err(ClientError::PayloadTooLarge(payload.len()));
+        }
+        self.command(Command::Send(Packet::Publish(Publish {
+            tid,
+            ptid: self.etid,
+            subtid,
+            payload,
+        })))
+        .await
+    }
+
+    /// Observe a topic's subscriber count, or an ETID's departure.
+    pub async fn observe(&self, tid: u32) -> Result<(), ClientError> {
+        if self.lock_names().topic(tid).is_none() {
+            self.command(Command::ObserveEtid(tid)).await?;
+        }
+        self.command(Command::Send(Packet::Observe { tid })).await
+    }
+
+    pub async fn unobserve(&self, tid: u32) -> Result<(), ClientError> {
+        self.command(Command::Send(Packet::Unobserve { tid })).await
+    }
+
+    /// Waits until everything queued so far has been written to the socket.
+    pub async fn flush(&self) -> Result<(), ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.command(Command::Flush(tx)).await?;
+        rx.await.map_err(|_| self.lost())?
+    }
+
+    /// Sends Disconnect (with an optional reason), flushes and closes.
+    pub async fn disconnect(&self, reason: &str) {
+        let (done, rx) = oneshot::channel();
+        let cmd = Command::Disconnect {
+            reason: Bytes::from(reason.as_bytes().to_vec()),
+            done,
+        };
+        if self.tx.send(cmd).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// True once the connection task has ended.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+async fn recv_packet(
+    reader: &mut transport::PacketReader,
+    tracer: &trace::Tracer,
+    names: &SharedNames,
+) -> Result<Packet, ClientError> {
+    let body = reader.recv().await?.ok_or_else(|| {
+        ClientError::Handshake("the broker closed the connection during the handshake".into())
+    })?;
+    let packet = Packet::decode(body)
+        .map_err(|e| ClientError::Handshake(format!("undecodable packet from the broker: {e}")))?;
+    tracer.received(&packet, names);
+    Ok(packet)
+}

@@ -1,0 +1,328 @@
+//! Client protocol state without I/O: the name↔ID caches (both ways, for topics
+//! and sub-topics), acks waited for, message routes and observations.
+//!
+//! The connection task owns a [`State`]; the [`Names`] part is shared with the
+//! handles behind a mutex so that `create("X")` on a known name needs no round
+//! trip and output can print names instead of numbers.
+//!
+//! May import: `protocol`, `client` (parent) types.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{ClientError, Event, Message};
+use crate::protocol::{Ack, Publish, kind};
+
+/// Topic and sub-topic names learned from acks, both directions.
+#[derive(Debug, Default)]
+pub struct Names {
+    pub etid: u32,
+    topic_by_tid: HashMap<u32, Arc<str>>,
+    tid_by_topic: HashMap<Arc<str>, u32>,
+    subtopic_by_id: HashMap<u32, Arc<str>>,
+    id_by_subtopic: HashMap<Arc<str>, u32>,
+}
+
+impl Names {
+    pub fn topic(&self, tid: u32) -> Option<Arc<str>> {
+        if tid == self.etid && tid != 0 {
+            return Some(Arc::from("self"));
+        }
+        self.topic_by_tid.get(&tid).cloned()
+    }
+
+    pub fn tid(&self, topic: &str) -> Option<u32> {
+        self.tid_by_topic.get(topic).copied()
+    }
+
+    pub fn subtopic(&self, subtid: u32) -> Option<Arc<str>> {
+        self.subtopic_by_id.get(&subtid).cloned()
+    }
+
+    pub fn subtid(&self, name: &str) -> Option<u32> {
+        self.id_by_subtopic.get(name).copied()
+    }
+
+    pub fn learn_topic(&mut self, name: &str, tid: u32) {
+        let name: Arc<str> = Arc::from(name);
+        self.topic_by_tid.insert(tid, name.clone());
+        self.tid_by_topic.insert(name, tid);
+    }
+
+    pub fn learn_subtopic(&mut self, name: &str, subtid: u32) {
+        let name: Arc<str> = Arc::from(name);
+        self.subtopic_by_id.insert(subtid, name.clone());
+        self.id_by_subtopic.insert(name, subtid);
+    }
+}
+
+pub type SharedNames = Arc<std::sync::Mutex<Names>>;
+
+/// Where messages for one topic (or `self`) go.
+#[derive(Default)]
+struct Route {
+    by_subtid: HashMap<u32, Vec<mpsc::UnboundedSender<Message>>>,
+    catch_all: Vec<mpsc::UnboundedSender<Message>>,
+}
+
+pub type AckReply = oneshot::Sender<Result<u32, ClientError>>;
+
+pub struct State {
+    pub names: SharedNames,
+    pending: HashMap<(u8, Bytes), VecDeque<AckReply>>,
+    routes: HashMap<u32, Route>,
+    /// ETIDs we observe; their Change with count 0 ends the observation.
+    observed_etids: HashSet<u32>,
+}
+
+impl State {
+    pub fn new(names: SharedNames) -> Self {
+        State {
+            names,
+            pending: HashMap::new(),
+            routes: HashMap::new(),
+            observed_etids: HashSet::new(),
+        }
+    }
+
+    fn names(&self) -> std::sync::MutexGuard<'_, Names> {
+        // A poisoned lock only means another thread panicked mid-update of plain
+        // maps; the data is still usable.
+        self.names.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers who waits for the ack of a Subscribe/Create/Createsub of `name`.
+    pub fn expect_ack(&mut self, ack_kind: u8, name: Bytes, reply: AckReply) {
+        self.pending.entry((ack_kind, name)).or_default().push_back(reply);
+    }
+
+    /// Applies an ack: learns the name and answers the oldest waiter.
+    pub fn on_ack(&mut self, ack_kind: u8, ack: &Ack) {
+        let name = String::from_utf8_lossy(&ack.name).into_owned();
+        if ack.accepted() {
+            let mut names = self.names();
+            if ack_kind == kind::CREATESUBACK {
+                names.learn_subtopic(&name, ack.tid);
+            } else {
+                names.learn_topic(&name, ack.tid);
+            }
+        }
+        let key = (ack_kind, ack.name.clone());
+        if let Some(queue) = self.pending.get_mut(&key) {
+            if let Some(reply) = queue.pop_front() {
+                let result = if ack.accepted() {
+                    Ok(ack.tid)
+                } else {
+                    Err(ClientError::Denied {
+                        what: crate::protocol::kind_name(request_kind(ack_kind)),
+                        name,
+                    })
+                };
+                let _ = reply.send(result);
+            }
+            if queue.is_empty() {
+                self.pending.remove(&key);
+            }
+        }
+    }
+
+    /// Fails every pending request: the connection is gone, nobody will answer.
+    pub fn fail_all(&mut self, reason: &str) {
+        for (_, queue) in self.pending.drain() {
+            for reply in queue {
+                let _ = reply.send(Err(ClientError::ConnectionLost(reason.to_string())));
+            }
+        }
+    }
+
+    pub fn add_route(
+        &mut self,
+        tid: u32,
+        subtid: Option<u32>,
+        sink: mpsc::UnboundedSender<Message>,
+    ) {
+        let route = self.routes.entry(tid).or_default();
+        match subtid {
+            Some(s) => route.by_subtid.entry(s).or_default().push(sink),
+            None => route.catch_all.push(sink),
+        }
+    }
+
+    pub fn remove_routes(&mut self, tid: u32) {
+        self.routes.remove(&tid);
+    }
+
+    pub fn observe_etid(&mut self, etid: u32) {
+        self.observed_etids.insert(etid);
+    }
+
+    /// Builds the user-facing message for a received Publish.
+    pub fn message(&self, p: Publish) -> Message {
+        let names = self.names();
+        Message {
+            direct: p.tid == names.etid,
+            topic: names.topic(p.tid),
+            subtopic: if p.subtid == 0 {
+                None
+            } else {
+                names.subtopic(p.subtid)
+            },
+            tid: p.tid,
+            ptid: p.ptid,
+            subtid: p.subtid,
+            payload: p.payload,
+            received: SystemTime::now(),
+        }
+    }
+
+    /// Hands a message to the most specific route (sub-topic, then the topic's
+    /// catch-all). Returns it when no route took it, for the general event stream.
+    pub fn route(&mut self, msg: Message) -> Option<Message> {
+        let Some(route) = self.routes.get_mut(&msg.tid) else {
+            return Some(msg);
+        };
+        let sinks = match route.by_subtid.get_mut(&msg.subtid) {
+            Some(s) if !s.is_empty() => s,
+            _ => &mut route.catch_all,
+        };
+        sinks.retain(|s| !s.is_closed());
+        match sinks.len() {
+            0 => Some(msg),
+            1 => sinks[0].send(msg).err().map(|e| e.0),
+            _ => {
+                for s in sinks.iter() {
+                    let _ = s.send(msg.clone());
+                }
+                None
+            }
+        }
+    }
+
+    /// Turns a Change into an event; an ETID's count 0 ends its observation.
+    pub fn on_change(&mut self, tid: u32, count: u32) -> Event {
+        let name = self.names().topic(tid);
+        let gone = count == 0 && self.observed_etids.remove(&tid);
+        Event::Change {
+            tid,
+            name,
+            count,
+            peer_gone: gone,
+        }
+    }
+}
+
+/// The request whose ack this is.
+fn request_kind(ack_kind: u8) -> u8 {
+    match ack_kind {
+        kind::SUBACK => kind::SUBSCRIBE,
+        kind::CREATEACK => kind::CREATE,
+        _ => kind::CREATESUB,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        let names = SharedNames::default();
+        names.lock().expect("fresh").etid = 77;
+        State::new(names)
+    }
+
+    fn publish(tid: u32, subtid: u32) -> Publish {
+        Publish {
+            tid,
+            ptid: 5,
+            subtid,
+            payload: Bytes::from_static(b"x"),
+        }
+    }
+
+    #[test]
+    fn acks_answer_waiters_in_order_and_teach_names() {
+        let mut s = state();
+        let (tx1, mut rx1) = oneshot::channel();
+        let (tx2, mut rx2) = oneshot::channel();
+        s.expect_ack(kind::SUBACK, Bytes::from_static(b"T"), tx1);
+        s.expect_ack(kind::SUBACK, Bytes::from_static(b"T"), tx2);
+        let ack = Ack {
+            status: 0,
+            tid: 9,
+            name: Bytes::from_static(b"T"),
+        };
+        s.on_ack(kind::SUBACK, &ack);
+        assert_eq!(rx1.try_recv().expect("answered").expect("ok"), 9);
+        assert!(rx2.try_recv().is_err(), "second waiter still waits");
+        s.on_ack(kind::SUBACK, &ack);
+        assert_eq!(rx2.try_recv().expect("answered").expect("ok"), 9);
+        assert_eq!(s.names().topic(9).as_deref(), Some("T"));
+        assert_eq!(s.names().tid("T"), Some(9));
+    }
+
+    #[test]
+    fn denied_ack_is_an_error_naming_the_request() {
+        let mut s = state();
+        let (tx, mut rx) = oneshot::channel();
+        s.expect_ack(kind::CREATEACK, Bytes::from_static(b"Secret"), tx);
+        s.on_ack(
+            kind::CREATEACK,
+            &Ack {
+                status: 1,
+                tid: 0,
+                name: Bytes::from_static(b"Secret"),
+            },
+        );
+        let err = rx.try_recv().expect("answered").expect_err("denied");
+        assert_eq!(err.to_string(), "broker denied Create of 'Secret'");
+    }
+
+    #[test]
+    fn pending_requests_fail_when_the_connection_drops() {
+        let mut s = state();
+        let (tx, mut rx) = oneshot::channel();
+        s.expect_ack(kind::SUBACK, Bytes::from_static(b"T"), tx);
+        s.fail_all("broker closed");
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Err(ClientError::ConnectionLost(_)))
+        ));
+    }
+
+    #[test]
+    fn routing_prefers_subtopic_then_catch_all_then_event_stream() {
+        let mut s = state();
+        s.names.lock().expect("lock").learn_subtopic("SetCharger", 3);
+        let (sub_tx, mut sub_rx) = mpsc::unbounded_channel();
+        let (all_tx, mut all_rx) = mpsc::unbounded_channel();
+        s.add_route(10, Some(3), sub_tx);
+        s.add_route(10, None, all_tx);
+        assert!(s.route(s.message(publish(10, 3))).is_none());
+        let m = sub_rx.try_recv().expect("sub-topic route");
+        assert_eq!(m.subtopic.as_deref(), Some("SetCharger"));
+        assert!(s.route(s.message(publish(10, 4))).is_none());
+        assert_eq!(all_rx.try_recv().expect("catch-all").subtid, 4);
+        // Unrouted topic: back to the caller's event stream.
+        assert!(s.route(s.message(publish(11, 0))).is_some());
+    }
+
+    #[test]
+    fn direct_messages_are_named_self() {
+        let s = state();
+        let m = s.message(publish(77, 0));
+        assert!(m.direct);
+        assert_eq!(m.topic.as_deref(), Some("self"));
+    }
+
+    #[test]
+    fn etid_observation_ends_with_count_zero() {
+        let mut s = state();
+        s.observe_etid(1234);
+        assert!(matches!(s.on_change(1234, 0), Event::Change { peer_gone: true, .. }));
+        assert!(matches!(s.on_change(1234, 0), Event::Change { peer_gone: false, .. }));
+    }
+}
