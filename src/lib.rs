@@ -17,6 +17,8 @@
 pub mod protocol;
 pub mod transport;
 pub mod broker;
+pub mod cli;
 pub mod client;
+pub mod commands;
 pub mod trace;
 pub mod output;

@@ -1,1 +1,67 @@
-fn main() {}
+//! The `smqctl` binary: parse the command line, run the subcommand on a tokio
+//! runtime, turn the outcome into an exit code. Errors print as `error: …` with
+//! their cause chain and a hint; a closed stdout (`| head`) is not an error.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use smqctl::cli::{Cli, Command};
+use smqctl::commands::{self, exit};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Don't wait for blocking stdin readers and the like.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::from(exit::OK);
+            }
+            let mut stderr = io::stderr().lock();
+            let _ = write!(stderr, "error: {err}");
+            for cause in err.chain().skip(1) {
+                let _ = write!(stderr, ": {cause}");
+            }
+            let _ = writeln!(stderr);
+            if let Some(hint) = commands::hint(&err) {
+                let _ = writeln!(stderr, "hint: {hint}");
+            }
+            ExitCode::from(commands::exit_code(&err))
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let global = cli.global;
+    match cli.command {
+        Command::Sub(args) => commands::sub::run(args, &global).await,
+        Command::Pub(args) => commands::publish::run(args, &global).await,
+        Command::Broker(args) => commands::broker::run(args, &global).await,
+        Command::Completions { shell } => {
+            commands::generate::completions(shell, &mut io::stdout().lock())
+        }
+        Command::Man { dir } => commands::generate::man(dir.as_deref(), &mut io::stdout().lock()),
+    }
+}

@@ -1,6 +1,65 @@
-//! Payload rendering shared by every command (placeholder, being written).
+//! Payload rendering shared by every command: pretty (for people), json (one
+//! object per line, for jq), raw (payload bytes) and hex (a dump).
+//!
+//! Colour is used only when the caller says so (a terminal and no NO_COLOR); see
+//! [`use_color`]. A payload is never dropped for being of the "wrong" kind: a JSON
+//! subscription that receives text shows the text, marked as not JSON.
+//!
+//! May import: `client` (Message), serde_json, base64.
 
+use std::io::{self, IsTerminal, Write};
 use std::time::SystemTime;
+
+use base64::Engine;
+use clap::ValueEnum;
+use serde_json::{Value, json};
+
+use crate::cli::ColorChoice;
+use crate::client::Message;
+use crate::protocol::SERVER_ETID;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Time, topic, sub-topic, sender and the payload, for people
+    Pretty,
+    /// One JSON object per line (for jq)
+    Json,
+    /// The payload bytes only
+    Raw,
+    /// A hex dump of the payload
+    Hex,
+}
+
+impl Format {
+    /// Pretty on a terminal, json when piped.
+    pub fn default_for_stdout() -> Format {
+        if io::stdout().is_terminal() {
+            Format::Pretty
+        } else {
+            Format::Json
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataType {
+    /// JSON if it parses, text if UTF-8, else binary
+    Auto,
+    Json,
+    Text,
+    Binary,
+}
+
+/// Whether stdout gets ANSI colours.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
 
 /// Wall-clock time of day, UTC, to the millisecond: `12:34:56.789`.
 pub fn clock_time(t: SystemTime) -> String {
@@ -16,4 +75,327 @@ pub fn clock_time(t: SystemTime) -> String {
         day_ms / 1000 % 60,
         day_ms % 1000
     )
+}
+
+/// RFC 3339 UTC with milliseconds, for machine output.
+pub fn timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// How a payload was read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    Json(Value),
+    Text(String),
+    Binary,
+}
+
+impl Decoded {
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Decoded::Json(_) => "json",
+            Decoded::Text(_) => "text",
+            Decoded::Binary => "base64",
+        }
+    }
+}
+
+/// Reads a payload as asked. `json` falls back to text/binary instead of losing
+/// the message; the second value says the payload was not what was asked for.
+pub fn decode_payload(payload: &[u8], as_type: DataType) -> (Decoded, bool) {
+    let text = || std::str::from_utf8(payload).ok().map(str::to_string);
+    let json = || serde_json::from_slice::<Value>(payload).ok();
+    match as_type {
+        DataType::Auto => match json() {
+            Some(v) => (Decoded::Json(v), false),
+            None => match text() {
+                Some(t) => (Decoded::Text(t), false),
+                None => (Decoded::Binary, false),
+            },
+        },
+        DataType::Json => match json() {
+            Some(v) => (Decoded::Json(v), false),
+            None => match text() {
+                Some(t) => (Decoded::Text(t), true),
+                None => (Decoded::Binary, true),
+            },
+        },
+        DataType::Text => match text() {
+            Some(t) => (Decoded::Text(t), false),
+            None => (Decoded::Binary, true),
+        },
+        DataType::Binary => (Decoded::Binary, false),
+    }
+}
+
+/// `hexdump -C` style lines.
+pub fn hexdump(data: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, chunk) in data.chunks(16).enumerate() {
+        let mut hex = String::with_capacity(50);
+        for (j, b) in chunk.iter().enumerate() {
+            if j == 8 {
+                hex.push(' ');
+            }
+            hex.push_str(&format!("{b:02x} "));
+        }
+        let ascii: String = chunk
+            .iter()
+            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' })
+            .collect();
+        out.push_str(&format!("{:08x}  {hex:<49} |{ascii}|\n", i * 16));
+    }
+    out
+}
+
+fn paint(on: bool, code: &str, text: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Label for a sender ETID.
+fn sender(ptid: u32, own_etid: u32) -> String {
+    if ptid == own_etid {
+        format!("{ptid} (self)")
+    } else if ptid == SERVER_ETID {
+        format!("{ptid} (broker)")
+    } else {
+        ptid.to_string()
+    }
+}
+
+/// Prints messages and events in the chosen format.
+pub struct Printer<W: Write> {
+    out: W,
+    pub format: Format,
+    pub datatype: DataType,
+    pub color: bool,
+    pub newline: bool,
+    pub own_etid: u32,
+}
+
+impl<W: Write> Printer<W> {
+    pub fn new(out: W, format: Format, datatype: DataType, color: bool) -> Self {
+        Printer {
+            out,
+            format,
+            datatype,
+            color,
+            newline: true,
+            own_etid: 0,
+        }
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// The JSON object printed for a message in `--format json`.
+    pub fn message_json(&self, m: &Message) -> Value {
+        let (decoded, mismatch) = decode_payload(&m.payload, self.datatype);
+        let payload = match &decoded {
+            Decoded::Json(v) => v.clone(),
+            Decoded::Text(t) => Value::String(t.clone()),
+            Decoded::Binary => {
+                Value::String(base64::engine::general_purpose::STANDARD.encode(&m.payload))
+            }
+        };
+        let mut obj = json!({
+            "ts": timestamp(m.received),
+            "topic": m.topic.as_deref(),
+            "tid": m.tid,
+            "subtopic": m.subtopic.as_deref(),
+            "subtid": m.subtid,
+            "ptid": m.ptid,
+            "direct": m.direct,
+            "size": m.payload.len(),
+            "encoding": decoded.encoding(),
+            "payload": payload,
+        });
+        if mismatch {
+            obj["warning"] = Value::String(format!("payload is not {:?}", self.datatype).to_lowercase());
+        }
+        obj
+    }
+
+    pub fn message(&mut self, m: &Message) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                let line = self.message_json(m);
+                writeln!(self.out, "{line}")
+            }
+            Format::Raw => {
+                self.out.write_all(&m.payload)?;
+                if self.newline {
+                    self.out.write_all(b"\n")?;
+                }
+                Ok(())
+            }
+            Format::Hex => {
+                let head = self.header(m);
+                write!(self.out, "{head} ({} bytes)\n{}", m.payload.len(), hexdump(&m.payload))
+            }
+            Format::Pretty => {
+                let head = self.header(m);
+                let (decoded, mismatch) = decode_payload(&m.payload, self.datatype);
+                let body = match &decoded {
+                    Decoded::Json(v) => {
+                        let compact = v.to_string();
+                        if compact.len() <= 100 {
+                            compact
+                        } else {
+                            serde_json::to_string_pretty(v).unwrap_or(compact)
+                        }
+                    }
+                    Decoded::Text(t) => t.clone(),
+                    Decoded::Binary => format!(
+                        "<{} bytes binary>\n{}",
+                        m.payload.len(),
+                        hexdump(&m.payload).trim_end()
+                    ),
+                };
+                let note = if mismatch {
+                    paint(self.color, "33", &format!(" (not {:?})", self.datatype).to_lowercase())
+                } else {
+                    String::new()
+                };
+                writeln!(self.out, "{head}{note}  {body}")
+            }
+        }
+    }
+
+    fn header(&self, m: &Message) -> String {
+        let topic = match (&m.topic, m.direct) {
+            (Some(t), _) => t.to_string(),
+            (None, _) => format!("tid:{}", m.tid),
+        };
+        let mut s = format!(
+            "{} {}",
+            paint(self.color, "2", &clock_time(m.received)),
+            paint(self.color, "1;36", &topic)
+        );
+        if m.subtid != 0 {
+            let sub = match &m.subtopic {
+                Some(n) => n.to_string(),
+                None => format!("subtid:{}", m.subtid),
+            };
+            s.push_str(&format!(" [{}]", paint(self.color, "33", &sub)));
+        }
+        s.push_str(&paint(
+            self.color,
+            "2",
+            &format!(" from {}", sender(m.ptid, self.own_etid)),
+        ));
+        s
+    }
+
+    /// A subscriber-count change (from --observe).
+    pub fn change(&mut self, tid: u32, name: Option<&str>, count: u32, peer_gone: bool) -> io::Result<()> {
+        let now = SystemTime::now();
+        match self.format {
+            Format::Json => {
+                let obj = json!({
+                    "ts": timestamp(now),
+                    "event": if peer_gone { "peer_gone" } else { "change" },
+                    "topic": name,
+                    "tid": tid,
+                    "subscribers": count,
+                });
+                writeln!(self.out, "{obj}")
+            }
+            Format::Raw | Format::Hex => Ok(()),
+            Format::Pretty => {
+                let topic = name.map(str::to_string).unwrap_or_else(|| format!("tid:{tid}"));
+                let what = if peer_gone {
+                    "client disconnected".to_string()
+                } else {
+                    format!("subscribers: {count}")
+                };
+                writeln!(
+                    self.out,
+                    "{} {} {}",
+                    paint(self.color, "2", &clock_time(now)),
+                    paint(self.color, "1;35", &topic),
+                    what
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn msg(payload: &'static [u8]) -> Message {
+        Message {
+            tid: 10,
+            topic: Some(Arc::from("DeviceState")),
+            ptid: 99,
+            subtid: 3,
+            subtopic: Some(Arc::from("SetCharger")),
+            payload: Bytes::from_static(payload),
+            direct: false,
+            received: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+        }
+    }
+
+    fn render(format: Format, datatype: DataType, m: &Message) -> String {
+        let mut p = Printer::new(Vec::new(), format, datatype, false);
+        p.message(m).expect("write to Vec");
+        String::from_utf8(p.out).expect("utf8")
+    }
+
+    #[test]
+    fn json_line_carries_names_ids_and_decoded_payload() {
+        let line = render(Format::Json, DataType::Auto, &msg(br#"{"On":true}"#));
+        let v: Value = serde_json::from_str(line.trim_end()).expect("one JSON object");
+        assert_eq!(line.matches('\n').count(), 1);
+        assert_eq!(v["topic"], "DeviceState");
+        assert_eq!(v["subtopic"], "SetCharger");
+        assert_eq!((v["tid"].as_u64(), v["subtid"].as_u64(), v["ptid"].as_u64()), (Some(10), Some(3), Some(99)));
+        assert_eq!(v["encoding"], "json");
+        assert_eq!(v["payload"]["On"], true);
+        assert_eq!(v["size"], 11);
+        assert_eq!(v["ts"], "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn json_subscription_receiving_text_keeps_the_message() {
+        let line = render(Format::Json, DataType::Json, &msg(b"not json"));
+        let v: Value = serde_json::from_str(line.trim_end()).expect("json");
+        assert_eq!(v["encoding"], "text");
+        assert_eq!(v["payload"], "not json");
+        assert_eq!(v["warning"], "payload is not json");
+        let pretty = render(Format::Pretty, DataType::Json, &msg(b"not json"));
+        assert!(pretty.contains("(not json)") && pretty.contains("not json"), "{pretty}");
+    }
+
+    #[test]
+    fn binary_payloads_are_base64_in_json_and_dumped_in_pretty() {
+        let m = msg(&[0xff, 0x00, 0x41]);
+        let v: Value = serde_json::from_str(render(Format::Json, DataType::Auto, &m).trim_end()).expect("json");
+        assert_eq!((v["encoding"].as_str(), v["payload"].as_str()), (Some("base64"), Some("/wBB")));
+        let pretty = render(Format::Pretty, DataType::Auto, &m);
+        assert!(pretty.contains("<3 bytes binary>") && pretty.contains("ff 00 41"), "{pretty}");
+    }
+
+    #[test]
+    fn pretty_line_shows_time_names_and_sender() {
+        let out = render(Format::Pretty, DataType::Auto, &msg(br#"{"On":true}"#));
+        assert_eq!(out, "22:13:20.123 DeviceState [SetCharger] from 99  {\"On\":true}\n");
+    }
+
+    #[test]
+    fn raw_is_payload_bytes_and_hex_is_a_dump() {
+        assert_eq!(render(Format::Raw, DataType::Auto, &msg(b"abc")), "abc\n");
+        let hex = render(Format::Hex, DataType::Auto, &msg(b"abc"));
+        assert!(hex.ends_with("00000000  61 62 63                                          |abc|\n"), "{hex:?}");
+    }
 }

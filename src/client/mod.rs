@@ -414,6 +414,18 @@ impl Client {
         Ok(SubInfo { tid, subtid })
     }
 
+    /// Subscribes without a route of its own: the topic's messages arrive on the
+    /// event stream returned by [`Client::connect`]. "self" needs no packet at all.
+    pub async fn subscribe_to_events(&self, topic: &str) -> Result<u32, ClientError> {
+        if topic == "self" {
+            return Ok(self.etid);
+        }
+        let p = Packet::Subscribe {
+            topic: Bytes::from(topic.as_bytes().to_vec()),
+        };
+        self.request(p, kind::SUBACK, topic).await
+    }
+
     /// Like [`Client::subscribe_into`], with a channel of its own.
     pub async fn subscribe(
         &self,

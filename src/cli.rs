@@ -1,0 +1,296 @@
+//! Command-line definitions (clap derive). Doc comments are the help text; every
+//! subcommand carries examples in its long help. Connection settings are shared
+//! by every client command through [`ConnectArgs`], each with an `SMQCTL_*`
+//! environment variable.
+//!
+//! May import: `output` (format enums), `transport`/`client` option types.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::{DataType, Format};
+
+/// Parses "250ms", "5s", "2m", "1h30m", or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+    }
+    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 500ms, 5s or 2m ({e})"))
+}
+
+const ABOUT: &str = "Debug, test and load-test SMQ publish/subscribe systems (Mako Server / Barracuda App Server)";
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  smqctl broker                                  # embedded broker on 127.0.0.1:9357
+  smqctl sub DeviceState                         # print what arrives on a topic
+  smqctl pub DeviceState '{\"On\":true}' --json   # publish JSON to it
+  smqctl sub self --url http://mako.local/smq.lsp  # direct messages, raw transport
+  smqctl --trace-packets pub Chat hello          # show every packet on stderr
+
+Exit codes:
+  0 success   1 error   2 bad usage or input   3 cannot connect
+  4 refused or denied by the broker   5 timed out   6 connection lost";
+
+#[derive(Debug, Parser)]
+#[command(name = "smqctl", version, about = ABOUT, after_long_help = MAIN_EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print every SMQ packet sent and received, decoded, on stderr
+    #[arg(long, global = true, env = "SMQCTL_TRACE_PACKETS")]
+    pub trace_packets: bool,
+    /// More log output on stderr (repeat for more)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Colour output: auto (only on a terminal, honours NO_COLOR), always, never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Subscribe to topics (or `self`) and print what arrives
+    #[command(after_long_help = SUB_EXAMPLES)]
+    Sub(SubArgs),
+    /// Publish JSON, text or binary to a topic, to `self` or to a client's ETID
+    #[command(name = "pub", after_long_help = PUB_EXAMPLES)]
+    Pub(PubArgs),
+    /// Run the embedded SMQ broker (WebSocket and raw transport on one port)
+    #[command(after_long_help = BROKER_EXAMPLES)]
+    Broker(BrokerArgs),
+    /// Print a shell completion script
+    #[command(after_long_help = "Examples:\n  smqctl completions bash > /etc/bash_completion.d/smqctl\n  smqctl completions zsh > ~/.zfunc/_smqctl")]
+    Completions {
+        /// Shell to generate for
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages (smqctl.1 and one per subcommand)
+    #[command(after_long_help = "Examples:\n  smqctl man --dir /usr/local/share/man/man1\n  smqctl man | man -l -")]
+    Man {
+        /// Directory to write every page into; without it, smqctl.1 goes to stdout
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Where and how to connect; shared by every command that talks to a broker.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnectArgs {
+    /// Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)
+    #[arg(short = 'u', long, env = "SMQCTL_URL", default_value = "ws://127.0.0.1:9357/smq/")]
+    pub url: String,
+    /// Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID
+    #[arg(long, env = "SMQCTL_UID")]
+    pub uid: Option<String>,
+    /// Info text sent in Connect (the broker's authenticate hook sees it)
+    #[arg(long, env = "SMQCTL_INFO", default_value = "")]
+    pub info: String,
+    /// Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials,
+    /// which keep them out of the process list. Never printed.
+    #[arg(long, env = "SMQCTL_CREDENTIALS", hide_env_values = true)]
+    pub credentials: Option<String>,
+    /// Prompt for credentials on the terminal (not echoed)
+    #[arg(long, conflicts_with = "credentials")]
+    pub ask_credentials: bool,
+    /// Trust only the CA certificates in this PEM file (wss://, https://)
+    #[arg(long, env = "SMQCTL_CACERT", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS; needs --key
+    #[arg(long, env = "SMQCTL_CERT", value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert
+    #[arg(long, env = "SMQCTL_KEY", value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Do not verify the broker's TLS certificate (prints a warning)
+    #[arg(long, env = "SMQCTL_INSECURE")]
+    pub insecure: bool,
+    /// Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long
+    #[arg(long, env = "SMQCTL_CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Send Ping after this long without any packet from the broker
+    #[arg(long, env = "SMQCTL_PING_INTERVAL", default_value = "120s", value_parser = parse_duration)]
+    pub ping_interval: Duration,
+    /// Close the connection when nothing arrives this long after a Ping
+    #[arg(long, env = "SMQCTL_PONG_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub pong_timeout: Duration,
+    /// Send Connect version 2 (as RTL's C client does) instead of version 1
+    #[arg(long)]
+    pub connect_v2: bool,
+}
+
+const SUB_EXAMPLES: &str = "\
+Examples:
+  smqctl sub DeviceState                       # one topic
+  smqctl sub DeviceState ChargerState self     # several, plus direct messages
+  smqctl sub self --subtopic SearchSitesResp   # only one message type
+  smqctl sub Alerts -C 1 -W 30s                # first message or fail after 30 s
+  smqctl sub DeviceState --observe             # also print subscriber counts
+  smqctl sub DeviceState --format json | jq .payload
+
+Output (--format): pretty (default on a terminal), json (one object per line:
+ts, topic, tid, subtopic, subtid, ptid, size, encoding, payload; the default when
+piped), raw (payload bytes), hex (hex dump).
+Exit codes: 0 done, 5 timed out (-W) before -C messages arrived, see `smqctl --help`.";
+
+#[derive(Debug, Args)]
+pub struct SubArgs {
+    /// Topics to subscribe to; `self` means messages sent to this client's ETID
+    #[arg(required = true, value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    /// Only show messages with this sub-topic (repeatable)
+    #[arg(long = "subtopic", value_name = "NAME")]
+    pub subtopics: Vec<String>,
+    /// How to read payloads: auto (JSON if it parses, text if UTF-8, else binary)
+    #[arg(long, value_enum, default_value_t = DataType::Auto)]
+    pub datatype: DataType,
+    /// Output format (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<Format>,
+    /// Exit after this many messages
+    #[arg(short = 'C', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Exit with code 5 if -C messages (or, without -C, any message) did not arrive in time
+    #[arg(short = 'W', long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Also print subscriber-count changes of the topics
+    #[arg(long)]
+    pub observe: bool,
+    /// With --format raw: no newline after each payload
+    #[arg(short = 'N', long)]
+    pub no_newline: bool,
+    /// Exit when the connection drops instead of reconnecting
+    #[arg(long)]
+    pub no_reconnect: bool,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
+const PUB_EXAMPLES: &str = "\
+Examples:
+  smqctl pub DeviceState '{\"On\":true}' --json
+  smqctl pub Commands --subtopic SetCharger '{\"On\":false}'
+  smqctl pub --to-etid 2613173302 'hello there'      # direct message
+  smqctl pub Frames --hex '01 02 ff'                   # binary from hex
+  smqctl pub Logs --stdin-lines < app.log              # one message per line
+  smqctl pub Ticks tick --count 10 --interval 1s
+
+The payload comes from MESSAGE, -f FILE, --stdin or --stdin-lines and is sent as
+text unless --json (validated), --binary or --hex says otherwise. Payloads over
+65520 bytes are refused before connecting.";
+
+#[derive(Debug, Args)]
+pub struct PubArgs {
+    /// Topic name, or `self`; omit with --to-etid
+    #[arg(value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// The payload (or use -f, --stdin, --stdin-lines)
+    #[arg(value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// Send straight to this client ETID (or any numeric TID) instead of a topic
+    #[arg(long, value_name = "ETID")]
+    pub to_etid: Option<u32>,
+    /// Sub-topic name to send with the message (e.g. a message type)
+    #[arg(long, value_name = "NAME")]
+    pub subtopic: Option<String>,
+    /// Read the payload from a file
+    #[arg(short = 'f', long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_lines"])]
+    pub file: Option<PathBuf>,
+    /// Read the whole of stdin as one payload
+    #[arg(long, conflicts_with = "stdin_lines")]
+    pub stdin: bool,
+    /// Send one message per line of stdin
+    #[arg(long)]
+    pub stdin_lines: bool,
+    /// Payload must be valid JSON (checked before connecting)
+    #[arg(long, group = "kind")]
+    pub json: bool,
+    /// Payload is text (the default)
+    #[arg(long, group = "kind")]
+    pub text: bool,
+    /// Payload is sent byte for byte (for files and stdin)
+    #[arg(long, group = "kind")]
+    pub binary: bool,
+    /// Payload is written in hex ("01 02 ff" or "0102ff")
+    #[arg(long, group = "kind")]
+    pub hex: bool,
+    /// Send the message this many times
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub count: u64,
+    /// Wait this long between messages
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
+const BROKER_EXAMPLES: &str = "\
+Examples:
+  smqctl broker                                   # ws:// and http:// on 127.0.0.1:9357
+  smqctl broker --listen 0.0.0.0:9357             # reachable from other hosts
+  smqctl broker --tls-cert cert.pem --tls-key key.pem   # wss:// and https://
+  smqctl broker --auth users.txt -v               # uid-or-user:secret lines
+  SMQCTL_BROKER_CREDENTIALS=s3cret smqctl broker  # one shared secret
+
+Clients connect to ws://HOST:PORT/<any path> or http://HOST:PORT/<any path>.
+The first line on stdout is `listening on HOST:PORT`.";
+
+#[derive(Debug, Args)]
+pub struct BrokerArgs {
+    /// Address to listen on (loopback unless told otherwise; port 0 picks one)
+    #[arg(long, env = "SMQCTL_BROKER_LISTEN", default_value = "127.0.0.1:9357")]
+    pub listen: String,
+    /// TLS certificate chain (PEM): serve wss:// and https:// instead of ws:// and http://
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Give the broker's own client a random ETID instead of 1 (smq.create{rndtid=true})
+    #[arg(long)]
+    pub rndtid: bool,
+    /// Accept only clients listed in FILE (`uid-or-user:secret` per line)
+    #[arg(long, value_name = "FILE", conflicts_with = "credentials")]
+    pub auth: Option<PathBuf>,
+    /// Accept only clients presenting this shared secret as credentials
+    #[arg(long, env = "SMQCTL_BROKER_CREDENTIALS", hide_env_values = true)]
+    pub credentials: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_accept_units_and_bare_seconds() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,147 @@
+//! One module per subcommand. Each takes its parsed arguments, builds what it
+//! needs (a client, a broker), owns its output, and returns the process exit code.
+//! This file holds what they share: turning [`ConnectArgs`] into client options
+//! and mapping errors to the documented exit codes.
+//!
+//! May import: everything below it (cli, client, broker, output, protocol).
+
+pub mod broker;
+pub mod generate;
+pub mod publish;
+pub mod sub;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{ConnectArgs, GlobalArgs};
+use crate::client::{ClientError, ClientOptions, Secret};
+use crate::transport::{Endpoint, TlsOptions, TransportError};
+
+/// Documented exit codes (README, `smqctl --help`).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const CONNECT: u8 = 3;
+    pub const REFUSED: u8 = 4;
+    pub const TIMEOUT: u8 = 5;
+    pub const LOST: u8 = 6;
+}
+
+/// Bad input from the user (payload, file, arguments clap cannot check): exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+pub fn input_error(msg: impl Into<String>) -> anyhow::Error {
+    InputError(msg.into()).into()
+}
+
+/// The exit code for an error, from the most specific cause in its chain.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.downcast_ref::<InputError>().is_some() {
+            return exit::USAGE;
+        }
+        if let Some(e) = cause.downcast_ref::<ClientError>() {
+            return match e {
+                ClientError::Transport(TransportError::BadUrl { .. }) => exit::USAGE,
+                ClientError::Transport(TransportError::TlsConfig(_)) => exit::USAGE,
+                ClientError::Transport(_) | ClientError::Handshake(_) => exit::CONNECT,
+                ClientError::Refused { .. } | ClientError::Denied { .. } => exit::REFUSED,
+                ClientError::ConnectionLost(_) => exit::LOST,
+                ClientError::PayloadTooLarge(_) | ClientError::Invalid(_) => exit::USAGE,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<TransportError>() {
+            return match e {
+                TransportError::BadUrl { .. } | TransportError::TlsConfig(_) => exit::USAGE,
+                _ => exit::CONNECT,
+            };
+        }
+    }
+    exit::ERROR
+}
+
+/// A hint to print under an error, when there is an obvious next step.
+pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    for cause in err.chain() {
+        match cause.downcast_ref::<ClientError>() {
+            Some(ClientError::Transport(TransportError::Connect { .. })) => {
+                return Some("is the broker running? `smqctl broker` starts one on 127.0.0.1:9357; --url or SMQCTL_URL point elsewhere");
+            }
+            Some(ClientError::Transport(TransportError::HttpStatus { .. })) => {
+                return Some("check the URL path: it must be the page that runs the SMQ broker (e.g. /smq.lsp on Mako)");
+            }
+            Some(ClientError::Refused { code: 3, .. }) => {
+                return Some("pass the right secret with --credentials, SMQCTL_CREDENTIALS or --ask-credentials");
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Builds client options from the command line; prompts for credentials if asked.
+pub fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientOptions> {
+    let endpoint = Endpoint::parse(&conn.url).map_err(ClientError::from)?;
+    let credentials = if conn.ask_credentials {
+        let secret = rpassword::prompt_password("Credentials: ")
+            .context("cannot read credentials from the terminal")?;
+        Some(Secret::new(secret))
+    } else {
+        conn.credentials.clone().map(Secret::new)
+    };
+    let tls = TlsOptions {
+        cacert: conn.cacert.clone(),
+        cert: conn.cert.clone(),
+        key: conn.key.clone(),
+        insecure: conn.insecure,
+    };
+    if endpoint.scheme.is_tls() {
+        if conn.insecure {
+            eprintln!(
+                "warning: --insecure: the broker's TLS certificate is not verified; anyone on the network path can impersonate it"
+            );
+        }
+    } else if conn.insecure || conn.cacert.is_some() || conn.cert.is_some() {
+        eprintln!("warning: TLS options are ignored for {} (not wss:// or https://)", endpoint);
+    }
+    if let Some(uid) = &conn.uid {
+        if uid.len() < crate::protocol::MIN_UID_LEN {
+            eprintln!("warning: UID '{uid}' is shorter than 6 bytes; SMQ brokers refuse it (Connack 1)");
+        }
+    }
+    let mut opts = ClientOptions::new(endpoint);
+    opts.uid = conn.uid.clone();
+    opts.info = conn.info.clone();
+    opts.credentials = credentials;
+    opts.tls = tls;
+    opts.connect_timeout = conn.connect_timeout;
+    opts.ping_interval = conn.ping_interval;
+    opts.pong_timeout = conn.pong_timeout;
+    opts.connect_v2 = conn.connect_v2;
+    opts.trace_packets = global.trace_packets;
+    Ok(opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_documented_exit_codes() {
+        let refused: anyhow::Error = ClientError::Refused {
+            code: 3,
+            meaning: "bad credentials",
+            reason: String::new(),
+        }
+        .into();
+        assert_eq!(exit_code(&refused), exit::REFUSED);
+        let lost: anyhow::Error = ClientError::ConnectionLost("x".into()).into();
+        assert_eq!(exit_code(&lost), exit::LOST);
+        let input = input_error("bad JSON").context("reading the message");
+        assert_eq!(exit_code(&input), exit::USAGE);
+        let other = anyhow::anyhow!("disk full");
+        assert_eq!(exit_code(&other), exit::ERROR);
+    }
+}

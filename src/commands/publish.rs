@@ -1,0 +1,256 @@
+//! `smqctl pub`: publish a payload to a topic, to `self`, or to an ETID.
+//!
+//! Every payload is read and checked (JSON syntax, hex, size) before connecting,
+//! so a typo never reaches the broker half-sent. `--stdin-lines` is the exception
+//! by nature: it streams, and a bad line stops the run naming the line number
+//! after everything before it has been flushed.
+
+use std::io::{self, BufRead, IsTerminal, Read};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{client_options, exit, input_error};
+use crate::cli::{GlobalArgs, PubArgs};
+use crate::client::{Client, Dest};
+use crate::protocol::MAX_PAYLOAD;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Bytes as given (text or not).
+    Plain,
+    Text,
+    Json,
+    Binary,
+    Hex,
+}
+
+fn kind(args: &PubArgs) -> Kind {
+    if args.json {
+        Kind::Json
+    } else if args.text {
+        Kind::Text
+    } else if args.binary {
+        Kind::Binary
+    } else if args.hex {
+        Kind::Hex
+    } else {
+        Kind::Plain
+    }
+}
+
+/// Turns user input into the payload bytes, checking it as the kind demands.
+/// `origin` names where the input came from, for error messages.
+fn prepare(input: Vec<u8>, kind: Kind, origin: &str) -> Result<Bytes> {
+    let bytes = match kind {
+        Kind::Plain | Kind::Binary => input,
+        Kind::Text => {
+            String::from_utf8(input).map_err(|e| input_error(format!("{origin} is not UTF-8 text: {e}")))?.into_bytes()
+        }
+        Kind::Json => {
+            if let Err(e) = serde_json::from_slice::<serde_json::Value>(&input) {
+                return Err(input_error(format!(
+                    "invalid JSON in {origin} at line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                )));
+            }
+            input
+        }
+        Kind::Hex => {
+            let text = String::from_utf8_lossy(&input);
+            let digits: String = text
+                .split_whitespace()
+                .map(|w| w.trim_start_matches("0x").trim_start_matches("0X"))
+                .collect::<Vec<_>>()
+                .join("")
+                .replace([':', ','], "");
+            hex::decode(&digits).map_err(|e| input_error(format!("{origin} is not hex: {e}")))?
+        }
+    };
+    if bytes.len() > MAX_PAYLOAD {
+        return Err(input_error(format!(
+            "{origin} is {} bytes; SMQ payloads are at most {MAX_PAYLOAD} bytes (0xFFF0)",
+            bytes.len()
+        )));
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// Destination and single message resolved from the positional arguments.
+fn destination(args: &PubArgs) -> Result<(Option<String>, Option<String>)> {
+    match (args.to_etid, &args.topic, &args.message) {
+        (Some(_), Some(_), Some(_)) => Err(input_error(
+            "with --to-etid give only MESSAGE, not a TOPIC as well",
+        )),
+        (Some(_), msg, None) => Ok((None, msg.clone())),
+        (None, None, _) => Err(input_error("give a TOPIC (or `self`), or --to-etid ETID")),
+        (None, Some(t), m) => Ok((Some(t.clone()), m.clone())),
+        (Some(_), None, Some(_)) => unreachable_message(),
+    }
+}
+
+fn unreachable_message() -> Result<(Option<String>, Option<String>)> {
+    // clap fills TOPIC before MESSAGE, so MESSAGE alone cannot occur.
+    Err(input_error("give MESSAGE after TOPIC"))
+}
+
+fn progress(total: Option<u64>) -> ProgressBar {
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    match total {
+        Some(n) if n > 1 => ProgressBar::new(n).with_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} messages  {per_sec}  eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        Some(_) => ProgressBar::hidden(),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {pos} messages  {per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    }
+}
+
+pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
+    let kind = kind(&args);
+    let (topic, message) = destination(&args)?;
+    // Read and check the payload before touching the network.
+    let single = if args.stdin_lines {
+        if message.is_some() {
+            return Err(input_error("give either MESSAGE or --stdin-lines, not both"));
+        }
+        None
+    } else {
+        let (input, origin) = match (&message, &args.file, args.stdin) {
+            (Some(m), None, false) => (m.clone().into_bytes(), "MESSAGE".to_string()),
+            (None, Some(path), false) => (
+                std::fs::read(path)
+                    .map_err(|e| input_error(format!("cannot read {}: {e}", path.display())))?,
+                path.display().to_string(),
+            ),
+            (None, None, true) => {
+                let mut buf = Vec::new();
+                io::stdin().read_to_end(&mut buf).context("reading stdin")?;
+                (buf, "stdin".to_string())
+            }
+            (None, None, false) => {
+                return Err(input_error(
+                    "no payload: give MESSAGE, -f FILE, --stdin or --stdin-lines",
+                ));
+            }
+            _ => return Err(input_error("give only one of MESSAGE, -f FILE and --stdin")),
+        };
+        Some(prepare(input, kind, &origin)?)
+    };
+
+    let opts = client_options(&args.conn, global)?;
+    let (client, _events) = Client::connect(&opts).await?;
+    let dest = match (&topic, args.to_etid) {
+        (_, Some(etid)) => Dest::Id(etid),
+        (Some(t), None) => Dest::Topic(t.as_str()),
+        (None, None) => return Err(input_error("no destination")),
+    };
+    // Resolve once: a denied Create fails here, before anything is sent.
+    let tid = client.resolve(dest).await?;
+    let subtid = match &args.subtopic {
+        Some(s) => client.createsub(s).await?,
+        None => 0,
+    };
+    let interval = args.interval.unwrap_or(Duration::ZERO);
+    let result = match single {
+        Some(payload) => send_repeated(&client, tid, subtid, payload, args.count, interval).await,
+        None => send_lines(&client, tid, subtid, kind, interval).await,
+    };
+    // Whatever happened, what was queued leaves before we go.
+    let flushed = client.flush().await;
+    client.disconnect("").await;
+    result?;
+    flushed?;
+    Ok(exit::OK)
+}
+
+async fn send_repeated(
+    client: &Client,
+    tid: u32,
+    subtid: u32,
+    payload: Bytes,
+    count: u64,
+    interval: Duration,
+) -> Result<()> {
+    let bar = progress(Some(count));
+    for i in 0..count {
+        if i > 0 && !interval.is_zero() {
+            client.flush().await?;
+            tokio::time::sleep(interval).await;
+        }
+        client.publish_ids(tid, subtid, payload.clone()).await?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+async fn send_lines(client: &Client, tid: u32, subtid: u32, kind: Kind, interval: Duration) -> Result<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<String>>(256);
+    // Blocking stdin reads stay off the async workers.
+    tokio::task::spawn_blocking(move || {
+        for line in io::stdin().lock().lines() {
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let bar = progress(None);
+    let mut n = 0u64;
+    while let Some(line) = rx.recv().await {
+        let line = line.context("reading stdin")?;
+        n += 1;
+        if n > 1 && !interval.is_zero() {
+            client.flush().await?;
+            tokio::time::sleep(interval).await;
+        }
+        let payload = prepare(line.into_bytes(), kind, &format!("line {n} of stdin"))?;
+        client.publish_ids(tid, subtid, payload).await?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_json_reports_line_and_column() {
+        let err = prepare(b"{\n  \"a\": tru\n}".to_vec(), Kind::Json, "MESSAGE")
+            .expect_err("invalid")
+            .to_string();
+        assert!(err.starts_with("invalid JSON in MESSAGE at line 2, column"), "{err}");
+    }
+
+    #[test]
+    fn hex_accepts_spaces_and_prefixes() {
+        let b = prepare(b"01 02 0xff".to_vec(), Kind::Hex, "MESSAGE").expect("valid hex");
+        assert_eq!(&b[..], &[1, 2, 0xff]);
+        assert!(prepare(b"zz".to_vec(), Kind::Hex, "MESSAGE").is_err());
+    }
+
+    #[test]
+    fn oversize_payload_is_refused() {
+        assert!(prepare(vec![b'a'; MAX_PAYLOAD], Kind::Plain, "x").is_ok());
+        let err = prepare(vec![b'a'; MAX_PAYLOAD + 1], Kind::Plain, "x")
+            .expect_err("too big")
+            .to_string();
+        assert!(err.contains("at most 65520 bytes"), "{err}");
+    }
+
+    #[test]
+    fn text_must_be_utf8() {
+        assert!(prepare(vec![0xff, 0xfe], Kind::Text, "x").is_err());
+        assert!(prepare(vec![0xff, 0xfe], Kind::Binary, "x").is_ok());
+    }
+}

@@ -1,0 +1,145 @@
+//! `smqctl sub`: subscribe to topics (and `self`) and print what arrives.
+//!
+//! Subscriptions go through [`run_session`], so a dropped connection is followed
+//! by a reconnect that subscribes again (unless --no-reconnect). Messages no route
+//! claims arrive on the client's event stream, which is all this command needs.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::{client_options, exit};
+use crate::cli::{GlobalArgs, SubArgs};
+use crate::client::{Client, ClientError, Event, ReconnectPolicy, run_session};
+use crate::output::{Format, Printer, use_color};
+
+pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
+    let opts = client_options(&args.conn, global)?;
+    let format = args.format.unwrap_or_else(Format::default_for_stdout);
+    let mut printer = Printer::new(
+        BufWriter::new(io::stdout()),
+        format,
+        args.datatype,
+        use_color(global.color),
+    );
+    printer.newline = !args.no_newline;
+    let interactive = io::stdout().is_terminal();
+    let policy = ReconnectPolicy {
+        enabled: !args.no_reconnect,
+        ..ReconnectPolicy::default()
+    };
+    let wanted = args.count;
+    let mut received: u64 = 0;
+    let mut broken_pipe = false;
+    let topics = args.topics.clone();
+    let subtopics = args.subtopics.clone();
+    let observe = args.observe;
+    let verbose = global.verbose;
+    let url = opts.endpoint.to_string();
+
+    let setup = async |client: &Client| -> Result<(), ClientError> {
+        let mut tids = Vec::new();
+        for topic in &topics {
+            tids.push(client.subscribe_to_events(topic).await?);
+        }
+        // Learn the sub-topic IDs so messages can be filtered (and named) by them.
+        for name in &subtopics {
+            client.createsub(name).await?;
+        }
+        if observe {
+            for (topic, tid) in topics.iter().zip(&tids) {
+                if topic != "self" {
+                    client.observe(*tid).await?;
+                }
+            }
+        }
+        client.flush().await?;
+        Ok(())
+    };
+
+    let on_event = async |client: &Client, ev: Event| -> ControlFlow<()> {
+        let result = match ev {
+            Event::Ready { etid, reconnect } => {
+                printer.own_etid = etid;
+                let verb = if reconnect { "reconnected to" } else { "connected to" };
+                if verbose > 0 || reconnect || topics.iter().any(|t| t == "self") {
+                    eprintln!("smqctl: {verb} {url} as ETID {etid}; subscribed to {}", topics.join(", "));
+                }
+                Ok(())
+            }
+            Event::Message(m) => {
+                if !subtopics.is_empty()
+                    && !m.subtopic.as_deref().is_some_and(|s| subtopics.iter().any(|w| w == s))
+                {
+                    return ControlFlow::Continue(());
+                }
+                received += 1;
+                printer.message(&m)
+            }
+            Event::Change {
+                tid,
+                name,
+                count,
+                peer_gone,
+            } => printer.change(tid, name.as_deref(), count, peer_gone),
+            Event::Reconnecting { error, delay, attempt } => {
+                eprintln!(
+                    "smqctl: connection lost ({error}); reconnecting in {:.1}s (attempt {attempt})",
+                    delay.as_secs_f64()
+                );
+                Ok(())
+            }
+            Event::Closed { .. } => Ok(()),
+        };
+        let _ = client;
+        if let Err(e) = result.and_then(|_| printer.flush()) {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                broken_pipe = true;
+                return ControlFlow::Break(());
+            }
+            eprintln!("smqctl: cannot write output: {e}");
+            return ControlFlow::Break(());
+        }
+        match wanted {
+            Some(n) if received >= n => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
+    };
+
+    let session = run_session(&opts, policy, setup, on_event);
+    let timeout = args.timeout.unwrap_or(Duration::MAX);
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(timeout, session) => r,
+        _ = tokio::signal::ctrl_c() => {
+            let _ = io::stdout().flush();
+            return Ok(exit::OK);
+        }
+    };
+    let _ = interactive;
+    match outcome {
+        Ok(result) => {
+            result?;
+            let _ = broken_pipe;
+            Ok(exit::OK)
+        }
+        Err(_elapsed) => {
+            let _ = io::stdout().flush();
+            let enough = match wanted {
+                Some(n) => received >= n,
+                None => received > 0,
+            };
+            if enough {
+                return Ok(exit::OK);
+            }
+            let expected = wanted.map(|n| n.to_string()).unwrap_or_else(|| "any".into());
+            eprintln!(
+                "smqctl: timed out after {}: received {received} of {expected} message(s) on {}",
+                humantime::format_duration(timeout),
+                args.topics.join(", ")
+            );
+            Ok(exit::TIMEOUT)
+        }
+    }
+}
