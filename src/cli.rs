@@ -159,6 +159,10 @@ pub struct SubArgs {
     /// Only show messages with this sub-topic (repeatable)
     #[arg(long = "subtopic", value_name = "NAME")]
     pub subtopics: Vec<String>,
+    /// Sub-topic names to show by name without filtering on them (repeatable);
+    /// SMQ has no reverse lookup, so a client only knows names it registered
+    #[arg(long = "resolve-subtopic", value_name = "NAME")]
+    pub resolve_subtopics: Vec<String>,
     /// How to read payloads: auto (JSON if it parses, text if UTF-8, else binary)
     #[arg(long, value_enum, default_value_t = DataType::Auto)]
     pub datatype: DataType,

@@ -35,6 +35,7 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
     let mut broken_pipe = false;
     let topics = args.topics.clone();
     let subtopics = args.subtopics.clone();
+    let resolve = args.resolve_subtopics.clone();
     let observe = args.observe;
     let verbose = global.verbose;
     let url = opts.endpoint.to_string();
@@ -45,7 +46,7 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
             tids.push(client.subscribe_to_events(topic).await?);
         }
         // Learn the sub-topic IDs so messages can be filtered (and named) by them.
-        for name in &subtopics {
+        for name in subtopics.iter().chain(&resolve) {
             client.createsub(name).await?;
         }
         if observe {

@@ -1,0 +1,267 @@
+//! Test harness: an in-process embedded broker on an ephemeral port, and helpers
+//! to run the real binary with timeouts (a test fails, it never hangs).
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use smqctl::broker::{Broker, BrokerConfig};
+
+/// Longest any single step may take before the test fails.
+pub const STEP: Duration = Duration::from_secs(15);
+
+pub struct TestBroker {
+    pub addr: SocketAddr,
+    pub broker: Broker,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestBroker {
+    pub fn start() -> TestBroker {
+        Self::with_config(BrokerConfig::default())
+    }
+
+    pub fn with_config(config: BrokerConfig) -> TestBroker {
+        let broker = Broker::new(config);
+        let (addr_tx, addr_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let b = broker.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("test runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+                addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
+                let _ = b
+                    .run(listener, async {
+                        let _ = stop_rx.await;
+                    })
+                    .await;
+            });
+        });
+        let addr = addr_rx.recv_timeout(STEP).expect("broker started");
+        TestBroker {
+            addr,
+            broker,
+            shutdown: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://{}/smq/", self.addr)
+    }
+}
+
+impl Drop for TestBroker {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The real binary with a clean environment (no SMQCTL_* from the developer).
+pub fn smqctl() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_smqctl"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SMQCTL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Runs to completion, failing the test if it takes longer than STEP.
+pub fn run(cmd: &mut Command) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn smqctl");
+    Running::new(child).wait()
+}
+
+/// A background smqctl whose stderr/stdout lines can be awaited.
+pub struct Running {
+    child: Child,
+    stdout_lines: mpsc::Receiver<String>,
+    stderr_lines: mpsc::Receiver<String>,
+    pub stdout_seen: Vec<String>,
+    pub stderr_seen: Vec<String>,
+}
+
+fn pump(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            match line {
+                Ok(l) => {
+                    if tx.send(l).is_err() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    });
+    rx
+}
+
+impl Running {
+    pub fn spawn(cmd: &mut Command) -> Running {
+        let child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn smqctl");
+        Running::new(child)
+    }
+
+    fn new(mut child: Child) -> Running {
+        let stdout_lines = pump(child.stdout.take().expect("stdout piped"));
+        let stderr_lines = pump(child.stderr.take().expect("stderr piped"));
+        Running {
+            child,
+            stdout_lines,
+            stderr_lines,
+            stdout_seen: Vec::new(),
+            stderr_seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a stderr line containing `needle`; returns it.
+    pub fn stderr_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.stderr_seen.push(l.clone());
+                    if l.contains(needle) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!(
+                    "no stderr line containing {needle:?} within {STEP:?}; stderr so far: {:?}",
+                    self.stderr_seen
+                ),
+            }
+        }
+    }
+
+    /// Waits for the next stdout line.
+    pub fn stdout_line(&mut self) -> String {
+        match self.stdout_lines.recv_timeout(STEP) {
+            Ok(l) => {
+                self.stdout_seen.push(l.clone());
+                l
+            }
+            Err(_) => panic!("no stdout line within {STEP:?}; stderr: {:?}", self.stderr_rest()),
+        }
+    }
+
+    fn stderr_rest(&mut self) -> Vec<String> {
+        while let Ok(l) = self.stderr_lines.try_recv() {
+            self.stderr_seen.push(l);
+        }
+        self.stderr_seen.clone()
+    }
+
+    /// Waits for exit (killing it after STEP) and collects the rest of the output.
+    pub fn wait(mut self) -> Output {
+        let deadline = Instant::now() + STEP;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("smqctl did not exit within {STEP:?}; stderr: {:?}", self.stderr_rest());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stdout: Vec<String> = std::mem::take(&mut self.stdout_seen);
+        // The pump threads end at EOF once the process is gone.
+        while let Ok(l) = self.stdout_lines.recv_timeout(Duration::from_secs(2)) {
+            stdout.push(l);
+        }
+        let mut stderr: Vec<String> = std::mem::take(&mut self.stderr_seen);
+        while let Ok(l) = self.stderr_lines.recv_timeout(Duration::from_secs(2)) {
+            stderr.push(l);
+        }
+        let join = |v: Vec<String>| {
+            let mut s = v.join("\n");
+            if !s.is_empty() {
+                s.push('\n');
+            }
+            s.into_bytes()
+        };
+        Output {
+            status,
+            stdout: join(stdout),
+            stderr: join(stderr),
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Parses every stdout line as JSON.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
+
+/// Starts `smqctl sub ... -v` and waits until it has subscribed (its "connected
+/// to … as ETID" line); returns it with its ETID.
+pub fn ready_sub(url: &str, args: &[&str]) -> (Running, u32) {
+    let mut cmd = smqctl();
+    cmd.arg("sub").args(args).args(["--url", url, "-v", "--format", "json"]);
+    let mut sub = Running::spawn(&mut cmd);
+    let line = sub.stderr_line("as ETID");
+    let etid = line
+        .split("as ETID ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no ETID in {line:?}"));
+    (sub, etid)
+}
+
+/// `smqctl pub` that must succeed.
+pub fn publish(url: &str, args: &[&str]) -> Output {
+    let out = run(smqctl().arg("pub").args(args).args(["--url", url]));
+    assert!(
+        out.status.success(),
+        "pub {args:?} failed: {}",
+        text(&out.stderr)
+    );
+    out
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the embedded broker on 127.0.0.1:0 and the real `smqctl`
+//! binary, the way a user runs them. One test binary; modules below.
+
+mod harness;
+
+mod cli_errors;
+mod generated;
+mod pubsub;
+mod robustness;
+mod tls;
