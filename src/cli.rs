@@ -19,10 +19,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             return Ok(Duration::from_secs_f64(secs));
         }
     }
-    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 500ms, 5s or 2m ({e})"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration like 500ms, 5s or 2m ({e})"))
 }
 
-const ABOUT: &str = "Debug, test and load-test SMQ publish/subscribe systems (Mako Server / Barracuda App Server)";
+const ABOUT: &str =
+    "Debug, test and load-test SMQ publish/subscribe systems (Mako Server / Barracuda App Server)";
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
@@ -77,13 +79,17 @@ pub enum Command {
     #[command(after_long_help = BROKER_EXAMPLES)]
     Broker(BrokerArgs),
     /// Print a shell completion script
-    #[command(after_long_help = "Examples:\n  smqctl completions bash > /etc/bash_completion.d/smqctl\n  smqctl completions zsh > ~/.zfunc/_smqctl")]
+    #[command(
+        after_long_help = "Examples:\n  smqctl completions bash > /etc/bash_completion.d/smqctl\n  smqctl completions zsh > ~/.zfunc/_smqctl"
+    )]
     Completions {
         /// Shell to generate for
         shell: clap_complete::Shell,
     },
     /// Write man pages (smqctl.1 and one per subcommand)
-    #[command(after_long_help = "Examples:\n  smqctl man --dir /usr/local/share/man/man1\n  smqctl man | man -l -")]
+    #[command(
+        after_long_help = "Examples:\n  smqctl man --dir /usr/local/share/man/man1\n  smqctl man | man -l -"
+    )]
     Man {
         /// Directory to write every page into; without it, smqctl.1 goes to stdout
         #[arg(long)]
@@ -96,7 +102,12 @@ pub enum Command {
 #[command(next_help_heading = "Connection")]
 pub struct ConnectArgs {
     /// Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)
-    #[arg(short = 'u', long, env = "SMQCTL_URL", default_value = "ws://127.0.0.1:9357/smq/")]
+    #[arg(
+        short = 'u',
+        long,
+        env = "SMQCTL_URL",
+        default_value = "ws://127.0.0.1:9357/smq/"
+    )]
     pub url: String,
     /// Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID
     #[arg(long, env = "SMQCTL_UID")]

@@ -14,11 +14,11 @@
 //! - [`output`]: payload rendering shared by every command.
 //! - [`cli`]: the clap definitions.
 
-pub mod protocol;
-pub mod transport;
 pub mod broker;
 pub mod cli;
 pub mod client;
 pub mod commands;
-pub mod trace;
 pub mod output;
+pub mod protocol;
+pub mod trace;
+pub mod transport;

@@ -141,7 +141,13 @@ pub fn hexdump(data: &[u8]) -> String {
         }
         let ascii: String = chunk
             .iter()
-            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' })
+            .map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
             .collect();
         out.push_str(&format!("{:08x}  {hex:<49} |{ascii}|\n", i * 16));
     }
@@ -216,7 +222,8 @@ impl<W: Write> Printer<W> {
             "payload": payload,
         });
         if mismatch {
-            obj["warning"] = Value::String(format!("payload is not {:?}", self.datatype).to_lowercase());
+            obj["warning"] =
+                Value::String(format!("payload is not {:?}", self.datatype).to_lowercase());
         }
         obj
     }
@@ -236,7 +243,12 @@ impl<W: Write> Printer<W> {
             }
             Format::Hex => {
                 let head = self.header(m);
-                write!(self.out, "{head} ({} bytes)\n{}", m.payload.len(), hexdump(&m.payload))
+                write!(
+                    self.out,
+                    "{head} ({} bytes)\n{}",
+                    m.payload.len(),
+                    hexdump(&m.payload)
+                )
             }
             Format::Pretty => {
                 let head = self.header(m);
@@ -258,7 +270,11 @@ impl<W: Write> Printer<W> {
                     ),
                 };
                 let note = if mismatch {
-                    paint(self.color, "33", &format!(" (not {:?})", self.datatype).to_lowercase())
+                    paint(
+                        self.color,
+                        "33",
+                        &format!(" (not {:?})", self.datatype).to_lowercase(),
+                    )
                 } else {
                     String::new()
                 };
@@ -293,7 +309,13 @@ impl<W: Write> Printer<W> {
     }
 
     /// A subscriber-count change (from --observe).
-    pub fn change(&mut self, tid: u32, name: Option<&str>, count: u32, peer_gone: bool) -> io::Result<()> {
+    pub fn change(
+        &mut self,
+        tid: u32,
+        name: Option<&str>,
+        count: u32,
+        peer_gone: bool,
+    ) -> io::Result<()> {
         let now = SystemTime::now();
         match self.format {
             Format::Json => {
@@ -308,7 +330,9 @@ impl<W: Write> Printer<W> {
             }
             Format::Raw | Format::Hex => Ok(()),
             Format::Pretty => {
-                let topic = name.map(str::to_string).unwrap_or_else(|| format!("tid:{tid}"));
+                let topic = name
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("tid:{tid}"));
                 let what = if peer_gone {
                     "client disconnected".to_string()
                 } else {
@@ -359,7 +383,10 @@ mod tests {
         assert_eq!(line.matches('\n').count(), 1);
         assert_eq!(v["topic"], "DeviceState");
         assert_eq!(v["subtopic"], "SetCharger");
-        assert_eq!((v["tid"].as_u64(), v["subtid"].as_u64(), v["ptid"].as_u64()), (Some(10), Some(3), Some(99)));
+        assert_eq!(
+            (v["tid"].as_u64(), v["subtid"].as_u64(), v["ptid"].as_u64()),
+            (Some(10), Some(3), Some(99))
+        );
         assert_eq!(v["encoding"], "json");
         assert_eq!(v["payload"]["On"], true);
         assert_eq!(v["size"], 11);
@@ -374,28 +401,44 @@ mod tests {
         assert_eq!(v["payload"], "not json");
         assert_eq!(v["warning"], "payload is not json");
         let pretty = render(Format::Pretty, DataType::Json, &msg(b"not json"));
-        assert!(pretty.contains("(not json)") && pretty.contains("not json"), "{pretty}");
+        assert!(
+            pretty.contains("(not json)") && pretty.contains("not json"),
+            "{pretty}"
+        );
     }
 
     #[test]
     fn binary_payloads_are_base64_in_json_and_dumped_in_pretty() {
         let m = msg(&[0xff, 0x00, 0x41]);
-        let v: Value = serde_json::from_str(render(Format::Json, DataType::Auto, &m).trim_end()).expect("json");
-        assert_eq!((v["encoding"].as_str(), v["payload"].as_str()), (Some("base64"), Some("/wBB")));
+        let v: Value = serde_json::from_str(render(Format::Json, DataType::Auto, &m).trim_end())
+            .expect("json");
+        assert_eq!(
+            (v["encoding"].as_str(), v["payload"].as_str()),
+            (Some("base64"), Some("/wBB"))
+        );
         let pretty = render(Format::Pretty, DataType::Auto, &m);
-        assert!(pretty.contains("<3 bytes binary>") && pretty.contains("ff 00 41"), "{pretty}");
+        assert!(
+            pretty.contains("<3 bytes binary>") && pretty.contains("ff 00 41"),
+            "{pretty}"
+        );
     }
 
     #[test]
     fn pretty_line_shows_time_names_and_sender() {
         let out = render(Format::Pretty, DataType::Auto, &msg(br#"{"On":true}"#));
-        assert_eq!(out, "22:13:20.123 DeviceState [SetCharger] from 99  {\"On\":true}\n");
+        assert_eq!(
+            out,
+            "22:13:20.123 DeviceState [SetCharger] from 99  {\"On\":true}\n"
+        );
     }
 
     #[test]
     fn raw_is_payload_bytes_and_hex_is_a_dump() {
         assert_eq!(render(Format::Raw, DataType::Auto, &msg(b"abc")), "abc\n");
         let hex = render(Format::Hex, DataType::Auto, &msg(b"abc"));
-        assert!(hex.ends_with("00000000  61 62 63                                          |abc|\n"), "{hex:?}");
+        assert!(
+            hex.ends_with("00000000  61 62 63                                          |abc|\n"),
+            "{hex:?}"
+        );
     }
 }

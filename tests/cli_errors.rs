@@ -26,7 +26,10 @@ fn unreachable_broker_is_a_clear_error_with_exit_3() {
     ]));
     assert_eq!(out.status.code(), Some(3));
     let err = text(&out.stderr);
-    assert!(err.starts_with("error: cannot connect to 127.0.0.1:"), "{err}");
+    assert!(
+        err.starts_with("error: cannot connect to 127.0.0.1:"),
+        "{err}"
+    );
     assert!(err.contains("hint: is the broker running?"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
@@ -42,9 +45,21 @@ fn silent_server_times_out_within_connect_timeout() {
         drop(conns);
     });
     let started = Instant::now();
-    let out = run(smqctl().args(["pub", "T", "x", "--url", &format!("http://{addr}/"), "--connect-timeout", "500ms"]));
+    let out = run(smqctl().args([
+        "pub",
+        "T",
+        "x",
+        "--url",
+        &format!("http://{addr}/"),
+        "--connect-timeout",
+        "500ms",
+    ]));
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("timed out"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("timed out"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(started.elapsed() < Duration::from_secs(4));
 }
 
@@ -54,10 +69,21 @@ fn bad_credentials_show_connack_3_and_the_reason() {
         auth: Some(Auth::Shared("right-secret".into())),
         ..BrokerConfig::default()
     });
-    let out = run(smqctl().args(["pub", "T", "x", "--credentials", "wrong-secret", "--url", &broker.url("ws")]));
+    let out = run(smqctl().args([
+        "pub",
+        "T",
+        "x",
+        "--credentials",
+        "wrong-secret",
+        "--url",
+        &broker.url("ws"),
+    ]));
     assert_eq!(out.status.code(), Some(4));
     let err = text(&out.stderr);
-    assert!(err.contains("broker refused the connection: bad credentials (Connack code 3)"), "{err}");
+    assert!(
+        err.contains("broker refused the connection: bad credentials (Connack code 3)"),
+        "{err}"
+    );
     assert!(!err.contains("wrong-secret"), "credentials leaked: {err}");
     // And the right secret, from the environment, works.
     let ok = run(smqctl()
@@ -69,9 +95,20 @@ fn bad_credentials_show_connack_3_and_the_reason() {
 #[test]
 fn invalid_json_names_line_and_column_and_sends_nothing() {
     // Unreachable URL: if it tried to connect we would see exit 3, not 2.
-    let out = run(smqctl().args(["pub", "T", "{\"a\": tru}", "--json", "--url", "ws://127.0.0.1:1/"]));
+    let out = run(smqctl().args([
+        "pub",
+        "T",
+        "{\"a\": tru}",
+        "--json",
+        "--url",
+        "ws://127.0.0.1:1/",
+    ]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("invalid JSON in MESSAGE at line 1, column"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("invalid JSON in MESSAGE at line 1, column"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -79,9 +116,16 @@ fn oversize_payload_is_refused_before_connecting() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("big.bin");
     std::fs::write(&path, vec![b'x'; 0xFFF1]).expect("write");
-    let out = run(smqctl().args(["pub", "T", "-f"]).arg(&path).args(["--url", "ws://127.0.0.1:1/"]));
+    let out = run(smqctl()
+        .args(["pub", "T", "-f"])
+        .arg(&path)
+        .args(["--url", "ws://127.0.0.1:1/"]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("65521 bytes; SMQ payloads are at most 65520"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("65521 bytes; SMQ payloads are at most 65520"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -92,7 +136,10 @@ fn largest_payload_is_delivered_whole() {
     let path = dir.path().join("max.bin");
     std::fs::write(&path, vec![b'y'; 0xFFF0]).expect("write");
     let (sub, _) = crate::harness::ready_sub(&url, &["Big", "-C", "1", "-W", "10s"]);
-    let out = run(smqctl().args(["pub", "Big", "-f"]).arg(&path).args(["--url", &url]));
+    let out = run(smqctl()
+        .args(["pub", "Big", "-f"])
+        .arg(&path)
+        .args(["--url", &url]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = crate::harness::json_lines(&sub.wait());
     assert_eq!(lines[0]["size"], 0xFFF0);
@@ -112,9 +159,14 @@ fn not_an_smq_url_says_so() {
         }
     });
     for scheme in ["http", "ws"] {
-        let out = run(smqctl().args(["pub", "T", "x", "--url", &format!("{scheme}://{addr}/nope")]));
+        let out =
+            run(smqctl().args(["pub", "T", "x", "--url", &format!("{scheme}://{addr}/nope")]));
         assert_eq!(out.status.code(), Some(3), "{scheme}");
-        assert!(text(&out.stderr).contains("404"), "{scheme}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("404"),
+            "{scheme}: {}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -129,5 +181,9 @@ fn bad_url_is_a_usage_error() {
 fn missing_payload_is_a_usage_error() {
     let out = run(smqctl().args(["pub", "T"]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no payload"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no payload"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -36,8 +36,12 @@ impl TestBroker {
                 .build()
                 .expect("test runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-                addr_tx.send(listener.local_addr().expect("addr")).expect("send addr");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind port 0");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
                 let _ = b
                     .run(listener, async {
                         let _ = stop_rx.await;
@@ -168,7 +172,10 @@ impl Running {
                 self.stdout_seen.push(l.clone());
                 l
             }
-            Err(_) => panic!("no stdout line within {STEP:?}; stderr: {:?}", self.stderr_rest()),
+            Err(_) => panic!(
+                "no stdout line within {STEP:?}; stderr: {:?}",
+                self.stderr_rest()
+            ),
         }
     }
 
@@ -188,7 +195,10 @@ impl Running {
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("smqctl did not exit within {STEP:?}; stderr: {:?}", self.stderr_rest());
+                panic!(
+                    "smqctl did not exit within {STEP:?}; stderr: {:?}",
+                    self.stderr_rest()
+                );
             }
             std::thread::sleep(Duration::from_millis(10));
         };
@@ -213,10 +223,6 @@ impl Running {
             stdout: join(stdout),
             stderr: join(stderr),
         }
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
     }
 }
 
@@ -243,7 +249,9 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
 /// to … as ETID" line); returns it with its ETID.
 pub fn ready_sub(url: &str, args: &[&str]) -> (Running, u32) {
     let mut cmd = smqctl();
-    cmd.arg("sub").args(args).args(["--url", url, "-v", "--format", "json"]);
+    cmd.arg("sub")
+        .args(args)
+        .args(["--url", url, "-v", "--format", "json"]);
     let mut sub = Running::spawn(&mut cmd);
     let line = sub.stderr_line("as ETID");
     let etid = line

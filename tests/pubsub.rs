@@ -8,22 +8,47 @@ fn round_trip(scheme: &str) {
     let url = broker.url(scheme);
     let (sub, _) = ready_sub(
         &url,
-        &["DeviceState", "-C", "2", "-W", "10s", "--resolve-subtopic", "SetCharger"],
+        &[
+            "DeviceState",
+            "-C",
+            "2",
+            "-W",
+            "10s",
+            "--resolve-subtopic",
+            "SetCharger",
+        ],
     );
-    publish(&url, &["DeviceState", r#"{"On":true}"#, "--json", "--subtopic", "SetCharger"]);
+    publish(
+        &url,
+        &[
+            "DeviceState",
+            r#"{"On":true}"#,
+            "--json",
+            "--subtopic",
+            "SetCharger",
+        ],
+    );
     publish(&url, &["DeviceState", "plain text"]);
     let out = sub.wait();
     assert!(out.status.success(), "sub failed: {}", text(&out.stderr));
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[0]["topic"], "DeviceState");
-    assert_eq!(lines[0]["subtopic"], "SetCharger", "sub-topic name resolved");
+    assert_eq!(
+        lines[0]["subtopic"], "SetCharger",
+        "sub-topic name resolved"
+    );
     assert_eq!(lines[0]["encoding"], "json");
     assert_eq!(lines[0]["payload"]["On"], true);
     assert_eq!(lines[1]["encoding"], "text");
     assert_eq!(lines[1]["payload"], "plain text");
     assert_eq!(lines[1]["subtid"], 0);
     assert!(lines[0]["ptid"].as_u64().unwrap_or(0) != 0);
+    let tid = broker
+        .broker
+        .topic2tid("DeviceState")
+        .expect("broker knows the topic");
+    assert_eq!(lines[0]["tid"].as_u64(), Some(tid as u64));
 }
 
 #[test]
@@ -55,7 +80,18 @@ fn direct_message_reaches_the_etid_and_shows_as_self() {
 fn subtopic_filter_shows_only_the_named_message_type() {
     let broker = TestBroker::start();
     let url = broker.url("http");
-    let (sub, _) = ready_sub(&url, &["Commands", "--subtopic", "SetCharger", "-C", "1", "-W", "10s"]);
+    let (sub, _) = ready_sub(
+        &url,
+        &[
+            "Commands",
+            "--subtopic",
+            "SetCharger",
+            "-C",
+            "1",
+            "-W",
+            "10s",
+        ],
+    );
     publish(&url, &["Commands", "--subtopic", "Reboot", "first"]);
     publish(&url, &["Commands", "second"]);
     publish(&url, &["Commands", "--subtopic", "SetCharger", "third"]);
@@ -72,7 +108,10 @@ fn observe_prints_subscriber_counts() {
     let (mut watcher, _) = ready_sub(&url, &["Presence", "--observe"]);
     // Immediate count: just the watcher itself.
     let first: serde_json::Value = serde_json::from_str(&watcher.stdout_line()).expect("json");
-    assert_eq!((first["event"].as_str(), first["subscribers"].as_u64()), (Some("change"), Some(1)));
+    assert_eq!(
+        (first["event"].as_str(), first["subscribers"].as_u64()),
+        (Some("change"), Some(1))
+    );
     assert_eq!(first["topic"], "Presence");
     let (other, _) = ready_sub(&url, &["Presence"]);
     let second: serde_json::Value = serde_json::from_str(&watcher.stdout_line()).expect("json");
@@ -91,7 +130,11 @@ fn same_uid_takes_over_and_the_old_client_is_told_why() {
     assert_eq!(etid1, etid2, "takeover keeps the ETID");
     let out = old.wait();
     assert_eq!(out.status.code(), Some(6), "connection lost exit code");
-    assert!(text(&out.stderr).contains("\"reconnect\""), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("\"reconnect\""),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -112,7 +155,10 @@ fn pub_reads_stdin_lines_as_separate_messages() {
     }
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let payloads: Vec<_> = json_lines(&sub.wait()).iter().map(|l| l["payload"].clone()).collect();
+    let payloads: Vec<_> = json_lines(&sub.wait())
+        .iter()
+        .map(|l| l["payload"].clone())
+        .collect();
     assert_eq!(payloads, ["one", "two", "three"]);
 }
 
@@ -131,9 +177,22 @@ fn binary_payload_round_trips_as_base64() {
 #[test]
 fn sub_times_out_with_exit_code_5() {
     let broker = TestBroker::start();
-    let out = run(smqctl().args(["sub", "Quiet", "-C", "1", "-W", "300ms", "--url", &broker.url("ws")]));
+    let out = run(smqctl().args([
+        "sub",
+        "Quiet",
+        "-C",
+        "1",
+        "-W",
+        "300ms",
+        "--url",
+        &broker.url("ws"),
+    ]));
     assert_eq!(out.status.code(), Some(5));
-    assert!(text(&out.stderr).contains("timed out"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("timed out"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

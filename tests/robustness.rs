@@ -32,8 +32,10 @@ fn frame(body: &[u8]) -> Vec<u8> {
 impl RawClient {
     fn connect(broker: &TestBroker, uid: &str) -> RawClient {
         let mut s = TcpStream::connect(broker.addr).expect("tcp");
-        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-        s.write_all(b"GET /smq/ HTTP/1.1\r\nHost: x\r\nSimpleMQ: 1\r\n\r\n").expect("head");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        s.write_all(b"GET /smq/ HTTP/1.1\r\nHost: x\r\nSimpleMQ: 1\r\n\r\n")
+            .expect("head");
         let init = read_frame(&mut s).expect("Init");
         assert_eq!(init[0], 1, "Init first");
         let mut connect = vec![2u8, 1, uid.len() as u8];
@@ -52,7 +54,10 @@ impl RawClient {
         loop {
             match read_frame(&mut self.s) {
                 Ok(p) => got.push(p),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
                     panic!("broker did not close the connection; got {got:?}")
                 }
                 Err(_) => return got,
@@ -78,7 +83,10 @@ fn forged_publisher_etid_closes_only_the_forger() {
     p.extend_from_slice(b"forged");
     forger.s.write_all(&frame(&p)).expect("forged publish");
     let last = forger.until_closed();
-    assert_eq!(last.last().map(Vec::as_slice), Some(&b"\x0bcorrupt frame"[..]));
+    assert_eq!(
+        last.last().map(Vec::as_slice),
+        Some(&b"\x0bcorrupt frame"[..])
+    );
     // Others are unaffected: the subscriber gets the next honest message only.
     publish(&url, &["Shared", "honest"]);
     let lines = json_lines(&sub.wait());
@@ -92,7 +100,10 @@ fn malformed_and_truncated_packets_close_only_that_connection() {
     let url = broker.url("ws");
     let (sub, _) = ready_sub(&url, &["Survivor", "-C", "1", "-W", "20s"]);
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("Publish with 11 header bytes", frame(&[8, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0])),
+        (
+            "Publish with 11 header bytes",
+            frame(&[8, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0]),
+        ),
         ("Publish type byte only", frame(&[8])),
         ("PubFrag with short header", frame(&[19, 0, 0, 0])),
         ("Unsubscribe with 2-byte tid", frame(&[9, 0, 1])),
@@ -107,7 +118,10 @@ fn malformed_and_truncated_packets_close_only_that_connection() {
         ("Suback from a client", frame(&[5, 0, 0, 0, 0, 1, b'x'])),
         ("Createack from a client", frame(&[7, 0, 0, 0, 0, 1, b'x'])),
         ("Change from a client", frame(&[16, 0, 0, 0, 1, 0, 0, 0, 1])),
-        ("Createsuback from a client", frame(&[18, 0, 0, 0, 0, 1, b'x'])),
+        (
+            "Createsuback from a client",
+            frame(&[18, 0, 0, 0, 0, 1, b'x']),
+        ),
         ("raw length 0", vec![0, 0]),
         ("raw length 2", vec![0, 2, 12]),
     ];
@@ -127,10 +141,13 @@ fn malformed_and_truncated_packets_close_only_that_connection() {
 fn short_uid_is_refused_with_code_1_exactly_like_mako() {
     let broker = TestBroker::start();
     let mut s = TcpStream::connect(broker.addr).expect("tcp");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    s.write_all(b"GET /smq/ HTTP/1.1\r\nHost: x\r\nSimpleMQ: 1\r\n\r\n").expect("head");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(b"GET /smq/ HTTP/1.1\r\nHost: x\r\nSimpleMQ: 1\r\n\r\n")
+        .expect("head");
     let _init = read_frame(&mut s).expect("Init");
-    s.write_all(&frame(b"\x02\x01\x05short\x00")).expect("Connect");
+    s.write_all(&frame(b"\x02\x01\x05short\x00"))
+        .expect("Connect");
     // Transcript [F]: 00 08 03 01 00 00 00 00
     assert_eq!(read_frame(&mut s).expect("Connack"), vec![3, 1, 0, 0, 0, 0]);
 }

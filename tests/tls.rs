@@ -12,14 +12,19 @@ struct Certs {
 }
 
 fn certs() -> Certs {
-    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .expect("test certificate");
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .expect("test certificate");
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("cert.pem");
     let key = dir.path().join("key.pem");
     std::fs::write(&cert, ck.cert.pem()).expect("write cert");
     std::fs::write(&key, ck.signing_key.serialize_pem()).expect("write key");
-    Certs { _dir: dir, cert, key }
+    Certs {
+        _dir: dir,
+        cert,
+        key,
+    }
 }
 
 fn tls_broker(c: &Certs) -> TestBroker {
@@ -34,7 +39,10 @@ fn tls_round_trip(scheme: &str) {
     let broker = tls_broker(&c);
     let url = broker.url(scheme);
     let cacert = c.cert.to_string_lossy().to_string();
-    let (sub, _) = ready_sub(&url, &["Secure", "-C", "1", "-W", "10s", "--cacert", &cacert]);
+    let (sub, _) = ready_sub(
+        &url,
+        &["Secure", "-C", "1", "-W", "10s", "--cacert", &cacert],
+    );
     publish(&url, &["Secure", "over tls", "--cacert", &cacert]);
     let out = sub.wait();
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -68,5 +76,9 @@ fn insecure_connects_but_warns() {
     let broker = tls_broker(&c);
     let out = run(smqctl().args(["pub", "T", "x", "--insecure", "--url", &broker.url("https")]));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("warning: --insecure"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("warning: --insecure"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -173,11 +173,7 @@ impl Connection {
         }
         let result = self.flush().await;
         for f in flushes {
-            let _ = f.send(
-                result
-                    .clone()
-                    .map_err(ClientError::ConnectionLost),
-            );
+            let _ = f.send(result.clone().map_err(ClientError::ConnectionLost));
         }
         result.err().map(End::Lost)
     }

@@ -21,9 +21,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::protocol::{
-    ConnackCode, Connect, ConnectVersion, MAX_PAYLOAD, Packet, Publish, kind,
-};
+use crate::protocol::{ConnackCode, Connect, ConnectVersion, MAX_PAYLOAD, Packet, Publish, kind};
 use crate::transport::{self, Endpoint, TlsOptions, TransportError};
 pub use reconnect::{Backoff, ReconnectPolicy, run_session};
 pub use state::{Names, SharedNames};
@@ -85,7 +83,11 @@ impl ClientOptions {
 /// A generated UID: long enough for the broker (6+ bytes) and unique enough that
 /// two tools never take each other over.
 pub fn generate_uid() -> String {
-    format!("smqctl-{:08x}{:04x}", rand::random::<u32>(), rand::random::<u16>())
+    format!(
+        "smqctl-{:08x}{:04x}",
+        rand::random::<u32>(),
+        rand::random::<u16>()
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,8 +243,14 @@ impl Client {
         if uid.len() > 255 {
             return Err(ClientError::Invalid("UID longer than 255 bytes".into()));
         }
-        if opts.credentials.as_ref().is_some_and(|c| c.expose().len() > 255) {
-            return Err(ClientError::Invalid("credentials longer than 255 bytes".into()));
+        if opts
+            .credentials
+            .as_ref()
+            .is_some_and(|c| c.expose().len() > 255)
+        {
+            return Err(ClientError::Invalid(
+                "credentials longer than 255 bytes".into(),
+            ));
         }
         let tracer = trace::Tracer::new(opts.trace_packets);
         let names = SharedNames::default();
@@ -442,7 +450,8 @@ impl Client {
     pub async fn unsubscribe(&self, tid: u32) -> Result<(), ClientError> {
         self.command(Command::Unroute { tid }).await?;
         if tid != self.etid {
-            self.command(Command::Send(Packet::Unsubscribe { tid })).await?;
+            self.command(Command::Send(Packet::Unsubscribe { tid }))
+                .await?;
         }
         Ok(())
     }
@@ -475,7 +484,12 @@ impl Client {
     }
 
     /// Publish with IDs already resolved (the hot path of benchmarks).
-    pub async fn publish_ids(&self, tid: u32, subtid: u32, payload: Bytes) -> Result<(), ClientError> {
+    pub async fn publish_ids(
+        &self,
+        tid: u32,
+        subtid: u32,
+        payload: Bytes,
+    ) -> Result<(), ClientError> {
         if payload.len() > MAX_PAYLOAD {
             return Err(ClientError::PayloadTooLarge(payload.len()));
         }

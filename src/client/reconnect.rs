@@ -157,7 +157,10 @@ mod tests {
         // Step n is min(100ms * 2^n, 2s); the delay lies in [step/2, step].
         for (n, delay) in d.iter().enumerate() {
             let step = Duration::from_millis(100 * (1 << n)).min(Duration::from_secs(2));
-            assert!(*delay >= step / 2 && *delay <= step, "attempt {n}: {delay:?}");
+            assert!(
+                *delay >= step / 2 && *delay <= step,
+                "attempt {n}: {delay:?}"
+            );
         }
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(100));

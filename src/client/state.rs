@@ -97,7 +97,10 @@ impl State {
 
     /// Remembers who waits for the ack of a Subscribe/Create/Createsub of `name`.
     pub fn expect_ack(&mut self, ack_kind: u8, name: Bytes, reply: AckReply) {
-        self.pending.entry((ack_kind, name)).or_default().push_back(reply);
+        self.pending
+            .entry((ack_kind, name))
+            .or_default()
+            .push_back(reply);
     }
 
     /// Applies an ack: learns the name and answers the oldest waiter.
@@ -296,7 +299,10 @@ mod tests {
     #[test]
     fn routing_prefers_subtopic_then_catch_all_then_event_stream() {
         let mut s = state();
-        s.names.lock().expect("lock").learn_subtopic("SetCharger", 3);
+        s.names
+            .lock()
+            .expect("lock")
+            .learn_subtopic("SetCharger", 3);
         let (sub_tx, mut sub_rx) = mpsc::unbounded_channel();
         let (all_tx, mut all_rx) = mpsc::unbounded_channel();
         s.add_route(10, Some(3), sub_tx);
@@ -322,7 +328,19 @@ mod tests {
     fn etid_observation_ends_with_count_zero() {
         let mut s = state();
         s.observe_etid(1234);
-        assert!(matches!(s.on_change(1234, 0), Event::Change { peer_gone: true, .. }));
-        assert!(matches!(s.on_change(1234, 0), Event::Change { peer_gone: false, .. }));
+        assert!(matches!(
+            s.on_change(1234, 0),
+            Event::Change {
+                peer_gone: true,
+                ..
+            }
+        ));
+        assert!(matches!(
+            s.on_change(1234, 0),
+            Event::Change {
+                peer_gone: false,
+                ..
+            }
+        ));
     }
 }

@@ -1,6 +1,199 @@
-//! `smqctl broker`: run the embedded broker until Ctrl-C (placeholder).
-use anyhow::Result;
+//! `smqctl broker`: run the embedded broker until Ctrl-C or SIGTERM.
+//!
+//! The first stdout line is `listening on HOST:PORT` (scripts and tests read it
+//! to learn the port when `--listen` asks for port 0). With `-v`, connects,
+//! closes and refusals are logged on stderr; `-vv` adds every subscription and
+//! message. The log comes from the broker's trace events, never from credentials.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{exit, input_error};
+use crate::broker::{Auth, Broker, BrokerConfig, load_tls_config};
 use crate::cli::{BrokerArgs, GlobalArgs};
-pub async fn run(_args: BrokerArgs, _global: &GlobalArgs) -> Result<u8> {
-    anyhow::bail!("not yet")
+use crate::output::clock_time;
+use crate::protocol::display_bytes;
+use crate::trace::{TraceEvent, TraceRecord};
+
+pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
+    let auth = match (&args.auth, &args.credentials) {
+        (Some(path), _) => Some(Auth::from_file(path)?),
+        (None, Some(secret)) if secret.is_empty() => {
+            return Err(input_error(
+                "--credentials for the broker must not be empty",
+            ));
+        }
+        (None, Some(secret)) => Some(Auth::Shared(secret.clone())),
+        (None, None) => None,
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(load_tls_config(cert, key)?),
+        _ => None,
+    };
+    let secure = tls.is_some();
+    let config = BrokerConfig {
+        rndtid: args.rndtid,
+        auth,
+        tls,
+        ..BrokerConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let broker = Broker::new(config);
+    let (ws, raw) = if secure {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {addr}")?;
+        out.flush()?;
+    }
+    eprintln!(
+        "smqctl broker: {ws}://{addr}/ (WebSocket) and {raw}://{addr}/ (raw socket); server ETID {}; Ctrl-C stops",
+        broker.server_etid()
+    );
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "smqctl broker: note: listening on {} is reachable from other hosts",
+            addr.ip()
+        );
+    }
+    if global.verbose > 0 {
+        let events = broker.events();
+        tokio::spawn(log_events(events, global.verbose));
+    }
+    let b = broker.clone();
+    b.run(listener, shutdown_signal())
+        .await
+        .context("broker stopped with an error")?;
+    eprintln!("smqctl broker: stopped");
+    Ok(exit::OK)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn log_events(mut events: tokio::sync::broadcast::Receiver<TraceRecord>, verbose: u8) {
+    loop {
+        match events.recv().await {
+            Ok(rec) => {
+                if let Some(line) = log_line(&rec.event, verbose) {
+                    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(rec.ts);
+                    eprintln!("{} {line}", clock_time(t));
+                }
+            }
+            Err(RecvError::Lagged(n)) => eprintln!("({n} log events skipped: stderr too slow)"),
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// One log line per event; `-v` shows the lifecycle, `-vv` everything.
+fn log_line(ev: &TraceEvent, verbose: u8) -> Option<String> {
+    let all = verbose >= 2;
+    Some(match ev {
+        TraceEvent::Listening { .. } => return None,
+        TraceEvent::Connect {
+            etid,
+            uid,
+            info,
+            peer,
+            transport,
+            tls,
+            takeover,
+        } => format!(
+            "connect etid={etid} uid={uid:?} info={info:?} peer={peer} transport={}{}{}",
+            match transport {
+                crate::trace::Transport::Ws => "ws",
+                crate::trace::Transport::Raw => "raw",
+            },
+            if *tls { "+tls" } else { "" },
+            if *takeover {
+                " (took over the same UID)"
+            } else {
+                ""
+            }
+        ),
+        TraceEvent::Denied {
+            uid,
+            code,
+            reason,
+            peer,
+        } => format!("denied uid={uid:?} peer={peer} code={code} reason={reason:?}"),
+        TraceEvent::Close { etid, uid, reason } => {
+            format!("close etid={etid} uid={uid:?} reason={reason}")
+        }
+        TraceEvent::HandshakeFailed { peer, reason } => format!("rejected peer={peer}: {reason}"),
+        TraceEvent::Shutdown { message } => format!("shutdown: {message}"),
+        TraceEvent::QueueFull {
+            etid, tid, dropped, ..
+        } => {
+            format!("queue full: etid={etid} missed a message for tid={tid} ({dropped} so far)")
+        }
+        _ if !all => return None,
+        TraceEvent::Publish {
+            ptid,
+            tid,
+            subtid,
+            payload,
+            receivers,
+        } => format!(
+            "publish ptid={ptid} tid={tid} subtid={subtid} {} bytes to {receivers} receiver(s): {}",
+            payload.len(),
+            preview(payload)
+        ),
+        TraceEvent::Drop {
+            ptid,
+            tid,
+            subtid,
+            payload,
+            why,
+        } => format!(
+            "drop ptid={ptid} tid={tid} subtid={subtid} {} bytes ({why})",
+            payload.len()
+        ),
+        TraceEvent::Subscribe { etid, tid, topic } => {
+            format!("subscribe etid={etid} {topic:?} tid={tid}")
+        }
+        TraceEvent::Unsubscribe { etid, tid } => format!("unsubscribe etid={etid} tid={tid}"),
+        TraceEvent::Create { etid, tid, topic } => {
+            format!("create etid={etid} {topic:?} tid={tid}")
+        }
+        TraceEvent::CreateSub { etid, subtid, name } => {
+            format!("createsub etid={etid} {name:?} subtid={subtid}")
+        }
+        TraceEvent::Observe { etid, tid } => format!("observe etid={etid} tid={tid}"),
+        TraceEvent::Unobserve { etid, tid } => format!("unobserve etid={etid} tid={tid}"),
+    })
+}
+
+fn preview(b: &[u8]) -> String {
+    let shown = &b[..b.len().min(60)];
+    let s = display_bytes(shown);
+    if b.len() > 60 { format!("{s}…") } else { s }
 }

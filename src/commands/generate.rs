@@ -45,7 +45,8 @@ pub fn man(dir: Option<&Path>, out: &mut dyn Write) -> Result<u8> {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             for (name, body) in pages {
                 let path = dir.join(&name);
-                std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, body)
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
         }
     }

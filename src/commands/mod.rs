@@ -67,13 +67,19 @@ pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
     for cause in err.chain() {
         match cause.downcast_ref::<ClientError>() {
             Some(ClientError::Transport(TransportError::Connect { .. })) => {
-                return Some("is the broker running? `smqctl broker` starts one on 127.0.0.1:9357; --url or SMQCTL_URL point elsewhere");
+                return Some(
+                    "is the broker running? `smqctl broker` starts one on 127.0.0.1:9357; --url or SMQCTL_URL point elsewhere",
+                );
             }
             Some(ClientError::Transport(TransportError::HttpStatus { .. })) => {
-                return Some("check the URL path: it must be the page that runs the SMQ broker (e.g. /smq.lsp on Mako)");
+                return Some(
+                    "check the URL path: it must be the page that runs the SMQ broker (e.g. /smq.lsp on Mako)",
+                );
             }
             Some(ClientError::Refused { code: 3, .. }) => {
-                return Some("pass the right secret with --credentials, SMQCTL_CREDENTIALS or --ask-credentials");
+                return Some(
+                    "pass the right secret with --credentials, SMQCTL_CREDENTIALS or --ask-credentials",
+                );
             }
             _ => {}
         }
@@ -104,11 +110,16 @@ pub fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientO
             );
         }
     } else if conn.insecure || conn.cacert.is_some() || conn.cert.is_some() {
-        eprintln!("warning: TLS options are ignored for {} (not wss:// or https://)", endpoint);
+        eprintln!(
+            "warning: TLS options are ignored for {} (not wss:// or https://)",
+            endpoint
+        );
     }
     if let Some(uid) = &conn.uid {
         if uid.len() < crate::protocol::MIN_UID_LEN {
-            eprintln!("warning: UID '{uid}' is shorter than 6 bytes; SMQ brokers refuse it (Connack 1)");
+            eprintln!(
+                "warning: UID '{uid}' is shorter than 6 bytes; SMQ brokers refuse it (Connack 1)"
+            );
         }
     }
     let mut opts = ClientOptions::new(endpoint);

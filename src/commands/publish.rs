@@ -46,9 +46,9 @@ fn kind(args: &PubArgs) -> Kind {
 fn prepare(input: Vec<u8>, kind: Kind, origin: &str) -> Result<Bytes> {
     let bytes = match kind {
         Kind::Plain | Kind::Binary => input,
-        Kind::Text => {
-            String::from_utf8(input).map_err(|e| input_error(format!("{origin} is not UTF-8 text: {e}")))?.into_bytes()
-        }
+        Kind::Text => String::from_utf8(input)
+            .map_err(|e| input_error(format!("{origin} is not UTF-8 text: {e}")))?
+            .into_bytes(),
         Kind::Json => {
             if let Err(e) = serde_json::from_slice::<serde_json::Value>(&input) {
                 return Err(input_error(format!(
@@ -120,7 +120,9 @@ pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
     // Read and check the payload before touching the network.
     let single = if args.stdin_lines {
         if message.is_some() {
-            return Err(input_error("give either MESSAGE or --stdin-lines, not both"));
+            return Err(input_error(
+                "give either MESSAGE or --stdin-lines, not both",
+            ));
         }
         None
     } else {
@@ -193,7 +195,13 @@ async fn send_repeated(
     Ok(())
 }
 
-async fn send_lines(client: &Client, tid: u32, subtid: u32, kind: Kind, interval: Duration) -> Result<()> {
+async fn send_lines(
+    client: &Client,
+    tid: u32,
+    subtid: u32,
+    kind: Kind,
+    interval: Duration,
+) -> Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<String>>(256);
     // Blocking stdin reads stay off the async workers.
     tokio::task::spawn_blocking(move || {
@@ -229,7 +237,10 @@ mod tests {
         let err = prepare(b"{\n  \"a\": tru\n}".to_vec(), Kind::Json, "MESSAGE")
             .expect_err("invalid")
             .to_string();
-        assert!(err.starts_with("invalid JSON in MESSAGE at line 2, column"), "{err}");
+        assert!(
+            err.starts_with("invalid JSON in MESSAGE at line 2, column"),
+            "{err}"
+        );
     }
 
     #[test]

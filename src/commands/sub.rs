@@ -64,15 +64,25 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
         let result = match ev {
             Event::Ready { etid, reconnect } => {
                 printer.own_etid = etid;
-                let verb = if reconnect { "reconnected to" } else { "connected to" };
+                let verb = if reconnect {
+                    "reconnected to"
+                } else {
+                    "connected to"
+                };
                 if verbose > 0 || reconnect || topics.iter().any(|t| t == "self") {
-                    eprintln!("smqctl: {verb} {url} as ETID {etid}; subscribed to {}", topics.join(", "));
+                    eprintln!(
+                        "smqctl: {verb} {url} as ETID {etid}; subscribed to {}",
+                        topics.join(", ")
+                    );
                 }
                 Ok(())
             }
             Event::Message(m) => {
                 if !subtopics.is_empty()
-                    && !m.subtopic.as_deref().is_some_and(|s| subtopics.iter().any(|w| w == s))
+                    && !m
+                        .subtopic
+                        .as_deref()
+                        .is_some_and(|s| subtopics.iter().any(|w| w == s))
                 {
                     return ControlFlow::Continue(());
                 }
@@ -85,7 +95,11 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
                 count,
                 peer_gone,
             } => printer.change(tid, name.as_deref(), count, peer_gone),
-            Event::Reconnecting { error, delay, attempt } => {
+            Event::Reconnecting {
+                error,
+                delay,
+                attempt,
+            } => {
                 eprintln!(
                     "smqctl: connection lost ({error}); reconnecting in {:.1}s (attempt {attempt})",
                     delay.as_secs_f64()
@@ -134,7 +148,9 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
             if enough {
                 return Ok(exit::OK);
             }
-            let expected = wanted.map(|n| n.to_string()).unwrap_or_else(|| "any".into());
+            let expected = wanted
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "any".into());
             eprintln!(
                 "smqctl: timed out after {}: received {received} of {expected} message(s) on {}",
                 humantime::format_duration(timeout),

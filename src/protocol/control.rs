@@ -45,7 +45,12 @@ mod tests {
     fn control_packets_from_transcript() {
         roundtrip(Packet::Ping, "00 03 0c"); // 0c Ping
         roundtrip(Packet::Pong, "00 03 0d"); // 0d Pong
-        roundtrip(Packet::Disconnect { reason: Bytes::new() }, "00 03 0b");
+        roundtrip(
+            Packet::Disconnect {
+                reason: Bytes::new(),
+            },
+            "00 03 0b",
+        );
         // 0b Disconnect | "bye"
         roundtrip(
             Packet::Disconnect {
@@ -63,7 +68,10 @@ mod tests {
         // 0e Observe | 0a 48 cc df tid
         roundtrip(Packet::Observe { tid: 0x0a48ccdf }, "00 07 0e 0a 48 cc df");
         // 0f Unobserve | tid
-        roundtrip(Packet::Unobserve { tid: 0x0a48ccdf }, "00 07 0f 0a 48 cc df");
+        roundtrip(
+            Packet::Unobserve { tid: 0x0a48ccdf },
+            "00 07 0f 0a 48 cc df",
+        );
         // 10 Change | 0a 48 cc df tid | 00 00 00 01 count
         roundtrip(
             Packet::Change(Change {

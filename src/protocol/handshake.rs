@@ -50,7 +50,12 @@ pub struct Connect {
 impl Connect {
     pub(super) fn body_len(&self) -> usize {
         let v2 = matches!(self.version, ConnectVersion::V2 { .. });
-        1 + if v2 { 2 } else { 0 } + 1 + self.uid.len() + 1 + self.credentials.len() + self.info.len()
+        1 + if v2 { 2 } else { 0 }
+            + 1
+            + self.uid.len()
+            + 1
+            + self.credentials.len()
+            + self.info.len()
     }
 
     pub(super) fn decode(r: &mut Reader) -> Result<Self, DecodeError> {
@@ -229,7 +234,8 @@ mod tests {
             credentials: Bytes::new(),
             info: Bytes::from_static(b"transcript"),
         });
-        let wire = hex("00 19 02 01 09 63 61 70 74 75 72 65 2d 41 00 74 72 61 6e 73 63 72 69 70 74");
+        let wire =
+            hex("00 19 02 01 09 63 61 70 74 75 72 65 2d 41 00 74 72 61 6e 73 63 72 69 70 74");
         assert_eq!(framing::encode_raw(&c).expect("fits").to_vec(), wire);
         assert_eq!(Packet::decode(Bytes::from(wire[2..].to_vec())), Ok(c));
     }
@@ -290,7 +296,10 @@ mod tests {
         );
         let refused = Packet::Connack(Connack::refused(ConnackCode::BadCredentials, "denied"));
         // 03 | 03 bad credentials | 0 etid | "denied"
-        assert_eq!(refused.to_bytes().as_ref(), b"\x03\x03\x00\x00\x00\x00denied");
+        assert_eq!(
+            refused.to_bytes().as_ref(),
+            b"\x03\x03\x00\x00\x00\x00denied"
+        );
         assert_eq!(ConnackCode::from_u8(3).meaning(), "bad credentials");
     }
 
@@ -298,7 +307,10 @@ mod tests {
     fn short_connack_is_malformed() {
         assert!(matches!(
             Packet::decode(Bytes::from_static(b"\x03\x00\x01")),
-            Err(DecodeError::Malformed { packet: "Connack", .. })
+            Err(DecodeError::Malformed {
+                packet: "Connack",
+                ..
+            })
         ));
     }
 }

@@ -89,19 +89,33 @@ pub enum Packet {
     Init(Init),
     Connect(Connect),
     Connack(Connack),
-    Subscribe { topic: Bytes },
+    Subscribe {
+        topic: Bytes,
+    },
     Suback(Ack),
-    Create { topic: Bytes },
+    Create {
+        topic: Bytes,
+    },
     Createack(Ack),
     Publish(Publish),
-    Unsubscribe { tid: u32 },
-    Disconnect { reason: Bytes },
+    Unsubscribe {
+        tid: u32,
+    },
+    Disconnect {
+        reason: Bytes,
+    },
     Ping,
     Pong,
-    Observe { tid: u32 },
-    Unobserve { tid: u32 },
+    Observe {
+        tid: u32,
+    },
+    Unobserve {
+        tid: u32,
+    },
     Change(Change),
-    Createsub { subtopic: Bytes },
+    Createsub {
+        subtopic: Bytes,
+    },
     Createsuback(Ack),
     /// A fragment of a Publish (raw transport only): intermediate fragments carry
     /// destination 0, the last one carries the real header.
@@ -256,9 +270,7 @@ impl Packet {
             Packet::Connack(p) => 5 + p.reason.len(),
             Packet::Subscribe { topic } | Packet::Create { topic } => topic.len(),
             Packet::Createsub { subtopic } => subtopic.len(),
-            Packet::Suback(a) | Packet::Createack(a) | Packet::Createsuback(a) => {
-                5 + a.name.len()
-            }
+            Packet::Suback(a) | Packet::Createack(a) | Packet::Createsuback(a) => 5 + a.name.len(),
             Packet::Publish(p) | Packet::PubFrag(p) => PUBLISH_HEADER_LEN + p.payload.len(),
             Packet::Unsubscribe { .. } | Packet::Observe { .. } | Packet::Unobserve { .. } => 4,
             Packet::Disconnect { reason } => reason.len(),

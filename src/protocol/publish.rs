@@ -45,9 +45,8 @@ mod tests {
     fn publish_to_topic_with_subtid_from_transcript() {
         // 00 1a length 26 | 08 Publish | 0a 48 cc df topic | 9b c1 dc 36 publisher |
         // 56 e2 1f 5f sub-topic | {"On":true}
-        let wire = hex(
-            "00 1a 08 0a 48 cc df 9b c1 dc 36 56 e2 1f 5f 7b 22 4f 6e 22 3a 74 72 75 65 7d",
-        );
+        let wire =
+            hex("00 1a 08 0a 48 cc df 9b c1 dc 36 56 e2 1f 5f 7b 22 4f 6e 22 3a 74 72 75 65 7d");
         let p = Packet::Publish(Publish {
             tid: 0x0a48ccdf,
             ptid: 0x9bc1dc36,
@@ -61,7 +60,9 @@ mod tests {
     #[test]
     fn publish_with_empty_payload_is_valid_but_short_header_is_not() {
         // 08 | three zero u32s | no payload
-        let p = Packet::decode(Bytes::from(vec![8u8; 1].into_iter().chain([0; 12]).collect::<Vec<_>>()));
+        let p = Packet::decode(Bytes::from(
+            vec![8u8; 1].into_iter().chain([0; 12]).collect::<Vec<_>>(),
+        ));
         assert!(matches!(p, Ok(Packet::Publish(ref x)) if x.payload.is_empty()));
         // 08 | only 11 header bytes: the broker closes on this
         let short: Vec<u8> = std::iter::once(8).chain([0; 11]).collect();
@@ -89,6 +90,9 @@ mod tests {
         let Ok(Packet::PubFrag(p)) = Packet::decode(Bytes::from(last[2..].to_vec())) else {
             panic!("not a PubFrag")
         };
-        assert_eq!((p.tid, p.ptid, &p.payload[..]), (0x44de205a, 0x94d8f306, &b"end"[..]));
+        assert_eq!(
+            (p.tid, p.ptid, &p.payload[..]),
+            (0x44de205a, 0x94d8f306, &b"end"[..])
+        );
     }
 }

@@ -123,7 +123,10 @@ mod tests {
     #[test]
     fn unsubscribe_from_transcript_and_short_one_is_malformed() {
         // 00 07 length | 09 Unsubscribe | 0a 48 cc df tid
-        roundtrip(Packet::Unsubscribe { tid: 0x0a48ccdf }, "00 07 09 0a 48 cc df");
+        roundtrip(
+            Packet::Unsubscribe { tid: 0x0a48ccdf },
+            "00 07 09 0a 48 cc df",
+        );
         assert!(Packet::decode(Bytes::from_static(b"\x09\x0a\x48")).is_err());
     }
 

@@ -74,7 +74,14 @@ impl fmt::Display for Endpoint {
         } else {
             self.host.clone()
         };
-        write!(f, "{}://{}:{}{}", self.scheme.as_str(), host, self.port, self.path)
+        write!(
+            f,
+            "{}://{}:{}{}",
+            self.scheme.as_str(),
+            host,
+            self.port,
+            self.path
+        )
     }
 }
 
@@ -115,7 +122,9 @@ impl Endpoint {
         }
         let default_port = if scheme.is_tls() { 443 } else { 80 };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed '[' in host"))?;
+            let (h, after) = v6
+                .split_once(']')
+                .ok_or_else(|| bad("unclosed '[' in host"))?;
             let port = match after.strip_prefix(':') {
                 Some(p) => p.parse().map_err(|_| bad("port is not a number"))?,
                 None if after.is_empty() => default_port,
@@ -126,7 +135,8 @@ impl Endpoint {
             match authority.rsplit_once(':') {
                 Some((h, p)) => (
                     h.to_string(),
-                    p.parse::<u16>().map_err(|_| bad("port is not a number 0-65535"))?,
+                    p.parse::<u16>()
+                        .map_err(|_| bad("port is not a number 0-65535"))?,
                 ),
                 None => (authority.to_string(), default_port),
             }
@@ -304,11 +314,20 @@ mod tests {
     #[test]
     fn urls_parse_with_defaults() {
         let e = Endpoint::parse("ws://127.0.0.1:9357/smq/").expect("valid");
-        assert_eq!((e.scheme, e.host.as_str(), e.port, e.path.as_str()), (Scheme::Ws, "127.0.0.1", 9357, "/smq/"));
+        assert_eq!(
+            (e.scheme, e.host.as_str(), e.port, e.path.as_str()),
+            (Scheme::Ws, "127.0.0.1", 9357, "/smq/")
+        );
         let e = Endpoint::parse("https://example.com").expect("valid");
-        assert_eq!((e.scheme, e.port, e.path.as_str()), (Scheme::Https, 443, "/"));
+        assert_eq!(
+            (e.scheme, e.port, e.path.as_str()),
+            (Scheme::Https, 443, "/")
+        );
         let e = Endpoint::parse("localhost:80/smq.lsp?x=1").expect("valid");
-        assert_eq!((e.scheme, e.host.as_str(), e.path.as_str()), (Scheme::Ws, "localhost", "/smq.lsp?x=1"));
+        assert_eq!(
+            (e.scheme, e.host.as_str(), e.path.as_str()),
+            (Scheme::Ws, "localhost", "/smq.lsp?x=1")
+        );
         let e = Endpoint::parse("http://[::1]:8080/smq").expect("valid");
         assert_eq!((e.host.as_str(), e.port), ("::1", 8080));
         assert_eq!(e.to_string(), "http://[::1]:8080/smq");

@@ -133,7 +133,11 @@ mod tests {
             let _ = server.read(&mut req).await;
             let _ = server.write_all(b"HTTP/1.1 404 Not Found\r\n\r\n").await;
         });
-        let err = bootstrap(Box::new(client), &ep).await.err().expect("must fail").to_string();
+        let err = bootstrap(Box::new(client), &ep)
+            .await
+            .err()
+            .expect("must fail")
+            .to_string();
         assert!(err.contains("404 Not Found"), "{err}");
     }
 }

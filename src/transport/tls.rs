@@ -34,18 +34,30 @@ fn cfg_err(msg: String) -> TransportError {
 
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TransportError> {
     let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| cfg_err(format!("cannot read certificates from {}: {e}", path.display())))?
+        .map_err(|e| {
+            cfg_err(format!(
+                "cannot read certificates from {}: {e}",
+                path.display()
+            ))
+        })?
         .collect::<Result<_, _>>()
         .map_err(|e| cfg_err(format!("bad PEM certificate in {}: {e}", path.display())))?;
     if certs.is_empty() {
-        return Err(cfg_err(format!("no PEM certificate found in {}", path.display())));
+        return Err(cfg_err(format!(
+            "no PEM certificate found in {}",
+            path.display()
+        )));
     }
     Ok(certs)
 }
 
 pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TransportError> {
-    PrivateKeyDer::from_pem_file(path)
-        .map_err(|e| cfg_err(format!("cannot read a PEM private key from {}: {e}", path.display())))
+    PrivateKeyDer::from_pem_file(path).map_err(|e| {
+        cfg_err(format!(
+            "cannot read a PEM private key from {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Builds the rustls client configuration the options describe.
@@ -59,9 +71,12 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TransportEr
         let mut roots = RootCertStore::empty();
         if let Some(path) = &opts.cacert {
             for cert in load_certs(path)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| cfg_err(format!("unusable CA certificate in {}: {e}", path.display())))?;
+                roots.add(cert).map_err(|e| {
+                    cfg_err(format!(
+                        "unusable CA certificate in {}: {e}",
+                        path.display()
+                    ))
+                })?;
             }
         } else {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -130,7 +145,12 @@ impl ServerCertVerifier for AcceptAnything {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -139,7 +159,12 @@ impl ServerCertVerifier for AcceptAnything {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
