@@ -59,6 +59,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sub(args) => commands::sub::run(args, &global).await,
         Command::Pub(args) => commands::publish::run(args, &global).await,
         Command::Broker(args) => commands::broker::run(args, &global).await,
+        Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
         Command::Completions { shell } => {
             commands::generate::completions(shell, &mut io::stdout().lock())
         }

@@ -5,6 +5,7 @@
 //!
 //! May import: everything below it (cli, client, broker, output, protocol).
 
+pub mod bench;
 pub mod broker;
 pub mod generate;
 pub mod publish;

@@ -1,0 +1,367 @@
+//! `smqctl bench`: measure a broker. `pubsub` pushes messages from publishers
+//! through one topic to subscribers and reports throughput and latency;
+//! `connections` opens idle connections and reports the broker's memory per
+//! connection. These are the figures in the README's Performance section.
+//!
+//! [`Latency`] (HDR histogram → min/p50/p90/p99/p99.9/max) is the one latency
+//! summary of the project; other commands reuse it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::{BufMut, BytesMut};
+use hdrhistogram::Histogram;
+use serde_json::json;
+
+use super::{client_options, exit};
+use crate::broker::{Broker, BrokerConfig};
+use crate::cli::{BenchCommand, BenchConnArgs, BenchPubsubArgs, GlobalArgs, SummaryFormat};
+use crate::client::{Client, ClientOptions};
+use crate::transport::Endpoint;
+
+pub async fn run(cmd: BenchCommand, global: &GlobalArgs) -> Result<u8> {
+    match cmd {
+        BenchCommand::Pubsub(args) => pubsub(args, global).await,
+        BenchCommand::Connections(args) => connections(args, global).await,
+    }
+}
+
+/// Latency percentiles from an HDR histogram of microseconds.
+#[derive(Debug, Clone)]
+pub struct Latency {
+    hist: Histogram<u64>,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Latency {
+    pub fn new() -> Self {
+        // 1 µs .. 1 hour, 3 significant digits.
+        let hist = Histogram::new_with_bounds(1, 3_600_000_000, 3)
+            .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable_hist()));
+        Latency { hist }
+    }
+
+    pub fn record(&mut self, d: Duration) {
+        let us = (d.as_micros() as u64).clamp(1, 3_600_000_000);
+        let _ = self.hist.record(us);
+    }
+
+    pub fn merge(&mut self, other: &Latency) {
+        let _ = self.hist.add(&other.hist);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+
+    fn ms(&self, q: f64) -> f64 {
+        self.hist.value_at_quantile(q) as f64 / 1000.0
+    }
+
+    /// `{min,p50,p90,p99,p99_9,max}` in milliseconds.
+    pub fn to_json(&self) -> serde_json::Value {
+        if self.count() == 0 {
+            return serde_json::Value::Null;
+        }
+        json!({
+            "min": self.hist.min() as f64 / 1000.0,
+            "p50": self.ms(0.5),
+            "p90": self.ms(0.9),
+            "p99": self.ms(0.99),
+            "p99_9": self.ms(0.999),
+            "max": self.hist.max() as f64 / 1000.0,
+        })
+    }
+
+    /// One line: `min 0.05 ms  p50 0.91 ms  …`.
+    pub fn line(&self) -> String {
+        if self.count() == 0 {
+            return "no samples".into();
+        }
+        format!(
+            "min {:.3} ms  p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms  max {:.3} ms",
+            self.hist.min() as f64 / 1000.0,
+            self.ms(0.5),
+            self.ms(0.9),
+            self.ms(0.99),
+            self.ms(0.999),
+            self.hist.max() as f64 / 1000.0
+        )
+    }
+}
+
+fn unreachable_hist() -> Histogram<u64> {
+    // new(3) only fails for sigfig > 5; keep a valid fallback anyway.
+    Histogram::new(2).unwrap_or_else(|_| panic!("hdrhistogram refuses 2 significant digits"))
+}
+
+/// An in-process broker on 127.0.0.1:0 for `--embedded`.
+async fn embedded_broker() -> Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let broker = Broker::new(BrokerConfig::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = broker
+            .run(listener, async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    Ok((addr, stop))
+}
+
+fn options_for(args: &BenchPubsubArgs, global: &GlobalArgs, addr: Option<std::net::SocketAddr>) -> Result<ClientOptions> {
+    let mut opts = client_options(&args.conn, global)?;
+    if let Some(addr) = addr {
+        if opts.endpoint.scheme.is_tls() {
+            bail!("--embedded serves plain ws:// and http:// only");
+        }
+        opts.endpoint = Endpoint {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+            ..opts.endpoint
+        };
+    }
+    // Each connection needs its own UID, or they would take each other over.
+    opts.uid = None;
+    Ok(opts)
+}
+
+async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
+    if args.pubs == 0 || args.subs == 0 {
+        bail!("--pubs and --subs must be at least 1");
+    }
+    let (addr, _stop) = if args.embedded {
+        let (a, s) = embedded_broker().await?;
+        (Some(a), Some(s))
+    } else {
+        (None, None)
+    };
+    let opts = Arc::new(options_for(&args, global, addr)?);
+    let topic = args
+        .topic
+        .clone()
+        .unwrap_or_else(|| format!("bench-{:08x}", rand::random::<u32>()));
+    let epoch = Instant::now();
+    let expected = args.count * args.pubs as u64;
+
+    // Subscribers first, each ready (Suback) before anything is published.
+    let mut subs = Vec::new();
+    for _ in 0..args.subs {
+        let (client, _events) = Client::connect(&opts).await.context("subscriber")?;
+        let sub = client.subscribe(&topic, None).await?;
+        subs.push((client, sub));
+    }
+    let mut pubs = Vec::new();
+    for _ in 0..args.pubs {
+        let (client, _events) = Client::connect(&opts).await.context("publisher")?;
+        let tid = client.create(&topic).await?;
+        pubs.push((client, tid));
+    }
+
+    let idle = args.idle_timeout;
+    let sub_tasks: Vec<_> = subs
+        .into_iter()
+        .map(|(client, mut sub)| {
+            tokio::spawn(async move {
+                let mut lat = Latency::new();
+                let mut got = 0u64;
+                let mut last = Instant::now();
+                while got < expected {
+                    match tokio::time::timeout(idle, sub.rx.recv()).await {
+                        Ok(Some(m)) => {
+                            got += 1;
+                            last = Instant::now();
+                            if m.payload.len() >= 8 {
+                                let sent = u64::from_be_bytes(m.payload[..8].try_into().unwrap_or([0; 8]));
+                                let now = epoch.elapsed().as_nanos() as u64;
+                                lat.record(Duration::from_nanos(now.saturating_sub(sent)));
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+                client.disconnect("").await;
+                (got, last, lat)
+            })
+        })
+        .collect();
+
+    let started = Instant::now();
+    let size = args.size;
+    let count = args.count;
+    let pub_tasks: Vec<_> = pubs
+        .into_iter()
+        .map(|(client, tid)| {
+            tokio::spawn(async move {
+                let filler = vec![b'x'; size.saturating_sub(8)];
+                for _ in 0..count {
+                    let mut p = BytesMut::with_capacity(size);
+                    if size >= 8 {
+                        p.put_u64(epoch.elapsed().as_nanos() as u64);
+                        p.put_slice(&filler);
+                    } else {
+                        p.put_bytes(b'x', size);
+                    }
+                    client.publish_ids(tid, 0, p.freeze()).await?;
+                }
+                client.flush().await?;
+                let done = Instant::now();
+                client.disconnect("").await;
+                Ok::<_, crate::client::ClientError>(done)
+            })
+        })
+        .collect();
+
+    let mut sent_done = started;
+    for t in pub_tasks {
+        sent_done = sent_done.max(t.await.context("publisher task")??);
+    }
+    let mut received = 0u64;
+    let mut last_rx = started;
+    let mut latency = Latency::new();
+    for t in sub_tasks {
+        let (got, last, lat) = t.await.context("subscriber task")?;
+        received += got;
+        last_rx = last_rx.max(last);
+        latency.merge(&lat);
+    }
+    let send_secs = (sent_done - started).as_secs_f64().max(1e-9);
+    let recv_secs = (last_rx - started).as_secs_f64().max(1e-9);
+    let sent = expected;
+    let want = expected * args.subs as u64;
+    let lost = want.saturating_sub(received);
+    let rate = received as f64 / recv_secs;
+    let mbps = rate * size as f64 / 1_000_000.0;
+    let url = opts.endpoint.to_string();
+    match args.format {
+        SummaryFormat::Json => {
+            let v = json!({
+                "url": url,
+                "topic": topic,
+                "pubs": args.pubs,
+                "subs": args.subs,
+                "size": size,
+                "sent": sent,
+                "received": received,
+                "lost": lost,
+                "send_s": send_secs,
+                "elapsed_s": recv_secs,
+                "msgs_per_s": rate,
+                "mb_per_s": mbps,
+                "latency_ms": latency.to_json(),
+            });
+            println!("{v}");
+        }
+        SummaryFormat::Pretty => {
+            println!(
+                "pubsub: {} publisher(s) -> \"{topic}\" -> {} subscriber(s), {count} x {size} B each, {url}",
+                args.pubs, args.subs
+            );
+            println!("sent      {sent:>10} msgs in {send_secs:.3} s  ({:.0} msgs/s)", sent as f64 / send_secs);
+            println!("received  {received:>10} msgs in {recv_secs:.3} s  ({rate:.0} msgs/s, {mbps:.1} MB/s)  lost {lost}");
+            println!("latency   {}", latency.line());
+        }
+    }
+    Ok(if lost == 0 { exit::OK } else { exit::ERROR })
+}
+
+/// Resident memory of a process in KiB (Linux /proc).
+fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("cannot read /proc/{pid}/status (is {pid} the broker's PID, on Linux?)"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .context("no VmRSS line in /proc/PID/status")
+}
+
+async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
+    let mut opts = client_options(&args.conn, global)?;
+    opts.uid = None;
+    // Idle means idle: no keepalive traffic during the measurement.
+    opts.ping_interval = Duration::from_secs(24 * 3600);
+    let opts = Arc::new(opts);
+    let before = args.broker_pid.map(rss_kib).transpose()?;
+    let started = Instant::now();
+    let sem = Arc::new(tokio::sync::Semaphore::new(args.parallel.max(1)));
+    let mut tasks = Vec::with_capacity(args.count);
+    for _ in 0..args.count {
+        let opts = opts.clone();
+        let permit = sem.clone().acquire_owned().await?;
+        tasks.push(tokio::spawn(async move {
+            let r = Client::connect(&opts).await;
+            drop(permit);
+            r
+        }));
+    }
+    let mut clients = Vec::with_capacity(args.count);
+    for t in tasks {
+        clients.push(t.await.context("connect task")??);
+    }
+    let connect_secs = started.elapsed().as_secs_f64();
+    // Let the broker settle (buffers, allocator) before reading its memory.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = args.broker_pid.map(rss_kib).transpose()?;
+    let per_conn = match (before, after) {
+        (Some(b), Some(a)) => Some(a.saturating_sub(b) as f64 * 1024.0 / args.count as f64),
+        _ => None,
+    };
+    match args.format {
+        SummaryFormat::Json => println!(
+            "{}",
+            json!({
+                "connections": args.count,
+                "connect_s": connect_secs,
+                "broker_rss_before_kib": before,
+                "broker_rss_after_kib": after,
+                "bytes_per_connection": per_conn,
+            })
+        ),
+        SummaryFormat::Pretty => {
+            println!(
+                "opened {} idle connections in {connect_secs:.2} s ({:.0}/s)",
+                args.count,
+                args.count as f64 / connect_secs.max(1e-9)
+            );
+            if let (Some(b), Some(a), Some(p)) = (before, after, per_conn) {
+                println!("broker RSS {b} KiB -> {a} KiB: {:.1} KiB per idle connection", p / 1024.0);
+            }
+        }
+    }
+    tokio::time::sleep(args.hold).await;
+    for (c, _) in &clients {
+        c.disconnect("").await;
+    }
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_percentiles_come_from_the_samples() {
+        let mut l = Latency::new();
+        for ms in 1..=100u64 {
+            l.record(Duration::from_millis(ms));
+        }
+        let v = l.to_json();
+        let p50 = v["p50"].as_f64().unwrap_or(0.0);
+        let p99 = v["p99"].as_f64().unwrap_or(0.0);
+        assert!((49.9..=50.1).contains(&p50), "{p50}");
+        assert!((98.9..=99.1).contains(&p99), "{p99}");
+        assert!((v["min"].as_f64().unwrap_or(0.0) - 1.0).abs() < 0.01);
+        assert!((v["max"].as_f64().unwrap_or(0.0) - 100.0).abs() < 0.1);
+        assert!(Latency::new().to_json().is_null());
+    }
+}
