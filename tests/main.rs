@@ -7,4 +7,5 @@ mod cli_errors;
 mod generated;
 mod pubsub;
 mod robustness;
+mod session;
 mod tls;

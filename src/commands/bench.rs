@@ -117,7 +117,11 @@ async fn embedded_broker() -> Result<(std::net::SocketAddr, tokio::sync::oneshot
     Ok((addr, stop))
 }
 
-fn options_for(args: &BenchPubsubArgs, global: &GlobalArgs, addr: Option<std::net::SocketAddr>) -> Result<ClientOptions> {
+fn options_for(
+    args: &BenchPubsubArgs,
+    global: &GlobalArgs,
+    addr: Option<std::net::SocketAddr>,
+) -> Result<ClientOptions> {
     let mut opts = client_options(&args.conn, global)?;
     if let Some(addr) = addr {
         if opts.endpoint.scheme.is_tls() {
@@ -180,7 +184,8 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
                             got += 1;
                             last = Instant::now();
                             if m.payload.len() >= 8 {
-                                let sent = u64::from_be_bytes(m.payload[..8].try_into().unwrap_or([0; 8]));
+                                let sent =
+                                    u64::from_be_bytes(m.payload[..8].try_into().unwrap_or([0; 8]));
                                 let now = epoch.elapsed().as_nanos() as u64;
                                 lat.record(Duration::from_nanos(now.saturating_sub(sent)));
                             }
@@ -265,8 +270,13 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
                 "pubsub: {} publisher(s) -> \"{topic}\" -> {} subscriber(s), {count} x {size} B each, {url}",
                 args.pubs, args.subs
             );
-            println!("sent      {sent:>10} msgs in {send_secs:.3} s  ({:.0} msgs/s)", sent as f64 / send_secs);
-            println!("received  {received:>10} msgs in {recv_secs:.3} s  ({rate:.0} msgs/s, {mbps:.1} MB/s)  lost {lost}");
+            println!(
+                "sent      {sent:>10} msgs in {send_secs:.3} s  ({:.0} msgs/s)",
+                sent as f64 / send_secs
+            );
+            println!(
+                "received  {received:>10} msgs in {recv_secs:.3} s  ({rate:.0} msgs/s, {mbps:.1} MB/s)  lost {lost}"
+            );
             println!("latency   {}", latency.line());
         }
     }
@@ -275,8 +285,9 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
 
 /// Resident memory of a process in KiB (Linux /proc).
 fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("cannot read /proc/{pid}/status (is {pid} the broker's PID, on Linux?)"))?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| {
+        format!("cannot read /proc/{pid}/status (is {pid} the broker's PID, on Linux?)")
+    })?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -334,7 +345,10 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
                 args.count as f64 / connect_secs.max(1e-9)
             );
             if let (Some(b), Some(a), Some(p)) = (before, after, per_conn) {
-                println!("broker RSS {b} KiB -> {a} KiB: {:.1} KiB per idle connection", p / 1024.0);
+                println!(
+                    "broker RSS {b} KiB -> {a} KiB: {:.1} KiB per idle connection",
+                    p / 1024.0
+                );
             }
         }
     }
