@@ -1,0 +1,751 @@
+//! One client connection from TCP accept to close: optional TLS, the HTTP
+//! request, the transport (WebSocket or raw), Init/Connect/Connack, then the
+//! packet loop that feeds the [`Router`](super::router::Router).
+//!
+//! Each connection is two tasks. The session task reads and decides; a writer
+//! task drains the client's queue of pre-encoded frames and writes them in
+//! batches (one syscall, or one WebSocket flush, per batch). Publishers only ever
+//! `try_send` into that queue, so a slow client loses messages (counted) but never
+//! slows anybody else. Buffers start small so that idle connections stay cheap.
+//!
+//! May import: `protocol`, `trace`, siblings `http` and `router`, tokio,
+//! tokio-rustls, tokio-tungstenite.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use super::Shared;
+use super::http::{self, HeadError, Request};
+use super::router::{Inbox, NewPeer, Outbox, Outgoing, Who, publish_body};
+use crate::protocol::{
+    Connack, ConnackCode, Connect, DecodeError, Init, MAX_PAYLOAD, MIN_UID_LEN, PUBLISH_HEADER_LEN,
+    Packet, Publish, display_bytes,
+};
+use crate::trace::{TraceEvent, Transport};
+
+/// Time allowed for the TLS handshake and for the HTTP request head.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a closing connection gets to write its last frames (Disconnect).
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// First read buffer of a raw connection; it grows with the traffic.
+const READ_MIN: usize = 1024;
+const READ_MAX: usize = 64 * 1024;
+/// Frames written per batch.
+const BATCH: usize = 128;
+
+/// A byte stream that can be split into independently owned halves.
+pub(crate) trait IoStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    type R: AsyncRead + Unpin + Send + 'static;
+    type W: AsyncWrite + Unpin + Send + 'static;
+    fn split_io(self) -> (Self::R, Self::W);
+}
+
+impl IoStream for TcpStream {
+    type R = tokio::net::tcp::OwnedReadHalf;
+    type W = tokio::net::tcp::OwnedWriteHalf;
+    fn split_io(self) -> (Self::R, Self::W) {
+        self.into_split()
+    }
+}
+
+impl IoStream for TlsStream<TcpStream> {
+    type R = tokio::io::ReadHalf<Self>;
+    type W = tokio::io::WriteHalf<Self>;
+    fn split_io(self) -> (Self::R, Self::W) {
+        tokio::io::split(self)
+    }
+}
+
+/// Serves one accepted TCP connection to the end.
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    tcp: TcpStream,
+    addr: SocketAddr,
+    tls: Option<TlsAcceptor>,
+) {
+    let _ = tcp.set_nodelay(true);
+    // The task's allocation is as large as this future's largest state, for the
+    // whole life of the connection. Boxing the big short-lived steps (TLS
+    // handshake, HTTP head, WebSocket setup) and the session keeps idle
+    // connections small.
+    let Some(acceptor) = tls else {
+        return serve_stream(shared, tcp, addr, false).await;
+    };
+    let handshake = timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+    let stream = match Box::pin(unless_closing(&shared, handshake)).await {
+        None => return,
+        Some(Ok(Ok(stream))) => stream,
+        Some(Ok(Err(e))) => {
+            return handshake_failed(&shared, addr, || format!("TLS handshake: {e}"));
+        }
+        Some(Err(_)) => {
+            return handshake_failed(&shared, addr, || "TLS handshake timed out".into());
+        }
+    };
+    Box::pin(serve_stream(shared, stream, addr, true)).await
+}
+
+/// Runs a step of the handshake unless the broker shuts down first (`None`).
+/// Registered clients are not wrapped: the router tells them with a Disconnect.
+async fn unless_closing<F: Future>(shared: &Shared, step: F) -> Option<F::Output> {
+    tokio::select! {
+        out = step => Some(out),
+        _ = shared.closing() => None,
+    }
+}
+
+fn handshake_failed(shared: &Shared, addr: SocketAddr, reason: impl FnOnce() -> String) {
+    shared.tracer.emit(|| TraceEvent::HandshakeFailed {
+        peer: addr.to_string(),
+        reason: reason(),
+    });
+}
+
+async fn serve_stream<S: IoStream>(
+    shared: Arc<Shared>,
+    mut stream: S,
+    addr: SocketAddr,
+    tls: bool,
+) {
+    let head = timeout(HANDSHAKE_TIMEOUT, http::read_request(&mut stream));
+    let Some(head) = Box::pin(unless_closing(&shared, head)).await else {
+        return;
+    };
+    let (request, leftover) = match head {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            if matches!(e, HeadError::Malformed(_) | HeadError::TooLarge) {
+                let _ = refuse_http(&mut stream, 400).await;
+            }
+            return handshake_failed(&shared, addr, || e.to_string());
+        }
+        Err(_) => return handshake_failed(&shared, addr, || "no HTTP request in time".into()),
+    };
+    match request {
+        Request::NotSmq => {
+            let _ = refuse_http(&mut stream, 404).await;
+            handshake_failed(&shared, addr, || {
+                "HTTP request without SimpleMQ or Sec-WebSocket-Key (answered 404)".into()
+            });
+        }
+        Request::WebSocket { key } => {
+            if stream
+                .write_all(http::ws_switching(&key).as_bytes())
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let ws = Box::pin(WebSocketStream::from_partially_read(
+                stream,
+                leftover.to_vec(),
+                Role::Server,
+                Some(ws_config()),
+            ))
+            .await;
+            let (sink, source) = ws.split();
+            let reader = WsReader {
+                source,
+                pending: None,
+            };
+            Box::pin(run_session(
+                shared,
+                reader,
+                WsWriter(sink),
+                addr,
+                Transport::Ws,
+                tls,
+            ))
+            .await;
+        }
+        Request::Raw { send_response } => {
+            if send_response && stream.write_all(http::raw_ok().as_bytes()).await.is_err() {
+                return;
+            }
+            let (r, w) = stream.split_io();
+            let reader = RawReader {
+                rd: r,
+                buf: leftover,
+                chunk: READ_MIN,
+            };
+            Box::pin(run_session(
+                shared,
+                reader,
+                RawWriter(w),
+                addr,
+                Transport::Raw,
+                tls,
+            ))
+            .await;
+        }
+    }
+}
+
+async fn refuse_http<S: AsyncWrite + Unpin>(stream: &mut S, status: u16) -> io::Result<()> {
+    stream
+        .write_all(http::error_response(status).as_bytes())
+        .await?;
+    stream.shutdown().await
+}
+
+/// Small buffers keep idle WebSocket connections cheap (tungstenite's defaults
+/// are 128 KiB each way); the size limits fit the largest SMQ packet.
+fn ws_config() -> WebSocketConfig {
+    let max = MAX_PAYLOAD + 1 + PUBLISH_HEADER_LEN + 1024;
+    WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
+}
+
+// ----- reading frames -----
+
+/// One SMQ packet body as received; `framed` is the same bytes with the raw
+/// length prefix, kept so raw receivers get the frame forwarded unchanged.
+pub(crate) struct InFrame {
+    body: Bytes,
+    framed: Option<Bytes>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("read error: {0}")]
+    Io(#[from] io::Error),
+    #[error("WebSocket error: {0}")]
+    Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    #[error("raw frame length {0} is impossible")]
+    BadLength(u16),
+    #[error("text WebSocket message (SMQ uses binary messages)")]
+    Text,
+    #[error("empty WebSocket message")]
+    Empty,
+}
+
+trait FrameReader: Send {
+    /// The next complete frame already received, if any.
+    fn next_frame(&mut self) -> Result<Option<InFrame>, ReadError>;
+    /// Receives more; `false` at a clean end of stream. Cancel-safe.
+    fn fill(&mut self) -> impl Future<Output = Result<bool, ReadError>> + Send;
+}
+
+struct RawReader<R> {
+    rd: R,
+    buf: BytesMut,
+    /// Next read size: doubles while reads fill it, up to READ_MAX.
+    chunk: usize,
+}
+
+impl<R: AsyncRead + Unpin + Send> FrameReader for RawReader<R> {
+    fn next_frame(&mut self) -> Result<Option<InFrame>, ReadError> {
+        if self.buf.len() < 2 {
+            return Ok(None);
+        }
+        let len = u16::from_be_bytes([self.buf[0], self.buf[1]]);
+        if len < 3 {
+            return Err(ReadError::BadLength(len));
+        }
+        let len = len as usize;
+        if self.buf.len() < len {
+            self.buf.reserve(len - self.buf.len());
+            return Ok(None);
+        }
+        let framed = self.buf.split_to(len).freeze();
+        Ok(Some(InFrame {
+            body: framed.slice(2..),
+            framed: Some(framed),
+        }))
+    }
+
+    async fn fill(&mut self) -> Result<bool, ReadError> {
+        if self.buf.capacity() - self.buf.len() < 256 {
+            self.buf.reserve(self.chunk);
+        }
+        let spare = self.buf.capacity() - self.buf.len();
+        let n = self.rd.read_buf(&mut self.buf).await?;
+        if n == spare && self.chunk < READ_MAX {
+            self.chunk *= 2;
+        }
+        Ok(n > 0)
+    }
+}
+
+struct WsReader<S> {
+    source: SplitStream<WebSocketStream<S>>,
+    pending: Option<Bytes>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> FrameReader for WsReader<S> {
+    fn next_frame(&mut self) -> Result<Option<InFrame>, ReadError> {
+        match self.pending.take() {
+            Some(b) if b.is_empty() => Err(ReadError::Empty),
+            Some(body) => Ok(Some(InFrame { body, framed: None })),
+            None => Ok(None),
+        }
+    }
+
+    async fn fill(&mut self) -> Result<bool, ReadError> {
+        loop {
+            match self.source.next().await {
+                None | Some(Ok(Message::Close(_))) => return Ok(false),
+                Some(Ok(Message::Binary(b))) => {
+                    self.pending = Some(b);
+                    return Ok(true);
+                }
+                Some(Ok(Message::Text(_))) => return Err(ReadError::Text),
+                // Ping is answered by tungstenite; Pong and raw frames mean nothing.
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+// ----- writing frames -----
+
+trait FrameWriter: Send + 'static {
+    fn write_batch(&mut self, frames: &[Bytes]) -> impl Future<Output = io::Result<()>> + Send;
+    fn close(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+struct RawWriter<W>(W);
+
+impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for RawWriter<W> {
+    async fn write_batch(&mut self, frames: &[Bytes]) -> io::Result<()> {
+        if let [one] = frames {
+            return self.0.write_all(one).await;
+        }
+        // One syscall for the whole batch.
+        let total = frames.iter().map(Bytes::len).sum();
+        let mut buf = Vec::with_capacity(total);
+        for f in frames {
+            buf.put_slice(f);
+        }
+        self.0.write_all(&buf).await
+    }
+
+    async fn close(&mut self) {
+        let _ = self.0.shutdown().await;
+    }
+}
+
+struct WsWriter<S>(SplitSink<WebSocketStream<S>, Message>);
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> FrameWriter for WsWriter<S> {
+    async fn write_batch(&mut self, frames: &[Bytes]) -> io::Result<()> {
+        for f in frames {
+            self.0
+                .feed(Message::Binary(f.clone()))
+                .await
+                .map_err(io::Error::other)?;
+        }
+        self.0.flush().await.map_err(io::Error::other)
+    }
+
+    async fn close(&mut self) {
+        let _ = self.0.close().await;
+    }
+}
+
+/// Drains a client's queue until every sender is gone, then closes the stream.
+async fn writer_loop<W: FrameWriter>(mut writer: W, mut inbox: Inbox) -> io::Result<()> {
+    let mut batch = Vec::new();
+    loop {
+        if inbox.recv_many(&mut batch, BATCH).await == 0 {
+            writer.close().await;
+            return Ok(());
+        }
+        writer.write_batch(&batch).await?;
+        let was_large = batch.len() > 8;
+        batch.clear();
+        if was_large {
+            // Give a burst's buffer back so idle connections stay small.
+            batch.shrink_to(8);
+        }
+    }
+}
+
+/// Aborts the writer task if the session is dropped (e.g. aborted at shutdown).
+struct AbortOnDrop(JoinHandle<io::Result<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Removes the client from the router however the session ends.
+struct Registered<'a> {
+    shared: &'a Shared,
+    who: Who,
+    reason: String,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.shared.router().disconnect(self.who, &self.reason);
+    }
+}
+
+// ----- the session -----
+
+/// Client IP as Mako puts it into Init: IPv4-mapped IPv6 addresses lose `::ffff:`.
+fn client_ip(addr: &SocketAddr) -> String {
+    let ip = addr.ip().to_string();
+    match ip.strip_prefix("::ffff:") {
+        Some(v4) => v4.to_string(),
+        None => ip,
+    }
+}
+
+async fn run_session<R: FrameReader, W: FrameWriter>(
+    shared: Arc<Shared>,
+    mut reader: R,
+    writer: W,
+    addr: SocketAddr,
+    transport: Transport,
+    tls: bool,
+) {
+    let raw = transport == Transport::Raw;
+    let (outbox, inbox) = Outbox::new(raw);
+    outbox.send_packet(&Packet::Init(Init {
+        version: 1,
+        seed: rand::random(),
+        client_ip: Bytes::from(client_ip(&addr)),
+    }));
+    let mut writer = AbortOnDrop(tokio::spawn(writer_loop(writer, inbox)));
+
+    let mut uid = Bytes::new(); // for the trace of a refusal
+    let first = timeout(shared.config.connect_timeout, first_frame(&mut reader));
+    let Some(first) = Box::pin(unless_closing(&shared, first)).await else {
+        return;
+    };
+    let registered = match first {
+        Err(_) => Err((ConnackCode::ServerUnavailable, "no Connect in time")),
+        Ok(Ok(None)) => Err((ConnackCode::ServerUnavailable, "closed before Connect")),
+        Ok(Err(_)) => Err((ConnackCode::BadProtocol, "unreadable first packet")),
+        Ok(Ok(Some(frame))) => match Packet::decode(frame.body) {
+            Ok(Packet::Connect(c)) => {
+                uid = c.uid.clone();
+                accept(&shared, c, addr, transport, tls, &outbox)
+            }
+            Ok(_) => Err((ConnackCode::BadProtocol, "first packet is not Connect")),
+            Err(_) => Err((ConnackCode::BadProtocol, "malformed Connect")),
+        },
+    };
+    let (etid, conn, kill) = match registered {
+        Ok(x) => x,
+        Err((code, why)) => {
+            // Codes 1 and 2 go out without a reason, byte for byte as Mako's;
+            // a refused login says why.
+            let reason = if code == ConnackCode::BadCredentials {
+                why
+            } else {
+                ""
+            };
+            outbox.send_packet(&Packet::Connack(Connack::refused(code, reason)));
+            shared.tracer.emit(|| TraceEvent::Denied {
+                uid: display_bytes(&uid),
+                code: code.as_u8(),
+                reason: why.to_string(),
+                peer: addr.to_string(),
+            });
+            drop(outbox);
+            let _ = timeout(CLOSE_GRACE, &mut writer.0).await;
+            return;
+        }
+    };
+
+    let who = Who { etid, conn };
+    let mut session = Session {
+        shared: &shared,
+        who,
+        raw,
+        outbox,
+        frag: None,
+    };
+    let mut guard = Registered {
+        shared: &shared,
+        who,
+        reason: String::new(),
+    };
+    let mut writer_done = false;
+    // Registered once, not per packet.
+    let killed = kill.notified();
+    tokio::pin!(killed);
+    guard.reason = loop {
+        if let Err(reason) = session.handle_buffered(&mut reader) {
+            break reason;
+        }
+        tokio::select! {
+            biased;
+            _ = &mut killed => break "closed by the broker".into(),
+            res = &mut writer.0 => {
+                writer_done = true;
+                break match res {
+                    Ok(Err(e)) => format!("write error: {e}"),
+                    _ => "writer stopped".into(),
+                };
+            }
+            res = reader.fill() => match res {
+                Ok(true) => {}
+                Ok(false) => break "connection closed by the client".into(),
+                Err(e) => break e.to_string(),
+            },
+        }
+    };
+    drop(guard);
+    drop(session);
+    if !writer_done {
+        let _ = timeout(CLOSE_GRACE, &mut writer.0).await;
+    }
+}
+
+/// Checks a Connect and registers the client; the router queues the Connack.
+fn accept(
+    shared: &Shared,
+    c: Connect,
+    addr: SocketAddr,
+    transport: Transport,
+    tls: bool,
+    outbox: &Outbox,
+) -> Result<(u32, u64, Arc<Notify>), (ConnackCode, &'static str)> {
+    if c.uid.len() < MIN_UID_LEN {
+        return Err((ConnackCode::BadProtocol, "UID shorter than 6 bytes"));
+    }
+    if let Some(auth) = &shared.config.auth {
+        auth.check(&c.uid, &c.credentials)
+            .map_err(|reason| (ConnackCode::BadCredentials, reason))?;
+    }
+    let kill = Arc::new(Notify::new());
+    let conn = shared.next_conn();
+    let etid = shared
+        .router()
+        .connect(NewPeer {
+            conn,
+            uid: c.uid,
+            info: c.info,
+            addr,
+            transport,
+            tls,
+            outbox: outbox.clone(),
+            kill: kill.clone(),
+        })
+        .ok_or((ConnackCode::ServerUnavailable, "broker shutting down"))?;
+    Ok((etid, conn, kill))
+}
+
+async fn first_frame<R: FrameReader>(reader: &mut R) -> Result<Option<InFrame>, ReadError> {
+    loop {
+        if let Some(f) = reader.next_frame()? {
+            return Ok(Some(f));
+        }
+        if !reader.fill().await? {
+            return Ok(None);
+        }
+    }
+}
+
+/// Per-connection packet handling after Connack.
+struct Session<'a> {
+    shared: &'a Arc<Shared>,
+    who: Who,
+    raw: bool,
+    outbox: Outbox,
+    /// PubFrag assembly: 13 header bytes reserved, then the payload so far.
+    frag: Option<BytesMut>,
+}
+
+/// Why the connection must close.
+type Close = String;
+
+impl Session<'_> {
+    fn handle_buffered<R: FrameReader>(&mut self, reader: &mut R) -> Result<(), Close> {
+        while let Some(frame) = reader.next_frame().map_err(|e| e.to_string())? {
+            self.handle(frame)?;
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, frame: InFrame) -> Result<(), Close> {
+        let packet = Packet::decode(frame.body.clone()).map_err(|e| match e {
+            DecodeError::UnknownType(t) => format!("unknown packet type {t}"),
+            other => other.to_string(),
+        })?;
+        let who = self.who;
+        match packet {
+            Packet::Publish(p) => self.publish(p, Outgoing::new(frame.body, frame.framed)),
+            Packet::PubFrag(p) => self.pubfrag(p),
+            Packet::Subscribe { topic } => {
+                self.shared.router().subscribe(who, topic);
+                Ok(())
+            }
+            Packet::Create { topic } => {
+                self.shared.router().create(who, topic);
+                Ok(())
+            }
+            Packet::Createsub { subtopic } => {
+                self.shared.router().createsub(who, subtopic);
+                Ok(())
+            }
+            Packet::Unsubscribe { tid } => {
+                self.shared.router().unsubscribe(who, tid);
+                Ok(())
+            }
+            Packet::Observe { tid } => {
+                self.shared.router().observe(who, tid);
+                Ok(())
+            }
+            Packet::Unobserve { tid } => {
+                self.shared.router().unobserve(who, tid);
+                Ok(())
+            }
+            Packet::Ping => {
+                self.outbox.send_packet(&Packet::Pong);
+                Ok(())
+            }
+            Packet::Pong => Ok(()),
+            Packet::Disconnect { reason } if reason.is_empty() => {
+                Err("client sent Disconnect".into())
+            }
+            Packet::Disconnect { reason } => Err(format!(
+                "client sent Disconnect \"{}\"",
+                display_bytes(&reason)
+            )),
+            other => Err(format!("unexpected {} from a client", other.name())),
+        }
+    }
+
+    fn publish(&mut self, p: Publish, out: Outgoing) -> Result<(), Close> {
+        if p.ptid != self.who.etid {
+            self.outbox.send_packet(&Packet::Disconnect {
+                reason: Bytes::from_static(b"corrupt frame"),
+            });
+            return Err(format!(
+                "corrupt frame: publisher ETID {:#x} is not the sender's {:#x}",
+                p.ptid, self.who.etid
+            ));
+        }
+        let routed = self.shared.router().publish(Some(self.who), &p, out);
+        if let Some((handler, msg)) = routed.server {
+            self.shared.call_handler(handler, msg);
+        }
+        Ok(())
+    }
+
+    /// Mako's `managePubFrag`: fragments up to the first non-zero destination are
+    /// joined; over 0xFFF0 during assembly closes, over the limit at the end drops.
+    fn pubfrag(&mut self, p: Publish) -> Result<(), Close> {
+        if !self.raw {
+            return Err("PubFrag on a WebSocket connection".into());
+        }
+        const HEAD: usize = 1 + PUBLISH_HEADER_LEN;
+        match &mut self.frag {
+            Some(buf) => {
+                if buf.len() - HEAD + p.payload.len() > MAX_PAYLOAD {
+                    self.frag = None;
+                    return Err("PubFrag fragments above 0xFFF0 bytes".into());
+                }
+                buf.put_slice(&p.payload);
+            }
+            None => {
+                let mut buf = BytesMut::with_capacity(HEAD + p.payload.len());
+                buf.put_bytes(0, HEAD);
+                buf.put_slice(&p.payload);
+                self.frag = Some(buf);
+            }
+        }
+        if p.tid == 0 {
+            return Ok(());
+        }
+        let Some(mut buf) = self.frag.take() else {
+            return Ok(());
+        };
+        let header = publish_body(p.tid, p.ptid, p.subtid, &[]);
+        buf[..HEAD].copy_from_slice(&header);
+        let body = buf.freeze();
+        let msg = Publish {
+            payload: body.slice(HEAD..),
+            ..p
+        };
+        // Mako compares the whole body (type byte and header included).
+        if body.len() > MAX_PAYLOAD {
+            self.shared
+                .router()
+                .dropped(&msg, "PubFrag above the maximum payload");
+            return Ok(());
+        }
+        self.publish(msg, Outgoing::new(body, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::{Broker, BrokerConfig};
+
+    /// A connection's tasks are allocated at their futures' largest size for the
+    /// connection's whole life; the big handshake steps must stay boxed so idle
+    /// connections cost a few KiB (regression: `serve` once weighed 8 KB).
+    #[tokio::test]
+    async fn connection_task_futures_stay_small() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let broker = Broker::new(BrokerConfig::default());
+        let shared = broker.shared.clone();
+        let pair = || async {
+            let client = TcpStream::connect(addr).await.expect("connect");
+            let (server, _) = listener.accept().await.expect("accept");
+            (client, server)
+        };
+
+        let (_c, s) = pair().await;
+        let serve_size = std::mem::size_of_val(&serve(shared.clone(), s, addr, None));
+        assert!(serve_size <= 1024, "serve future is {serve_size} bytes");
+
+        let (_c, s) = pair().await;
+        let (r, w) = s.into_split();
+        let (_outbox, inbox) = Outbox::new(true);
+        let writer = std::mem::size_of_val(&writer_loop(RawWriter(w), inbox));
+        assert!(writer <= 512, "raw writer future is {writer} bytes");
+        let reader = RawReader {
+            rd: r,
+            buf: BytesMut::new(),
+            chunk: READ_MIN,
+        };
+        let sink = RawWriter(tokio::io::sink());
+        let raw = run_session(shared.clone(), reader, sink, addr, Transport::Raw, false);
+        let raw = std::mem::size_of_val(&raw);
+        assert!(raw <= 1024, "raw session future is {raw} bytes");
+
+        let (_c, s) = pair().await;
+        let ws = WebSocketStream::from_raw_socket(s, Role::Server, Some(ws_config())).await;
+        let (sink, source) = ws.split();
+        let reader = WsReader {
+            source,
+            pending: None,
+        };
+        let session = run_session(shared, reader, WsWriter(sink), addr, Transport::Ws, false);
+        let session = std::mem::size_of_val(&session);
+        assert!(session <= 1024, "ws session future is {session} bytes");
+    }
+}

@@ -1,0 +1,200 @@
+//! The server-side API: handler at the server ETID, server subscriptions,
+//! server publishes, trace events, shutdown.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use super::*;
+use crate::broker::{ServerHandler, ServerMessage};
+
+/// Answers every message to its publisher with sub-topic "Resp" and the same
+/// payload upper-cased, and records what it saw.
+struct Echo {
+    seen: Mutex<Vec<ServerMessage>>,
+}
+
+impl ServerHandler for Echo {
+    fn on_message(&self, broker: &Broker, msg: ServerMessage) {
+        let resp = broker.createsub("Resp");
+        broker.publish(
+            Bytes::from(msg.payload.to_ascii_uppercase()),
+            msg.ptid,
+            resp,
+        );
+        self.seen.lock().expect("lock").push(msg);
+    }
+}
+
+#[tokio::test]
+async fn handler_at_server_etid_answers_the_publisher() {
+    let b = TestBroker::default().await;
+    let echo = Arc::new(Echo {
+        seen: Mutex::new(Vec::new()),
+    });
+    b.broker.set_handler(echo.clone());
+    let mut c = RawClient::connect(b.addr, "rpc-client").await;
+    let req = b.broker.createsub("Req");
+    c.send(&publish(1, c.etid, req, b"ping me")).await;
+    let answer = c.recv().await;
+    let resp = b
+        .broker
+        .subtopic2tid("Resp")
+        .expect("created by the handler");
+    assert_eq!(answer, publish(c.etid, 1, resp, b"PING ME"));
+    let seen = echo.seen.lock().expect("lock").clone();
+    assert_eq!(
+        seen,
+        vec![ServerMessage {
+            tid: 1,
+            ptid: c.etid,
+            subtid: req,
+            payload: Bytes::from_static(b"ping me"),
+        }]
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn server_subscribed_topic_reaches_the_handler_and_clients() {
+    let b = TestBroker::default().await;
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    b.broker
+        .set_handler(Arc::new(move |_: &Broker, m: ServerMessage| {
+            sink.lock().expect("lock").push(m.tid);
+        }));
+    let tid = b.broker.subscribe_server("Telemetry");
+    let mut c = RawClient::connect(b.addr, "sensor-01").await;
+    assert_eq!(c.subscribe("Telemetry").await, tid);
+    let msg = publish(tid, c.etid, 0, b"21.5");
+    c.send(&msg).await;
+    assert_eq!(c.recv().await, msg);
+    assert_eq!(*got.lock().expect("lock"), vec![tid]);
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn server_publish_goes_to_subscribers_with_server_ptid() {
+    let b = TestBroker::default().await;
+    let mut c = RawClient::connect(b.addr, "listener").await;
+    let tid = c.subscribe("News").await;
+    assert_eq!(b.broker.publish(Bytes::from_static(b"hello"), tid, 0), 1);
+    assert_eq!(c.recv().await, publish(tid, 1, 0, b"hello"));
+    assert_eq!(
+        b.broker.publish(Bytes::from_static(b"direct"), c.etid, 0),
+        1
+    );
+    assert_eq!(c.recv().await, publish(c.etid, 1, 0, b"direct"));
+    assert_eq!(
+        b.broker.publish(
+            Bytes::from(vec![0; crate::protocol::MAX_PAYLOAD + 1]),
+            tid,
+            0
+        ),
+        0,
+        "oversized server publish is dropped"
+    );
+    assert_eq!(b.broker.stats().dropped, 1);
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn handler_that_publishes_to_its_own_topic_stops_at_the_recursion_limit() {
+    let b = TestBroker::default().await;
+    let calls = Arc::new(Mutex::new(0u32));
+    let count = calls.clone();
+    let tid = b.broker.subscribe_server("Loop");
+    b.broker
+        .set_handler(Arc::new(move |broker: &Broker, m: ServerMessage| {
+            *count.lock().expect("lock") += 1;
+            broker.publish(m.payload, m.tid, 0);
+        }));
+    b.broker.publish(Bytes::from_static(b"again"), tid, 0);
+    assert_eq!(*calls.lock().expect("lock"), 20);
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn trace_events_cover_connect_publish_drop_and_close() {
+    let b = TestBroker::default().await;
+    let mut events = b.broker.events();
+    let mut a = RawClient::connect(b.addr, "traced-01").await;
+    let tid = a.subscribe("T").await;
+    a.send(&publish(tid, a.etid, 0, b"seen")).await;
+    a.recv().await;
+    a.send(&publish(0x0bad_0bad, a.etid, 0, b"lost")).await;
+    a.send(&publish(1, a.etid, 0, b"no handler")).await;
+    a.send(&Packet::Disconnect {
+        reason: Default::default(),
+    })
+    .await;
+    a.expect_closed().await;
+    let mut seen = events_until(&mut events, |e| matches!(e, TraceEvent::Close { .. })).await;
+    // The run task may announce itself after we subscribed.
+    seen.retain(|e| !matches!(e, TraceEvent::Listening { .. }));
+    let etid = a.etid;
+    assert!(
+        matches!(&seen[0], TraceEvent::Connect { etid: e, uid, .. } if *e == etid && uid == "traced-01"),
+        "{seen:?}"
+    );
+    assert!(
+        matches!(&seen[1], TraceEvent::Subscribe { tid: t, topic, .. } if *t == tid && topic == "T")
+    );
+    assert!(
+        matches!(&seen[2], TraceEvent::Publish { receivers: 1, payload, .. } if &payload[..] == b"seen")
+    );
+    assert!(
+        matches!(&seen[3], TraceEvent::Drop { why, tid: 0x0bad_0bad, .. } if why == "unknown tid")
+    );
+    assert!(
+        matches!(&seen[4], TraceEvent::Drop { why, tid: 1, .. } if why == "server has no handler")
+    );
+    assert!(matches!(&seen[5], TraceEvent::Close { etid: e, .. } if *e == etid));
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn broker_shutdown_sends_disconnect_to_every_client() {
+    let b = TestBroker::default().await;
+    let mut a = RawClient::connect(b.addr, "client-a").await;
+    let mut w = WsClient::connect(b.addr, "client-w").await;
+    let addr = b.addr;
+    b.stop().await;
+    assert_eq!(
+        a.recv().await,
+        Packet::Disconnect {
+            reason: Bytes::from_static(b"broker shutting down")
+        }
+    );
+    a.expect_closed().await;
+    assert_eq!(
+        w.recv().await,
+        Packet::Disconnect {
+            reason: Bytes::from_static(b"broker shutting down")
+        }
+    );
+    w.expect_closed().await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "listener closed"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_all_disconnects_clients_but_keeps_accepting() {
+    let b = TestBroker::default().await;
+    let mut a = RawClient::connect(b.addr, "client-a").await;
+    b.broker.shutdown_all("maintenance");
+    assert_eq!(
+        a.recv().await,
+        Packet::Disconnect {
+            reason: Bytes::from_static(b"maintenance")
+        }
+    );
+    a.expect_closed().await;
+    assert!(b.broker.peers().is_empty());
+    let _again = RawClient::connect(b.addr, "client-a").await;
+    b.stop().await;
+}
