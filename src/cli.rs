@@ -14,10 +14,11 @@ use crate::output::{DataType, Format};
 
 /// Parses "250ms", "5s", "2m", "1h30m", or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
+    if let Ok(secs) = s.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Ok(Duration::from_secs_f64(secs));
     }
     humantime::parse_duration(s)
         .map_err(|e| format!("'{s}' is not a duration like 500ms, 5s or 2m ({e})"))
@@ -36,7 +37,8 @@ Examples:
 
 Exit codes:
   0 success   1 error   2 bad usage or input   3 cannot connect
-  4 refused or denied by the broker   5 timed out   6 connection lost";
+  4 refused or denied by the broker   5 timed out   6 connection lost
+  7 the remote handler answered with an error (rpc)";
 
 #[derive(Debug, Parser)]
 #[command(name = "smqctl", version, about = ABOUT, after_long_help = MAIN_EXAMPLES, propagate_version = true)]
@@ -75,6 +77,12 @@ pub enum Command {
     /// Publish JSON, text or binary to a topic, to `self` or to a client's ETID
     #[command(name = "pub", after_long_help = PUB_EXAMPLES)]
     Pub(PubArgs),
+    /// Call a broker or peer handler: named request/response or correlated $RpcReq
+    #[command(after_long_help = RPC_EXAMPLES)]
+    Rpc(RpcArgs),
+    /// Answer requests (static, templated, echo or from a command), like `nats reply`
+    #[command(after_long_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
     /// Run the embedded SMQ broker (WebSocket and raw transport on one port)
     #[command(after_long_help = BROKER_EXAMPLES)]
     Broker(BrokerArgs),
@@ -293,14 +301,152 @@ pub struct BrokerArgs {
     pub credentials: Option<String>,
 }
 
+const RPC_EXAMPLES: &str = "\
+Examples:
+  smqctl rpc SearchSitesReq '{\"SiteName\":\"alpha\"}'     # reply awaited on SearchSitesResp
+  smqctl rpc --call add 1 2                              # {\"id\":1,\"name\":\"add\",\"args\":[1,2]} on $RpcReq
+  smqctl rpc --call setMode --args '[\"eco\", {\"force\":true}]'
+  smqctl rpc GetStatusReq '{}' --id-field request_id --count 1000 --concurrency 20
+  smqctl rpc --call add 1 2 --count 10000 --concurrency 50 --rate 2000 --format json
+  smqctl rpc Hello '{}' --to Presence --collect 2s       # discovery: everyone who answers
+
+Named requests go to the broker's ETID (1, or --broker-tid) with the request name as
+sub-topic; the reply is awaited on `self` with the sub-topic derived as ...Req ->
+...Resp (--resp overrides). --to sends to a client ETID or a topic instead.
+Exit codes: 0 ok, 5 no reply within --timeout, 7 the handler answered with err,
+6 connection lost while calls were pending; see `smqctl --help` for the rest.";
+
+#[derive(Debug, Args)]
+pub struct RpcArgs {
+    /// REQUEST [PAYLOAD] for a named request; with --call, the arguments (JSON values)
+    #[arg(value_name = "REQUEST|ARGS", allow_negative_numbers = true)]
+    pub words: Vec<String>,
+    /// Correlated RPC: call this function on $RpcReq and await its $RpcResp
+    #[arg(long, value_name = "NAME")]
+    pub call: Option<String>,
+    /// Arguments of --call as one JSON array (instead of ARGS)
+    #[arg(long, value_name = "JSON", requires = "call")]
+    pub args: Option<String>,
+    /// ETID of the broker's server-side client (brokers made with rndtid)
+    #[arg(long, default_value_t = 1, value_name = "ETID")]
+    pub broker_tid: u32,
+    /// Send to this client ETID (number) or topic (name) instead of the broker
+    #[arg(long, value_name = "ETID|TOPIC")]
+    pub to: Option<String>,
+    /// Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)
+    #[arg(long, value_name = "NAME")]
+    pub resp: Option<String>,
+    /// Request sub-topic for --call
+    #[arg(long, default_value = "$RpcReq", value_name = "NAME")]
+    pub rpc_req: String,
+    /// Reply sub-topic for --call
+    #[arg(long, default_value = "$RpcResp", value_name = "NAME")]
+    pub rpc_resp: String,
+    /// Put a unique ID into this field of the request JSON and match replies by it
+    #[arg(long, value_name = "FIELD")]
+    pub id_field: Option<String>,
+    /// How long to wait for a reply
+    #[arg(long, short = 'W', default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Gather this many replies (e.g. from several peers) before exiting
+    #[arg(long, value_name = "N", conflicts_with_all = ["count"])]
+    pub responses: Option<u64>,
+    /// Gather replies for this long, then exit (discovery)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["count"])]
+    pub collect: Option<Duration>,
+    /// Load mode: make this many calls and print a latency summary
+    #[arg(long, short = 'n', value_name = "N")]
+    pub count: Option<u64>,
+    /// Load mode: calls in flight at once
+    #[arg(long, short = 'c', default_value_t = 1, value_name = "C")]
+    pub concurrency: usize,
+    /// Load mode: at most this many calls per second
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// Output (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<Format>,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  smqctl serve SearchSitesReq --reply '{\"rows\":[],\"site\":\"{{SiteName}}\"}'
+  smqctl serve SearchSitesReq --echo --delay 200ms
+  smqctl serve GetStatusReq --exec 'jq -c \"{ok: true, asked: .}\"'
+  smqctl serve --rpc-exec ./rpc-handler.sh             # answers $RpcReq {id,name,args}
+  smqctl serve Hello --topic Presence --reply '{\"me\":\"{{$ptid}}\"}'
+
+Requests arrive on `self` with sub-topic REQUEST (or on --topic); the answer goes to
+the requester's ETID with the sub-topic REQUEST's ...Req -> ...Resp (--resp).
+Templates: {{field}}, {{a.b.0}}, {{$request}}, {{$ptid}}, {{$n}}, {{$now}}; strings
+are inserted without quotes, other values as JSON.
+--exec and --rpc-exec run one process per request: the request JSON on stdin, the
+answer from stdout; for --rpc-exec a non-zero exit answers {\"err\": stderr}.
+The ETID to send requests to is printed on stderr at start.";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Request sub-topic to answer (e.g. SearchSitesReq); optional with --rpc-exec
+    #[arg(value_name = "REQUEST")]
+    pub request: Option<String>,
+    /// Answer with this payload (a template)
+    #[arg(long, value_name = "TEMPLATE", group = "answer")]
+    pub reply: Option<String>,
+    /// Answer with the request payload itself
+    #[arg(long, group = "answer")]
+    pub echo: bool,
+    /// Answer with the stdout of this shell command (request on its stdin)
+    #[arg(long, value_name = "CMD", group = "answer")]
+    pub exec: Option<String>,
+    /// Answer $RpcReq calls with this command ({name,args} on stdin, result JSON on stdout)
+    #[arg(long, value_name = "CMD")]
+    pub rpc_exec: Option<String>,
+    /// Request sub-topic for --rpc-exec
+    #[arg(long, default_value = "$RpcReq", value_name = "NAME")]
+    pub rpc_req: String,
+    /// Reply sub-topic for --rpc-exec
+    #[arg(long, default_value = "$RpcResp", value_name = "NAME")]
+    pub rpc_resp: String,
+    /// Reply sub-topic (default: REQUEST with Req -> Resp)
+    #[arg(long, value_name = "NAME")]
+    pub resp: Option<String>,
+    /// Listen on this topic instead of `self`
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// Wait this long before answering
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub delay: Option<Duration>,
+    /// Kill --exec/--rpc-exec commands that run longer than this
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub exec_timeout: Duration,
+    /// Exit after answering this many requests
+    #[arg(short = 'C', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// How requests are printed (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<Format>,
+    /// Exit when the connection drops instead of reconnecting
+    #[arg(long)]
+    pub no_reconnect: bool,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles
     #[command(after_long_help = BENCH_PUBSUB_EXAMPLES)]
-    Pubsub(BenchPubsubArgs),
+    Pubsub(Box<BenchPubsubArgs>),
+    /// RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency
+    #[command(
+        after_long_help = "Examples:\n  smqctl bench rpc --call add 1 2 --count 20000 --concurrency 50\n  smqctl bench rpc SearchSitesReq '{}' --id-field request_id --count 5000 -c 20"
+    )]
+    Rpc(Box<RpcArgs>),
     /// Open many idle connections and report the broker's memory per connection
     #[command(after_long_help = BENCH_CONN_EXAMPLES)]
-    Connections(BenchConnArgs),
+    Connections(Box<BenchConnArgs>),
 }
 
 const BENCH_PUBSUB_EXAMPLES: &str = "\

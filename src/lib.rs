@@ -20,5 +20,6 @@ pub mod client;
 pub mod commands;
 pub mod output;
 pub mod protocol;
+pub mod template;
 pub mod trace;
 pub mod transport;

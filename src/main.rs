@@ -58,6 +58,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Sub(args) => commands::sub::run(args, &global).await,
         Command::Pub(args) => commands::publish::run(args, &global).await,
+        Command::Rpc(args) => commands::rpc::run(args, &global).await,
+        Command::Serve(args) => commands::serve::run(args, &global).await,
         Command::Broker(args) => commands::broker::run(args, &global).await,
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
         Command::Completions { shell } => {

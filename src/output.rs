@@ -199,6 +199,11 @@ impl<W: Write> Printer<W> {
         self.out.flush()
     }
 
+    /// A line of the caller's own making (summaries, RPC results).
+    pub fn write_line(&mut self, line: &str) -> io::Result<()> {
+        writeln!(self.out, "{line}")
+    }
+
     /// The JSON object printed for a message in `--format json`.
     pub fn message_json(&self, m: &Message) -> Value {
         let (decoded, mismatch) = decode_payload(&m.payload, self.datatype);

@@ -1,5 +1,5 @@
 //! completions/ and man/ are generated from the CLI; these tests fail when the
-//! committed files are stale (regenerate with the commands in the message).
+//! committed files are stale (regenerate with .ci/regenerate).
 
 use std::path::Path;
 
@@ -20,7 +20,7 @@ fn committed_completions_are_current() {
         let committed = std::fs::read(root.join("completions").join(file)).unwrap_or_default();
         assert!(
             committed == out.stdout,
-            "completions/{file} is stale: run `cargo run -- completions {shell} > completions/{file}`"
+            "completions/{file} is stale ({shell}): run .ci/regenerate"
         );
     }
 }
@@ -42,7 +42,7 @@ fn committed_man_pages_are_current() {
         let committed = std::fs::read(root.join("man").join(&name)).unwrap_or_default();
         assert!(
             committed == new,
-            "man/{} is stale: run `cargo run -- man --dir man`",
+            "man/{} is stale: run .ci/regenerate",
             name.to_string_lossy()
         );
     }

@@ -22,8 +22,13 @@ use crate::transport::Endpoint;
 
 pub async fn run(cmd: BenchCommand, global: &GlobalArgs) -> Result<u8> {
     match cmd {
-        BenchCommand::Pubsub(args) => pubsub(args, global).await,
-        BenchCommand::Connections(args) => connections(args, global).await,
+        BenchCommand::Pubsub(args) => pubsub(*args, global).await,
+        BenchCommand::Connections(args) => connections(*args, global).await,
+        BenchCommand::Rpc(mut args) => {
+            // The load mode of `smqctl rpc`, with a default count.
+            args.count.get_or_insert(10_000);
+            super::rpc::run(*args, global).await
+        }
     }
 }
 

@@ -9,6 +9,8 @@ pub mod bench;
 pub mod broker;
 pub mod generate;
 pub mod publish;
+pub mod rpc;
+pub mod serve;
 pub mod sub;
 
 use anyhow::{Context, Result};
@@ -26,6 +28,7 @@ pub mod exit {
     pub const REFUSED: u8 = 4;
     pub const TIMEOUT: u8 = 5;
     pub const LOST: u8 = 6;
+    pub const REMOTE: u8 = 7;
 }
 
 /// Bad input from the user (payload, file, arguments clap cannot check): exit 2.
@@ -35,6 +38,21 @@ pub struct InputError(pub String);
 
 pub fn input_error(msg: impl Into<String>) -> anyhow::Error {
     InputError(msg.into()).into()
+}
+
+/// "invalid JSON in ORIGIN at line L, column C: reason" (serde's own position
+/// suffix removed so the position is said once).
+pub fn json_error(origin: &str, e: &serde_json::Error) -> anyhow::Error {
+    let text = e.to_string();
+    let reason = match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    input_error(format!(
+        "invalid JSON in {origin} at line {}, column {}: {reason}",
+        e.line(),
+        e.column()
+    ))
 }
 
 /// The exit code for an error, from the most specific cause in its chain.
@@ -116,12 +134,12 @@ pub fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientO
             endpoint
         );
     }
-    if let Some(uid) = &conn.uid {
-        if uid.len() < crate::protocol::MIN_UID_LEN {
-            eprintln!(
-                "warning: UID '{uid}' is shorter than 6 bytes; SMQ brokers refuse it (Connack 1)"
-            );
-        }
+    if let Some(uid) = &conn.uid
+        && uid.len() < crate::protocol::MIN_UID_LEN
+    {
+        eprintln!(
+            "warning: UID '{uid}' is shorter than 6 bytes; SMQ brokers refuse it (Connack 1)"
+        );
     }
     let mut opts = ClientOptions::new(endpoint);
     opts.uid = conn.uid.clone();

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{client_options, exit, input_error};
+use super::{client_options, exit, input_error, json_error};
 use crate::cli::{GlobalArgs, PubArgs};
 use crate::client::{Client, Dest};
 use crate::protocol::MAX_PAYLOAD;
@@ -51,11 +51,7 @@ fn prepare(input: Vec<u8>, kind: Kind, origin: &str) -> Result<Bytes> {
             .into_bytes(),
         Kind::Json => {
             if let Err(e) = serde_json::from_slice::<serde_json::Value>(&input) {
-                return Err(input_error(format!(
-                    "invalid JSON in {origin} at line {}, column {}: {e}",
-                    e.line(),
-                    e.column()
-                )));
+                return Err(json_error(origin, &e));
             }
             input
         }
@@ -234,12 +230,13 @@ mod tests {
 
     #[test]
     fn bad_json_reports_line_and_column() {
-        let err = prepare(b"{\n  \"a\": tru\n}".to_vec(), Kind::Json, "MESSAGE")
+        let input = b"{\n  \"a\": 1,\n  \"b\": ?\n}".to_vec();
+        let err = prepare(input, Kind::Json, "MESSAGE")
             .expect_err("invalid")
             .to_string();
-        assert!(
-            err.starts_with("invalid JSON in MESSAGE at line 2, column"),
-            "{err}"
+        assert_eq!(
+            err,
+            "invalid JSON in MESSAGE at line 3, column 8: expected value"
         );
     }
 

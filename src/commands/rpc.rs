@@ -1,0 +1,664 @@
+//! `smqctl rpc` (and `smqctl bench rpc`): request/reply the way SMQ apps do it.
+//!
+//! Named requests publish to the broker's ETID with the request name as
+//! sub-topic and await the reply on `self` under the derived `…Resp` sub-topic;
+//! correlated calls send `{id,name,args}` on `$RpcReq` and match `{id,rsp|err}`
+//! on `$RpcResp`. One dispatcher task hands replies to the pending calls by
+//! correlation key; when the connection drops it fails every pending call at
+//! once, so nothing waits for its timeout on a dead socket.
+
+use std::collections::HashMap;
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use bytes::Bytes;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use super::bench::Latency;
+use super::{client_options, exit, input_error, json_error};
+use crate::cli::{GlobalArgs, RpcArgs};
+use crate::client::{Client, Event, Message, Subscription};
+use crate::output::{Format, Printer, use_color};
+
+/// `SearchSitesReq` → `SearchSitesResp`; other names get `Resp` appended.
+pub fn derive_response(request: &str) -> String {
+    match request.strip_suffix("Req") {
+        Some(base) => format!("{base}Resp"),
+        None => format!("{request}Resp"),
+    }
+}
+
+/// What a call sends.
+#[derive(Debug, Clone)]
+enum Mode {
+    Named {
+        request: String,
+        payload: Bytes,
+        /// The payload as JSON object, when --id-field needs to write into it.
+        object: Option<serde_json::Map<String, Value>>,
+        id_field: Option<String>,
+    },
+    Correlated {
+        name: String,
+        args: Vec<Value>,
+    },
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub msg: Message,
+    pub json: Option<Value>,
+    pub latency: Duration,
+}
+
+#[derive(Debug)]
+pub enum CallError {
+    Timeout,
+    /// The handler answered `{"err": …}`.
+    Remote(String, Reply),
+    Lost(String),
+}
+
+#[derive(Default)]
+struct Pending {
+    waiting: HashMap<String, oneshot::Sender<Reply>>,
+    closed: Option<String>,
+    unmatched: u64,
+}
+
+/// A connected caller: one client, one reply route, many calls.
+pub struct Caller {
+    client: Client,
+    dest: u32,
+    dest_label: String,
+    req_subtid: u32,
+    resp_name: String,
+    mode: Mode,
+    timeout: Duration,
+    next_id: AtomicU64,
+    prefix: String,
+    pending: Arc<Mutex<Pending>>,
+}
+
+fn lock(p: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
+    p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The correlation key of a reply, per mode.
+fn reply_key(mode: &Mode, json: Option<&Value>) -> Option<String> {
+    let field = match mode {
+        Mode::Correlated { .. } => "id",
+        Mode::Named {
+            id_field: Some(f), ..
+        } => f.as_str(),
+        Mode::Named { id_field: None, .. } => return Some(String::new()),
+    };
+    match json?.get(field)? {
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+impl Caller {
+    /// Sends one call and waits for its reply.
+    pub async fn call(&self) -> Result<Reply, CallError> {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (key, payload) = self.build(n);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut p = lock(&self.pending);
+            if let Some(reason) = &p.closed {
+                return Err(CallError::Lost(reason.clone()));
+            }
+            p.waiting.insert(key.clone(), tx);
+        }
+        let started = Instant::now();
+        if let Err(e) = self
+            .client
+            .publish_ids(self.dest, self.req_subtid, payload)
+            .await
+        {
+            lock(&self.pending).waiting.remove(&key);
+            return Err(CallError::Lost(e.to_string()));
+        }
+        match tokio::time::timeout(self.timeout, rx).await {
+            Err(_) => {
+                lock(&self.pending).waiting.remove(&key);
+                Err(CallError::Timeout)
+            }
+            Ok(Err(_)) => Err(CallError::Lost(
+                lock(&self.pending)
+                    .closed
+                    .clone()
+                    .unwrap_or_else(|| "connection closed".into()),
+            )),
+            Ok(Ok(mut reply)) => {
+                reply.latency = started.elapsed();
+                if let Mode::Correlated { .. } = self.mode
+                    && let Some(err) = reply.json.as_ref().and_then(|j| j.get("err"))
+                {
+                    let text = match err {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    return Err(CallError::Remote(text, reply));
+                }
+                Ok(reply)
+            }
+        }
+    }
+
+    fn build(&self, n: u64) -> (String, Bytes) {
+        match &self.mode {
+            Mode::Correlated { name, args } => {
+                let body = json!({"id": n, "name": name, "args": args});
+                (n.to_string(), Bytes::from(body.to_string()))
+            }
+            Mode::Named {
+                payload,
+                object,
+                id_field,
+                ..
+            } => match (id_field, object) {
+                (Some(field), Some(obj)) => {
+                    let id = format!("{}-{n}", self.prefix);
+                    let mut obj = obj.clone();
+                    obj.insert(field.clone(), Value::String(id.clone()));
+                    (id, Bytes::from(Value::Object(obj).to_string()))
+                }
+                _ => (String::new(), payload.clone()),
+            },
+        }
+    }
+
+    /// "sent X (N bytes) to ETID 1 (broker) and waited for Y on self".
+    fn describe(&self) -> String {
+        let what = match &self.mode {
+            Mode::Named { request, .. } => request.clone(),
+            Mode::Correlated { name, .. } => format!("call {name} on {}", self.req_name()),
+        };
+        format!(
+            "sent {what} to {} and waited for {} on self",
+            self.dest_label, self.resp_name
+        )
+    }
+
+    fn req_name(&self) -> String {
+        self.client
+            .names()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .subtopic(self.req_subtid)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Connects, registers the reply route and starts the dispatcher. The route is
+/// in place before the first request leaves (the readiness barrier).
+async fn connect(
+    args: &RpcArgs,
+    global: &GlobalArgs,
+    mode: Mode,
+) -> Result<(Arc<Caller>, Option<Subscription>)> {
+    let opts = client_options(&args.conn, global)?;
+    let (client, mut events) = Client::connect(&opts).await?;
+    let (req_name, resp_name) = match &mode {
+        Mode::Named { request, .. } => (
+            request.clone(),
+            args.resp
+                .clone()
+                .unwrap_or_else(|| derive_response(request)),
+        ),
+        Mode::Correlated { .. } => (args.rpc_req.clone(), args.rpc_resp.clone()),
+    };
+    let req_subtid = client.createsub(&req_name).await?;
+    let sub = client.subscribe("self", Some(&resp_name)).await?;
+    let (dest, dest_label) = match &args.to {
+        None => (
+            args.broker_tid,
+            format!("ETID {} (broker)", args.broker_tid),
+        ),
+        Some(to) => match to.parse::<u32>() {
+            Ok(etid) => (etid, format!("ETID {etid}")),
+            Err(_) => (client.create(to).await?, format!("topic {to}")),
+        },
+    };
+    let caller = Arc::new(Caller {
+        client,
+        dest,
+        dest_label,
+        req_subtid,
+        resp_name,
+        mode,
+        timeout: args.timeout,
+        next_id: AtomicU64::new(1),
+        prefix: format!("smqctl-{:08x}", rand::random::<u32>()),
+        pending: Arc::new(Mutex::new(Pending::default())),
+    });
+    let collecting = args.responses.is_some() || args.collect.is_some();
+    if collecting {
+        // Many replies to one request: the caller reads the route itself.
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        return Ok((caller, Some(sub)));
+    }
+    let pending = caller.pending.clone();
+    let mode = caller.mode.clone();
+    let mut rx = sub.rx;
+    tokio::spawn(async move {
+        let reason = loop {
+            tokio::select! {
+                m = rx.recv() => match m {
+                    Some(m) => {
+                        let json = serde_json::from_slice::<Value>(&m.payload).ok();
+                        let key = reply_key(&mode, json.as_ref());
+                        let mut p = lock(&pending);
+                        match key.and_then(|k| p.waiting.remove(&k)) {
+                            Some(tx) => {
+                                let _ = tx.send(Reply { msg: m, json, latency: Duration::ZERO });
+                            }
+                            None => p.unmatched += 1,
+                        }
+                    }
+                    None => break "connection closed".to_string(),
+                },
+                ev = events.recv() => match ev {
+                    Some(Event::Closed { reason, .. }) => break reason,
+                    Some(_) => {}
+                    None => break "connection closed".to_string(),
+                },
+            }
+        };
+        // Fail every pending call now: dropping the senders wakes them.
+        let mut p = lock(&pending);
+        p.closed = Some(reason);
+        p.waiting.clear();
+    });
+    Ok((caller, None))
+}
+
+fn parse_mode(args: &RpcArgs) -> Result<Mode> {
+    if let Some(name) = &args.call {
+        let call_args = match &args.args {
+            Some(text) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Array(a)) => a,
+                Ok(_) => {
+                    return Err(input_error(
+                        "--args must be a JSON array, e.g. '[1, \"two\"]'",
+                    ));
+                }
+                Err(e) => return Err(json_error("--args", &e)),
+            },
+            None => args
+                .words
+                .iter()
+                .map(|w| serde_json::from_str(w).unwrap_or_else(|_| Value::String(w.clone())))
+                .collect(),
+        };
+        if args.args.is_some() && !args.words.is_empty() {
+            return Err(input_error(
+                "give arguments either as ARGS or with --args, not both",
+            ));
+        }
+        return Ok(Mode::Correlated {
+            name: name.clone(),
+            args: call_args,
+        });
+    }
+    let (request, payload) = match args.words.as_slice() {
+        [] => {
+            return Err(input_error(
+                "give a REQUEST sub-topic (e.g. SearchSitesReq) or --call NAME",
+            ));
+        }
+        [r] => (r.clone(), "{}".to_string()),
+        [r, p] => (r.clone(), p.clone()),
+        _ => {
+            return Err(input_error(
+                "a named request takes REQUEST and one PAYLOAD; quote the JSON",
+            ));
+        }
+    };
+    let object = match &args.id_field {
+        None => None,
+        Some(field) => match serde_json::from_str::<Value>(&payload) {
+            Ok(Value::Object(o)) => Some(o),
+            _ => {
+                return Err(input_error(format!(
+                    "--id-field {field} needs a JSON object payload to put the ID into"
+                )));
+            }
+        },
+    };
+    let bytes = Bytes::from(payload.into_bytes());
+    if bytes.len() > crate::protocol::MAX_PAYLOAD {
+        return Err(input_error("payload is larger than 65520 bytes"));
+    }
+    Ok(Mode::Named {
+        request,
+        payload: bytes,
+        object,
+        id_field: args.id_field.clone(),
+    })
+}
+
+pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
+    let mode = parse_mode(&args)?;
+    let concurrent = args.count.is_some() && args.concurrency > 1;
+    if concurrent && matches!(mode, Mode::Named { id_field: None, .. }) {
+        return Err(input_error(
+            "concurrent named requests need --id-field FIELD: without an ID in the request and its reply, \
+             replies cannot be matched to requests (use --concurrency 1, or --call for $RpcReq)",
+        ));
+    }
+    let format = args.format.unwrap_or_else(Format::default_for_stdout);
+    let (caller, collect_sub) = connect(&args, global, mode).await?;
+    let code = if let Some(sub) = collect_sub {
+        collect(&caller, sub, &args, format, global).await?
+    } else if let Some(n) = args.count {
+        load(&caller, n, args.concurrency.max(1), args.rate, format).await?
+    } else {
+        single(&caller, format, global).await?
+    };
+    caller.client.disconnect("").await;
+    Ok(code)
+}
+
+async fn single(caller: &Caller, format: Format, global: &GlobalArgs) -> Result<u8> {
+    let mut printer = Printer::new(
+        io::stdout().lock(),
+        format,
+        crate::output::DataType::Auto,
+        use_color(global.color),
+    );
+    printer.own_etid = caller.client.etid();
+    match caller.call().await {
+        Ok(reply) => {
+            print_reply(caller, &mut printer, &reply)?;
+            Ok(exit::OK)
+        }
+        Err(CallError::Remote(err, reply)) => {
+            if format == Format::Json {
+                print_reply(caller, &mut printer, &reply)?;
+            }
+            eprintln!("error: the handler answered with an error: {err}");
+            Ok(exit::REMOTE)
+        }
+        Err(CallError::Timeout) => {
+            eprintln!(
+                "error: no reply within {}: {}",
+                humantime::format_duration(caller.timeout),
+                caller.describe()
+            );
+            Ok(exit::TIMEOUT)
+        }
+        Err(CallError::Lost(reason)) => {
+            eprintln!("error: connection lost while waiting for the reply: {reason}");
+            Ok(exit::LOST)
+        }
+    }
+}
+
+fn print_reply(caller: &Caller, printer: &mut Printer<impl Write>, reply: &Reply) -> Result<()> {
+    let latency_ms = reply.latency.as_secs_f64() * 1000.0;
+    match (&caller.mode, printer.format) {
+        (Mode::Correlated { .. }, Format::Json) => {
+            let mut obj = reply.json.clone().unwrap_or(Value::Null);
+            if let Value::Object(o) = &mut obj {
+                o.insert("latency_ms".into(), json!(latency_ms));
+            }
+            printer.write_line(&obj.to_string())?;
+        }
+        (Mode::Correlated { .. }, Format::Pretty) => {
+            let rsp = reply
+                .json
+                .as_ref()
+                .and_then(|j| j.get("rsp"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            printer.write_line(&serde_json::to_string_pretty(&rsp)?)?;
+        }
+        (Mode::Correlated { .. }, _) => {
+            let rsp = reply
+                .json
+                .as_ref()
+                .and_then(|j| j.get("rsp"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            printer.write_line(&rsp.to_string())?;
+        }
+        (Mode::Named { .. }, Format::Json) => {
+            let mut obj = printer.message_json(&reply.msg);
+            obj["latency_ms"] = json!(latency_ms);
+            printer.write_line(&obj.to_string())?;
+        }
+        (Mode::Named { .. }, _) => printer.message(&reply.msg)?,
+    }
+    printer.flush()?;
+    Ok(())
+}
+
+async fn collect(
+    caller: &Caller,
+    mut sub: Subscription,
+    args: &RpcArgs,
+    format: Format,
+    global: &GlobalArgs,
+) -> Result<u8> {
+    let (_, payload) = caller.build(1);
+    caller
+        .client
+        .publish_ids(caller.dest, caller.req_subtid, payload)
+        .await?;
+    caller.client.flush().await?;
+    let mut printer = Printer::new(
+        io::stdout().lock(),
+        format,
+        crate::output::DataType::Auto,
+        use_color(global.color),
+    );
+    printer.own_etid = caller.client.etid();
+    let window = args.collect.unwrap_or(args.timeout);
+    let deadline = tokio::time::Instant::now() + window;
+    let mut got = 0u64;
+    loop {
+        if args.responses.is_some_and(|n| got >= n) {
+            break;
+        }
+        match tokio::time::timeout_at(deadline, sub.rx.recv()).await {
+            Ok(Some(m)) => {
+                got += 1;
+                printer.message(&m)?;
+                printer.flush()?;
+            }
+            Ok(None) => {
+                eprintln!("error: connection lost after {got} replies");
+                return Ok(exit::LOST);
+            }
+            Err(_) => break,
+        }
+    }
+    match args.responses {
+        Some(n) if got < n => {
+            eprintln!(
+                "error: {got} of {n} replies within {}: {}",
+                humantime::format_duration(window),
+                caller.describe()
+            );
+            Ok(exit::TIMEOUT)
+        }
+        None if got == 0 => {
+            eprintln!(
+                "error: no reply within {}: {}",
+                humantime::format_duration(window),
+                caller.describe()
+            );
+            Ok(exit::TIMEOUT)
+        }
+        _ => Ok(exit::OK),
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: u64,
+    remote: u64,
+    timeout: u64,
+    lost: u64,
+    latency: Latency,
+    first_error: Option<String>,
+}
+
+async fn load(
+    caller: &Arc<Caller>,
+    n: u64,
+    concurrency: usize,
+    rate: Option<f64>,
+    format: Format,
+) -> Result<u8> {
+    let bar = if io::stderr().is_terminal() {
+        ProgressBar::new(n).with_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} calls  {per_sec}  eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    } else {
+        ProgressBar::hidden()
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<Result<Reply, CallError>>();
+    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut ticker = rate.filter(|r| *r > 0.0).map(|r| {
+        let mut t = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    let started = Instant::now();
+    let issuer = {
+        let caller = caller.clone();
+        let sem = sem.clone();
+        tokio::spawn(async move {
+            for _ in 0..n {
+                if let Some(t) = ticker.as_mut() {
+                    t.tick().await;
+                }
+                let Ok(permit) = sem.clone().acquire_owned().await else {
+                    break;
+                };
+                if lock(&caller.pending).closed.is_some() {
+                    // Connection gone: the rest fail at once, not one timeout each.
+                    let _ = tx.send(Err(CallError::Lost("connection lost".into())));
+                    continue;
+                }
+                let caller = caller.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let r = caller.call().await;
+                    drop(permit);
+                    let _ = tx.send(r);
+                });
+            }
+        })
+    };
+    let mut t = Tally::default();
+    while let Some(r) = rx.recv().await {
+        match r {
+            Ok(reply) => {
+                t.ok += 1;
+                t.latency.record(reply.latency);
+            }
+            Err(CallError::Remote(e, reply)) => {
+                t.remote += 1;
+                t.latency.record(reply.latency);
+                t.first_error.get_or_insert(e);
+            }
+            Err(CallError::Timeout) => t.timeout += 1,
+            Err(CallError::Lost(reason)) => {
+                t.lost += 1;
+                t.first_error.get_or_insert(reason);
+            }
+        }
+        bar.inc(1);
+    }
+    let _ = issuer.await;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    let rate = (t.ok + t.remote) as f64 / secs;
+    let unmatched = lock(&caller.pending).unmatched;
+    let target = caller.describe();
+    match format {
+        Format::Json => println!(
+            "{}",
+            json!({
+                "calls": n,
+                "concurrency": concurrency,
+                "ok": t.ok,
+                "error": t.remote,
+                "timeout": t.timeout,
+                "lost": t.lost,
+                "unmatched_replies": unmatched,
+                "elapsed_s": secs,
+                "calls_per_s": rate,
+                "latency_ms": t.latency.to_json(),
+            })
+        ),
+        _ => {
+            println!("{n} calls, concurrency {concurrency}: {target}");
+            println!(
+                "ok {}  error {}  timeout {}  lost {}   in {secs:.3} s = {rate:.0} calls/s",
+                t.ok, t.remote, t.timeout, t.lost
+            );
+            println!("latency   {}", t.latency.line());
+            if let Some(e) = &t.first_error {
+                println!("first error: {e}");
+            }
+        }
+    }
+    Ok(if t.lost > 0 {
+        exit::LOST
+    } else if t.timeout > 0 {
+        exit::TIMEOUT
+    } else if t.remote > 0 {
+        exit::REMOTE
+    } else {
+        exit::OK
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn response_names_are_derived_from_requests() {
+        assert_eq!(derive_response("SearchSitesReq"), "SearchSitesResp");
+        assert_eq!(derive_response("Hello"), "HelloResp");
+    }
+
+    #[test]
+    fn reply_keys_follow_the_mode() {
+        let corr = Mode::Correlated {
+            name: "add".into(),
+            args: vec![],
+        };
+        assert_eq!(
+            reply_key(&corr, Some(&json!({"id": 7, "rsp": 3}))),
+            Some("7".into())
+        );
+        let named = Mode::Named {
+            request: "XReq".into(),
+            payload: Bytes::new(),
+            object: None,
+            id_field: Some("request_id".into()),
+        };
+        assert_eq!(
+            reply_key(&named, Some(&json!({"request_id": "a-1"}))),
+            Some("a-1".into())
+        );
+        assert_eq!(reply_key(&named, Some(&json!({}))), None);
+        assert_eq!(reply_key(&named, None), None);
+    }
+}

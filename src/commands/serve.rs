@@ -1,0 +1,281 @@
+//! `smqctl serve`: a responder for testing requesters without writing an app.
+//!
+//! Listens on `self` (or a topic) for a request sub-topic and answers the
+//! requester's ETID with the derived `…Resp` sub-topic: a static or templated
+//! payload, the request itself, or the output of a command. `--rpc-exec` answers
+//! correlated `$RpcReq` calls. Answers run concurrently, so a slow `--exec` or
+//! `--delay` does not hold up other requesters.
+
+use std::io::{self, BufWriter};
+use std::ops::ControlFlow;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio::task::JoinSet;
+
+use super::rpc::derive_response;
+use super::{client_options, exit, input_error};
+use crate::cli::{GlobalArgs, ServeArgs};
+use crate::client::{Client, ClientError, Event, Message, ReconnectPolicy, run_session};
+use crate::output::{DataType, Format, Printer, use_color};
+use crate::template::{self, Context};
+
+#[derive(Debug, Clone)]
+enum Answer {
+    Template(String),
+    Echo,
+    Exec(String),
+}
+
+struct Plan {
+    request: Option<String>,
+    response: Option<String>,
+    answer: Option<Answer>,
+    rpc_exec: Option<String>,
+    rpc_req: String,
+    rpc_resp: String,
+    delay: Option<Duration>,
+    exec_timeout: Duration,
+}
+
+/// Runs `sh -c cmd` with `input` on stdin; stdout on success, an error text otherwise.
+async fn run_command(cmd: &str, input: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run `{cmd}`: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input).await;
+    }
+    let out = tokio::time::timeout(timeout, child.wait_with_output())
+        .await
+        .map_err(|_| {
+            format!(
+                "`{cmd}` did not finish within {}",
+                humantime::format_duration(timeout)
+            )
+        })?
+        .map_err(|e| format!("`{cmd}` failed: {e}"))?;
+    if out.status.success() {
+        let mut stdout = out.stdout;
+        if stdout.last() == Some(&b'\n') {
+            stdout.pop();
+        }
+        Ok(stdout)
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        Err(if err.is_empty() {
+            format!("`{cmd}` exited with {}", out.status)
+        } else {
+            err
+        })
+    }
+}
+
+/// The answer payload for a named request, or None when there is nothing to send.
+async fn named_answer(plan: &Plan, m: &Message, n: u64) -> Option<Bytes> {
+    let answer = plan.answer.as_ref()?;
+    Some(match answer {
+        Answer::Echo => m.payload.clone(),
+        Answer::Template(t) => {
+            let json = serde_json::from_slice::<Value>(&m.payload).ok();
+            let raw = String::from_utf8_lossy(&m.payload);
+            let ctx = Context { ptid: m.ptid, n };
+            Bytes::from(template::expand(t, json.as_ref(), &raw, &ctx))
+        }
+        Answer::Exec(cmd) => match run_command(cmd, &m.payload, plan.exec_timeout).await {
+            Ok(out) => Bytes::from(out),
+            Err(e) => {
+                eprintln!("smqctl serve: not answering request #{n}: {e}");
+                return None;
+            }
+        },
+    })
+}
+
+/// `{id, rsp}` or `{id, err}` for a `$RpcReq` call.
+async fn rpc_answer(cmd: &str, m: &Message, timeout: Duration) -> Bytes {
+    let req: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
+    let id = req.get("id").cloned().unwrap_or(Value::Null);
+    let input = json!({"name": req.get("name"), "args": req.get("args")}).to_string();
+    let reply = match run_command(cmd, input.as_bytes(), timeout).await {
+        Ok(out) => {
+            let rsp = serde_json::from_slice::<Value>(&out)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&out).into_owned()));
+            json!({"id": id, "rsp": rsp})
+        }
+        Err(e) => json!({"id": id, "err": e}),
+    };
+    Bytes::from(reply.to_string())
+}
+
+async fn respond(client: Client, plan: Arc<Plan>, m: Message, n: u64) {
+    if let Some(d) = plan.delay {
+        tokio::time::sleep(d).await;
+    }
+    let sub = m.subtopic.as_deref();
+    let (payload, resp) = if plan.rpc_exec.is_some() && sub == Some(plan.rpc_req.as_str()) {
+        let cmd = plan.rpc_exec.as_deref().unwrap_or_default();
+        (
+            Some(rpc_answer(cmd, &m, plan.exec_timeout).await),
+            plan.rpc_resp.clone(),
+        )
+    } else {
+        (
+            named_answer(&plan, &m, n).await,
+            plan.response.clone().unwrap_or_default(),
+        )
+    };
+    let Some(payload) = payload else { return };
+    let subtid = match client.createsub(&resp).await {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("smqctl serve: cannot answer: {e}");
+            return;
+        }
+    };
+    if let Err(e) = client.publish_ids(m.ptid, subtid, payload).await {
+        eprintln!("smqctl serve: cannot answer {}: {e}", m.ptid);
+    }
+}
+
+pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Result<u8> {
+    if args.request.is_none() && args.rpc_exec.is_none() {
+        return Err(input_error(
+            "give a REQUEST sub-topic to answer, or --rpc-exec CMD",
+        ));
+    }
+    let answer = if let Some(t) = &args.reply {
+        Some(Answer::Template(t.clone()))
+    } else if args.echo {
+        Some(Answer::Echo)
+    } else {
+        args.exec.clone().map(Answer::Exec)
+    };
+    if args.request.is_some() && answer.is_none() {
+        return Err(input_error(
+            "say how to answer: --reply TEMPLATE, --echo or --exec CMD",
+        ));
+    }
+    let plan = Arc::new(Plan {
+        response: args
+            .request
+            .as_deref()
+            .map(|r| args.resp.clone().unwrap_or_else(|| derive_response(r))),
+        request: args.request.clone(),
+        answer,
+        rpc_exec: args.rpc_exec.clone(),
+        rpc_req: args.rpc_req.clone(),
+        rpc_resp: args.rpc_resp.clone(),
+        delay: args.delay,
+        exec_timeout: args.exec_timeout,
+    });
+    let opts = client_options(&args.conn, global)?;
+    let format = args.format.unwrap_or_else(Format::default_for_stdout);
+    let mut printer = Printer::new(
+        BufWriter::new(io::stdout()),
+        format,
+        DataType::Auto,
+        use_color(global.color),
+    );
+    let policy = ReconnectPolicy {
+        enabled: !args.no_reconnect,
+        ..ReconnectPolicy::default()
+    };
+    let listen_on = args.topic.clone().unwrap_or_else(|| "self".into());
+    let mut served = 0u64;
+    let mut inflight = JoinSet::new();
+    let limit = args.count;
+
+    let setup = async |client: &Client| -> Result<(), ClientError> {
+        // Learn every sub-topic ID first so requests can be recognised by name.
+        let names = [&plan.request, &plan.response]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(plan.rpc_exec.as_ref().map(|_| plan.rpc_req.clone()))
+            .chain(plan.rpc_exec.as_ref().map(|_| plan.rpc_resp.clone()));
+        for name in names {
+            client.createsub(&name).await?;
+        }
+        client.subscribe_to_events(&listen_on).await?;
+        client.flush().await
+    };
+    let on_event = async |client: &Client, ev: Event| -> ControlFlow<()> {
+        match ev {
+            Event::Ready { etid, .. } => {
+                printer.own_etid = etid;
+                let what: Vec<String> = plan
+                    .request
+                    .iter()
+                    .map(|r| format!("{r} (answering {})", plan.response.as_deref().unwrap_or("")))
+                    .chain(
+                        plan.rpc_exec
+                            .iter()
+                            .map(|_| format!("{} calls", plan.rpc_req)),
+                    )
+                    .collect();
+                eprintln!(
+                    "smqctl serve: serving {} on {listen_on} as ETID {etid}",
+                    what.join(" and ")
+                );
+            }
+            Event::Message(m) => {
+                let sub = m.subtopic.as_deref();
+                let wanted = sub.is_some()
+                    && (sub == plan.request.as_deref()
+                        || (plan.rpc_exec.is_some() && sub == Some(plan.rpc_req.as_str())));
+                if !wanted {
+                    return ControlFlow::Continue(());
+                }
+                served += 1;
+                let _ = printer.message(&m).and_then(|_| printer.flush());
+                inflight.spawn(respond(client.clone(), plan.clone(), m, served));
+                while inflight.try_join_next().is_some() {}
+                if limit.is_some_and(|n| served >= n) {
+                    while inflight.join_next().await.is_some() {}
+                    let _ = client.flush().await;
+                    return ControlFlow::Break(());
+                }
+            }
+            Event::Reconnecting { error, delay, .. } => {
+                eprintln!(
+                    "smqctl serve: connection lost ({error}); reconnecting in {:.1}s",
+                    delay.as_secs_f64()
+                );
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    };
+    tokio::select! {
+        r = run_session(&opts, policy, setup, on_event) => r?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn commands_get_stdin_and_failures_carry_stderr() {
+        let out = run_command("tr a-z A-Z", b"hello\n", Duration::from_secs(5)).await;
+        assert_eq!(out, Ok(b"HELLO".to_vec()));
+        let err = run_command("echo boom >&2; exit 3", b"", Duration::from_secs(5)).await;
+        assert_eq!(err, Err("boom".to_string()));
+        let slow = run_command("sleep 5", b"", Duration::from_millis(100)).await;
+        assert!(slow.is_err_and(|e| e.contains("did not finish")));
+    }
+}
