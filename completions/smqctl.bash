@@ -534,7 +534,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__broker)
-            opts="-v -h -V --listen --tls-cert --tls-key --rndtid --auth --credentials --trace-packets --verbose --color --help --version"
+            opts="-v -h -V --listen --tls-cert --tls-key --tls-client-ca --rndtid --auth --deny-topic --credentials --trace-packets --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,7 +552,15 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tls-client-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --auth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --deny-topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

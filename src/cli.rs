@@ -290,12 +290,19 @@ pub struct BrokerArgs {
     /// TLS private key (PEM) for --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by a CA in this PEM file (mutual TLS)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     /// Give the broker's own client a random ETID instead of 1 (smq.create{rndtid=true})
     #[arg(long)]
     pub rndtid: bool,
     /// Accept only clients listed in FILE (`uid-or-user:secret` per line)
     #[arg(long, value_name = "FILE", conflicts_with = "credentials")]
     pub auth: Option<PathBuf>,
+    /// Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *);
+    /// for testing how clients handle denial (repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub deny_topic: Vec<String>,
     /// Accept only clients presenting this shared secret as credentials
     #[arg(long, env = "SMQCTL_BROKER_CREDENTIALS", hide_env_values = true)]
     pub credentials: Option<String>,

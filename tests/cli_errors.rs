@@ -187,3 +187,29 @@ fn missing_payload_is_a_usage_error() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn denied_create_and_subscribe_are_errors_with_exit_4() {
+    let broker = TestBroker::with_config(BrokerConfig {
+        deny_topics: vec!["Secret*".into()],
+        ..BrokerConfig::default()
+    });
+    let url = broker.url("ws");
+    let out = run(smqctl().args(["pub", "SecretPlans", "x", "--url", &url]));
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        text(&out.stderr).contains("broker denied Create of 'SecretPlans'"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(smqctl().args(["sub", "Secrets", "--no-reconnect", "--url", &url]));
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        text(&out.stderr).contains("broker denied Subscribe of 'Secrets'"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Other topics are fine.
+    let ok = run(smqctl().args(["pub", "Public", "x", "--url", &url]));
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+}

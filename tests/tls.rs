@@ -82,3 +82,77 @@ fn insecure_connects_but_warns() {
         text(&out.stderr)
     );
 }
+
+/// A CA, a server certificate and a client certificate it signed.
+struct Pki {
+    _dir: tempfile::TempDir,
+    ca: std::path::PathBuf,
+    server_cert: std::path::PathBuf,
+    server_key: std::path::PathBuf,
+    client_cert: std::path::PathBuf,
+    client_key: std::path::PathBuf,
+}
+
+fn pki() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("ca");
+    let server_key = KeyPair::generate().expect("key");
+    let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .expect("params")
+        .signed_by(&server_key, &ca)
+        .expect("server cert");
+    let client_key = KeyPair::generate().expect("key");
+    let client = CertificateParams::new(vec!["device-1".to_string()])
+        .expect("params")
+        .signed_by(&client_key, &ca)
+        .expect("client cert");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, body: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).expect("write pem");
+        p
+    };
+    Pki {
+        ca: write("ca.pem", ca.pem()),
+        server_cert: write("server.pem", server.pem()),
+        server_key: write("server.key", server_key.serialize_pem()),
+        client_cert: write("client.pem", client.pem()),
+        client_key: write("client.key", client_key.serialize_pem()),
+        _dir: dir,
+    }
+}
+
+#[test]
+fn mutual_tls_needs_the_client_certificate() {
+    let p = pki();
+    let broker = TestBroker::with_config(BrokerConfig {
+        tls: Some(
+            smqctl::broker::load_tls_config_with_clients(
+                &p.server_cert,
+                &p.server_key,
+                Some(&p.ca),
+            )
+            .expect("mtls config"),
+        ),
+        ..BrokerConfig::default()
+    });
+    let url = broker.url("wss");
+    let ca = p.ca.to_string_lossy().to_string();
+    // Without a client certificate the broker ends the handshake.
+    let out = run(smqctl().args(["pub", "T", "x", "--cacert", &ca, "--url", &url]));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    // With it, messages flow.
+    let cert = p.client_cert.to_string_lossy().to_string();
+    let key = p.client_key.to_string_lossy().to_string();
+    let tls_args = ["--cacert", &ca, "--cert", &cert, "--key", &key];
+    let mut sub_args = vec!["Secure", "-C", "1", "-W", "10s"];
+    sub_args.extend(tls_args);
+    let (sub, _) = ready_sub(&url, &sub_args);
+    let mut pub_args = vec!["Secure", "mutual"];
+    pub_args.extend(tls_args);
+    publish(&url, &pub_args);
+    assert_eq!(json_lines(&sub.wait())[0]["payload"], "mutual");
+}

@@ -42,7 +42,7 @@ use tokio_rustls::TlsAcceptor;
 
 pub use self::auth::Auth;
 use self::router::{Outgoing, Router, publish_body};
-pub use self::tls::load_tls_config;
+pub use self::tls::{load_tls_config, load_tls_config_with_clients};
 use crate::protocol::{MAX_PAYLOAD, PUBLISH_HEADER_LEN, Publish};
 pub use crate::trace::{TraceEvent, TraceRecord, Transport};
 
@@ -65,6 +65,8 @@ pub struct BrokerConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Time a client has to send Connect after Init; then Connack 2 and close.
     pub connect_timeout: Duration,
+    /// Topics whose Subscribe/Create is refused (exact names or `prefix*`).
+    pub deny_topics: Vec<String>,
 }
 
 impl Default for BrokerConfig {
@@ -74,6 +76,7 @@ impl Default for BrokerConfig {
             auth: None,
             tls: None,
             connect_timeout: Duration::from_secs(4),
+            deny_topics: Vec::new(),
         }
     }
 }
@@ -267,7 +270,8 @@ pub struct Broker {
 impl Broker {
     pub fn new(config: BrokerConfig) -> Broker {
         let tracer = Tracer::new();
-        let router = Router::new(config.rndtid, tracer.clone());
+        let mut router = Router::new(config.rndtid, tracer.clone());
+        router.set_deny(config.deny_topics.clone());
         Broker {
             shared: Arc::new(Shared {
                 config,

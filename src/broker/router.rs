@@ -237,6 +237,9 @@ pub(crate) struct Router {
     tracer: Tracer,
     /// Set when the broker shuts down: no new registrations.
     closing: bool,
+    /// Topic patterns whose Subscribe/Create is refused (Mako's `permittop`
+    /// answering false): exact names, or prefixes ending in `*`.
+    deny: Vec<String>,
     stats: BrokerStats,
 }
 
@@ -254,6 +257,7 @@ impl Router {
             handler: None,
             tracer,
             closing: false,
+            deny: Vec::new(),
             stats: BrokerStats::default(),
         };
         if rndtid {
@@ -265,6 +269,41 @@ impl Router {
 
     pub(crate) fn server_etid(&self) -> u32 {
         self.server_etid
+    }
+
+    pub(crate) fn set_deny(&mut self, patterns: Vec<String>) {
+        self.deny = patterns;
+    }
+
+    /// `permittop`: may this topic be subscribed to or created?
+    fn permitted(&self, name: &[u8]) -> bool {
+        !self.deny.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix.as_bytes()),
+            None => name == p.as_bytes(),
+        })
+    }
+
+    /// Suback/Createack with status 1 and TID 0, the name echoed, as Mako answers
+    /// a refused `permittop`.
+    fn deny_topic(&self, etid: u32, name: Bytes, subscribe: bool) {
+        self.tracer.emit(|| TraceEvent::TopicDenied {
+            etid,
+            topic: display_bytes(&name),
+            subscribe,
+        });
+        let ack = Ack {
+            status: 1,
+            tid: 0,
+            name,
+        };
+        self.reply(
+            etid,
+            if subscribe {
+                Packet::Suback(ack)
+            } else {
+                Packet::Createack(ack)
+            },
+        );
     }
 
     /// A random ID from the shared topic/ETID space: never 0, never in use.
@@ -443,6 +482,9 @@ impl Router {
             return;
         }
         let etid = who.etid;
+        if !self.permitted(&name) {
+            return self.deny_topic(etid, name, true);
+        }
         let tid = self.lookup_or_create(&name);
         let Some(peer) = self.peers.get_mut(&etid) else {
             return;
@@ -475,6 +517,9 @@ impl Router {
             return;
         }
         let etid = who.etid;
+        if !self.permitted(&name) {
+            return self.deny_topic(etid, name, false);
+        }
         let tid = self.lookup_or_create(&name);
         self.tracer.emit(|| TraceEvent::Create {
             etid,

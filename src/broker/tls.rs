@@ -20,6 +20,16 @@ pub fn load_tls_config(
     cert_pem: &Path,
     key_pem: &Path,
 ) -> Result<Arc<rustls::ServerConfig>, BrokerError> {
+    load_tls_config_with_clients(cert_pem, key_pem, None)
+}
+
+/// Like [`load_tls_config`]; with `client_ca`, every client must present a
+/// certificate signed by one of the CAs in that PEM file (mutual TLS).
+pub fn load_tls_config_with_clients(
+    cert_pem: &Path,
+    key_pem: &Path,
+    client_ca: Option<&Path>,
+) -> Result<Arc<rustls::ServerConfig>, BrokerError> {
     let read = |path: &Path| {
         std::fs::read(path).map_err(|source| BrokerError::ReadFile {
             path: path.to_path_buf(),
@@ -49,9 +59,42 @@ pub fn load_tls_config(
         other => bad_pem(key_pem, other),
     })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = match client_ca {
+        None => None,
+        Some(ca_pem) => {
+            let ca_bytes = read(ca_pem)?;
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in CertificateDer::pem_slice_iter(&ca_bytes) {
+                let ca = ca.map_err(|e| bad_pem(ca_pem, e))?;
+                roots.add(ca).map_err(|e| BrokerError::Pem {
+                    path: ca_pem.to_path_buf(),
+                    reason: format!("unusable CA certificate: {e}"),
+                })?;
+            }
+            if roots.is_empty() {
+                return Err(BrokerError::Pem {
+                    path: ca_pem.to_path_buf(),
+                    reason: "no CERTIFICATE section found".into(),
+                });
+            }
+            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| BrokerError::Pem {
+                path: ca_pem.to_path_buf(),
+                reason: format!("cannot verify clients with these CAs: {e}"),
+            })?;
+            Some(v)
+        }
+    };
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
+        .and_then(|b| match verifier {
+            Some(v) => b.with_client_cert_verifier(v).with_single_cert(certs, key),
+            None => b.with_no_client_auth().with_single_cert(certs, key),
+        })
         .map_err(|source| BrokerError::Tls {
             cert: cert_pem.to_path_buf(),
             key: key_pem.to_path_buf(),

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{exit, input_error};
-use crate::broker::{Auth, Broker, BrokerConfig, load_tls_config};
+use crate::broker::{Auth, Broker, BrokerConfig, load_tls_config_with_clients};
 use crate::cli::{BrokerArgs, GlobalArgs};
 use crate::output::clock_time;
 use crate::protocol::display_bytes;
@@ -29,7 +29,11 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         (None, None) => None,
     };
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(load_tls_config(cert, key)?),
+        (Some(cert), Some(key)) => Some(load_tls_config_with_clients(
+            cert,
+            key,
+            args.tls_client_ca.as_deref(),
+        )?),
         _ => None,
     };
     let secure = tls.is_some();
@@ -37,6 +41,7 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         rndtid: args.rndtid,
         auth,
         tls,
+        deny_topics: args.deny_topic.clone(),
         ..BrokerConfig::default()
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -150,6 +155,14 @@ fn log_line(ev: &TraceEvent, verbose: u8) -> Option<String> {
         }
         TraceEvent::HandshakeFailed { peer, reason } => format!("rejected peer={peer}: {reason}"),
         TraceEvent::Shutdown { message } => format!("shutdown: {message}"),
+        TraceEvent::TopicDenied {
+            etid,
+            topic,
+            subscribe,
+        } => format!(
+            "denied {} of {topic:?} to etid={etid}",
+            if *subscribe { "Subscribe" } else { "Create" }
+        ),
         TraceEvent::QueueFull {
             etid, tid, dropped, ..
         } => {

@@ -135,6 +135,12 @@ pub enum TraceEvent {
         tid: u32,
         topic: String,
     },
+    /// A Subscribe (`subscribe: true`) or Create was refused by the topic policy.
+    TopicDenied {
+        etid: u32,
+        topic: String,
+        subscribe: bool,
+    },
     CreateSub {
         etid: u32,
         subtid: u32,
