@@ -12,6 +12,7 @@
 //! - [`trace`]: the trace event type the broker's hooks emit.
 //! - [`commands`]: one module per subcommand.
 //! - [`output`]: payload rendering shared by every command.
+//! - [`template`]: `{{field}}` reply templates (serve, broker handlers).
 //! - [`cli`]: the clap definitions.
 
 pub mod broker;

@@ -283,7 +283,17 @@ impl<W: Write> Printer<W> {
                 } else {
                     String::new()
                 };
-                writeln!(self.out, "{head}{note}  {body}")
+                match &decoded {
+                    Decoded::Json(_) if body.contains('\n') => {
+                        // Long JSON: indented under its header line.
+                        writeln!(self.out, "{head}{note}")?;
+                        for line in body.lines() {
+                            writeln!(self.out, "  {line}")?;
+                        }
+                        Ok(())
+                    }
+                    _ => writeln!(self.out, "{head}{note}  {body}"),
+                }
             }
         }
     }
@@ -435,6 +445,19 @@ mod tests {
             out,
             "22:13:20.123 DeviceState [SetCharger] from 99  {\"On\":true}\n"
         );
+    }
+
+    #[test]
+    fn long_json_is_indented_under_the_header() {
+        let long = br#"{"Location":"Garage bay 3, north wall","Sessions":[{"id":1,"kWh":12.5},{"id":2,"kWh":3.25}],"On":true}"#;
+        let out = render(Format::Pretty, DataType::Auto, &msg(long));
+        let mut lines = out.lines();
+        assert_eq!(
+            lines.next(),
+            Some("22:13:20.123 DeviceState [SetCharger] from 99")
+        );
+        assert_eq!(lines.next(), Some("  {"));
+        assert!(out.ends_with("  }\n"), "{out}");
     }
 
     #[test]
