@@ -205,6 +205,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'TLS private key (PEM) for --tls-cert')
             [CompletionResult]::new('--tls-client-ca', '--tls-client-ca', [CompletionResultType]::ParameterName, 'Require client certificates signed by a CA in this PEM file (mutual TLS)')
             [CompletionResult]::new('--auth', '--auth', [CompletionResultType]::ParameterName, 'Accept only clients listed in FILE (`uid-or-user:secret` per line)')
+            [CompletionResult]::new('--handlers', '--handlers', [CompletionResultType]::ParameterName, 'Answer requests at the broker''s ETID from this TOML file ([[request]], [[rpc]], [[event]] rules; see the README)')
             [CompletionResult]::new('--deny-topic', '--deny-topic', [CompletionResultType]::ParameterName, 'Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *); for testing how clients handle denial (repeatable)')
             [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Accept only clients presenting this shared secret as credentials')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')

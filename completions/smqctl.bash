@@ -534,7 +534,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__broker)
-            opts="-v -h -V --listen --tls-cert --tls-key --tls-client-ca --rndtid --auth --deny-topic --credentials --trace-packets --verbose --color --help --version"
+            opts="-v -h -V --listen --tls-cert --tls-key --tls-client-ca --rndtid --auth --handlers --deny-topic --credentials --trace-packets --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -557,6 +557,10 @@ _smqctl() {
                     return 0
                     ;;
                 --auth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handlers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

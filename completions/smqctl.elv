@@ -197,6 +197,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --tls-key 'TLS private key (PEM) for --tls-cert'
             cand --tls-client-ca 'Require client certificates signed by a CA in this PEM file (mutual TLS)'
             cand --auth 'Accept only clients listed in FILE (`uid-or-user:secret` per line)'
+            cand --handlers 'Answer requests at the broker''s ETID from this TOML file ([[request]], [[rpc]], [[event]] rules; see the README)'
             cand --deny-topic 'Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *); for testing how clients handle denial (repeatable)'
             cand --credentials 'Accept only clients presenting this shared secret as credentials'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'

@@ -185,6 +185,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l tls-cert -d 'TL
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l tls-key -d 'TLS private key (PEM) for --tls-cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l tls-client-ca -d 'Require client certificates signed by a CA in this PEM file (mutual TLS)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l auth -d 'Accept only clients listed in FILE (`uid-or-user:secret` per line)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l handlers -d 'Answer requests at the broker\'s ETID from this TOML file ([[request]], [[rpc]], [[event]] rules; see the README)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l deny-topic -d 'Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *); for testing how clients handle denial (repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l credentials -d 'Accept only clients presenting this shared secret as credentials' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''

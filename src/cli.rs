@@ -274,6 +274,7 @@ Examples:
   smqctl broker --listen 0.0.0.0:9357             # reachable from other hosts
   smqctl broker --tls-cert cert.pem --tls-key key.pem   # wss:// and https://
   smqctl broker --auth users.txt -v               # uid-or-user:secret lines
+  smqctl broker --handlers handlers.toml          # answer SearchSitesReq, $RpcReq...
   SMQCTL_BROKER_CREDENTIALS=s3cret smqctl broker  # one shared secret
 
 Clients connect to ws://HOST:PORT/<any path> or http://HOST:PORT/<any path>.
@@ -299,6 +300,10 @@ pub struct BrokerArgs {
     /// Accept only clients listed in FILE (`uid-or-user:secret` per line)
     #[arg(long, value_name = "FILE", conflicts_with = "credentials")]
     pub auth: Option<PathBuf>,
+    /// Answer requests at the broker's ETID from this TOML file ([[request]],
+    /// [[rpc]], [[event]] rules; see the README)
+    #[arg(long, value_name = "FILE")]
+    pub handlers: Option<PathBuf>,
     /// Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *);
     /// for testing how clients handle denial (repeatable)
     #[arg(long, value_name = "PATTERN")]
@@ -383,11 +388,11 @@ Examples:
   smqctl serve SearchSitesReq --echo --delay 200ms
   smqctl serve GetStatusReq --exec 'jq -c \"{ok: true, asked: .}\"'
   smqctl serve --rpc-exec ./rpc-handler.sh             # answers $RpcReq {id,name,args}
-  smqctl serve Hello --topic Presence --reply '{\"me\":\"{{$ptid}}\"}'
+  smqctl serve Hello --topic Presence --reply '{\"me\":{{$etid}}}'
 
 Requests arrive on `self` with sub-topic REQUEST (or on --topic); the answer goes to
 the requester's ETID with the sub-topic REQUEST's ...Req -> ...Resp (--resp).
-Templates: {{field}}, {{a.b.0}}, {{$request}}, {{$ptid}}, {{$n}}, {{$now}}; strings
+Templates: {{field}}, {{a.b.0}}, {{$request}}, {{$ptid}}, {{$etid}}, {{$n}}, {{$now}}; strings
 are inserted without quotes, other values as JSON.
 --exec and --rpc-exec run one process per request: the request JSON on stdin, the
 answer from stdout; for --rpc-exec a non-zero exit answers {\"err\": stderr}.

@@ -3,7 +3,7 @@
 //! Used by `smqctl serve --reply` and the embedded broker's handler file, so both
 //! expand templates the same way. A path is dotted (`{{site.name}}`,
 //! `{{args.0}}`); variables starting with `$` come from the context (`{{$ptid}}`,
-//! `{{$n}}`, `{{$now}}`, `{{$request}}`). Values are written as JSON, except
+//! `{{$etid}}`, `{{$n}}`, `{{$now}}`, `{{$request}}`). Values are written as JSON, except
 //! strings, which are written escaped but without quotes so that both
 //! `"{{name}}"` and `{{count}}` read naturally. A missing value is `null`.
 //!
@@ -14,7 +14,10 @@ use serde_json::Value;
 /// Values a template can refer to besides the request's own fields.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
+    /// The requester's ETID.
     pub ptid: u32,
+    /// The answering side's own ETID (the broker's server ETID, or serve's).
+    pub etid: u32,
     /// 1 for the first request served, 2 for the next...
     pub n: u64,
 }
@@ -57,6 +60,7 @@ pub fn expand(template: &str, request: Option<&Value>, raw_request: &str, ctx: &
         let key = after[..end].trim();
         let value = match key {
             "$ptid" => ctx.ptid.to_string(),
+            "$etid" => ctx.etid.to_string(),
             "$n" => ctx.n.to_string(),
             "$now" => std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -85,7 +89,11 @@ mod tests {
     use serde_json::json;
 
     fn ctx() -> Context {
-        Context { ptid: 42, n: 3 }
+        Context {
+            ptid: 42,
+            etid: 7,
+            n: 3,
+        }
     }
 
     #[test]

@@ -7,5 +7,6 @@ mod cli_errors;
 mod generated;
 mod pubsub;
 mod robustness;
+mod rpc;
 mod session;
 mod tls;

@@ -83,14 +83,18 @@ async fn run_command(cmd: &str, input: &[u8], timeout: Duration) -> Result<Vec<u
 }
 
 /// The answer payload for a named request, or None when there is nothing to send.
-async fn named_answer(plan: &Plan, m: &Message, n: u64) -> Option<Bytes> {
+async fn named_answer(plan: &Plan, m: &Message, n: u64, etid: u32) -> Option<Bytes> {
     let answer = plan.answer.as_ref()?;
     Some(match answer {
         Answer::Echo => m.payload.clone(),
         Answer::Template(t) => {
             let json = serde_json::from_slice::<Value>(&m.payload).ok();
             let raw = String::from_utf8_lossy(&m.payload);
-            let ctx = Context { ptid: m.ptid, n };
+            let ctx = Context {
+                ptid: m.ptid,
+                etid,
+                n,
+            };
             Bytes::from(template::expand(t, json.as_ref(), &raw, &ctx))
         }
         Answer::Exec(cmd) => match run_command(cmd, &m.payload, plan.exec_timeout).await {
@@ -132,7 +136,7 @@ async fn respond(client: Client, plan: Arc<Plan>, m: Message, n: u64) {
         )
     } else {
         (
-            named_answer(&plan, &m, n).await,
+            named_answer(&plan, &m, n, client.etid()).await,
             plan.response.clone().unwrap_or_default(),
         )
     };

@@ -10,6 +10,8 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use tokio::sync::broadcast::error::RecvError;
 
+pub mod handlers;
+
 use super::{exit, input_error};
 use crate::broker::{Auth, Broker, BrokerConfig, load_tls_config_with_clients};
 use crate::cli::{BrokerArgs, GlobalArgs};
@@ -49,6 +51,16 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let broker = Broker::new(config);
+    if let Some(path) = &args.handlers {
+        let handlers = handlers::HandlerFile::load(path)?.install(&broker);
+        eprintln!(
+            "smqctl broker: {} handler rule(s) from {} answer at ETID {}",
+            handlers.rules(),
+            path.display(),
+            broker.server_etid()
+        );
+        broker.set_handler(std::sync::Arc::new(handlers));
+    }
     let (ws, raw) = if secure {
         ("wss", "https")
     } else {

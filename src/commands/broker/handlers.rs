@@ -1,0 +1,341 @@
+//! `smqctl broker --handlers FILE`: broker-side request handlers from a TOML file,
+//! so the seed's broker-mediated patterns run without Mako.
+//!
+//! Three kinds of rules, all keyed by the sub-topic a client sends to the
+//! broker's ETID:
+//! - `[[request]]`: named request → reply to the requester's ETID on the derived
+//!   `…Resp` sub-topic (static/templated payload or echo, optional delay);
+//! - `[[rpc]]`: `$RpcReq` functions answered `{id, rsp}` or `{id, err}`;
+//! - `[[event]]`: a report re-published as a broadcast on a topic.
+//!
+//! Templates are expanded by `crate::template`, the same code `smqctl serve` uses.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::broker::{Broker, ServerHandler, ServerMessage};
+use crate::commands::rpc::derive_response;
+use crate::template::{self, Context};
+
+/// The file as written.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct HandlerFile {
+    /// Sub-topic of correlated calls (default `$RpcReq`).
+    #[serde(default = "default_rpc_request")]
+    pub rpc_request: String,
+    /// Sub-topic of their answers (default `$RpcResp`).
+    #[serde(default = "default_rpc_response")]
+    pub rpc_response: String,
+    #[serde(default)]
+    pub request: Vec<RequestRule>,
+    #[serde(default)]
+    pub rpc: Vec<RpcRule>,
+    #[serde(default)]
+    pub event: Vec<EventRule>,
+}
+
+fn default_rpc_request() -> String {
+    "$RpcReq".into()
+}
+fn default_rpc_response() -> String {
+    "$RpcResp".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestRule {
+    /// Request sub-topic, e.g. "SearchSitesReq".
+    pub name: String,
+    /// Reply payload template.
+    pub reply: Option<String>,
+    /// Answer with the request payload.
+    #[serde(default)]
+    pub echo: bool,
+    /// Reply sub-topic (default: name with Req -> Resp).
+    pub response: Option<String>,
+    /// Wait this long before answering, e.g. "200ms".
+    pub delay: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpcRule {
+    /// Function name in `{id, name, args}`.
+    pub name: String,
+    /// Template of the `rsp` value (JSON; text that is not JSON becomes a string).
+    pub result: Option<String>,
+    /// Answer `{id, err}` with this text instead.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRule {
+    /// Sub-topic a client sends to the broker, e.g. "ChargerState".
+    pub name: String,
+    /// Topic to publish the event on (default: the same name).
+    pub topic: Option<String>,
+    /// Event payload template (default: the received payload unchanged).
+    pub payload: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("cannot read handler file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("handler file {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+enum Action {
+    Reply {
+        template: Option<String>,
+        resp_subtid: u32,
+        delay: Option<Duration>,
+    },
+    Rpc,
+    Event {
+        topic: u32,
+        template: Option<String>,
+    },
+}
+
+/// The loaded rules, with every name already turned into the broker's IDs.
+pub struct Handlers {
+    by_subtid: HashMap<u32, Action>,
+    rpc_req: u32,
+    rpc_resp: u32,
+    functions: HashMap<String, RpcRule>,
+    served: AtomicU64,
+}
+
+impl HandlerFile {
+    pub fn load(path: &Path) -> Result<HandlerFile, HandlerError> {
+        let text = std::fs::read_to_string(path).map_err(|source| HandlerError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let invalid = |message: String| HandlerError::Invalid {
+            path: path.display().to_string(),
+            message,
+        };
+        let file: HandlerFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        for r in &file.request {
+            if r.reply.is_some() == r.echo {
+                return Err(invalid(format!(
+                    "[[request]] {}: give exactly one of `reply` or `echo = true`",
+                    r.name
+                )));
+            }
+            if let Some(d) = &r.delay {
+                crate::cli::parse_duration(d)
+                    .map_err(|e| invalid(format!("[[request]] {}: delay: {e}", r.name)))?;
+            }
+        }
+        for f in &file.rpc {
+            if f.result.is_some() == f.error.is_some() {
+                return Err(invalid(format!(
+                    "[[rpc]] {}: give exactly one of `result` or `error`",
+                    f.name
+                )));
+            }
+        }
+        Ok(file)
+    }
+
+    /// Registers the names with the broker and returns the handler.
+    pub fn install(self, broker: &Broker) -> Handlers {
+        let mut by_subtid = HashMap::new();
+        for r in self.request {
+            let resp = r
+                .response
+                .clone()
+                .unwrap_or_else(|| derive_response(&r.name));
+            by_subtid.insert(
+                broker.createsub(&r.name),
+                Action::Reply {
+                    template: r.reply,
+                    resp_subtid: broker.createsub(&resp),
+                    delay: r.delay.and_then(|d| crate::cli::parse_duration(&d).ok()),
+                },
+            );
+        }
+        for e in self.event {
+            let topic = broker.create(e.topic.as_deref().unwrap_or(&e.name));
+            by_subtid.insert(
+                broker.createsub(&e.name),
+                Action::Event {
+                    topic,
+                    template: e.payload,
+                },
+            );
+        }
+        let rpc_req = broker.createsub(&self.rpc_request);
+        let rpc_resp = broker.createsub(&self.rpc_response);
+        if !self.rpc.is_empty() {
+            by_subtid.insert(rpc_req, Action::Rpc);
+        }
+        Handlers {
+            by_subtid,
+            rpc_req,
+            rpc_resp,
+            functions: self.rpc.into_iter().map(|f| (f.name.clone(), f)).collect(),
+            served: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Handlers {
+    pub fn rules(&self) -> usize {
+        self.by_subtid.len() - usize::from(self.by_subtid.contains_key(&self.rpc_req))
+            + self.functions.len()
+    }
+
+    fn rpc_answer(&self, msg: &ServerMessage, ctx: &Context) -> Bytes {
+        let req: Value = serde_json::from_slice(&msg.payload).unwrap_or(Value::Null);
+        let id = req.get("id").cloned().unwrap_or(Value::Null);
+        let name = req.get("name").and_then(Value::as_str).unwrap_or("");
+        let answer = match self.functions.get(name) {
+            None => json!({"id": id, "err": "RPC function not found"}),
+            Some(RpcRule { error: Some(e), .. }) => json!({"id": id, "err": e}),
+            Some(RpcRule {
+                result: Some(t), ..
+            }) => {
+                let text = template::expand(t, Some(&req), "", ctx);
+                let rsp = serde_json::from_str(&text).unwrap_or(Value::String(text));
+                json!({"id": id, "rsp": rsp})
+            }
+            Some(_) => json!({"id": id, "rsp": null}),
+        };
+        Bytes::from(answer.to_string())
+    }
+}
+
+fn expand(template: &str, payload: &[u8], ctx: &Context) -> Bytes {
+    let json = serde_json::from_slice::<Value>(payload).ok();
+    let raw = String::from_utf8_lossy(payload);
+    Bytes::from(template::expand(template, json.as_ref(), &raw, ctx))
+}
+
+impl ServerHandler for Handlers {
+    fn on_message(&self, broker: &Broker, msg: ServerMessage) {
+        let Some(action) = self.by_subtid.get(&msg.subtid) else {
+            return;
+        };
+        let ctx = Context {
+            ptid: msg.ptid,
+            etid: broker.server_etid(),
+            n: self.served.fetch_add(1, Ordering::Relaxed) + 1,
+        };
+        match action {
+            Action::Rpc => {
+                let answer = self.rpc_answer(&msg, &ctx);
+                broker.publish(answer, msg.ptid, self.rpc_resp);
+            }
+            Action::Event { topic, template } => {
+                let payload = match template {
+                    Some(t) => expand(t, &msg.payload, &ctx),
+                    None => msg.payload.clone(),
+                };
+                broker.publish(payload, *topic, 0);
+            }
+            Action::Reply {
+                template,
+                resp_subtid,
+                delay,
+            } => {
+                let payload = match template {
+                    Some(t) => expand(t, &msg.payload, &ctx),
+                    None => msg.payload.clone(),
+                };
+                match delay {
+                    None => {
+                        broker.publish(payload, msg.ptid, *resp_subtid);
+                    }
+                    Some(d) => {
+                        let (broker, d, to, sub) = (broker.clone(), *d, msg.ptid, *resp_subtid);
+                        tokio::spawn(async move {
+                            tokio::time::sleep(d).await;
+                            broker.publish(payload, to, sub);
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("h.toml");
+        std::fs::write(&p, text).expect("write");
+        (dir, p)
+    }
+
+    #[test]
+    fn mistakes_in_the_file_are_explained() {
+        let (_d, p) = write("[[request]]\nname = \"XReq\"\n");
+        let e = HandlerFile::load(&p).err().expect("invalid").to_string();
+        assert!(
+            e.contains("give exactly one of `reply` or `echo = true`"),
+            "{e}"
+        );
+        let (_d, p) = write("[[request]]\nname = \"XReq\"\nreplly = \"{}\"\n");
+        let e = HandlerFile::load(&p).err().expect("invalid").to_string();
+        assert!(e.contains("unknown field `replly`"), "{e}");
+        let (_d, p) = write("[[rpc]]\nname = \"f\"\n");
+        assert!(HandlerFile::load(&p).is_err());
+        let (_d, p) = write("[[request]]\nname = \"XReq\"\necho = true\ndelay = \"soon\"\n");
+        assert!(HandlerFile::load(&p).is_err());
+    }
+
+    #[test]
+    fn rpc_answers_result_error_and_unknown_function() {
+        let file: HandlerFile = toml::from_str(
+            "[[rpc]]\nname = \"first\"\nresult = '{{args.0}}'\n[[rpc]]\nname = \"fail\"\nerror = \"nope\"\n",
+        )
+        .expect("toml");
+        let broker = Broker::new(crate::broker::BrokerConfig::default());
+        let h = file.install(&broker);
+        let call = |body: &str| {
+            let msg = ServerMessage {
+                tid: 1,
+                ptid: 9,
+                subtid: h.rpc_req,
+                payload: Bytes::from(body.to_string()),
+            };
+            let out = h.rpc_answer(&msg, &Context::default());
+            serde_json::from_slice::<Value>(&out).expect("json")
+        };
+        assert_eq!(
+            call(r#"{"id":4,"name":"first","args":[{"a":1}]}"#),
+            json!({"id":4,"rsp":{"a":1}})
+        );
+        assert_eq!(
+            call(r#"{"id":5,"name":"first","args":["x"]}"#),
+            json!({"id":5,"rsp":"x"})
+        );
+        assert_eq!(
+            call(r#"{"id":6,"name":"fail","args":[]}"#),
+            json!({"id":6,"err":"nope"})
+        );
+        assert_eq!(
+            call(r#"{"id":7,"name":"other"}"#),
+            json!({"id":7,"err":"RPC function not found"})
+        );
+    }
+}

@@ -1,0 +1,409 @@
+//! `smqctl rpc`, `smqctl serve`, the broker's handler file and `smqctl bench`,
+//! end to end with the real binary.
+
+use std::time::{Duration, Instant};
+
+use smqctl::broker::BrokerConfig;
+use smqctl::commands::broker::handlers::HandlerFile;
+
+use crate::harness::{Running, TestBroker, json_lines, publish, ready_sub, run, smqctl, text};
+
+const HANDLERS: &str = r#"
+[[request]]
+name = "SearchSitesReq"
+reply = '{"rows":[{"site":"{{SiteName}}"}],"n":{{$n}}}'
+
+[[request]]
+name = "SlowReq"
+echo = true
+delay = "20s"
+
+[[rpc]]
+name = "first"
+result = '{{args.0}}'
+
+[[rpc]]
+name = "fail"
+error = "out of coffee"
+
+[[event]]
+name = "ChargerState"
+"#;
+
+fn broker_with_handlers() -> TestBroker {
+    let broker = TestBroker::with_config(BrokerConfig::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("handlers.toml");
+    std::fs::write(&path, HANDLERS).expect("write");
+    let handlers = HandlerFile::load(&path)
+        .expect("valid file")
+        .install(&broker.broker);
+    broker.broker.set_handler(std::sync::Arc::new(handlers));
+    broker
+}
+
+fn rpc(url: &str, args: &[&str]) -> std::process::Output {
+    run(smqctl().arg("rpc").args(args).args(["--url", url]))
+}
+
+#[test]
+fn named_request_gets_the_broker_handlers_reply() {
+    let broker = broker_with_handlers();
+    for scheme in ["ws", "http"] {
+        let out = rpc(
+            &broker.url(scheme),
+            &["SearchSitesReq", r#"{"SiteName":"alpha"}"#, "-F", "json"],
+        );
+        assert!(out.status.success(), "{scheme}: {}", text(&out.stderr));
+        let reply = &json_lines(&out)[0];
+        assert_eq!(reply["subtopic"], "SearchSitesResp");
+        assert_eq!(reply["direct"], true);
+        assert_eq!(reply["payload"]["rows"][0]["site"], "alpha");
+        assert_eq!(reply["ptid"], 1, "answered by the broker's ETID");
+        assert!(reply["latency_ms"].as_f64().is_some());
+    }
+}
+
+#[test]
+fn correlated_calls_return_rsp_or_fail_with_err() {
+    let broker = broker_with_handlers();
+    let url = broker.url("ws");
+    let out = rpc(
+        &url,
+        &["--call", "first", r#"{"x":[1,2]}"#, "7", "-F", "raw"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), r#"{"x":[1,2]}"#);
+    let out = rpc(
+        &url,
+        &[
+            "--call",
+            "first",
+            "--args",
+            r#"["from --args"]"#,
+            "-F",
+            "json",
+        ],
+    );
+    let v = &json_lines(&out)[0];
+    assert_eq!(
+        (v["id"].as_u64(), v["rsp"].as_str()),
+        (Some(1), Some("from --args"))
+    );
+    let out = rpc(&url, &["--call", "fail"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(
+        text(&out.stderr).contains("out of coffee"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = rpc(&url, &["--call", "nosuch", "1"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(text(&out.stderr).contains("RPC function not found"));
+}
+
+#[test]
+fn no_reply_times_out_saying_what_was_sent_and_awaited() {
+    let broker = broker_with_handlers();
+    let started = Instant::now();
+    let out = rpc(
+        &broker.url("ws"),
+        &["UnknownReq", "{}", "--timeout", "300ms"],
+    );
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "error: no reply within 300ms: sent UnknownReq to ETID 1 (broker) and waited for UnknownResp on self"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn dropped_connection_fails_pending_calls_at_once() {
+    let broker = broker_with_handlers();
+    let mut cmd = smqctl();
+    cmd.args([
+        "-v",
+        "rpc",
+        "SlowReq",
+        "{}",
+        "--timeout",
+        "60s",
+        "--url",
+        &broker.url("http"),
+    ]);
+    let started = Instant::now();
+    let call = Running::spawn(&mut cmd);
+    // Wait until the request reached the broker, then drop everyone.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while broker.broker.stats().published == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    broker.broker.shutdown_all("maintenance");
+    let out = call.wait();
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("maintenance"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "did not wait for the 60 s timeout"
+    );
+}
+
+#[test]
+fn concurrent_named_requests_without_an_id_are_refused() {
+    let out = rpc(
+        "ws://127.0.0.1:1/",
+        &[
+            "SearchSitesReq",
+            "{}",
+            "--count",
+            "10",
+            "--concurrency",
+            "4",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("need --id-field"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn load_mode_reports_counts_rate_and_percentiles() {
+    let broker = broker_with_handlers();
+    let out = rpc(
+        &broker.url("ws"),
+        &[
+            "--call",
+            "first",
+            "1",
+            "--count",
+            "500",
+            "--concurrency",
+            "10",
+            "-F",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = &json_lines(&out)[0];
+    assert_eq!(
+        (s["ok"].as_u64(), s["error"].as_u64(), s["timeout"].as_u64()),
+        (Some(500), Some(0), Some(0))
+    );
+    assert!(s["calls_per_s"].as_f64().unwrap_or(0.0) > 0.0);
+    let lat = &s["latency_ms"];
+    assert!(
+        lat["p50"].as_f64() <= lat["p99"].as_f64() && lat["p99"].as_f64() <= lat["max"].as_f64()
+    );
+    // Errors are counted, not hidden.
+    let out = rpc(
+        &broker.url("http"),
+        &["--call", "fail", "--count", "20", "-c", "5", "-F", "json"],
+    );
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(json_lines(&out)[0]["error"], 20);
+}
+
+#[test]
+fn serve_answers_named_requests_with_templates_and_id_fields() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let mut cmd = smqctl();
+    cmd.args([
+        "serve",
+        "GetStatusReq",
+        "--reply",
+        r#"{"request_id":"{{request_id}}","device":"{{device}}","from":{{$etid}}}"#,
+        "--url",
+        &url,
+    ]);
+    let mut serve = Running::spawn(&mut cmd);
+    let line = serve.stderr_line("as ETID");
+    let etid = line.rsplit(' ').next().expect("etid").to_string();
+    let out = rpc(
+        &url,
+        &[
+            "GetStatusReq",
+            r#"{"device":"smib-7"}"#,
+            "--to",
+            &etid,
+            "--id-field",
+            "request_id",
+            "--count",
+            "200",
+            "--concurrency",
+            "20",
+            "-F",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = &json_lines(&out)[0];
+    assert_eq!(s["ok"], 200, "{s}");
+    assert_eq!(s["unmatched_replies"], 0);
+    let one = rpc(
+        &url,
+        &[
+            "GetStatusReq",
+            r#"{"device":"smib-7"}"#,
+            "--to",
+            &etid,
+            "-F",
+            "json",
+        ],
+    );
+    let v = &json_lines(&one)[0];
+    assert_eq!(v["payload"]["device"], "smib-7");
+    assert_eq!(v["payload"]["from"].as_u64(), etid.parse().ok());
+}
+
+#[test]
+fn serve_exec_and_rpc_exec_run_a_command_per_request() {
+    let broker = TestBroker::start();
+    let url = broker.url("http");
+    let mut cmd = smqctl();
+    cmd.args([
+        "serve",
+        "UpperReq",
+        "--exec",
+        "tr a-z A-Z",
+        "--rpc-exec",
+        r#"read req; case "$req" in *'"add"'*) echo 3;; *) echo "unknown: $req" >&2; exit 1;; esac"#,
+        "--url",
+        &url,
+    ]);
+    let mut serve = Running::spawn(&mut cmd);
+    let etid = serve
+        .stderr_line("as ETID")
+        .rsplit(' ')
+        .next()
+        .expect("etid")
+        .to_string();
+    let out = rpc(&url, &["UpperReq", "shout", "--to", &etid, "-F", "raw"]);
+    assert_eq!(text(&out.stdout).trim(), "SHOUT", "{}", text(&out.stderr));
+    let out = rpc(
+        &url,
+        &["--call", "add", "1", "2", "--to", &etid, "-F", "raw"],
+    );
+    assert_eq!(text(&out.stdout).trim(), "3", "{}", text(&out.stderr));
+    let out = rpc(&url, &["--call", "mul", "--to", &etid]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(
+        text(&out.stderr).contains("unknown:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn discovery_collects_every_peer_that_answers() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let mut peers = Vec::new();
+    let mut etids = Vec::new();
+    for _ in 0..2 {
+        let mut cmd = smqctl();
+        cmd.args([
+            "serve",
+            "Hello",
+            "--topic",
+            "Presence",
+            "--reply",
+            r#"{"me":{{$etid}}}"#,
+            "--url",
+            &url,
+        ]);
+        let mut p = Running::spawn(&mut cmd);
+        etids.push(
+            p.stderr_line("as ETID")
+                .rsplit(' ')
+                .next()
+                .expect("etid")
+                .parse::<u64>()
+                .expect("num"),
+        );
+        peers.push(p);
+    }
+    let out = rpc(
+        &url,
+        &[
+            "Hello",
+            "{}",
+            "--to",
+            "Presence",
+            "--responses",
+            "2",
+            "-F",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut who: Vec<u64> = json_lines(&out)
+        .iter()
+        .map(|l| l["payload"]["me"].as_u64().unwrap_or(0))
+        .collect();
+    who.sort();
+    etids.sort();
+    assert_eq!(who, etids);
+}
+
+#[test]
+fn event_rule_rebroadcasts_a_report_to_the_topic() {
+    let broker = broker_with_handlers();
+    let url = broker.url("ws");
+    let (sub, _) = ready_sub(&url, &["ChargerState", "-C", "1", "-W", "10s"]);
+    publish(
+        &url,
+        &[
+            "--to-etid",
+            "1",
+            "--subtopic",
+            "ChargerState",
+            r#"{"ChargerID":3,"On":true}"#,
+        ],
+    );
+    let lines = json_lines(&sub.wait());
+    assert_eq!(lines[0]["topic"], "ChargerState");
+    assert_eq!(lines[0]["payload"]["ChargerID"], 3);
+    assert_eq!(lines[0]["ptid"], 1, "published by the broker");
+}
+
+#[test]
+fn bench_pubsub_and_bench_rpc_report_json_summaries() {
+    let out = run(smqctl().args([
+        "bench",
+        "pubsub",
+        "--embedded",
+        "--count",
+        "2000",
+        "--format",
+        "json",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = &json_lines(&out)[0];
+    assert_eq!(
+        (
+            s["sent"].as_u64(),
+            s["received"].as_u64(),
+            s["lost"].as_u64()
+        ),
+        (Some(2000), Some(2000), Some(0))
+    );
+    assert!(s["msgs_per_s"].as_f64().unwrap_or(0.0) > 0.0);
+    let broker = broker_with_handlers();
+    let out = run(smqctl()
+        .args([
+            "bench", "rpc", "--call", "first", "1", "--count", "300", "-c", "8", "--format",
+            "json", "--url",
+        ])
+        .arg(broker.url("http")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(json_lines(&out)[0]["ok"], 300);
+}
