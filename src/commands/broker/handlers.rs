@@ -289,13 +289,13 @@ mod tests {
     #[test]
     fn mistakes_in_the_file_are_explained() {
         let (_d, p) = write("[[request]]\nname = \"XReq\"\n");
-        let e = HandlerFile::load(&p).err().expect("invalid").to_string();
+        let e = HandlerFile::load(&p).expect_err("invalid").to_string();
         assert!(
             e.contains("give exactly one of `reply` or `echo = true`"),
             "{e}"
         );
         let (_d, p) = write("[[request]]\nname = \"XReq\"\nreplly = \"{}\"\n");
-        let e = HandlerFile::load(&p).err().expect("invalid").to_string();
+        let e = HandlerFile::load(&p).expect_err("invalid").to_string();
         assert!(e.contains("unknown field `replly`"), "{e}");
         let (_d, p) = write("[[rpc]]\nname = \"f\"\n");
         assert!(HandlerFile::load(&p).is_err());
