@@ -239,6 +239,8 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--subs', '--subs', [CompletionResultType]::ParameterName, 'Number of subscribing connections')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Messages per publisher')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Messages per publisher')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Publish for this long instead of --count messages')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many messages per second per publisher (latency under a given load; without it publishers go flat out)')
             [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'Payload size in bytes')
             [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'Topic to use (default: a fresh random one)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Give up waiting for missing messages after this long without one')

@@ -229,6 +229,8 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --subs 'Number of subscribing connections'
             cand -n 'Messages per publisher'
             cand --count 'Messages per publisher'
+            cand --duration 'Publish for this long instead of --count messages'
+            cand --rate 'At most this many messages per second per publisher (latency under a given load; without it publishers go flat out)'
             cand --size 'Payload size in bytes'
             cand --topic 'Topic to use (default: a fresh random one)'
             cand --idle-timeout 'Give up waiting for missing messages after this long without one'

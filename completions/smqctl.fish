@@ -210,6 +210,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l pubs -d 'Number of publishing connections' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l subs -d 'Number of subscribing connections' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s n -l count -d 'Messages per publisher' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l duration -d 'Publish for this long instead of --count messages' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l rate -d 'At most this many messages per second per publisher (latency under a given load; without it publishers go flat out)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l size -d 'Payload size in bytes' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l topic -d 'Topic to use (default: a fresh random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l idle-timeout -d 'Give up waiting for missing messages after this long without one' -r

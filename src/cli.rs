@@ -467,6 +467,7 @@ Examples:
   smqctl bench pubsub --embedded --url http://x/       # in-process broker, raw socket
   smqctl bench pubsub --url ws://127.0.0.1:9357/ --count 200000 --size 64
   smqctl bench pubsub --pubs 4 --subs 2 --format json | jq .msgs_per_s
+  smqctl bench pubsub --duration 10s --rate 20000       # latency at 20k msgs/s
 
 Latency is measured from a timestamp in the first 8 payload bytes (so --size must
 be at least 8 for it); publishers and subscribers run in this process. A broker
@@ -499,6 +500,13 @@ pub struct BenchPubsubArgs {
     /// Messages per publisher
     #[arg(long, short = 'n', default_value_t = 200_000)]
     pub count: u64,
+    /// Publish for this long instead of --count messages
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// At most this many messages per second per publisher (latency under a
+    /// given load; without it publishers go flat out)
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
     /// Payload size in bytes
     #[arg(long, default_value_t = 64)]
     pub size: usize,

@@ -7,6 +7,7 @@
 //! summary of the project; other commands reuse it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -159,7 +160,6 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| format!("bench-{:08x}", rand::random::<u32>()));
     let epoch = Instant::now();
-    let expected = args.count * args.pubs as u64;
 
     // Subscribers first, each ready (Suback) before anything is published.
     let mut subs = Vec::new();
@@ -176,26 +176,38 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     }
 
     let idle = args.idle_timeout;
+    // Publishers add what they sent; subscribers stop once they have it all
+    // (after the publishers are done), or after `idle` without a message.
+    let sent_total = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
     let sub_tasks: Vec<_> = subs
         .into_iter()
         .map(|(client, mut sub)| {
+            let sent_total = sent_total.clone();
+            let done = done.clone();
             tokio::spawn(async move {
                 let mut lat = Latency::new();
                 let mut got = 0u64;
                 let mut last = Instant::now();
-                while got < expected {
-                    match tokio::time::timeout(idle, sub.rx.recv()).await {
+                loop {
+                    if done.load(Ordering::Acquire) && got >= sent_total.load(Ordering::Acquire) {
+                        break;
+                    }
+                    match tokio::time::timeout(Duration::from_millis(100), sub.rx.recv()).await {
                         Ok(Some(m)) => {
                             got += 1;
                             last = Instant::now();
                             if m.payload.len() >= 8 {
-                                let sent =
-                                    u64::from_be_bytes(m.payload[..8].try_into().unwrap_or([0; 8]));
+                                let mut stamp = [0u8; 8];
+                                stamp.copy_from_slice(&m.payload[..8]);
+                                let sent = u64::from_be_bytes(stamp);
                                 let now = epoch.elapsed().as_nanos() as u64;
                                 lat.record(Duration::from_nanos(now.saturating_sub(sent)));
                             }
                         }
-                        _ => break,
+                        Ok(None) => break,
+                        Err(_) if done.load(Ordering::Acquire) && last.elapsed() > idle => break,
+                        Err(_) => {}
                     }
                 }
                 client.disconnect("").await;
@@ -207,12 +219,29 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     let started = Instant::now();
     let size = args.size;
     let count = args.count;
+    let duration = args.duration;
+    let pace = args.rate.filter(|r| *r > 0.0);
     let pub_tasks: Vec<_> = pubs
         .into_iter()
         .map(|(client, tid)| {
+            let sent_total = sent_total.clone();
             tokio::spawn(async move {
                 let filler = vec![b'x'; size.saturating_sub(8)];
-                for _ in 0..count {
+                let mut i = 0u64;
+                loop {
+                    let elapsed = started.elapsed();
+                    match duration {
+                        Some(d) if elapsed >= d => break,
+                        None if i >= count => break,
+                        _ => {}
+                    }
+                    if let Some(r) = pace {
+                        let due = Duration::from_secs_f64(i as f64 / r);
+                        if due > elapsed {
+                            client.flush().await?;
+                            tokio::time::sleep(due - elapsed).await;
+                        }
+                    }
                     let mut p = BytesMut::with_capacity(size);
                     if size >= 8 {
                         p.put_u64(epoch.elapsed().as_nanos() as u64);
@@ -221,11 +250,13 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
                         p.put_bytes(b'x', size);
                     }
                     client.publish_ids(tid, 0, p.freeze()).await?;
+                    i += 1;
                 }
                 client.flush().await?;
-                let done = Instant::now();
+                sent_total.fetch_add(i, Ordering::AcqRel);
+                let finished = Instant::now();
                 client.disconnect("").await;
-                Ok::<_, crate::client::ClientError>(done)
+                Ok::<_, crate::client::ClientError>(finished)
             })
         })
         .collect();
@@ -234,6 +265,7 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     for t in pub_tasks {
         sent_done = sent_done.max(t.await.context("publisher task")??);
     }
+    done.store(true, Ordering::Release);
     let mut received = 0u64;
     let mut last_rx = started;
     let mut latency = Latency::new();
@@ -245,8 +277,8 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     }
     let send_secs = (sent_done - started).as_secs_f64().max(1e-9);
     let recv_secs = (last_rx - started).as_secs_f64().max(1e-9);
-    let sent = expected;
-    let want = expected * args.subs as u64;
+    let sent = sent_total.load(Ordering::Acquire);
+    let want = sent * args.subs as u64;
     let lost = want.saturating_sub(received);
     let rate = received as f64 / recv_secs;
     let mbps = rate * size as f64 / 1_000_000.0;
@@ -271,8 +303,15 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             println!("{v}");
         }
         SummaryFormat::Pretty => {
+            let what = match duration {
+                Some(d) => format!("for {}", humantime::format_duration(d)),
+                None => format!("{count} x {size} B each"),
+            };
+            let paced = pace
+                .map(|r| format!(", at most {r:.0} msgs/s each"))
+                .unwrap_or_default();
             println!(
-                "pubsub: {} publisher(s) -> \"{topic}\" -> {} subscriber(s), {count} x {size} B each, {url}",
+                "pubsub: {} publisher(s) -> \"{topic}\" -> {} subscriber(s), {what}{paced}, {url}",
                 args.pubs, args.subs
             );
             println!(
