@@ -265,7 +265,18 @@ async fn connect(
                             None => p.unmatched += 1,
                         }
                     }
-                    None => break "connection closed".to_string(),
+                    None => {
+                        // The routes went away with the connection; its Closed
+                        // event (already sent) carries the reason.
+                        let mut reason = "connection closed".to_string();
+                        while let Some(ev) = events.recv().await {
+                            if let Event::Closed { reason: r, .. } = ev {
+                                reason = r;
+                                break;
+                            }
+                        }
+                        break reason;
+                    }
                 },
                 ev = events.recv() => match ev {
                     Some(Event::Closed { reason, .. }) => break reason,
