@@ -128,6 +128,17 @@ pub fn decode_payload(payload: &[u8], as_type: DataType) -> (Decoded, bool) {
     }
 }
 
+/// A one-line preview of a payload for traces and logs: quoted text when it is
+/// UTF-8, else hex, cut at `max` bytes with an ellipsis.
+pub fn preview(payload: &[u8], max: usize) -> String {
+    let shown = &payload[..payload.len().min(max)];
+    let more = if payload.len() > max { "…" } else { "" };
+    match std::str::from_utf8(shown) {
+        Ok(s) => format!("{s:?}{more}"),
+        Err(_) => format!("0x{}{more}", hex::encode(shown)),
+    }
+}
+
 /// `hexdump -C` style lines.
 pub fn hexdump(data: &[u8]) -> String {
     let mut out = String::new();

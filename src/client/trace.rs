@@ -37,16 +37,6 @@ impl Tracer {
     }
 }
 
-fn preview(payload: &[u8]) -> String {
-    const MAX: usize = 64;
-    let shown = &payload[..payload.len().min(MAX)];
-    let more = if payload.len() > MAX { "…" } else { "" };
-    match std::str::from_utf8(shown) {
-        Ok(s) => format!("{:?}{more}", s),
-        Err(_) => format!("0x{}{more}", hex::encode(shown)),
-    }
-}
-
 /// One-line description of a packet, with names from the cache.
 pub fn describe(p: &Packet, names: &SharedNames) -> String {
     let names = names.lock().unwrap_or_else(|e| e.into_inner());
@@ -106,7 +96,7 @@ pub fn describe(p: &Packet, names: &SharedNames) -> String {
             id(m.ptid),
             sub(m.subtid),
             m.payload.len(),
-            preview(&m.payload)
+            crate::output::preview(&m.payload, 64)
         ),
         Packet::Unsubscribe { tid } | Packet::Observe { tid } | Packet::Unobserve { tid } => {
             format!("{name} tid={}", id(*tid))

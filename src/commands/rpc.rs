@@ -188,6 +188,18 @@ impl Caller {
         )
     }
 
+    /// Where replies are printed: stdout, in the chosen format.
+    fn printer(&self, format: Format, global: &GlobalArgs) -> Printer<io::StdoutLock<'static>> {
+        let mut p = Printer::new(
+            io::stdout().lock(),
+            format,
+            crate::output::DataType::Auto,
+            use_color(global.color),
+        );
+        p.own_etid = self.client.etid();
+        p
+    }
+
     fn req_name(&self) -> String {
         self.client
             .names()
@@ -381,13 +393,7 @@ pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
 }
 
 async fn single(caller: &Caller, format: Format, global: &GlobalArgs) -> Result<u8> {
-    let mut printer = Printer::new(
-        io::stdout().lock(),
-        format,
-        crate::output::DataType::Auto,
-        use_color(global.color),
-    );
-    printer.own_etid = caller.client.etid();
+    let mut printer = caller.printer(format, global);
     match caller.call().await {
         Ok(reply) => {
             print_reply(caller, &mut printer, &reply)?;
@@ -467,13 +473,7 @@ async fn collect(
         .publish_ids(caller.dest, caller.req_subtid, payload)
         .await?;
     caller.client.flush().await?;
-    let mut printer = Printer::new(
-        io::stdout().lock(),
-        format,
-        crate::output::DataType::Auto,
-        use_color(global.color),
-    );
-    printer.own_etid = caller.client.etid();
+    let mut printer = caller.printer(format, global);
     let window = args.collect.unwrap_or(args.timeout);
     let deadline = tokio::time::Instant::now() + window;
     let mut got = 0u64;

@@ -16,7 +16,6 @@ use super::{exit, input_error};
 use crate::broker::{Auth, Broker, BrokerConfig, load_tls_config_with_clients};
 use crate::cli::{BrokerArgs, GlobalArgs};
 use crate::output::clock_time;
-use crate::protocol::display_bytes;
 use crate::trace::{TraceEvent, TraceRecord};
 
 pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
@@ -190,7 +189,7 @@ fn log_line(ev: &TraceEvent, verbose: u8) -> Option<String> {
         } => format!(
             "publish ptid={ptid} tid={tid} subtid={subtid} {} bytes to {receivers} receiver(s): {}",
             payload.len(),
-            preview(payload)
+            crate::output::preview(payload, 60)
         ),
         TraceEvent::Drop {
             ptid,
@@ -215,10 +214,4 @@ fn log_line(ev: &TraceEvent, verbose: u8) -> Option<String> {
         TraceEvent::Observe { etid, tid } => format!("observe etid={etid} tid={tid}"),
         TraceEvent::Unobserve { etid, tid } => format!("unobserve etid={etid} tid={tid}"),
     })
-}
-
-fn preview(b: &[u8]) -> String {
-    let shown = &b[..b.len().min(60)];
-    let s = display_bytes(shown);
-    if b.len() > 60 { format!("{s}…") } else { s }
 }
