@@ -8,7 +8,8 @@
 //! May import: `transport` (parent), rustls.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
@@ -20,7 +21,7 @@ use tokio_rustls::client::TlsStream;
 
 use super::TransportError;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TlsOptions {
     pub cacert: Option<PathBuf>,
     pub cert: Option<PathBuf>,
@@ -60,8 +61,25 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TransportError> {
     })
 }
 
-/// Builds the rustls client configuration the options describe.
+/// The client configuration for these options, built once per process: loading
+/// the system's roots takes milliseconds, and benchmarks open thousands of
+/// connections.
 pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TransportError> {
+    static CACHE: OnceLock<Mutex<HashMap<TlsOptions, Arc<ClientConfig>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(c) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(opts) {
+        return Ok(c.clone());
+    }
+    let config = build_client_config(opts)?;
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(opts.clone(), config.clone());
+    Ok(config)
+}
+
+/// Builds the rustls client configuration the options describe.
+fn build_client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TransportError> {
     let builder = ClientConfig::builder();
     let builder = if opts.insecure {
         builder
