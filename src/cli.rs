@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::output::{DataType, Format};
+use crate::output::{ColorChoice, DataType, Format};
 
 /// Parses "250ms", "5s", "2m", "1h30m", or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -60,13 +60,6 @@ pub struct GlobalArgs {
     /// Colour output: auto (only on a terminal, honours NO_COLOR), always, never
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@
 //! - [`trace`]: the trace event type the broker's hooks emit.
 //! - [`commands`]: one module per subcommand.
 //! - [`output`]: payload rendering shared by every command.
+//! - [`text`]: time and payload-preview helpers (no I/O).
 //! - [`template`]: `{{field}}` reply templates (serve, broker handlers).
 //! - [`cli`]: the clap definitions.
 
@@ -22,5 +23,6 @@ pub mod commands;
 pub mod output;
 pub mod protocol;
 pub mod template;
+pub mod text;
 pub mod trace;
 pub mod transport;

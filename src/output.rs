@@ -5,7 +5,7 @@
 //! [`use_color`]. A payload is never dropped for being of the "wrong" kind: a JSON
 //! subscription that receives text shows the text, marked as not JSON.
 //!
-//! May import: `client` (Message), serde_json, base64.
+//! May import: `client` (Message), `text`, serde_json, base64.
 
 use std::io::{self, IsTerminal, Write};
 use std::time::SystemTime;
@@ -14,9 +14,9 @@ use base64::Engine;
 use clap::ValueEnum;
 use serde_json::{Value, json};
 
-use crate::cli::ColorChoice;
 use crate::client::Message;
 use crate::protocol::SERVER_ETID;
+pub use crate::text::{clock_time, hexdump, preview, timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -41,6 +41,14 @@ impl Format {
     }
 }
 
+/// `--color`: when stdout gets ANSI colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DataType {
     /// JSON if it parses, text if UTF-8, else binary
@@ -59,27 +67,6 @@ pub fn use_color(choice: ColorChoice) -> bool {
             io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     }
-}
-
-/// Wall-clock time of day, UTC, to the millisecond: `12:34:56.789`.
-pub fn clock_time(t: SystemTime) -> String {
-    let ms = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let day_ms = (ms % 86_400_000) as u64;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        day_ms / 3_600_000,
-        day_ms / 60_000 % 60,
-        day_ms / 1000 % 60,
-        day_ms % 1000
-    )
-}
-
-/// RFC 3339 UTC with milliseconds, for machine output.
-pub fn timestamp(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
 }
 
 /// How a payload was read.
@@ -126,43 +113,6 @@ pub fn decode_payload(payload: &[u8], as_type: DataType) -> (Decoded, bool) {
         },
         DataType::Binary => (Decoded::Binary, false),
     }
-}
-
-/// A one-line preview of a payload for traces and logs: quoted text when it is
-/// UTF-8, else hex, cut at `max` bytes with an ellipsis.
-pub fn preview(payload: &[u8], max: usize) -> String {
-    let shown = &payload[..payload.len().min(max)];
-    let more = if payload.len() > max { "…" } else { "" };
-    match std::str::from_utf8(shown) {
-        Ok(s) => format!("{s:?}{more}"),
-        Err(_) => format!("0x{}{more}", hex::encode(shown)),
-    }
-}
-
-/// `hexdump -C` style lines.
-pub fn hexdump(data: &[u8]) -> String {
-    let mut out = String::new();
-    for (i, chunk) in data.chunks(16).enumerate() {
-        let mut hex = String::with_capacity(50);
-        for (j, b) in chunk.iter().enumerate() {
-            if j == 8 {
-                hex.push(' ');
-            }
-            hex.push_str(&format!("{b:02x} "));
-        }
-        let ascii: String = chunk
-            .iter()
-            .map(|&b| {
-                if (0x20..0x7f).contains(&b) {
-                    b as char
-                } else {
-                    '.'
-                }
-            })
-            .collect();
-        out.push_str(&format!("{:08x}  {hex:<49} |{ascii}|\n", i * 16));
-    }
-    out
 }
 
 fn paint(on: bool, code: &str, text: &str) -> String {

@@ -32,7 +32,7 @@ impl Tracer {
 
     fn print(&self, dir: &str, p: &Packet, names: &SharedNames) {
         let line = describe(p, names);
-        let ts = crate::output::clock_time(std::time::SystemTime::now());
+        let ts = crate::text::clock_time(std::time::SystemTime::now());
         let _ = writeln!(std::io::stderr().lock(), "{ts} {dir} {line}");
     }
 }
@@ -96,7 +96,7 @@ pub fn describe(p: &Packet, names: &SharedNames) -> String {
             id(m.ptid),
             sub(m.subtid),
             m.payload.len(),
-            crate::output::preview(&m.payload, 64)
+            crate::text::preview(&m.payload, 64)
         ),
         Packet::Unsubscribe { tid } | Packet::Observe { tid } | Packet::Unobserve { tid } => {
             format!("{name} tid={}", id(*tid))

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use super::bench::Latency;
+use super::latency::Latency;
 use super::{client_options, exit, input_error, json_error};
 use crate::cli::{GlobalArgs, RpcArgs};
 use crate::client::{Client, Event, Message, Subscription};
