@@ -325,8 +325,3 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
     }
     Ok(exit::OK)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-}
