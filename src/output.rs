@@ -422,6 +422,33 @@ mod tests {
     }
 
     #[test]
+    fn every_format_renders_a_mixed_session_stably() {
+        let mut direct = msg(b"direct hello");
+        direct.topic = Some(Arc::from("self"));
+        direct.direct = true;
+        direct.subtid = 0;
+        direct.subtopic = None;
+        let mut unnamed = msg(&[0xde, 0xad, 0xbe, 0xef, 0x00, 0x41]);
+        unnamed.topic = None;
+        unnamed.subtopic = None;
+        unnamed.ptid = SERVER_ETID;
+        let session = [msg(br#"{"On":true,"Power":7.4}"#), direct, unnamed];
+        let mut all = String::new();
+        for format in [Format::Pretty, Format::Json, Format::Hex] {
+            let mut p = Printer::new(Vec::new(), format, DataType::Auto, false);
+            p.own_etid = 99;
+            for m in &session {
+                p.message(m).expect("write to Vec");
+            }
+            all.push_str(&format!(
+                "--- {format:?}\n{}",
+                String::from_utf8(p.out).expect("utf8")
+            ));
+        }
+        insta::assert_snapshot!(all);
+    }
+
+    #[test]
     fn raw_is_payload_bytes_and_hex_is_a_dump() {
         assert_eq!(render(Format::Raw, DataType::Auto, &msg(b"abc")), "abc\n");
         let hex = render(Format::Hex, DataType::Auto, &msg(b"abc"));
