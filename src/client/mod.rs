@@ -13,6 +13,8 @@ mod conn;
 pub mod reconnect;
 pub mod state;
 pub mod trace;
+#[cfg(test)]
+mod transcript_tests;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,0 +1,223 @@
+//! The client against a scripted broker that answers with the bytes recorded
+//! from a real Mako broker (`captures/mako-raw-transcript.txt`, connection A).
+//! Every packet the client sends must equal the recorded client bytes.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::{Client, ClientOptions, Dest, Event};
+use crate::transport::Endpoint;
+
+fn hex(s: &str) -> Vec<u8> {
+    s.split_whitespace()
+        .map(|h| u8::from_str_radix(h, 16).expect("hex"))
+        .collect()
+}
+
+async fn read_frame(s: &mut TcpStream) -> Vec<u8> {
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).await.expect("length");
+    let mut body = vec![0u8; u16::from_be_bytes(len) as usize - 2];
+    s.read_exact(&mut body).await.expect("body");
+    let mut all = len.to_vec();
+    all.extend(body);
+    all
+}
+
+/// Reads one frame and checks it against the transcript's bytes.
+async fn expect(s: &mut TcpStream, what: &str, recorded: &str) {
+    let got = tokio::time::timeout(Duration::from_secs(5), read_frame(s))
+        .await
+        .unwrap_or_else(|_| panic!("client did not send {what}"));
+    assert_eq!(got, hex(recorded), "{what}");
+}
+
+#[tokio::test]
+async fn client_sends_exactly_what_mako_recorded() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let broker = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.expect("accept");
+        let mut head = vec![0u8; 512];
+        let n = s.read(&mut head).await.expect("request");
+        let request = String::from_utf8_lossy(&head[..n]).to_string();
+        assert_eq!(
+            request,
+            format!(
+                "GET /smq/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nSimpleMQ: 1\r\nSendSmqHttpResponse: true\r\n\r\n"
+            )
+        );
+        // [A] B->C head and Init, exactly as recorded.
+        s.write_all(b"HTTP/1.1 200 OK\r\nDate: Sun, 22 Nov 2026 01:31:35 GMT\r\nServer: BarracudaServer.com (Posix)\r\nSmqBroker: true\r\nKeep-Alive: Keep-Alive\r\n\r\n").await.expect("head");
+        s.write_all(&hex("00 11 01 01 64 44 7b bc 31 32 37 2e 30 2e 30 2e 31"))
+            .await
+            .expect("init");
+        expect(
+            &mut s,
+            "Connect",
+            "00 19 02 01 09 63 61 70 74 75 72 65 2d 41 00 74 72 61 6e 73 63 72 69 70 74",
+        )
+        .await;
+        s.write_all(&hex("00 08 03 00 42 5e 2d b5"))
+            .await
+            .expect("connack");
+        expect(
+            &mut s,
+            "Subscribe",
+            "00 0e 04 44 65 76 69 63 65 53 74 61 74 65",
+        )
+        .await;
+        s.write_all(&hex(
+            "00 13 05 00 0a 48 cc df 44 65 76 69 63 65 53 74 61 74 65",
+        ))
+        .await
+        .expect("suback");
+        expect(
+            &mut s,
+            "Createsub",
+            "00 0d 11 53 65 74 43 68 61 72 67 65 72",
+        )
+        .await;
+        s.write_all(&hex(
+            "00 12 12 00 56 e2 1f 5f 53 65 74 43 68 61 72 67 65 72",
+        ))
+        .await
+        .expect("createsuback");
+        // B's publish fanned out to A, then a direct message to A.
+        s.write_all(&hex(
+            "00 1a 08 0a 48 cc df 9b c1 dc 36 56 e2 1f 5f 7b 22 4f 6e 22 3a 74 72 75 65 7d",
+        ))
+        .await
+        .expect("fan-out");
+        s.write_all(&hex(
+            "00 1b 08 42 5e 2d b5 9b c1 dc 36 00 00 00 00 64 69 72 65 63 74 20 68 65 6c 6c 6f",
+        ))
+        .await
+        .expect("direct");
+        expect(&mut s, "Unsubscribe", "00 07 09 0a 48 cc df").await;
+        expect(&mut s, "Disconnect", "00 03 0b").await;
+    });
+
+    let mut opts =
+        ClientOptions::new(Endpoint::parse(&format!("http://127.0.0.1:{port}/smq/")).expect("url"));
+    opts.uid = Some("capture-A".into());
+    opts.info = "transcript".into();
+    let (client, mut events) = Client::connect(&opts).await.expect("handshake");
+    assert_eq!(client.etid(), 0x425e2db5);
+    let mut sub = client.subscribe("DeviceState", None).await.expect("suback");
+    assert_eq!(sub.info.tid, 0x0a48ccdf);
+    assert_eq!(
+        client.createsub("SetCharger").await.expect("createsuback"),
+        0x56e21f5f
+    );
+
+    let fanned = sub.rx.recv().await.expect("fan-out");
+    assert_eq!(fanned.topic.as_deref(), Some("DeviceState"));
+    assert_eq!(fanned.subtopic.as_deref(), Some("SetCharger"));
+    assert_eq!(
+        (fanned.ptid, &fanned.payload[..]),
+        (0x9bc1dc36, &br#"{"On":true}"#[..])
+    );
+    let Some(Event::Message(direct)) = events.recv().await else {
+        panic!("direct message expected on the event stream")
+    };
+    assert!(direct.direct);
+    assert_eq!(direct.topic.as_deref(), Some("self"));
+    assert_eq!(&direct.payload[..], b"direct hello");
+
+    client.unsubscribe(sub.info.tid).await.expect("unsubscribe");
+    client.disconnect("").await;
+    broker.await.expect("scripted broker saw every packet");
+}
+
+#[tokio::test]
+async fn publish_with_subtopic_matches_the_recorded_bytes() {
+    // Connection B of the transcript: Create, Createsub, then the Publish.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let broker = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.expect("accept");
+        let mut head = vec![0u8; 512];
+        let _ = s.read(&mut head).await.expect("request");
+        s.write_all(b"HTTP/1.1 200 OK\r\nSmqBroker: true\r\n\r\n")
+            .await
+            .expect("head");
+        s.write_all(&hex("00 11 01 01 9d 78 bf 57 31 32 37 2e 30 2e 30 2e 31"))
+            .await
+            .expect("init");
+        // v2 Connect as RTL's C client sends it.
+        expect(
+            &mut s,
+            "Connect v2",
+            "00 11 02 02 00 00 09 63 61 70 74 75 72 65 2d 42 00",
+        )
+        .await;
+        s.write_all(&hex("00 08 03 00 9b c1 dc 36"))
+            .await
+            .expect("connack");
+        expect(
+            &mut s,
+            "Create",
+            "00 0e 06 44 65 76 69 63 65 53 74 61 74 65",
+        )
+        .await;
+        s.write_all(&hex(
+            "00 13 07 00 0a 48 cc df 44 65 76 69 63 65 53 74 61 74 65",
+        ))
+        .await
+        .expect("createack");
+        expect(
+            &mut s,
+            "Createsub",
+            "00 0d 11 53 65 74 43 68 61 72 67 65 72",
+        )
+        .await;
+        s.write_all(&hex(
+            "00 12 12 00 56 e2 1f 5f 53 65 74 43 68 61 72 67 65 72",
+        ))
+        .await
+        .expect("createsuback");
+        expect(
+            &mut s,
+            "Publish",
+            "00 1a 08 0a 48 cc df 9b c1 dc 36 56 e2 1f 5f 7b 22 4f 6e 22 3a 74 72 75 65 7d",
+        )
+        .await;
+        expect(&mut s, "Observe", "00 07 0e 42 5e 2d b5").await;
+        expect(&mut s, "Ping", "00 03 0c").await;
+        s.write_all(&hex("00 03 0d")).await.expect("pong");
+        // More Pings may come on a slow machine before the Disconnect.
+        loop {
+            let frame = read_frame(&mut s).await;
+            if frame == hex("00 03 0c") {
+                s.write_all(&hex("00 03 0d")).await.expect("pong");
+                continue;
+            }
+            assert_eq!(frame, hex("00 06 0b 62 79 65"), "Disconnect with reason");
+            break;
+        }
+    });
+    let mut opts =
+        ClientOptions::new(Endpoint::parse(&format!("http://127.0.0.1:{port}/smq/")).expect("url"));
+    opts.uid = Some("capture-B".into());
+    opts.connect_v2 = true;
+    opts.ping_interval = Duration::from_millis(200);
+    let (client, _events) = Client::connect(&opts).await.expect("handshake");
+    client
+        .publish(
+            Dest::Topic("DeviceState"),
+            Some("SetCharger"),
+            Bytes::from_static(br#"{"On":true}"#),
+        )
+        .await
+        .expect("publish");
+    client.observe(0x425e2db5).await.expect("observe");
+    client.flush().await.expect("flush");
+    // Idle long enough for the keepalive Ping; the scripted broker answers Pong.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    client.disconnect("bye").await;
+    broker.await.expect("scripted broker saw every packet");
+}
