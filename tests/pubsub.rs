@@ -217,3 +217,43 @@ fn trace_packets_decodes_traffic_and_hides_credentials() {
     assert!(err.contains("(Chat)") && err.contains("\"hello\""), "{err}");
     assert!(!err.contains("hunter2"), "credentials leaked: {err}");
 }
+
+#[test]
+fn pub_count_delivers_every_message_before_exiting() {
+    let broker = TestBroker::start();
+    for scheme in ["ws", "http"] {
+        let url = broker.url(scheme);
+        let (sub, _) = ready_sub(&url, &["Burst", "-C", "5000", "-W", "20s"]);
+        publish(&url, &["Burst", "tick", "--count", "5000"]);
+        let out = sub.wait();
+        assert!(out.status.success(), "{scheme}: {}", text(&out.stderr));
+        let ticks = json_lines(&out)
+            .iter()
+            .filter(|l| l["payload"] == "tick")
+            .count();
+        assert_eq!(ticks, 5000, "{scheme}");
+    }
+}
+
+#[test]
+fn pub_reads_a_whole_stdin_as_one_message() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let (sub, _) = ready_sub(&url, &["Doc", "-C", "1", "-W", "10s"]);
+    let mut child = smqctl()
+        .args(["pub", "Doc", "--stdin", "--json", "--url", &url])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"{\n  \"lines\": 2\n}\n").expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = json_lines(&sub.wait());
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["payload"]["lines"], 2);
+}

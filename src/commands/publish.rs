@@ -165,8 +165,24 @@ pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
     // Whatever happened, what was queued leaves before we go.
     let flushed = client.flush().await;
     client.disconnect("").await;
-    result?;
+    let sent = result?;
     flushed?;
+    if global.verbose > 0 {
+        let to = match (&topic, args.to_etid) {
+            (_, Some(etid)) => format!("ETID {etid}"),
+            (Some(t), None) => format!("{t} (tid {tid})"),
+            (None, None) => tid.to_string(),
+        };
+        let sub = args
+            .subtopic
+            .as_ref()
+            .map(|s| format!(" with sub-topic {s} ({subtid})"))
+            .unwrap_or_default();
+        eprintln!(
+            "smqctl: published {sent} message(s) to {to}{sub} as ETID {}",
+            client.etid()
+        );
+    }
     Ok(exit::OK)
 }
 
@@ -177,7 +193,7 @@ async fn send_repeated(
     payload: Bytes,
     count: u64,
     interval: Duration,
-) -> Result<()> {
+) -> Result<u64> {
     let bar = progress(Some(count));
     for i in 0..count {
         if i > 0 && !interval.is_zero() {
@@ -188,7 +204,7 @@ async fn send_repeated(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    Ok(())
+    Ok(count)
 }
 
 async fn send_lines(
@@ -197,7 +213,7 @@ async fn send_lines(
     subtid: u32,
     kind: Kind,
     interval: Duration,
-) -> Result<()> {
+) -> Result<u64> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<String>>(256);
     // Blocking stdin reads stay off the async workers.
     tokio::task::spawn_blocking(move || {
@@ -221,7 +237,7 @@ async fn send_lines(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    Ok(())
+    Ok(n)
 }
 
 #[cfg(test)]
