@@ -146,7 +146,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__connections)
-            opts="-n -u -v -h -V --count --parallel --broker-pid --hold --format --url --uid --info --credentials --ask-credentials --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-n -u -v -h -V --count --parallel --broker-pid --hold --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,6 +193,10 @@ _smqctl() {
                     return 0
                     ;;
                 --credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credentials-cmd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -302,7 +306,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__pubsub)
-            opts="-n -u -v -h -V --pubs --subs --count --duration --rate --size --topic --embedded --idle-timeout --format --url --uid --info --credentials --ask-credentials --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-n -u -v -h -V --pubs --subs --count --duration --rate --size --topic --embedded --idle-timeout --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,6 +372,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --credentials-cmd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -404,7 +412,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__rpc)
-            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -503,6 +511,10 @@ _smqctl() {
                     return 0
                     ;;
                 --credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credentials-cmd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -814,7 +826,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__pub)
-            opts="-f -u -v -h -V --to-etid --subtopic --file --stdin --stdin-lines --json --text --binary --hex --count --interval --url --uid --info --credentials --ask-credentials --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-f -u -v -h -V --to-etid --subtopic --file --stdin --stdin-lines --json --text --binary --hex --count --interval --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -864,6 +876,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --credentials-cmd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -900,7 +916,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__rpc)
-            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1002,6 +1018,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --credentials-cmd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1038,7 +1058,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__serve)
-            opts="-C -F -u -v -h -V --reply --echo --exec --rpc-exec --rpc-req --rpc-resp --resp --topic --delay --exec-timeout --count --format --no-reconnect --url --uid --info --credentials --ask-credentials --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-C -F -u -v -h -V --reply --echo --exec --rpc-exec --rpc-req --rpc-resp --resp --topic --delay --exec-timeout --count --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1116,6 +1136,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --credentials-cmd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1152,7 +1176,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__sub)
-            opts="-F -C -W -N -u -v -h -V --subtopic --resolve-subtopic --datatype --format --count --timeout --observe --no-newline --no-reconnect --url --uid --info --credentials --ask-credentials --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-F -C -W -N -u -v -h -V --subtopic --resolve-subtopic --datatype --format --count --timeout --observe --no-newline --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1211,6 +1235,10 @@ _smqctl() {
                     return 0
                     ;;
                 --credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credentials-cmd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

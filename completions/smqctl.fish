@@ -56,6 +56,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -s u -l url -d 'Broke
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l key -d 'Private key (PEM) of --cert' -r -F
@@ -84,6 +85,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s u -l url -d 'Broke
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l key -d 'Private key (PEM) of --cert' -r -F
@@ -128,6 +130,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s u -l url -d 'Broke
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l key -d 'Private key (PEM) of --cert' -r -F
@@ -162,6 +165,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -s u -l url -d 'Bro
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l key -d 'Private key (PEM) of --cert' -r -F
@@ -221,6 +225,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l key -d 'Private key (PEM) of --cert' -r -F
@@ -260,6 +265,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l key -d 'Private key (PEM) of --cert' -r -F
@@ -286,6 +292,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l key -d 'Private key (PEM) of --cert' -r -F

@@ -126,6 +126,11 @@ pub struct ConnectArgs {
     /// Prompt for credentials on the terminal (not echoed)
     #[arg(long, conflicts_with = "credentials")]
     pub ask_credentials: bool,
+    /// Compute credentials with this shell command after the broker's Init, like
+    /// an RTL client's onauth(seed, ip): SMQ_SEED and SMQ_IP are in its
+    /// environment, its stdout is sent (never printed)
+    #[arg(long, env = "SMQCTL_CREDENTIALS_CMD", value_name = "CMD", conflicts_with_all = ["credentials", "ask_credentials"])]
+    pub credentials_cmd: Option<String>,
     /// Trust only the CA certificates in this PEM file (wss://, https://)
     #[arg(long, env = "SMQCTL_CACERT", value_name = "FILE")]
     pub cacert: Option<PathBuf>,

@@ -213,3 +213,44 @@ fn denied_create_and_subscribe_are_errors_with_exit_4() {
     let ok = run(smqctl().args(["pub", "Public", "x", "--url", &url]));
     assert!(ok.status.success(), "{}", text(&ok.stderr));
 }
+
+#[test]
+fn credentials_command_gets_the_seed_and_its_output_is_sent() {
+    let broker = TestBroker::with_config(BrokerConfig {
+        auth: Some(Auth::Shared("from-the-command".into())),
+        ..BrokerConfig::default()
+    });
+    let url = broker.url("http");
+    let cmd = r#"test "$SMQ_SEED" -ge 0 && test "$SMQ_IP" = 127.0.0.1 && echo from-the-command"#;
+    let ok = run(smqctl().args([
+        "--trace-packets",
+        "pub",
+        "T",
+        "x",
+        "--credentials-cmd",
+        cmd,
+        "--url",
+        &url,
+    ]));
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(
+        !text(&ok.stderr).contains("from-the-command"),
+        "secret printed: {}",
+        text(&ok.stderr)
+    );
+    let failing = run(smqctl().args([
+        "pub",
+        "T",
+        "x",
+        "--credentials-cmd",
+        "echo nope >&2; exit 3",
+        "--url",
+        &url,
+    ]));
+    assert_eq!(failing.status.code(), Some(2));
+    assert!(
+        text(&failing.stderr).contains("the credentials command failed"),
+        "{}",
+        text(&failing.stderr)
+    );
+}

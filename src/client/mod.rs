@@ -54,6 +54,9 @@ pub struct ClientOptions {
     pub uid: Option<String>,
     pub info: String,
     pub credentials: Option<Secret>,
+    /// A shell command that computes the credentials from the broker's Init
+    /// (`SMQ_SEED`, `SMQ_IP` in its environment), as RTL clients' `onauth` does.
+    pub credentials_cmd: Option<String>,
     pub tls: TlsOptions,
     pub connect_timeout: Duration,
     /// Send Ping after this long without receiving anything.
@@ -72,6 +75,7 @@ impl ClientOptions {
             uid: None,
             info: String::new(),
             credentials: None,
+            credentials_cmd: None,
             tls: TlsOptions::default(),
             connect_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(120),
@@ -261,13 +265,19 @@ impl Client {
             transport::connect(&opts.endpoint, &opts.tls, deadline).await?;
 
         let handshake = async {
-            let init = recv_packet(&mut reader, &tracer, &names).await?;
-            if !matches!(init, Packet::Init(_)) {
-                return Err(ClientError::Handshake(format!(
-                    "expected Init from the broker, got {}",
-                    init.name()
-                )));
-            }
+            let init = match recv_packet(&mut reader, &tracer, &names).await? {
+                Packet::Init(init) => init,
+                other => {
+                    return Err(ClientError::Handshake(format!(
+                        "expected Init from the broker, got {}",
+                        other.name()
+                    )));
+                }
+            };
+            let computed = match &opts.credentials_cmd {
+                Some(cmd) => Some(credentials_from_command(cmd, &init).await?),
+                None => None,
+            };
             let connect = Packet::Connect(Connect {
                 version: if opts.connect_v2 {
                     ConnectVersion::V2 { max_packet_size: 0 }
@@ -275,9 +285,9 @@ impl Client {
                     ConnectVersion::V1
                 },
                 uid: Bytes::from(uid.clone().into_bytes()),
-                credentials: opts
-                    .credentials
+                credentials: computed
                     .as_ref()
+                    .or(opts.credentials.as_ref())
                     .map(|c| Bytes::from(c.expose().as_bytes().to_vec()))
                     .unwrap_or_default(),
                 info: Bytes::from(opts.info.clone().into_bytes()),
@@ -539,6 +549,46 @@ impl Client {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+}
+
+/// Runs the `--credentials-cmd` with the Init's seed and client IP; its stdout
+/// (one trailing newline removed) is the secret. Never printed.
+async fn credentials_from_command(
+    cmd: &str,
+    init: &crate::protocol::Init,
+) -> Result<Secret, ClientError> {
+    let out = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("SMQ_SEED", init.seed.to_string())
+        .env("SMQ_IP", String::from_utf8_lossy(&init.client_ip).as_ref())
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| ClientError::Invalid(format!("cannot run the credentials command: {e}")))?;
+    if !out.status.success() {
+        return Err(ClientError::Invalid(format!(
+            "the credentials command failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let mut secret = String::from_utf8(out.stdout).map_err(|_| {
+        ClientError::Invalid("the credentials command printed non-UTF-8 text".into())
+    })?;
+    if secret.ends_with('\n') {
+        secret.pop();
+        if secret.ends_with('\r') {
+            secret.pop();
+        }
+    }
+    if secret.len() > 255 {
+        return Err(ClientError::Invalid(
+            "credentials longer than 255 bytes".into(),
+        ));
+    }
+    Ok(Secret::new(secret))
 }
 
 async fn recv_packet(

@@ -146,6 +146,7 @@ pub fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientO
     opts.uid = conn.uid.clone();
     opts.info = conn.info.clone();
     opts.credentials = credentials;
+    opts.credentials_cmd = conn.credentials_cmd.clone();
     opts.tls = tls;
     opts.connect_timeout = conn.connect_timeout;
     opts.ping_interval = conn.ping_interval;
