@@ -122,7 +122,7 @@ fn oversize_payload_is_refused_before_connecting() {
         .args(["--url", "ws://127.0.0.1:1/"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("65521 bytes; SMQ payloads are at most 65520"),
+        text(&out.stderr).contains("is larger than 65520 bytes; SMQ payloads are at most 65520"),
         "{}",
         text(&out.stderr)
     );

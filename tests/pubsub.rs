@@ -257,3 +257,30 @@ fn pub_reads_a_whole_stdin_as_one_message() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["payload"]["lines"], 2);
 }
+
+#[test]
+fn stdin_lines_binary_sends_non_utf8_lines_byte_for_byte() {
+    let broker = TestBroker::start();
+    let url = broker.url("http");
+    let (sub, _) = ready_sub(&url, &["Bytes", "-C", "3", "-W", "10s"]);
+    let mut child = smqctl()
+        .args(["pub", "Bytes", "--stdin-lines", "--binary", "--url", &url])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"a\r\nb\xff\nc\n").expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = json_lines(&sub.wait());
+    assert_eq!(lines[0]["payload"], "a", "CRLF stripped");
+    assert_eq!(
+        (lines[1]["encoding"].as_str(), lines[1]["payload"].as_str()),
+        (Some("base64"), Some("Yv8="))
+    );
+    assert_eq!(lines[2]["payload"], "c");
+}

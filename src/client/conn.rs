@@ -26,7 +26,7 @@ pub(super) struct Connection {
     pub writer: PacketWriter,
     pub state: State,
     pub commands: mpsc::Receiver<Command>,
-    pub events: mpsc::UnboundedSender<Event>,
+    pub events: mpsc::Sender<Event>,
     pub tracer: Tracer,
     pub ping_interval: Duration,
     pub pong_timeout: Duration,
@@ -61,7 +61,7 @@ impl Connection {
                 _ => {}
             }
         }
-        let _ = self.events.send(Event::Closed { reason, by_request });
+        let _ = self.events.send(Event::Closed { reason, by_request }).await;
     }
 
     async fn serve(&mut self) -> End {
@@ -178,12 +178,22 @@ impl Connection {
         result.err().map(End::Lost)
     }
 
+    /// Queues an event; a consumer that is too slow loses it (counted), the
+    /// connection never waits for it.
+    fn event(&self, ev: Event) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(ev) {
+            self.state
+                .dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     async fn incoming(&mut self, packet: Packet) -> Option<End> {
         match packet {
             Packet::Publish(p) => {
                 let msg = self.state.message(p);
                 if let Some(msg) = self.state.route(msg) {
-                    let _ = self.events.send(Event::Message(msg));
+                    self.event(Event::Message(msg));
                 }
             }
             Packet::Suback(a) => self.state.on_ack(kind::SUBACK, &a),
@@ -191,7 +201,7 @@ impl Connection {
             Packet::Createsuback(a) => self.state.on_ack(kind::CREATESUBACK, &a),
             Packet::Change(c) => {
                 let ev = self.state.on_change(c.tid, c.count);
-                let _ = self.events.send(ev);
+                self.event(ev);
             }
             Packet::Ping => {
                 if let Err(e) = self.send(Packet::Pong).await.and(self.flush().await) {

@@ -28,6 +28,11 @@ use crate::transport::{self, Endpoint, TlsOptions, TransportError};
 pub use reconnect::{Backoff, ReconnectPolicy, run_session};
 pub use state::{Names, SharedNames};
 
+/// Messages buffered per consumer (event stream, each subscription) before the
+/// client starts dropping (and counting, see [`Client::dropped`]) instead of
+/// growing without bound behind a slow consumer.
+pub const QUEUE: usize = 16_384;
+
 /// A secret that never shows itself in Debug output, logs or traces.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -203,7 +208,7 @@ pub(crate) enum Command {
     Route {
         tid: u32,
         subtid: Option<u32>,
-        sink: mpsc::UnboundedSender<Message>,
+        sink: mpsc::Sender<Message>,
     },
     Unroute {
         tid: u32,
@@ -227,7 +232,7 @@ pub struct SubInfo {
 /// Messages of one subscription.
 pub struct Subscription {
     pub info: SubInfo,
-    pub rx: mpsc::UnboundedReceiver<Message>,
+    pub rx: mpsc::Receiver<Message>,
 }
 
 /// Handle to a live connection. Cloning is cheap; all clones talk to one task.
@@ -237,6 +242,7 @@ pub struct Client {
     names: SharedNames,
     etid: u32,
     closed: Arc<std::sync::Mutex<Option<String>>>,
+    dropped: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Client {
@@ -244,7 +250,7 @@ impl Client {
     /// connection events, arrive on the returned receiver.
     pub async fn connect(
         opts: &ClientOptions,
-    ) -> Result<(Client, mpsc::UnboundedReceiver<Event>), ClientError> {
+    ) -> Result<(Client, mpsc::Receiver<Event>), ClientError> {
         let uid = opts.uid.clone().unwrap_or_else(generate_uid);
         if uid.len() > 255 {
             return Err(ClientError::Invalid("UID longer than 255 bytes".into()));
@@ -318,12 +324,14 @@ impl Client {
         names.lock().unwrap_or_else(|e| e.into_inner()).etid = etid;
 
         let (tx, rx) = mpsc::channel(1024);
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::channel(QUEUE);
         let closed = Arc::new(std::sync::Mutex::new(None));
+        let state = state::State::new(names.clone());
+        let dropped = state.dropped.clone();
         let task = conn::Connection {
             reader,
             writer,
-            state: state::State::new(names.clone()),
+            state,
             commands: rx,
             events: events_tx,
             tracer,
@@ -338,6 +346,7 @@ impl Client {
                 names,
                 etid,
                 closed,
+                dropped,
             },
             events_rx,
         ))
@@ -414,7 +423,7 @@ impl Client {
         &self,
         topic: &str,
         subtopic: Option<&str>,
-        sink: mpsc::UnboundedSender<Message>,
+        sink: mpsc::Sender<Message>,
     ) -> Result<SubInfo, ClientError> {
         let subtid = match subtopic {
             Some(s) => Some(self.createsub(s).await?),
@@ -452,7 +461,7 @@ impl Client {
         topic: &str,
         subtopic: Option<&str>,
     ) -> Result<Subscription, ClientError> {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(QUEUE);
         let info = self.subscribe_into(topic, subtopic, tx).await?;
         Ok(Subscription { info, rx })
     }
@@ -543,6 +552,12 @@ impl Client {
         if self.tx.send(cmd).await.is_ok() {
             let _ = rx.await;
         }
+    }
+
+    /// Messages dropped so far because a consumer (the event stream or a
+    /// subscription) did not keep up; see [`QUEUE`].
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// True once the connection task has ended.

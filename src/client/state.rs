@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -65,14 +66,16 @@ pub type SharedNames = Arc<std::sync::Mutex<Names>>;
 /// Where messages for one topic (or `self`) go.
 #[derive(Default)]
 struct Route {
-    by_subtid: HashMap<u32, Vec<mpsc::UnboundedSender<Message>>>,
-    catch_all: Vec<mpsc::UnboundedSender<Message>>,
+    by_subtid: HashMap<u32, Vec<mpsc::Sender<Message>>>,
+    catch_all: Vec<mpsc::Sender<Message>>,
 }
 
 pub type AckReply = oneshot::Sender<Result<u32, ClientError>>;
 
 pub struct State {
     pub names: SharedNames,
+    /// Messages dropped because a consumer's queue was full (shared with handles).
+    pub dropped: Arc<AtomicU64>,
     pending: HashMap<(u8, Bytes), VecDeque<AckReply>>,
     routes: HashMap<u32, Route>,
     /// ETIDs we observe; their Change with count 0 ends the observation.
@@ -83,6 +86,7 @@ impl State {
     pub fn new(names: SharedNames) -> Self {
         State {
             names,
+            dropped: Arc::new(AtomicU64::new(0)),
             pending: HashMap::new(),
             routes: HashMap::new(),
             observed_etids: HashSet::new(),
@@ -142,12 +146,7 @@ impl State {
         }
     }
 
-    pub fn add_route(
-        &mut self,
-        tid: u32,
-        subtid: Option<u32>,
-        sink: mpsc::UnboundedSender<Message>,
-    ) {
+    pub fn add_route(&mut self, tid: u32, subtid: Option<u32>, sink: mpsc::Sender<Message>) {
         let route = self.routes.entry(tid).or_default();
         match subtid {
             Some(s) => route.by_subtid.entry(s).or_default().push(sink),
@@ -193,12 +192,23 @@ impl State {
             _ => &mut route.catch_all,
         };
         sinks.retain(|s| !s.is_closed());
+        // A full queue drops (and counts) rather than blocking the connection:
+        // acks and keepalive must go on while a consumer is slow.
+        let deliver =
+            |s: &mpsc::Sender<Message>, m: Message, dropped: &AtomicU64| match s.try_send(m) {
+                Ok(()) => None,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                    None
+                }
+                Err(mpsc::error::TrySendError::Closed(m)) => Some(m),
+            };
         match sinks.len() {
             0 => Some(msg),
-            1 => sinks[0].send(msg).err().map(|e| e.0),
+            1 => deliver(&sinks[0], msg, &self.dropped),
             _ => {
                 for s in sinks.iter() {
-                    let _ = s.send(msg.clone());
+                    let _ = deliver(s, msg.clone(), &self.dropped);
                 }
                 None
             }
@@ -303,8 +313,8 @@ mod tests {
             .lock()
             .expect("lock")
             .learn_subtopic("SetCharger", 3);
-        let (sub_tx, mut sub_rx) = mpsc::unbounded_channel();
-        let (all_tx, mut all_rx) = mpsc::unbounded_channel();
+        let (sub_tx, mut sub_rx) = mpsc::channel(8);
+        let (all_tx, mut all_rx) = mpsc::channel(8);
         s.add_route(10, Some(3), sub_tx);
         s.add_route(10, None, all_tx);
         assert!(s.route(s.message(publish(10, 3))).is_none());

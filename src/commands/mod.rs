@@ -30,6 +30,8 @@ pub mod exit {
     pub const TIMEOUT: u8 = 5;
     pub const LOST: u8 = 6;
     pub const REMOTE: u8 = 7;
+    /// Ctrl-C before the work was done (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// Bad input from the user (payload, file, arguments clap cannot check): exit 2.

@@ -8,7 +8,7 @@
 use std::io::{self, BufRead, IsTerminal, Read};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bytes::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -57,12 +57,12 @@ fn prepare(input: Vec<u8>, kind: Kind, origin: &str) -> Result<Bytes> {
         }
         Kind::Hex => {
             let text = String::from_utf8_lossy(&input);
+            // "01 02 ff", "0102ff", "0x01,0x02", "01:02:ff" all work.
             let digits: String = text
+                .replace([':', ','], " ")
                 .split_whitespace()
                 .map(|w| w.trim_start_matches("0x").trim_start_matches("0X"))
-                .collect::<Vec<_>>()
-                .join("")
-                .replace([':', ','], "");
+                .collect();
             hex::decode(&digits).map_err(|e| input_error(format!("{origin} is not hex: {e}")))?
         }
     };
@@ -73,6 +73,32 @@ fn prepare(input: Vec<u8>, kind: Kind, origin: &str) -> Result<Bytes> {
         )));
     }
     Ok(Bytes::from(bytes))
+}
+
+/// Most input bytes a payload can need: hex text takes up to 3 characters a
+/// byte ("ff "), other kinds one.
+fn input_cap(kind: Kind) -> u64 {
+    match kind {
+        Kind::Hex => 4 * MAX_PAYLOAD as u64 + 64,
+        _ => MAX_PAYLOAD as u64,
+    }
+}
+
+/// Reads at most what a payload can be, so an endless or huge input is refused
+/// after 64 KiB instead of filling memory.
+fn read_capped(input: impl Read, kind: Kind, origin: &str) -> Result<Vec<u8>> {
+    let cap = input_cap(kind);
+    let mut buf = Vec::new();
+    input
+        .take(cap + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| input_error(format!("cannot read {origin}: {e}")))?;
+    if buf.len() as u64 > cap {
+        return Err(input_error(format!(
+            "{origin} is larger than {cap} bytes; SMQ payloads are at most {MAX_PAYLOAD} bytes (0xFFF0)"
+        )));
+    }
+    Ok(buf)
 }
 
 /// Destination and single message resolved from the positional arguments.
@@ -124,16 +150,16 @@ pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         let (input, origin) = match (&message, &args.file, args.stdin) {
             (Some(m), None, false) => (m.clone().into_bytes(), "MESSAGE".to_string()),
-            (None, Some(path), false) => (
-                std::fs::read(path)
-                    .map_err(|e| input_error(format!("cannot read {}: {e}", path.display())))?,
-                path.display().to_string(),
-            ),
-            (None, None, true) => {
-                let mut buf = Vec::new();
-                io::stdin().read_to_end(&mut buf).context("reading stdin")?;
-                (buf, "stdin".to_string())
+            (None, Some(path), false) => {
+                let origin = path.display().to_string();
+                let file = std::fs::File::open(path)
+                    .map_err(|e| input_error(format!("cannot read {origin}: {e}")))?;
+                (read_capped(file, kind, &origin)?, origin)
             }
+            (None, None, true) => (
+                read_capped(io::stdin().lock(), kind, "stdin")?,
+                "stdin".to_string(),
+            ),
             (None, None, false) => {
                 return Err(input_error(
                     "no payload: give MESSAGE, -f FILE, --stdin or --stdin-lines",
@@ -214,11 +240,35 @@ async fn send_lines(
     kind: Kind,
     interval: Duration,
 ) -> Result<u64> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<io::Result<String>>(256);
-    // Blocking stdin reads stay off the async workers.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, String>>(256);
+    // Blocking stdin reads stay off the async workers. Lines are bytes (so
+    // --binary lines need not be UTF-8) and capped at what a payload can be.
+    let cap = input_cap(kind);
     tokio::task::spawn_blocking(move || {
-        for line in io::stdin().lock().lines() {
-            if tx.blocking_send(line).is_err() {
+        let mut stdin = io::stdin().lock();
+        let mut n = 0u64;
+        loop {
+            n += 1;
+            let mut line = Vec::new();
+            let read = (&mut stdin).take(cap + 2).read_until(b'\n', &mut line);
+            let item = match read {
+                Ok(0) => break,
+                Ok(_) if !line.ends_with(b"\n") && line.len() as u64 > cap => Err(format!(
+                    "line {n} of stdin is longer than {cap} bytes; SMQ payloads are at most {MAX_PAYLOAD} bytes"
+                )),
+                Ok(_) => {
+                    if line.ends_with(b"\n") {
+                        line.pop();
+                        if line.ends_with(b"\r") {
+                            line.pop();
+                        }
+                    }
+                    Ok(line)
+                }
+                Err(e) => Err(format!("cannot read stdin: {e}")),
+            };
+            let stop = item.is_err();
+            if tx.blocking_send(item).is_err() || stop {
                 break;
             }
         }
@@ -226,13 +276,13 @@ async fn send_lines(
     let bar = progress(None);
     let mut n = 0u64;
     while let Some(line) = rx.recv().await {
-        let line = line.context("reading stdin")?;
+        let line = line.map_err(input_error)?;
         n += 1;
         if n > 1 && !interval.is_zero() {
             client.flush().await?;
             tokio::time::sleep(interval).await;
         }
-        let payload = prepare(line.into_bytes(), kind, &format!("line {n} of stdin"))?;
+        let payload = prepare(line, kind, &format!("line {n} of stdin"))?;
         client.publish_ids(tid, subtid, payload).await?;
         bar.inc(1);
     }
@@ -260,6 +310,10 @@ mod tests {
     fn hex_accepts_spaces_and_prefixes() {
         let b = prepare(b"01 02 0xff".to_vec(), Kind::Hex, "MESSAGE").expect("valid hex");
         assert_eq!(&b[..], &[1, 2, 0xff]);
+        let b = prepare(b"0x01,0x02,0xff".to_vec(), Kind::Hex, "MESSAGE").expect("valid hex");
+        assert_eq!(&b[..], &[1, 2, 0xff]);
+        let b = prepare(b"de:ad:BE:EF".to_vec(), Kind::Hex, "MESSAGE").expect("valid hex");
+        assert_eq!(&b[..], &[0xde, 0xad, 0xbe, 0xef]);
         assert!(prepare(b"zz".to_vec(), Kind::Hex, "MESSAGE").is_err());
     }
 
@@ -270,6 +324,21 @@ mod tests {
             .expect_err("too big")
             .to_string();
         assert!(err.contains("at most 65520 bytes"), "{err}");
+    }
+
+    #[test]
+    fn huge_input_is_refused_after_the_cap_without_reading_it_all() {
+        // An endless source: only cap + 1 bytes are ever read.
+        let endless = std::io::repeat(b'x');
+        let err = read_capped(endless, Kind::Plain, "stdin")
+            .expect_err("too big")
+            .to_string();
+        assert_eq!(
+            err,
+            "stdin is larger than 65520 bytes; SMQ payloads are at most 65520 bytes (0xFFF0)"
+        );
+        let ok = read_capped(&b"small"[..], Kind::Plain, "stdin").expect("fits");
+        assert_eq!(ok, b"small");
     }
 
     #[test]

@@ -69,6 +69,9 @@ struct Pending {
     waiting: HashMap<String, oneshot::Sender<Reply>>,
     closed: Option<String>,
     unmatched: u64,
+    /// Timed-out calls without a correlation ID whose reply may still arrive;
+    /// such a late reply must not be taken for the next call's.
+    stale: u64,
 }
 
 /// A connected caller: one client, one reply route, many calls.
@@ -128,7 +131,10 @@ impl Caller {
         }
         match tokio::time::timeout(self.timeout, rx).await {
             Err(_) => {
-                lock(&self.pending).waiting.remove(&key);
+                let mut p = lock(&self.pending);
+                if p.waiting.remove(&key).is_some() && key.is_empty() {
+                    p.stale += 1;
+                }
                 Err(CallError::Timeout)
             }
             Ok(Err(_)) => Err(CallError::Lost(
@@ -270,6 +276,12 @@ async fn connect(
                         let json = serde_json::from_slice::<Value>(&m.payload).ok();
                         let key = reply_key(&mode, json.as_ref());
                         let mut p = lock(&pending);
+                        if key.as_deref() == Some("") && p.stale > 0 {
+                            // The late answer to a call that already timed out.
+                            p.stale -= 1;
+                            p.unmatched += 1;
+                            continue;
+                        }
                         match key.and_then(|k| p.waiting.remove(&k)) {
                             Some(tx) => {
                                 let _ = tx.send(Reply { msg: m, json, latency: Duration::ZERO });
@@ -553,17 +565,18 @@ async fn load(
         let sem = sem.clone();
         tokio::spawn(async move {
             for _ in 0..n {
+                if lock(&caller.pending).closed.is_some() {
+                    // Connection gone: the rest fail at once, not one tick or
+                    // timeout each.
+                    let _ = tx.send(Err(CallError::Lost("connection lost".into())));
+                    continue;
+                }
                 if let Some(t) = ticker.as_mut() {
                     t.tick().await;
                 }
                 let Ok(permit) = sem.clone().acquire_owned().await else {
                     break;
                 };
-                if lock(&caller.pending).closed.is_some() {
-                    // Connection gone: the rest fail at once, not one timeout each.
-                    let _ = tx.send(Err(CallError::Lost("connection lost".into())));
-                    continue;
-                }
                 let caller = caller.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {

@@ -4,11 +4,11 @@
 //! by a reconnect that subscribes again (unless --no-reconnect). Messages no route
 //! claims arrive on the client's event stream, which is all this command needs.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::{client_options, exit};
 use crate::cli::{GlobalArgs, SubArgs};
@@ -25,14 +25,14 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
         use_color(global.color),
     );
     printer.newline = !args.no_newline;
-    let interactive = io::stdout().is_terminal();
     let policy = ReconnectPolicy {
         enabled: !args.no_reconnect,
         ..ReconnectPolicy::default()
     };
     let wanted = args.count;
     let mut received: u64 = 0;
-    let mut broken_pipe = false;
+    let mut dropped_seen: u64 = 0;
+    let mut write_error: Option<io::Error> = None;
     let topics = args.topics.clone();
     let subtopics = args.subtopics.clone();
     let resolve = args.resolve_subtopics.clone();
@@ -108,14 +108,20 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
             }
             Event::Closed { .. } => Ok(()),
         };
-        let _ = client;
         if let Err(e) = result.and_then(|_| printer.flush()) {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                broken_pipe = true;
-                return ControlFlow::Break(());
+            // A closed pipe (`| head`) is a normal end; anything else is an error.
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                write_error = Some(e);
             }
-            eprintln!("smqctl: cannot write output: {e}");
             return ControlFlow::Break(());
+        }
+        let dropped = client.dropped();
+        if dropped > dropped_seen {
+            eprintln!(
+                "smqctl: {} message(s) dropped: output could not keep up ({dropped} so far)",
+                dropped - dropped_seen
+            );
+            dropped_seen = dropped;
         }
         match wanted {
             Some(n) if received >= n => ControlFlow::Break(()),
@@ -129,14 +135,16 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
         r = tokio::time::timeout(timeout, session) => r,
         _ = tokio::signal::ctrl_c() => {
             let _ = io::stdout().flush();
-            return Ok(exit::OK);
+            // Interrupted before -C messages arrived is not a success.
+            return Ok(if wanted.is_some() { exit::INTERRUPTED } else { exit::OK });
         }
     };
-    let _ = interactive;
+    if let Some(e) = write_error {
+        return Err(e).context("cannot write the output");
+    }
     match outcome {
         Ok(result) => {
             result?;
-            let _ = broken_pipe;
             Ok(exit::OK)
         }
         Err(_elapsed) => {
