@@ -37,14 +37,18 @@ pub(super) struct Connection {
 enum End {
     Requested,
     Lost(String),
+    /// The broker said `Disconnect "reconnect"`: another connection with our
+    /// UID took the ETID over.
+    TakenOver(String),
 }
 
 impl Connection {
     pub async fn run(mut self) {
         let end = self.serve().await;
-        let (reason, by_request) = match end {
-            End::Requested => ("closed by this client".to_string(), true),
-            End::Lost(r) => (r, false),
+        let (reason, by_request, taken_over) = match end {
+            End::Requested => ("closed by this client".to_string(), true, false),
+            End::Lost(r) => (r, false, false),
+            End::TakenOver(r) => (r, false, true),
         };
         *self.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
         self.state.fail_all(&reason);
@@ -61,7 +65,14 @@ impl Connection {
                 _ => {}
             }
         }
-        let _ = self.events.send(Event::Closed { reason, by_request }).await;
+        let _ = self
+            .events
+            .send(Event::Closed {
+                reason,
+                by_request,
+                taken_over,
+            })
+            .await;
     }
 
     async fn serve(&mut self) -> End {
@@ -211,6 +222,11 @@ impl Connection {
             Packet::Pong => {}
             Packet::Disconnect { reason } => {
                 let reason = String::from_utf8_lossy(&reason).into_owned();
+                if reason == "reconnect" {
+                    return Some(End::TakenOver(
+                        "the broker sent Disconnect \"reconnect\": another client connected with the same UID and took this connection over".into(),
+                    ));
+                }
                 return Some(End::Lost(if reason.is_empty() {
                     "the broker sent Disconnect".into()
                 } else {

@@ -175,7 +175,12 @@ pub enum Event {
         peer_gone: bool,
     },
     /// The connection ended; the reason says who ended it and why.
-    Closed { reason: String, by_request: bool },
+    Closed {
+        reason: String,
+        by_request: bool,
+        /// Ended by a same-UID takeover; reconnecting would only take it back.
+        taken_over: bool,
+    },
     /// (From [`run_session`]) the connection was lost and a new attempt follows.
     Reconnecting {
         error: String,

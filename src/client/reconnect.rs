@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use super::{Client, ClientError, ClientOptions, Event};
 
+/// How long a connection must have lasted for the backoff to start over.
+const STABLE: Duration = Duration::from_secs(10);
+
 #[derive(Debug, Clone, Copy)]
 pub struct ReconnectPolicy {
     pub enabled: bool,
@@ -93,7 +96,7 @@ where
             Ok((client, mut events)) => {
                 let reconnect = last.is_some();
                 last = Some(client.clone());
-                backoff.reset();
+                let connected_at = std::time::Instant::now();
                 let ready = Event::Ready {
                     etid: client.etid(),
                     reconnect,
@@ -105,9 +108,20 @@ where
                 let reason = loop {
                     match events.recv().await {
                         None => break "connection task ended".to_string(),
-                        Some(Event::Closed { reason, by_request }) => {
+                        Some(Event::Closed {
+                            reason,
+                            by_request,
+                            taken_over,
+                        }) => {
                             if by_request {
                                 return Ok(());
+                            }
+                            if taken_over {
+                                // Two clients with one UID would take each other
+                                // over forever; the newer one keeps it.
+                                return Err(ClientError::ConnectionLost(format!(
+                                    "{reason}; not reconnecting, which would take it back (use another --uid)"
+                                )));
                             }
                             break reason;
                         }
@@ -121,6 +135,11 @@ where
                 };
                 if !policy.enabled {
                     return Err(ClientError::ConnectionLost(reason));
+                }
+                // Only a connection that lasted resets the backoff: a broker that
+                // accepts and drops at once must not be hammered.
+                if connected_at.elapsed() >= STABLE {
+                    backoff.reset();
                 }
                 reason
             }
