@@ -12,16 +12,38 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::output::{ColorChoice, DataType, Format};
 
+/// Longest duration accepted anywhere: later than this would overflow timers.
+const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// Parses "250ms", "5s", "2m", "1h30m", or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    if let Ok(secs) = s.parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
-    {
-        return Ok(Duration::from_secs_f64(secs));
+    let d = match s.trim().parse::<f64>() {
+        Ok(secs) => Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("'{s}' is not a duration between 0 seconds and 100 years"))?,
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|e| format!("'{s}' is not a duration like 500ms, 5s or 2m ({e})"))?,
+    };
+    if d > LONGEST {
+        return Err(format!("'{s}' is longer than 100 years"));
     }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("'{s}' is not a duration like 500ms, 5s or 2m ({e})"))
+    Ok(d)
+}
+
+/// A count that must be 1 or more (`-C 0` would mean nothing useful).
+pub fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(s: &str) -> Result<T, String> {
+    match s.trim().parse::<T>() {
+        Ok(n) if n >= T::from(1u8) => Ok(n),
+        Ok(_) => Err("must be 1 or more".into()),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+/// Like [`parse_duration`], but zero is refused (keepalive, connect timeout).
+pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(format!("'{s}' must be longer than zero")),
+        d => Ok(d),
+    }
 }
 
 const ABOUT: &str =
@@ -144,13 +166,13 @@ pub struct ConnectArgs {
     #[arg(long, env = "SMQCTL_INSECURE")]
     pub insecure: bool,
     /// Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long
-    #[arg(long, env = "SMQCTL_CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "SMQCTL_CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub connect_timeout: Duration,
     /// Send Ping after this long without any packet from the broker
-    #[arg(long, env = "SMQCTL_PING_INTERVAL", default_value = "120s", value_parser = parse_duration)]
+    #[arg(long, env = "SMQCTL_PING_INTERVAL", default_value = "120s", value_parser = parse_positive_duration)]
     pub ping_interval: Duration,
     /// Close the connection when nothing arrives this long after a Ping
-    #[arg(long, env = "SMQCTL_PONG_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "SMQCTL_PONG_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub pong_timeout: Duration,
     /// Send Connect version 2 (as RTL's C client does) instead of version 1
     #[arg(long)]
@@ -190,7 +212,7 @@ pub struct SubArgs {
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<Format>,
     /// Exit after this many messages
-    #[arg(short = 'C', long, value_name = "N")]
+    #[arg(short = 'C', long, value_name = "N", value_parser = at_least_one::<u64>)]
     pub count: Option<u64>,
     /// Exit with code 5 if -C messages (or, without -C, any message) did not arrive in time
     #[arg(short = 'W', long, value_name = "DURATION", value_parser = parse_duration)]
@@ -257,7 +279,7 @@ pub struct PubArgs {
     #[arg(long, group = "kind")]
     pub hex: bool,
     /// Send the message this many times
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = at_least_one::<u64>)]
     pub count: u64,
     /// Wait this long between messages
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -359,16 +381,16 @@ pub struct RpcArgs {
     #[arg(long, short = 'W', default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Gather this many replies (e.g. from several peers) before exiting
-    #[arg(long, value_name = "N", conflicts_with_all = ["count"])]
+    #[arg(long, value_name = "N", conflicts_with_all = ["count"], value_parser = at_least_one::<u64>)]
     pub responses: Option<u64>,
     /// Gather replies for this long, then exit (discovery)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["count"])]
     pub collect: Option<Duration>,
     /// Load mode: make this many calls and print a latency summary
-    #[arg(long, short = 'n', value_name = "N")]
+    #[arg(long, short = 'n', value_name = "N", value_parser = at_least_one::<u64>)]
     pub count: Option<u64>,
     /// Load mode: calls in flight at once
-    #[arg(long, short = 'c', default_value_t = 1, value_name = "C")]
+    #[arg(long, short = 'c', default_value_t = 1, value_name = "C", value_parser = at_least_one::<usize>)]
     pub concurrency: usize,
     /// Load mode: at most this many calls per second
     #[arg(long, value_name = "PER_SECOND")]
@@ -432,7 +454,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub exec_timeout: Duration,
     /// Exit after answering this many requests
-    #[arg(short = 'C', long, value_name = "N")]
+    #[arg(short = 'C', long, value_name = "N", value_parser = at_least_one::<u64>)]
     pub count: Option<u64>,
     /// How requests are printed (default: pretty on a terminal, json otherwise)
     #[arg(long, short = 'F', value_enum)]
@@ -490,13 +512,13 @@ pub enum SummaryFormat {
 #[derive(Debug, Args)]
 pub struct BenchPubsubArgs {
     /// Number of publishing connections
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one::<usize>)]
     pub pubs: usize,
     /// Number of subscribing connections
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one::<usize>)]
     pub subs: usize,
     /// Messages per publisher
-    #[arg(long, short = 'n', default_value_t = 200_000)]
+    #[arg(long, short = 'n', default_value_t = 200_000, value_parser = at_least_one::<u64>)]
     pub count: u64,
     /// Publish for this long instead of --count messages
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -527,10 +549,10 @@ pub struct BenchPubsubArgs {
 #[derive(Debug, Args)]
 pub struct BenchConnArgs {
     /// Connections to open
-    #[arg(long, short = 'n', default_value_t = 5000)]
+    #[arg(long, short = 'n', default_value_t = 5000, value_parser = at_least_one::<usize>)]
     pub count: usize,
     /// Connections opened at the same time
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = at_least_one::<usize>)]
     pub parallel: usize,
     /// PID of the broker process, to read its memory (Linux)
     #[arg(long)]
@@ -561,5 +583,10 @@ mod tests {
         assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("1e30").is_err(), "would overflow timers");
+        assert!(parse_duration("200 years").is_err());
+        assert!(parse_positive_duration("0").is_err());
+        assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
     }
 }

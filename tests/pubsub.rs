@@ -134,7 +134,10 @@ fn same_uid_takes_over_and_the_old_client_is_told_why() {
     assert_eq!(out.status.code(), Some(6), "connection lost exit code");
     let err = text(&out.stderr);
     assert!(err.contains("\"reconnect\""), "{err}");
-    assert!(err.contains("another client connected with the same UID"), "{err}");
+    assert!(
+        err.contains("another client connected with the same UID"),
+        "{err}"
+    );
     assert!(!err.contains("reconnecting in"), "no takeover loop: {err}");
 }
 

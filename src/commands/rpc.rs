@@ -217,6 +217,39 @@ impl Caller {
     }
 }
 
+/// Where `--to` sends: a client's ETID, ourselves, or a topic.
+enum Target {
+    Etid(u32),
+    SelfEtid,
+    Topic(String),
+}
+
+impl Target {
+    /// Numbers are ETIDs (and must be valid ones); names are topics. A number
+    /// that does not fit is an error, not a topic called "4294967296".
+    fn parse(to: &str) -> Result<Target> {
+        if to.trim().is_empty() {
+            return Err(input_error("--to needs an ETID or a topic name"));
+        }
+        if to == "self" {
+            return Ok(Target::SelfEtid);
+        }
+        let looks_numeric = to
+            .trim()
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '-' || c == '+');
+        if looks_numeric || to.trim() != to {
+            return match to.trim().parse::<u32>() {
+                Ok(etid) if etid != 0 => Ok(Target::Etid(etid)),
+                _ => Err(input_error(format!(
+                    "--to '{to}' is not an ETID (1 to 4294967295); topic names are not numbers and have no surrounding spaces"
+                ))),
+            };
+        }
+        Ok(Target::Topic(to.to_string()))
+    }
+}
+
 /// Connects, registers the reply route and starts the dispatcher. The route is
 /// in place before the first request leaves (the readiness barrier).
 async fn connect(
@@ -237,15 +270,14 @@ async fn connect(
     };
     let req_subtid = client.createsub(&req_name).await?;
     let sub = client.subscribe("self", Some(&resp_name)).await?;
-    let (dest, dest_label) = match &args.to {
+    let (dest, dest_label) = match args.to.as_deref().map(Target::parse).transpose()? {
         None => (
             args.broker_tid,
             format!("ETID {} (broker)", args.broker_tid),
         ),
-        Some(to) => match to.parse::<u32>() {
-            Ok(etid) => (etid, format!("ETID {etid}")),
-            Err(_) => (client.create(to).await?, format!("topic {to}")),
-        },
+        Some(Target::Etid(etid)) => (etid, format!("ETID {etid}")),
+        Some(Target::SelfEtid) => (client.etid(), format!("self (ETID {})", client.etid())),
+        Some(Target::Topic(name)) => (client.create(&name).await?, format!("topic {name}")),
     };
     let caller = Arc::new(Caller {
         client,
@@ -660,6 +692,17 @@ mod tests {
     fn response_names_are_derived_from_requests() {
         assert_eq!(derive_response("SearchSitesReq"), "SearchSitesResp");
         assert_eq!(derive_response("Hello"), "HelloResp");
+    }
+
+    #[test]
+    fn to_is_an_etid_self_or_a_topic_and_bad_numbers_are_errors() {
+        assert!(matches!(Target::parse("123"), Ok(Target::Etid(123))));
+        assert!(matches!(Target::parse("self"), Ok(Target::SelfEtid)));
+        assert!(matches!(Target::parse("Presence"), Ok(Target::Topic(t)) if t == "Presence"));
+        assert!(matches!(Target::parse(" 5"), Ok(Target::Etid(5))));
+        for bad in ["0", "-1", "4294967296", "", "  "] {
+            assert!(Target::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
