@@ -33,10 +33,16 @@ fn main() -> ExitCode {
                 return ExitCode::from(exit::OK);
             }
             let mut stderr = io::stderr().lock();
-            let _ = write!(stderr, "error: {err}");
+            let mut line = format!("error: {err}");
             for cause in err.chain().skip(1) {
-                let _ = write!(stderr, ": {cause}");
+                // Many errors already quote their source; say each thing once.
+                let cause = cause.to_string();
+                if !line.contains(&cause) {
+                    line.push_str(": ");
+                    line.push_str(&cause);
+                }
             }
+            let _ = write!(stderr, "{line}");
             let _ = writeln!(stderr);
             if let Some(hint) = commands::hint(&err) {
                 let _ = writeln!(stderr, "hint: {hint}");

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::client::Message;
 use crate::protocol::SERVER_ETID;
-pub use crate::text::{clock_time, hexdump, preview, timestamp};
+pub use crate::text::{clock_time, clock_time_in, hexdump, preview, timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -115,6 +115,26 @@ pub fn decode_payload(payload: &[u8], as_type: DataType) -> (Decoded, bool) {
     }
 }
 
+/// Text for a terminal: control characters (escape sequences, newlines, bells)
+/// are shown as escapes so a payload can neither restyle the terminal nor break
+/// the one-line-per-message layout.
+pub fn escape_controls(t: &str) -> String {
+    if !t.chars().any(char::is_control) {
+        return t.to_string();
+    }
+    let mut out = String::with_capacity(t.len() + 8);
+    for c in t.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn paint(on: bool, code: &str, text: &str) -> String {
     if on {
         format!("\x1b[{code}m{text}\x1b[0m")
@@ -142,6 +162,8 @@ pub struct Printer<W: Write> {
     pub color: bool,
     pub newline: bool,
     pub own_etid: u32,
+    /// Zone of the clock times in pretty and hex output (local by default).
+    pub zone: jiff::tz::TimeZone,
 }
 
 impl<W: Write> Printer<W> {
@@ -153,6 +175,7 @@ impl<W: Write> Printer<W> {
             color,
             newline: true,
             own_etid: 0,
+            zone: crate::text::local_zone(),
         }
     }
 
@@ -221,14 +244,17 @@ impl<W: Write> Printer<W> {
                 let (decoded, mismatch) = decode_payload(&m.payload, self.datatype);
                 let body = match &decoded {
                     Decoded::Json(v) => {
-                        let compact = v.to_string();
-                        if compact.len() <= 100 {
-                            compact
+                        // Short JSON is shown as it was sent (spacing, duplicate
+                        // keys and all); long JSON is indented for reading.
+                        let sent = String::from_utf8_lossy(&m.payload);
+                        let sent = sent.trim();
+                        if sent.len() <= 100 && !sent.contains('\n') {
+                            sent.to_string()
                         } else {
-                            serde_json::to_string_pretty(v).unwrap_or(compact)
+                            serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
                         }
                     }
-                    Decoded::Text(t) => t.clone(),
+                    Decoded::Text(t) => escape_controls(t),
                     Decoded::Binary => format!(
                         "<{} bytes binary>\n{}",
                         m.payload.len(),
@@ -266,7 +292,7 @@ impl<W: Write> Printer<W> {
         };
         let mut s = format!(
             "{} {}",
-            paint(self.color, "2", &clock_time(m.received)),
+            paint(self.color, "2", &clock_time_in(m.received, &self.zone)),
             paint(self.color, "1;36", &topic)
         );
         if m.subtid != 0 {
@@ -317,7 +343,7 @@ impl<W: Write> Printer<W> {
                 writeln!(
                     self.out,
                     "{} {} {}",
-                    paint(self.color, "2", &clock_time(now)),
+                    paint(self.color, "2", &clock_time_in(now, &self.zone)),
                     paint(self.color, "1;35", &topic),
                     what
                 )
@@ -348,6 +374,7 @@ mod tests {
 
     fn render(format: Format, datatype: DataType, m: &Message) -> String {
         let mut p = Printer::new(Vec::new(), format, datatype, false);
+        p.zone = jiff::tz::TimeZone::UTC;
         p.message(m).expect("write to Vec");
         String::from_utf8(p.out).expect("utf8")
     }
@@ -437,6 +464,7 @@ mod tests {
         for format in [Format::Pretty, Format::Json, Format::Hex] {
             let mut p = Printer::new(Vec::new(), format, DataType::Auto, false);
             p.own_etid = 99;
+            p.zone = jiff::tz::TimeZone::UTC;
             for m in &session {
                 p.message(m).expect("write to Vec");
             }
@@ -446,6 +474,36 @@ mod tests {
             ));
         }
         insta::assert_snapshot!(all);
+    }
+
+    #[test]
+    fn pretty_text_cannot_drive_the_terminal() {
+        let out = render(
+            Format::Pretty,
+            DataType::Auto,
+            &msg(b"evil\x1b]0;pwned\x07\x1b[2Jline1\nline2"),
+        );
+        assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+        assert!(
+            out.ends_with("evil\\u{1b}]0;pwned\\u{7}\\u{1b}[2Jline1\\nline2\n"),
+            "{out:?}"
+        );
+        assert_eq!(out.lines().count(), 1);
+    }
+
+    #[test]
+    fn json_numbers_and_duplicate_keys_are_shown_as_sent() {
+        let sent = br#"{"n":123456789012345678901234567890,"f":1.50,"d":{"a":1,"a":2}}"#;
+        let pretty = render(Format::Pretty, DataType::Auto, &msg(sent));
+        assert!(
+            pretty.ends_with(&format!("  {}\n", String::from_utf8_lossy(sent))),
+            "{pretty}"
+        );
+        let json = render(Format::Json, DataType::Auto, &msg(sent));
+        assert!(
+            json.contains(r#""payload":{"n":123456789012345678901234567890,"f":1.50,"#),
+            "{json}"
+        );
     }
 
     #[test]

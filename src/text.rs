@@ -1,24 +1,30 @@
 //! Small text helpers for times and payloads, shared by the client's packet
 //! trace, the broker log and the output formats. Pure functions, no I/O.
 //!
-//! May import: std, hex, humantime.
+//! May import: std, hex, humantime, jiff.
 
 use std::time::SystemTime;
 
-/// Wall-clock time of day, UTC, to the millisecond: `12:34:56.789`.
+/// The local time zone, read once (`TZ`, else /etc/localtime; UTC if neither).
+pub fn local_zone() -> jiff::tz::TimeZone {
+    static ZONE: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+    ZONE.get_or_init(jiff::tz::TimeZone::system).clone()
+}
+
+/// Wall-clock time of day in the local zone, to the millisecond: `12:34:56.789`.
 pub fn clock_time(t: SystemTime) -> String {
-    let ms = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let day_ms = (ms % 86_400_000) as u64;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        day_ms / 3_600_000,
-        day_ms / 60_000 % 60,
-        day_ms / 1000 % 60,
-        day_ms % 1000
-    )
+    clock_time_in(t, &local_zone())
+}
+
+/// Time of day in `zone`, to the millisecond.
+pub fn clock_time_in(t: SystemTime, zone: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::try_from(t) {
+        Ok(ts) => ts
+            .to_zoned(zone.clone())
+            .strftime("%H:%M:%S%.3f")
+            .to_string(),
+        Err(_) => "??:??:??.???".to_string(),
+    }
 }
 
 /// RFC 3339 UTC with milliseconds, for machine output.

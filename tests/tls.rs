@@ -156,3 +156,50 @@ fn mutual_tls_needs_the_client_certificate() {
     publish(&url, &pub_args);
     assert_eq!(json_lines(&sub.wait())[0]["payload"], "mutual");
 }
+
+#[test]
+fn cacert_trusts_a_self_signed_certificate_marked_as_a_ca() {
+    // What `openssl req -x509` makes by default: basicConstraints CA:TRUE.
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).expect("cert");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("write");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write");
+    let broker = TestBroker::with_config(BrokerConfig {
+        tls: Some(load_tls_config(&cert_path, &key_path).expect("tls")),
+        ..BrokerConfig::default()
+    });
+    let ca = cert_path.to_string_lossy().to_string();
+    let ok = run(smqctl().args([
+        "pub",
+        "T",
+        "x",
+        "--cacert",
+        &ca,
+        "--url",
+        &broker.url("wss"),
+    ]));
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    // A different certificate in --cacert is still refused, with a fitting hint.
+    let other = certs();
+    let other_ca = other.cert.to_string_lossy().to_string();
+    let bad = run(smqctl().args([
+        "pub",
+        "T",
+        "x",
+        "--cacert",
+        &other_ca,
+        "--url",
+        &broker.url("wss"),
+    ]));
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(
+        text(&bad.stderr).contains("check that --cacert holds"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

@@ -271,9 +271,11 @@ impl Client {
         }
         let tracer = trace::Tracer::new(opts.trace_packets);
         let names = SharedNames::default();
-        let deadline = opts.connect_timeout;
+        // One budget for the whole connect: TCP, TLS, HTTP and the handshake.
+        let budget = opts.connect_timeout;
+        let deadline = tokio::time::Instant::now() + budget;
         let (mut reader, mut writer) =
-            transport::connect(&opts.endpoint, &opts.tls, deadline).await?;
+            transport::connect(&opts.endpoint, &opts.tls, budget).await?;
 
         let handshake = async {
             let init = match recv_packet(&mut reader, &tracer, &names).await? {
@@ -286,7 +288,15 @@ impl Client {
                 }
             };
             let computed = match &opts.credentials_cmd {
-                Some(cmd) => Some(credentials_from_command(cmd, &init).await?),
+                Some(cmd) => Some(
+                    tokio::time::timeout_at(deadline, credentials_from_command(cmd, &init))
+                        .await
+                        .map_err(|_| {
+                            ClientError::Invalid(format!(
+                                "the credentials command did not finish within the connect timeout ({budget:?})"
+                            ))
+                        })??,
+                ),
                 None => None,
             };
             let connect = Packet::Connect(Connect {
@@ -318,11 +328,11 @@ impl Client {
                 ))),
             }
         };
-        let etid = tokio::time::timeout(deadline, handshake)
+        let etid = tokio::time::timeout_at(deadline, handshake)
             .await
             .map_err(|_| {
                 ClientError::Handshake(format!(
-                    "no answer to the SMQ handshake within {deadline:?} (is {} an SMQ broker?)",
+                    "no answer to the SMQ handshake within {budget:?} (is {} an SMQ broker?)",
                     opts.endpoint
                 ))
             })??;
@@ -401,6 +411,7 @@ impl Client {
         if topic == "self" {
             return Ok(self.etid);
         }
+        check_name("topic", topic)?;
         if let Some(tid) = self.lock_names().tid(topic) {
             return Ok(tid);
         }
@@ -412,6 +423,7 @@ impl Client {
 
     /// Sub-topic name → sub-topic ID (Createsub on first use).
     pub async fn createsub(&self, name: &str) -> Result<u32, ClientError> {
+        check_name("sub-topic", name)?;
         if let Some(id) = self.lock_names().subtid(name) {
             return Ok(id);
         }
@@ -439,6 +451,7 @@ impl Client {
             // create an ordinary topic called "self".
             self.etid
         } else {
+            check_name("topic", topic)?;
             let p = Packet::Subscribe {
                 topic: Bytes::from(topic.as_bytes().to_vec()),
             };
@@ -454,6 +467,7 @@ impl Client {
         if topic == "self" {
             return Ok(self.etid);
         }
+        check_name("topic", topic)?;
         let p = Packet::Subscribe {
             topic: Bytes::from(topic.as_bytes().to_vec()),
         };
@@ -569,6 +583,18 @@ impl Client {
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
+}
+
+/// Names travel in one packet whose ack echoes them: keep them well inside a
+/// frame (the same bound as payloads).
+fn check_name(what: &str, name: &str) -> Result<(), ClientError> {
+    if name.len() > MAX_PAYLOAD {
+        return Err(ClientError::Invalid(format!(
+            "{what} name of {} bytes is longer than {MAX_PAYLOAD} bytes",
+            name.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Runs the `--credentials-cmd` with the Init's seed and client IP; its stdout

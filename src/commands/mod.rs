@@ -61,7 +61,13 @@ pub fn json_error(origin: &str, e: &serde_json::Error) -> anyhow::Error {
 /// The exit code for an error, from the most specific cause in its chain.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.downcast_ref::<InputError>().is_some() {
+        if cause.downcast_ref::<InputError>().is_some()
+            || cause.downcast_ref::<crate::broker::BrokerError>().is_some()
+            || cause
+                .downcast_ref::<broker::handlers::HandlerError>()
+                .is_some()
+        {
+            // Unreadable or invalid files and settings given on the command line.
             return exit::USAGE;
         }
         if let Some(e) = cause.downcast_ref::<ClientError>() {

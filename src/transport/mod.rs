@@ -193,6 +193,8 @@ pub enum TransportError {
     Io(#[from] std::io::Error),
     #[error("malformed frame from the broker: {0}")]
     Frame(#[from] FrameError),
+    #[error("cannot send: {0}")]
+    Oversize(FrameError),
     #[error("the broker sent a text WebSocket message; SMQ uses binary messages")]
     TextMessage,
 }
@@ -273,7 +275,9 @@ pub enum PacketWriter {
 impl PacketWriter {
     pub async fn queue(&mut self, body: Bytes) -> Result<(), TransportError> {
         match self {
-            PacketWriter::Raw { buf, .. } => Ok(framing::prefix_raw(&body, buf)?),
+            PacketWriter::Raw { buf, .. } => {
+                framing::prefix_raw(&body, buf).map_err(TransportError::Oversize)
+            }
             PacketWriter::Ws(sink) => sink.feed(Message::Binary(body)).await.map_err(ws::map_err),
         }
     }

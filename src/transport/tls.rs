@@ -85,22 +85,34 @@ fn build_client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Transport
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnything::new()))
+    } else if let Some(path) = &opts.cacert {
+        let certs = load_certs(path)?;
+        let mut roots = RootCertStore::empty();
+        for cert in &certs {
+            roots.add(cert.clone()).map_err(|e| {
+                cfg_err(format!(
+                    "unusable CA certificate in {}: {e}",
+                    path.display()
+                ))
+            })?;
+        }
+        // A self-signed broker certificate is often marked as a CA (OpenSSL's
+        // default), which WebPKI refuses as a server certificate; trusting
+        // exactly that certificate, as curl does, is what --cacert means.
+        let inner = rustls::client::WebPkiServerVerifier::builder(Arc::new(roots))
+            .build()
+            .map_err(|e| cfg_err(format!("cannot verify with {}: {e}", path.display())))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki {
+                inner,
+                pinned: certs,
+            }))
     } else {
         let mut roots = RootCertStore::empty();
-        if let Some(path) = &opts.cacert {
-            for cert in load_certs(path)? {
-                roots.add(cert).map_err(|e| {
-                    cfg_err(format!(
-                        "unusable CA certificate in {}: {e}",
-                        path.display()
-                    ))
-                })?;
-            }
-        } else {
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let native = rustls_native_certs::load_native_certs();
-            let _ = roots.add_parsable_certificates(native.certs);
-        }
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let native = rustls_native_certs::load_native_certs();
+        let _ = roots.add_parsable_certificates(native.certs);
         builder.with_root_certificates(roots)
     };
     let config = match (&opts.cert, &opts.key) {
@@ -111,6 +123,66 @@ fn build_client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Transport
         _ => return Err(cfg_err("--cert and --key must be given together".into())),
     };
     Ok(Arc::new(config))
+}
+
+/// `--cacert`: WebPKI verification against the file's certificates, and the
+/// server's certificate accepted as well when it is byte for byte one of them.
+#[derive(Debug)]
+struct PinnedOrWebPki {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for PinnedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(v) => Ok(v),
+            Err(_)
+                if self
+                    .pinned
+                    .iter()
+                    .any(|p| p.as_ref() == end_entity.as_ref()) =>
+            {
+                Ok(ServerCertVerified::assertion())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 pub async fn connect(
@@ -125,10 +197,14 @@ pub async fn connect(
         .connect(name, tcp)
         .await
         .map_err(|e| {
-            let hint = if e.to_string().contains("certificate") && !opts.insecure {
-                " (use --cacert FILE for a private CA, or --insecure to skip verification)"
-            } else {
-                ""
+            let hint = match (e.to_string().contains("certificate"), &opts.cacert) {
+                (false, _) => "",
+                (true, Some(_)) => {
+                    " (check that --cacert holds the broker's certificate or the CA that signed it)"
+                }
+                (true, None) => {
+                    " (use --cacert FILE for a private CA or a self-signed broker, or --insecure to skip verification)"
+                }
             };
             TransportError::Tls(format!("handshake with {host} failed: {e}{hint}"))
         })

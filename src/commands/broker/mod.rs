@@ -45,9 +45,17 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         deny_topics: args.deny_topic.clone(),
         ..BrokerConfig::default()
     };
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let listener = match tokio::net::TcpListener::bind(&args.listen).await {
+        Ok(l) => l,
+        // Not an address at all: bad input. In use or not permitted: an error.
+        Err(e) if !args.listen.contains(':') || e.kind() == std::io::ErrorKind::InvalidInput => {
+            return Err(input_error(format!(
+                "--listen '{}' is not HOST:PORT (e.g. 127.0.0.1:9357): {e}",
+                args.listen
+            )));
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot listen on {}", args.listen)),
+    };
     let addr = listener.local_addr()?;
     let broker = Broker::new(config);
     if let Some(path) = &args.handlers {
