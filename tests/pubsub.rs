@@ -288,3 +288,40 @@ fn stdin_lines_binary_sends_non_utf8_lines_byte_for_byte() {
     );
     assert_eq!(lines[2]["payload"], "c");
 }
+
+#[test]
+fn sub_that_cannot_write_its_output_fails() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let mut cmd = smqctl();
+    cmd.args(["sub", "Full", "-v", "--format", "json", "--url", &url]);
+    cmd.stdout(full).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    // Wait until it subscribed, then give it something to write.
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let ready = lines.next().expect("a line").expect("utf8");
+    assert!(ready.contains("as ETID"), "{ready}");
+    publish(&url, &["Full", "x"]);
+    let deadline = std::time::Instant::now() + crate::harness::STEP;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("sub did not exit after failing to write");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(1));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("cannot write the output")),
+        "{rest:?}"
+    );
+}

@@ -18,6 +18,11 @@ name = "SlowReq"
 echo = true
 delay = "20s"
 
+[[request]]
+name = "LateReq"
+echo = true
+delay = "300ms"
+
 [[rpc]]
 name = "first"
 result = '{{args.0}}'
@@ -406,4 +411,30 @@ fn bench_pubsub_and_bench_rpc_report_json_summaries() {
         .arg(broker.url("http")));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(json_lines(&out)[0]["ok"], 300);
+}
+
+#[test]
+fn late_replies_of_timed_out_calls_are_not_counted_as_answers() {
+    // Without correlation IDs a late reply could be taken for the next call's.
+    let broker = broker_with_handlers();
+    let out = rpc(
+        &broker.url("ws"),
+        &[
+            "LateReq",
+            "{}",
+            "--count",
+            "4",
+            "--timeout",
+            "200ms",
+            "-F",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let s = &json_lines(&out)[0];
+    assert_eq!(
+        (s["ok"].as_u64(), s["timeout"].as_u64()),
+        (Some(0), Some(4)),
+        "{s}"
+    );
 }
