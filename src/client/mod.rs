@@ -480,7 +480,18 @@ impl Client {
         topic: &str,
         subtopic: Option<&str>,
     ) -> Result<Subscription, ClientError> {
-        let (tx, rx) = mpsc::channel(QUEUE);
+        self.subscribe_with_capacity(topic, subtopic, QUEUE).await
+    }
+
+    /// Like [`Client::subscribe`], buffering up to `capacity` messages before
+    /// dropping (benchmarks, which must not lose to their own scheduling).
+    pub async fn subscribe_with_capacity(
+        &self,
+        topic: &str,
+        subtopic: Option<&str>,
+        capacity: usize,
+    ) -> Result<Subscription, ClientError> {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
         let info = self.subscribe_into(topic, subtopic, tx).await?;
         Ok(Subscription { info, rx })
     }
