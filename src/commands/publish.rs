@@ -170,6 +170,14 @@ pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
         Some(prepare(input, kind, &origin)?)
     };
 
+    for name in topic.iter().chain(&args.subtopic) {
+        if name.len() > MAX_PAYLOAD {
+            return Err(input_error(format!(
+                "a name of {} bytes is longer than {MAX_PAYLOAD} bytes",
+                name.len()
+            )));
+        }
+    }
     let opts = client_options(&args.conn, global)?;
     let (client, _events) = Client::connect(&opts).await?;
     let dest = match (&topic, args.to_etid) {

@@ -39,6 +39,8 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
     let observe = args.observe;
     let verbose = global.verbose;
     let url = opts.endpoint.to_string();
+    // The live connection, so Ctrl-C can say goodbye (Disconnect) properly.
+    let current: std::sync::Mutex<Option<Client>> = std::sync::Mutex::new(None);
 
     let setup = async |client: &Client| -> Result<(), ClientError> {
         let mut tids = Vec::new();
@@ -63,6 +65,7 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
     let on_event = async |client: &Client, ev: Event| -> ControlFlow<()> {
         let result = match ev {
             Event::Ready { etid, reconnect } => {
+                *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(client.clone());
                 printer.own_etid = etid;
                 let verb = if reconnect {
                     "reconnected to"
@@ -135,6 +138,10 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
         r = tokio::time::timeout(timeout, session) => r,
         _ = tokio::signal::ctrl_c() => {
             let _ = io::stdout().flush();
+            let live = current.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(client) = live {
+                let _ = tokio::time::timeout(Duration::from_secs(1), client.disconnect("")).await;
+            }
             // Interrupted before -C messages arrived is not a success.
             return Ok(if wanted.is_some() { exit::INTERRUPTED } else { exit::OK });
         }
