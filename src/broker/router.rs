@@ -386,26 +386,40 @@ impl Router {
     }
 
     /// Removes a client everywhere, telling observers (Mako's `terminatePeerT`).
+    ///
+    /// As in Mako, the leaving client is still registered while the Change
+    /// notices go out, so one that observes its own topics hears its departure
+    /// before the socket closes.
     fn remove_peer(&mut self, etid: u32, reason: &str) {
-        let Some(peer) = self.peers.remove(&etid) else {
+        let Some(peer) = self.peers.get(&etid) else {
             return;
         };
-        if self.uids.get(&peer.uid) == Some(&etid) {
-            self.uids.remove(&peer.uid);
+        let (uid, topics) = (peer.uid.clone(), peer.topics.clone());
+        if self.uids.get(&uid) == Some(&etid) {
+            self.uids.remove(&uid);
         }
         self.tracer.emit(|| TraceEvent::Close {
             etid,
-            uid: display_bytes(&peer.uid),
+            uid: display_bytes(&uid),
             reason: reason.to_string(),
         });
-        for tid in &peer.topics {
+        for tid in &topics {
             if let Some(topic) = self.topics.get_mut(tid) {
                 topic.subs.retain(|&s| s != etid);
             }
             self.notify_count(*tid);
         }
         self.notify(etid, 0);
-        self.observers.remove(&etid);
+        // Its observers forget it (their lists would otherwise grow forever in
+        // the observe(ptid) presence pattern).
+        for observer in self.observers.remove(&etid).unwrap_or_default() {
+            if let Some(o) = self.peers.get_mut(&observer) {
+                o.observing.retain(|&t| t != etid);
+            }
+        }
+        let Some(peer) = self.peers.remove(&etid) else {
+            return;
+        };
         for tid in &peer.observing {
             self.drop_observer(*tid, etid);
         }
@@ -416,9 +430,23 @@ impl Router {
         self.tracer.emit(|| TraceEvent::Shutdown {
             message: msg.to_string(),
         });
+        // Like Mako's lShutdown: everyone gets the Disconnect first, then the
+        // clients are removed one by one.
         let etids: Vec<u32> = self.peers.keys().copied().collect();
+        let bye = Packet::Disconnect {
+            reason: Bytes::copy_from_slice(msg.as_bytes()),
+        };
+        for etid in &etids {
+            if let Some(p) = self.peers.get(etid) {
+                p.outbox.send_packet(&bye);
+            }
+        }
         for etid in etids {
-            self.evict(etid, msg);
+            let kill = self.peers.get(&etid).map(|p| p.kill.clone());
+            self.remove_peer(etid, msg);
+            if let Some(k) = kill {
+                k.notify_one();
+            }
         }
     }
 
@@ -970,6 +998,61 @@ mod tests {
             name: Bytes::from_static(b"T"),
         });
         assert_eq!(a.drain(), vec![suback.clone(), suback]);
+    }
+
+    #[test]
+    fn leaving_client_that_observes_its_topic_hears_its_own_departure() {
+        // Mako's terminatePeerT sends the Changes before closing the socket.
+        let mut r = router();
+        let mut a = join(&mut r, "client-a");
+        let b = join(&mut r, "client-b");
+        r.subscribe(a.who, Bytes::from_static(b"T"));
+        r.subscribe(b.who, Bytes::from_static(b"T"));
+        let tid = r.lookup_or_create(b"T");
+        r.observe(a.who, tid);
+        a.drain();
+        r.disconnect(a.who, "client sent Disconnect");
+        assert_eq!(a.drain(), vec![change(tid, 1)]);
+    }
+
+    #[test]
+    fn observers_forget_a_client_that_left() {
+        // The observe(ptid) presence pattern must not grow observer lists forever.
+        let mut r = router();
+        let watcher = join(&mut r, "watcher");
+        for i in 0..50 {
+            let peer = join(&mut r, &format!("peer-{i:04}"));
+            r.observe(watcher.who, peer.etid);
+            r.disconnect(peer.who, "gone");
+        }
+        let w = r.peers.get(&watcher.etid).expect("watcher");
+        assert!(w.observing.is_empty(), "{:?}", w.observing);
+        assert!(r.observers.is_empty());
+    }
+
+    #[test]
+    fn shutdown_sends_every_disconnect_before_any_change() {
+        let mut r = router();
+        let mut a = join(&mut r, "client-a");
+        let mut b = join(&mut r, "client-b");
+        r.subscribe(a.who, Bytes::from_static(b"T"));
+        r.subscribe(b.who, Bytes::from_static(b"T"));
+        let tid = r.lookup_or_create(b"T");
+        r.observe(a.who, tid);
+        r.observe(b.who, tid);
+        a.drain();
+        b.drain();
+        r.shutdown_all("bye");
+        for c in [&mut a, &mut b] {
+            let got = c.drain();
+            assert_eq!(
+                got.first(),
+                Some(&Packet::Disconnect {
+                    reason: Bytes::from_static(b"bye")
+                }),
+                "{got:?}"
+            );
+        }
     }
 
     #[test]

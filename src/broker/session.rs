@@ -35,8 +35,8 @@ use super::Shared;
 use super::http::{self, HeadError, Request};
 use super::router::{Inbox, NewPeer, Outbox, Outgoing, Who, publish_body};
 use crate::protocol::{
-    Connack, ConnackCode, Connect, DecodeError, Init, MAX_PAYLOAD, MIN_UID_LEN, PUBLISH_HEADER_LEN,
-    Packet, Publish, display_bytes,
+    Connack, ConnackCode, Connect, DecodeError, Init, MAX_PAYLOAD, MIN_UID_LEN, MakoConnect,
+    PUBLISH_HEADER_LEN, Packet, Publish, display_bytes, parse_connect_like_mako,
 };
 use crate::trace::{TraceEvent, Transport};
 
@@ -81,6 +81,12 @@ pub(crate) async fn serve(
     tls: Option<TlsAcceptor>,
 ) {
     let _ = tcp.set_nodelay(true);
+    // Mako turns TCP keepalive on (230 s idle, 23 s between probes) so a
+    // half-open client that nobody writes to is noticed and removed.
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(std::time::Duration::from_secs(230))
+        .with_interval(std::time::Duration::from_secs(23));
+    let _ = socket2::SockRef::from(&tcp).set_tcp_keepalive(&keepalive);
     // The task's allocation is as large as this future's largest state, for the
     // whole life of the connection. Boxing the big short-lived steps (TLS
     // handshake, HTTP head, WebSocket setup) and the session keeps idle
@@ -441,13 +447,35 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
         Err(_) => Err((ConnackCode::ServerUnavailable, "no Connect in time")),
         Ok(Ok(None)) => Err((ConnackCode::ServerUnavailable, "closed before Connect")),
         Ok(Err(_)) => Err((ConnackCode::BadProtocol, "unreadable first packet")),
-        Ok(Ok(Some(frame))) => match Packet::decode(frame.body) {
-            Ok(Packet::Connect(c)) => {
-                uid = c.uid.clone();
-                accept(&shared, c, addr, transport, tls, &outbox)
+        // Read the way Mako's connect() reads it, leniency included.
+        Ok(Ok(Some(frame))) => match parse_connect_like_mako(&frame.body) {
+            MakoConnect::Parsed {
+                connect,
+                declared_uid_len,
+            } => {
+                uid = connect.uid.clone();
+                accept(
+                    &shared,
+                    connect,
+                    declared_uid_len,
+                    addr,
+                    transport,
+                    tls,
+                    &outbox,
+                )
             }
-            Ok(_) => Err((ConnackCode::BadProtocol, "first packet is not Connect")),
-            Err(_) => Err((ConnackCode::BadProtocol, "malformed Connect")),
+            MakoConnect::BadVersion => Err((
+                ConnackCode::BadProtocol,
+                "first packet is not a v1/v2 Connect",
+            )),
+            MakoConnect::Truncated => {
+                // Mako's Lua fails on this Connect and answers nothing.
+                shared.tracer.emit(|| TraceEvent::HandshakeFailed {
+                    peer: addr.to_string(),
+                    reason: "Connect too short for its length fields".into(),
+                });
+                return;
+            }
         },
     };
     let (etid, conn, kill) = match registered {
@@ -522,12 +550,13 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
 fn accept(
     shared: &Shared,
     c: Connect,
+    declared_uid_len: usize,
     addr: SocketAddr,
     transport: Transport,
     tls: bool,
     outbox: &Outbox,
 ) -> Result<(u32, u64, Arc<Notify>), (ConnackCode, &'static str)> {
-    if c.uid.len() < MIN_UID_LEN {
+    if declared_uid_len < MIN_UID_LEN {
         return Err((ConnackCode::BadProtocol, "UID shorter than 6 bytes"));
     }
     if let Some(auth) = &shared.config.auth {

@@ -105,6 +105,68 @@ impl Connect {
     }
 }
 
+/// How Mako's `connect()` reads a Connect body (type byte first), which is
+/// more forgiving than [`Connect`]'s decoder: a UID or credentials shorter than
+/// their length byte are taken as they are (Lua's `string.sub` clamps), and the
+/// "UID too short" check uses the declared length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MakoConnect {
+    Parsed {
+        connect: Connect,
+        /// The UID length byte as sent (Mako compares this, not the bytes).
+        declared_uid_len: usize,
+    },
+    /// Not a Connect, or a version other than 1 or 2: Connack 1.
+    BadVersion,
+    /// Too short to hold the length fields: Mako's Lua raises an error and
+    /// sends no Connack at all.
+    Truncated,
+}
+
+/// Lua's `data:sub(i, j)` with 1-based, inclusive, clamped indices.
+fn lua_sub(data: &[u8], i: usize, j: usize) -> Bytes {
+    let start = i.max(1) - 1;
+    let end = j.min(data.len());
+    if start >= end {
+        Bytes::new()
+    } else {
+        Bytes::copy_from_slice(&data[start..end])
+    }
+}
+
+pub fn parse_connect_like_mako(data: &[u8]) -> MakoConnect {
+    let byte = |i: usize| data.get(i - 1).copied();
+    let (version, base) = match (byte(1), byte(2)) {
+        (Some(2), Some(1)) => (ConnectVersion::V1, 3),
+        (Some(2), Some(2)) => match (byte(3), byte(4)) {
+            (Some(hi), Some(lo)) => (
+                ConnectVersion::V2 {
+                    max_packet_size: u16::from_be_bytes([hi, lo]),
+                },
+                5,
+            ),
+            _ => return MakoConnect::Truncated,
+        },
+        _ => return MakoConnect::BadVersion,
+    };
+    let Some(idlen) = byte(base).map(usize::from) else {
+        return MakoConnect::Truncated;
+    };
+    let uid = lua_sub(data, base + 1, idlen + base);
+    let crlen = byte(idlen + base + 1).map(usize::from).unwrap_or(0);
+    let credentials = lua_sub(data, idlen + base + 2, idlen + base + 1 + crlen);
+    let info = lua_sub(data, idlen + base + 2 + crlen, data.len());
+    MakoConnect::Parsed {
+        connect: Connect {
+            version,
+            uid,
+            credentials,
+            info,
+        },
+        declared_uid_len: idlen,
+    }
+}
+
 /// Connack return codes, with the meaning a user should read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnackCode {
@@ -301,6 +363,61 @@ mod tests {
             b"\x03\x03\x00\x00\x00\x00denied"
         );
         assert_eq!(ConnackCode::from_u8(3).meaning(), "bad credentials");
+    }
+
+    #[test]
+    fn mako_reads_short_uids_and_credentials_as_they_are() {
+        // 02 Connect | 01 v1 | 09 declared uid length | only "abc"
+        let MakoConnect::Parsed {
+            connect,
+            declared_uid_len,
+        } = parse_connect_like_mako(b"\x02\x01\x09abc")
+        else {
+            panic!("Mako accepts this")
+        };
+        assert_eq!((&connect.uid[..], declared_uid_len), (&b"abc"[..], 9));
+        assert!(connect.credentials.is_empty() && connect.info.is_empty());
+        // credentials declared 10, 2 present
+        let MakoConnect::Parsed { connect, .. } =
+            parse_connect_like_mako(b"\x02\x01\x06abcdef\x0apw")
+        else {
+            panic!("Mako accepts this")
+        };
+        assert_eq!(&connect.credentials[..], b"pw");
+        // v2 with a short uid
+        assert!(matches!(
+            parse_connect_like_mako(b"\x02\x02\x00\x00\x08abc"),
+            MakoConnect::Parsed {
+                declared_uid_len: 8,
+                ..
+            }
+        ));
+        // the transcript's Connect reads the same either way
+        let wire = hex("02 01 09 63 61 70 74 75 72 65 2d 41 00 74 72 61 6e 73 63 72 69 70 74");
+        let MakoConnect::Parsed { connect, .. } = parse_connect_like_mako(&wire) else {
+            panic!("valid")
+        };
+        assert_eq!(
+            Packet::decode(Bytes::from(wire)),
+            Ok(Packet::Connect(connect))
+        );
+    }
+
+    #[test]
+    fn mako_refuses_other_versions_and_errors_on_missing_length_bytes() {
+        assert_eq!(
+            parse_connect_like_mako(b"\x02\x03\x06abcdef"),
+            MakoConnect::BadVersion
+        );
+        assert_eq!(
+            parse_connect_like_mako(b"\x04DeviceState"),
+            MakoConnect::BadVersion
+        );
+        assert_eq!(parse_connect_like_mako(b"\x02\x01"), MakoConnect::Truncated);
+        assert_eq!(
+            parse_connect_like_mako(b"\x02\x02\x00"),
+            MakoConnect::Truncated
+        );
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub mod topic;
 use bytes::{BufMut, Bytes, BytesMut};
 
 pub use control::Change;
-pub use handshake::{Connack, ConnackCode, Connect, ConnectVersion, Init};
+pub use handshake::{
+    Connack, ConnackCode, Connect, ConnectVersion, Init, MakoConnect, parse_connect_like_mako,
+};
 pub use publish::Publish;
 pub use topic::Ack;
 

@@ -203,7 +203,6 @@ async fn bad_version_or_other_first_packet_is_refused_with_connack_1() {
     for first in [
         hex("00 0c 02 03 06 61 62 63 64 65 66 00"), // Connect version 3
         hex("00 03 0c"),                            // Ping instead of Connect
-        hex("00 04 02 01"),                         // Connect cut short
     ] {
         let mut c = RawClient::open(b.addr).await;
         c.write(&first).await;
@@ -213,6 +212,23 @@ async fn bad_version_or_other_first_packet_is_refused_with_connack_1() {
         );
         c.expect_closed().await;
     }
+    // A Connect without its UID length byte makes Mako's Lua fail: no Connack.
+    let mut c = RawClient::open(b.addr).await;
+    c.write(&hex("00 04 02 01")).await;
+    c.expect_closed().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn connect_shorter_than_its_length_bytes_is_accepted_like_mako() {
+    // Mako reads the UID with string.sub and checks the declared length (9 > 5).
+    let b = TestBroker::default().await;
+    let mut c = RawClient::open(b.addr).await;
+    c.write(&hex("00 07 02 01 09 61 62 63")).await; // uid length 9, only "abc"
+    let Packet::Connack(ack) = c.recv().await else {
+        panic!("Connack expected")
+    };
+    assert_eq!(ack.code, 0);
     b.stop().await;
 }
 

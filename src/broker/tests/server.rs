@@ -111,7 +111,11 @@ async fn handler_that_publishes_to_its_own_topic_stops_at_the_recursion_limit() 
             broker.publish(m.payload, m.tid, 0);
         }));
     b.broker.publish(Bytes::from_static(b"again"), tid, 0);
-    assert_eq!(*calls.lock().expect("lock"), 20);
+    assert_eq!(
+        *calls.lock().expect("lock"),
+        21,
+        "Mako: recCounter > 20 stops"
+    );
     b.stop().await;
 }
 
