@@ -438,3 +438,35 @@ fn late_replies_of_timed_out_calls_are_not_counted_as_answers() {
         "{s}"
     );
 }
+
+#[test]
+fn the_readme_handler_file_example_loads_and_answers() {
+    // Keeps the documented file format true.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let start = readme.find("# handlers.toml").expect("example in README");
+    let example = &readme[start..start + readme[start..].find("```").expect("end of block")];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("handlers.toml");
+    std::fs::write(&path, example).expect("write");
+    let broker = TestBroker::start();
+    let handlers = HandlerFile::load(&path)
+        .expect("README example is valid")
+        .install(&broker.broker);
+    broker.broker.set_handler(std::sync::Arc::new(handlers));
+    let url = broker.url("ws");
+    let out = rpc(
+        &url,
+        &["SearchSitesReq", r#"{"SiteName":"alpha"}"#, "-F", "json"],
+    );
+    assert_eq!(
+        json_lines(&out)[0]["payload"]["rows"][0]["site"],
+        "alpha",
+        "{}",
+        text(&out.stderr)
+    );
+    let out = rpc(&url, &["--call", "getConfig", "1", "2", "-F", "raw"]);
+    assert_eq!(text(&out.stdout).trim(), r#"{"mode":"eco","asked":[1,2]}"#);
+    let out = rpc(&url, &["--call", "reboot"]);
+    assert_eq!(out.status.code(), Some(7));
+}
