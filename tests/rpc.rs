@@ -470,3 +470,39 @@ fn the_readme_handler_file_example_loads_and_answers() {
     let out = rpc(&url, &["--call", "reboot"]);
     assert_eq!(out.status.code(), Some(7));
 }
+
+#[test]
+fn a_request_rule_can_announce_an_event_after_replying() {
+    let broker = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("h.toml");
+    std::fs::write(
+        &path,
+        "[[request]]\nname = \"SetChargerReq\"\nreply = '{\"ok\":true}'\nevent_topic = \"ChargerState\"\nevent_payload = '{\"id\":{{ChargerID}},\"on\":{{On}}}'\n",
+    )
+    .expect("write");
+    let handlers = HandlerFile::load(&path)
+        .expect("valid")
+        .install(&broker.broker);
+    broker.broker.set_handler(std::sync::Arc::new(handlers));
+    let url = broker.url("http");
+    let (sub, _) = ready_sub(&url, &["ChargerState", "-C", "1", "-W", "10s"]);
+    let out = rpc(
+        &url,
+        &[
+            "SetChargerReq",
+            r#"{"ChargerID":7,"On":false}"#,
+            "-F",
+            "json",
+        ],
+    );
+    assert_eq!(
+        json_lines(&out)[0]["payload"]["ok"],
+        true,
+        "{}",
+        text(&out.stderr)
+    );
+    let event = &json_lines(&sub.wait())[0];
+    assert_eq!(event["payload"], serde_json::json!({"id": 7, "on": false}));
+    assert_eq!(event["ptid"], 1);
+}

@@ -62,6 +62,11 @@ pub struct RequestRule {
     pub response: Option<String>,
     /// Wait this long before answering, e.g. "200ms".
     pub delay: Option<String>,
+    /// After answering, also publish an event on this topic (e.g. a
+    /// `SetChargerReq` that announces the new `ChargerState` to everyone).
+    pub event_topic: Option<String>,
+    /// Event payload template (default: the request payload).
+    pub event_payload: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +107,8 @@ enum Action {
         template: Option<String>,
         resp_subtid: u32,
         delay: Option<Duration>,
+        /// Topic TID and payload template of the follow-up event, if any.
+        event: Option<(u32, Option<String>)>,
     },
     Rpc,
     Event {
@@ -167,6 +174,10 @@ impl HandlerFile {
                     template: r.reply,
                     resp_subtid: broker.createsub(&resp),
                     delay: r.delay.and_then(|d| crate::cli::parse_duration(&d).ok()),
+                    event: r
+                        .event_topic
+                        .as_deref()
+                        .map(|t| (broker.create(t), r.event_payload.clone())),
                 },
             );
         }
@@ -253,20 +264,35 @@ impl ServerHandler for Handlers {
                 template,
                 resp_subtid,
                 delay,
+                event,
             } => {
                 let payload = match template {
                     Some(t) => expand(t, &msg.payload, &ctx),
                     None => msg.payload.clone(),
                 };
-                match delay {
-                    None => {
-                        broker.publish(payload, msg.ptid, *resp_subtid);
+                // The reply first, then the broadcast: the requester learns the
+                // outcome before everyone else hears about it.
+                let event = event.as_ref().map(|(topic, t)| {
+                    let body = match t {
+                        Some(t) => expand(t, &msg.payload, &ctx),
+                        None => msg.payload.clone(),
+                    };
+                    (*topic, body)
+                });
+                let (to, sub) = (msg.ptid, *resp_subtid);
+                let send = move |broker: &Broker| {
+                    broker.publish(payload, to, sub);
+                    if let Some((topic, body)) = event {
+                        broker.publish(body, topic, 0);
                     }
+                };
+                match delay {
+                    None => send(broker),
                     Some(d) => {
-                        let (broker, d, to, sub) = (broker.clone(), *d, msg.ptid, *resp_subtid);
+                        let (broker, d) = (broker.clone(), *d);
                         tokio::spawn(async move {
                             tokio::time::sleep(d).await;
-                            broker.publish(payload, to, sub);
+                            send(&broker);
                         });
                     }
                 }
