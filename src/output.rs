@@ -58,6 +58,32 @@ pub enum DataType {
     Binary,
 }
 
+/// A progress bar on stderr for long work (hidden when stderr is not a
+/// terminal): `total` items of `unit`, or a spinner when the total is unknown.
+pub fn progress(total: Option<u64>, unit: &str) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let rate = |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{:.0}/s", state.per_sec());
+    };
+    let (bar, template) = match total {
+        Some(n) => (
+            ProgressBar::new(n),
+            format!("{{bar:30}} {{pos}}/{{len}} {unit}  {{rate}}  eta {{eta}}"),
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            format!("{{spinner}} {{pos}} {unit}  {{rate}}"),
+        ),
+    };
+    match ProgressStyle::with_template(&template) {
+        Ok(style) => bar.with_style(style.with_key("rate", rate)),
+        Err(_) => bar,
+    }
+}
+
 /// Whether stdout gets ANSI colours.
 pub fn use_color(choice: ColorChoice) -> bool {
     match choice {

@@ -5,12 +5,11 @@
 //! by nature: it streams, and a bad line stops the run naming the line number
 //! after everything before it has been flushed.
 
-use std::io::{self, BufRead, IsTerminal, Read};
+use std::io::{self, BufRead, Read};
 use std::time::Duration;
 
 use anyhow::Result;
 use bytes::Bytes;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{client_options, exit, input_error, json_error};
 use crate::cli::{GlobalArgs, PubArgs};
@@ -119,20 +118,11 @@ fn unreachable_message() -> Result<(Option<String>, Option<String>)> {
     Err(input_error("give MESSAGE after TOPIC"))
 }
 
-fn progress(total: Option<u64>) -> ProgressBar {
-    if !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
+fn progress(total: Option<u64>) -> indicatif::ProgressBar {
     match total {
-        Some(n) if n > 1 => ProgressBar::new(n).with_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} messages  {per_sec}  eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        ),
-        Some(_) => ProgressBar::hidden(),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} {pos} messages  {per_sec}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        ),
+        // One message needs no bar.
+        Some(n) if n <= 1 => indicatif::ProgressBar::hidden(),
+        _ => crate::output::progress(total, "messages"),
     }
 }
 

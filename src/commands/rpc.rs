@@ -8,14 +8,13 @@
 //! once, so nothing waits for its timeout on a dead socket.
 
 use std::collections::HashMap;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bytes::Bytes;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
@@ -576,14 +575,7 @@ async fn load(
     rate: Option<f64>,
     format: Format,
 ) -> Result<u8> {
-    let bar = if io::stderr().is_terminal() {
-        ProgressBar::new(n).with_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} calls  {per_sec}  eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        )
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = crate::output::progress(Some(n), "calls");
     let (tx, mut rx) = mpsc::unbounded_channel::<Result<Reply, CallError>>();
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut ticker = rate.filter(|r| *r > 0.0).map(|r| {
