@@ -1081,6 +1081,142 @@ mod tests {
         assert_eq!(a.drain().last(), Some(&Packet::Publish(p)));
     }
 
+    /// One step of a random session against the router.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Join(usize),
+        Leave(usize),
+        Subscribe(usize, usize),
+        Unsubscribe(usize, usize),
+        ObserveTopic(usize, usize),
+        ObservePeer(usize, usize),
+        Unobserve(usize, usize),
+        Publish(usize, usize),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        let c = 0usize..4; // clients (the same UID again means takeover)
+        let t = 0usize..3; // topics
+        prop_oneof![
+            c.clone().prop_map(Op::Join),
+            c.clone().prop_map(Op::Leave),
+            (c.clone(), t.clone()).prop_map(|(a, b)| Op::Subscribe(a, b)),
+            (c.clone(), t.clone()).prop_map(|(a, b)| Op::Unsubscribe(a, b)),
+            (c.clone(), t.clone()).prop_map(|(a, b)| Op::ObserveTopic(a, b)),
+            (c.clone(), c.clone()).prop_map(|(a, b)| Op::ObservePeer(a, b)),
+            (c.clone(), t.clone()).prop_map(|(a, b)| Op::Unobserve(a, b)),
+            (c, t).prop_map(|(a, b)| Op::Publish(a, b)),
+        ]
+    }
+
+    /// The router's tables agree with each other after any sequence of
+    /// operations: subscriptions both ways, observers only of live clients, and
+    /// every Change a client receives carries the true subscriber count.
+    fn check_invariants(r: &Router) {
+        for (tid, topic) in &r.topics {
+            for etid in &topic.subs {
+                let peer = r.peers.get(etid).expect("subscriber is a live client");
+                assert!(peer.topics.contains(tid), "peer {etid} lacks topic {tid}");
+            }
+        }
+        for (etid, peer) in &r.peers {
+            for tid in &peer.topics {
+                assert!(
+                    r.topics[tid].subs.contains(etid),
+                    "topic {tid} lacks {etid}"
+                );
+            }
+            for tid in &peer.observing {
+                assert!(
+                    r.observers.get(tid).is_some_and(|o| o.contains(etid)),
+                    "{etid} observes {tid} but is not listed"
+                );
+            }
+        }
+        for (tid, list) in &r.observers {
+            assert!(!list.is_empty(), "empty observer list for {tid}");
+            for o in list {
+                let peer = r.peers.get(o).expect("observer is a live client");
+                assert!(peer.observing.contains(tid));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tables_stay_consistent_under_any_sequence(ops in proptest::collection::vec(op(), 1..60)) {
+            let mut r = router();
+            let mut clients: Vec<Option<Client>> = (0..4).map(|_| None).collect();
+            let names = [&b"A"[..], b"B", b"C"];
+            for op in ops {
+                match op {
+                    Op::Join(i) => {
+                        // Same UID as a live client: a takeover.
+                        let c = join(&mut r, &format!("client-{i:02}"));
+                        clients[i] = Some(c);
+                    }
+                    Op::Leave(i) => {
+                        if let Some(c) = clients[i].take() {
+                            r.disconnect(c.who, "left");
+                        }
+                    }
+                    Op::Subscribe(i, t) => {
+                        if let Some(c) = &clients[i] {
+                            r.subscribe(c.who, Bytes::from_static(names[t]));
+                        }
+                    }
+                    Op::Unsubscribe(i, t) => {
+                        if let Some(c) = &clients[i] {
+                            let tid = r.lookup_or_create(names[t]);
+                            r.unsubscribe(c.who, tid);
+                        }
+                    }
+                    Op::ObserveTopic(i, t) => {
+                        if let Some(c) = &clients[i] {
+                            let tid = r.lookup_or_create(names[t]);
+                            r.observe(c.who, tid);
+                        }
+                    }
+                    Op::ObservePeer(i, j) => {
+                        if let (Some(c), Some(d)) = (&clients[i], &clients[j]) {
+                            r.observe(c.who, d.etid);
+                        }
+                    }
+                    Op::Unobserve(i, t) => {
+                        if let Some(c) = &clients[i] {
+                            let tid = r.lookup_or_create(names[t]);
+                            r.unobserve(c.who, tid);
+                        }
+                    }
+                    Op::Publish(i, t) => {
+                        if let Some(c) = &clients[i] {
+                            let tid = r.lookup_or_create(names[t]);
+                            let p = Publish { tid, ptid: c.etid, subtid: 0, payload: Bytes::from_static(b"x") };
+                            r.publish(Some(c.who), &p, Outgoing::new(Packet::Publish(p.clone()).to_bytes(), None));
+                        }
+                    }
+                }
+                check_invariants(&r);
+                // Every Change any live client got matches the count right now
+                // or an earlier state; the last one per topic must be current.
+                for c in clients.iter_mut().flatten() {
+                    let mut last = std::collections::HashMap::new();
+                    for p in c.drain() {
+                        if let Packet::Change(ch) = p {
+                            last.insert(ch.tid, ch.count);
+                        }
+                    }
+                    for (tid, count) in last {
+                        if let Some(topic) = r.topics.get(&tid) {
+                            proptest::prop_assert_eq!(count as usize, topic.subs.len(), "stale Change for {}", tid);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn taken_over_connection_can_no_longer_act_for_the_etid() {
         let mut r = router();
