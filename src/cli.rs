@@ -72,6 +72,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Print every SMQ packet sent and received, decoded, on stderr
     #[arg(long, global = true, env = "SMQCTL_TRACE_PACKETS")]
