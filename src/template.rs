@@ -83,6 +83,14 @@ pub fn expand(template: &str, request: Option<&Value>, raw_request: &str, ctx: &
     out
 }
 
+/// Expands `template` against a request payload as received: its fields when it
+/// is JSON, `{{$request}}` as its text either way.
+pub fn expand_payload(template: &str, payload: &[u8], ctx: &Context) -> String {
+    let json = serde_json::from_slice::<Value>(payload).ok();
+    let raw = String::from_utf8_lossy(payload);
+    expand(template, json.as_ref(), &raw, ctx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,22 @@ pub fn derive_response(request: &str) -> String {
     }
 }
 
+/// The answer to a `$RpcReq` call: `{id, rsp}` or `{id, err}`, with the id
+/// copied from the request (responders: `serve --rpc-exec`, broker handlers).
+pub fn rpc_reply(request: &Value, result: Result<Value, String>) -> Bytes {
+    let id = request.get("id").cloned().unwrap_or(Value::Null);
+    let answer = match result {
+        Ok(rsp) => json!({"id": id, "rsp": rsp}),
+        Err(err) => json!({"id": id, "err": err}),
+    };
+    Bytes::from(answer.to_string())
+}
+
+/// A responder's output as a JSON value: parsed when it is JSON, else a string.
+pub fn json_or_string(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
 /// What a call sends.
 #[derive(Debug, Clone)]
 enum Mode {

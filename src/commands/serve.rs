@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::task::JoinSet;
 
-use super::rpc::derive_response;
+use super::rpc::{derive_response, json_or_string, rpc_reply};
 use super::{client_options, exit, input_error};
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::client::{Client, ClientError, Event, Message, ReconnectPolicy, run_session};
@@ -88,14 +88,12 @@ async fn named_answer(plan: &Plan, m: &Message, n: u64, etid: u32) -> Option<Byt
     Some(match answer {
         Answer::Echo => m.payload.clone(),
         Answer::Template(t) => {
-            let json = serde_json::from_slice::<Value>(&m.payload).ok();
-            let raw = String::from_utf8_lossy(&m.payload);
             let ctx = Context {
                 ptid: m.ptid,
                 etid,
                 n,
             };
-            Bytes::from(template::expand(t, json.as_ref(), &raw, &ctx))
+            Bytes::from(template::expand_payload(t, &m.payload, &ctx))
         }
         Answer::Exec(cmd) => match run_command(cmd, &m.payload, plan.exec_timeout).await {
             Ok(out) => Bytes::from(out),
@@ -110,17 +108,11 @@ async fn named_answer(plan: &Plan, m: &Message, n: u64, etid: u32) -> Option<Byt
 /// `{id, rsp}` or `{id, err}` for a `$RpcReq` call.
 async fn rpc_answer(cmd: &str, m: &Message, timeout: Duration) -> Bytes {
     let req: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
-    let id = req.get("id").cloned().unwrap_or(Value::Null);
     let input = json!({"name": req.get("name"), "args": req.get("args")}).to_string();
-    let reply = match run_command(cmd, input.as_bytes(), timeout).await {
-        Ok(out) => {
-            let rsp = serde_json::from_slice::<Value>(&out)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&out).into_owned()));
-            json!({"id": id, "rsp": rsp})
-        }
-        Err(e) => json!({"id": id, "err": e}),
-    };
-    Bytes::from(reply.to_string())
+    let result = run_command(cmd, input.as_bytes(), timeout)
+        .await
+        .map(|out| json_or_string(&String::from_utf8_lossy(&out)));
+    rpc_reply(&req, result)
 }
 
 async fn respond(client: Client, plan: Arc<Plan>, m: Message, n: u64) {

@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::broker::{Broker, ServerHandler, ServerMessage};
-use crate::commands::rpc::derive_response;
+use crate::commands::rpc::{derive_response, json_or_string, rpc_reply};
 use crate::template::{self, Context};
 
 /// The file as written.
@@ -214,28 +214,21 @@ impl Handlers {
 
     fn rpc_answer(&self, msg: &ServerMessage, ctx: &Context) -> Bytes {
         let req: Value = serde_json::from_slice(&msg.payload).unwrap_or(Value::Null);
-        let id = req.get("id").cloned().unwrap_or(Value::Null);
         let name = req.get("name").and_then(Value::as_str).unwrap_or("");
-        let answer = match self.functions.get(name) {
-            None => json!({"id": id, "err": "RPC function not found"}),
-            Some(RpcRule { error: Some(e), .. }) => json!({"id": id, "err": e}),
+        let result = match self.functions.get(name) {
+            None => Err("RPC function not found".to_string()),
+            Some(RpcRule { error: Some(e), .. }) => Err(e.clone()),
             Some(RpcRule {
                 result: Some(t), ..
-            }) => {
-                let text = template::expand(t, Some(&req), "", ctx);
-                let rsp = serde_json::from_str(&text).unwrap_or(Value::String(text));
-                json!({"id": id, "rsp": rsp})
-            }
-            Some(_) => json!({"id": id, "rsp": null}),
+            }) => Ok(json_or_string(&template::expand(t, Some(&req), "", ctx))),
+            Some(_) => Ok(Value::Null),
         };
-        Bytes::from(answer.to_string())
+        rpc_reply(&req, result)
     }
 }
 
 fn expand(template: &str, payload: &[u8], ctx: &Context) -> Bytes {
-    let json = serde_json::from_slice::<Value>(payload).ok();
-    let raw = String::from_utf8_lossy(payload);
-    Bytes::from(template::expand(template, json.as_ref(), &raw, ctx))
+    Bytes::from(template::expand_payload(template, payload, ctx))
 }
 
 impl ServerHandler for Handlers {
@@ -304,6 +297,7 @@ impl ServerHandler for Handlers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().expect("tempdir");
