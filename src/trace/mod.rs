@@ -1,5 +1,9 @@
 //! Trace events: one schema for everything smqctl can observe about an SMQ broker.
 //!
+//! Two layers: [`TraceEvent`] (below) is the embedded broker's internal record,
+//! with raw IDs, used for its own `-v` logs; [`schema::Event`] is the public wire
+//! schema with names resolved, which tracers receive from either broker.
+//!
 //! The embedded broker emits these through its hooks (the places where Mako's
 //! `smq.hub` calls `onconnect`, `onpublish`, `ondrop`, `onclose`, ...), and later
 //! sources (a Mako hook script, recorded files) are meant to produce the same
@@ -13,6 +17,8 @@
 //! [`crate::protocol::display_bytes`]).
 //!
 //! May import: `protocol` (for byte rendering). Nothing here does I/O.
+
+pub mod schema;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

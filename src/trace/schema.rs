@@ -1,0 +1,493 @@
+//! The trace wire schema (version 1): what a tracer receives from a broker.
+//!
+//! Two sources speak it: the Lua hook smqctl installs into a Mako app
+//! (`smqctl hook lua`) and the embedded broker (`smqctl broker`). Every consumer
+//! (`smqctl trace`, `smqctl tui`, exported NDJSON files) reads this one type, so
+//! a consumer never knows or cares which broker it watches.
+//!
+//! ## Attaching
+//! A tracer is an ordinary SMQ client. It registers a `self` handler for the
+//! sub-topic [`SUB_EVENTS`] (so the broker can address it), then publishes an
+//! [`AttachRequest`] as JSON to the broker's own ETID (1 unless the app uses
+//! `rndtid`) with the sub-topic [`SUB_ATTACH`]. The broker answers on
+//! [`SUB_EVENTS`] with one [`Kind::Snapshot`] event (or a [`Kind::Error`] when
+//! the tracer is not authorised), then streams one event per message until the
+//! tracer disconnects or publishes [`SUB_DETACH`]. Messages whose sub-topic
+//! starts with [`RESERVED_PREFIX`] are never traced themselves.
+//!
+//! ## One event per message
+//! Every message is one JSON object ([`Event`]). Names are resolved by the
+//! broker (`tid2topic`, `tid2subtopic`, `etid2peer`) at the time of the event,
+//! never guessed by the consumer. Optional fields are left out when unknown.
+//! Unknown fields and kinds are ignored by readers, so a newer source can add
+//! to the schema without breaking older consumers.
+//!
+//! May import: serde, base64, jiff. Nothing here does I/O.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+/// Schema version carried in every event's `v` field.
+pub const VERSION: u32 = 1;
+/// Sub-topic of the events a broker sends to an attached tracer.
+pub const SUB_EVENTS: &str = "$smqctl.trace";
+/// Sub-topic a tracer publishes its [`AttachRequest`] with, to the broker ETID.
+pub const SUB_ATTACH: &str = "$smqctl.trace.attach";
+/// Sub-topic a tracer publishes (any payload) to stop receiving events.
+pub const SUB_DETACH: &str = "$smqctl.trace.detach";
+/// Messages with a sub-topic starting with this are the tracing machinery's
+/// own and are never traced (the hook would otherwise trace its own output).
+pub const RESERVED_PREFIX: &str = "$smqctl.trace";
+/// Default number of payload bytes a preview keeps.
+pub const DEFAULT_PREVIEW: usize = 256;
+
+/// What a tracer asks for when it attaches. Sent as JSON: `{"v":1,"preview":256}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachRequest {
+    #[serde(default = "version")]
+    pub v: u32,
+    /// Payload bytes to keep in each event's preview (0: none).
+    #[serde(default = "default_preview")]
+    pub preview: usize,
+}
+
+impl Default for AttachRequest {
+    fn default() -> Self {
+        AttachRequest {
+            v: VERSION,
+            preview: DEFAULT_PREVIEW,
+        }
+    }
+}
+
+fn version() -> u32 {
+    VERSION
+}
+
+fn default_preview() -> usize {
+    DEFAULT_PREVIEW
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A message was routed (`onpublish` said yes).
+    Publish,
+    /// Nobody received a message (`ondrop`): unknown TID, no subscriber, or
+    /// every write failed.
+    Drop,
+    /// The app refused something: `onpublish` answered false (a message), or
+    /// `permittop`/`permitsubtop`/`authenticate` said no (see `reason`).
+    Deny,
+    /// A client was accepted (`onconnect`).
+    Connect,
+    /// A client's session ended (`onclose`); `reason` says why.
+    Close,
+    /// A client subscribed to a topic (`to`).
+    Subscribe,
+    /// A client unsubscribed from a topic (`to`).
+    Unsubscribe,
+    /// A client created (looked up) a topic (`to`).
+    Create,
+    /// A client created (looked up) a sub-topic (`subtid`/`subtopic`).
+    Createsub,
+    /// The broker's state when the tracer attached (see [`Snapshot`]).
+    Snapshot,
+    /// A message from the tracing machinery itself: `reason` says what
+    /// (for example that events were skipped because the tracer was slow,
+    /// with the count in `skipped`).
+    Notice,
+    /// Attaching failed (`reason`: "not authorized", …); no events follow.
+    Error,
+    /// A kind this reader does not know (from a newer source).
+    #[serde(other)]
+    Unknown,
+}
+
+impl Kind {
+    /// Every kind a source emits, in display order (for filters and legends).
+    pub const ALL: [Kind; 12] = [
+        Kind::Publish,
+        Kind::Drop,
+        Kind::Deny,
+        Kind::Connect,
+        Kind::Close,
+        Kind::Subscribe,
+        Kind::Unsubscribe,
+        Kind::Create,
+        Kind::Createsub,
+        Kind::Snapshot,
+        Kind::Notice,
+        Kind::Error,
+    ];
+
+    /// The lowercase name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Publish => "publish",
+            Kind::Drop => "drop",
+            Kind::Deny => "deny",
+            Kind::Connect => "connect",
+            Kind::Close => "close",
+            Kind::Subscribe => "subscribe",
+            Kind::Unsubscribe => "unsubscribe",
+            Kind::Create => "create",
+            Kind::Createsub => "createsub",
+            Kind::Snapshot => "snapshot",
+            Kind::Notice => "notice",
+            Kind::Error => "error",
+            Kind::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A connected client as the broker knows it (`etid2peer`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub etid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<String>,
+    /// Remote address, `ip:port`, when the source knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+}
+
+/// What a destination TID turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DestType {
+    /// A named topic (`tid2topic` answered).
+    Topic,
+    /// A connected client's ETID (`etid2peer` answered).
+    Client,
+    /// The broker's own ETID (server-side handlers).
+    Server,
+    /// Neither: a stale ETID or a TID nobody created.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A message's destination, resolved by the broker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dest {
+    pub tid: u32,
+    #[serde(rename = "type")]
+    pub kind: DestType,
+    /// The topic name (for [`DestType::Topic`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The client it belongs to (for [`DestType::Client`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+impl Dest {
+    /// How the destination reads in one line: the topic name, `uid (etid N)`,
+    /// `server`, or `#tid` when unknown.
+    pub fn label(&self) -> String {
+        match (self.kind, &self.name, &self.uid) {
+            (DestType::Topic, Some(name), _) => name.clone(),
+            (DestType::Client, _, Some(uid)) => format!("{uid} (etid {})", self.tid),
+            (DestType::Client, _, None) => format!("etid {}", self.tid),
+            (DestType::Server, _, _) => "server".to_string(),
+            _ => format!("#{}", self.tid),
+        }
+    }
+}
+
+/// How an event's `payload` string encodes the message bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// The complete payload is valid JSON and `payload` is its text, untruncated.
+    Json,
+    /// UTF-8 text, cut at `preview` bytes (on a character boundary) when
+    /// `truncated` is set.
+    Text,
+    /// Raw bytes, base64 of the first `preview` bytes.
+    Base64,
+}
+
+/// A topic in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicInfo {
+    pub tid: u32,
+    pub name: String,
+    /// Subscriber count, when the source knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscribers: Option<u32>,
+}
+
+/// A sub-topic in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubtopicInfo {
+    pub subtid: u32,
+    pub name: String,
+}
+
+/// The broker's state when a tracer attaches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The broker's own ETID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_etid: Option<u32>,
+    #[serde(default)]
+    pub topics: Vec<TopicInfo>,
+    #[serde(default)]
+    pub subtopics: Vec<SubtopicInfo>,
+    #[serde(default)]
+    pub clients: Vec<Client>,
+}
+
+/// One trace event. See the module documentation for the protocol around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Schema version ([`VERSION`]).
+    #[serde(default = "version")]
+    pub v: u32,
+    /// When it happened, RFC 3339 in UTC (`2026-11-22T03:44:17.123Z`; the
+    /// fraction is optional: Lua sources may only have whole seconds).
+    pub ts: String,
+    pub kind: Kind,
+    /// Who acted: the publisher, the client that connected, subscribed, closed…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Client>,
+    /// Where a message went, or which topic was (un)subscribed/created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Dest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtopic: Option<String>,
+    /// Full payload size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
+    /// The payload preview (see [`Encoding`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// The preview is shorter than the payload.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    /// The app's `onpublish` answer (false on [`Kind::Deny`] of a message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<bool>,
+    /// How many clients received a message, when the source knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receivers: Option<u32>,
+    /// Why: drop, close, deny, notice and error events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Events the source skipped for this tracer ([`Kind::Notice`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Snapshot>,
+}
+
+impl Event {
+    /// An event of `kind` at `ts` with nothing else set.
+    pub fn new(kind: Kind, ts: String) -> Self {
+        Event {
+            v: VERSION,
+            ts,
+            kind,
+            from: None,
+            to: None,
+            subtid: None,
+            subtopic: None,
+            size: None,
+            encoding: None,
+            payload: None,
+            truncated: false,
+            verdict: None,
+            receivers: None,
+            reason: None,
+            skipped: None,
+            snapshot: None,
+        }
+    }
+
+    /// Sets `size`, `encoding`, `payload` and `truncated` from the message
+    /// bytes, keeping at most `limit` bytes of preview.
+    pub fn with_payload(mut self, data: &[u8], limit: usize) -> Self {
+        let p = Preview::of(data, limit);
+        self.size = Some(data.len());
+        self.encoding = Some(p.encoding);
+        self.payload = Some(p.text);
+        self.truncated = p.truncated;
+        self
+    }
+
+    /// The time as a timestamp, if `ts` parses.
+    pub fn timestamp(&self) -> Option<jiff::Timestamp> {
+        self.ts.parse().ok()
+    }
+
+    /// The payload bytes the preview holds (decoded from base64 when needed).
+    pub fn preview_bytes(&self) -> Option<Vec<u8>> {
+        let p = self.payload.as_ref()?;
+        match self.encoding? {
+            Encoding::Json | Encoding::Text => Some(p.as_bytes().to_vec()),
+            Encoding::Base64 => base64::engine::general_purpose::STANDARD.decode(p).ok(),
+        }
+    }
+
+    /// Whether this is one of the tracing machinery's own messages.
+    pub fn is_reserved(&self) -> bool {
+        self.subtopic
+            .as_deref()
+            .is_some_and(|s| s.starts_with(RESERVED_PREFIX))
+    }
+}
+
+/// The current time in the `ts` format, with milliseconds.
+pub fn now_ts() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Millisecond)
+        .map(|t| format!("{t:.3}"))
+        .unwrap_or_else(|_| jiff::Timestamp::now().to_string())
+}
+
+/// A bounded rendering of a payload, as carried in an [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub encoding: Encoding,
+    pub text: String,
+    pub truncated: bool,
+}
+
+impl Preview {
+    /// JSON when the whole payload is valid JSON and fits in `limit`; text when
+    /// it is UTF-8 (cut back to a character boundary); base64 otherwise.
+    pub fn of(data: &[u8], limit: usize) -> Preview {
+        if let Ok(s) = std::str::from_utf8(data) {
+            if data.len() <= limit && serde_json::from_slice::<serde::de::IgnoredAny>(data).is_ok()
+            {
+                return Preview {
+                    encoding: Encoding::Json,
+                    text: s.to_string(),
+                    truncated: false,
+                };
+            }
+            let mut end = limit.min(s.len());
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            return Preview {
+                encoding: Encoding::Text,
+                text: s[..end].to_string(),
+                truncated: end < s.len(),
+            };
+        }
+        let end = limit.min(data.len());
+        Preview {
+            encoding: Encoding::Base64,
+            text: base64::engine::general_purpose::STANDARD.encode(&data[..end]),
+            truncated: end < data.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_publish_event_serialises_with_only_the_fields_it_has() {
+        let mut e = Event::new(Kind::Publish, "2026-11-22T03:44:17.123Z".into())
+            .with_payload(br#"{"On":true}"#, 256);
+        e.from = Some(Client {
+            etid: 7,
+            uid: Some("sim-00001".into()),
+            info: None,
+            addr: None,
+        });
+        e.to = Some(Dest {
+            tid: 9,
+            kind: DestType::Topic,
+            name: Some("DeviceState".into()),
+            uid: None,
+        });
+        e.verdict = Some(true);
+        let v = serde_json::to_value(&e).expect("serialises");
+        assert_eq!(
+            v,
+            serde_json::json!({"v":1,"ts":"2026-11-22T03:44:17.123Z","kind":"publish",
+                "from":{"etid":7,"uid":"sim-00001"},
+                "to":{"tid":9,"type":"topic","name":"DeviceState"},
+                "size":11,"encoding":"json","payload":"{\"On\":true}","verdict":true})
+        );
+        let back: Event = serde_json::from_value(v).expect("reads back");
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn readers_ignore_unknown_fields_and_kinds() {
+        let e: Event = serde_json::from_str(
+            r#"{"v":2,"ts":"2026-01-01T00:00:00Z","kind":"teleport","warp":9,
+                "to":{"tid":3,"type":"wormhole"}}"#,
+        )
+        .expect("lenient");
+        assert_eq!(e.kind, Kind::Unknown);
+        assert_eq!(e.to.expect("to").kind, DestType::Unknown);
+    }
+
+    #[test]
+    fn previews_pick_json_text_or_base64_and_never_split_a_character() {
+        assert_eq!(Preview::of(b"[1,2]", 256).encoding, Encoding::Json);
+        let long_json = Preview::of(b"[1,2,3]", 4);
+        assert_eq!(
+            (
+                long_json.encoding,
+                long_json.text.as_str(),
+                long_json.truncated
+            ),
+            (Encoding::Text, "[1,2", true)
+        );
+        // "é" is two bytes: a 2-byte limit must not cut it in half.
+        let cut = Preview::of("aé".as_bytes(), 2);
+        assert_eq!((cut.text.as_str(), cut.truncated), ("a", true));
+        let bin = Preview::of(&[0xff, 0, 1], 2);
+        assert_eq!(
+            (bin.encoding, bin.text.as_str(), bin.truncated),
+            (Encoding::Base64, "/wA=", true)
+        );
+        let e = Event::new(Kind::Drop, now_ts()).with_payload(&[0xff, 0, 1], 256);
+        assert_eq!(e.preview_bytes(), Some(vec![0xff, 0, 1]));
+        assert!(e.timestamp().is_some(), "now_ts parses: {}", e.ts);
+    }
+
+    #[test]
+    fn destination_labels_read_as_names() {
+        let d = |kind, name: Option<&str>, uid: Option<&str>| Dest {
+            tid: 42,
+            kind,
+            name: name.map(str::to_string),
+            uid: uid.map(str::to_string),
+        };
+        assert_eq!(d(DestType::Topic, Some("t"), None).label(), "t");
+        assert_eq!(d(DestType::Client, None, Some("u")).label(), "u (etid 42)");
+        assert_eq!(d(DestType::Server, None, None).label(), "server");
+        assert_eq!(d(DestType::Unknown, None, None).label(), "#42");
+    }
+
+    #[test]
+    fn own_messages_are_recognised_by_subtopic() {
+        let mut e = Event::new(Kind::Publish, now_ts());
+        e.subtopic = Some(SUB_ATTACH.into());
+        assert!(e.is_reserved());
+        e.subtopic = Some("SetCharger".into());
+        assert!(!e.is_reserved());
+    }
+}
