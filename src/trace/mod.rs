@@ -18,7 +18,9 @@
 //!
 //! May import: `protocol` (for byte rendering). Nothing here does I/O.
 
+pub mod filter;
 pub mod schema;
+pub mod source;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
