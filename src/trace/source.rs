@@ -18,7 +18,7 @@ pub enum Update {
     /// The connection or attachment changed.
     Status(Status),
     /// A trace event (including the [`super::schema::Kind::Snapshot`] sent on attach).
-    Event(Event),
+    Event(Box<Event>),
 }
 
 /// Where a source stands.
