@@ -36,6 +36,7 @@ complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "pub" -d 'Publish JSON
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
@@ -192,6 +193,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l auth -d 'Accept
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l handlers -d 'Answer requests at the broker\'s ETID from this TOML file ([[request]], [[rpc]], [[event]] rules; see the README)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l deny-topic -d 'Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *); for testing how clients handle denial (repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l credentials -d 'Accept only clients presenting this shared secret as credentials' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l trace-allow -d 'Who may attach a tracer (`smqctl trace`, `smqctl tui`): loopback, any, or addresses/CIDR ranges, comma-separated (loopback stays allowed)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -200,6 +202,42 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l trace-packets -
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -s V -l version -d 'Print version'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l server-etid -d 'ETID of the broker\'s own client, where the attach request goes (brokers made with rndtid have a random one)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l kind -d 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l topic -d 'Only events whose topic matches this pattern (`*` wildcard; repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l exclude -d 'Hide events whose topic matches this pattern (repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l grep -d 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s C -l count -d 'Exit after this many events (snapshots and notices do not count)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s W -l timeout -d 'Stop after this long; exit 5 if --count events (without --count: any event) did not arrive' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s F -l format -d 'Output format (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'One readable line per event (colour on a terminal)'
+json\t'The schema\'s JSON, one event per line'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l key -d 'Private key (PEM) of --cert' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l drops -d 'Only drops (same as --kind drop)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l no-fallback -d 'When no tracer answers: exit 4 instead of falling back'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l no-reconnect -d 'Exit when the connection drops instead of reconnecting'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -328,15 +366,16 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l trace-packets -d '
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker bench completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker bench completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker bench completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker bench completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker bench completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker bench completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker bench completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker bench completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace bench completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace bench completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace bench completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace bench completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace bench completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace bench completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace bench completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace bench completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace bench completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "pubsub" -d 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "rpc" -d 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "connections" -d 'Open many idle connections and report the broker\'s memory per connection'

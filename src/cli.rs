@@ -102,6 +102,8 @@ pub enum Command {
     /// Run the embedded SMQ broker (WebSocket and raw transport on one port)
     #[command(after_long_help = BROKER_EXAMPLES)]
     Broker(BrokerArgs),
+    /// Show what a broker does: publishes, drops, denials, connects, closes (live)
+    Trace(crate::commands::trace::TraceArgs),
     /// Measure a broker: message throughput and latency, cost of idle connections
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -297,6 +299,7 @@ Examples:
   smqctl broker --auth users.txt -v               # uid-or-user:secret lines
   smqctl broker --handlers handlers.toml          # answer SearchSitesReq, $RpcReq...
   SMQCTL_BROKER_CREDENTIALS=s3cret smqctl broker  # one shared secret
+  smqctl broker --trace-allow 10.0.0.0/8          # tracers from the LAN too
 
 Clients connect to ws://HOST:PORT/<any path> or http://HOST:PORT/<any path>.
 The first line on stdout is `listening on HOST:PORT`.";
@@ -332,6 +335,10 @@ pub struct BrokerArgs {
     /// Accept only clients presenting this shared secret as credentials
     #[arg(long, env = "SMQCTL_BROKER_CREDENTIALS", hide_env_values = true)]
     pub credentials: Option<String>,
+    /// Who may attach a tracer (`smqctl trace`, `smqctl tui`): loopback, any, or
+    /// addresses/CIDR ranges, comma-separated (loopback stays allowed)
+    #[arg(long, value_name = "WHO", default_value = "loopback")]
+    pub trace_allow: String,
 }
 
 const RPC_EXAMPLES: &str = "\

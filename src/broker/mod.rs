@@ -22,6 +22,7 @@ mod http;
 mod router;
 mod session;
 mod tls;
+mod tracers;
 
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,7 @@ use tokio_rustls::TlsAcceptor;
 pub use self::auth::Auth;
 use self::router::{Outgoing, Router, publish_body};
 pub use self::tls::{load_tls_config, load_tls_config_with_clients};
+pub use self::tracers::{IpNet, TraceAllow};
 use crate::protocol::{MAX_PAYLOAD, PUBLISH_HEADER_LEN, Publish};
 pub use crate::trace::{TraceEvent, TraceRecord, Transport};
 
@@ -68,6 +70,8 @@ pub struct BrokerConfig {
     pub connect_timeout: Duration,
     /// Topics whose Subscribe/Create is refused (exact names or `prefix*`).
     pub deny_topics: Vec<String>,
+    /// Which peers may attach a tracer (`$smqctl.trace.attach`).
+    pub trace_allow: TraceAllow,
 }
 
 impl Default for BrokerConfig {
@@ -78,6 +82,7 @@ impl Default for BrokerConfig {
             tls: None,
             connect_timeout: Duration::from_secs(4),
             deny_topics: Vec::new(),
+            trace_allow: TraceAllow::default(),
         }
     }
 }
@@ -224,6 +229,17 @@ impl Shared {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// What routing left to do outside the lock: start an attached tracer's
+    /// pump, call the server handler.
+    pub(crate) fn after_routing(self: &Arc<Self>, routed: router::Routed) {
+        if let Some(pump) = routed.tracer {
+            tokio::spawn(pump.run());
+        }
+        if let Some((handler, msg)) = routed.server {
+            self.call_handler(handler, msg);
+        }
+    }
+
     /// Calls the server handler, guarding against unbounded recursion when a
     /// handler publishes to something it receives.
     pub(crate) fn call_handler(
@@ -273,6 +289,7 @@ impl Broker {
         let tracer = Tracer::new();
         let mut router = Router::new(config.rndtid, tracer.clone());
         router.set_deny(config.deny_topics.clone());
+        router.set_trace_allow(config.trace_allow.clone());
         Broker {
             shared: Arc::new(Shared {
                 config,
@@ -382,10 +399,9 @@ impl Broker {
             .shared
             .router()
             .publish(None, &msg, Outgoing::new(body, None));
-        if let Some((handler, m)) = routed.server {
-            self.shared.call_handler(handler, m);
-        }
-        routed.receivers
+        let receivers = routed.receivers;
+        self.shared.after_routing(routed);
+        receivers
     }
 
     /// Topic name of a TID; `None` for ETIDs and unknown IDs.

@@ -22,11 +22,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::sync::{Notify, mpsc};
 
+use super::tracers::{self, Pump, TraceAllow, Tracers};
 use super::{BrokerStats, PeerInfo, ServerHandler, ServerMessage, Tracer};
 use crate::protocol::framing;
 use crate::protocol::{
     Ack, Change, Connack, PUBLISH_HEADER_LEN, Packet, Publish, display_bytes, kind,
 };
+use crate::trace::schema::{self, Dest, DestType, Event, Kind};
 use crate::trace::{TraceEvent, Transport};
 
 /// Frames a client may have waiting before further messages to it are dropped.
@@ -93,6 +95,18 @@ impl Outbox {
                     mpsc::error::TrySendError::Closed(_) => Sent::Closed,
                 }
             }
+        }
+    }
+
+    /// Queues a message body (type byte onwards), framed for this transport.
+    pub(crate) fn send_body(&self, body: Bytes) -> Sent {
+        if !self.raw {
+            return self.send(body);
+        }
+        let mut out = BytesMut::new();
+        match framing::prefix_raw(&body, &mut out) {
+            Ok(()) => self.send(out.freeze()),
+            Err(_) => Sent::Full,
         }
     }
 
@@ -221,6 +235,8 @@ pub(crate) struct Routed {
     /// Clients (and the server) that got it.
     pub receivers: usize,
     pub server: Option<ServerCall>,
+    /// A tracer attached: the caller spawns its pump.
+    pub tracer: Option<Pump>,
 }
 
 pub(crate) struct Router {
@@ -241,6 +257,11 @@ pub(crate) struct Router {
     /// answering false): exact names, or prefixes ending in `*`.
     deny: Vec<String>,
     stats: BrokerStats,
+    /// Attached tracers (schema events); empty costs one check per event.
+    tracers: Tracers,
+    trace_allow: TraceAllow,
+    /// Sub-topic IDs whose names start with `$smqctl.trace`: never traced.
+    trace_subtids: Vec<u32>,
 }
 
 impl Router {
@@ -259,6 +280,9 @@ impl Router {
             closing: false,
             deny: Vec::new(),
             stats: BrokerStats::default(),
+            tracers: Tracers::default(),
+            trace_allow: TraceAllow::default(),
+            trace_subtids: Vec::new(),
         };
         if rndtid {
             r.server_etid = 0; // excluded from the draw below
@@ -273,6 +297,10 @@ impl Router {
 
     pub(crate) fn set_deny(&mut self, patterns: Vec<String>) {
         self.deny = patterns;
+    }
+
+    pub(crate) fn set_trace_allow(&mut self, allow: TraceAllow) {
+        self.trace_allow = allow;
     }
 
     /// `permittop`: may this topic be subscribed to or created?
@@ -290,6 +318,21 @@ impl Router {
             etid,
             topic: display_bytes(&name),
             subscribe,
+        });
+        self.trace(|r| {
+            let mut e = r.event(Kind::Deny, etid);
+            e.to = Some(Dest {
+                tid: 0,
+                kind: DestType::Topic,
+                name: Some(display_bytes(&name)),
+                uid: None,
+            });
+            e.reason = Some(format!(
+                "permittop refused {} of topic {}",
+                if subscribe { "Subscribe" } else { "Create" },
+                display_bytes(&name)
+            ));
+            e
         });
         let ack = Ack {
             status: 1,
@@ -349,6 +392,19 @@ impl Router {
             tls: new.tls,
             takeover: old.is_some(),
         });
+        if !self.tracers.is_empty() {
+            let mut e = Event::new(Kind::Connect, schema::now_ts());
+            e.from = Some(schema::Client {
+                etid,
+                uid: Some(display_bytes(&new.uid)),
+                info: non_empty(&new.info),
+                addr: Some(new.addr.to_string()),
+            });
+            if old.is_some() {
+                e.reason = Some("took over a live connection with the same UID".into());
+            }
+            self.tracers.emit(e, None);
+        }
         self.uids.insert(new.uid.clone(), etid);
         self.peers.insert(
             etid,
@@ -403,6 +459,12 @@ impl Router {
             uid: display_bytes(&uid),
             reason: reason.to_string(),
         });
+        self.trace(|r| {
+            let mut e = r.event(Kind::Close, etid);
+            e.reason = Some(reason.to_string());
+            e
+        });
+        self.tracers.detach(etid);
         for tid in &topics {
             if let Some(topic) = self.topics.get_mut(tid) {
                 topic.subs.retain(|&s| s != etid);
@@ -498,6 +560,9 @@ impl Router {
             }
         };
         let name = Bytes::copy_from_slice(name);
+        if tracers::reserved_name(&name) {
+            self.trace_subtids.push(id);
+        }
         self.subtopic_ids.insert(name.clone(), id);
         self.subtopics.insert(id, name);
         id
@@ -530,6 +595,7 @@ impl Router {
             tid,
             topic: display_bytes(&name),
         });
+        self.trace(|r| r.event(Kind::Subscribe, etid).with_to(r.dest(tid)));
         self.reply(
             etid,
             Packet::Suback(Ack {
@@ -554,6 +620,7 @@ impl Router {
             tid,
             topic: display_bytes(&name),
         });
+        self.trace(|r| r.event(Kind::Create, etid).with_to(r.dest(tid)));
         self.reply(
             etid,
             Packet::Createack(Ack {
@@ -575,6 +642,13 @@ impl Router {
             subtid,
             name: display_bytes(&name),
         });
+        if !self.is_reserved(subtid) {
+            self.trace(|r| {
+                let mut e = r.event(Kind::Createsub, etid);
+                r.set_subtopic(&mut e, subtid);
+                e
+            });
+        }
         self.reply(
             etid,
             Packet::Createsuback(Ack {
@@ -612,6 +686,7 @@ impl Router {
             topic.subs.retain(|&s| s != etid);
         }
         self.tracer.emit(|| TraceEvent::Unsubscribe { etid, tid });
+        self.trace(|r| r.event(Kind::Unsubscribe, etid).with_to(r.dest(tid)));
         self.notify_count(tid);
     }
 
@@ -735,7 +810,11 @@ impl Router {
             return Routed {
                 receivers: 0,
                 server: None,
+                tracer: None,
             };
+        }
+        if msg.tid == self.server_etid && self.is_reserved(msg.subtid) {
+            return self.trace_control(from, msg);
         }
         let mut receivers = 0usize;
         let mut server = None;
@@ -798,8 +877,12 @@ impl Router {
                 }
             });
         }
+        if !self.tracers.is_empty() && !self.is_reserved(msg.subtid) {
+            self.trace_message(msg, (receivers == 0).then_some(why), receivers);
+        }
         Routed {
             receivers,
+            tracer: None,
             server: server.map(|h| {
                 (
                     h,
@@ -825,6 +908,219 @@ impl Router {
             payload: msg.payload.clone(),
             why: why.to_string(),
         });
+        if !self.tracers.is_empty() && !self.is_reserved(msg.subtid) {
+            self.trace_message(msg, Some(why), 0);
+        }
+    }
+
+    // ----- tracers (schema events, see `tracers`) -----
+
+    /// Builds and offers a schema event only when a tracer is attached.
+    fn trace(&self, build: impl FnOnce(&Router) -> Event) {
+        if !self.tracers.is_empty() {
+            self.tracers.emit(build(self), None);
+        }
+    }
+
+    /// Whether a sub-topic ID belongs to the tracing machinery.
+    fn is_reserved(&self, subtid: u32) -> bool {
+        subtid != 0 && self.trace_subtids.contains(&subtid)
+    }
+
+    /// An event of `kind` by the client (or server) at `etid`.
+    fn event(&self, kind: Kind, etid: u32) -> Event {
+        let mut e = Event::new(kind, schema::now_ts());
+        e.from = Some(self.client(etid));
+        e
+    }
+
+    /// Who `etid` is, from the peer table (`etid2peer`).
+    pub(crate) fn client(&self, etid: u32) -> schema::Client {
+        match self.peers.get(&etid) {
+            Some(p) => schema::Client {
+                etid,
+                uid: Some(display_bytes(&p.uid)),
+                info: non_empty(&p.info),
+                addr: None,
+            },
+            None => schema::Client {
+                etid,
+                ..schema::Client::default()
+            },
+        }
+    }
+
+    /// What `tid` is: a topic (`tid2topic`), the server, a client, or unknown.
+    pub(crate) fn dest(&self, tid: u32) -> Dest {
+        let (kind, name, uid) = if let Some(t) = self.topics.get(&tid) {
+            (DestType::Topic, Some(display_bytes(&t.name)), None)
+        } else if tid == self.server_etid {
+            (DestType::Server, None, None)
+        } else if let Some(p) = self.peers.get(&tid) {
+            (DestType::Client, None, Some(display_bytes(&p.uid)))
+        } else {
+            (DestType::Unknown, None, None)
+        };
+        Dest {
+            tid,
+            kind,
+            name,
+            uid,
+        }
+    }
+
+    /// Sets `subtid` and its name (`tid2subtopic`) unless it is 0.
+    fn set_subtopic(&self, e: &mut Event, subtid: u32) {
+        if subtid != 0 {
+            e.subtid = Some(subtid);
+            e.subtopic = self.subtopics.get(&subtid).map(|n| display_bytes(n));
+        }
+    }
+
+    /// A publish (`why` is `None`) or drop event for one routed message.
+    fn trace_message(&self, msg: &Publish, why: Option<&str>, receivers: usize) {
+        let mut e = self.event(
+            if why.is_some() {
+                Kind::Drop
+            } else {
+                Kind::Publish
+            },
+            msg.ptid,
+        );
+        e.to = Some(self.dest(msg.tid));
+        self.set_subtopic(&mut e, msg.subtid);
+        match why {
+            Some(why) => e.reason = Some(why.to_string()),
+            None => {
+                e.verdict = Some(true);
+                e.receivers = Some(receivers as u32);
+            }
+        }
+        self.tracers.emit(e, Some(&msg.payload));
+    }
+
+    /// A refused Connect (bad credentials, UID too short...): who and why,
+    /// never what they sent as a secret.
+    pub(crate) fn trace_refused(&self, uid: &[u8], reason: &str, addr: SocketAddr) {
+        self.trace(|_| {
+            let mut e = Event::new(Kind::Deny, schema::now_ts());
+            e.from = Some(schema::Client {
+                etid: 0,
+                uid: Some(display_bytes(uid)),
+                info: None,
+                addr: Some(addr.to_string()),
+            });
+            e.reason = Some(format!("connection refused: {reason}"));
+            e
+        });
+    }
+
+    /// Attach and detach requests published to the server ETID.
+    fn trace_control(&mut self, from: Option<Who>, msg: &Publish) -> Routed {
+        let mut routed = Routed {
+            receivers: 1,
+            server: None,
+            tracer: None,
+        };
+        let Some(who) = from else {
+            return routed; // the server cannot trace itself
+        };
+        let etid = who.etid;
+        let name = self.subtopics.get(&msg.subtid).cloned().unwrap_or_default();
+        if name == schema::SUB_DETACH.as_bytes() {
+            self.tracers.detach(etid);
+            return routed;
+        }
+        if name != schema::SUB_ATTACH.as_bytes() {
+            return routed;
+        }
+        let subtid = self.create_subtopic(schema::SUB_EVENTS.as_bytes());
+        let Some(peer) = self.peers.get(&etid) else {
+            return routed;
+        };
+        if !self.trace_allow.permits(peer.addr.ip()) {
+            let mut e = Event::new(Kind::Error, schema::now_ts());
+            e.reason = Some("not authorized".into());
+            if let Some(body) = tracers::encode(&e, etid, self.server_etid, subtid) {
+                peer.outbox.send_body(body);
+            }
+            return routed;
+        }
+        let req: schema::AttachRequest = serde_json::from_slice(&msg.payload).unwrap_or_default();
+        let outbox = peer.outbox.clone();
+        let rx = self.tracers.attach(etid, req.preview);
+        self.tracers.emit_to(etid, self.snapshot_event());
+        routed.tracer = Some(Pump {
+            rx,
+            outbox,
+            tid: etid,
+            ptid: self.server_etid,
+            subtid,
+        });
+        routed
+    }
+
+    /// The broker's state for a tracer that just attached; lists are cut so
+    /// the event fits in one message (the `reason` then says so).
+    pub(crate) fn snapshot_event(&self) -> Event {
+        let mut topics: Vec<schema::TopicInfo> = self
+            .topics
+            .iter()
+            .map(|(&tid, t)| schema::TopicInfo {
+                tid,
+                name: display_bytes(&t.name),
+                subscribers: Some(t.count()),
+            })
+            .collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut subtopics: Vec<schema::SubtopicInfo> = self
+            .subtopics
+            .iter()
+            .filter(|(id, _)| !self.is_reserved(**id))
+            .map(|(&subtid, n)| schema::SubtopicInfo {
+                subtid,
+                name: display_bytes(n),
+            })
+            .collect();
+        subtopics.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut clients: Vec<schema::Client> = self
+            .peers
+            .iter()
+            .map(|(&etid, p)| schema::Client {
+                addr: Some(p.addr.to_string()),
+                ..self.client(etid)
+            })
+            .collect();
+        clients.sort_by(|a, b| a.uid.cmp(&b.uid));
+        let mut e = Event::new(Kind::Snapshot, schema::now_ts());
+        let total = (topics.len(), subtopics.len(), clients.len());
+        loop {
+            e.snapshot = Some(schema::Snapshot {
+                server_etid: Some(self.server_etid),
+                topics: topics.clone(),
+                subtopics: subtopics.clone(),
+                clients: clients.clone(),
+            });
+            let fits = serde_json::to_vec(&e)
+                .map(|j| j.len() + 200 < crate::protocol::MAX_PAYLOAD)
+                .unwrap_or(false);
+            if fits || (topics.is_empty() && subtopics.is_empty() && clients.is_empty()) {
+                break;
+            }
+            topics.truncate(topics.len() / 2);
+            subtopics.truncate(subtopics.len() / 2);
+            clients.truncate(clients.len() / 2);
+            e.reason = Some(format!(
+                "snapshot cut to fit one message: {} of {} topics, {} of {} sub-topics, {} of {} clients",
+                topics.len(),
+                total.0,
+                subtopics.len(),
+                total.1,
+                clients.len(),
+                total.2
+            ));
+        }
+        e
     }
 
     // ----- server-side API -----
@@ -869,6 +1165,11 @@ impl Router {
             .collect()
     }
 
+    #[cfg(test)]
+    pub(crate) fn tracers(&self) -> &Tracers {
+        &self.tracers
+    }
+
     pub(crate) fn stats(&self) -> BrokerStats {
         BrokerStats {
             connections: self.peers.len(),
@@ -876,6 +1177,10 @@ impl Router {
             ..self.stats
         }
     }
+}
+
+fn non_empty(b: &Bytes) -> Option<String> {
+    (!b.is_empty()).then(|| display_bytes(b))
 }
 
 /// Queues a message for one receiver; 1 if queued, 0 if dropped.
@@ -932,6 +1237,10 @@ mod tests {
     }
 
     fn join(r: &mut Router, uid: &str) -> Client {
+        join_from(r, uid, "127.0.0.1:1")
+    }
+
+    fn join_from(r: &mut Router, uid: &str, addr: &str) -> Client {
         let (outbox, inbox) = Outbox::new(false);
         let conn = rand::random();
         let etid = r
@@ -939,7 +1248,7 @@ mod tests {
                 conn,
                 uid: Bytes::copy_from_slice(uid.as_bytes()),
                 info: Bytes::new(),
-                addr: "127.0.0.1:1".parse().expect("addr"),
+                addr: addr.parse().expect("addr"),
                 transport: Transport::Ws,
                 tls: false,
                 outbox,
@@ -1321,5 +1630,241 @@ mod tests {
             .take_while(|_| matches!(outbox.send(big.clone()), Sent::Ok))
             .count();
         assert_eq!(accepted, QUEUE_BYTES / 60_000);
+    }
+
+    // ----- tracers -----
+
+    /// Publishes an attach request from `c`; returns the pump the caller would run.
+    fn attach(r: &mut Router, c: &Client, preview: usize) -> Option<Pump> {
+        let sub = r.create_subtopic(schema::SUB_ATTACH.as_bytes());
+        let p = Publish {
+            tid: r.server_etid(),
+            ptid: c.etid,
+            subtid: sub,
+            payload: Bytes::from(format!(r#"{{"v":1,"preview":{preview}}}"#)),
+        };
+        let body = Packet::Publish(p.clone()).to_bytes();
+        r.publish(Some(c.who), &p, Outgoing::new(body, None)).tracer
+    }
+
+    fn events(pump: &mut Pump) -> Vec<Event> {
+        let mut out = Vec::new();
+        while let Ok(e) = pump.rx.try_recv() {
+            out.push(*e);
+        }
+        out
+    }
+
+    fn send(r: &mut Router, c: &Client, tid: u32, subtid: u32, payload: &'static [u8]) {
+        let p = Publish {
+            tid,
+            ptid: c.etid,
+            subtid,
+            payload: Bytes::from_static(payload),
+        };
+        let body = Packet::Publish(p.clone()).to_bytes();
+        r.publish(Some(c.who), &p, Outgoing::new(body, None));
+    }
+
+    #[test]
+    fn attached_tracer_gets_a_snapshot_then_events_with_names_resolved() {
+        let mut r = router();
+        let early = join(&mut r, "sub-early");
+        r.subscribe(early.who, Bytes::from_static(b"DeviceState"));
+        let tracer = join(&mut r, "tracer-01");
+        let mut pump = attach(&mut r, &tracer, 4).expect("loopback tracer attaches");
+        let snap = events(&mut pump);
+        assert_eq!(snap.len(), 1, "{snap:?}");
+        let s = snap[0].snapshot.as_ref().expect("snapshot");
+        assert_eq!(s.server_etid, Some(1));
+        assert_eq!(s.topics.len(), 1);
+        assert_eq!(
+            (s.topics[0].name.as_str(), s.topics[0].subscribers),
+            ("DeviceState", Some(1))
+        );
+        let uids: Vec<_> = s.clients.iter().filter_map(|c| c.uid.as_deref()).collect();
+        assert_eq!(uids, ["sub-early", "tracer-01"]);
+        assert!(s.clients.iter().all(|c| c.addr.is_some()));
+        assert!(
+            s.subtopics.iter().all(|x| !x.name.starts_with("$smqctl")),
+            "{:?}",
+            s.subtopics
+        );
+
+        let a = join(&mut r, "publisher-a");
+        let set = r.create_subtopic(b"SetCharger");
+        let tid = r.topic2tid(b"DeviceState").expect("topic");
+        send(&mut r, &a, tid, set, b"{\"On\":true}");
+        let lonely = r.lookup_or_create(b"Nobody");
+        send(&mut r, &a, lonely, 0, b"hello");
+        send(&mut r, &a, 1, 0, b"to server");
+        send(&mut r, &a, early.etid, 0, b"direct");
+        send(&mut r, &a, 0xdead_beef, 0, b"lost");
+        r.disconnect(a.who, "client sent Disconnect");
+        let got = events(&mut pump);
+        let kinds: Vec<Kind> = got.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::Connect,
+                Kind::Publish,
+                Kind::Drop,
+                Kind::Drop,
+                Kind::Publish,
+                Kind::Drop,
+                Kind::Close
+            ]
+        );
+        let from = got[1].from.as_ref().expect("from");
+        assert_eq!(
+            (from.etid, from.uid.as_deref()),
+            (a.etid, Some("publisher-a"))
+        );
+        let to = got[1].to.as_ref().expect("to");
+        assert_eq!(
+            (to.kind, to.name.as_deref()),
+            (DestType::Topic, Some("DeviceState"))
+        );
+        assert_eq!(got[1].subtopic.as_deref(), Some("SetCharger"));
+        assert_eq!((got[1].receivers, got[1].verdict), (Some(1), Some(true)));
+        assert_eq!(got[1].size, Some(11));
+        assert_eq!(
+            (got[1].payload.as_deref(), got[1].truncated),
+            (Some("{\"On"), true),
+            "preview cut at what the tracer asked for"
+        );
+        assert_eq!(got[2].reason.as_deref(), Some("no subscribers"));
+        assert_eq!(got[2].to.as_ref().map(|d| d.label()), Some("Nobody".into()));
+        assert_eq!(got[3].to.as_ref().map(|d| d.kind), Some(DestType::Server));
+        let direct = got[4].to.as_ref().expect("to");
+        assert_eq!(
+            (direct.kind, direct.uid.as_deref()),
+            (DestType::Client, Some("sub-early"))
+        );
+        assert_eq!(got[5].to.as_ref().map(|d| d.kind), Some(DestType::Unknown));
+        assert_eq!(got[6].reason.as_deref(), Some("client sent Disconnect"));
+        assert_eq!(
+            got[6].from.as_ref().and_then(|c| c.uid.as_deref()),
+            Some("publisher-a"),
+            "the name is resolved before the client is forgotten"
+        );
+    }
+
+    #[test]
+    fn trace_messages_are_never_traced_nor_routed_to_the_handler() {
+        let mut r = router();
+        let seen = Arc::new(std::sync::Mutex::new(0));
+        let s = seen.clone();
+        r.set_handler(Arc::new(
+            move |_: &super::super::Broker, _m: ServerMessage| {
+                *s.lock().expect("lock") += 1;
+            },
+        ));
+        let tracer = join(&mut r, "tracer-01");
+        let mut pump = attach(&mut r, &tracer, 256).expect("attached");
+        events(&mut pump);
+        // A second attach, a publish with a reserved sub-topic to a topic, a detach.
+        let mut again = attach(&mut r, &tracer, 256).expect("re-attached");
+        assert!(pump.rx.is_closed(), "the first attachment was replaced");
+        let other = join(&mut r, "other-client");
+        let reserved = r.create_subtopic(b"$smqctl.trace.private");
+        let t = r.lookup_or_create(b"T");
+        send(&mut r, &other, t, reserved, b"x");
+        let detach = r.create_subtopic(schema::SUB_DETACH.as_bytes());
+        let kinds: Vec<Kind> = events(&mut again).iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [Kind::Snapshot, Kind::Connect],
+            "no createsub, publish or drop"
+        );
+        assert!(r.tracers().is_attached(tracer.etid));
+        send(&mut r, &tracer, 1, detach, b"");
+        assert!(!r.tracers().is_attached(tracer.etid));
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            0,
+            "the app handler saw none of it"
+        );
+    }
+
+    #[test]
+    fn tracer_from_a_non_loopback_address_is_refused_with_an_error_event() {
+        let mut r = router();
+        let mut far = join_from(&mut r, "far-tracer", "192.0.2.7:5000");
+        assert!(attach(&mut r, &far, 256).is_none());
+        assert!(r.tracers().is_empty());
+        let got = far.drain();
+        let [Packet::Publish(p)] = got.as_slice() else {
+            panic!("one error message expected: {got:?}");
+        };
+        assert_eq!(p.tid, far.etid);
+        assert_eq!(
+            r.tid2subtopic(p.subtid).map(|b| b.to_vec()),
+            Some(schema::SUB_EVENTS.as_bytes().to_vec())
+        );
+        let e: Event = serde_json::from_slice(&p.payload).expect("schema event");
+        assert_eq!(
+            (e.kind, e.reason.as_deref()),
+            (Kind::Error, Some("not authorized"))
+        );
+
+        r.set_trace_allow(TraceAllow::parse("192.0.2.0/24").expect("cidr"));
+        assert!(
+            attach(&mut r, &far, 256).is_some(),
+            "widened by --trace-allow"
+        );
+    }
+
+    #[test]
+    fn slow_tracer_loses_events_not_publishers_and_is_forgotten_on_close() {
+        let mut r = router();
+        let tracer = join(&mut r, "tracer-01");
+        let mut pump = attach(&mut r, &tracer, 256).expect("attached");
+        let mut sub = join(&mut r, "subscriber");
+        r.subscribe(sub.who, Bytes::from_static(b"T"));
+        sub.drain();
+        let t = r.topic2tid(b"T").expect("T");
+        let publisher = join(&mut r, "publisher");
+        let n = tracers::TRACER_QUEUE + 1000;
+        for _ in 0..n {
+            send(&mut r, &publisher, t, 0, b"x");
+        }
+        assert_eq!(sub.drain().len(), n, "every message still routed");
+        let skipped = r.tracers().skipped(tracer.etid).expect("attached");
+        assert!(skipped >= 1000, "{skipped}");
+        assert_eq!(events(&mut pump).len(), tracers::TRACER_QUEUE);
+        send(&mut r, &publisher, t, 0, b"x");
+        let got = events(&mut pump);
+        assert_eq!(got[0].skipped, Some(skipped));
+        r.disconnect(tracer.who, "gone");
+        assert!(r.tracers().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_pump_delivers_events_as_publish_messages_to_the_tracer() {
+        let mut r = router();
+        let mut tracer = join(&mut r, "tracer-01");
+        let pump = attach(&mut r, &tracer, 256).expect("attached");
+        let (subtid, server) = (pump.subtid, pump.ptid);
+        let task = tokio::spawn(pump.run());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let got = loop {
+            let got = tracer.drain();
+            if !got.is_empty() || std::time::Instant::now() > deadline {
+                break got;
+            }
+            tokio::task::yield_now().await;
+        };
+        let Some(Packet::Publish(p)) = got.first() else {
+            panic!("snapshot expected: {got:?}");
+        };
+        assert_eq!((p.tid, p.ptid, p.subtid), (tracer.etid, server, subtid));
+        let e: Event = serde_json::from_slice(&p.payload).expect("schema");
+        assert_eq!(e.kind, Kind::Snapshot);
+        r.disconnect(tracer.who, "gone");
+        tokio::time::timeout(std::time::Duration::from_secs(10), task)
+            .await
+            .expect("pump ends when the tracer leaves")
+            .expect("no panic");
     }
 }

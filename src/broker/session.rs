@@ -495,6 +495,7 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
                 reason: why.to_string(),
                 peer: addr.to_string(),
             });
+            shared.router().trace_refused(&uid, why, addr);
             drop(outbox);
             let _ = timeout(CLOSE_GRACE, &mut writer.0).await;
             return;
@@ -673,9 +674,7 @@ impl Session<'_> {
             ));
         }
         let routed = self.shared.router().publish(Some(self.who), &p, out);
-        if let Some((handler, msg)) = routed.server {
-            self.shared.call_handler(handler, msg);
-        }
+        self.shared.after_routing(routed);
         Ok(())
     }
 

@@ -16,8 +16,10 @@
 //! as text when printable, otherwise as `0x`-prefixed hex (see
 //! [`crate::protocol::display_bytes`]).
 //!
-//! May import: `protocol` (for byte rendering). Nothing here does I/O.
+//! May import: `protocol` (for byte rendering). Nothing here does I/O except
+//! [`attach`], the SMQ source, which also imports `client`.
 
+pub mod attach;
 pub mod filter;
 pub mod schema;
 pub mod source;

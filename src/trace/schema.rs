@@ -318,6 +318,12 @@ impl Event {
         }
     }
 
+    /// Sets the destination.
+    pub fn with_to(mut self, to: Dest) -> Self {
+        self.to = Some(to);
+        self
+    }
+
     /// Sets `size`, `encoding`, `payload` and `truncated` from the message
     /// bytes, keeping at most `limit` bytes of preview.
     pub fn with_payload(mut self, data: &[u8], limit: usize) -> Self {

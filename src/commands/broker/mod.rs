@@ -4,6 +4,8 @@
 //! to learn the port when `--listen` asks for port 0). With `-v`, connects,
 //! closes and refusals are logged on stderr; `-vv` adds every subscription and
 //! message. The log comes from the broker's trace events, never from credentials.
+//! Tracers (`smqctl trace`, `smqctl tui`) attach over SMQ itself; `--trace-allow`
+//! says from where.
 
 use std::io::Write;
 
@@ -13,7 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 pub mod handlers;
 
 use super::{exit, input_error};
-use crate::broker::{Auth, Broker, BrokerConfig, load_tls_config_with_clients};
+use crate::broker::{Auth, Broker, BrokerConfig, TraceAllow, load_tls_config_with_clients};
 use crate::cli::{BrokerArgs, GlobalArgs};
 use crate::output::clock_time;
 use crate::trace::{TraceEvent, TraceRecord};
@@ -37,12 +39,18 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         )?),
         _ => None,
     };
+    let trace_allow = TraceAllow::parse(&args.trace_allow).map_err(|e| {
+        input_error(format!(
+            "--trace-allow: {e} (try loopback, any or 10.0.0.0/8)"
+        ))
+    })?;
     let secure = tls.is_some();
     let config = BrokerConfig {
         rndtid: args.rndtid,
         auth,
         tls,
         deny_topics: args.deny_topic.clone(),
+        trace_allow,
         ..BrokerConfig::default()
     };
     let listener = match tokio::net::TcpListener::bind(&args.listen).await {

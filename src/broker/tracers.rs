@@ -1,0 +1,365 @@
+//! Tracers attached to the embedded broker: who may attach, the bounded queue of
+//! schema events each one has, and the task that writes them to its socket.
+//!
+//! The router builds a [`schema::Event`] (names resolved from its own tables)
+//! only when at least one tracer is attached, and offers it to every tracer's
+//! queue without waiting ([`Tracers::emit`]). A tracer whose queue is full loses
+//! the event and the loss is counted; once its queue has room again it first
+//! receives a `notice` event carrying the count. A [`Pump`] per tracer turns
+//! events into JSON and queues them straight into the tracer's outbox (never
+//! through routing, so trace messages never produce trace events), waiting
+//! while that outbox is full: a slow tracer slows only its own pump, and its
+//! pump's queue is bounded, so the broker neither blocks nor grows.
+//!
+//! May import: `trace::schema`, the router's outbox. No sockets.
+
+use std::cell::Cell;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::router::{Outbox, Sent, publish_body};
+use crate::trace::schema::{self, Event, Kind};
+
+/// Events a tracer may have waiting before further ones are skipped (counted).
+pub(crate) const TRACER_QUEUE: usize = 4096;
+/// Largest payload preview a tracer may ask for: with base64 and the rest of
+/// the event it still fits in one SMQ message (0xFFF0 bytes).
+pub(crate) const MAX_PREVIEW: usize = 32 * 1024;
+/// How long a pump waits before retrying a full outbox.
+const FULL_RETRY: Duration = Duration::from_millis(5);
+
+/// Which peers may attach a tracer (`smqctl broker --trace-allow`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TraceAllow {
+    /// Loopback peers only (127.0.0.0/8, ::1).
+    #[default]
+    Loopback,
+    /// Any peer.
+    Any,
+    /// Loopback peers and these networks.
+    Nets(Vec<IpNet>),
+}
+
+/// An address range in CIDR notation (`10.0.0.0/8`, `fd00::/8`, or a single address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(s: &str) -> Result<IpNet, String> {
+        let (ip, prefix) = match s.split_once('/') {
+            Some((ip, p)) => (ip, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = ip
+            .trim()
+            .parse()
+            .map_err(|_| format!("'{s}' is not an IP address or CIDR range"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => match p.trim().parse::<u8>() {
+                Ok(n) if n <= max => n,
+                _ => return Err(format!("'{s}': the prefix length must be 0 to {max}")),
+            },
+        };
+        Ok(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, canonical(ip)) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) as plain IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+impl TraceAllow {
+    /// `loopback`, `any`, or a comma-separated list of addresses/CIDR ranges
+    /// (loopback stays allowed).
+    pub fn parse(s: &str) -> Result<TraceAllow, String> {
+        match s.trim() {
+            "loopback" | "" => Ok(TraceAllow::Loopback),
+            "any" | "all" => Ok(TraceAllow::Any),
+            list => list
+                .split(',')
+                .map(IpNet::parse)
+                .collect::<Result<Vec<_>, _>>()
+                .map(TraceAllow::Nets),
+        }
+    }
+
+    /// Whether a peer at `ip` may attach.
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match self {
+            TraceAllow::Any => true,
+            TraceAllow::Loopback => ip.is_loopback(),
+            TraceAllow::Nets(nets) => ip.is_loopback() || nets.iter().any(|n| n.contains(ip)),
+        }
+    }
+}
+
+/// One attached tracer as the router sees it.
+struct Link {
+    etid: u32,
+    preview: usize,
+    tx: mpsc::Sender<Box<Event>>,
+    /// Events lost since the last notice (the router is behind a lock, so a
+    /// `Cell` is enough).
+    skipped: Cell<u64>,
+}
+
+impl Link {
+    /// Queues `ev`, first owning up to earlier losses; never waits.
+    fn offer(&self, ev: Event) {
+        let pending = self.skipped.get();
+        if pending > 0 {
+            let mut notice = Event::new(Kind::Notice, ev.ts.clone());
+            notice.skipped = Some(pending);
+            notice.reason = Some(format!(
+                "{pending} event(s) skipped: this tracer did not keep up"
+            ));
+            if self.tx.try_send(Box::new(notice)).is_err() {
+                self.skipped.set(pending + 1);
+                return;
+            }
+            self.skipped.set(0);
+        }
+        if self.tx.try_send(Box::new(ev)).is_err() {
+            self.skipped.set(self.skipped.get() + 1);
+        }
+    }
+}
+
+/// Every attached tracer.
+#[derive(Default)]
+pub(crate) struct Tracers {
+    links: Vec<Link>,
+}
+
+impl Tracers {
+    /// The hot-path check: nothing else is done while this is true.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// Registers (or re-registers) the tracer at `etid`; its events arrive on
+    /// the returned receiver.
+    pub(crate) fn attach(&mut self, etid: u32, preview: usize) -> mpsc::Receiver<Box<Event>> {
+        self.detach(etid);
+        let (tx, rx) = mpsc::channel(TRACER_QUEUE);
+        self.links.push(Link {
+            etid,
+            preview: preview.min(MAX_PREVIEW),
+            tx,
+            skipped: Cell::new(0),
+        });
+        rx
+    }
+
+    /// Forgets the tracer at `etid` (its pump ends after what it has queued).
+    pub(crate) fn detach(&mut self, etid: u32) -> bool {
+        let before = self.links.len();
+        self.links.retain(|l| l.etid != etid);
+        self.links.len() != before
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_attached(&self, etid: u32) -> bool {
+        self.links.iter().any(|l| l.etid == etid)
+    }
+
+    /// Offers `ev` to every tracer, with a payload preview cut to what each asked for.
+    pub(crate) fn emit(&self, ev: Event, payload: Option<&[u8]>) {
+        let Some((last, rest)) = self.links.split_last() else {
+            return;
+        };
+        let cut = |e: Event, link: &Link| match payload {
+            Some(data) => e.with_payload(data, link.preview),
+            None => e,
+        };
+        for link in rest {
+            link.offer(cut(ev.clone(), link));
+        }
+        last.offer(cut(ev, last));
+    }
+
+    /// Offers `ev` to one tracer only (its snapshot).
+    pub(crate) fn emit_to(&self, etid: u32, ev: Event) {
+        if let Some(link) = self.links.iter().find(|l| l.etid == etid) {
+            link.offer(ev);
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn skipped(&self, etid: u32) -> Option<u64> {
+        self.links
+            .iter()
+            .find(|l| l.etid == etid)
+            .map(|l| l.skipped.get())
+    }
+}
+
+/// Writes one tracer's events into its outbox as Publish messages
+/// (sub-topic [`schema::SUB_EVENTS`], from the server ETID).
+pub(crate) struct Pump {
+    pub(crate) rx: mpsc::Receiver<Box<Event>>,
+    pub(crate) outbox: Outbox,
+    /// The tracer's ETID.
+    pub(crate) tid: u32,
+    /// The server ETID.
+    pub(crate) ptid: u32,
+    /// The ID of [`schema::SUB_EVENTS`].
+    pub(crate) subtid: u32,
+}
+
+impl Pump {
+    /// Runs until the tracer detaches or disconnects.
+    pub(crate) async fn run(mut self) {
+        while let Some(ev) = self.rx.recv().await {
+            let Some(body) = encode(&ev, self.tid, self.ptid, self.subtid) else {
+                continue;
+            };
+            loop {
+                match self.outbox.send_body(body.clone()) {
+                    Sent::Ok => break,
+                    Sent::Closed => return,
+                    Sent::Full => {
+                        if self.rx.is_closed() {
+                            return; // detached or gone while its socket stalled
+                        }
+                        tokio::time::sleep(FULL_RETRY).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The Publish body carrying `ev`, or `None` when it would exceed one message.
+pub(crate) fn encode(ev: &Event, tid: u32, ptid: u32, subtid: u32) -> Option<bytes::Bytes> {
+    let json = serde_json::to_vec(ev).ok()?;
+    (json.len() <= crate::protocol::MAX_PAYLOAD).then(|| publish_body(tid, ptid, subtid, &json))
+}
+
+/// Whether a sub-topic name belongs to the tracing machinery.
+pub(crate) fn reserved_name(name: &[u8]) -> bool {
+    name.starts_with(schema::RESERVED_PREFIX.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(n: u32) -> Event {
+        let mut e = Event::new(Kind::Publish, format!("t{n}"));
+        e.subtid = Some(n);
+        e
+    }
+
+    #[test]
+    fn allow_lists_parse_and_widen_loopback() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let lo = TraceAllow::default();
+        assert!(lo.permits(ip("127.0.0.1")));
+        assert!(lo.permits(ip("::1")));
+        assert!(lo.permits(ip("::ffff:127.0.0.1")));
+        assert!(!lo.permits(ip("192.168.1.20")), "not authorized by default");
+        let nets = TraceAllow::parse("10.0.0.0/8, fd00::/8").expect("parses");
+        assert!(nets.permits(ip("10.1.2.3")));
+        assert!(nets.permits(ip("::ffff:10.1.2.3")));
+        assert!(nets.permits(ip("fd12::1")));
+        assert!(nets.permits(ip("127.0.0.1")));
+        assert!(!nets.permits(ip("11.0.0.1")));
+        let one = TraceAllow::parse("192.168.1.20").expect("parses");
+        assert!(one.permits(ip("192.168.1.20")) && !one.permits(ip("192.168.1.21")));
+        assert!(
+            TraceAllow::parse("any")
+                .expect("any")
+                .permits(ip("8.8.8.8"))
+        );
+        assert!(
+            TraceAllow::parse("0.0.0.0/0")
+                .expect("all v4")
+                .permits(ip("8.8.8.8"))
+        );
+        assert!(TraceAllow::parse("10.0.0.0/33").is_err());
+        assert!(TraceAllow::parse("nonsense").is_err());
+    }
+
+    #[test]
+    fn a_full_tracer_queue_skips_and_later_says_how_many() {
+        let mut t = Tracers::default();
+        let mut rx = t.attach(7, 16);
+        for n in 0..TRACER_QUEUE as u32 + 5 {
+            t.emit(ev(n), None);
+        }
+        assert_eq!(t.skipped(7), Some(5), "5 events did not fit");
+        // The tracer catches up on everything queued...
+        for n in 0..TRACER_QUEUE as u32 {
+            assert_eq!(rx.try_recv().expect("queued").subtid, Some(n));
+        }
+        // ...and the next event is preceded by a notice with the count.
+        t.emit(ev(99), None);
+        let notice = rx.try_recv().expect("notice");
+        assert_eq!((notice.kind, notice.skipped), (Kind::Notice, Some(5)));
+        assert_eq!(rx.try_recv().expect("event").subtid, Some(99));
+        assert_eq!(t.skipped(7), Some(0));
+    }
+
+    #[test]
+    fn notice_that_does_not_fit_keeps_counting() {
+        let mut t = Tracers::default();
+        let mut rx = t.attach(7, 16);
+        for n in 0..TRACER_QUEUE as u32 + 2 {
+            t.emit(ev(n), None);
+        }
+        rx.try_recv().expect("one slot frees");
+        t.emit(ev(1000), None); // the notice takes the slot, the event is lost
+        assert_eq!(t.skipped(7), Some(1));
+        for _ in 1..TRACER_QUEUE {
+            rx.try_recv().expect("queued");
+        }
+        let notice = rx.try_recv().expect("notice");
+        assert_eq!(notice.skipped, Some(2));
+    }
+
+    #[test]
+    fn previews_are_cut_per_tracer() {
+        let mut t = Tracers::default();
+        let mut small = t.attach(1, 2);
+        let mut big = t.attach(2, 100);
+        t.emit(Event::new(Kind::Publish, "t".into()), Some(b"hello"));
+        let s = small.try_recv().expect("small");
+        let b = big.try_recv().expect("big");
+        assert_eq!((s.payload.as_deref(), s.truncated), (Some("he"), true));
+        assert_eq!((b.payload.as_deref(), b.truncated), (Some("hello"), false));
+        assert_eq!(s.size, Some(5));
+        assert!(t.detach(1) && !t.detach(1));
+        assert!(!t.is_attached(1) && t.is_attached(2));
+    }
+}

@@ -1,0 +1,421 @@
+//! `smqctl trace`: a broker's trace events without the TUI, for logs, CI and
+//! pipes. Events come from [`crate::trace::attach`] (attached to the broker's
+//! tracer, or degraded to client-side messages when none answers), pass the
+//! same [`Filter`] the TUI uses, and print as pretty lines or as the schema's
+//! JSON, one event per line (a file `smqctl tui` can replay). Status changes go
+//! to stderr so stdout stays pure data.
+//!
+//! May import: `cli`, `client`, `trace`, `output`.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use tokio::sync::mpsc;
+
+use super::{client_options, exit, input_error};
+use crate::cli::{ConnectArgs, GlobalArgs, at_least_one, parse_duration, parse_positive_duration};
+use crate::client::ReconnectPolicy;
+use crate::output::{clock_time, use_color};
+use crate::trace::attach::{self, AttachConfig};
+use crate::trace::filter::Filter;
+use crate::trace::schema::{self, Event, Kind};
+use crate::trace::source::{Status, Update};
+
+const EXAMPLES: &str = "\
+Examples:
+  smqctl trace                                   # everything the broker at 127.0.0.1:9357 does
+  smqctl trace --drops                           # only messages nobody received
+  smqctl trace --kind publish,drop --topic 'Device*' --exclude DeviceHeartbeat
+  smqctl trace --grep sim-00042                  # one client (UID, topic, payload text)
+  smqctl trace --format json > trace.ndjson      # a file `smqctl tui` can replay
+  smqctl trace --format json --count 100 --timeout 10s   # CI: 100 events or exit 5
+  smqctl trace --url http://mako.local/smq.lsp --fallback-topic DeviceState
+
+The broker must be a trace source: `smqctl broker`, or a Mako app with the hook
+from `smqctl hook lua`. When none answers (or it refuses), smqctl falls back to
+showing what this client receives itself (direct messages and --fallback-topic
+topics), says so on stderr, and keeps going; --no-fallback exits 4 instead.
+
+Exit codes: 0 done (--count reached, or --timeout after some events), 3 cannot
+connect, 4 refused (or no tracer with --no-fallback), 5 timed out, 6 connection
+lost (with --no-reconnect), 130 interrupted.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormat {
+    /// One readable line per event (colour on a terminal)
+    Pretty,
+    /// The schema's JSON, one event per line
+    Json,
+}
+
+/// Show what an SMQ broker does: publishes, drops, denials, connects, closes…
+#[derive(Debug, Args)]
+#[command(after_long_help = EXAMPLES)]
+pub struct TraceArgs {
+    /// ETID of the broker's own client, where the attach request goes (brokers
+    /// made with rndtid have a random one)
+    #[arg(long, value_name = "ETID", default_value_t = crate::protocol::SERVER_ETID, env = "SMQCTL_SERVER_ETID")]
+    pub server_etid: u32,
+    /// Payload bytes kept in each event's preview (at most 32768)
+    #[arg(long, value_name = "BYTES", default_value_t = schema::DEFAULT_PREVIEW)]
+    pub preview: usize,
+    /// Only these kinds (comma-separated): publish, drop, deny, connect, close,
+    /// subscribe, unsubscribe, create, createsub, snapshot, notice, error
+    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = parse_kind)]
+    pub kind: Vec<Kind>,
+    /// Only drops (same as --kind drop)
+    #[arg(long)]
+    pub drops: bool,
+    /// Only events whose topic matches this pattern (`*` wildcard; repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub topic: Vec<String>,
+    /// Hide events whose topic matches this pattern (repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+    /// Exit after this many events (snapshots and notices do not count)
+    #[arg(short = 'C', long, value_name = "N", value_parser = at_least_one::<u64>)]
+    pub count: Option<u64>,
+    /// Stop after this long; exit 5 if --count events (without --count: any event) did not arrive
+    #[arg(short = 'W', long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// How long to wait for the broker's tracer to answer before falling back
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_positive_duration)]
+    pub attach_timeout: Duration,
+    /// When no tracer answers: subscribe to this topic and show what arrives (repeatable)
+    #[arg(long, value_name = "TOPIC")]
+    pub fallback_topic: Vec<String>,
+    /// When no tracer answers: exit 4 instead of falling back
+    #[arg(long)]
+    pub no_fallback: bool,
+    /// Exit when the connection drops instead of reconnecting
+    #[arg(long)]
+    pub no_reconnect: bool,
+    /// Output format (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<TraceFormat>,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == s.trim().to_ascii_lowercase())
+        .ok_or_else(|| {
+            let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("'{s}' is not an event kind (one of: {})", all.join(", "))
+        })
+}
+
+impl TraceArgs {
+    /// The filter these flags describe (the TUI's filter bar builds the same type).
+    pub fn filter(&self) -> Filter {
+        let mut kinds: std::collections::BTreeSet<Kind> = self.kind.iter().copied().collect();
+        if self.drops {
+            kinds.insert(Kind::Drop);
+        }
+        Filter {
+            kinds,
+            include: self.topic.clone(),
+            exclude: self.exclude.clone(),
+            text: self.grep.clone().unwrap_or_default(),
+        }
+    }
+}
+
+pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
+    if args.preview > 32 * 1024 {
+        return Err(input_error(format!(
+            "--preview {} is above the maximum of 32768 bytes (an event must fit in one SMQ message)",
+            args.preview
+        )));
+    }
+    let opts = client_options(&args.conn, global)?;
+    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
+        TraceFormat::Pretty
+    } else {
+        TraceFormat::Json
+    });
+    let color = use_color(global.color);
+    let cfg = AttachConfig {
+        server_etid: args.server_etid,
+        preview: args.preview,
+        attach_timeout: args.attach_timeout,
+        fallback_topics: args.fallback_topic.clone(),
+        reconnect: ReconnectPolicy {
+            enabled: !args.no_reconnect,
+            ..ReconnectPolicy::default()
+        },
+    };
+    let filter = args.filter();
+    let (tx, mut rx) = mpsc::channel(1024);
+    let source = tokio::spawn(attach::session(opts, cfg, tx));
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut counted: u64 = 0;
+    let deadline = args
+        .timeout
+        .map(|t| tokio::time::Instant::now() + t)
+        .unwrap_or_else(|| {
+            tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+        });
+    let sleep = tokio::time::sleep_until(deadline);
+    tokio::pin!(sleep);
+    loop {
+        let update = tokio::select! {
+            u = rx.recv() => u,
+            _ = &mut sleep => {
+                let _ = out.flush();
+                source.abort();
+                let done = match args.count {
+                    Some(_) => false,
+                    None => counted > 0,
+                };
+                if !done {
+                    eprintln!(
+                        "smqctl: timed out after {:?} with {counted} event(s){}",
+                        args.timeout.unwrap_or_default(),
+                        args.count.map(|n| format!(" of {n}")).unwrap_or_default()
+                    );
+                }
+                return Ok(if done { exit::OK } else { exit::TIMEOUT });
+            }
+            _ = tokio::signal::ctrl_c() => {
+                let _ = out.flush();
+                return Ok(if args.count.is_some() { exit::INTERRUPTED } else { exit::OK });
+            }
+        };
+        let Some(update) = update else {
+            break;
+        };
+        match update {
+            Update::Status(s) => {
+                if let Status::Degraded { .. } = &s
+                    && args.no_fallback
+                {
+                    eprintln!("smqctl: {}", status_line(&s));
+                    eprintln!(
+                        "error: no trace source attached this tracer (--no-fallback)\nhint: start `smqctl broker`, or install the Mako hook from `smqctl hook lua`"
+                    );
+                    source.abort();
+                    return Ok(exit::REFUSED);
+                }
+                if let Status::Ended { .. } = &s {
+                    continue; // the session's own result says more
+                }
+                eprintln!("smqctl: {}", status_line(&s));
+            }
+            Update::Event(ev) => {
+                if !filter.matches(&ev) {
+                    continue;
+                }
+                let line = match format {
+                    TraceFormat::Json => serde_json::to_string(&ev).context("encoding an event")?,
+                    TraceFormat::Pretty => pretty(&ev, color),
+                };
+                let written = writeln!(out, "{line}").and_then(|_| out.flush());
+                if let Err(e) = written {
+                    source.abort();
+                    if e.kind() == io::ErrorKind::BrokenPipe {
+                        return Ok(exit::OK);
+                    }
+                    return Err(e).context("cannot write the output");
+                }
+                if !matches!(ev.kind, Kind::Snapshot | Kind::Notice) {
+                    counted += 1;
+                    if args.count.is_some_and(|n| counted >= n) {
+                        source.abort();
+                        return Ok(exit::OK);
+                    }
+                }
+            }
+        }
+    }
+    out.flush().ok();
+    match source.await {
+        Ok(Ok(())) => Ok(exit::OK),
+        Ok(Err(e)) => Err(anyhow::Error::from(e)).context("tracing stopped"),
+        Err(_) => Ok(exit::OK),
+    }
+}
+
+/// One stderr line for a status change.
+pub fn status_line(s: &Status) -> String {
+    match s {
+        Status::Connecting { url } => format!("connecting to {url}"),
+        Status::Attached { etid } => format!("attached to the broker's tracer (as ETID {etid})"),
+        Status::Degraded { reason, topics, .. } => format!(
+            "degraded: {reason}; showing only what this client receives ({})",
+            topics.join(", ")
+        ),
+        Status::Reconnecting {
+            reason,
+            attempt,
+            delay,
+        } => format!(
+            "connection lost ({reason}); reconnecting in {:.1}s (attempt {attempt})",
+            delay.as_secs_f64()
+        ),
+        Status::Ended { reason, .. } => format!("ended: {reason}"),
+    }
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const DIM: &str = "\x1b[2m";
+const GREEN: &str = "\x1b[32m";
+const RESET: &str = "\x1b[0m";
+
+/// `who(etid)`: the UID when known.
+fn who(c: &schema::Client) -> String {
+    match &c.uid {
+        Some(uid) => format!("{uid}({})", c.etid),
+        None => format!("etid {}", c.etid),
+    }
+}
+
+/// One readable line: local time, kind, from → to, sub-topic, size, preview.
+pub fn pretty(e: &Event, color: bool) -> String {
+    let time = e
+        .timestamp()
+        .map(|t| clock_time(std::time::SystemTime::from(t)))
+        .unwrap_or_else(|| e.ts.clone());
+    let kind = e.kind.as_str().to_ascii_uppercase();
+    let paint = match e.kind {
+        Kind::Drop | Kind::Deny | Kind::Error => RED,
+        Kind::Notice => YELLOW,
+        Kind::Connect | Kind::Close => GREEN,
+        Kind::Publish => "",
+        _ => DIM,
+    };
+    let kind = if color && !paint.is_empty() {
+        format!("{paint}{kind:<11}{RESET}")
+    } else {
+        format!("{kind:<11}")
+    };
+    let mut line = format!("{time} {kind}");
+    if let Some(snap) = &e.snapshot {
+        line.push_str(&format!(
+            " server ETID {}: {} topic(s), {} sub-topic(s), {} client(s)",
+            snap.server_etid.map_or("?".into(), |n| n.to_string()),
+            snap.topics.len(),
+            snap.subtopics.len(),
+            snap.clients.len()
+        ));
+    }
+    if let Some(from) = &e.from {
+        line.push(' ');
+        line.push_str(&who(from));
+        if let Some(addr) = &from.addr
+            && matches!(e.kind, Kind::Connect | Kind::Deny)
+        {
+            line.push_str(&format!(" from {addr}"));
+        }
+    }
+    if let Some(to) = &e.to {
+        line.push_str(&format!(" → {}", to.label()));
+    }
+    if let Some(sub) = &e.subtopic {
+        line.push_str(&format!(" [{sub}]"));
+    } else if let Some(id) = e.subtid {
+        line.push_str(&format!(" [#{id}]"));
+    }
+    if let Some(n) = e.receivers {
+        line.push_str(&format!(" ×{n}"));
+    }
+    if let Some(size) = e.size {
+        line.push_str(&format!(" {size} B"));
+    }
+    if let Some(p) = &e.payload {
+        let shown = match e.encoding {
+            Some(schema::Encoding::Base64) => format!("base64:{p}"),
+            _ => crate::output::escape_controls(p),
+        };
+        let ell = if e.truncated { "…" } else { "" };
+        line.push_str(&format!(" {shown}{ell}"));
+    }
+    if let Some(reason) = &e.reason {
+        if color && paint == RED {
+            line.push_str(&format!(" {RED}({reason}){RESET}"));
+        } else {
+            line.push_str(&format!(" ({reason})"));
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::schema::{Client, Dest, DestType};
+
+    #[test]
+    fn pretty_lines_name_who_sent_what_where() {
+        let mut e =
+            Event::new(Kind::Drop, "2026-11-22T03:44:17.123Z".into()).with_payload(b"hello", 256);
+        e.from = Some(Client {
+            etid: 7,
+            uid: Some("sim-00001".into()),
+            ..Client::default()
+        });
+        e.to = Some(Dest {
+            tid: 9,
+            kind: DestType::Topic,
+            name: Some("Nobody".into()),
+            uid: None,
+        });
+        e.subtid = Some(4);
+        e.subtopic = Some("SetCharger".into());
+        e.reason = Some("no subscribers".into());
+        let line = pretty(&e, false);
+        assert!(
+            line.ends_with(
+                "DROP        sim-00001(7) → Nobody [SetCharger] 5 B hello (no subscribers)"
+            ),
+            "{line}"
+        );
+        assert!(!line.contains('\x1b'));
+        assert!(pretty(&e, true).contains(RED), "drops stand out in colour");
+    }
+
+    #[test]
+    fn flags_map_onto_the_shared_filter() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            trace: TraceArgs,
+        }
+        let args = <Cli as clap::Parser>::try_parse_from([
+            "trace",
+            "--kind",
+            "publish",
+            "--drops",
+            "--topic",
+            "Device*",
+            "--exclude",
+            "DeviceHeartbeat",
+            "--grep",
+            "sim",
+        ])
+        .expect("parses")
+        .trace;
+        let f = args.filter();
+        assert_eq!(
+            f.kinds.into_iter().collect::<Vec<_>>(),
+            [Kind::Publish, Kind::Drop]
+        );
+        assert_eq!(f.include, ["Device*"]);
+        assert_eq!(f.exclude, ["DeviceHeartbeat"]);
+        assert_eq!(f.text, "sim");
+        assert!(parse_kind("DROP").is_ok());
+        assert!(
+            parse_kind("teleport")
+                .expect_err("unknown kind")
+                .contains("one of: publish")
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! The SMQ trace source: attach to a broker-side tracer (the embedded broker, or
+//! a Mako app with the smqctl Lua hook) and forward its events to a consumer.
+//!
+//! [`run`] connects with the ordinary client and stays connected (reconnect
+//! with the client's [`Backoff`]). On every connection it registers a
+//! `self` route for [`SUB_EVENTS`], publishes an [`AttachRequest`] to the server
+//! ETID and waits for the first answer. A snapshot means attached: events are
+//! forwarded as they come. No answer within the attach timeout, or a refusal,
+//! means degraded mode: the source subscribes to the configured fallback topics
+//! (and direct messages) and turns each message it receives into a `publish`
+//! event built from what this client knows (its own topic and sub-topic cache),
+//! so a consumer still sees traffic, and is told why in [`Status::Degraded`].
+//! After a reconnect it attaches again (or subscribes again when degraded).
+//!
+//! May import: `client`, `trace::schema`, `trace::source`.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc;
+
+use super::schema::{
+    self, AttachRequest, Client as Who, Dest, DestType, Event, Kind, SUB_ATTACH, SUB_DETACH,
+    SUB_EVENTS,
+};
+use super::source::{Status, Update};
+use crate::client::{self, Backoff, Client, ClientError, ClientOptions, Message, ReconnectPolicy};
+use crate::protocol::SERVER_ETID;
+
+/// Trace messages buffered between the connection and the consumer.
+const QUEUE: usize = 4096;
+/// How long a connection must have lasted for the backoff to start over.
+const STABLE: Duration = Duration::from_secs(10);
+
+/// How [`run`] attaches.
+#[derive(Debug, Clone)]
+pub struct AttachConfig {
+    /// The broker's own ETID, where the attach request goes (1 unless the
+    /// broker uses `rndtid`).
+    pub server_etid: u32,
+    /// Payload bytes each event's preview keeps.
+    pub preview: usize,
+    /// How long to wait for the broker's snapshot before degrading.
+    pub attach_timeout: Duration,
+    /// Topics to subscribe to in degraded mode (direct messages are always
+    /// included); empty: direct messages only.
+    pub fallback_topics: Vec<String>,
+    pub reconnect: ReconnectPolicy,
+}
+
+impl Default for AttachConfig {
+    fn default() -> Self {
+        AttachConfig {
+            server_etid: SERVER_ETID,
+            preview: schema::DEFAULT_PREVIEW,
+            attach_timeout: Duration::from_secs(2),
+            fallback_topics: Vec::new(),
+            reconnect: ReconnectPolicy::default(),
+        }
+    }
+}
+
+/// Runs the source until the consumer drops its receiver or the session ends
+/// for good. Sends [`Status::Connecting`] first and [`Status::Ended`] last;
+/// in between `Attached`/`Degraded` after each (re)connection, `Reconnecting`
+/// when the connection drops, and the events. Errors are reported in
+/// `Ended { error: true, .. }`; [`session`] also returns them.
+pub async fn run(opts: ClientOptions, cfg: AttachConfig, tx: mpsc::Sender<Update>) {
+    let _ = session(opts, cfg, tx).await;
+}
+
+/// [`run`], returning the error that ended it (for exit codes).
+pub async fn session(
+    mut opts: ClientOptions,
+    cfg: AttachConfig,
+    tx: mpsc::Sender<Update>,
+) -> Result<(), ClientError> {
+    // Our UID must be known to name our own ETID in degraded events.
+    let uid: Arc<str> = opts
+        .uid
+        .get_or_insert_with(client::generate_uid)
+        .as_str()
+        .into();
+    let url = opts.endpoint.to_string();
+    status(&tx, Status::Connecting { url }).await;
+    let result = reconnecting(&opts, &cfg, &tx, &uid).await;
+    let ended = match &result {
+        Ok(()) => Status::Ended {
+            reason: "disconnected".into(),
+            error: false,
+        },
+        Err(e) => Status::Ended {
+            reason: e.to_string(),
+            error: true,
+        },
+    };
+    status(&tx, ended).await;
+    result
+}
+
+/// Connects, attaches, and does it again after a lost connection, with
+/// [`Backoff`] from the client's reconnect module. (It does not use
+/// [`crate::client::run_session`] because that takes async closures whose
+/// futures the compiler cannot prove `Send`, and this source must be
+/// spawnable; the rules are the same: the first attempt is not retried, a
+/// takeover ends the session, a connection that lasted resets the backoff.)
+async fn reconnecting(
+    opts: &ClientOptions,
+    cfg: &AttachConfig,
+    tx: &mpsc::Sender<Update>,
+    uid: &Arc<str>,
+) -> Result<(), ClientError> {
+    let policy = cfg.reconnect;
+    let mut backoff = Backoff::new(policy.initial, policy.max);
+    let mut connected_once = false;
+    loop {
+        let attempt = async {
+            let (client, events) = Client::connect(opts).await?;
+            attach(&client, cfg, tx, uid).await?;
+            Ok::<_, ClientError>((client, events))
+        };
+        let attempt = tokio::select! {
+            a = attempt => a,
+            _ = tx.closed() => return Ok(()),
+        };
+        let error = match attempt {
+            Ok((client, mut events)) => {
+                connected_once = true;
+                let since = std::time::Instant::now();
+                let reason = loop {
+                    tokio::select! {
+                        ev = events.recv() => match ev {
+                            None => break "connection task ended".to_string(),
+                            Some(client::Event::Closed { reason, by_request, taken_over }) => {
+                                if by_request {
+                                    return Ok(());
+                                }
+                                if taken_over {
+                                    return Err(ClientError::ConnectionLost(format!(
+                                        "{reason}; not reconnecting, which would take it back (use another --uid)"
+                                    )));
+                                }
+                                break reason;
+                            }
+                            Some(_) => {}
+                        },
+                        _ = tx.closed() => {
+                            client.disconnect("").await;
+                            return Ok(());
+                        }
+                    }
+                };
+                if !policy.enabled {
+                    return Err(ClientError::ConnectionLost(reason));
+                }
+                if since.elapsed() >= STABLE {
+                    backoff.reset();
+                }
+                reason
+            }
+            Err(e) => {
+                if !connected_once || !policy.enabled || !e.is_retryable() {
+                    return Err(e);
+                }
+                e.to_string()
+            }
+        };
+        let delay = backoff.next_delay();
+        let s = Status::Reconnecting {
+            reason: error,
+            attempt: backoff.attempt(),
+            delay,
+        };
+        status(tx, s).await;
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = tx.closed() => return Ok(()),
+        }
+    }
+}
+
+async fn status(tx: &mpsc::Sender<Update>, s: Status) {
+    let _ = tx.send(Update::Status(s)).await;
+}
+
+/// One connection's setup: attach, or degrade when nobody answers.
+async fn attach(
+    client: &Client,
+    cfg: &AttachConfig,
+    tx: &mpsc::Sender<Update>,
+    uid: &Arc<str>,
+) -> Result<(), ClientError> {
+    let (etx, mut erx) = mpsc::channel(QUEUE);
+    client.subscribe_into("self", Some(SUB_EVENTS), etx).await?;
+    let req = AttachRequest {
+        preview: cfg.preview,
+        ..AttachRequest::default()
+    };
+    let body = serde_json::to_vec(&req).unwrap_or_default();
+    let to = client::Dest::Id(cfg.server_etid);
+    client.publish(to, Some(SUB_ATTACH), body.into()).await?;
+    let reason = match tokio::time::timeout(cfg.attach_timeout, erx.recv()).await {
+        Ok(Some(msg)) => match serde_json::from_slice::<Event>(&msg.payload) {
+            Ok(ev) if ev.kind == Kind::Error => format!(
+                "the broker refused to attach this tracer: {}",
+                ev.reason.as_deref().unwrap_or("no reason given")
+            ),
+            Ok(ev) => {
+                status(
+                    tx,
+                    Status::Attached {
+                        etid: client.etid(),
+                    },
+                )
+                .await;
+                let _ = tx.send(Update::Event(Box::new(ev))).await;
+                tokio::spawn(forward_events(erx, tx.clone()));
+                return Ok(());
+            }
+            Err(e) => format!(
+                "the answer from ETID {} is not a trace event ({e})",
+                cfg.server_etid
+            ),
+        },
+        Ok(None) => {
+            return Err(ClientError::ConnectionLost(
+                "connection closed while attaching".into(),
+            ));
+        }
+        Err(_) => format!(
+            "no trace source answered at ETID {} within {:?} (embedded broker: smqctl broker; Mako: install the hook from `smqctl hook lua`)",
+            cfg.server_etid, cfg.attach_timeout
+        ),
+    };
+    drop(erx);
+    // A late answer must not leave the broker streaming to us.
+    let _ = client
+        .publish(to, Some(SUB_DETACH), Default::default())
+        .await;
+    degrade(client, cfg, tx, uid, reason).await
+}
+
+/// Degraded mode: subscribe to the fallback topics and `self`.
+async fn degrade(
+    client: &Client,
+    cfg: &AttachConfig,
+    tx: &mpsc::Sender<Update>,
+    uid: &Arc<str>,
+    mut reason: String,
+) -> Result<(), ClientError> {
+    let (dtx, drx) = mpsc::channel(QUEUE);
+    let mut topics = Vec::new();
+    for topic in cfg.fallback_topics.iter().filter(|t| *t != "self") {
+        match client.subscribe_into(topic, None, dtx.clone()).await {
+            Ok(_) => topics.push(topic.clone()),
+            Err(ClientError::Denied { .. }) => {
+                reason.push_str(&format!("; subscribing to {topic} was denied"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    client.subscribe_into("self", None, dtx).await?;
+    topics.push("self".into());
+    status(
+        tx,
+        Status::Degraded {
+            etid: client.etid(),
+            reason,
+            topics,
+        },
+    )
+    .await;
+    let me = Who {
+        etid: client.etid(),
+        uid: Some(uid.to_string()),
+        ..Who::default()
+    };
+    tokio::spawn(forward_messages(drx, tx.clone(), me, cfg.preview));
+    Ok(())
+}
+
+/// Attached: every message on the events route is one schema event.
+async fn forward_events(mut rx: mpsc::Receiver<Message>, tx: mpsc::Sender<Update>) {
+    while let Some(msg) = rx.recv().await {
+        let ev = match serde_json::from_slice::<Event>(&msg.payload) {
+            Ok(ev) => ev,
+            Err(e) => {
+                let mut n = Event::new(Kind::Notice, schema::now_ts());
+                n.reason = Some(format!("an unreadable trace event was skipped: {e}"));
+                n
+            }
+        };
+        if tx.send(Update::Event(Box::new(ev))).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Degraded: every message this client receives becomes a `publish` event.
+async fn forward_messages(
+    mut rx: mpsc::Receiver<Message>,
+    tx: mpsc::Sender<Update>,
+    me: Who,
+    preview: usize,
+) {
+    while let Some(msg) = rx.recv().await {
+        let ev = message_event(&msg, &me, preview);
+        if tx.send(Update::Event(Box::new(ev))).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A client-side view of one received message as a schema event: the
+/// publisher is only an ETID (no broker to ask), names come from our cache.
+pub fn message_event(msg: &Message, me: &Who, preview: usize) -> Event {
+    let mut e = Event::new(Kind::Publish, ts(msg.received)).with_payload(&msg.payload, preview);
+    e.from = Some(if msg.ptid == me.etid {
+        me.clone()
+    } else {
+        Who {
+            etid: msg.ptid,
+            ..Who::default()
+        }
+    });
+    e.to = Some(if msg.direct {
+        Dest {
+            tid: msg.tid,
+            kind: DestType::Client,
+            name: None,
+            uid: me.uid.clone(),
+        }
+    } else {
+        Dest {
+            tid: msg.tid,
+            kind: if msg.topic.is_some() {
+                DestType::Topic
+            } else {
+                DestType::Unknown
+            },
+            name: msg.topic.as_deref().map(str::to_string),
+            uid: None,
+        }
+    });
+    if msg.subtid != 0 {
+        e.subtid = Some(msg.subtid);
+        e.subtopic = msg.subtopic.as_deref().map(str::to_string);
+    }
+    e
+}
+
+/// `t` in the schema's `ts` format.
+fn ts(t: SystemTime) -> String {
+    jiff::Timestamp::try_from(t)
+        .and_then(|t| t.round(jiff::Unit::Millisecond))
+        .map(|t| format!("{t:.3}"))
+        .unwrap_or_else(|_| schema::now_ts())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn degraded_messages_become_publish_events_named_from_the_client_cache() {
+        let me = Who {
+            etid: 9,
+            uid: Some("tracer-x".into()),
+            ..Who::default()
+        };
+        let msg = Message {
+            tid: 5,
+            topic: Some("DeviceState".into()),
+            ptid: 7,
+            subtid: 3,
+            subtopic: Some("SetCharger".into()),
+            payload: Bytes::from_static(b"{\"On\":true}"),
+            direct: false,
+            received: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+        };
+        let e = message_event(&msg, &me, 256);
+        assert_eq!(e.kind, Kind::Publish);
+        assert_eq!(e.ts, "2023-11-14T22:13:20.123Z");
+        assert_eq!(e.from.as_ref().map(|c| c.etid), Some(7));
+        assert_eq!(e.to.as_ref().map(|d| d.label()), Some("DeviceState".into()));
+        assert_eq!(e.subtopic.as_deref(), Some("SetCharger"));
+        assert_eq!(e.payload.as_deref(), Some("{\"On\":true}"));
+        let direct = Message {
+            direct: true,
+            topic: Some("self".into()),
+            tid: 9,
+            ..msg
+        };
+        let e = message_event(&direct, &me, 256);
+        assert_eq!(e.to.map(|d| d.label()), Some("tracer-x (etid 9)".into()));
+    }
+}
