@@ -28,6 +28,9 @@ _smqctl() {
             smqctl,help)
                 cmd="smqctl__subcmd__help"
                 ;;
+            smqctl,hook)
+                cmd="smqctl__subcmd__hook"
+                ;;
             smqctl,man)
                 cmd="smqctl__subcmd__man"
                 ;;
@@ -82,6 +85,9 @@ _smqctl() {
             smqctl__subcmd__help,help)
                 cmd="smqctl__subcmd__help__subcmd__help"
                 ;;
+            smqctl__subcmd__help,hook)
+                cmd="smqctl__subcmd__help__subcmd__hook"
+                ;;
             smqctl__subcmd__help,man)
                 cmd="smqctl__subcmd__help__subcmd__man"
                 ;;
@@ -109,6 +115,21 @@ _smqctl() {
             smqctl__subcmd__help__subcmd__bench,rpc)
                 cmd="smqctl__subcmd__help__subcmd__bench__subcmd__rpc"
                 ;;
+            smqctl__subcmd__help__subcmd__hook,lua)
+                cmd="smqctl__subcmd__help__subcmd__hook__subcmd__lua"
+                ;;
+            smqctl__subcmd__hook,help)
+                cmd="smqctl__subcmd__hook__subcmd__help"
+                ;;
+            smqctl__subcmd__hook,lua)
+                cmd="smqctl__subcmd__hook__subcmd__lua"
+                ;;
+            smqctl__subcmd__hook__subcmd__help,help)
+                cmd="smqctl__subcmd__hook__subcmd__help__subcmd__help"
+                ;;
+            smqctl__subcmd__hook__subcmd__help,lua)
+                cmd="smqctl__subcmd__hook__subcmd__help__subcmd__lua"
+                ;;
             *)
                 ;;
         esac
@@ -116,7 +137,7 @@ _smqctl() {
 
     case "${cmd}" in
         smqctl)
-            opts="-v -h -V --trace-packets --verbose --color --help --version sub pub rpc serve broker trace bench completions man help"
+            opts="-v -h -V --trace-packets --verbose --color --help --version sub pub rpc serve broker trace hook bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -632,7 +653,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__help)
-            opts="sub pub rpc serve broker trace bench completions man help"
+            opts="sub pub rpc serve broker trace hook bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -743,6 +764,34 @@ _smqctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        smqctl__subcmd__help__subcmd__hook)
+            opts="lua"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__help__subcmd__hook__subcmd__lua)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         smqctl__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -820,6 +869,92 @@ _smqctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__hook)
+            opts="-v -h -V --trace-packets --verbose --color --help --version lua help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__hook__subcmd__help)
+            opts="lua help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__hook__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__hook__subcmd__help__subcmd__lua)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__hook__subcmd__lua)
+            opts="-o -v -h -V --output --trace-packets --verbose --color --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

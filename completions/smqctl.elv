@@ -32,6 +32,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand serve 'Answer requests (static, templated, echo or from a command), like `nats reply`'
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
+            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
@@ -258,6 +259,38 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'smqctl;hook'= {
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;hook;lua'= {
+            cand -o 'Write to this file instead of stdout'
+            cand --output 'Write to this file instead of stdout'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;hook;help'= {
+            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;hook;help;lua'= {
+        }
+        &'smqctl;hook;help;help'= {
+        }
         &'smqctl;bench'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
@@ -425,6 +458,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand serve 'Answer requests (static, templated, echo or from a command), like `nats reply`'
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
+            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
@@ -441,6 +475,11 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;help;broker'= {
         }
         &'smqctl;help;trace'= {
+        }
+        &'smqctl;help;hook'= {
+            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+        }
+        &'smqctl;help;hook;lua'= {
         }
         &'smqctl;help;bench'= {
             cand pubsub 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'

@@ -104,6 +104,9 @@ pub enum Command {
     Broker(BrokerArgs),
     /// Show what a broker does: publishes, drops, denials, connects, closes (live)
     Trace(crate::commands::trace::TraceArgs),
+    /// Write the broker-side trace hook (Lua, for Mako Server / BAS apps)
+    #[command(subcommand)]
+    Hook(crate::commands::hook::HookCommand),
     /// Measure a broker: message throughput and latency, cost of idle connections
     #[command(subcommand)]
     Bench(BenchCommand),

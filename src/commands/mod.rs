@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod broker;
 pub mod generate;
+pub mod hook;
 pub mod latency;
 pub mod publish;
 pub mod rpc;

@@ -1,0 +1,276 @@
+//! `smqctl trace` against the embedded broker (attached and degraded), and the
+//! Mako Lua hook's logic under lua5.4 with its events checked against the schema.
+
+use std::time::Instant;
+
+use smqctl::broker::{Auth, BrokerConfig};
+use smqctl::trace::schema::{DestType, Event, Kind};
+
+use crate::harness::{Running, STEP, TestBroker, publish, ready_sub, run, smqctl, text};
+
+/// Starts `smqctl trace --format json ARGS` and waits until it has attached.
+fn tracer(url: &str, args: &[&str]) -> Running {
+    let mut cmd = smqctl();
+    cmd.arg("trace")
+        .args(["--url", url, "--format", "json"])
+        .args(args);
+    let mut t = Running::spawn(&mut cmd);
+    t.stderr_line("attached to the broker's tracer");
+    t
+}
+
+/// Reads trace events until `done` says the ones seen so far are enough.
+fn events_until(t: &mut Running, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+    let deadline = Instant::now() + STEP;
+    let mut seen = Vec::new();
+    while !done(&seen) {
+        assert!(Instant::now() < deadline, "events so far: {seen:#?}");
+        let line = t.stdout_line();
+        let e: Event = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not a schema event: {line}: {e}"));
+        seen.push(e);
+    }
+    seen
+}
+
+fn uid_of(e: &Event) -> Option<&str> {
+    e.from.as_ref().and_then(|c| c.uid.as_deref())
+}
+
+fn topic_of(e: &Event) -> Option<&str> {
+    e.to.as_ref().and_then(|d| d.name.as_deref())
+}
+
+#[test]
+fn trace_shows_publish_drop_connect_and_close_with_names_from_the_broker() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let mut t = tracer(&url, &["--uid", "tracer-0001"]);
+    let first = events_until(&mut t, |s| !s.is_empty());
+    assert_eq!(first[0].kind, Kind::Snapshot, "{first:?}");
+
+    let (sub, _) = ready_sub(
+        &url,
+        &[
+            "DeviceState",
+            "--uid",
+            "watcher-0001",
+            "-C",
+            "1",
+            "-W",
+            "10s",
+        ],
+    );
+    publish(
+        &url,
+        &[
+            "DeviceState",
+            r#"{"On":true}"#,
+            "--subtopic",
+            "SetCharger",
+            "--uid",
+            "sender-0001",
+        ],
+    );
+    publish(&url, &["Nobody", "hello?", "--uid", "sender-0002"]);
+    assert!(sub.wait().status.success());
+
+    let seen = events_until(&mut t, |s| {
+        s.iter()
+            .any(|e| e.kind == Kind::Close && uid_of(e) == Some("watcher-0001"))
+            && s.iter().any(|e| e.kind == Kind::Drop)
+    });
+    let find = |kind: Kind, uid: &str| {
+        seen.iter()
+            .find(|e| e.kind == kind && uid_of(e) == Some(uid))
+            .unwrap_or_else(|| panic!("no {kind} by {uid} in {seen:#?}"))
+    };
+    let p = find(Kind::Publish, "sender-0001");
+    assert_eq!(topic_of(p), Some("DeviceState"));
+    assert_eq!(p.to.as_ref().map(|d| d.kind), Some(DestType::Topic));
+    assert_eq!(p.subtopic.as_deref(), Some("SetCharger"));
+    assert_eq!((p.receivers, p.verdict), (Some(1), Some(true)));
+    assert_eq!(p.payload.as_deref(), Some(r#"{"On":true}"#));
+    let d = find(Kind::Drop, "sender-0002");
+    assert_eq!(topic_of(d), Some("Nobody"));
+    assert_eq!(d.reason.as_deref(), Some("no subscribers"));
+    let c = find(Kind::Connect, "watcher-0001");
+    assert!(
+        c.from
+            .as_ref()
+            .and_then(|f| f.addr.as_deref())
+            .is_some_and(|a| a.starts_with("127.0.0.1:")),
+        "{c:?}"
+    );
+    assert!(topic_of(find(Kind::Subscribe, "watcher-0001")) == Some("DeviceState"));
+    find(Kind::Close, "sender-0001");
+    // The tracer's own machinery never shows up.
+    assert!(
+        seen.iter().all(|e| !e.is_reserved()),
+        "trace messages traced: {seen:#?}"
+    );
+}
+
+#[test]
+fn trace_count_ends_with_0_and_filters_pick_the_events() {
+    let broker = TestBroker::start();
+    let url = broker.url("http");
+    let t = tracer(&url, &["--drops", "--count", "1", "--timeout", "10s"]);
+    publish(&url, &["Routed", "x", "--uid", "sender-0001"]); // a drop: nobody subscribes
+    let out = t.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .expect("utf-8")
+        .lines()
+        .collect();
+    assert_eq!(lines.len(), 1, "only the drop passes the filter: {lines:?}");
+    let e: Event = serde_json::from_str(lines[0]).expect("schema");
+    assert_eq!((e.kind, topic_of(&e)), (Kind::Drop, Some("Routed")));
+}
+
+#[test]
+fn trace_times_out_with_5_when_count_is_not_reached() {
+    let broker = TestBroker::start();
+    let out = run(smqctl().args([
+        "trace",
+        "--url",
+        &broker.url("ws"),
+        "--format",
+        "json",
+        "--kind",
+        "drop",
+        "--count",
+        "5",
+        "--timeout",
+        "1s",
+    ]));
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("timed out"));
+}
+
+#[test]
+fn refused_credentials_are_traced_without_the_secret() {
+    let broker = TestBroker::with_config(BrokerConfig {
+        auth: Some(Auth::Shared("right-secret".into())),
+        ..BrokerConfig::default()
+    });
+    let url = broker.url("ws");
+    let mut t = tracer(&url, &["--credentials", "right-secret", "--kind", "deny"]);
+    let out = run(smqctl().args([
+        "pub",
+        "T",
+        "x",
+        "--url",
+        &url,
+        "--uid",
+        "intruder-01",
+        "--credentials",
+        "wrong-secret-123",
+    ]));
+    assert_eq!(out.status.code(), Some(4));
+    let seen = events_until(&mut t, |s| !s.is_empty());
+    assert_eq!(seen[0].kind, Kind::Deny);
+    assert_eq!(uid_of(&seen[0]), Some("intruder-01"));
+    let line = serde_json::to_string(&seen[0]).expect("json");
+    assert!(!line.contains("wrong-secret-123"), "{line}");
+    assert!(!line.contains("right-secret"), "{line}");
+}
+
+#[test]
+fn without_a_tracer_answering_trace_degrades_to_client_side_messages() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let mut cmd = smqctl();
+    cmd.args([
+        "trace",
+        "--url",
+        &url,
+        "--format",
+        "json",
+        "--server-etid",
+        "12345", // nobody answers there
+        "--attach-timeout",
+        "300ms",
+        "--fallback-topic",
+        "DeviceState",
+        "--count",
+        "1",
+        "--timeout",
+        "10s",
+    ]);
+    let mut t = Running::spawn(&mut cmd);
+    let line = t.stderr_line("degraded");
+    assert!(line.contains("DeviceState"), "{line}");
+    publish(&url, &["DeviceState", "on", "--uid", "sender-0001"]);
+    let out = t.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let e: Event = serde_json::from_slice(&out.stdout).expect("one schema event");
+    assert_eq!((e.kind, topic_of(&e)), (Kind::Publish, Some("DeviceState")));
+    assert_eq!(e.payload.as_deref(), Some("on"));
+
+    let out = run(smqctl().args([
+        "trace",
+        "--url",
+        &url,
+        "--server-etid",
+        "12345",
+        "--attach-timeout",
+        "300ms",
+        "--no-fallback",
+    ]));
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("error: no trace source"));
+}
+
+#[test]
+fn lua_hook_logic_passes_under_lua54_and_its_events_fit_the_schema() {
+    let lua = std::process::Command::new("lua5.4").arg("-v").output();
+    assert!(
+        lua.is_ok_and(|o| o.status.success()),
+        "lua5.4 is missing: install it (apt-get install -y lua5.4) to test the Mako trace hook"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let events = dir.path().join("events.ndjson");
+    let out = std::process::Command::new("lua5.4")
+        .arg("tests/lua/hook_test.lua")
+        .arg(&events)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run lua5.4");
+    assert!(
+        out.status.success(),
+        "hook_test.lua failed:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let ndjson = std::fs::read_to_string(&events).expect("events written");
+    let parsed: Vec<Event> = ndjson
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(parsed.len() >= 10, "{parsed:?}");
+    for kind in [
+        Kind::Snapshot,
+        Kind::Publish,
+        Kind::Drop,
+        Kind::Deny,
+        Kind::Error,
+    ] {
+        assert!(
+            parsed.iter().any(|e| e.kind == kind),
+            "no {kind} from the hook"
+        );
+    }
+    assert!(parsed.iter().all(|e| e.timestamp().is_some()), "ts parses");
+
+    // What `smqctl hook lua` writes is that same tested file.
+    let file = dir.path().join("trace.lua");
+    let out = run(smqctl().args(["hook", "lua", "--output"]).arg(&file));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shipped = std::fs::read_to_string(&file).expect("written");
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/trace/hook.lua"),
+    )
+    .expect("source");
+    assert_eq!(shipped, source);
+}
