@@ -274,3 +274,20 @@ fn lua_hook_logic_passes_under_lua54_and_its_events_fit_the_schema() {
     .expect("source");
     assert_eq!(shipped, source);
 }
+
+#[test]
+fn trace_reattaches_after_the_connection_drops() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let mut t = tracer(&url, &["--kind", "drop"]);
+    broker.broker.shutdown_all("maintenance");
+    t.stderr_line("reconnecting");
+    t.stderr_line("attached to the broker's tracer");
+    publish(&url, &["Nobody", "x", "--uid", "sender-0001"]);
+    let seen = events_until(&mut t, |s| !s.is_empty());
+    assert_eq!(
+        (seen[0].kind, topic_of(&seen[0])),
+        (Kind::Drop, Some("Nobody")),
+        "events flow again after the re-attach"
+    );
+}
