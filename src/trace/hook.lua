@@ -95,19 +95,21 @@ function M.wrap(op, cfg)
    local authorize = cfg.authorize or function(_, ip) return isloopback(ip) end
    local maxpreview = math.min(cfg.preview or MAX_PREVIEW, MAX_PREVIEW)
    local tracers = {}      -- etid -> {preview=n, skipped=n}
-   local reserved = {}     -- sub-topic ID -> true for "$smqctl.trace*"
+   local reserved = {}     -- sub-topic ID -> whether its name starts with "$smqctl.trace"
    local smq, evstid
    local T = {tracers = tracers}
 
+   -- Sub-topic IDs are never reused for another name, so the answer is
+   -- cached either way: one table lookup per message after the first.
    local function isreserved(stid)
       if stid == 0 or stid == nil then return false end
-      if reserved[stid] then return true end
+      local r = reserved[stid]
+      if r ~= nil then return r end
       local name = smq and smq:tid2subtopic(stid)
-      if name and name:sub(1, #PREFIX) == PREFIX then
-         reserved[stid] = true
-         return true
-      end
-      return false
+      if not name then return false end
+      r = name:sub(1, #PREFIX) == PREFIX
+      reserved[stid] = r
+      return r
    end
 
    local function client(etid, peer)

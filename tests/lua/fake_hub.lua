@@ -231,7 +231,7 @@ function H:_send(sock, tid, ptid, stid, data)
       if f then f(data, ptid, tid, stid) return true end
       return false
    end
-   if sock.dead then return false end
+   if sock.dead or sock.full then return false end -- full: a socket queue that is full
    local peer = self.sockT[sock]
    peer.inbox[#peer.inbox + 1] = {tid = tid, ptid = ptid, stid = stid, data = data}
    return true

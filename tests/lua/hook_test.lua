@@ -163,6 +163,20 @@ ev = take(t)
 check(#ev == 1 and ev[1].kind == "connect", "another tracer's attach is not traced (only its connect)")
 take(second)
 
+-- ----- a slow tracer loses events, then hears how many -----
+take(b)
+t.sock.full = true
+smq:client_publish(a, dev, 0, "one")
+smq:client_publish(a, dev, 0, "two")
+t.sock.full = nil
+smq:client_publish(a, dev, 0, "three")
+ev = take(t)
+_, bgot = take(b)
+check(#bgot == 3, "a slow tracer never holds up delivery (b got " .. #bgot .. ")")
+check(#ev == 2 and ev[1].kind == "notice" and ev[1].skipped == 2
+   and ev[2].kind == "publish" and ev[2].payload == "thre", "skipped events are counted in a notice")
+take(second)
+
 -- ----- detach and close forget tracers -----
 smq:client_publish(second, smq:gettid(), smq:client_createsub(second, "$smqctl.trace.detach"), "")
 smq:close(t, 0)
