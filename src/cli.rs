@@ -102,6 +102,9 @@ pub enum Command {
     /// Run the embedded SMQ broker (WebSocket and raw transport on one port)
     #[command(after_long_help = BROKER_EXAMPLES)]
     Broker(BrokerArgs),
+    /// Watch broker trace events live: table, detail, filters, stats, export
+    #[command(after_long_help = crate::commands::tui::EXAMPLES)]
+    Tui(crate::commands::tui::TuiArgs),
     /// Measure a broker: message throughput and latency, cost of idle connections
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -67,6 +67,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Rpc(args) => commands::rpc::run(args, &global).await,
         Command::Serve(args) => commands::serve::run(args, &global).await,
         Command::Broker(args) => commands::broker::run(args, &global).await,
+        Command::Tui(args) => commands::tui::run(args, &global).await,
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
         Command::Completions { shell } => {
             commands::generate::completions(shell, &mut io::stdout().lock())

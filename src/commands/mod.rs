@@ -13,6 +13,7 @@ pub mod publish;
 pub mod rpc;
 pub mod serve;
 pub mod sub;
+pub mod tui;
 
 use anyhow::{Context, Result};
 

@@ -18,6 +18,7 @@
 //!
 //! May import: `protocol` (for byte rendering). Nothing here does I/O.
 
+pub mod file;
 pub mod filter;
 pub mod schema;
 pub mod source;
