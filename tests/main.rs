@@ -10,3 +10,4 @@ mod robustness;
 mod rpc;
 mod session;
 mod tls;
+mod tui;

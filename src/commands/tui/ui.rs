@@ -277,7 +277,8 @@ fn filter_bar(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 /// The connection status in a few words, and its style.
 pub fn status_text(app: &App, theme: Theme) -> (String, Style) {
     match &app.status {
-        None => ("waiting for events".into(), theme.dim()),
+        None if app.totals.events == 0 => ("waiting for events".into(), theme.dim()),
+        None => (format!("● reading {}", app.source), theme.dim()),
         Some(Status::Connecting { url }) => (format!("connecting to {url}…"), theme.warn()),
         Some(Status::Attached { etid }) => (
             format!("● attached (etid {etid})"),
