@@ -30,17 +30,22 @@ struct Tmux {
 
 impl Tmux {
     /// Runs `smqctl args…` in a `width`×`height` pane in `dir`; when it exits the
-    /// pane prints `smqctl-exit=<code>` and stays open for inspection.
+    /// pane prints `smqctl-exit=<code>`, then `tty=cooked` when the terminal
+    /// mode was restored (`tty=raw` if smqctl left it raw), and stays open.
     fn start(dir: &Path, args: &[&str], width: u16, height: u16) -> Tmux {
+        Self::start_bin(env!("CARGO_BIN_EXE_smqctl"), dir, args, width, height)
+    }
+
+    fn start_bin(bin: &str, dir: &Path, args: &[&str], width: u16, height: u16) -> Tmux {
         let socket = format!(
             "smqctl-test-{}-{}",
             std::process::id(),
             SERVERS.fetch_add(1, Ordering::SeqCst)
         );
-        let bin = env!("CARGO_BIN_EXE_smqctl");
         let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
         let script = format!(
-            "unset NO_COLOR; '{bin}' {} 2>&1; echo smqctl-exit=$?; sleep 600",
+            "unset NO_COLOR; '{bin}' {} 2>&1; echo smqctl-exit=$?; \
+             if stty -a | grep -q -- ' icanon'; then echo tty=cooked; else echo tty=raw; fi; sleep 600",
             quoted.join(" ")
         );
         let status = Command::new("tmux")
@@ -203,10 +208,10 @@ fn tui_filters_shows_help_exports_and_quits_cleanly_in_tmux() {
     assert_eq!(lines[0]["to"]["name"], "Nobody/Here");
 
     tmux.keys(&["q"]);
-    let s = tmux.wait_for("the exit", |s| s.contains("smqctl-exit="));
+    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
     assert!(s.contains("smqctl-exit=0"), "{s}");
-    // The alternate screen is gone: the table is no longer on the screen.
-    assert!(!s.contains("1 Events"), "terminal restored:\n{s}");
+    assert!(s.contains("tty=cooked"), "terminal mode restored:\n{s}");
+    assert!(!s.contains("1 Events"), "alternate screen left:\n{s}");
 }
 
 #[test]
@@ -227,7 +232,7 @@ fn tui_reports_a_bad_line_with_its_number_and_exits_2() {
         "events before the bad line are shown:\n{s}"
     );
     tmux.keys(&["q"]);
-    let s = tmux.wait_for("the exit", |s| s.contains("smqctl-exit="));
+    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
     assert!(s.contains("smqctl-exit=2"), "{s}");
     assert!(s.contains("error: ") && s.contains("line 4"), "{s}");
 }
@@ -246,8 +251,8 @@ fn tui_without_a_terminal_says_so_and_exits_2() {
 /// Performance measurement for the README (not a pass/fail test): replays
 /// 20,000 events/s for 20 s through the TUI in a tmux pane, presses a key every
 /// 500 ms and times until the screen shows it, and prints the loop's own
-/// timings (hidden --stats-file). Run with
-/// `cargo test --release --test main tui_perf -- --ignored --nocapture`.
+/// timings (hidden --stats-file). Run against a release binary with
+/// `cargo build --release && TUI_PERF_BIN=target/release/smqctl cargo test --test main tui_perf -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn tui_perf_20k_events_per_second() {
@@ -264,7 +269,12 @@ fn tui_perf_20k_events_per_second() {
         stats.to_str().expect("utf-8"),
     );
     let rate_arg = rate.to_string();
-    let tmux = Tmux::start(
+    let bin =
+        std::env::var("TUI_PERF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_smqctl").to_string());
+    let bin = std::path::absolute(&bin).expect("binary path");
+    println!("binary: {}", bin.display());
+    let tmux = Tmux::start_bin(
+        bin.to_str().expect("utf-8"),
         dir.path(),
         &[
             "tui",
@@ -303,4 +313,21 @@ fn tui_perf_20k_events_per_second() {
     );
     let stats = std::fs::read_to_string(&stats).expect("stats file");
     println!("loop stats: {stats}");
+}
+
+#[test]
+fn tui_ctrl_c_restores_the_terminal_and_exits_130() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = fixture(dir.path(), 10);
+    let file_arg = file.to_str().expect("utf-8 path");
+    let tmux = Tmux::start(dir.path(), &["tui", "--file", file_arg], 80, 24);
+    tmux.wait_for("the table", |s| s.contains("10 shown"));
+    tmux.keys(&["C-c"]);
+    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
+    assert!(s.contains("smqctl-exit=130"), "{s}");
+    assert!(s.contains("tty=cooked"), "terminal mode restored:\n{s}");
+    assert!(!s.contains("1 Events"), "alternate screen left:\n{s}");
 }
