@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('broker', 'broker', [CompletionResultType]::ParameterValue, 'Run the embedded SMQ broker (WebSocket and raw transport on one port)')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Show what a broker does: publishes, drops, denials, connects, closes (live)')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)')
+            [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Watch broker trace events live: table, detail, filters, stats, export')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (smqctl.1 and one per subcommand)')
@@ -306,6 +307,39 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         'smqctl;hook;help;help' {
             break
         }
+        'smqctl;tui' {
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
+            [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
+            [CompletionResult]::new('--info', '--info', [CompletionResultType]::ParameterName, 'Info text sent in Connect (the broker''s authenticate hook sees it)')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed')
+            [CompletionResult]::new('--credentials-cmd', '--credentials-cmd', [CompletionResultType]::ParameterName, 'Compute credentials with this shell command after the broker''s Init, like an RTL client''s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Trust only the CA certificates in this PEM file (wss://, https://)')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for mutual TLS; needs --key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key (PEM) of --cert')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long')
+            [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
+            [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Replay trace events from an NDJSON file (one event per line) instead of a broker')
+            [CompletionResult]::new('--replay-rate', '--replay-rate', [CompletionResultType]::ParameterName, 'With --file: events per second (default: as fast as the TUI takes them)')
+            [CompletionResult]::new('--buffer', '--buffer', [CompletionResultType]::ParameterName, 'Events kept for scrolling, detail and export (totals are exact regardless)')
+            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'Topic to subscribe to when the broker has no tracer (degraded mode); repeatable')
+            [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'Payload bytes kept in each event''s preview')
+            [CompletionResult]::new('--stats-file', '--stats-file', [CompletionResultType]::ParameterName, 'Write the loop''s own timings as JSON to this file on exit (performance tests)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
+            [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'With --file: keep reading as the file grows, like `tail -f`')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'smqctl;bench' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
             [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
@@ -485,6 +519,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('broker', 'broker', [CompletionResultType]::ParameterValue, 'Run the embedded SMQ broker (WebSocket and raw transport on one port)')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Show what a broker does: publishes, drops, denials, connects, closes (live)')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)')
+            [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Watch broker trace events live: table, detail, filters, stats, export')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (smqctl.1 and one per subcommand)')
@@ -514,6 +549,9 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             break
         }
         'smqctl;help;hook;lua' {
+            break
+        }
+        'smqctl;help;tui' {
             break
         }
         'smqctl;help;bench' {

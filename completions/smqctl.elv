@@ -33,6 +33,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
             cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+            cand tui 'Watch broker trace events live: table, detail, filters, stats, export'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
@@ -291,6 +292,38 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;hook;help;help'= {
         }
+        &'smqctl;tui'= {
+            cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
+            cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
+            cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
+            cand --info 'Info text sent in Connect (the broker''s authenticate hook sees it)'
+            cand --credentials 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed'
+            cand --credentials-cmd 'Compute credentials with this shell command after the broker''s Init, like an RTL client''s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)'
+            cand --cacert 'Trust only the CA certificates in this PEM file (wss://, https://)'
+            cand --cert 'Client certificate (PEM) for mutual TLS; needs --key'
+            cand --key 'Private key (PEM) of --cert'
+            cand --connect-timeout 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long'
+            cand --ping-interval 'Send Ping after this long without any packet from the broker'
+            cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
+            cand --file 'Replay trace events from an NDJSON file (one event per line) instead of a broker'
+            cand --replay-rate 'With --file: events per second (default: as fast as the TUI takes them)'
+            cand --buffer 'Events kept for scrolling, detail and export (totals are exact regardless)'
+            cand --topic 'Topic to subscribe to when the broker has no tracer (degraded mode); repeatable'
+            cand --preview 'Payload bytes kept in each event''s preview'
+            cand --stats-file 'Write the loop''s own timings as JSON to this file on exit (performance tests)'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
+            cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
+            cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
+            cand --follow 'With --file: keep reading as the file grows, like `tail -f`'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'smqctl;bench'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
@@ -459,6 +492,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
             cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+            cand tui 'Watch broker trace events live: table, detail, filters, stats, export'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
@@ -480,6 +514,8 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
         }
         &'smqctl;help;hook;lua'= {
+        }
+        &'smqctl;help;tui'= {
         }
         &'smqctl;help;bench'= {
             cand pubsub 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'

@@ -38,6 +38,7 @@ complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "serve" -d 'Answer req
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
@@ -258,6 +259,34 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subc
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l key -d 'Private key (PEM) of --cert' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l file -d 'Replay trace events from an NDJSON file (one event per line) instead of a broker' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l replay-rate -d 'With --file: events per second (default: as fast as the TUI takes them)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l buffer -d 'Events kept for scrolling, detail and export (totals are exact regardless)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l topic -d 'Topic to subscribe to when the broker has no tracer (degraded mode); repeatable' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l preview -d 'Payload bytes kept in each event\'s preview' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l stats-file -d 'Write the loop\'s own timings as JSON to this file on exit (performance tests)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l follow -d 'With --file: keep reading as the file grows, like `tail -f`'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -386,17 +415,18 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l trace-packets -d '
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "pubsub" -d 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "rpc" -d 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'

@@ -107,6 +107,9 @@ pub enum Command {
     /// Write the broker-side trace hook (Lua, for Mako Server / BAS apps)
     #[command(subcommand)]
     Hook(crate::commands::hook::HookCommand),
+    /// Watch broker trace events live: table, detail, filters, stats, export
+    #[command(after_long_help = crate::commands::tui::EXAMPLES)]
+    Tui(crate::commands::tui::TuiArgs),
     /// Measure a broker: message throughput and latency, cost of idle connections
     #[command(subcommand)]
     Bench(BenchCommand),

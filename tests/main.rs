@@ -11,3 +11,4 @@ mod rpc;
 mod session;
 mod tls;
 mod trace;
+mod tui;

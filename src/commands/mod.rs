@@ -15,6 +15,7 @@ pub mod rpc;
 pub mod serve;
 pub mod sub;
 pub mod trace;
+pub mod tui;
 
 use anyhow::{Context, Result};
 

@@ -20,6 +20,7 @@
 //! [`attach`], the SMQ source, which also imports `client`.
 
 pub mod attach;
+pub mod file;
 pub mod filter;
 pub mod schema;
 pub mod source;

@@ -1,0 +1,86 @@
+//! The topics view: every topic seen (from the attach snapshot and events) with
+//! its TID, current subscriber count, messages and drops. A topic that drops
+//! messages and has no subscriber — the classic "published to nobody"
+//! mistake — is flagged.
+//!
+//! May import: `commands::tui::{app, ui}`, ratatui.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Row, Table};
+
+use super::app::App;
+use super::ui::{Theme, count};
+use crate::trace::schema::Kind;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let rows = app.topic_rows();
+    let height = area.height.saturating_sub(2) as usize;
+    let start = app.topics_scroll.min(rows.len().saturating_sub(1));
+    let right = |s: String| Cell::from(Line::from(s).alignment(Alignment::Right));
+    let table: Vec<Row> = rows
+        .iter()
+        .skip(start)
+        .take(height)
+        .map(|(name, s)| {
+            let subs = match s.subscribers {
+                Some(n) => n.to_string(),
+                None => "?".into(),
+            };
+            let nobody = s.drops > 0 && s.subscribers.unwrap_or(0) == 0;
+            let drops = if s.drops > 0 {
+                Cell::from(
+                    Line::from(Span::styled(count(s.drops), theme.kind(Kind::Drop)))
+                        .alignment(Alignment::Right),
+                )
+            } else {
+                right("0".into())
+            };
+            Row::new(vec![
+                Cell::from(name.to_string()),
+                right(s.tid.map(|t| t.to_string()).unwrap_or_default()),
+                right(subs),
+                right(count(s.publishes)),
+                drops,
+                Cell::from(Span::styled(
+                    if nobody { "no subscriber" } else { "" },
+                    theme.warn(),
+                )),
+            ])
+        })
+        .collect();
+    let other = &app.topics.other;
+    let mut title = format!(" Topics ({}) ", count(rows.len() as u64));
+    if app.topics.overflowed > 0 {
+        title.push_str(&format!(
+            "+ other: {} msgs, {} drops ",
+            count(other.publishes),
+            count(other.drops)
+        ));
+    }
+    frame.render_widget(
+        Table::new(
+            table,
+            [
+                Constraint::Fill(2),
+                Constraint::Length(6),
+                Constraint::Length(5),
+                Constraint::Length(9),
+                Constraint::Length(7),
+                Constraint::Fill(1),
+            ],
+        )
+        .header(
+            Row::new(vec!["topic", "   tid", " subs", "     msgs", "  drops", ""])
+                .style(theme.label()),
+        )
+        .block(
+            Block::new()
+                .borders(Borders::TOP)
+                .border_style(theme.dim())
+                .title(Span::styled(title, theme.title())),
+        ),
+        area,
+    );
+}

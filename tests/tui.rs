@@ -1,0 +1,333 @@
+//! `smqctl tui` as a person uses it: the real binary in a tmux pane, driven by
+//! send-keys, read back with capture-pane (polled with a deadline, never slept
+//! on). Replays an NDJSON fixture written by the test, so no broker is needed.
+//! Skipped with a notice when tmux is not installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::harness::{STEP, run, smqctl, text};
+
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
+
+fn have_tmux() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("notice: tmux not found; skipping the tmux-driven TUI test");
+    }
+    ok
+}
+
+/// A private tmux server (its own socket) with one pane running a command.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Runs `smqctl args…` in a `width`×`height` pane in `dir`; when it exits the
+    /// pane prints `smqctl-exit=<code>`, then `tty=cooked` when the terminal
+    /// mode was restored (`tty=raw` if smqctl left it raw), and stays open.
+    fn start(dir: &Path, args: &[&str], width: u16, height: u16) -> Tmux {
+        Self::start_bin(env!("CARGO_BIN_EXE_smqctl"), dir, args, width, height)
+    }
+
+    fn start_bin(bin: &str, dir: &Path, args: &[&str], width: u16, height: u16) -> Tmux {
+        let socket = format!(
+            "smqctl-test-{}-{}",
+            std::process::id(),
+            SERVERS.fetch_add(1, Ordering::SeqCst)
+        );
+        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+        let script = format!(
+            "unset NO_COLOR; '{bin}' {} 2>&1; echo smqctl-exit=$?; \
+             if stty -a | grep -q -- ' icanon'; then echo tty=cooked; else echo tty=raw; fi; sleep 600",
+            quoted.join(" ")
+        );
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", &width.to_string(), "-y", &height.to_string()])
+            .arg("-c")
+            .arg(dir)
+            .args(["sh", "-c", &script])
+            .env_remove("TMUX")
+            .status()
+            .expect("run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { socket }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Polls the screen until `pred` holds; fails the test after STEP.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys"])
+            .args(keys)
+            .status()
+            .expect("send-keys");
+        assert!(status.success());
+    }
+
+    /// Types text literally.
+    fn text(&self, s: &str) {
+        let status = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-l", s])
+            .status()
+            .expect("send-keys -l");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+/// `n` trace events: publishes to DeviceState from sim-000NN, and one drop to
+/// `Nobody/Here` in the middle.
+fn fixture(dir: &Path, n: usize) -> PathBuf {
+    let mut out = String::new();
+    for i in 0..n {
+        let (kind, topic, extra) = if i == n / 2 {
+            ("drop", "Nobody/Here", r#","reason":"no subscriber""#)
+        } else {
+            ("publish", "DeviceState", "")
+        };
+        out.push_str(&format!(
+            concat!(
+                r#"{{"v":1,"ts":"2026-11-22T03:44:{:02}.{:03}Z","kind":"{}","#,
+                r#""from":{{"etid":{},"uid":"sim-{:05}"}},"to":{{"tid":9,"type":"topic","name":"{}"}},"#,
+                r#""size":14,"encoding":"json","payload":"{{\"n\":{}}}"{}}}"#,
+                "\n"
+            ),
+            (i / 1000) % 60,
+            i % 1000,
+            kind,
+            10 + i % 7,
+            i % 7,
+            topic,
+            i,
+            extra
+        ));
+    }
+    let path = dir.join("events.ndjson");
+    std::fs::write(&path, out).expect("write fixture");
+    path
+}
+
+#[test]
+fn tui_filters_shows_help_exports_and_quits_cleanly_in_tmux() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = fixture(dir.path(), 200);
+    let file_arg = file.to_str().expect("utf-8 path");
+    let tmux = Tmux::start(dir.path(), &["tui", "--file", file_arg], 100, 30);
+
+    let s = tmux.wait_for("the table with every event", |s| {
+        s.contains("200 shown") && s.contains("end of")
+    });
+    assert!(s.contains("DeviceState") && s.contains("sim-000"), "{s}");
+    assert!(s.contains("1 drop"), "status line counts the drop:\n{s}");
+
+    // Search narrows the table to the one drop.
+    tmux.keys(&["/"]);
+    tmux.text("nobody");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the filtered table", |s| {
+        s.contains(r#"filter: "nobody""#) && s.contains("1 shown")
+    });
+    assert!(s.contains("DROP") && s.contains("Nobody/Here"), "{s}");
+    assert!(!s.contains("DeviceState"), "other events are hidden:\n{s}");
+
+    // The detail pane shows the drop's names, IDs and reason.
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the detail pane", |s| s.contains("Detail"));
+    assert!(s.contains("topic Nobody/Here · tid 9"), "{s}");
+    assert!(s.contains("no subscriber"), "{s}");
+
+    tmux.keys(&["?"]);
+    let s = tmux.wait_for("the help overlay", |s| s.contains("Keys"));
+    assert!(s.contains("drops only"), "{s}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("help closed", |s| !s.contains("Keys"));
+
+    // Export writes the filtered events into the working directory.
+    tmux.keys(&["e"]);
+    tmux.wait_for("the export prompt", |s| {
+        s.contains("export filtered events to")
+    });
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the export message", |s| s.contains("exported 1 events"));
+    let exported: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("smqctl-export-"))
+        })
+        .collect();
+    assert_eq!(exported.len(), 1, "{s}");
+    let back = std::fs::read_to_string(&exported[0]).expect("export readable");
+    let lines: Vec<serde_json::Value> = back
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["kind"], "drop");
+    assert_eq!(lines[0]["to"]["name"], "Nobody/Here");
+
+    tmux.keys(&["q"]);
+    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
+    assert!(s.contains("smqctl-exit=0"), "{s}");
+    assert!(s.contains("tty=cooked"), "terminal mode restored:\n{s}");
+    assert!(!s.contains("1 Events"), "alternate screen left:\n{s}");
+}
+
+#[test]
+fn tui_reports_a_bad_line_with_its_number_and_exits_2() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = fixture(dir.path(), 3);
+    let mut text = std::fs::read_to_string(&file).expect("read");
+    text.push_str("{not json\n");
+    std::fs::write(&file, text).expect("write");
+    let file_arg = file.to_str().expect("utf-8 path");
+    let tmux = Tmux::start(dir.path(), &["tui", "--file", file_arg], 80, 24);
+    let s = tmux.wait_for("the error in the status line", |s| s.contains("line 4"));
+    assert!(
+        s.contains("3 shown"),
+        "events before the bad line are shown:\n{s}"
+    );
+    tmux.keys(&["q"]);
+    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
+    assert!(s.contains("smqctl-exit=2"), "{s}");
+    assert!(s.contains("error: ") && s.contains("line 4"), "{s}");
+}
+
+#[test]
+fn tui_without_a_terminal_says_so_and_exits_2() {
+    let out = run(smqctl().args(["tui", "--file", "/nonexistent.ndjson"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("needs a terminal") && err.contains("smqctl trace"),
+        "{err}"
+    );
+}
+
+/// Performance measurement for the README (not a pass/fail test): replays
+/// 20,000 events/s for 20 s through the TUI in a tmux pane, presses a key every
+/// 500 ms and times until the screen shows it, and prints the loop's own
+/// timings (hidden --stats-file). Run against a release binary with
+/// `cargo build --release && TUI_PERF_BIN=target/release/smqctl cargo test --test main tui_perf -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn tui_perf_20k_events_per_second() {
+    if !have_tmux() {
+        return;
+    }
+    let rate = 20_000usize;
+    let secs = 20usize;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = fixture(dir.path(), rate * secs);
+    let stats = dir.path().join("stats.json");
+    let (file_arg, stats_arg) = (
+        file.to_str().expect("utf-8"),
+        stats.to_str().expect("utf-8"),
+    );
+    let rate_arg = rate.to_string();
+    let bin =
+        std::env::var("TUI_PERF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_smqctl").to_string());
+    let bin = std::path::absolute(&bin).expect("binary path");
+    println!("binary: {}", bin.display());
+    let tmux = Tmux::start_bin(
+        bin.to_str().expect("utf-8"),
+        dir.path(),
+        &[
+            "tui",
+            "--file",
+            file_arg,
+            "--replay-rate",
+            &rate_arg,
+            "--stats-file",
+            stats_arg,
+        ],
+        100,
+        30,
+    );
+    tmux.wait_for("the table", |s| s.contains("following"));
+    let started = Instant::now();
+    let mut latencies = Vec::new();
+    let mut paused = false;
+    while started.elapsed() < Duration::from_secs(secs as u64 - 2) {
+        std::thread::sleep(Duration::from_millis(500));
+        let t0 = Instant::now();
+        tmux.keys(&["p"]);
+        paused = !paused;
+        let want_paused = paused;
+        tmux.wait_for("the pause toggle", |s| s.contains("PAUSED") == want_paused);
+        latencies.push(t0.elapsed());
+    }
+    tmux.keys(&["q"]);
+    tmux.wait_for("the exit", |s| s.contains("smqctl-exit="));
+    latencies.sort();
+    let n = latencies.len();
+    println!(
+        "key → screen (tmux send-keys to capture-pane showing it), {n} presses: p50 {:?}, p90 {:?}, max {:?}",
+        latencies[n / 2],
+        latencies[n * 9 / 10],
+        latencies[n - 1]
+    );
+    let stats = std::fs::read_to_string(&stats).expect("stats file");
+    println!("loop stats: {stats}");
+}
+
+#[test]
+fn tui_ctrl_c_restores_the_terminal_and_exits_130() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = fixture(dir.path(), 10);
+    let file_arg = file.to_str().expect("utf-8 path");
+    let tmux = Tmux::start(dir.path(), &["tui", "--file", file_arg], 80, 24);
+    tmux.wait_for("the table", |s| s.contains("10 shown"));
+    tmux.keys(&["C-c"]);
+    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
+    assert!(s.contains("smqctl-exit=130"), "{s}");
+    assert!(s.contains("tty=cooked"), "terminal mode restored:\n{s}");
+    assert!(!s.contains("1 Events"), "alternate screen left:\n{s}");
+}
