@@ -102,6 +102,9 @@ pub enum Command {
     /// Run the embedded SMQ broker (WebSocket and raw transport on one port)
     #[command(after_long_help = BROKER_EXAMPLES)]
     Broker(BrokerArgs),
+    /// Stay connected: subscribe, publish, call and observe at a prompt, or run a script
+    #[command(after_long_help = crate::commands::shell::SHELL_EXAMPLES)]
+    Shell(Box<crate::commands::shell::ShellArgs>),
     /// Measure a broker: message throughput and latency, cost of idle connections
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -196,16 +199,8 @@ Exit codes: 0 done, 5 timed out (-W) before -C messages arrived, see `smqctl --h
 
 #[derive(Debug, Args)]
 pub struct SubArgs {
-    /// Topics to subscribe to; `self` means messages sent to this client's ETID
-    #[arg(required = true, value_name = "TOPIC")]
-    pub topics: Vec<String>,
-    /// Only show messages with this sub-topic (repeatable)
-    #[arg(long = "subtopic", value_name = "NAME")]
-    pub subtopics: Vec<String>,
-    /// Sub-topic names to show by name without filtering on them (repeatable);
-    /// SMQ has no reverse lookup, so a client only knows names it registered
-    #[arg(long = "resolve-subtopic", value_name = "NAME")]
-    pub resolve_subtopics: Vec<String>,
+    #[command(flatten)]
+    pub sub: SubTopics,
     /// How to read payloads: auto (JSON if it parses, text if UTF-8, else binary)
     #[arg(long, value_enum, default_value_t = DataType::Auto)]
     pub datatype: DataType,
@@ -218,9 +213,6 @@ pub struct SubArgs {
     /// Exit with code 5 if -C messages (or, without -C, any message) did not arrive in time
     #[arg(short = 'W', long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
-    /// Also print subscriber-count changes of the topics
-    #[arg(long)]
-    pub observe: bool,
     /// With --format raw: no newline after each payload
     #[arg(short = 'N', long)]
     pub no_newline: bool,
@@ -229,6 +221,24 @@ pub struct SubArgs {
     pub no_reconnect: bool,
     #[command(flatten)]
     pub conn: ConnectArgs,
+}
+
+/// What to subscribe to: shared by `smqctl sub` and the shell's `sub`.
+#[derive(Debug, Clone, Args)]
+pub struct SubTopics {
+    /// Topics to subscribe to; `self` means messages sent to this client's ETID
+    #[arg(required = true, value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    /// Only show messages with this sub-topic (repeatable)
+    #[arg(long = "subtopic", value_name = "NAME")]
+    pub subtopics: Vec<String>,
+    /// Sub-topic names to show by name without filtering on them (repeatable);
+    /// SMQ has no reverse lookup, so a client only knows names it registered
+    #[arg(long = "resolve-subtopic", value_name = "NAME")]
+    pub resolve_subtopics: Vec<String>,
+    /// Also print subscriber-count changes of the topics
+    #[arg(long)]
+    pub observe: bool,
 }
 
 const PUB_EXAMPLES: &str = "\
@@ -246,6 +256,22 @@ text unless --json (validated), --binary or --hex says otherwise. Payloads over
 
 #[derive(Debug, Args)]
 pub struct PubArgs {
+    #[command(flatten)]
+    pub msg: PubMessage,
+    /// Read the whole of stdin as one payload
+    #[arg(long, conflicts_with_all = ["stdin_lines", "file"])]
+    pub stdin: bool,
+    /// Send one message per line of stdin
+    #[arg(long, conflicts_with = "file")]
+    pub stdin_lines: bool,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
+/// Destination, payload and kind of a publish: shared by `smqctl pub` and the
+/// shell's `pub` (which has no stdin to read).
+#[derive(Debug, Clone, Args)]
+pub struct PubMessage {
     /// Topic name, or `self`; omit with --to-etid
     #[arg(value_name = "TOPIC")]
     pub topic: Option<String>,
@@ -259,14 +285,8 @@ pub struct PubArgs {
     #[arg(long, value_name = "NAME")]
     pub subtopic: Option<String>,
     /// Read the payload from a file
-    #[arg(short = 'f', long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_lines"])]
+    #[arg(short = 'f', long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Read the whole of stdin as one payload
-    #[arg(long, conflicts_with = "stdin_lines")]
-    pub stdin: bool,
-    /// Send one message per line of stdin
-    #[arg(long)]
-    pub stdin_lines: bool,
     /// Payload must be valid JSON (checked before connecting)
     #[arg(long, group = "kind")]
     pub json: bool,
@@ -285,8 +305,6 @@ pub struct PubArgs {
     /// Wait this long between messages
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub interval: Option<Duration>,
-    #[command(flatten)]
-    pub conn: ConnectArgs,
 }
 
 const BROKER_EXAMPLES: &str = "\
@@ -351,6 +369,16 @@ Exit codes: 0 ok, 5 no reply within --timeout, 7 the handler answered with err,
 
 #[derive(Debug, Args)]
 pub struct RpcArgs {
+    #[command(flatten)]
+    pub req: RpcRequest,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
+/// What to call and how to wait: shared by `smqctl rpc`, `bench rpc` and the
+/// shell's `rpc`/`call`.
+#[derive(Debug, Clone, Args)]
+pub struct RpcRequest {
     /// REQUEST [PAYLOAD] for a named request; with --call, the arguments (JSON values)
     #[arg(value_name = "REQUEST|ARGS", allow_negative_numbers = true)]
     pub words: Vec<String>,
@@ -399,8 +427,6 @@ pub struct RpcArgs {
     /// Output (default: pretty on a terminal, json otherwise)
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<Format>,
-    #[command(flatten)]
-    pub conn: ConnectArgs,
 }
 
 const SERVE_EXAMPLES: &str = "\

@@ -33,15 +33,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(exit::OK);
             }
             let mut stderr = io::stderr().lock();
-            let mut line = format!("error: {err}");
-            for cause in err.chain().skip(1) {
-                // Many errors already quote their source; say each thing once.
-                let cause = cause.to_string();
-                if !line.contains(&cause) {
-                    line.push_str(": ");
-                    line.push_str(&cause);
-                }
-            }
+            let line = format!("error: {}", commands::error_text(&err));
             let _ = write!(stderr, "{line}");
             let _ = writeln!(stderr);
             if let Some(hint) = commands::hint(&err) {
@@ -66,6 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Pub(args) => commands::publish::run(args, &global).await,
         Command::Rpc(args) => commands::rpc::run(args, &global).await,
         Command::Serve(args) => commands::serve::run(args, &global).await,
+        Command::Shell(args) => commands::shell::run(*args, &global).await,
         Command::Broker(args) => commands::broker::run(args, &global).await,
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
         Command::Completions { shell } => {

@@ -12,6 +12,7 @@ pub mod latency;
 pub mod publish;
 pub mod rpc;
 pub mod serve;
+pub mod shell;
 pub mod sub;
 
 use anyhow::{Context, Result};
@@ -88,6 +89,20 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         }
     }
     exit::ERROR
+}
+
+/// "what failed: why: cause…" — the error and its cause chain on one line, each
+/// cause said once (many errors already quote their source).
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut line = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 /// A hint to print under an error, when there is an obvious next step.
