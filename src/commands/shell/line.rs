@@ -135,6 +135,12 @@ pub fn parse(line: &str) -> Result<Parsed, String> {
                     // The first paragraph says what is wrong; clap's usage line
                     // names the line parser, not anything the user typed.
                     let first = text.split("\n\n").next().unwrap_or(&text);
+                    if e.kind() == ErrorKind::InvalidSubcommand {
+                        return Err(format!(
+                            "{} (`help` lists the commands)",
+                            first.trim().trim_start_matches("error: ")
+                        ));
+                    }
                     Err(format!(
                         "{} (try `help` or `{} --help`)",
                         first.trim().trim_start_matches("error: "),
