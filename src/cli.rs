@@ -83,6 +83,10 @@ pub struct GlobalArgs {
     /// Colour output: auto (only on a terminal, honours NO_COLOR), always, never
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Connection profile from the config file (`smqctl profile list`); flags and
+    /// SMQCTL_* variables override its settings
+    #[arg(long, global = true, env = "SMQCTL_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +109,9 @@ pub enum Command {
     /// Stay connected: subscribe, publish, call and observe at a prompt, or run a script
     #[command(after_long_help = crate::commands::shell::SHELL_EXAMPLES)]
     Shell(Box<crate::commands::shell::ShellArgs>),
+    /// Manage connection profiles (config.toml): list, show, add, remove
+    #[command(subcommand, after_long_help = crate::commands::profile::PROFILE_EXAMPLES)]
+    Profile(crate::commands::profile::ProfileCommand),
     /// Measure a broker: message throughput and latency, cost of idle connections
     #[command(subcommand)]
     Bench(BenchCommand),

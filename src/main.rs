@@ -5,13 +5,22 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use smqctl::cli::{Cli, Command};
 use smqctl::commands::{self, exit};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // Fill what flags and SMQCTL_* variables left unsaid from --profile.
+    if let Err(e) = smqctl::profile::apply_selected(&mut cli, &matches) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::USAGE);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -59,6 +68,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Rpc(args) => commands::rpc::run(args, &global).await,
         Command::Serve(args) => commands::serve::run(args, &global).await,
         Command::Shell(args) => commands::shell::run(*args, &global).await,
+        Command::Profile(cmd) => commands::profile::run(cmd),
         Command::Broker(args) => commands::broker::run(args, &global).await,
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
         Command::Completions { shell } => {

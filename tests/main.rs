@@ -5,6 +5,7 @@ mod harness;
 
 mod cli_errors;
 mod generated;
+mod profile;
 mod pubsub;
 mod robustness;
 mod rpc;

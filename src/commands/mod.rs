@@ -9,6 +9,7 @@ pub mod bench;
 pub mod broker;
 pub mod generate;
 pub mod latency;
+pub mod profile;
 pub mod publish;
 pub mod rpc;
 pub mod serve;
@@ -63,6 +64,7 @@ pub fn json_error(origin: &str, e: &serde_json::Error) -> anyhow::Error {
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.downcast_ref::<InputError>().is_some()
+            || cause.downcast_ref::<crate::profile::ProfileError>().is_some()
             || cause.downcast_ref::<crate::broker::BrokerError>().is_some()
             || cause
                 .downcast_ref::<broker::handlers::HandlerError>()
