@@ -19,6 +19,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
     var completions = [
         &'smqctl'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -31,6 +32,8 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand rpc 'Call a broker or peer handler: named request/response or correlated $RpcReq'
             cand serve 'Answer requests (static, templated, echo or from a command), like `nats reply`'
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+            cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
+            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
@@ -59,6 +62,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --observe 'Also print subscriber-count changes of the topics'
             cand -N 'With --format raw: no newline after each payload'
             cand --no-newline 'With --format raw: no newline after each payload'
@@ -94,12 +98,13 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --stdin 'Read the whole of stdin as one payload'
-            cand --stdin-lines 'Send one message per line of stdin'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --json 'Payload must be valid JSON (checked before connecting)'
             cand --text 'Payload is text (the default)'
             cand --binary 'Payload is sent byte for byte (for files and stdin)'
             cand --hex 'Payload is written in hex ("01 02 ff" or "0102ff")'
+            cand --stdin 'Read the whole of stdin as one payload'
+            cand --stdin-lines 'Send one message per line of stdin'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
             cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
@@ -144,6 +149,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
             cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
@@ -182,6 +188,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --echo 'Answer with the request payload itself'
             cand --no-reconnect 'Exit when the connection drops instead of reconnecting'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
@@ -205,6 +212,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --deny-topic 'Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *); for testing how clients handle denial (repeatable)'
             cand --credentials 'Accept only clients presenting this shared secret as credentials'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --rndtid 'Give the broker''s own client a random ETID instead of 1 (smq.create{rndtid=true})'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
@@ -214,8 +222,127 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'smqctl;shell'= {
+            cand --script 'Run the commands in FILE (`-` for stdin) instead of prompting'
+            cand -F 'How messages print (default: pretty at a prompt or terminal, json otherwise)'
+            cand --format 'How messages print (default: pretty at a prompt or terminal, json otherwise)'
+            cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
+            cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
+            cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
+            cand --info 'Info text sent in Connect (the broker''s authenticate hook sees it)'
+            cand --credentials 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed'
+            cand --credentials-cmd 'Compute credentials with this shell command after the broker''s Init, like an RTL client''s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)'
+            cand --cacert 'Trust only the CA certificates in this PEM file (wss://, https://)'
+            cand --cert 'Client certificate (PEM) for mutual TLS; needs --key'
+            cand --key 'Private key (PEM) of --cert'
+            cand --connect-timeout 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long'
+            cand --ping-interval 'Send Ping after this long without any packet from the broker'
+            cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --no-reconnect 'End the session (exit 6) when the connection drops instead of reconnecting'
+            cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
+            cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
+            cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;profile'= {
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;profile;list'= {
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;profile;show'= {
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;profile;add'= {
+            cand --url 'Broker URL'
+            cand --uid 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in'
+            cand --info 'Info text sent in Connect'
+            cand --credentials-env 'Take the credentials from this environment variable when connecting'
+            cand --credentials-cmd 'Compute the credentials with this shell command (as --credentials-cmd)'
+            cand --cacert 'CA certificates (PEM) to trust'
+            cand --cert 'Client certificate (PEM); needs --key'
+            cand --key 'Private key of --cert'
+            cand --format 'Default output format of sub, rpc, serve and shell'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --insecure 'Do not verify the broker''s certificate'
+            cand --force 'Replace a profile of the same name'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;profile;remove'= {
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;profile;help'= {
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;profile;help;list'= {
+        }
+        &'smqctl;profile;help;show'= {
+        }
+        &'smqctl;profile;help;add'= {
+        }
+        &'smqctl;profile;help;remove'= {
+        }
+        &'smqctl;profile;help;help'= {
+        }
         &'smqctl;bench'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -252,6 +379,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --embedded 'Start a broker inside this process on 127.0.0.1:0 and use it (the --url scheme still picks the transport: ws:// or http://)'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
@@ -297,6 +425,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
             cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
@@ -328,6 +457,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
             cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
@@ -355,6 +485,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;completions'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -366,6 +497,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;man'= {
             cand --dir 'Directory to write every page into; without it, smqctl.1 goes to stdout'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -380,6 +512,8 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand rpc 'Call a broker or peer handler: named request/response or correlated $RpcReq'
             cand serve 'Answer requests (static, templated, echo or from a command), like `nats reply`'
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+            cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
+            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
@@ -394,6 +528,22 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;help;serve'= {
         }
         &'smqctl;help;broker'= {
+        }
+        &'smqctl;help;shell'= {
+        }
+        &'smqctl;help;profile'= {
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+        }
+        &'smqctl;help;profile;list'= {
+        }
+        &'smqctl;help;profile;show'= {
+        }
+        &'smqctl;help;profile;add'= {
+        }
+        &'smqctl;help;profile;remove'= {
         }
         &'smqctl;help;bench'= {
             cand pubsub 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'

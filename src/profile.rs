@@ -113,7 +113,9 @@ pub fn config_path() -> Result<PathBuf, ProfileError> {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .ok_or_else(|| err("cannot find the config directory: set XDG_CONFIG_HOME, HOME or SMQCTL_CONFIG"))?;
+        .ok_or_else(|| {
+            err("cannot find the config directory: set XDG_CONFIG_HOME, HOME or SMQCTL_CONFIG")
+        })?;
     Ok(base.join("smqctl").join("config.toml"))
 }
 
@@ -134,8 +136,8 @@ pub fn load(path: &Path) -> Result<ConfigFile, ProfileError> {
 
 /// Writes the file (creating its directory), readable by its owner only.
 pub fn save(path: &Path, file: &ConfigFile) -> Result<(), ProfileError> {
-    let text = toml::to_string_pretty(file)
-        .map_err(|e| err(format!("cannot write the config: {e}")))?;
+    let text =
+        toml::to_string_pretty(file).map_err(|e| err(format!("cannot write the config: {e}")))?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
@@ -179,7 +181,12 @@ pub fn expand_uid(template: &str) -> String {
         "pid": std::process::id(),
         "random": format!("{:08x}", rand::random::<u32>()),
     });
-    crate::template::expand(template, Some(&vars), "", &crate::template::Context::default())
+    crate::template::expand(
+        template,
+        Some(&vars),
+        "",
+        &crate::template::Context::default(),
+    )
 }
 
 /// True when the user said nothing about `id` (neither flag nor environment).
@@ -254,9 +261,8 @@ fn fill(
     {
         conn.info = info.clone();
     }
-    let credentials_said = !unset(m, "credentials")
-        || !unset(m, "credentials_cmd")
-        || !unset(m, "ask_credentials");
+    let credentials_said =
+        !unset(m, "credentials") || !unset(m, "credentials_cmd") || !unset(m, "ask_credentials");
     if !credentials_said {
         if let Some(var) = &p.credentials_env {
             let value = std::env::var(var).map_err(|_| {
@@ -333,8 +339,12 @@ mod tests {
     #[test]
     fn plaintext_credentials_and_bad_formats_are_refused() {
         let bad: ConfigFile =
-            toml::from_str("[profile.x]\nurl = \"ws://h/\"\ncredentials = \"s3cret\"\n").expect("parses");
-        let e = bad.profile["x"].validate("x").expect_err("refused").to_string();
+            toml::from_str("[profile.x]\nurl = \"ws://h/\"\ncredentials = \"s3cret\"\n")
+                .expect("parses");
+        let e = bad.profile["x"]
+            .validate("x")
+            .expect_err("refused")
+            .to_string();
         assert!(e.contains("plain text") && !e.contains("s3cret"), "{e}");
         let p = Profile {
             format: Some("yaml".into()),
@@ -348,17 +358,26 @@ mod tests {
     fn uid_templates_fill_user_host_pid_and_random() {
         let a = expand_uid("dev-{{pid}}-{{random}}");
         let b = expand_uid("dev-{{pid}}-{{random}}");
-        assert!(a.starts_with(&format!("dev-{}-", std::process::id())), "{a}");
+        assert!(
+            a.starts_with(&format!("dev-{}-", std::process::id())),
+            "{a}"
+        );
         assert_ne!(a, b, "random differs between runs");
         assert_eq!(expand_uid("fixed-uid"), "fixed-uid");
     }
 
     #[test]
     fn unknown_profile_lists_the_known_ones() {
-        let file: ConfigFile =
-            toml::from_str("[profile.dev]\nurl = \"ws://a/\"\n[profile.prod]\nurl = \"wss://b/\"\n")
-                .expect("parses");
-        let e = find(&file, "stage", Path::new("/c.toml")).expect_err("unknown").to_string();
-        assert!(e.contains("unknown profile 'stage'") && e.contains("dev, prod"), "{e}");
+        let file: ConfigFile = toml::from_str(
+            "[profile.dev]\nurl = \"ws://a/\"\n[profile.prod]\nurl = \"wss://b/\"\n",
+        )
+        .expect("parses");
+        let e = find(&file, "stage", Path::new("/c.toml"))
+            .expect_err("unknown")
+            .to_string();
+        assert!(
+            e.contains("unknown profile 'stage'") && e.contains("dev, prod"),
+            "{e}"
+        );
     }
 }

@@ -4,8 +4,8 @@
 
 use std::process::{Command, Output};
 
-use smqctl::broker::BrokerConfig;
 use smqctl::broker::Auth;
+use smqctl::broker::BrokerConfig;
 
 use crate::harness::{TestBroker, run, smqctl, text};
 
@@ -22,12 +22,21 @@ fn shell_status(mut cmd: Command, global: &[&str], args: &[&str]) -> Output {
     let dir = tempfile::tempdir().expect("tempdir");
     let script = dir.path().join("s.smq");
     std::fs::write(&script, "status\nformat\n").expect("write script");
-    run(cmd.args(global).arg("shell").args(args).arg("--script").arg(&script))
+    run(cmd
+        .args(global)
+        .arg("shell")
+        .args(args)
+        .arg("--script")
+        .arg(&script))
 }
 
 #[test]
 fn flags_beat_environment_beat_profile_beat_defaults() {
-    let (p, e, f) = (TestBroker::start(), TestBroker::start(), TestBroker::start());
+    let (p, e, f) = (
+        TestBroker::start(),
+        TestBroker::start(),
+        TestBroker::start(),
+    );
     let (p_url, e_url, f_url) = (p.url("ws"), e.url("http"), f.url("ws"));
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
@@ -57,7 +66,11 @@ fn flags_beat_environment_beat_profile_beat_defaults() {
     assert!(so.contains(&url_line(&f_url)), "{so}");
 
     // --format on the command line beats the profile's.
-    let out = shell_status(with_config(&dir), &["--profile", "lab"], &["--format", "json"]);
+    let out = shell_status(
+        with_config(&dir),
+        &["--profile", "lab"],
+        &["--format", "json"],
+    );
     let so = text(&out.stdout);
     let lines: Vec<&str> = so.lines().collect();
     let status: serde_json::Value = serde_json::from_str(lines[0]).expect("json status");
@@ -92,9 +105,13 @@ fn profile_credentials_come_from_the_environment_and_are_never_shown() {
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // The broker accepts the secret the profile points at.
-    let ok = run(with_config(&dir)
-        .env("TEST_SMQ_SECRET", SECRET)
-        .args(["--profile", "sec", "pub", "Chat", "hi"]));
+    let ok = run(with_config(&dir).env("TEST_SMQ_SECRET", SECRET).args([
+        "--profile",
+        "sec",
+        "pub",
+        "Chat",
+        "hi",
+    ]));
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     // SMQCTL_CREDENTIALS (environment) beats the profile: refused, exit 4.
     let env = run(with_config(&dir)
@@ -105,7 +122,11 @@ fn profile_credentials_come_from_the_environment_and_are_never_shown() {
     // The variable unset: a clear error before connecting.
     let unset = run(with_config(&dir).args(["--profile", "sec", "pub", "Chat", "hi"]));
     assert_eq!(unset.status.code(), Some(2));
-    assert!(text(&unset.stderr).contains("$TEST_SMQ_SECRET, which is not set"), "{}", text(&unset.stderr));
+    assert!(
+        text(&unset.stderr).contains("$TEST_SMQ_SECRET, which is not set"),
+        "{}",
+        text(&unset.stderr)
+    );
 
     // `show` and `list` say where the secret comes from, never what it is.
     for args in [&["profile", "show", "sec"][..], &["profile", "list"][..]] {
@@ -114,7 +135,10 @@ fn profile_credentials_come_from_the_environment_and_are_never_shown() {
         let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
         assert!(!all.contains(SECRET), "{args:?} printed the secret: {all}");
         if args[1] == "show" {
-            assert!(all.contains("from $TEST_SMQ_SECRET (set; value hidden)"), "{all}");
+            assert!(
+                all.contains("from $TEST_SMQ_SECRET (set; value hidden)"),
+                "{all}"
+            );
             assert!(all.contains("prof-{{pid}}-{{random}}"), "{all}");
         }
     }
@@ -145,8 +169,13 @@ fn unknown_profile_is_a_usage_error_naming_the_known_ones() {
     let out = run(with_config(&dir).args(["--profile", "stage", "sub", "X"]));
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("unknown profile 'stage'; known profiles: dev, prod"), "{err}");
-    let out = run(with_config(&dir).env("SMQCTL_PROFILE", "nope").args(["pub", "X", "y"]));
+    assert!(
+        err.contains("unknown profile 'stage'; known profiles: dev, prod"),
+        "{err}"
+    );
+    let out = run(with_config(&dir)
+        .env("SMQCTL_PROFILE", "nope")
+        .args(["pub", "X", "y"]));
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -166,7 +195,11 @@ fn profiles_are_added_listed_replaced_and_removed() {
     let list = run(with_config(&dir).args(["profile", "list"]));
     assert_eq!(text(&list.stdout), "dev  ws://a:1/smq/\n");
     let show = run(with_config(&dir).args(["profile", "show", "dev"]));
-    assert!(text(&show.stdout).contains("format      hex"), "{}", text(&show.stdout));
+    assert!(
+        text(&show.stdout).contains("format      hex"),
+        "{}",
+        text(&show.stdout)
+    );
     let rm = run(with_config(&dir).args(["profile", "remove", "dev"]));
     assert!(rm.status.success());
     let list = run(with_config(&dir).args(["profile", "list"]));

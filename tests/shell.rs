@@ -92,7 +92,9 @@ fn two_scripted_sessions_exercise_every_command() {
             "pub NeverSent after-quit",
         ],
     );
-    let out = run(smqctl().args(["shell", "--format", "json", "--url", &url, "--script", &b_script]));
+    let out = run(smqctl().args([
+        "shell", "--format", "json", "--url", &url, "--script", &b_script,
+    ]));
     let b_out = text(&out.stdout);
     assert!(out.status.success(), "B failed: {}", text(&out.stderr));
     let b_err = text(&out.stderr);
@@ -110,11 +112,17 @@ fn two_scripted_sessions_exercise_every_command() {
         .iter()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    let topics: Vec<&Value> = parsed.iter().filter(|v| v.get("subscribed").is_some() && v.get("topic").is_some()).collect();
+    let topics: Vec<&Value> = parsed
+        .iter()
+        .filter(|v| v.get("subscribed").is_some() && v.get("topic").is_some())
+        .collect();
     assert_eq!(topics[0]["topic"], "self");
     assert!(topics.iter().any(|t| t["topic"] == "Chat"), "{b_out}");
     assert!(b_out.contains("{\"subtopic\":\"Greeting\""), "{b_out}");
-    let status = parsed.iter().find(|v| v.get("state").is_some()).expect("status line");
+    let status = parsed
+        .iter()
+        .find(|v| v.get("state").is_some())
+        .expect("status line");
     assert_eq!(status["state"], "connected");
     assert_eq!(status["url"], url.as_str());
     assert!(b_out.contains("--count"), "help wait: {b_out}");
@@ -138,7 +146,10 @@ fn two_scripted_sessions_exercise_every_command() {
     assert!(out.status.success(), "A failed: {}", text(&out.stderr));
     let got: Vec<Value> = text(&out.stdout).lines().skip(1).map(json).collect();
     assert_eq!(got[0]["payload"]["n"], 1, "{got:?}");
-    assert_eq!((got[1]["payload"].as_str(), got[1]["subtopic"].as_str()), (Some("hello"), Some("Greeting")));
+    assert_eq!(
+        (got[1]["payload"].as_str(), got[1]["subtopic"].as_str()),
+        (Some("hello"), Some("Greeting"))
+    );
     assert_eq!(got[2]["payload"], "just for you");
     assert_eq!(got[2]["direct"], true);
     assert_eq!(got[3]["event"], "change", "{got:?}");
@@ -154,33 +165,67 @@ fn a_failing_line_stops_the_script_with_its_exit_code() {
     let cases: &[(&[&str], i32, &str)] = &[
         // Bad usage: exit 2, and the line after it never runs.
         (&["etid", "pub", "etid"], 2, "line 2 (pub)"),
-        (&["etid", "publish Chat x"], 2, "line 2 (publish Chat x): unrecognized subcommand"),
+        (
+            &["etid", "publish Chat x"],
+            2,
+            "line 2 (publish Chat x): unrecognized subcommand",
+        ),
         (&["pub Chat '{bad' --json"], 2, "invalid JSON in MESSAGE"),
         // Nothing arrives: wait times out with 5.
-        (&["sub self", "wait -C 1 -W 200ms", "etid"], 5, "line 2 (wait -C 1 -W 200ms)"),
+        (
+            &["sub self", "wait -C 1 -W 200ms", "etid"],
+            5,
+            "line 2 (wait -C 1 -W 200ms)",
+        ),
         // The handler answers with an error: 7, as `smqctl rpc` exits.
-        (&["# comment", "", "call fail", "etid"], 7, "line 3 (call fail)"),
+        (
+            &["# comment", "", "call fail", "etid"],
+            7,
+            "line 3 (call fail)",
+        ),
         (&["unsub Nothing"], 2, "not subscribed to 'Nothing'"),
     ];
     for (lines, code, needle) in cases {
         let path = script(&dir, lines);
-        let out = run(smqctl().args(["shell", "--format", "json", "--url", &url, "--script", &path]));
+        let out = run(smqctl().args([
+            "shell", "--format", "json", "--url", &url, "--script", &path,
+        ]));
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(*code), "{lines:?}: {err}");
         assert!(err.contains(needle), "{lines:?}: {err}");
         // Only the first `etid` (if any) printed: nothing ran after the failure.
         let etids = text(&out.stdout).matches("\"etid\"").count();
-        assert!(etids <= 1, "{lines:?} ran past the failure: {}", text(&out.stdout));
+        assert!(
+            etids <= 1,
+            "{lines:?} ran past the failure: {}",
+            text(&out.stdout)
+        );
     }
 }
 
 #[test]
 fn missing_script_and_unreachable_broker_fail_clearly() {
-    let out = run(smqctl().args(["shell", "--script", "/nonexistent/x.smq", "--url", "ws://127.0.0.1:9/"]));
+    let out = run(smqctl().args([
+        "shell",
+        "--script",
+        "/nonexistent/x.smq",
+        "--url",
+        "ws://127.0.0.1:9/",
+    ]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot read script /nonexistent/x.smq"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot read script /nonexistent/x.smq"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(smqctl()
-        .args(["shell", "--url", "ws://127.0.0.1:9/smq/", "--connect-timeout", "2s"])
+        .args([
+            "shell",
+            "--url",
+            "ws://127.0.0.1:9/smq/",
+            "--connect-timeout",
+            "2s",
+        ])
         .stdin(std::process::Stdio::null()));
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
@@ -197,7 +242,10 @@ fn reconnect_keeps_the_session_subscribes_again_and_shows_the_new_etid() {
 
     broker.broker.shutdown_all("maintenance");
     let lost = sh.stderr_line("connection lost");
-    assert!(lost.contains("maintenance") && lost.contains("reconnecting in"), "{lost}");
+    assert!(
+        lost.contains("maintenance") && lost.contains("reconnecting in"),
+        "{lost}"
+    );
     let back = sh.stderr_line("reconnected to");
     assert!(back.contains("subscribed again: Updates"), "{back}");
     let new_etid: u64 = back
@@ -237,7 +285,11 @@ fn no_reconnect_ends_a_script_with_code_6() {
     say(&mut input, "pub Updates x");
     let out = sh.wait();
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("line 2 (pub Updates x)"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("line 2 (pub Updates x)"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 // ---- interactive, through tmux ----
@@ -248,13 +300,31 @@ struct Tmux {
 
 impl Tmux {
     fn start(cmd: &str) -> Option<Tmux> {
-        if std::process::Command::new("tmux").arg("-V").output().is_err() {
+        if std::process::Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_err()
+        {
             eprintln!("notice: tmux is not installed; skipping the interactive shell test");
             return None;
         }
         let socket = format!("smqctl-test-{}-{}", std::process::id(), rand_suffix());
         let ok = std::process::Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "40", "-s", "t", cmd])
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "40",
+                "-s",
+                "t",
+                cmd,
+            ])
             .status()
             .expect("run tmux");
         assert!(ok.success(), "tmux new-session failed");
@@ -328,7 +398,12 @@ fn rand_suffix() -> u32 {
 
 /// The last line of the screen that is not blank (where the prompt is).
 fn prompt_line(screen: &str) -> String {
-    screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string()
+    screen
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
@@ -342,12 +417,16 @@ fn interactive_prompt_completes_prints_above_the_line_and_obeys_ctrl_c_and_ctrl_
         state.path().display()
     );
     let Some(t) = Tmux::start(&cmd) else { return };
-    t.until("the prompt with the ETID", |s| prompt_line(s).starts_with("smq [ETID "));
+    t.until("the prompt with the ETID", |s| {
+        prompt_line(s).starts_with("smq [ETID ")
+    });
 
     // Typing a command runs it.
     t.type_text("sub DeviceState");
     t.keys(&["Enter"]);
-    t.until("the subscription", |s| s.contains("subscribed to DeviceState"));
+    t.until("the subscription", |s| {
+        s.contains("subscribed to DeviceState")
+    });
 
     // Tab completes a command, then a topic name seen in the session.
     t.type_text("pu");
@@ -355,7 +434,9 @@ fn interactive_prompt_completes_prints_above_the_line_and_obeys_ctrl_c_and_ctrl_
     t.until("`pub ` completed", |s| prompt_line(s).ends_with("> pub"));
     t.type_text("Dev");
     t.keys(&["Tab"]);
-    t.until("the topic completed", |s| prompt_line(s).ends_with("> pub DeviceState"));
+    t.until("the topic completed", |s| {
+        prompt_line(s).ends_with("> pub DeviceState")
+    });
     t.type_text("half-typed");
     t.until("the typed text", |s| prompt_line(s).ends_with("half-typed"));
 
@@ -363,25 +444,46 @@ fn interactive_prompt_completes_prints_above_the_line_and_obeys_ctrl_c_and_ctrl_
     publish(&url, &["DeviceState", "{\"On\":true}"]);
     let s = t.until("the message", |s| s.contains("{\"On\":true}"));
     let prompt = prompt_line(&s);
-    assert!(prompt.ends_with("> pub DeviceState half-typed"), "line torn: {prompt:?}\n{s}");
-    let msg_row = s.lines().position(|l| l.contains("{\"On\":true}")).expect("message row");
-    let prompt_row = s.lines().collect::<Vec<_>>().iter().rposition(|l| l.contains("half-typed")).expect("prompt row");
+    assert!(
+        prompt.ends_with("> pub DeviceState half-typed"),
+        "line torn: {prompt:?}\n{s}"
+    );
+    let msg_row = s
+        .lines()
+        .position(|l| l.contains("{\"On\":true}"))
+        .expect("message row");
+    let prompt_row = s
+        .lines()
+        .collect::<Vec<_>>()
+        .iter()
+        .rposition(|l| l.contains("half-typed"))
+        .expect("prompt row");
     assert!(msg_row < prompt_row, "message below the prompt:\n{s}");
 
     // Ctrl-C cancels the line: the prompt comes back empty, the shell stays.
     t.keys(&["C-c"]);
-    t.until("an empty prompt", |s| prompt_line(s).trim_end().ends_with(">"));
+    t.until("an empty prompt", |s| {
+        prompt_line(s).trim_end().ends_with(">")
+    });
     t.type_text("etid");
     t.keys(&["Enter"]);
     t.until("the ETID printed", |s| {
-        s.lines().any(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()))
+        s.lines()
+            .any(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()))
     });
 
     // Ctrl-D leaves with status 0, and the history was kept.
     t.keys(&["C-d"]);
     t.until("the exit", |s| s.contains("SHELL-EXITED-0"));
     assert!(t.alive());
-    let history = std::fs::read_to_string(state.path().join("smqctl/history")).expect("history file");
-    assert!(history.contains("sub DeviceState") && history.contains("etid"), "{history}");
-    assert!(!history.contains("half-typed"), "a cancelled line is not history: {history}");
+    let history =
+        std::fs::read_to_string(state.path().join("smqctl/history")).expect("history file");
+    assert!(
+        history.contains("sub DeviceState") && history.contains("etid"),
+        "{history}"
+    );
+    assert!(
+        !history.contains("half-typed"),
+        "a cancelled line is not history: {history}"
+    );
 }

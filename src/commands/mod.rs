@@ -64,7 +64,9 @@ pub fn json_error(origin: &str, e: &serde_json::Error) -> anyhow::Error {
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.downcast_ref::<InputError>().is_some()
-            || cause.downcast_ref::<crate::profile::ProfileError>().is_some()
+            || cause
+                .downcast_ref::<crate::profile::ProfileError>()
+                .is_some()
             || cause.downcast_ref::<crate::broker::BrokerError>().is_some()
             || cause
                 .downcast_ref::<broker::handlers::HandlerError>()

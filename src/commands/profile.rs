@@ -32,15 +32,11 @@ pub enum ProfileCommand {
     /// List the profiles: name and URL
     List,
     /// Show one profile's settings (credentials as their source only)
-    Show {
-        name: String,
-    },
+    Show { name: String },
     /// Add a profile (or replace one with --force)
     Add(Box<AddArgs>),
     /// Remove a profile
-    Remove {
-        name: String,
-    },
+    Remove { name: String },
 }
 
 #[derive(Debug, Args)]

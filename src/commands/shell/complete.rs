@@ -47,13 +47,18 @@ impl ShellHelper {
             let w = lock(&self.wanted);
             k.subscribed = w.subs.keys().cloned().collect();
             k.topics.extend(w.subs.keys().cloned());
-            k.topics
-                .extend(w.observed.iter().filter(|o| o.parse::<u32>().is_err()).cloned());
+            k.topics.extend(
+                w.observed
+                    .iter()
+                    .filter(|o| o.parse::<u32>().is_err())
+                    .cloned(),
+            );
             k.subtopics.extend(w.subtopics.iter().cloned());
         }
         if let Conn::Up(client) = &*self.conn.borrow() {
             let names = client.names().lock().unwrap_or_else(|e| e.into_inner());
-            k.topics.extend(names.topics().into_iter().map(|(n, _)| n.to_string()));
+            k.topics
+                .extend(names.topics().into_iter().map(|(n, _)| n.to_string()));
             k.subtopics
                 .extend(names.subtopics().into_iter().map(|(n, _)| n.to_string()));
         }
@@ -108,8 +113,7 @@ pub fn candidates(line: &str, pos: usize, known: &Known) -> (usize, Vec<String>)
                 known.subtopics.clone()
             } else if prev == "--to" {
                 known.topics.clone()
-            } else if prev == "--format" || prev == "-F" || (*cmd == "format" && prior.len() == 1)
-            {
+            } else if prev == "--format" || prev == "-F" || (*cmd == "format" && prior.len() == 1) {
                 ["pretty", "json", "raw", "hex"].map(String::from).to_vec()
             } else if takes_value(prev) {
                 Vec::new()
@@ -192,11 +196,12 @@ mod tests {
         );
         assert_eq!(candidates("sub De", 6, &k), (4, vec!["DeviceState".into()]));
         assert_eq!(candidates("unsub ", 6, &k).1, ["DeviceState"]);
-        assert!(candidates("pub X --to-", 11, &k).1.contains(&"--to-etid".into()));
-        assert_eq!(
-            candidates("pub X --subtopic Se", 19, &k).1,
-            ["SetCharger"]
+        assert!(
+            candidates("pub X --to-", 11, &k)
+                .1
+                .contains(&"--to-etid".into())
         );
+        assert_eq!(candidates("pub X --subtopic Set", 20, &k).1, ["SetCharger"]);
         assert_eq!(candidates("rpc Sea", 7, &k).1, ["SearchSitesReq"]);
         assert_eq!(candidates("format j", 8, &k).1, ["json"]);
         // A value that is not a name gets no suggestions.

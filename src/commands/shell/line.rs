@@ -34,7 +34,9 @@ pub struct LineCli {
 #[derive(Debug, Subcommand)]
 pub enum Line {
     /// Subscribe to topics (or `self`); their messages print as they arrive
-    #[command(after_help = "Examples:\n  sub DeviceState\n  sub self --subtopic SearchSitesResp\n  sub Alerts --observe")]
+    #[command(
+        after_help = "Examples:\n  sub DeviceState\n  sub self --subtopic SearchSitesResp\n  sub Alerts --observe"
+    )]
     Sub(SubTopics),
     /// Stop a subscription made in this session
     Unsub {
@@ -43,10 +45,14 @@ pub enum Line {
         topics: Vec<String>,
     },
     /// Publish to a topic, to `self` or to an ETID (as `smqctl pub`)
-    #[command(after_help = "Examples:\n  pub DeviceState '{\"On\":true}' --json\n  pub --to-etid 12 hello\n  pub Frames --hex '01 02 ff'\n  pub Logs -f app.log")]
+    #[command(
+        after_help = "Examples:\n  pub DeviceState '{\"On\":true}' --json\n  pub --to-etid 12 hello\n  pub Frames --hex '01 02 ff'\n  pub Logs -f app.log"
+    )]
     Pub(PubMessage),
     /// Named request or $RpcReq call, awaiting the reply (as `smqctl rpc`)
-    #[command(after_help = "Examples:\n  rpc SearchSitesReq '{\"SiteName\":\"alpha\"}'\n  rpc --call add 1 2\n  rpc Hello '{}' --to Presence --collect 2s")]
+    #[command(
+        after_help = "Examples:\n  rpc SearchSitesReq '{\"SiteName\":\"alpha\"}'\n  rpc --call add 1 2\n  rpc Hello '{}' --to Presence --collect 2s"
+    )]
     Rpc(RpcRequest),
     /// Correlated $RpcReq call: `call NAME ARGS...` is `rpc --call NAME ARGS...`
     #[command(after_help = "Examples:\n  call add 1 2\n  call setMode eco --timeout 2s")]
@@ -54,7 +60,11 @@ pub enum Line {
         /// Function name
         name: String,
         /// Arguments (JSON values, else strings) and any `rpc` option
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
         rest: Vec<String>,
     },
     /// Print subscriber-count changes of a topic, or when a client (ETID) leaves
@@ -80,9 +90,11 @@ pub enum Line {
         format: Option<Format>,
     },
     /// Wait until N more messages or changes have been printed (for scripts)
-    #[command(after_help = "Each wait consumes what it waited for, so `wait -C 2` after two \
+    #[command(
+        after_help = "Each wait consumes what it waited for, so `wait -C 2` after two \
 messages already printed returns at once, and the next `wait` waits for new ones.\n\
-Fails (exit code 5) when they do not arrive in time.")]
+Fails (exit code 5) when they do not arrive in time."
+    )]
     Wait {
         /// How many messages (or observed changes)
         #[arg(short = 'C', long, default_value_t = 1, value_parser = at_least_one::<u64>)]
@@ -233,6 +245,10 @@ mod tests {
         assert!(err.contains("publish"), "{err}");
         assert!(parse("pub 'open").is_err());
         assert!(help(Some("wait")).expect("known").contains("--count"));
-        assert!(help(Some("nope")).expect_err("unknown").contains("commands: sub"));
+        assert!(
+            help(Some("nope"))
+                .expect_err("unknown")
+                .contains("commands: sub")
+        );
     }
 }

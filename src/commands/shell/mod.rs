@@ -204,12 +204,14 @@ fn start_editor(helper: complete::ShellHelper) -> Result<(Editor, Out)> {
     std::thread::spawn(move || {
         let config = rustyline::Config::builder()
             .max_history_size(2000)
-            .and_then(|b| Ok(b.completion_type(rustyline::CompletionType::List)))
-            .map(|b| b.auto_add_history(true).build());
-        let editor = config.and_then(rustyline::Editor::<
-            complete::ShellHelper,
-            rustyline::history::FileHistory,
-        >::with_config);
+            .map(|b| {
+                b.completion_type(rustyline::CompletionType::List)
+                    .auto_add_history(true)
+                    .build()
+            });
+        let editor = config.and_then(
+            rustyline::Editor::<complete::ShellHelper, rustyline::history::FileHistory>::with_config,
+        );
         let mut editor = match editor {
             Ok(e) => e,
             Err(e) => {
@@ -386,10 +388,9 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
             let text = line::help(command.as_deref()).map_err(input_error)?;
             out.data(&text);
         }
-        Line::Format { format: None } => out.data(&format!(
-            "{}\n",
-            format!("{format:?}").to_lowercase()
-        )),
+        Line::Format { format: None } => {
+            out.data(&format!("{}\n", format!("{format:?}").to_lowercase()))
+        }
         Line::Format { format: Some(f) } => lock(&session.wanted).format = Some(f),
         Line::Sub(sub) => subscribe(session, sub).await?,
         Line::Unsub { topics } => {
@@ -406,7 +407,11 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
                 let tid = if topic == "self" {
                     Some(client.etid())
                 } else {
-                    client.names().lock().unwrap_or_else(|e| e.into_inner()).tid(topic)
+                    client
+                        .names()
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .tid(topic)
                 };
                 if let Some(tid) = tid {
                     client.unsubscribe(tid).await?;
@@ -425,7 +430,10 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
                 .as_ref()
                 .map(|s| format!(" [{s}]"))
                 .unwrap_or_default();
-            out.note(&format!("published {} message(s) to {}{sub}", sent.count, sent.to));
+            out.note(&format!(
+                "published {} message(s) to {}{sub}",
+                sent.count, sent.to
+            ));
         }
         Line::Rpc(mut req) => {
             req.format.get_or_insert(format);
@@ -518,7 +526,9 @@ async fn subscribe(session: &Session, sub: SubTopics) -> Result<()> {
                 .zip(&tids)
                 .map(|(t, tid)| format!("{t} (tid {tid})"))
                 .collect();
-            session.out.note(&format!("subscribed to {}", done.join(", ")));
+            session
+                .out
+                .note(&format!("subscribed to {}", done.join(", ")));
             Ok(())
         }
         Err(e) => {
@@ -614,7 +624,9 @@ async fn wait(session: &Session, count: u64, timeout: Duration) -> Result<Step> 
     let got = tokio::time::timeout(timeout, rx.wait_for(|n| *n >= target)).await;
     match got {
         Ok(Ok(_)) => Ok(Step::Code(exit::OK)),
-        Ok(Err(_)) => Err(crate::client::ClientError::ConnectionLost("the session ended".into()).into()),
+        Ok(Err(_)) => {
+            Err(crate::client::ClientError::ConnectionLost("the session ended".into()).into())
+        }
         Err(_) => {
             let seen = *session.events.borrow();
             let before = target - count;

@@ -45,7 +45,12 @@ impl Out {
                 let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
                 let _ = p.print(text.to_string());
             }
-            Out::Deferred(d) => d.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or(Out::Std).data(text),
+            Out::Deferred(d) => d
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .unwrap_or(Out::Std)
+                .data(text),
         }
     }
 
@@ -55,7 +60,12 @@ impl Out {
         match self {
             Out::Std => eprintln!("smqctl: {text}"),
             Out::Editor(_) => self.data(&format!("{text}\n")),
-            Out::Deferred(d) => d.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or(Out::Std).note(text),
+            Out::Deferred(d) => d
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .unwrap_or(Out::Std)
+                .note(text),
         }
     }
 }
@@ -86,7 +96,10 @@ impl Write for OutWriter {
 pub enum Conn {
     Connecting,
     Up(Client),
-    Down { reason: String, attempt: u32 },
+    Down {
+        reason: String,
+        attempt: u32,
+    },
     /// The session is over (no reconnect, or a same-UID takeover).
     Ended(String),
 }
@@ -159,9 +172,18 @@ impl Session {
             let url = url.clone();
             let first_error = first_error.clone();
             async move {
-                let result =
-                    drive(opts, policy, wanted, out.clone(), format, color, &conn_tx, events_tx, url)
-                        .await;
+                let result = drive(
+                    opts,
+                    policy,
+                    wanted,
+                    out.clone(),
+                    format,
+                    color,
+                    &conn_tx,
+                    events_tx,
+                    url,
+                )
+                .await;
                 let reason = match result {
                     Ok(()) => "closed".to_string(),
                     Err(e) => {
@@ -323,9 +345,7 @@ async fn drive(
                     } else {
                         format!("; subscribed again: {}", again.join(", "))
                     };
-                    out.note(&format!(
-                        "reconnected to {url}: new ETID {etid}{again}"
-                    ));
+                    out.note(&format!("reconnected to {url}: new ETID {etid}{again}"));
                 } else {
                     out.note(&format!("connected to {url} as ETID {etid}"));
                 }
@@ -337,7 +357,9 @@ async fn drive(
                     match w.subs.get(name) {
                         Some(filter) => {
                             filter.is_empty()
-                                || m.subtopic.as_deref().is_some_and(|s| filter.iter().any(|f| f == s))
+                                || m.subtopic
+                                    .as_deref()
+                                    .is_some_and(|s| filter.iter().any(|f| f == s))
                         }
                         // Not subscribed (any more): a late reply, or a
                         // message in flight when `unsub` ran.
