@@ -202,6 +202,12 @@ pub fn apply_selected(cli: &mut Cli, matches: &ArgMatches) -> Result<(), Profile
     let Some(name) = cli.global.profile.clone() else {
         return Ok(());
     };
+    let (conn, fmt) = targets(&mut cli.command);
+    if conn.is_none() {
+        // Commands that never connect (broker, profile, completions...) do not
+        // need the profile, and must work while a broken one is selected.
+        return Ok(());
+    }
     let path = config_path()?;
     let file = load(&path)?;
     let profile = find(&file, &name, &path)?;
@@ -211,7 +217,6 @@ pub fn apply_selected(cli: &mut Cli, matches: &ArgMatches) -> Result<(), Profile
         leaf = m;
     }
     let format = profile.format_value(&name)?;
-    let (conn, fmt) = targets(&mut cli.command);
     if let Some(conn) = conn {
         fill(conn, &profile, leaf, &name)?;
     }
