@@ -487,3 +487,33 @@ fn interactive_prompt_completes_prints_above_the_line_and_obeys_ctrl_c_and_ctrl_
         "a cancelled line is not history: {history}"
     );
 }
+
+#[test]
+fn reconnect_observes_again_what_the_session_observed() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let (mut sh, mut input) = fed_shell(&url);
+    say(&mut input, "observe Presence");
+    sh.stderr_line("observing Presence");
+    broker.broker.shutdown_all("restart");
+    let back = sh.stderr_line("reconnected to");
+    assert!(
+        back.contains("subscribed again: observe Presence"),
+        "{back}"
+    );
+    // Another client subscribing is seen only if the new connection observes.
+    let (_peer, _) = crate::harness::ready_sub(&url, &["Presence"]);
+    let deadline = Instant::now() + STEP;
+    loop {
+        let line = json(&sh.stdout_line());
+        if line["event"] == "change" && line["subscribers"] == 1 && line["topic"] == "Presence" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no change with the peer's subscription"
+        );
+    }
+    say(&mut input, "quit");
+    assert!(sh.wait().status.success());
+}
