@@ -22,6 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
     $completions = @(switch ($command) {
         'smqctl' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
@@ -37,6 +38,8 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Show what a broker does: publishes, drops, denials, connects, closes (live)')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)')
             [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Watch broker trace events live: table, detail, filters, stats, export')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
+            [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (smqctl.1 and one per subcommand)')
@@ -66,6 +69,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
             [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--observe', '--observe', [CompletionResultType]::ParameterName, 'Also print subscriber-count changes of the topics')
             [CompletionResult]::new('-N', '-N ', [CompletionResultType]::ParameterName, 'With --format raw: no newline after each payload')
             [CompletionResult]::new('--no-newline', '--no-newline', [CompletionResultType]::ParameterName, 'With --format raw: no newline after each payload')
@@ -102,12 +106,13 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
             [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
-            [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the whole of stdin as one payload')
-            [CompletionResult]::new('--stdin-lines', '--stdin-lines', [CompletionResultType]::ParameterName, 'Send one message per line of stdin')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Payload must be valid JSON (checked before connecting)')
             [CompletionResult]::new('--text', '--text', [CompletionResultType]::ParameterName, 'Payload is text (the default)')
             [CompletionResult]::new('--binary', '--binary', [CompletionResultType]::ParameterName, 'Payload is sent byte for byte (for files and stdin)')
             [CompletionResult]::new('--hex', '--hex', [CompletionResultType]::ParameterName, 'Payload is written in hex ("01 02 ff" or "0102ff")')
+            [CompletionResult]::new('--stdin', '--stdin', [CompletionResultType]::ParameterName, 'Read the whole of stdin as one payload')
+            [CompletionResult]::new('--stdin-lines', '--stdin-lines', [CompletionResultType]::ParameterName, 'Send one message per line of stdin')
             [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
             [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
@@ -153,6 +158,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
             [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
             [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
@@ -192,6 +198,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
             [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--echo', '--echo', [CompletionResultType]::ParameterName, 'Answer with the request payload itself')
             [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'Exit when the connection drops instead of reconnecting')
             [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
@@ -217,6 +224,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Accept only clients presenting this shared secret as credentials')
             [CompletionResult]::new('--trace-allow', '--trace-allow', [CompletionResultType]::ParameterName, 'Who may attach a tracer (`smqctl trace`, `smqctl tui`): loopback, any, or addresses/CIDR ranges, comma-separated (loopback stays allowed)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--rndtid', '--rndtid', [CompletionResultType]::ParameterName, 'Give the broker''s own client a random ETID instead of 1 (smq.create{rndtid=true})')
             [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
@@ -255,6 +263,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
             [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--drops', '--drops', [CompletionResultType]::ParameterName, 'Only drops (same as --kind drop)')
             [CompletionResult]::new('--no-fallback', '--no-fallback', [CompletionResultType]::ParameterName, 'When no tracer answers: exit 4 instead of falling back')
             [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'Exit when the connection drops instead of reconnecting')
@@ -272,6 +281,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         }
         'smqctl;hook' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
@@ -287,6 +297,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
@@ -327,6 +338,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'Payload bytes kept in each event''s preview')
             [CompletionResult]::new('--stats-file', '--stats-file', [CompletionResultType]::ParameterName, 'Write the loop''s own timings as JSON to this file on exit (performance tests)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
             [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
@@ -340,8 +352,139 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'smqctl;shell' {
+            [CompletionResult]::new('--script', '--script', [CompletionResultType]::ParameterName, 'Run the commands in FILE (`-` for stdin) instead of prompting')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'How messages print (default: pretty at a prompt or terminal, json otherwise)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How messages print (default: pretty at a prompt or terminal, json otherwise)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
+            [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
+            [CompletionResult]::new('--info', '--info', [CompletionResultType]::ParameterName, 'Info text sent in Connect (the broker''s authenticate hook sees it)')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed')
+            [CompletionResult]::new('--credentials-cmd', '--credentials-cmd', [CompletionResultType]::ParameterName, 'Compute credentials with this shell command after the broker''s Init, like an RTL client''s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Trust only the CA certificates in this PEM file (wss://, https://)')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for mutual TLS; needs --key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key (PEM) of --cert')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long')
+            [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
+            [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'End the session (exit 6) when the connection drops instead of reconnecting')
+            [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
+            [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'smqctl;profile' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles: name and URL')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one profile''s settings (credentials as their source only)')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a profile (or replace one with --force)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'smqctl;profile;list' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'smqctl;profile;show' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'smqctl;profile;add' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL')
+            [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in')
+            [CompletionResult]::new('--info', '--info', [CompletionResultType]::ParameterName, 'Info text sent in Connect')
+            [CompletionResult]::new('--credentials-env', '--credentials-env', [CompletionResultType]::ParameterName, 'Take the credentials from this environment variable when connecting')
+            [CompletionResult]::new('--credentials-cmd', '--credentials-cmd', [CompletionResultType]::ParameterName, 'Compute the credentials with this shell command (as --credentials-cmd)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificates (PEM) to trust')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM); needs --key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key of --cert')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Default output format of sub, rpc, serve and shell')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s certificate')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a profile of the same name')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'smqctl;profile;remove' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'smqctl;profile;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles: name and URL')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one profile''s settings (credentials as their source only)')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a profile (or replace one with --force)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'smqctl;profile;help;list' {
+            break
+        }
+        'smqctl;profile;help;show' {
+            break
+        }
+        'smqctl;profile;help;add' {
+            break
+        }
+        'smqctl;profile;help;remove' {
+            break
+        }
+        'smqctl;profile;help;help' {
+            break
+        }
         'smqctl;bench' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
@@ -379,6 +522,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
             [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--embedded', '--embedded', [CompletionResultType]::ParameterName, 'Start a broker inside this process on 127.0.0.1:0 and use it (the --url scheme still picks the transport: ws:// or http://)')
             [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
@@ -425,6 +569,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
             [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
             [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
@@ -457,6 +602,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
             [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
             [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
@@ -490,6 +636,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         }
         'smqctl;completions' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
@@ -502,6 +649,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         'smqctl;man' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory to write every page into; without it, smqctl.1 goes to stdout')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
@@ -520,6 +668,8 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Show what a broker does: publishes, drops, denials, connects, closes (live)')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)')
             [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Watch broker trace events live: table, detail, filters, stats, export')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
+            [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (smqctl.1 and one per subcommand)')
@@ -552,6 +702,28 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             break
         }
         'smqctl;help;tui' {
+            break
+        }
+        'smqctl;help;shell' {
+            break
+        }
+        'smqctl;help;profile' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles: name and URL')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one profile''s settings (credentials as their source only)')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a profile (or replace one with --force)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile')
+            break
+        }
+        'smqctl;help;profile;list' {
+            break
+        }
+        'smqctl;help;profile;show' {
+            break
+        }
+        'smqctl;help;profile;add' {
+            break
+        }
+        'smqctl;help;profile;remove' {
             break
         }
         'smqctl;help;bench' {

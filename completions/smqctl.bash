@@ -34,6 +34,9 @@ _smqctl() {
             smqctl,man)
                 cmd="smqctl__subcmd__man"
                 ;;
+            smqctl,profile)
+                cmd="smqctl__subcmd__profile"
+                ;;
             smqctl,pub)
                 cmd="smqctl__subcmd__pub"
                 ;;
@@ -42,6 +45,9 @@ _smqctl() {
                 ;;
             smqctl,serve)
                 cmd="smqctl__subcmd__serve"
+                ;;
+            smqctl,shell)
+                cmd="smqctl__subcmd__shell"
                 ;;
             smqctl,sub)
                 cmd="smqctl__subcmd__sub"
@@ -94,6 +100,9 @@ _smqctl() {
             smqctl__subcmd__help,man)
                 cmd="smqctl__subcmd__help__subcmd__man"
                 ;;
+            smqctl__subcmd__help,profile)
+                cmd="smqctl__subcmd__help__subcmd__profile"
+                ;;
             smqctl__subcmd__help,pub)
                 cmd="smqctl__subcmd__help__subcmd__pub"
                 ;;
@@ -102,6 +111,9 @@ _smqctl() {
                 ;;
             smqctl__subcmd__help,serve)
                 cmd="smqctl__subcmd__help__subcmd__serve"
+                ;;
+            smqctl__subcmd__help,shell)
+                cmd="smqctl__subcmd__help__subcmd__shell"
                 ;;
             smqctl__subcmd__help,sub)
                 cmd="smqctl__subcmd__help__subcmd__sub"
@@ -124,6 +136,18 @@ _smqctl() {
             smqctl__subcmd__help__subcmd__hook,lua)
                 cmd="smqctl__subcmd__help__subcmd__hook__subcmd__lua"
                 ;;
+            smqctl__subcmd__help__subcmd__profile,add)
+                cmd="smqctl__subcmd__help__subcmd__profile__subcmd__add"
+                ;;
+            smqctl__subcmd__help__subcmd__profile,list)
+                cmd="smqctl__subcmd__help__subcmd__profile__subcmd__list"
+                ;;
+            smqctl__subcmd__help__subcmd__profile,remove)
+                cmd="smqctl__subcmd__help__subcmd__profile__subcmd__remove"
+                ;;
+            smqctl__subcmd__help__subcmd__profile,show)
+                cmd="smqctl__subcmd__help__subcmd__profile__subcmd__show"
+                ;;
             smqctl__subcmd__hook,help)
                 cmd="smqctl__subcmd__hook__subcmd__help"
                 ;;
@@ -136,6 +160,36 @@ _smqctl() {
             smqctl__subcmd__hook__subcmd__help,lua)
                 cmd="smqctl__subcmd__hook__subcmd__help__subcmd__lua"
                 ;;
+            smqctl__subcmd__profile,add)
+                cmd="smqctl__subcmd__profile__subcmd__add"
+                ;;
+            smqctl__subcmd__profile,help)
+                cmd="smqctl__subcmd__profile__subcmd__help"
+                ;;
+            smqctl__subcmd__profile,list)
+                cmd="smqctl__subcmd__profile__subcmd__list"
+                ;;
+            smqctl__subcmd__profile,remove)
+                cmd="smqctl__subcmd__profile__subcmd__remove"
+                ;;
+            smqctl__subcmd__profile,show)
+                cmd="smqctl__subcmd__profile__subcmd__show"
+                ;;
+            smqctl__subcmd__profile__subcmd__help,add)
+                cmd="smqctl__subcmd__profile__subcmd__help__subcmd__add"
+                ;;
+            smqctl__subcmd__profile__subcmd__help,help)
+                cmd="smqctl__subcmd__profile__subcmd__help__subcmd__help"
+                ;;
+            smqctl__subcmd__profile__subcmd__help,list)
+                cmd="smqctl__subcmd__profile__subcmd__help__subcmd__list"
+                ;;
+            smqctl__subcmd__profile__subcmd__help,remove)
+                cmd="smqctl__subcmd__profile__subcmd__help__subcmd__remove"
+                ;;
+            smqctl__subcmd__profile__subcmd__help,show)
+                cmd="smqctl__subcmd__profile__subcmd__help__subcmd__show"
+                ;;
             *)
                 ;;
         esac
@@ -143,7 +197,7 @@ _smqctl() {
 
     case "${cmd}" in
         smqctl)
-            opts="-v -h -V --trace-packets --verbose --color --help --version sub pub rpc serve broker trace hook tui bench completions man help"
+            opts="-v -h -V --trace-packets --verbose --color --profile --help --version sub pub rpc serve broker trace hook tui shell profile bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -151,6 +205,10 @@ _smqctl() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -161,7 +219,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench)
-            opts="-v -h -V --trace-packets --verbose --color --help --version pubsub rpc connections help"
+            opts="-v -h -V --trace-packets --verbose --color --profile --help --version pubsub rpc connections help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +227,10 @@ _smqctl() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -179,7 +241,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__connections)
-            opts="-n -u -v -h -V --count --parallel --broker-pid --hold --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-n -u -v -h -V --count --parallel --broker-pid --hold --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +323,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -339,7 +405,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__pubsub)
-            opts="-n -u -v -h -V --pubs --subs --count --duration --rate --size --topic --embedded --idle-timeout --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-n -u -v -h -V --pubs --subs --count --duration --rate --size --topic --embedded --idle-timeout --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -437,6 +503,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -445,7 +515,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__rpc)
-            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -579,6 +649,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -587,7 +661,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__broker)
-            opts="-v -h -V --listen --tls-cert --tls-key --tls-client-ca --rndtid --auth --handlers --deny-topic --credentials --trace-allow --trace-packets --verbose --color --help --version"
+            opts="-v -h -V --listen --tls-cert --tls-key --tls-client-ca --rndtid --auth --handlers --deny-topic --credentials --trace-allow --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -633,6 +707,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -641,7 +719,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__completions)
-            opts="-v -h -V --trace-packets --verbose --color --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --trace-packets --verbose --color --profile --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -649,6 +727,10 @@ _smqctl() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -659,7 +741,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__help)
-            opts="sub pub rpc serve broker trace hook tui bench completions man help"
+            opts="sub pub rpc serve broker trace hook tui shell profile bench completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -812,6 +894,76 @@ _smqctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        smqctl__subcmd__help__subcmd__profile)
+            opts="list show add remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__help__subcmd__profile__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__help__subcmd__profile__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__help__subcmd__profile__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__help__subcmd__profile__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         smqctl__subcmd__help__subcmd__pub)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -841,6 +993,20 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__help__subcmd__shell)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -897,7 +1063,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__hook)
-            opts="-v -h -V --trace-packets --verbose --color --help --version lua help"
+            opts="-v -h -V --trace-packets --verbose --color --profile --help --version lua help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -905,6 +1071,10 @@ _smqctl() {
             case "${prev}" in
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -957,7 +1127,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__hook__subcmd__lua)
-            opts="-o -v -h -V --output --trace-packets --verbose --color --help --version"
+            opts="-o -v -h -V --output --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -975,6 +1145,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -983,7 +1157,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__man)
-            opts="-v -h -V --dir --trace-packets --verbose --color --help --version"
+            opts="-v -h -V --dir --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -997,6 +1171,240 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile)
+            opts="-v -h -V --trace-packets --verbose --color --profile --help --version list show add remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile__subcmd__add)
+            opts="-v -h -V --url --uid --info --credentials-env --credentials-cmd --cacert --cert --key --insecure --format --force --trace-packets --verbose --color --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --uid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credentials-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credentials-cmd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "pretty json raw hex" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile__subcmd__help)
+            opts="list show add remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile__subcmd__list)
+            opts="-v -h -V --trace-packets --verbose --color --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile__subcmd__remove)
+            opts="-v -h -V --trace-packets --verbose --color --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__profile__subcmd__show)
+            opts="-v -h -V --trace-packets --verbose --color --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1005,7 +1413,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__pub)
-            opts="-f -u -v -h -V --to-etid --subtopic --file --stdin --stdin-lines --json --text --binary --hex --count --interval --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-f -u -v -h -V --to-etid --subtopic --file --json --text --binary --hex --count --interval --stdin --stdin-lines --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1087,6 +1495,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1095,7 +1507,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__rpc)
-            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1229,6 +1641,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1237,7 +1653,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__serve)
-            opts="-C -F -u -v -h -V --reply --echo --exec --rpc-exec --rpc-req --rpc-resp --resp --topic --delay --exec-timeout --count --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-C -F -u -v -h -V --reply --echo --exec --rpc-exec --rpc-req --rpc-resp --resp --topic --delay --exec-timeout --count --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1347,6 +1763,92 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__shell)
+            opts="-F -u -v -h -V --script --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --script)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "pretty json raw hex" -- "${cur}"))
+                    return 0
+                    ;;
+                -F)
+                    COMPREPLY=($(compgen -W "pretty json raw hex" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --uid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --info)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credentials-cmd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ping-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pong-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1355,7 +1857,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__sub)
-            opts="-F -C -W -N -u -v -h -V --subtopic --resolve-subtopic --datatype --format --count --timeout --observe --no-newline --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-F -C -W -N -u -v -h -V --subtopic --resolve-subtopic --observe --datatype --format --count --timeout --no-newline --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1449,6 +1951,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1457,7 +1963,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__trace)
-            opts="-C -W -F -u -v -h -V --server-etid --preview --kind --drops --topic --exclude --grep --count --timeout --attach-timeout --fallback-topic --no-fallback --no-reconnect --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --help --version"
+            opts="-C -W -F -u -v -h -V --server-etid --preview --kind --drops --topic --exclude --grep --count --timeout --attach-timeout --fallback-topic --no-fallback --no-reconnect --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1571,6 +2077,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1579,7 +2089,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__tui)
-            opts="-u -v -h -V --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --file --replay-rate --follow --buffer --topic --preview --stats-file --trace-packets --verbose --color --help --version"
+            opts="-u -v -h -V --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --file --replay-rate --follow --buffer --topic --preview --stats-file --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1659,6 +2169,10 @@ _smqctl() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -19,6 +19,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
     var completions = [
         &'smqctl'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -34,6 +35,8 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
             cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
             cand tui 'Watch broker trace events live: table, detail, filters, stats, export'
+            cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
+            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
@@ -62,6 +65,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --observe 'Also print subscriber-count changes of the topics'
             cand -N 'With --format raw: no newline after each payload'
             cand --no-newline 'With --format raw: no newline after each payload'
@@ -97,12 +101,13 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --stdin 'Read the whole of stdin as one payload'
-            cand --stdin-lines 'Send one message per line of stdin'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --json 'Payload must be valid JSON (checked before connecting)'
             cand --text 'Payload is text (the default)'
             cand --binary 'Payload is sent byte for byte (for files and stdin)'
             cand --hex 'Payload is written in hex ("01 02 ff" or "0102ff")'
+            cand --stdin 'Read the whole of stdin as one payload'
+            cand --stdin-lines 'Send one message per line of stdin'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
             cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
@@ -147,6 +152,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
             cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
@@ -185,6 +191,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --echo 'Answer with the request payload itself'
             cand --no-reconnect 'Exit when the connection drops instead of reconnecting'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
@@ -209,6 +216,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --credentials 'Accept only clients presenting this shared secret as credentials'
             cand --trace-allow 'Who may attach a tracer (`smqctl trace`, `smqctl tui`): loopback, any, or addresses/CIDR ranges, comma-separated (loopback stays allowed)'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --rndtid 'Give the broker''s own client a random ETID instead of 1 (smq.create{rndtid=true})'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
@@ -246,6 +254,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --drops 'Only drops (same as --kind drop)'
             cand --no-fallback 'When no tracer answers: exit 4 instead of falling back'
             cand --no-reconnect 'Exit when the connection drops instead of reconnecting'
@@ -262,6 +271,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;hook'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -276,6 +286,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand -o 'Write to this file instead of stdout'
             cand --output 'Write to this file instead of stdout'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -312,6 +323,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --preview 'Payload bytes kept in each event''s preview'
             cand --stats-file 'Write the loop''s own timings as JSON to this file on exit (performance tests)'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
             cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
@@ -324,8 +336,127 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'smqctl;shell'= {
+            cand --script 'Run the commands in FILE (`-` for stdin) instead of prompting'
+            cand -F 'How messages print (default: pretty at a prompt or terminal, json otherwise)'
+            cand --format 'How messages print (default: pretty at a prompt or terminal, json otherwise)'
+            cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
+            cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
+            cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
+            cand --info 'Info text sent in Connect (the broker''s authenticate hook sees it)'
+            cand --credentials 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed'
+            cand --credentials-cmd 'Compute credentials with this shell command after the broker''s Init, like an RTL client''s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)'
+            cand --cacert 'Trust only the CA certificates in this PEM file (wss://, https://)'
+            cand --cert 'Client certificate (PEM) for mutual TLS; needs --key'
+            cand --key 'Private key (PEM) of --cert'
+            cand --connect-timeout 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long'
+            cand --ping-interval 'Send Ping after this long without any packet from the broker'
+            cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --no-reconnect 'End the session (exit 6) when the connection drops instead of reconnecting'
+            cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
+            cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
+            cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;profile'= {
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;profile;list'= {
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;profile;show'= {
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;profile;add'= {
+            cand --url 'Broker URL'
+            cand --uid 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in'
+            cand --info 'Info text sent in Connect'
+            cand --credentials-env 'Take the credentials from this environment variable when connecting'
+            cand --credentials-cmd 'Compute the credentials with this shell command (as --credentials-cmd)'
+            cand --cacert 'CA certificates (PEM) to trust'
+            cand --cert 'Client certificate (PEM); needs --key'
+            cand --key 'Private key of --cert'
+            cand --format 'Default output format of sub, rpc, serve and shell'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --insecure 'Do not verify the broker''s certificate'
+            cand --force 'Replace a profile of the same name'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;profile;remove'= {
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;profile;help'= {
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;profile;help;list'= {
+        }
+        &'smqctl;profile;help;show'= {
+        }
+        &'smqctl;profile;help;add'= {
+        }
+        &'smqctl;profile;help;remove'= {
+        }
+        &'smqctl;profile;help;help'= {
+        }
         &'smqctl;bench'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -362,6 +493,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --embedded 'Start a broker inside this process on 127.0.0.1:0 and use it (the --url scheme still picks the transport: ws:// or http://)'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
@@ -407,6 +539,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
             cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
@@ -438,6 +571,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
             cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
@@ -465,6 +599,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;completions'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -476,6 +611,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;man'= {
             cand --dir 'Directory to write every page into; without it, smqctl.1 goes to stdout'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -493,6 +629,8 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
             cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
             cand tui 'Watch broker trace events live: table, detail, filters, stats, export'
+            cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
+            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
@@ -516,6 +654,22 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;help;hook;lua'= {
         }
         &'smqctl;help;tui'= {
+        }
+        &'smqctl;help;shell'= {
+        }
+        &'smqctl;help;profile'= {
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+        }
+        &'smqctl;help;profile;list'= {
+        }
+        &'smqctl;help;profile;show'= {
+        }
+        &'smqctl;help;profile;add'= {
+        }
+        &'smqctl;help;profile;remove'= {
         }
         &'smqctl;help;bench'= {
             cand pubsub 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'

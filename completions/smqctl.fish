@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_smqctl_global_optspecs
-    string join \n trace-packets v/verbose color= h/help V/version
+    string join \n trace-packets v/verbose color= profile= h/help V/version
 end
 
 function __fish_smqctl_needs_command
@@ -27,6 +27,7 @@ end
 complete -c smqctl -n "__fish_smqctl_needs_command" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_needs_command" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_needs_command" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_needs_command" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -39,6 +40,8 @@ complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "broker" -d 'Run the e
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
@@ -69,6 +72,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l pong-timeout -d 'C
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l observe -d 'Also print subscriber-count changes of the topics'
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -s N -l no-newline -d 'With --format raw: no newline after each payload'
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l no-reconnect -d 'Exit when the connection drops instead of reconnecting'
@@ -98,12 +102,13 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l pong-timeout -d 'C
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l stdin -d 'Read the whole of stdin as one payload'
-complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l stdin-lines -d 'Send one message per line of stdin'
+complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l json -d 'Payload must be valid JSON (checked before connecting)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l text -d 'Payload is text (the default)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l binary -d 'Payload is sent byte for byte (for files and stdin)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l hex -d 'Payload is written in hex ("01 02 ff" or "0102ff")'
+complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l stdin -d 'Read the whole of stdin as one payload'
+complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l stdin-lines -d 'Send one message per line of stdin'
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
@@ -143,6 +148,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l pong-timeout -d 'C
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
@@ -178,6 +184,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l pong-timeout -d 
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l echo -d 'Answer with the request payload itself'
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l no-reconnect -d 'Exit when the connection drops instead of reconnecting'
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
@@ -199,6 +206,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l trace-allow -d 
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l rndtid -d 'Give the broker\'s own client a random ETID instead of 1 (smq.create{rndtid=true})'
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -s v -l verbose -d 'More log output on stderr (repeat for more)'
@@ -230,6 +238,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l pong-timeout -d 
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l drops -d 'Only drops (same as --kind drop)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l no-fallback -d 'When no tracer answers: exit 4 instead of falling back'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l no-reconnect -d 'Exit when the connection drops instead of reconnecting'
@@ -243,6 +252,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s V -l version -d 
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s h -l help -d 'Print help'
@@ -253,6 +263,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subc
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -279,6 +290,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l stats-file -d 'Wri
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
@@ -287,9 +299,102 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l trace-packets -d '
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s V -l version -d 'Print version'
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l script -d 'Run the commands in FILE (`-` for stdin) instead of prompting' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -s F -l format -d 'How messages print (default: pretty at a prompt or terminal, json otherwise)' -r -f -a "pretty\t'Time, topic, sub-topic, sender and the payload, for people'
+json\t'One JSON object per line (for jq)'
+raw\t'The payload bytes only'
+hex\t'A hex dump of the payload'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l key -d 'Private key (PEM) of --cert' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l no-reconnect -d 'End the session (exit 6) when the connection drops instead of reconnecting'
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -s V -l version -d 'Print version'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -s V -l version -d 'Print version'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "list" -d 'List the profiles: name and URL'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "add" -d 'Add a profile (or replace one with --force)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "remove" -d 'Remove a profile'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l url -d 'Broker URL' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l uid -d 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l info -d 'Info text sent in Connect' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l credentials-env -d 'Take the credentials from this environment variable when connecting' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l credentials-cmd -d 'Compute the credentials with this shell command (as --credentials-cmd)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l cacert -d 'CA certificates (PEM) to trust' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l cert -d 'Client certificate (PEM); needs --key' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l key -d 'Private key of --cert' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l format -d 'Default output format of sub, rpc, serve and shell' -r -f -a "pretty\t'Time, topic, sub-topic, sender and the payload, for people'
+json\t'One JSON object per line (for jq)'
+raw\t'The payload bytes only'
+hex\t'A hex dump of the payload'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l insecure -d 'Do not verify the broker\'s certificate'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l force -d 'Replace a profile of the same name'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the profiles: name and URL'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a profile (or replace one with --force)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a profile'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -s h -l help -d 'Print help'
@@ -322,6 +427,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l embedded -d 'Start a broker inside this process on 127.0.0.1:0 and use it (the --url scheme still picks the transport: ws:// or http://)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
@@ -362,6 +468,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
@@ -389,6 +496,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
@@ -403,6 +511,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -411,23 +520,30 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l dir -d 'Directory 
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "list" -d 'List the profiles: name and URL'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "add" -d 'Add a profile (or replace one with --force)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "remove" -d 'Remove a profile'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "pubsub" -d 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "rpc" -d 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "connections" -d 'Open many idle connections and report the broker\'s memory per connection'

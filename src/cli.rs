@@ -83,6 +83,10 @@ pub struct GlobalArgs {
     /// Colour output: auto (only on a terminal, honours NO_COLOR), always, never
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Connection profile from the config file (`smqctl profile list`); flags and
+    /// SMQCTL_* variables override its settings
+    #[arg(long, global = true, env = "SMQCTL_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +114,12 @@ pub enum Command {
     /// Watch broker trace events live: table, detail, filters, stats, export
     #[command(after_long_help = crate::commands::tui::EXAMPLES)]
     Tui(crate::commands::tui::TuiArgs),
+    /// Stay connected: subscribe, publish, call and observe at a prompt, or run a script
+    #[command(after_long_help = crate::commands::shell::SHELL_EXAMPLES)]
+    Shell(Box<crate::commands::shell::ShellArgs>),
+    /// Manage connection profiles (config.toml): list, show, add, remove
+    #[command(subcommand, after_long_help = crate::commands::profile::PROFILE_EXAMPLES)]
+    Profile(crate::commands::profile::ProfileCommand),
     /// Measure a broker: message throughput and latency, cost of idle connections
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -204,16 +214,8 @@ Exit codes: 0 done, 5 timed out (-W) before -C messages arrived, see `smqctl --h
 
 #[derive(Debug, Args)]
 pub struct SubArgs {
-    /// Topics to subscribe to; `self` means messages sent to this client's ETID
-    #[arg(required = true, value_name = "TOPIC")]
-    pub topics: Vec<String>,
-    /// Only show messages with this sub-topic (repeatable)
-    #[arg(long = "subtopic", value_name = "NAME")]
-    pub subtopics: Vec<String>,
-    /// Sub-topic names to show by name without filtering on them (repeatable);
-    /// SMQ has no reverse lookup, so a client only knows names it registered
-    #[arg(long = "resolve-subtopic", value_name = "NAME")]
-    pub resolve_subtopics: Vec<String>,
+    #[command(flatten)]
+    pub sub: SubTopics,
     /// How to read payloads: auto (JSON if it parses, text if UTF-8, else binary)
     #[arg(long, value_enum, default_value_t = DataType::Auto)]
     pub datatype: DataType,
@@ -226,9 +228,6 @@ pub struct SubArgs {
     /// Exit with code 5 if -C messages (or, without -C, any message) did not arrive in time
     #[arg(short = 'W', long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
-    /// Also print subscriber-count changes of the topics
-    #[arg(long)]
-    pub observe: bool,
     /// With --format raw: no newline after each payload
     #[arg(short = 'N', long)]
     pub no_newline: bool,
@@ -237,6 +236,24 @@ pub struct SubArgs {
     pub no_reconnect: bool,
     #[command(flatten)]
     pub conn: ConnectArgs,
+}
+
+/// What to subscribe to: shared by `smqctl sub` and the shell's `sub`.
+#[derive(Debug, Clone, Args)]
+pub struct SubTopics {
+    /// Topics to subscribe to; `self` means messages sent to this client's ETID
+    #[arg(required = true, value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    /// Only show messages with this sub-topic (repeatable)
+    #[arg(long = "subtopic", value_name = "NAME")]
+    pub subtopics: Vec<String>,
+    /// Sub-topic names to show by name without filtering on them (repeatable);
+    /// SMQ has no reverse lookup, so a client only knows names it registered
+    #[arg(long = "resolve-subtopic", value_name = "NAME")]
+    pub resolve_subtopics: Vec<String>,
+    /// Also print subscriber-count changes of the topics
+    #[arg(long)]
+    pub observe: bool,
 }
 
 const PUB_EXAMPLES: &str = "\
@@ -254,6 +271,22 @@ text unless --json (validated), --binary or --hex says otherwise. Payloads over
 
 #[derive(Debug, Args)]
 pub struct PubArgs {
+    #[command(flatten)]
+    pub msg: PubMessage,
+    /// Read the whole of stdin as one payload
+    #[arg(long, conflicts_with_all = ["stdin_lines", "file"])]
+    pub stdin: bool,
+    /// Send one message per line of stdin
+    #[arg(long, conflicts_with = "file")]
+    pub stdin_lines: bool,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
+/// Destination, payload and kind of a publish: shared by `smqctl pub` and the
+/// shell's `pub` (which has no stdin to read).
+#[derive(Debug, Clone, Args)]
+pub struct PubMessage {
     /// Topic name, or `self`; omit with --to-etid
     #[arg(value_name = "TOPIC")]
     pub topic: Option<String>,
@@ -267,14 +300,8 @@ pub struct PubArgs {
     #[arg(long, value_name = "NAME")]
     pub subtopic: Option<String>,
     /// Read the payload from a file
-    #[arg(short = 'f', long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_lines"])]
+    #[arg(short = 'f', long, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Read the whole of stdin as one payload
-    #[arg(long, conflicts_with = "stdin_lines")]
-    pub stdin: bool,
-    /// Send one message per line of stdin
-    #[arg(long)]
-    pub stdin_lines: bool,
     /// Payload must be valid JSON (checked before connecting)
     #[arg(long, group = "kind")]
     pub json: bool,
@@ -293,8 +320,6 @@ pub struct PubArgs {
     /// Wait this long between messages
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub interval: Option<Duration>,
-    #[command(flatten)]
-    pub conn: ConnectArgs,
 }
 
 const BROKER_EXAMPLES: &str = "\
@@ -364,6 +389,16 @@ Exit codes: 0 ok, 5 no reply within --timeout, 7 the handler answered with err,
 
 #[derive(Debug, Args)]
 pub struct RpcArgs {
+    #[command(flatten)]
+    pub req: RpcRequest,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
+/// What to call and how to wait: shared by `smqctl rpc`, `bench rpc` and the
+/// shell's `rpc`/`call`.
+#[derive(Debug, Clone, Args)]
+pub struct RpcRequest {
     /// REQUEST [PAYLOAD] for a named request; with --call, the arguments (JSON values)
     #[arg(value_name = "REQUEST|ARGS", allow_negative_numbers = true)]
     pub words: Vec<String>,
@@ -412,8 +447,6 @@ pub struct RpcArgs {
     /// Output (default: pretty on a terminal, json otherwise)
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<Format>,
-    #[command(flatten)]
-    pub conn: ConnectArgs,
 }
 
 const SERVE_EXAMPLES: &str = "\

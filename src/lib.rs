@@ -15,12 +15,14 @@
 //! - [`text`]: time and payload-preview helpers (no I/O).
 //! - [`template`]: `{{field}}` reply templates (serve, broker handlers).
 //! - [`cli`]: the clap definitions.
+//! - [`profile`]: connection profiles from the config file, and their precedence.
 
 pub mod broker;
 pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod output;
+pub mod profile;
 pub mod protocol;
 pub mod template;
 pub mod text;

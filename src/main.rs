@@ -5,13 +5,22 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use smqctl::cli::{Cli, Command};
 use smqctl::commands::{self, exit};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // Fill what flags and SMQCTL_* variables left unsaid from --profile.
+    if let Err(e) = smqctl::profile::apply_selected(&mut cli, &matches) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::USAGE);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -33,15 +42,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(exit::OK);
             }
             let mut stderr = io::stderr().lock();
-            let mut line = format!("error: {err}");
-            for cause in err.chain().skip(1) {
-                // Many errors already quote their source; say each thing once.
-                let cause = cause.to_string();
-                if !line.contains(&cause) {
-                    line.push_str(": ");
-                    line.push_str(&cause);
-                }
-            }
+            let line = format!("error: {}", commands::error_text(&err));
             let _ = write!(stderr, "{line}");
             let _ = writeln!(stderr);
             if let Some(hint) = commands::hint(&err) {
@@ -66,6 +67,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Pub(args) => commands::publish::run(args, &global).await,
         Command::Rpc(args) => commands::rpc::run(args, &global).await,
         Command::Serve(args) => commands::serve::run(args, &global).await,
+        Command::Shell(args) => commands::shell::run(*args, &global).await,
+        Command::Profile(cmd) => commands::profile::run(cmd),
         Command::Broker(args) => commands::broker::run(args, &global).await,
         Command::Trace(args) => commands::trace::run(args, &global).await,
         Command::Hook(cmd) => commands::hook::run(cmd),

@@ -133,6 +133,18 @@ impl Running {
         Running::new(child)
     }
 
+    /// Like [`Running::spawn`] with stdin piped: the test writes to it.
+    pub fn spawn_with_stdin(cmd: &mut Command) -> (Running, std::process::ChildStdin) {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn smqctl");
+        let stdin = child.stdin.take().expect("stdin piped");
+        (Running::new(child), stdin)
+    }
+
     fn new(mut child: Child) -> Running {
         let stdout_lines = pump(child.stdout.take().expect("stdout piped"));
         let stderr_lines = pump(child.stderr.take().expect("stderr piped"));

@@ -5,10 +5,12 @@ mod harness;
 
 mod cli_errors;
 mod generated;
+mod profile;
 mod pubsub;
 mod robustness;
 mod rpc;
 mod session;
+mod shell;
 mod tls;
 mod trace;
 mod tui;

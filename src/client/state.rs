@@ -48,6 +48,28 @@ impl Names {
         self.id_by_subtopic.get(name).copied()
     }
 
+    /// Every topic name learned so far with its TID, sorted by name.
+    pub fn topics(&self) -> Vec<(Arc<str>, u32)> {
+        let mut v: Vec<_> = self
+            .tid_by_topic
+            .iter()
+            .map(|(n, t)| (n.clone(), *t))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Every sub-topic name learned so far with its ID, sorted by name.
+    pub fn subtopics(&self) -> Vec<(Arc<str>, u32)> {
+        let mut v: Vec<_> = self
+            .id_by_subtopic
+            .iter()
+            .map(|(n, t)| (n.clone(), *t))
+            .collect();
+        v.sort();
+        v
+    }
+
     pub fn learn_topic(&mut self, name: &str, tid: u32) {
         let name: Arc<str> = Arc::from(name);
         self.topic_by_tid.insert(tid, name.clone());

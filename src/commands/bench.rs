@@ -24,7 +24,7 @@ pub async fn run(cmd: BenchCommand, global: &GlobalArgs) -> Result<u8> {
         BenchCommand::Connections(args) => connections(*args, global).await,
         BenchCommand::Rpc(mut args) => {
             // The load mode of `smqctl rpc`, with a default count.
-            args.count.get_or_insert(10_000);
+            args.req.count.get_or_insert(10_000);
             super::rpc::run(*args, global).await
         }
     }

@@ -10,9 +10,11 @@ pub mod broker;
 pub mod generate;
 pub mod hook;
 pub mod latency;
+pub mod profile;
 pub mod publish;
 pub mod rpc;
 pub mod serve;
+pub mod shell;
 pub mod sub;
 pub mod trace;
 pub mod tui;
@@ -65,6 +67,9 @@ pub fn json_error(origin: &str, e: &serde_json::Error) -> anyhow::Error {
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.downcast_ref::<InputError>().is_some()
+            || cause
+                .downcast_ref::<crate::profile::ProfileError>()
+                .is_some()
             || cause.downcast_ref::<crate::broker::BrokerError>().is_some()
             || cause
                 .downcast_ref::<broker::handlers::HandlerError>()
@@ -91,6 +96,20 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         }
     }
     exit::ERROR
+}
+
+/// "what failed: why: cause…" — the error and its cause chain on one line, each
+/// cause said once (many errors already quote their source).
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut line = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 /// A hint to print under an error, when there is an obvious next step.

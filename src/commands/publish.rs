@@ -12,7 +12,7 @@ use anyhow::Result;
 use bytes::Bytes;
 
 use super::{client_options, exit, input_error, json_error};
-use crate::cli::{GlobalArgs, PubArgs};
+use crate::cli::{GlobalArgs, PubArgs, PubMessage};
 use crate::client::{Client, Dest};
 use crate::protocol::MAX_PAYLOAD;
 
@@ -26,7 +26,7 @@ enum Kind {
     Hex,
 }
 
-fn kind(args: &PubArgs) -> Kind {
+fn kind(args: &PubMessage) -> Kind {
     if args.json {
         Kind::Json
     } else if args.text {
@@ -101,7 +101,7 @@ fn read_capped(input: impl Read, kind: Kind, origin: &str) -> Result<Vec<u8>> {
 }
 
 /// Destination and single message resolved from the positional arguments.
-fn destination(args: &PubArgs) -> Result<(Option<String>, Option<String>)> {
+fn destination(args: &PubMessage) -> Result<(Option<String>, Option<String>)> {
     match (args.to_etid, &args.topic, &args.message) {
         (Some(_), Some(_), Some(_)) => Err(input_error(
             "with --to-etid give only MESSAGE, not a TOPIC as well",
@@ -126,11 +126,20 @@ fn progress(total: Option<u64>) -> indicatif::ProgressBar {
     }
 }
 
-pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
-    let kind = kind(&args);
-    let (topic, message) = destination(&args)?;
-    // Read and check the payload before touching the network.
-    let single = if args.stdin_lines {
+/// A publish checked and ready to send: where to, and the payload (None when
+/// it streams from stdin, one message per line).
+pub struct Prepared {
+    topic: Option<String>,
+    kind: Kind,
+    single: Option<Bytes>,
+}
+
+/// Reads and checks the payload (MESSAGE, -f FILE, or with `stdin`/`stdin_lines`
+/// standard input) and the names, before anything touches the network.
+pub fn prepare_message(msg: &PubMessage, stdin: bool, stdin_lines: bool) -> Result<Prepared> {
+    let kind = kind(msg);
+    let (topic, message) = destination(msg)?;
+    let single = if stdin_lines {
         if message.is_some() {
             return Err(input_error(
                 "give either MESSAGE or --stdin-lines, not both",
@@ -138,7 +147,7 @@ pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
         }
         None
     } else {
-        let (input, origin) = match (&message, &args.file, args.stdin) {
+        let (input, origin) = match (&message, &msg.file, stdin) {
             (Some(m), None, false) => (m.clone().into_bytes(), "MESSAGE".to_string()),
             (None, Some(path), false) => {
                 let origin = path.display().to_string();
@@ -151,16 +160,17 @@ pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
                 "stdin".to_string(),
             ),
             (None, None, false) => {
-                return Err(input_error(
-                    "no payload: give MESSAGE, -f FILE, --stdin or --stdin-lines",
-                ));
+                return Err(input_error(if stdin {
+                    "no payload: give MESSAGE, -f FILE, --stdin or --stdin-lines"
+                } else {
+                    "no payload: give MESSAGE or -f FILE"
+                }));
             }
             _ => return Err(input_error("give only one of MESSAGE, -f FILE and --stdin")),
         };
         Some(prepare(input, kind, &origin)?)
     };
-
-    for name in topic.iter().chain(&args.subtopic) {
+    for name in topic.iter().chain(&msg.subtopic) {
         if name.len() > MAX_PAYLOAD {
             return Err(input_error(format!(
                 "a name of {} bytes is longer than {MAX_PAYLOAD} bytes",
@@ -168,42 +178,77 @@ pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
             )));
         }
     }
-    let opts = client_options(&args.conn, global)?;
-    let (client, _events) = Client::connect(&opts).await?;
-    let dest = match (&topic, args.to_etid) {
+    Ok(Prepared {
+        topic,
+        kind,
+        single,
+    })
+}
+
+/// What [`send_prepared`] did, for the caller to report.
+pub struct Sent {
+    pub count: u64,
+    pub tid: u32,
+    pub subtid: u32,
+    /// "DeviceState (tid 5)" or "ETID 12".
+    pub to: String,
+}
+
+/// Publishes a prepared message (`--count` times, `--interval` apart) on a
+/// connected client; the one-shot `pub` and the shell's `pub` both come here.
+/// Queued, not flushed: the caller flushes.
+pub async fn send_prepared(client: &Client, msg: &PubMessage, prepared: Prepared) -> Result<Sent> {
+    let dest = match (&prepared.topic, msg.to_etid) {
         (_, Some(etid)) => Dest::Id(etid),
         (Some(t), None) => Dest::Topic(t.as_str()),
         (None, None) => return Err(input_error("no destination")),
     };
     // Resolve once: a denied Create fails here, before anything is sent.
     let tid = client.resolve(dest).await?;
-    let subtid = match &args.subtopic {
+    let subtid = match &msg.subtopic {
         Some(s) => client.createsub(s).await?,
         None => 0,
     };
-    let interval = args.interval.unwrap_or(Duration::ZERO);
-    let result = match single {
-        Some(payload) => send_repeated(&client, tid, subtid, payload, args.count, interval).await,
-        None => send_lines(&client, tid, subtid, kind, interval).await,
+    let interval = msg.interval.unwrap_or(Duration::ZERO);
+    let count = match prepared.single {
+        Some(payload) => send_repeated(client, tid, subtid, payload, msg.count, interval).await?,
+        None => send_lines(client, tid, subtid, prepared.kind, interval).await?,
     };
+    let to = match (&prepared.topic, msg.to_etid) {
+        (_, Some(etid)) => format!("ETID {etid}"),
+        (Some(t), None) => format!("{t} (tid {tid})"),
+        (None, None) => tid.to_string(),
+    };
+    Ok(Sent {
+        count,
+        tid,
+        subtid,
+        to,
+    })
+}
+
+pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
+    // Read and check the payload before touching the network.
+    let prepared = prepare_message(&args.msg, args.stdin, args.stdin_lines)?;
+    let opts = client_options(&args.conn, global)?;
+    let (client, _events) = Client::connect(&opts).await?;
+    let result = send_prepared(&client, &args.msg, prepared).await;
     // Whatever happened, what was queued leaves before we go.
     let flushed = client.flush().await;
     client.disconnect("").await;
     let sent = result?;
     flushed?;
     if global.verbose > 0 {
-        let to = match (&topic, args.to_etid) {
-            (_, Some(etid)) => format!("ETID {etid}"),
-            (Some(t), None) => format!("{t} (tid {tid})"),
-            (None, None) => tid.to_string(),
-        };
         let sub = args
+            .msg
             .subtopic
             .as_ref()
-            .map(|s| format!(" with sub-topic {s} ({subtid})"))
+            .map(|s| format!(" with sub-topic {s} ({})", sent.subtid))
             .unwrap_or_default();
         eprintln!(
-            "smqctl: published {sent} message(s) to {to}{sub} as ETID {}",
+            "smqctl: published {} message(s) to {}{sub} as ETID {}",
+            sent.count,
+            sent.to,
             client.etid()
         );
     }

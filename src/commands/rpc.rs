@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::latency::Latency;
 use super::{client_options, exit, input_error, json_error};
-use crate::cli::{GlobalArgs, RpcArgs};
+use crate::cli::{GlobalArgs, RpcArgs, RpcRequest};
 use crate::client::{Client, Event, Message, Subscription};
 use crate::output::{Format, Printer, use_color};
 
@@ -101,6 +101,9 @@ pub struct Caller {
     next_id: AtomicU64,
     prefix: String,
     pending: Arc<Mutex<Pending>>,
+    /// Dropped with the caller: ends its dispatcher (and so its reply route),
+    /// which matters on a connection that outlives the call (the shell).
+    _stop: oneshot::Sender<()>,
 }
 
 fn lock(p: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
@@ -265,15 +268,19 @@ impl Target {
     }
 }
 
-/// Connects, registers the reply route and starts the dispatcher. The route is
-/// in place before the first request leaves (the readiness barrier).
-async fn connect(
-    args: &RpcArgs,
-    global: &GlobalArgs,
+/// Registers the reply route on a connected client and starts the dispatcher.
+/// The route is in place before the first request leaves (the readiness
+/// barrier). `events` is the client's event stream when this caller owns the
+/// connection (one-shot `rpc`); a caller sharing a connection (the shell) passes
+/// None and learns of its end from the route closing.
+async fn attach(
+    client: Client,
+    events: Option<mpsc::Receiver<Event>>,
+    args: &RpcRequest,
     mode: Mode,
 ) -> Result<(Arc<Caller>, Option<Subscription>)> {
-    let opts = client_options(&args.conn, global)?;
-    let (client, mut events) = Client::connect(&opts).await?;
+    let mut events = events;
+    let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
     let (req_name, resp_name) = match &mode {
         Mode::Named { request, .. } => (
             request.clone(),
@@ -305,11 +312,14 @@ async fn connect(
         next_id: AtomicU64::new(1),
         prefix: format!("smqctl-{:08x}", rand::random::<u32>()),
         pending: Arc::new(Mutex::new(Pending::default())),
+        _stop: stop_tx,
     });
     let collecting = args.responses.is_some() || args.collect.is_some();
     if collecting {
         // Many replies to one request: the caller reads the route itself.
-        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        if let Some(mut events) = events {
+            tokio::spawn(async move { while events.recv().await.is_some() {} });
+        }
         return Ok((caller, Some(sub)));
     }
     let pending = caller.pending.clone();
@@ -340,16 +350,19 @@ async fn connect(
                         // The routes went away with the connection; its Closed
                         // event (already sent) carries the reason.
                         let mut reason = "connection closed".to_string();
-                        while let Some(ev) = events.recv().await {
-                            if let Event::Closed { reason: r, .. } = ev {
-                                reason = r;
-                                break;
+                        if let Some(events) = events.as_mut() {
+                            while let Some(ev) = events.recv().await {
+                                if let Event::Closed { reason: r, .. } = ev {
+                                    reason = r;
+                                    break;
+                                }
                             }
                         }
                         break reason;
                     }
                 },
-                ev = events.recv() => match ev {
+                _ = &mut stop_rx => return,
+                ev = next_event(&mut events) => match ev {
                     Some(Event::Closed { reason, .. }) => break reason,
                     Some(_) => {}
                     None => break "connection closed".to_string(),
@@ -364,7 +377,15 @@ async fn connect(
     Ok((caller, None))
 }
 
-fn parse_mode(args: &RpcArgs) -> Result<Mode> {
+/// The next event, or never when the connection's events belong to someone else.
+async fn next_event(events: &mut Option<mpsc::Receiver<Event>>) -> Option<Event> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn parse_mode(args: &RpcRequest) -> Result<Mode> {
     if let Some(name) = &args.call {
         let call_args = match &args.args {
             Some(text) => match serde_json::from_str::<Value>(text) {
@@ -430,7 +451,17 @@ fn parse_mode(args: &RpcArgs) -> Result<Mode> {
 }
 
 pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
-    let mode = parse_mode(&args)?;
+    // Check the request before connecting: a typo never reaches the broker.
+    parse_checked(&args.req)?;
+    let opts = client_options(&args.conn, global)?;
+    let (client, events) = Client::connect(&opts).await?;
+    let code = run_on(&client, Some(events), &args.req, global).await;
+    client.disconnect("").await;
+    code
+}
+
+fn parse_checked(args: &RpcRequest) -> Result<Mode> {
+    let mode = parse_mode(args)?;
     let concurrent = args.count.is_some() && args.concurrency > 1;
     if concurrent && matches!(mode, Mode::Named { id_field: None, .. }) {
         return Err(input_error(
@@ -438,17 +469,28 @@ pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
              replies cannot be matched to requests (use --concurrency 1, or --call for $RpcReq)",
         ));
     }
+    Ok(mode)
+}
+
+/// Runs one request (single call, collection or load) on a connected client and
+/// returns the exit code; the one-shot `rpc` and the shell's `rpc`/`call` both
+/// come here. The reply route is removed again afterwards.
+pub async fn run_on(
+    client: &Client,
+    events: Option<mpsc::Receiver<Event>>,
+    args: &RpcRequest,
+    global: &GlobalArgs,
+) -> Result<u8> {
+    let mode = parse_checked(args)?;
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
-    let (caller, collect_sub) = connect(&args, global, mode).await?;
-    let code = if let Some(sub) = collect_sub {
-        collect(&caller, sub, &args, format, global).await?
+    let (caller, collect_sub) = attach(client.clone(), events, args, mode).await?;
+    if let Some(sub) = collect_sub {
+        collect(&caller, sub, args, format, global).await
     } else if let Some(n) = args.count {
-        load(&caller, n, args.concurrency.max(1), args.rate, format).await?
+        load(&caller, n, args.concurrency.max(1), args.rate, format).await
     } else {
-        single(&caller, format, global).await?
-    };
-    caller.client.disconnect("").await;
-    Ok(code)
+        single(&caller, format, global).await
+    }
 }
 
 async fn single(caller: &Caller, format: Format, global: &GlobalArgs) -> Result<u8> {
@@ -522,7 +564,7 @@ fn print_reply(caller: &Caller, printer: &mut Printer<impl Write>, reply: &Reply
 async fn collect(
     caller: &Caller,
     mut sub: Subscription,
-    args: &RpcArgs,
+    args: &RpcRequest,
     format: Format,
     global: &GlobalArgs,
 ) -> Result<u8> {

@@ -33,10 +33,10 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
     let mut received: u64 = 0;
     let mut dropped_seen: u64 = 0;
     let mut write_error: Option<io::Error> = None;
-    let topics = args.topics.clone();
-    let subtopics = args.subtopics.clone();
-    let resolve = args.resolve_subtopics.clone();
-    let observe = args.observe;
+    let topics = args.sub.topics.clone();
+    let subtopics = args.sub.subtopics.clone();
+    let resolve = args.sub.resolve_subtopics.clone();
+    let observe = args.sub.observe;
     let verbose = global.verbose;
     let url = opts.endpoint.to_string();
     // The live connection, so Ctrl-C can say goodbye (Disconnect) properly.
@@ -169,7 +169,7 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
             eprintln!(
                 "smqctl: timed out after {}: received {received} of {expected} message(s) on {}",
                 humantime::format_duration(timeout),
-                args.topics.join(", ")
+                args.sub.topics.join(", ")
             );
             Ok(exit::TIMEOUT)
         }

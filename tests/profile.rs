@@ -1,0 +1,209 @@
+//! Connection profiles: precedence (flags > SMQCTL_* environment > profile >
+//! defaults), credentials taken from the environment and never shown, and the
+//! `smqctl profile` commands.
+
+use std::process::{Command, Output};
+
+use smqctl::broker::Auth;
+use smqctl::broker::BrokerConfig;
+
+use crate::harness::{TestBroker, run, smqctl, text};
+
+/// smqctl with its config file in `dir`.
+fn with_config(dir: &tempfile::TempDir) -> Command {
+    let mut cmd = smqctl();
+    cmd.env("SMQCTL_CONFIG", dir.path().join("config.toml"));
+    cmd
+}
+
+/// Runs `smqctl [GLOBAL...] shell [ARGS...] --script` with `status` then
+/// `format`, and returns the output.
+fn shell_status(mut cmd: Command, global: &[&str], args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("s.smq");
+    std::fs::write(&script, "status\nformat\n").expect("write script");
+    run(cmd
+        .args(global)
+        .arg("shell")
+        .args(args)
+        .arg("--script")
+        .arg(&script))
+}
+
+#[test]
+fn flags_beat_environment_beat_profile_beat_defaults() {
+    let (p, e, f) = (
+        TestBroker::start(),
+        TestBroker::start(),
+        TestBroker::start(),
+    );
+    let (p_url, e_url, f_url) = (p.url("ws"), e.url("http"), f.url("ws"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("[profile.lab]\nurl = \"{p_url}\"\nformat = \"pretty\"\n"),
+    )
+    .expect("write config");
+    let url_line = |u: &str| format!("url         {u}\n");
+
+    // Profile over defaults: its URL, its format (not json, the piped default).
+    let out = shell_status(with_config(&dir), &["--profile", "lab"], &[]);
+    let so = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(so.contains(&url_line(&p_url)), "{so}");
+    assert!(so.ends_with("pretty\n"), "{so}");
+
+    // SMQCTL_PROFILE selects it as well; SMQCTL_URL beats the profile's URL.
+    let mut cmd = with_config(&dir);
+    cmd.env("SMQCTL_PROFILE", "lab").env("SMQCTL_URL", &e_url);
+    let so = text(&shell_status(cmd, &[], &[]).stdout);
+    assert!(so.contains(&url_line(&e_url)), "{so}");
+
+    // A flag beats both.
+    let mut cmd = with_config(&dir);
+    cmd.env("SMQCTL_URL", &e_url);
+    let so = text(&shell_status(cmd, &["--profile", "lab"], &["--url", &f_url]).stdout);
+    assert!(so.contains(&url_line(&f_url)), "{so}");
+
+    // --format on the command line beats the profile's.
+    let out = shell_status(
+        with_config(&dir),
+        &["--profile", "lab"],
+        &["--format", "json"],
+    );
+    let so = text(&out.stdout);
+    let lines: Vec<&str> = so.lines().collect();
+    let status: serde_json::Value = serde_json::from_str(lines[0]).expect("json status");
+    assert_eq!(status["url"], p_url.as_str());
+    assert_eq!(lines[1], "json");
+
+    // Without a profile: the defaults (json when piped).
+    let so = text(&shell_status(with_config(&dir), &[], &["--url", &f_url]).stdout);
+    assert!(so.ends_with("json\n"), "{so}");
+}
+
+#[test]
+fn profile_credentials_come_from_the_environment_and_are_never_shown() {
+    const SECRET: &str = "s3cret-value-91";
+    let broker = TestBroker::with_config(BrokerConfig {
+        auth: Some(Auth::Shared(SECRET.into())),
+        ..BrokerConfig::default()
+    });
+    let url = broker.url("ws");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(with_config(&dir).args([
+        "profile",
+        "add",
+        "sec",
+        "--url",
+        &url,
+        "--credentials-env",
+        "TEST_SMQ_SECRET",
+        "--uid",
+        "prof-{{pid}}-{{random}}",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // The broker accepts the secret the profile points at.
+    let ok = run(with_config(&dir).env("TEST_SMQ_SECRET", SECRET).args([
+        "--profile",
+        "sec",
+        "pub",
+        "Chat",
+        "hi",
+    ]));
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    // SMQCTL_CREDENTIALS (environment) beats the profile: refused, exit 4.
+    let env = run(with_config(&dir)
+        .env("TEST_SMQ_SECRET", SECRET)
+        .env("SMQCTL_CREDENTIALS", "wrong")
+        .args(["--profile", "sec", "pub", "Chat", "hi"]));
+    assert_eq!(env.status.code(), Some(4), "{}", text(&env.stderr));
+    // The variable unset: a clear error before connecting.
+    let unset = run(with_config(&dir).args(["--profile", "sec", "pub", "Chat", "hi"]));
+    assert_eq!(unset.status.code(), Some(2));
+    assert!(
+        text(&unset.stderr).contains("$TEST_SMQ_SECRET, which is not set"),
+        "{}",
+        text(&unset.stderr)
+    );
+
+    // `show` and `list` say where the secret comes from, never what it is.
+    for args in [&["profile", "show", "sec"][..], &["profile", "list"][..]] {
+        let out = run(with_config(&dir).env("TEST_SMQ_SECRET", SECRET).args(args));
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains(SECRET), "{args:?} printed the secret: {all}");
+        if args[1] == "show" {
+            assert!(
+                all.contains("from $TEST_SMQ_SECRET (set; value hidden)"),
+                "{all}"
+            );
+            assert!(all.contains("prof-{{pid}}-{{random}}"), "{all}");
+        }
+    }
+    // Nor is it written to the file.
+    let file = std::fs::read_to_string(dir.path().join("config.toml")).expect("config");
+    assert!(!file.contains(SECRET), "{file}");
+
+    // A plaintext secret in the file is refused without echoing it.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("[profile.bad]\nurl = \"{url}\"\ncredentials = \"{SECRET}\"\n"),
+    )
+    .expect("write");
+    let out = run(with_config(&dir).args(["--profile", "bad", "pub", "Chat", "hi"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("plain text") && !err.contains(SECRET), "{err}");
+}
+
+#[test]
+fn unknown_profile_is_a_usage_error_naming_the_known_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[profile.dev]\nurl = \"ws://127.0.0.1:1/\"\n[profile.prod]\nurl = \"wss://x/\"\n",
+    )
+    .expect("write");
+    let out = run(with_config(&dir).args(["--profile", "stage", "sub", "X"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("unknown profile 'stage'; known profiles: dev, prod"),
+        "{err}"
+    );
+    let out = run(with_config(&dir)
+        .env("SMQCTL_PROFILE", "nope")
+        .args(["pub", "X", "y"]));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn profiles_are_added_listed_replaced_and_removed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let add = |extra: &[&str]| {
+        run(with_config(&dir)
+            .args(["profile", "add", "dev", "--url", "ws://a:1/smq/"])
+            .args(extra))
+    };
+    assert!(add(&[]).status.success());
+    let again = add(&[]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("use --force"));
+    assert!(add(&["--force", "--format", "hex"]).status.success());
+    let list = run(with_config(&dir).args(["profile", "list"]));
+    assert_eq!(text(&list.stdout), "dev  ws://a:1/smq/\n");
+    let show = run(with_config(&dir).args(["profile", "show", "dev"]));
+    assert!(
+        text(&show.stdout).contains("format      hex"),
+        "{}",
+        text(&show.stdout)
+    );
+    let rm = run(with_config(&dir).args(["profile", "remove", "dev"]));
+    assert!(rm.status.success());
+    let list = run(with_config(&dir).args(["profile", "list"]));
+    assert_eq!(text(&list.stdout), "");
+    let rm = run(with_config(&dir).args(["profile", "remove", "dev"]));
+    assert_eq!(rm.status.code(), Some(2));
+}

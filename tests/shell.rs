@@ -1,0 +1,519 @@
+//! `smqctl shell`: scripted sessions against the embedded broker (every
+//! command, failures stopping the script at their line, a reconnect in the
+//! middle of a session), and the interactive prompt driven through tmux.
+
+use std::io::Write;
+use std::process::ChildStdin;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use smqctl::broker::BrokerConfig;
+use smqctl::commands::broker::handlers::HandlerFile;
+
+use crate::harness::{Running, STEP, TestBroker, publish, run, smqctl, text};
+
+const HANDLERS: &str = r#"
+[[request]]
+name = "SearchSitesReq"
+reply = '{"site":"{{SiteName}}"}'
+
+[[rpc]]
+name = "first"
+result = '{{args.0}}'
+
+[[rpc]]
+name = "fail"
+error = "out of coffee"
+"#;
+
+fn broker_with_handlers() -> TestBroker {
+    let broker = TestBroker::with_config(BrokerConfig::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("handlers.toml");
+    std::fs::write(&path, HANDLERS).expect("write");
+    let handlers = HandlerFile::load(&path)
+        .expect("valid file")
+        .install(&broker.broker);
+    broker.broker.set_handler(std::sync::Arc::new(handlers));
+    broker
+}
+
+/// A shell fed line by line through its stdin (not a terminal: script mode).
+fn fed_shell(url: &str) -> (Running, ChildStdin) {
+    let mut cmd = smqctl();
+    cmd.args(["shell", url, "--format", "json"]);
+    Running::spawn_with_stdin(&mut cmd)
+}
+
+fn say(stdin: &mut ChildStdin, line: &str) {
+    writeln!(stdin, "{line}").expect("write to the shell");
+    stdin.flush().expect("flush");
+}
+
+fn json(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"))
+}
+
+fn script(dir: &tempfile::TempDir, lines: &[&str]) -> String {
+    let path = dir.path().join("session.smq");
+    std::fs::write(&path, lines.join("\n")).expect("write script");
+    path.display().to_string()
+}
+
+#[test]
+fn two_scripted_sessions_exercise_every_command() {
+    let broker = broker_with_handlers();
+    let url = broker.url("ws");
+
+    // Session A subscribes; its ETID comes from `etid`.
+    let (mut a, mut a_in) = fed_shell(&url);
+    say(&mut a_in, "sub Chat self --resolve-subtopic Greeting");
+    a.stderr_line("subscribed to Chat");
+    say(&mut a_in, "etid");
+    let a_etid = json(&a.stdout_line())["etid"].as_u64().expect("etid");
+
+    // Session B publishes, calls, and looks at itself, from a script file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b_script = script(
+        &dir,
+        &[
+            "# session B",
+            "pub Chat '{\"n\":1}' --json",
+            "pub Chat hello --subtopic Greeting",
+            &format!("pub --to-etid {a_etid} 'just for you'"),
+            "rpc SearchSitesReq '{\"SiteName\":\"alpha\"}'",
+            "call first 42",
+            "topics",
+            "status",
+            "help wait",
+            "format pretty",
+            "etid",
+            "quit",
+            "pub NeverSent after-quit",
+        ],
+    );
+    let out = run(smqctl().args([
+        "shell", "--format", "json", "--url", &url, "--script", &b_script,
+    ]));
+    let b_out = text(&out.stdout);
+    assert!(out.status.success(), "B failed: {}", text(&out.stderr));
+    let b_err = text(&out.stderr);
+    assert!(b_err.contains("published 1 message(s) to Chat"), "{b_err}");
+    let lines: Vec<&str> = b_out.lines().collect();
+    // The named request's reply, as `smqctl rpc --format json` prints it.
+    let reply = json(lines[0]);
+    assert_eq!(reply["payload"]["site"], "alpha", "{b_out}");
+    assert_eq!(reply["subtopic"], "SearchSitesResp");
+    // The $RpcReq call's answer.
+    let call = json(lines[1]);
+    assert_eq!(call["rsp"], 42, "{b_out}");
+    // `topics`: self first, then the names this session created.
+    let parsed: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let topics: Vec<&Value> = parsed
+        .iter()
+        .filter(|v| v.get("subscribed").is_some() && v.get("topic").is_some())
+        .collect();
+    assert_eq!(topics[0]["topic"], "self");
+    assert!(topics.iter().any(|t| t["topic"] == "Chat"), "{b_out}");
+    assert!(b_out.contains("{\"subtopic\":\"Greeting\""), "{b_out}");
+    let status = parsed
+        .iter()
+        .find(|v| v.get("state").is_some())
+        .expect("status line");
+    assert_eq!(status["state"], "connected");
+    assert_eq!(status["url"], url.as_str());
+    assert!(b_out.contains("--count"), "help wait: {b_out}");
+    // After `format pretty`, `etid` is a bare number; nothing after `quit` ran.
+    let last = lines.last().expect("output");
+    assert!(last.parse::<u32>().is_ok(), "{last:?}");
+    assert!(!b_err.contains("NeverSent"), "{b_err}");
+
+    // A saw B's three messages, named, and the direct one marked as such.
+    say(&mut a_in, "wait --count 3 --timeout 10s");
+    say(&mut a_in, "unsub Chat");
+    a.stderr_line("unsubscribed from Chat");
+    say(&mut a_in, "observe Chat");
+    a.stderr_line("observing Chat");
+    // Observing reports the current count; B's `sub` then raises it.
+    say(&mut a_in, "wait -C 1");
+    say(&mut a_in, "unobserve Chat");
+    a.stderr_line("no longer observing Chat");
+    say(&mut a_in, "quit");
+    let out = a.wait();
+    assert!(out.status.success(), "A failed: {}", text(&out.stderr));
+    let got: Vec<Value> = text(&out.stdout).lines().skip(1).map(json).collect();
+    assert_eq!(got[0]["payload"]["n"], 1, "{got:?}");
+    assert_eq!(
+        (got[1]["payload"].as_str(), got[1]["subtopic"].as_str()),
+        (Some("hello"), Some("Greeting"))
+    );
+    assert_eq!(got[2]["payload"], "just for you");
+    assert_eq!(got[2]["direct"], true);
+    assert_eq!(got[3]["event"], "change", "{got:?}");
+    assert_eq!(got[3]["topic"], "Chat");
+    assert_eq!(got[3]["subscribers"], 0);
+}
+
+#[test]
+fn a_failing_line_stops_the_script_with_its_exit_code() {
+    let broker = broker_with_handlers();
+    let url = broker.url("http");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: &[(&[&str], i32, &str)] = &[
+        // Bad usage: exit 2, and the line after it never runs.
+        (&["etid", "pub", "etid"], 2, "line 2 (pub)"),
+        (
+            &["etid", "publish Chat x"],
+            2,
+            "line 2 (publish Chat x): unrecognized subcommand",
+        ),
+        (&["pub Chat '{bad' --json"], 2, "invalid JSON in MESSAGE"),
+        // Nothing arrives: wait times out with 5.
+        (
+            &["sub self", "wait -C 1 -W 200ms", "etid"],
+            5,
+            "line 2 (wait -C 1 -W 200ms)",
+        ),
+        // The handler answers with an error: 7, as `smqctl rpc` exits.
+        (
+            &["# comment", "", "call fail", "etid"],
+            7,
+            "line 3 (call fail)",
+        ),
+        (&["unsub Nothing"], 2, "not subscribed to 'Nothing'"),
+    ];
+    for (lines, code, needle) in cases {
+        let path = script(&dir, lines);
+        let out = run(smqctl().args([
+            "shell", "--format", "json", "--url", &url, "--script", &path,
+        ]));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{lines:?}: {err}");
+        assert!(err.contains(needle), "{lines:?}: {err}");
+        // Only the first `etid` (if any) printed: nothing ran after the failure.
+        let etids = text(&out.stdout).matches("\"etid\"").count();
+        assert!(
+            etids <= 1,
+            "{lines:?} ran past the failure: {}",
+            text(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn missing_script_and_unreachable_broker_fail_clearly() {
+    let out = run(smqctl().args([
+        "shell",
+        "--script",
+        "/nonexistent/x.smq",
+        "--url",
+        "ws://127.0.0.1:9/",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("cannot read script /nonexistent/x.smq"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(smqctl()
+        .args([
+            "shell",
+            "--url",
+            "ws://127.0.0.1:9/smq/",
+            "--connect-timeout",
+            "2s",
+        ])
+        .stdin(std::process::Stdio::null()));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+#[test]
+fn reconnect_keeps_the_session_subscribes_again_and_shows_the_new_etid() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let (mut sh, mut input) = fed_shell(&url);
+    say(&mut input, "sub Updates");
+    sh.stderr_line("subscribed to Updates");
+    say(&mut input, "etid");
+    let before = json(&sh.stdout_line())["etid"].as_u64().expect("etid");
+
+    broker.broker.shutdown_all("maintenance");
+    let lost = sh.stderr_line("connection lost");
+    assert!(
+        lost.contains("maintenance") && lost.contains("reconnecting in"),
+        "{lost}"
+    );
+    let back = sh.stderr_line("reconnected to");
+    assert!(back.contains("subscribed again: Updates"), "{back}");
+    let new_etid: u64 = back
+        .split("new ETID ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no ETID in {back:?}"));
+
+    // The subscription made before the outage delivers again.
+    publish(&url, &["Updates", "after the outage"]);
+    say(&mut input, "wait -C 1 -W 10s");
+    say(&mut input, "etid");
+    say(&mut input, "status");
+    say(&mut input, "quit");
+    let out = sh.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<Value> = text(&out.stdout).lines().map(json).collect();
+    assert_eq!(lines[1]["payload"], "after the outage", "{lines:?}");
+    assert_eq!(lines[2]["etid"].as_u64(), Some(new_etid));
+    assert_ne!(new_etid, before, "a new connection gets a new ETID");
+    assert_eq!(lines[3]["reconnects"], 1);
+    assert_eq!(lines[3]["subscribed"][0], "Updates");
+}
+
+#[test]
+fn no_reconnect_ends_a_script_with_code_6() {
+    let broker = TestBroker::start();
+    let url = broker.url("http");
+    let mut cmd = smqctl();
+    cmd.args(["shell", &url, "--no-reconnect"]);
+    let (mut sh, mut input) = Running::spawn_with_stdin(&mut cmd);
+    say(&mut input, "sub Updates");
+    sh.stderr_line("subscribed to Updates");
+    broker.broker.shutdown_all("going away");
+    sh.stderr_line("connection ended");
+    say(&mut input, "pub Updates x");
+    let out = sh.wait();
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("line 2 (pub Updates x)"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+// ---- interactive, through tmux ----
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(cmd: &str) -> Option<Tmux> {
+        if std::process::Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_err()
+        {
+            eprintln!("notice: tmux is not installed; skipping the interactive shell test");
+            return None;
+        }
+        let socket = format!("smqctl-test-{}-{}", std::process::id(), rand_suffix());
+        let ok = std::process::Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "160",
+                "-y",
+                "40",
+                "-s",
+                "t",
+                cmd,
+            ])
+            .status()
+            .expect("run tmux");
+        assert!(ok.success(), "tmux new-session failed");
+        Some(Tmux { socket })
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let ok = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "t"])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(ok.success());
+    }
+
+    /// Types text literally (no key names).
+    fn type_text(&self, text: &str) {
+        let ok = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "t", "-l", text])
+            .status()
+            .expect("tmux send-keys");
+        assert!(ok.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "t"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Polls the screen until `pred` holds (or fails the test after STEP).
+    fn until(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("screen never showed {what}; it shows:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "has-session", "-t", "t"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+/// The last line of the screen that is not blank (where the prompt is).
+fn prompt_line(screen: &str) -> String {
+    screen
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn interactive_prompt_completes_prints_above_the_line_and_obeys_ctrl_c_and_ctrl_d() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let state = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_smqctl");
+    let cmd = format!(
+        "env -u SMQCTL_PROFILE NO_COLOR=1 XDG_STATE_HOME='{}' SMQCTL_CONFIG=/nonexistent '{bin}' shell '{url}'; echo SHELL-EXITED-$?; sleep 30",
+        state.path().display()
+    );
+    let Some(t) = Tmux::start(&cmd) else { return };
+    t.until("the prompt with the ETID", |s| {
+        prompt_line(s).starts_with("smq [ETID ")
+    });
+
+    // Typing a command runs it.
+    t.type_text("sub DeviceState");
+    t.keys(&["Enter"]);
+    t.until("the subscription", |s| {
+        s.contains("subscribed to DeviceState")
+    });
+
+    // Tab completes a command, then a topic name seen in the session.
+    t.type_text("pu");
+    t.keys(&["Tab"]);
+    t.until("`pub ` completed", |s| prompt_line(s).ends_with("> pub"));
+    t.type_text("Dev");
+    t.keys(&["Tab"]);
+    t.until("the topic completed", |s| {
+        prompt_line(s).ends_with("> pub DeviceState")
+    });
+    t.type_text("half-typed");
+    t.until("the typed text", |s| prompt_line(s).ends_with("half-typed"));
+
+    // A message arriving now prints above the prompt; the line survives.
+    publish(&url, &["DeviceState", "{\"On\":true}"]);
+    let s = t.until("the message", |s| s.contains("{\"On\":true}"));
+    let prompt = prompt_line(&s);
+    assert!(
+        prompt.ends_with("> pub DeviceState half-typed"),
+        "line torn: {prompt:?}\n{s}"
+    );
+    let msg_row = s
+        .lines()
+        .position(|l| l.contains("{\"On\":true}"))
+        .expect("message row");
+    let prompt_row = s
+        .lines()
+        .collect::<Vec<_>>()
+        .iter()
+        .rposition(|l| l.contains("half-typed"))
+        .expect("prompt row");
+    assert!(msg_row < prompt_row, "message below the prompt:\n{s}");
+
+    // Ctrl-C cancels the line: the prompt comes back empty, the shell stays.
+    t.keys(&["C-c"]);
+    t.until("an empty prompt", |s| {
+        prompt_line(s).trim_end().ends_with(">")
+    });
+    t.type_text("etid");
+    t.keys(&["Enter"]);
+    t.until("the ETID printed", |s| {
+        s.lines()
+            .any(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()))
+    });
+
+    // Ctrl-D leaves with status 0, and the history was kept.
+    t.keys(&["C-d"]);
+    t.until("the exit", |s| s.contains("SHELL-EXITED-0"));
+    assert!(t.alive());
+    let history =
+        std::fs::read_to_string(state.path().join("smqctl/history")).expect("history file");
+    assert!(
+        history.contains("sub DeviceState") && history.contains("etid"),
+        "{history}"
+    );
+    assert!(
+        !history.contains("half-typed"),
+        "a cancelled line is not history: {history}"
+    );
+}
+
+#[test]
+fn reconnect_observes_again_what_the_session_observed() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let (mut sh, mut input) = fed_shell(&url);
+    say(&mut input, "observe Presence");
+    sh.stderr_line("observing Presence");
+    broker.broker.shutdown_all("restart");
+    let back = sh.stderr_line("reconnected to");
+    assert!(
+        back.contains("subscribed again: observe Presence"),
+        "{back}"
+    );
+    // Another client subscribing is seen only if the new connection observes.
+    let (_peer, _) = crate::harness::ready_sub(&url, &["Presence"]);
+    let deadline = Instant::now() + STEP;
+    loop {
+        let line = json(&sh.stdout_line());
+        if line["event"] == "change" && line["subscribers"] == 1 && line["topic"] == "Presence" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no change with the peer's subscription"
+        );
+    }
+    say(&mut input, "quit");
+    assert!(sh.wait().status.success());
+}
