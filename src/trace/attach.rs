@@ -214,7 +214,7 @@ async fn attach(
                 )
                 .await;
                 let _ = tx.send(Update::Event(Box::new(ev))).await;
-                tokio::spawn(forward_events(erx, tx.clone()));
+                tokio::spawn(forward_events(erx, tx.clone(), client.clone()));
                 return Ok(());
             }
             Err(e) => format!(
@@ -279,9 +279,25 @@ async fn degrade(
     Ok(())
 }
 
-/// Attached: every message on the events route is one schema event.
-async fn forward_events(mut rx: mpsc::Receiver<Message>, tx: mpsc::Sender<Update>) {
+/// Attached: every message on the events route is one schema event. Messages
+/// this client had to drop because the consumer fell behind are owned up to
+/// in a `notice` (like the broker's own skip notices).
+async fn forward_events(mut rx: mpsc::Receiver<Message>, tx: mpsc::Sender<Update>, client: Client) {
+    let mut dropped = client.dropped();
     while let Some(msg) = rx.recv().await {
+        let now = client.dropped();
+        if now > dropped {
+            let mut n = Event::new(Kind::Notice, schema::now_ts());
+            n.skipped = Some(now - dropped);
+            n.reason = Some(format!(
+                "{} trace message(s) dropped by this client: the consumer did not keep up",
+                now - dropped
+            ));
+            dropped = now;
+            if tx.send(Update::Event(Box::new(n))).await.is_err() {
+                return;
+            }
+        }
         let ev = match serde_json::from_slice::<Event>(&msg.payload) {
             Ok(ev) => ev,
             Err(e) => {
