@@ -15,7 +15,7 @@
 //! May import: `client`, `trace::schema`, `trace::source`.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -330,7 +330,8 @@ async fn forward_messages(
 /// A client-side view of one received message as a schema event: the
 /// publisher is only an ETID (no broker to ask), names come from our cache.
 pub fn message_event(msg: &Message, me: &Who, preview: usize) -> Event {
-    let mut e = Event::new(Kind::Publish, ts(msg.received)).with_payload(&msg.payload, preview);
+    let mut e =
+        Event::new(Kind::Publish, schema::ts_of(msg.received)).with_payload(&msg.payload, preview);
     e.from = Some(if msg.ptid == me.etid {
         me.clone()
     } else {
@@ -365,18 +366,11 @@ pub fn message_event(msg: &Message, me: &Who, preview: usize) -> Event {
     e
 }
 
-/// `t` in the schema's `ts` format.
-fn ts(t: SystemTime) -> String {
-    jiff::Timestamp::try_from(t)
-        .and_then(|t| t.round(jiff::Unit::Millisecond))
-        .map(|t| format!("{t:.3}"))
-        .unwrap_or_else(|_| schema::now_ts())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use bytes::Bytes;
+    use std::time::SystemTime;
 
     #[test]
     fn degraded_messages_become_publish_events_named_from_the_client_cache() {
