@@ -1039,7 +1039,14 @@ impl Router {
         let Some(peer) = self.peers.get(&etid) else {
             return routed;
         };
-        if !self.trace_allow.permits(peer.addr.ip()) {
+        let allowed = self.trace_allow.permits(peer.addr.ip());
+        self.tracer.emit(|| TraceEvent::TracerAttach {
+            etid,
+            uid: display_bytes(&peer.uid),
+            peer: peer.addr.to_string(),
+            allowed,
+        });
+        if !allowed {
             let mut e = Event::new(Kind::Error, schema::now_ts());
             e.reason = Some("not authorized".into());
             if let Some(body) = tracers::encode(&e, etid, self.server_etid, subtid) {
