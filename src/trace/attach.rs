@@ -12,6 +12,23 @@
 //! so a consumer still sees traffic, and is told why in [`Status::Degraded`].
 //! After a reconnect it attaches again (or subscribes again when degraded).
 //!
+//! A consumer spawns it and reads updates (the future is `Send`):
+//!
+//! ```no_run
+//! # async fn consume(opts: smqctl::client::ClientOptions) {
+//! use smqctl::trace::attach::{self, AttachConfig};
+//! use smqctl::trace::source::Update;
+//! let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+//! tokio::spawn(attach::run(opts, AttachConfig::default(), tx));
+//! while let Some(update) = rx.recv().await {
+//!     match update {
+//!         Update::Status(status) => eprintln!("{status:?}"),
+//!         Update::Event(event) => println!("{}", event.kind),
+//!     }
+//! }
+//! # }
+//! ```
+//!
 //! May import: `client`, `trace::schema`, `trace::source`.
 
 use std::sync::Arc;
