@@ -337,6 +337,13 @@ async fn forward_messages(
     preview: usize,
 ) {
     while let Some(msg) = rx.recv().await {
+        if msg
+            .subtopic
+            .as_deref()
+            .is_some_and(|s| s.starts_with(schema::RESERVED_PREFIX))
+        {
+            continue; // a late answer from a tracer we gave up on
+        }
         let ev = message_event(&msg, &me, preview);
         if tx.send(Update::Event(Box::new(ev))).await.is_err() {
             return;
