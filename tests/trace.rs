@@ -291,3 +291,30 @@ fn trace_reattaches_after_the_connection_drops() {
         "events flow again after the re-attach"
     );
 }
+
+#[test]
+fn broker_logs_who_attaches_and_refuses_a_bad_trace_allow() {
+    let out = run(smqctl().args([
+        "broker",
+        "--listen",
+        "127.0.0.1:0",
+        "--trace-allow",
+        "10.0.0.0/33",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--trace-allow"));
+
+    let mut broker = Running::spawn(smqctl().args([
+        "broker",
+        "--listen",
+        "127.0.0.1:0",
+        "-v",
+        "--trace-allow",
+        "10.0.0.0/8",
+    ]));
+    let line = broker.stdout_line();
+    let addr = line.strip_prefix("listening on ").expect("listening line");
+    let _t = tracer(&format!("ws://{addr}/"), &["--uid", "tracer-0042"]);
+    let log = broker.stderr_line("tracer attached");
+    assert!(log.contains("tracer-0042"), "{log}");
+}

@@ -393,7 +393,7 @@ impl Router {
             takeover: old.is_some(),
         });
         if !self.tracers.is_empty() {
-            let mut e = Event::new(Kind::Connect, schema::now_ts());
+            let mut e = Event::new(Kind::Connect, String::new());
             e.from = Some(schema::Client {
                 etid,
                 uid: Some(display_bytes(&new.uid)),
@@ -929,7 +929,8 @@ impl Router {
 
     /// An event of `kind` by the client (or server) at `etid`.
     fn event(&self, kind: Kind, etid: u32) -> Event {
-        let mut e = Event::new(kind, schema::now_ts());
+        // The pump stamps the time (outside the lock).
+        let mut e = Event::new(kind, String::new());
         e.from = Some(self.client(etid));
         e
     }
@@ -1003,7 +1004,7 @@ impl Router {
     /// never what they sent as a secret.
     pub(crate) fn trace_refused(&self, uid: &[u8], reason: &str, addr: SocketAddr) {
         self.trace(|_| {
-            let mut e = Event::new(Kind::Deny, schema::now_ts());
+            let mut e = Event::new(Kind::Deny, String::new());
             e.from = Some(schema::Client {
                 etid: 0,
                 uid: Some(display_bytes(uid)),
@@ -1038,7 +1039,14 @@ impl Router {
         let Some(peer) = self.peers.get(&etid) else {
             return routed;
         };
-        if !self.trace_allow.permits(peer.addr.ip()) {
+        let allowed = self.trace_allow.permits(peer.addr.ip());
+        self.tracer.emit(|| TraceEvent::TracerAttach {
+            etid,
+            uid: display_bytes(&peer.uid),
+            peer: peer.addr.to_string(),
+            allowed,
+        });
+        if !allowed {
             let mut e = Event::new(Kind::Error, schema::now_ts());
             e.reason = Some("not authorized".into());
             if let Some(body) = tracers::encode(&e, etid, self.server_etid, subtid) {
@@ -1048,10 +1056,11 @@ impl Router {
         }
         let req: schema::AttachRequest = serde_json::from_slice(&msg.payload).unwrap_or_default();
         let outbox = peer.outbox.clone();
-        let rx = self.tracers.attach(etid, req.preview);
+        let (rx, preview) = self.tracers.attach(etid, req.preview);
         self.tracers.emit_to(etid, self.snapshot_event());
         routed.tracer = Some(Pump {
             rx,
+            preview,
             outbox,
             tid: etid,
             ptid: self.server_etid,
@@ -1649,8 +1658,8 @@ mod tests {
 
     fn events(pump: &mut Pump) -> Vec<Event> {
         let mut out = Vec::new();
-        while let Ok(e) = pump.rx.try_recv() {
-            out.push(*e);
+        while let Ok(q) = pump.rx.try_recv() {
+            out.push(q.into_event(pump.preview));
         }
         out
     }

@@ -15,8 +15,9 @@
 
 use std::cell::Cell;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::router::{Outbox, Sent, publish_body};
@@ -123,11 +124,34 @@ impl TraceAllow {
     }
 }
 
+/// An event waiting in a tracer's queue. Its time and payload preview are
+/// rendered by the tracer's pump, outside the router lock: under the lock the
+/// router only resolves names and clones a few strings.
+pub(crate) struct Queued {
+    ev: Box<Event>,
+    /// The message bytes, for the preview (a reference count, not a copy).
+    payload: Option<Bytes>,
+    at: SystemTime,
+}
+
+impl Queued {
+    /// The event as the tracer receives it, with a preview of `preview` bytes.
+    pub(crate) fn into_event(self, preview: usize) -> Event {
+        let mut ev = *self.ev;
+        if ev.ts.is_empty() {
+            ev.ts = schema::ts_of(self.at);
+        }
+        match self.payload {
+            Some(data) => ev.with_payload(&data, preview),
+            None => ev,
+        }
+    }
+}
+
 /// One attached tracer as the router sees it.
 struct Link {
     etid: u32,
-    preview: usize,
-    tx: mpsc::Sender<Box<Event>>,
+    tx: mpsc::Sender<Queued>,
     /// Events lost since the last notice (the router is behind a lock, so a
     /// `Cell` is enough).
     skipped: Cell<u64>,
@@ -135,21 +159,26 @@ struct Link {
 
 impl Link {
     /// Queues `ev`, first owning up to earlier losses; never waits.
-    fn offer(&self, ev: Event) {
+    fn offer(&self, ev: Box<Event>, payload: Option<Bytes>, at: SystemTime) {
         let pending = self.skipped.get();
         if pending > 0 {
-            let mut notice = Event::new(Kind::Notice, ev.ts.clone());
+            let mut notice = Event::new(Kind::Notice, String::new());
             notice.skipped = Some(pending);
             notice.reason = Some(format!(
                 "{pending} event(s) skipped: this tracer did not keep up"
             ));
-            if self.tx.try_send(Box::new(notice)).is_err() {
+            let notice = Queued {
+                ev: Box::new(notice),
+                payload: None,
+                at,
+            };
+            if self.tx.try_send(notice).is_err() {
                 self.skipped.set(pending + 1);
                 return;
             }
             self.skipped.set(0);
         }
-        if self.tx.try_send(Box::new(ev)).is_err() {
+        if self.tx.try_send(Queued { ev, payload, at }).is_err() {
             self.skipped.set(self.skipped.get() + 1);
         }
     }
@@ -168,17 +197,16 @@ impl Tracers {
     }
 
     /// Registers (or re-registers) the tracer at `etid`; its events arrive on
-    /// the returned receiver.
-    pub(crate) fn attach(&mut self, etid: u32, preview: usize) -> mpsc::Receiver<Box<Event>> {
+    /// the returned receiver; the preview size is capped at [`MAX_PREVIEW`].
+    pub(crate) fn attach(&mut self, etid: u32, preview: usize) -> (mpsc::Receiver<Queued>, usize) {
         self.detach(etid);
         let (tx, rx) = mpsc::channel(TRACER_QUEUE);
         self.links.push(Link {
             etid,
-            preview: preview.min(MAX_PREVIEW),
             tx,
             skipped: Cell::new(0),
         });
-        rx
+        (rx, preview.min(MAX_PREVIEW))
     }
 
     /// Forgets the tracer at `etid` (its pump ends after what it has queued).
@@ -193,25 +221,23 @@ impl Tracers {
         self.links.iter().any(|l| l.etid == etid)
     }
 
-    /// Offers `ev` to every tracer, with a payload preview cut to what each asked for.
-    pub(crate) fn emit(&self, ev: Event, payload: Option<&[u8]>) {
+    /// Offers `ev` to every tracer; `payload` becomes each one's preview.
+    pub(crate) fn emit(&self, ev: Event, payload: Option<&Bytes>) {
         let Some((last, rest)) = self.links.split_last() else {
             return;
         };
-        let cut = |e: Event, link: &Link| match payload {
-            Some(data) => e.with_payload(data, link.preview),
-            None => e,
-        };
+        let at = SystemTime::now();
+        let ev = Box::new(ev);
         for link in rest {
-            link.offer(cut(ev.clone(), link));
+            link.offer(ev.clone(), payload.cloned(), at);
         }
-        last.offer(cut(ev, last));
+        last.offer(ev, payload.cloned(), at);
     }
 
     /// Offers `ev` to one tracer only (its snapshot).
     pub(crate) fn emit_to(&self, etid: u32, ev: Event) {
         if let Some(link) = self.links.iter().find(|l| l.etid == etid) {
-            link.offer(ev);
+            link.offer(Box::new(ev), None, SystemTime::now());
         }
     }
 
@@ -227,7 +253,9 @@ impl Tracers {
 /// Writes one tracer's events into its outbox as Publish messages
 /// (sub-topic [`schema::SUB_EVENTS`], from the server ETID).
 pub(crate) struct Pump {
-    pub(crate) rx: mpsc::Receiver<Box<Event>>,
+    pub(crate) rx: mpsc::Receiver<Queued>,
+    /// Payload bytes kept in each preview.
+    pub(crate) preview: usize,
     pub(crate) outbox: Outbox,
     /// The tracer's ETID.
     pub(crate) tid: u32,
@@ -240,7 +268,8 @@ pub(crate) struct Pump {
 impl Pump {
     /// Runs until the tracer detaches or disconnects.
     pub(crate) async fn run(mut self) {
-        while let Some(ev) = self.rx.recv().await {
+        while let Some(q) = self.rx.recv().await {
+            let ev = q.into_event(self.preview);
             let Some(body) = encode(&ev, self.tid, self.ptid, self.subtid) else {
                 continue;
             };
@@ -274,6 +303,10 @@ pub(crate) fn reserved_name(name: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn take(rx: &mut mpsc::Receiver<Queued>, preview: usize) -> Event {
+        rx.try_recv().expect("queued").into_event(preview)
+    }
 
     fn ev(n: u32) -> Event {
         let mut e = Event::new(Kind::Publish, format!("t{n}"));
@@ -314,27 +347,28 @@ mod tests {
     #[test]
     fn a_full_tracer_queue_skips_and_later_says_how_many() {
         let mut t = Tracers::default();
-        let mut rx = t.attach(7, 16);
+        let (mut rx, _) = t.attach(7, 16);
         for n in 0..TRACER_QUEUE as u32 + 5 {
             t.emit(ev(n), None);
         }
         assert_eq!(t.skipped(7), Some(5), "5 events did not fit");
         // The tracer catches up on everything queued...
         for n in 0..TRACER_QUEUE as u32 {
-            assert_eq!(rx.try_recv().expect("queued").subtid, Some(n));
+            assert_eq!(take(&mut rx, 16).subtid, Some(n));
         }
         // ...and the next event is preceded by a notice with the count.
         t.emit(ev(99), None);
-        let notice = rx.try_recv().expect("notice");
+        let notice = take(&mut rx, 16);
         assert_eq!((notice.kind, notice.skipped), (Kind::Notice, Some(5)));
-        assert_eq!(rx.try_recv().expect("event").subtid, Some(99));
+        assert!(notice.timestamp().is_some(), "the pump stamps the time");
+        assert_eq!(take(&mut rx, 16).subtid, Some(99));
         assert_eq!(t.skipped(7), Some(0));
     }
 
     #[test]
     fn notice_that_does_not_fit_keeps_counting() {
         let mut t = Tracers::default();
-        let mut rx = t.attach(7, 16);
+        let (mut rx, _) = t.attach(7, 16);
         for n in 0..TRACER_QUEUE as u32 + 2 {
             t.emit(ev(n), None);
         }
@@ -344,18 +378,22 @@ mod tests {
         for _ in 1..TRACER_QUEUE {
             rx.try_recv().expect("queued");
         }
-        let notice = rx.try_recv().expect("notice");
+        let notice = take(&mut rx, 16);
         assert_eq!(notice.skipped, Some(2));
     }
 
     #[test]
     fn previews_are_cut_per_tracer() {
         let mut t = Tracers::default();
-        let mut small = t.attach(1, 2);
-        let mut big = t.attach(2, 100);
-        t.emit(Event::new(Kind::Publish, "t".into()), Some(b"hello"));
-        let s = small.try_recv().expect("small");
-        let b = big.try_recv().expect("big");
+        let (mut small, ps) = t.attach(1, 2);
+        let (mut big, pb) = t.attach(2, MAX_PREVIEW + 1);
+        assert_eq!((ps, pb), (2, MAX_PREVIEW), "previews are capped");
+        t.emit(
+            Event::new(Kind::Publish, "t".into()),
+            Some(&Bytes::from_static(b"hello")),
+        );
+        let s = take(&mut small, ps);
+        let b = take(&mut big, pb);
         assert_eq!((s.payload.as_deref(), s.truncated), (Some("he"), true));
         assert_eq!((b.payload.as_deref(), b.truncated), (Some("hello"), false));
         assert_eq!(s.size, Some(5));

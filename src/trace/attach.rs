@@ -12,10 +12,27 @@
 //! so a consumer still sees traffic, and is told why in [`Status::Degraded`].
 //! After a reconnect it attaches again (or subscribes again when degraded).
 //!
+//! A consumer spawns it and reads updates (the future is `Send`):
+//!
+//! ```no_run
+//! # async fn consume(opts: smqctl::client::ClientOptions) {
+//! use smqctl::trace::attach::{self, AttachConfig};
+//! use smqctl::trace::source::Update;
+//! let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+//! tokio::spawn(attach::run(opts, AttachConfig::default(), tx));
+//! while let Some(update) = rx.recv().await {
+//!     match update {
+//!         Update::Status(status) => eprintln!("{status:?}"),
+//!         Update::Event(event) => println!("{}", event.kind),
+//!     }
+//! }
+//! # }
+//! ```
+//!
 //! May import: `client`, `trace::schema`, `trace::source`.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -214,7 +231,7 @@ async fn attach(
                 )
                 .await;
                 let _ = tx.send(Update::Event(Box::new(ev))).await;
-                tokio::spawn(forward_events(erx, tx.clone()));
+                tokio::spawn(forward_events(erx, tx.clone(), client.clone()));
                 return Ok(());
             }
             Err(e) => format!(
@@ -279,9 +296,25 @@ async fn degrade(
     Ok(())
 }
 
-/// Attached: every message on the events route is one schema event.
-async fn forward_events(mut rx: mpsc::Receiver<Message>, tx: mpsc::Sender<Update>) {
+/// Attached: every message on the events route is one schema event. Messages
+/// this client had to drop because the consumer fell behind are owned up to
+/// in a `notice` (like the broker's own skip notices).
+async fn forward_events(mut rx: mpsc::Receiver<Message>, tx: mpsc::Sender<Update>, client: Client) {
+    let mut dropped = client.dropped();
     while let Some(msg) = rx.recv().await {
+        let now = client.dropped();
+        if now > dropped {
+            let mut n = Event::new(Kind::Notice, schema::now_ts());
+            n.skipped = Some(now - dropped);
+            n.reason = Some(format!(
+                "{} trace message(s) dropped by this client: the consumer did not keep up",
+                now - dropped
+            ));
+            dropped = now;
+            if tx.send(Update::Event(Box::new(n))).await.is_err() {
+                return;
+            }
+        }
         let ev = match serde_json::from_slice::<Event>(&msg.payload) {
             Ok(ev) => ev,
             Err(e) => {
@@ -304,6 +337,13 @@ async fn forward_messages(
     preview: usize,
 ) {
     while let Some(msg) = rx.recv().await {
+        if msg
+            .subtopic
+            .as_deref()
+            .is_some_and(|s| s.starts_with(schema::RESERVED_PREFIX))
+        {
+            continue; // a late answer from a tracer we gave up on
+        }
         let ev = message_event(&msg, &me, preview);
         if tx.send(Update::Event(Box::new(ev))).await.is_err() {
             return;
@@ -314,7 +354,8 @@ async fn forward_messages(
 /// A client-side view of one received message as a schema event: the
 /// publisher is only an ETID (no broker to ask), names come from our cache.
 pub fn message_event(msg: &Message, me: &Who, preview: usize) -> Event {
-    let mut e = Event::new(Kind::Publish, ts(msg.received)).with_payload(&msg.payload, preview);
+    let mut e =
+        Event::new(Kind::Publish, schema::ts_of(msg.received)).with_payload(&msg.payload, preview);
     e.from = Some(if msg.ptid == me.etid {
         me.clone()
     } else {
@@ -349,18 +390,11 @@ pub fn message_event(msg: &Message, me: &Who, preview: usize) -> Event {
     e
 }
 
-/// `t` in the schema's `ts` format.
-fn ts(t: SystemTime) -> String {
-    jiff::Timestamp::try_from(t)
-        .and_then(|t| t.round(jiff::Unit::Millisecond))
-        .map(|t| format!("{t:.3}"))
-        .unwrap_or_else(|_| schema::now_ts())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use bytes::Bytes;
+    use std::time::SystemTime;
 
     #[test]
     fn degraded_messages_become_publish_events_named_from_the_client_cache() {

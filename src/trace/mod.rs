@@ -165,6 +165,14 @@ pub enum TraceEvent {
         etid: u32,
         tid: u32,
     },
+    /// A client asked to attach a tracer (`$smqctl.trace.attach`); `allowed`
+    /// says whether `--trace-allow` let it.
+    TracerAttach {
+        etid: u32,
+        uid: String,
+        peer: String,
+        allowed: bool,
+    },
     /// The broker is closing every connection with this message.
     Shutdown {
         message: String,

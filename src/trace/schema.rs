@@ -357,6 +357,14 @@ impl Event {
     }
 }
 
+/// `t` in the `ts` format, with milliseconds.
+pub fn ts_of(t: std::time::SystemTime) -> String {
+    jiff::Timestamp::try_from(t)
+        .and_then(|t| t.round(jiff::Unit::Millisecond))
+        .map(|t| format!("{t:.3}"))
+        .unwrap_or_else(|_| now_ts())
+}
+
 /// The current time in the `ts` format, with milliseconds.
 pub fn now_ts() -> String {
     jiff::Timestamp::now()

@@ -182,6 +182,18 @@ fn log_line(ev: &TraceEvent, verbose: u8) -> Option<String> {
         }
         TraceEvent::HandshakeFailed { peer, reason } => format!("rejected peer={peer}: {reason}"),
         TraceEvent::Shutdown { message } => format!("shutdown: {message}"),
+        TraceEvent::TracerAttach {
+            etid,
+            uid,
+            peer,
+            allowed,
+        } => {
+            if *allowed {
+                format!("tracer attached etid={etid} uid={uid:?} peer={peer}")
+            } else {
+                format!("tracer refused etid={etid} uid={uid:?} peer={peer} (not in --trace-allow)")
+            }
+        }
         TraceEvent::TopicDenied {
             etid,
             topic,
