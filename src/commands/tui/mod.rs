@@ -215,6 +215,15 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e).context("cannot read the terminal"),
                 None => return Ok(exit::OK),
             },
+            // Before updates, so a flood of them cannot starve the clock.
+            at = tick.tick() => {
+                stats.tick(at.into_std(), rx.len());
+                let second = start.elapsed().as_secs();
+                if second != app.second {
+                    app.roll_to(second);
+                    dirty = true;
+                }
+            },
             n = rx.recv_many(&mut batch, BATCH), if source_open => {
                 if n == 0 {
                     source_open = false;
@@ -227,14 +236,6 @@ async fn event_loop(
                             Update::Status(s) => app.set_status(s),
                         }
                     }
-                    dirty = true;
-                }
-            },
-            at = tick.tick() => {
-                stats.tick(at.into_std(), rx.len());
-                let second = start.elapsed().as_secs();
-                if second != app.second {
-                    app.roll_to(second);
                     dirty = true;
                 }
             },
