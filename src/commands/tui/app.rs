@@ -82,7 +82,7 @@ impl Ring {
 pub struct Bounded<V> {
     pub map: HashMap<String, V>,
     pub other: V,
-    /// Distinct keys that went to `other` (at least; counted on first miss).
+    /// Updates that went to `other` because the map was full.
     pub overflowed: u64,
     cap: usize,
 }
