@@ -27,11 +27,18 @@ pub fn fixture() -> App {
     let mut snap = Event::new(Kind::Snapshot, String::new());
     snap.snapshot = Some(Snapshot {
         server_etid: Some(1),
-        topics: vec![TopicInfo {
-            tid: 9,
-            name: "DeviceState".into(),
-            subscribers: Some(1),
-        }],
+        topics: vec![
+            TopicInfo {
+                tid: 9,
+                name: "DeviceState".into(),
+                subscribers: Some(1),
+            },
+            TopicInfo {
+                tid: 14,
+                name: "Chargers/Cmd".into(),
+                subscribers: Some(0),
+            },
+        ],
         subtopics: vec![],
         clients: vec![client(5, "dashboard-1")],
     });

@@ -1,7 +1,8 @@
 //! The topics view: every topic seen (from the attach snapshot and events) with
 //! its TID, current subscriber count, messages and drops. A topic that drops
 //! messages and has no subscriber — the classic "published to nobody"
-//! mistake — is flagged.
+//! mistake — is flagged (when the subscriber count is known: from the attach
+//! snapshot or subscribe events; `?` otherwise).
 //!
 //! May import: `commands::tui::{app, ui}`, ratatui.
 
@@ -28,7 +29,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Some(n) => n.to_string(),
                 None => "?".into(),
             };
-            let nobody = s.drops > 0 && s.subscribers.unwrap_or(0) == 0;
+            // Only when the count is known: a replay from mid-stream has no snapshot.
+            let nobody = s.drops > 0 && s.subscribers == Some(0);
             let drops = if s.drops > 0 {
                 Cell::from(
                     Line::from(Span::styled(count(s.drops), theme.kind(Kind::Drop)))
