@@ -57,7 +57,7 @@ Examples:
   smqctl tui --file events.ndjson                 # replay a recorded trace
   smqctl tui --file events.ndjson --replay-rate 500   # at 500 events/s
   smqctl tui --file live.ndjson --follow          # like tail -f
-  smqctl tui --buffer 50000                       # keep more events for scrolling
+  smqctl tui --file big.ndjson --buffer 50000     # keep more events for scrolling
 
 Keys: ↑↓ select · Enter detail · Space pause · / search · d drops only ·
 t/x topics to keep/hide · e export · Tab views · ? help · q quit
@@ -68,8 +68,6 @@ Without a broker-side tracer the TUI runs degraded: it subscribes to --topic
 /// `smqctl tui` arguments.
 #[derive(Debug, Args)]
 pub struct TuiArgs {
-    #[command(flatten)]
-    pub conn: ConnectArgs,
     /// Replay trace events from an NDJSON file (one event per line) instead of a broker
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -91,6 +89,8 @@ pub struct TuiArgs {
     /// Write the loop's own timings as JSON to this file on exit (performance tests)
     #[arg(long, value_name = "FILE", hide = true)]
     pub stats_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
 }
 
 fn positive_rate(s: &str) -> Result<f64, String> {
