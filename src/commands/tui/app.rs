@@ -248,7 +248,7 @@ pub struct App {
     pub viewport: usize,
     pub detail: bool,
     pub detail_scroll: u16,
-    /// First row of the topics view.
+    /// Selected row of the topics view (topics sorted by name).
     pub topics_scroll: usize,
     pub tab: Tab,
     pub mode: Mode,
