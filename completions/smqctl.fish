@@ -270,6 +270,12 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subc
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l file -d 'Replay trace events from an NDJSON file (one event per line) instead of a broker' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l replay-rate -d 'With --file: events per second (default: as fast as the TUI takes them)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l buffer -d 'Events kept for scrolling, detail and export (totals are exact regardless)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l topic -d 'Topic to subscribe to when the broker has no tracer (degraded mode); repeatable' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l preview -d 'Payload bytes kept in each event\'s preview' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l stats-file -d 'Write the loop\'s own timings as JSON to this file on exit (performance tests)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
@@ -281,20 +287,14 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l key -d 'Private ke
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l file -d 'Replay trace events from an NDJSON file (one event per line) instead of a broker' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l replay-rate -d 'With --file: events per second (default: as fast as the TUI takes them)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l buffer -d 'Events kept for scrolling, detail and export (totals are exact regardless)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l topic -d 'Topic to subscribe to when the broker has no tracer (degraded mode); repeatable' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l preview -d 'Payload bytes kept in each event\'s preview' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l stats-file -d 'Write the loop\'s own timings as JSON to this file on exit (performance tests)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l follow -d 'With --file: keep reading as the file grows, like `tail -f`'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l follow -d 'With --file: keep reading as the file grows, like `tail -f`'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s h -l help -d 'Print help (see more with \'--help\')'

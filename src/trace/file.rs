@@ -307,6 +307,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn follow_reads_lines_appended_later_and_stops_when_the_reader_goes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f.ndjson");
+        let line = serde_json::to_string(&sample()[0]).expect("json");
+        // The second line is still being written: no newline yet.
+        std::fs::write(&path, format!("{line}\n{}", &line[..10])).expect("write");
+        let (tx, mut rx) = mpsc::channel(16);
+        let opts = FileOptions {
+            path: path.clone(),
+            rate: None,
+            follow: true,
+        };
+        let task = tokio::spawn(run(opts, open(&path).await.expect("open"), tx));
+        let step = Duration::from_secs(10);
+        let first = tokio::time::timeout(step, rx.recv())
+            .await
+            .expect("first event");
+        assert!(matches!(first, Some(Update::Event(_))));
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("append");
+        f.write_all(format!("{}\n", &line[10..]).as_bytes())
+            .expect("finish the line");
+        let second = tokio::time::timeout(step, rx.recv())
+            .await
+            .expect("second event");
+        match second {
+            Some(Update::Event(e)) => assert_eq!(*e, sample()[0], "the split line joins up"),
+            other => panic!("expected the appended event, got {other:?}"),
+        }
+        drop(rx);
+        tokio::time::timeout(step, task)
+            .await
+            .expect("the task ends without a reader")
+            .expect("no panic");
+    }
+
+    #[tokio::test]
     async fn a_replay_rate_paces_the_events() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("p.ndjson");

@@ -82,7 +82,7 @@ impl Ring {
 pub struct Bounded<V> {
     pub map: HashMap<String, V>,
     pub other: V,
-    /// Distinct keys that went to `other` (at least; counted on first miss).
+    /// Updates that went to `other` because the map was full.
     pub overflowed: u64,
     cap: usize,
 }
@@ -248,7 +248,7 @@ pub struct App {
     pub viewport: usize,
     pub detail: bool,
     pub detail_scroll: u16,
-    /// First row of the topics view.
+    /// Selected row of the topics view (topics sorted by name).
     pub topics_scroll: usize,
     pub tab: Tab,
     pub mode: Mode,

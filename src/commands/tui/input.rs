@@ -267,6 +267,16 @@ fn topics_key(app: &mut App, key: KeyEvent) -> Action {
         KeyCode::PageDown => *s = (*s + page).min(max),
         KeyCode::Home | KeyCode::Char('g') => *s = 0,
         KeyCode::End | KeyCode::Char('G') => *s = max,
+        KeyCode::Enter => {
+            let rows = app.topic_rows();
+            let Some((name, _)) = rows.get(app.topics_scroll.min(max)) else {
+                return Action::None;
+            };
+            let mut f = app.filter.clone();
+            f.include = vec![name.to_string()];
+            app.set_filter(f);
+            app.tab = Tab::Events;
+        }
         _ => return Action::None,
     }
     Action::Redraw
@@ -405,6 +415,21 @@ mod tests {
         assert!(app.detail);
         handle_key(&mut app, key(KeyCode::Esc));
         assert!(!app.detail);
+    }
+
+    #[test]
+    fn enter_on_a_topic_shows_its_events() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Char('3')));
+        // Sorted by name: Chat, DeviceState, Nobody.
+        handle_key(&mut app, key(KeyCode::Down));
+        handle_key(&mut app, key(KeyCode::Down));
+        handle_key(&mut app, key(KeyCode::Down));
+        assert_eq!(app.topics_scroll, 2, "stops at the last topic");
+        handle_key(&mut app, key(KeyCode::Enter));
+        assert_eq!(app.tab, Tab::Events);
+        assert_eq!(app.filter.include, vec!["Nobody"]);
+        assert_eq!(app.view.len(), 1);
     }
 
     trait Ctrl {

@@ -57,7 +57,7 @@ Examples:
   smqctl tui --file events.ndjson                 # replay a recorded trace
   smqctl tui --file events.ndjson --replay-rate 500   # at 500 events/s
   smqctl tui --file live.ndjson --follow          # like tail -f
-  smqctl tui --buffer 50000                       # keep more events for scrolling
+  smqctl tui --file big.ndjson --buffer 50000     # keep more events for scrolling
 
 Keys: ↑↓ select · Enter detail · Space pause · / search · d drops only ·
 t/x topics to keep/hide · e export · Tab views · ? help · q quit
@@ -68,8 +68,6 @@ Without a broker-side tracer the TUI runs degraded: it subscribes to --topic
 /// `smqctl tui` arguments.
 #[derive(Debug, Args)]
 pub struct TuiArgs {
-    #[command(flatten)]
-    pub conn: ConnectArgs,
     /// Replay trace events from an NDJSON file (one event per line) instead of a broker
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -91,6 +89,8 @@ pub struct TuiArgs {
     /// Write the loop's own timings as JSON to this file on exit (performance tests)
     #[arg(long, value_name = "FILE", hide = true)]
     pub stats_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
 }
 
 fn positive_rate(s: &str) -> Result<f64, String> {
@@ -109,29 +109,7 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
         ));
     }
     let (tx, rx) = mpsc::channel(CHANNEL);
-    let source = match &args.file {
-        Some(path) => {
-            let f = file::open(path)
-                .await
-                .map_err(|e| input_error(e.to_string()))?;
-            let opts = FileOptions {
-                path: path.clone(),
-                rate: args.replay_rate,
-                follow: args.follow,
-            };
-            tokio::spawn(file::run(opts, f, tx));
-            format!("file {}", path.display())
-        }
-        None => {
-            // TEMPORARY: the live SMQ source (trace::attach) is wired in by the
-            // merge that brings it; until then only --file works.
-            drop(tx);
-            return Err(input_error(format!(
-                "live mode is not wired yet (would connect to {}); use --file FILE to view an NDJSON trace",
-                args.conn.url
-            )));
-        }
-    };
+    let source = start_source(&args, global, tx).await?;
     let mut app = App::new(args.buffer, source);
     app.color = match global.color {
         ColorChoice::Always => true,
@@ -159,6 +137,40 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
         return Err(input_error(reason.clone()));
     }
     Ok(code)
+}
+
+/// Starts the task that feeds `tx`; returns what the header calls the source.
+async fn start_source(
+    args: &TuiArgs,
+    _global: &GlobalArgs,
+    tx: mpsc::Sender<Update>,
+) -> Result<String> {
+    match &args.file {
+        Some(path) => {
+            let f = file::open(path)
+                .await
+                .map_err(|e| input_error(e.to_string()))?;
+            let opts = FileOptions {
+                path: path.clone(),
+                rate: args.replay_rate,
+                follow: args.follow,
+            };
+            tokio::spawn(file::run(opts, f, tx));
+            Ok(format!("file {}", path.display()))
+        }
+        None => {
+            // TEMPORARY: the live SMQ source (attach to a broker-side tracer,
+            // degraded to --topic subscriptions otherwise) is wired in by the
+            // merge that brings `trace::attach`, with `client_options(&args.conn,
+            // global)`, `args.topics` and `args.preview`; until then only
+            // --file works.
+            drop(tx);
+            Err(input_error(format!(
+                "live mode is not wired yet (would connect to {}); use --file FILE to view an NDJSON trace",
+                args.conn.url
+            )))
+        }
+    }
 }
 
 async fn event_loop(
@@ -215,6 +227,15 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e).context("cannot read the terminal"),
                 None => return Ok(exit::OK),
             },
+            // Before updates, so a flood of them cannot starve the clock.
+            at = tick.tick() => {
+                stats.tick(at.into_std(), rx.len());
+                let second = start.elapsed().as_secs();
+                if second != app.second {
+                    app.roll_to(second);
+                    dirty = true;
+                }
+            },
             n = rx.recv_many(&mut batch, BATCH), if source_open => {
                 if n == 0 {
                     source_open = false;
@@ -227,14 +248,6 @@ async fn event_loop(
                             Update::Status(s) => app.set_status(s),
                         }
                     }
-                    dirty = true;
-                }
-            },
-            at = tick.tick() => {
-                stats.tick(at.into_std(), rx.len());
-                let second = start.elapsed().as_secs();
-                if second != app.second {
-                    app.roll_to(second);
                     dirty = true;
                 }
             },
@@ -368,4 +381,38 @@ fn rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::app::tests::message;
+    use super::*;
+    use crate::trace::schema::Kind;
+
+    #[test]
+    fn export_writes_the_filtered_events_and_says_where() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut app = App::new(10, "test");
+        app.push(message(Kind::Publish, "a", "A", b"1"));
+        app.push(message(Kind::Drop, "a", "B", b"2"));
+        let mut f = app.filter.clone();
+        f.toggle_kind(Kind::Drop);
+        app.set_filter(f);
+        let path = dir.path().join("out.ndjson");
+        let shown = path.to_str().expect("utf-8").to_string();
+        export(&mut app, &shown);
+        let flash = app.flash.take().expect("a message");
+        assert!(!flash.error);
+        assert_eq!(flash.text, format!("exported 1 events to {shown}"));
+        let back = file::read_file(&path).expect("reads back");
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].kind, Kind::Drop);
+        // A second export to the same name refuses to overwrite it.
+        export(&mut app, &shown);
+        let flash = app.flash.take().expect("a message");
+        assert!(
+            flash.error && flash.text.contains("cannot export"),
+            "{flash:?}"
+        );
+    }
 }

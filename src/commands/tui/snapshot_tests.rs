@@ -27,11 +27,18 @@ pub fn fixture() -> App {
     let mut snap = Event::new(Kind::Snapshot, String::new());
     snap.snapshot = Some(Snapshot {
         server_etid: Some(1),
-        topics: vec![TopicInfo {
-            tid: 9,
-            name: "DeviceState".into(),
-            subscribers: Some(1),
-        }],
+        topics: vec![
+            TopicInfo {
+                tid: 9,
+                name: "DeviceState".into(),
+                subscribers: Some(1),
+            },
+            TopicInfo {
+                tid: 14,
+                name: "Chargers/Cmd".into(),
+                subscribers: Some(0),
+            },
+        ],
         subtopics: vec![],
         clients: vec![client(5, "dashboard-1")],
     });
@@ -272,4 +279,25 @@ fn empty_state_says_why_nothing_is_shown() {
     };
     app.set_filter(f);
     insta::assert_snapshot!("nothing_matches", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn without_colour_drops_and_the_selection_use_reverse_video() {
+    let mut app = fixture();
+    app.color = false;
+    let t = render(&app, 100, 30);
+    let buf = t.backend().buffer();
+    let find = |text: &str| {
+        (0..30u16)
+            .find_map(|y| {
+                let row: String = (0..100u16).map(|x| buf[(x, y)].symbol()).collect();
+                row.find(text).map(|i| (row[..i].chars().count() as u16, y))
+            })
+            .expect("text on screen")
+    };
+    let drop = find("DROP");
+    assert!(buf[drop].modifier.contains(Modifier::REVERSED));
+    assert_eq!(buf[drop].fg, Color::Reset, "no colour at all");
+    let sel = find("▶");
+    assert!(buf[sel].modifier.contains(Modifier::REVERSED));
 }

@@ -1,7 +1,10 @@
 //! The topics view: every topic seen (from the attach snapshot and events) with
 //! its TID, current subscriber count, messages and drops. A topic that drops
 //! messages and has no subscriber — the classic "published to nobody"
-//! mistake — is flagged.
+//! mistake — is flagged (when the subscriber count is known: from the attach
+//! snapshot or subscribe events; `?` otherwise).
+//!
+//! Enter on a topic shows its events (a topic filter) in the events view.
 //!
 //! May import: `commands::tui::{app, ui}`, ratatui.
 
@@ -17,18 +20,21 @@ use crate::trace::schema::Kind;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let rows = app.topic_rows();
     let height = area.height.saturating_sub(2) as usize;
-    let start = app.topics_scroll.min(rows.len().saturating_sub(1));
+    let selected = app.topics_scroll.min(rows.len().saturating_sub(1));
+    let start = selected.saturating_sub(height.saturating_sub(1));
     let right = |s: String| Cell::from(Line::from(s).alignment(Alignment::Right));
     let table: Vec<Row> = rows
         .iter()
+        .enumerate()
         .skip(start)
         .take(height)
-        .map(|(name, s)| {
+        .map(|(i, (name, s))| {
             let subs = match s.subscribers {
                 Some(n) => n.to_string(),
                 None => "?".into(),
             };
-            let nobody = s.drops > 0 && s.subscribers.unwrap_or(0) == 0;
+            // Only when the count is known: a replay from mid-stream has no snapshot.
+            let nobody = s.drops > 0 && s.subscribers == Some(0);
             let drops = if s.drops > 0 {
                 Cell::from(
                     Line::from(Span::styled(count(s.drops), theme.kind(Kind::Drop)))
@@ -37,8 +43,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             } else {
                 right("0".into())
             };
-            Row::new(vec![
-                Cell::from(name.to_string()),
+            let mark = if i == selected { "▶ " } else { "  " };
+            let row = Row::new(vec![
+                Cell::from(format!("{mark}{name}")),
                 right(s.tid.map(|t| t.to_string()).unwrap_or_default()),
                 right(subs),
                 right(count(s.publishes)),
@@ -47,7 +54,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                     if nobody { "no subscriber" } else { "" },
                     theme.warn(),
                 )),
-            ])
+            ]);
+            if i == selected {
+                row.style(theme.selected())
+            } else {
+                row
+            }
         })
         .collect();
     let other = &app.topics.other;
@@ -72,8 +84,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             ],
         )
         .header(
-            Row::new(vec!["topic", "   tid", " subs", "     msgs", "  drops", ""])
-                .style(theme.label()),
+            Row::new(vec![
+                "  topic",
+                "   tid",
+                " subs",
+                "     msgs",
+                "  drops",
+                "",
+            ])
+            .style(theme.label()),
         )
         .block(
             Block::new()

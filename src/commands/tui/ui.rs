@@ -365,6 +365,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("c", "clear the filter"),
     ("e", "export filtered events to NDJSON"),
     ("Tab 1 2 3", "events / stats / topics view"),
+    ("Enter", "(topics view) show that topic's events"),
     ("?", "this help (any key closes)"),
     ("q Ctrl-C", "quit"),
 ];
