@@ -37,8 +37,10 @@ use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use crate::cli::{ConnectArgs, GlobalArgs, at_least_one};
-use crate::commands::{exit, input_error};
+use crate::client::ReconnectPolicy;
+use crate::commands::{client_options, exit, input_error};
 use crate::output::ColorChoice;
+use crate::trace::attach::{self, AttachConfig};
 use crate::trace::file::{self, FileOptions};
 use crate::trace::source::{Status, Update};
 
@@ -54,6 +56,8 @@ const CHANNEL: usize = 16 * 1024;
 
 pub const EXAMPLES: &str = "\
 Examples:
+  smqctl tui                                      # attach to the broker at $SMQCTL_URL
+  smqctl tui --url ws://device.local/smq.lsp --topic DeviceState
   smqctl tui --file events.ndjson                 # replay a recorded trace
   smqctl tui --file events.ndjson --replay-rate 500   # at 500 events/s
   smqctl tui --file live.ndjson --follow          # like tail -f
@@ -83,9 +87,17 @@ pub struct TuiArgs {
     /// Topic to subscribe to when the broker has no tracer (degraded mode); repeatable
     #[arg(long = "topic", value_name = "TOPIC")]
     pub topics: Vec<String>,
-    /// Payload bytes kept in each event's preview
-    #[arg(long, value_name = "BYTES", default_value_t = crate::trace::schema::DEFAULT_PREVIEW)]
+    /// Payload bytes kept in each event's preview (at most 32768)
+    #[arg(long, value_name = "BYTES", default_value_t = crate::trace::schema::DEFAULT_PREVIEW,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=32768))]
     pub preview: usize,
+    /// ETID of the broker's own client, where the attach request goes (brokers
+    /// made with rndtid have a random one)
+    #[arg(long, value_name = "ETID", default_value_t = crate::protocol::SERVER_ETID, env = "SMQCTL_SERVER_ETID")]
+    pub server_etid: u32,
+    /// How long to wait for the broker's tracer to answer before running degraded
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::cli::parse_positive_duration)]
+    pub attach_timeout: Duration,
     /// Write the loop's own timings as JSON to this file on exit (performance tests)
     #[arg(long, value_name = "FILE", hide = true)]
     pub stats_file: Option<PathBuf>,
@@ -142,7 +154,7 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
 /// Starts the task that feeds `tx`; returns what the header calls the source.
 async fn start_source(
     args: &TuiArgs,
-    _global: &GlobalArgs,
+    global: &GlobalArgs,
     tx: mpsc::Sender<Update>,
 ) -> Result<String> {
     match &args.file {
@@ -159,16 +171,16 @@ async fn start_source(
             Ok(format!("file {}", path.display()))
         }
         None => {
-            // TEMPORARY: the live SMQ source (attach to a broker-side tracer,
-            // degraded to --topic subscriptions otherwise) is wired in by the
-            // merge that brings `trace::attach`, with `client_options(&args.conn,
-            // global)`, `args.topics` and `args.preview`; until then only
-            // --file works.
-            drop(tx);
-            Err(input_error(format!(
-                "live mode is not wired yet (would connect to {}); use --file FILE to view an NDJSON trace",
-                args.conn.url
-            )))
+            let opts = client_options(&args.conn, global)?;
+            let cfg = AttachConfig {
+                server_etid: args.server_etid,
+                preview: args.preview,
+                attach_timeout: args.attach_timeout,
+                fallback_topics: args.topics.clone(),
+                reconnect: ReconnectPolicy::default(),
+            };
+            tokio::spawn(attach::run(opts, cfg, tx));
+            Ok(args.conn.url.clone())
         }
     }
 }
