@@ -68,6 +68,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Serve(args) => commands::serve::run(args, &global).await,
         Command::Broker(args) => commands::broker::run(args, &global).await,
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
+        Command::Simulate(args) => commands::simulate::run(*args, &global).await,
         Command::Completions { shell } => {
             commands::generate::completions(shell, &mut io::stdout().lock())
         }

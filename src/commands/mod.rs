@@ -12,6 +12,7 @@ pub mod latency;
 pub mod publish;
 pub mod rpc;
 pub mod serve;
+pub mod simulate;
 pub mod sub;
 
 use anyhow::{Context, Result};
