@@ -9,4 +9,5 @@ mod pubsub;
 mod robustness;
 mod rpc;
 mod session;
+mod simulate;
 mod tls;

@@ -334,7 +334,7 @@ impl Device {
                         // Not sent: the number is not used, so no gap is reported.
                         self.seqs[i] -= 1;
                     }
-                    let mut t = due + jittered(intervals[i], p.jitter);
+                    let mut t = due + jittered(intervals[i], p.jitter.min(intervals[i] / 2));
                     let now = tokio::time::Instant::now();
                     if t < now {
                         // Fell behind (overload): no burst to catch up.

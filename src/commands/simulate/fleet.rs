@@ -226,12 +226,13 @@ pub async fn run_fleet_with(
     let range = shard_range(cfg.devices, i, n);
     let target = u64::from(range.1 - range.0);
     let sc = &cfg.scenario;
-    let mut names_out = vec![
-        sc.ready
-            .as_ref()
-            .and_then(|m| m.subtopic.clone())
-            .unwrap_or_else(|| "ready".into()),
-    ];
+    // The ready message by its sub-topic, unless a periodic message shares it.
+    let ready_name = match sc.ready.as_ref().and_then(|m| m.subtopic.clone()) {
+        Some(n) if sc.periodic.iter().any(|p| p.name == n) => format!("{n} (ready)"),
+        Some(n) => n,
+        None => "ready".into(),
+    };
+    let mut names_out = vec![ready_name];
     names_out.extend(sc.periodic.iter().map(|p| p.name.clone()));
     let names_in: Vec<String> = sc
         .commands
