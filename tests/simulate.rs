@@ -421,3 +421,33 @@ fn smib_answers_config_requests_with_its_relay_id_and_restarts() {
     assert_eq!(s["restarts"], 1, "{s}");
     assert_eq!(s["commands_in"]["relay[typ=cfg]"], 1, "{s}");
 }
+
+#[test]
+fn bind_spreads_connections_over_source_addresses() {
+    let broker = broker_for("charger");
+    let sim = Running::spawn(&mut simulate(
+        &broker.url("ws"),
+        &["-n", "4", "--bind", "127.0.0.2,127.0.0.3", "--format", "json"],
+    ));
+    let deadline = Instant::now() + STEP;
+    let sources = loop {
+        let peers: Vec<_> = broker
+            .broker
+            .peers()
+            .into_iter()
+            .filter(|p| p.uid.starts_with("charger-"))
+            .collect();
+        if peers.len() == 4 {
+            break peers;
+        }
+        assert!(Instant::now() < deadline, "devices never all connected: {peers:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for p in &sources {
+        let index: u32 = p.uid["charger-".len()..].parse().expect("index");
+        let want = if index % 2 == 0 { "127.0.0.2" } else { "127.0.0.3" };
+        assert_eq!(p.peer.ip().to_string(), want, "{p:?}");
+    }
+    sim.interrupt();
+    assert!(sim.wait().status.success());
+}

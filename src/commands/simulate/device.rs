@@ -41,6 +41,8 @@ pub struct Shared {
     pub stagger: Option<Duration>,
     /// Overrides every periodic interval.
     pub interval: Option<Duration>,
+    /// Local source addresses, used round-robin by device index.
+    pub bind: Vec<std::net::IpAddr>,
     pub stats: Stats,
 }
 
@@ -155,6 +157,9 @@ impl Device {
     fn options(&mut self, shared: &Shared) -> ClientOptions {
         let mut o = shared.base.clone();
         o.uid = Some(self.uid.clone());
+        if !shared.bind.is_empty() {
+            o.bind = Some(shared.bind[self.index as usize % shared.bind.len()]);
+        }
         let ctx = Context::default();
         if let Some(info) = &shared.scenario.info {
             self.expand(info, None, &ctx, 0);
@@ -244,7 +249,7 @@ impl Device {
     ) -> End {
         let sc = &shared.scenario;
         let stats = &shared.stats;
-        let setup = tokio::time::timeout(shared.base.connect_timeout, self.setup(client, shared));
+        let setup = Box::pin(tokio::time::timeout(shared.base.connect_timeout, self.setup(client, shared)));
         let (ready, routes, replies) = tokio::select! {
             r = setup => match r {
                 Ok(Ok(r)) => r,
@@ -454,7 +459,8 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
         let started = Instant::now();
         stats.connecting.fetch_add(1, Relaxed);
         let attempt = tokio::select! {
-            r = Client::connect(&opts) => Some(r),
+            // Boxed: the handshake's state is large and only needed until connected.
+            r = Box::pin(Client::connect(&opts)) => Some(r),
             _ = stop.changed() => None,
         };
         stats.connecting.fetch_sub(1, Relaxed);
@@ -531,3 +537,4 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
         failed,
     }
 }
+

@@ -61,6 +61,9 @@ pub struct FleetConfig {
     pub verify: bool,
     /// How often the progress callback runs.
     pub tick: Duration,
+    /// Local source addresses for the devices' connections, round-robin by
+    /// index (each address has its own ~28,000 ephemeral ports to a broker).
+    pub bind: Vec<std::net::IpAddr>,
 }
 
 impl FleetConfig {
@@ -80,6 +83,7 @@ impl FleetConfig {
             reconnect: ReconnectPolicy::default(),
             verify: false,
             tick: Duration::from_secs(1),
+            bind: Vec::new(),
         }
     }
 
@@ -272,6 +276,7 @@ pub async fn run_fleet_with(
         kill_after: cfg.kill_after,
         stagger: cfg.stagger,
         interval: cfg.interval,
+        bind: cfg.bind.clone(),
         stats: Stats::new(names_out.len(), names_in.len()),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
