@@ -112,7 +112,13 @@ fn write_generator(name: &str, arg: Option<&str>, out: &mut String) -> bool {
     use std::fmt::Write;
     match (name, arg) {
         ("time", _) => {
-            let _ = write!(out, "{}", jiff::Timestamp::now().round(jiff::Unit::Millisecond).unwrap_or_else(|_| jiff::Timestamp::now()));
+            let _ = write!(
+                out,
+                "{}",
+                jiff::Timestamp::now()
+                    .round(jiff::Unit::Millisecond)
+                    .unwrap_or_else(|_| jiff::Timestamp::now())
+            );
         }
         ("rand", Some(a)) => match parse_range::<i64>(a) {
             Some((lo, hi)) => {
@@ -158,14 +164,14 @@ pub fn check(template: &str, known: &[&str]) -> Result<(), String> {
                 ("choice", Some(a)) => !a.is_empty(),
                 ("rand" | "randf" | "choice", None) => false,
                 (n, None) => BUILTIN.contains(&n) || known.contains(&n),
-                (n, Some(spec)) => {
-                    known.contains(&n) && check_int_spec(spec).is_ok()
-                }
+                (n, Some(spec)) => known.contains(&n) && check_int_spec(spec).is_ok(),
             };
             if !ok {
                 return Err(match name {
                     "rand" => format!("'{{{{{key}}}}}': write $rand:MIN..MAX, e.g. $rand:1..100"),
-                    "randf" => format!("'{{{{{key}}}}}': write $randf:MIN..MAX, e.g. $randf:0.5..2.5"),
+                    "randf" => {
+                        format!("'{{{{{key}}}}}': write $randf:MIN..MAX, e.g. $randf:0.5..2.5")
+                    }
                     "choice" => format!("'{{{{{key}}}}}': write $choice:a|b|c"),
                     _ => {
                         let mut all: Vec<&str> = BUILTIN.to_vec();
@@ -320,7 +326,9 @@ mod tests {
         let t = expand("{{$time}}", None, "", &ctx());
         assert!(t.parse::<jiff::Timestamp>().is_ok(), "{t}");
         for _ in 0..50 {
-            let v: i64 = expand("{{$rand:1..3}}", None, "", &ctx()).parse().unwrap_or(0);
+            let v: i64 = expand("{{$rand:1..3}}", None, "", &ctx())
+                .parse()
+                .unwrap_or(0);
             assert!((1..=3).contains(&v));
         }
     }
@@ -328,9 +336,13 @@ mod tests {
     #[test]
     fn check_names_the_unknown_or_malformed_placeholder() {
         assert!(check("{{$index:05}} {{a.b}} {{$rand:1..9}} {{$time}}", &["index"]).is_ok());
-        let e = check("x {{$indx}}", &["index"]).unwrap_err();
+        let e = check("x {{$indx}}", &["index"]).expect_err("must be refused");
         assert!(e.contains("$indx") && e.contains("$index"), "{e}");
-        assert!(check("{{$rand:9..1}}", &[]).unwrap_err().contains("MIN..MAX"));
+        assert!(
+            check("{{$rand:9..1}}", &[])
+                .expect_err("must be refused")
+                .contains("MIN..MAX")
+        );
         assert!(check("{{$index:zz}}", &["index"]).is_err());
         assert!(check("{{open", &[]).is_err());
     }

@@ -280,8 +280,7 @@ impl Client {
         // One budget for the whole connect: TCP, TLS, HTTP and the handshake.
         let budget = opts.connect_timeout;
         let deadline = tokio::time::Instant::now() + budget;
-        let (mut reader, mut writer) =
-            transport::connect_from(
+        let (mut reader, mut writer) = transport::connect_from(
             &opts.endpoint,
             &opts.tls,
             budget,

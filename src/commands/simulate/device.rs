@@ -121,7 +121,9 @@ fn encode(buf: &str, format: PayloadFormat) -> Result<Bytes, String> {
         PayloadFormat::Json | PayloadFormat::Text => Ok(Bytes::copy_from_slice(buf.as_bytes())),
         PayloadFormat::Hex => {
             let digits: String = buf.chars().filter(|c| !c.is_whitespace()).collect();
-            hex::decode(digits).map(Bytes::from).map_err(|e| e.to_string())
+            hex::decode(digits)
+                .map(Bytes::from)
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -188,7 +190,11 @@ impl Device {
     }
 
     /// Subscriptions, routes, barrier: everything before the ready message.
-    async fn setup(&self, client: &Client, shared: &Shared) -> Result<(Option<Route>, Vec<Route>, Vec<Option<Route>>), ClientError> {
+    async fn setup(
+        &self,
+        client: &Client,
+        shared: &Shared,
+    ) -> Result<(Option<Route>, Vec<Route>, Vec<Option<Route>>), ClientError> {
         let sc = &shared.scenario;
         // `self` sub-topics: a Createsub each (acknowledged), like RTL clients'
         // subscribe("self", name); direct messages need no Subscribe.
@@ -221,7 +227,14 @@ impl Device {
         Ok((ready, periodic, replies))
     }
 
-    async fn publish(&self, client: &Client, shared: &Shared, route: Route, ptid: u32, format: PayloadFormat) -> bool {
+    async fn publish(
+        &self,
+        client: &Client,
+        shared: &Shared,
+        route: Route,
+        ptid: u32,
+        format: PayloadFormat,
+    ) -> bool {
         let payload = match encode(&self.buf, format) {
             Ok(p) => p,
             Err(_) => {
@@ -249,7 +262,10 @@ impl Device {
     ) -> End {
         let sc = &shared.scenario;
         let stats = &shared.stats;
-        let setup = Box::pin(tokio::time::timeout(shared.base.connect_timeout, self.setup(client, shared)));
+        let setup = Box::pin(tokio::time::timeout(
+            shared.base.connect_timeout,
+            self.setup(client, shared),
+        ));
         let (ready, routes, replies) = tokio::select! {
             r = setup => match r {
                 Ok(Ok(r)) => r,
@@ -269,9 +285,15 @@ impl Device {
                 stats.kind_out(0);
             }
         }
-        stats.ready_latency.lock().unwrap_or_else(|e| e.into_inner()).record(started.elapsed());
+        stats
+            .ready_latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(started.elapsed());
         stats.online.fetch_add(1, Relaxed);
-        let end = self.serve(shared, client, events, stop, &ctx, &routes, &replies).await;
+        let end = self
+            .serve(shared, client, events, stop, &ctx, &routes, &replies)
+            .await;
         stats.online.fetch_sub(1, Relaxed);
         end
     }
@@ -390,7 +412,8 @@ impl Device {
         }
         for (k, t) in &rule.set {
             self.expand(t, json.as_ref(), ctx, 0);
-            let v = serde_json::from_str(&self.buf).unwrap_or_else(|_| Value::String(self.buf.clone()));
+            let v =
+                serde_json::from_str(&self.buf).unwrap_or_else(|_| Value::String(self.buf.clone()));
             if let Value::Object(state) = &mut self.state {
                 state.insert(k.clone(), v);
             }
@@ -403,7 +426,10 @@ impl Device {
             };
             self.expand(&reply.payload, json.as_ref(), &rctx, 0);
             if reply.delay.is_zero() {
-                if self.publish(client, shared, route, m.ptid, reply.format).await {
+                if self
+                    .publish(client, shared, route, m.ptid, reply.format)
+                    .await
+                {
                     stats.replies.fetch_add(1, Relaxed);
                 }
             } else {
@@ -475,13 +501,19 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
                 }
             }
             Ok((client, mut events)) => {
-                stats.connect_latency.lock().unwrap_or_else(|e| e.into_inner()).record(started.elapsed());
+                stats
+                    .connect_latency
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record(started.elapsed());
                 stats.connects.fetch_add(1, Relaxed);
                 if dev.connects > 0 {
                     stats.reconnects.fetch_add(1, Relaxed);
                 }
                 dev.connects += 1;
-                let end = dev.session(&shared, &client, &mut events, &mut stop, started).await;
+                let end = dev
+                    .session(&shared, &client, &mut events, &mut stop, started)
+                    .await;
                 match end {
                     End::Stop => {
                         client.disconnect("").await;
@@ -499,7 +531,10 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
                     End::Churn => {
                         stats.churned.fetch_add(1, Relaxed);
                         client.disconnect("churn").await;
-                        delay = Some(jittered(shared.reconnect.initial, shared.reconnect.initial / 2));
+                        delay = Some(jittered(
+                            shared.reconnect.initial,
+                            shared.reconnect.initial / 2,
+                        ));
                     }
                     End::Kill => {
                         stats.killed.fetch_add(1, Relaxed);
@@ -508,7 +543,10 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
                     End::Restart => {
                         stats.restarts.fetch_add(1, Relaxed);
                         client.disconnect("restart").await;
-                        delay = Some(jittered(shared.reconnect.initial, shared.reconnect.initial / 2));
+                        delay = Some(jittered(
+                            shared.reconnect.initial,
+                            shared.reconnect.initial / 2,
+                        ));
                     }
                 }
                 if started.elapsed() >= Duration::from_secs(10) {
@@ -537,4 +575,3 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
         failed,
     }
 }
-

@@ -91,7 +91,11 @@ impl FleetConfig {
     pub fn builtin(name: &str, url: &str, devices: u32) -> Result<FleetConfig> {
         let scenario = Scenario::load(name)?;
         let endpoint = Endpoint::parse(url).map_err(crate::client::ClientError::from)?;
-        Ok(FleetConfig::new(scenario, ClientOptions::new(endpoint), devices))
+        Ok(FleetConfig::new(
+            scenario,
+            ClientOptions::new(endpoint),
+            devices,
+        ))
     }
 }
 
@@ -113,10 +117,14 @@ struct Track {
     duplicated: u64,
 }
 
+/// Per (periodic message, device index): what the verifier saw; and the
+/// number of distinct reports.
+type Seen = (HashMap<(usize, u32), Track>, u64);
+
 struct Verifier {
     client: Client,
     finish: oneshot::Sender<u64>,
-    task: tokio::task::JoinHandle<(HashMap<(usize, u32), Track>, u64)>,
+    task: tokio::task::JoinHandle<Seen>,
     /// Periodic index per verify topic.
     periodic: Vec<usize>,
     topics: Vec<String>,
@@ -125,7 +133,9 @@ struct Verifier {
 async fn start_verifier(cfg: &FleetConfig, range: (u32, u32)) -> Result<Verifier> {
     let mut opts = cfg.options.clone();
     opts.uid = None;
-    let (client, _events) = Client::connect(&opts).await.context("the --verify subscriber cannot connect")?;
+    let (client, _events) = Client::connect(&opts)
+        .await
+        .context("the --verify subscriber cannot connect")?;
     let mut periodic = Vec::new();
     let mut topics = Vec::new();
     let mut paths = Vec::new();
@@ -245,7 +255,14 @@ pub async fn run_fleet_with(
             let m: Vec<String> = c
                 .matches
                 .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    format!(
+                        "{k}={}",
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    )
+                })
                 .collect();
             if m.is_empty() {
                 c.on.clone()
@@ -300,7 +317,11 @@ pub async fn run_fleet_with(
             range.1
         };
         while next_index < due {
-            handles.push(tokio::spawn(device::run(shared.clone(), next_index, stop_rx.clone())));
+            handles.push(tokio::spawn(device::run(
+                shared.clone(),
+                next_index,
+                stop_rx.clone(),
+            )));
             next_index += 1;
         }
         let online = shared.stats.online.load(Relaxed).max(0) as u64;
@@ -370,10 +391,21 @@ pub async fn run_fleet_with(
     if let Some(v) = verifier {
         let expected: u64 = results
             .iter()
-            .map(|r| v.periodic.iter().map(|&p| r.sent.get(p).copied().unwrap_or(0)).sum::<u64>())
+            .map(|r| {
+                v.periodic
+                    .iter()
+                    .map(|&p| r.sent.get(p).copied().unwrap_or(0))
+                    .sum::<u64>()
+            })
             .sum();
         let _ = v.finish.send(expected);
         let (seen, distinct) = v.task.await.unwrap_or_default();
+        if v.client.is_closed() {
+            // It does not reconnect: what was published after this is unseen.
+            report
+                .errors
+                .insert("verify subscriber disconnected".into(), 1);
+        }
         v.client.disconnect("").await;
         let mut vr = VerifyReport {
             topics: v.topics.clone(),
@@ -423,7 +455,11 @@ mod tests {
                     let (a, b) = shard_range(fleet, i, n);
                     covered.extend(a..b);
                 }
-                assert_eq!(covered, (0..fleet).collect::<Vec<_>>(), "fleet {fleet} in {n}");
+                assert_eq!(
+                    covered,
+                    (0..fleet).collect::<Vec<_>>(),
+                    "fleet {fleet} in {n}"
+                );
             }
         }
     }

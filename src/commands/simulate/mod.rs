@@ -168,7 +168,10 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
         n.trim().parse::<u32>().map_err(|_| bad())?,
     );
     if n == 0 || i >= n {
-        return Err(format!("'{s}': I must be below N (0/{n} .. {}/{n})", n.saturating_sub(1)));
+        return Err(format!(
+            "'{s}': I must be below N (0/{n} .. {}/{n})",
+            n.saturating_sub(1)
+        ));
     }
     Ok((i, n))
 }
@@ -179,15 +182,18 @@ fn raise_fd_limit(devices: u64) {
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return;
     };
+    let want = devices + 64;
     let mut limit = soft;
-    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+    // Above the hard limit only with CAP_SYS_RESOURCE (root outside a container).
+    if want > hard && setrlimit(Resource::RLIMIT_NOFILE, want, want).is_ok() {
+        limit = want;
+    } else if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
         limit = hard;
     }
     // A socket per device, a few for the runtime, the verifier, stdio.
-    if devices + 64 > limit {
+    if want > limit {
         eprintln!(
-            "warning: {devices} devices need about {} open files but the limit is {limit} (hard limit {hard}); connections beyond it will fail — raise it (ulimit -n, or systemd LimitNOFILE) or use --shard over several processes",
-            devices + 64
+            "warning: {devices} devices need about {want} open files but the limit is {limit} (hard limit {hard}); connections beyond it will fail — raise it (ulimit -n, or systemd LimitNOFILE) or use --shard over several processes"
         );
     }
 }
@@ -196,14 +202,22 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(SimulateAction::Merge(m)) = args.action {
         return merge(m);
     }
-    if let Some(name) = args.print_scenario.as_deref().or(args.print_handlers.as_deref()) {
+    if let Some(name) = args
+        .print_scenario
+        .as_deref()
+        .or(args.print_handlers.as_deref())
+    {
         let Some((text, handlers)) = scenario::builtin(name) else {
             return Err(input_error(format!(
                 "no built-in scenario '{name}' (built-in: {})",
                 scenario::builtin_names()
             )));
         };
-        let out = if args.print_scenario.is_some() { text } else { handlers };
+        let out = if args.print_scenario.is_some() {
+            text
+        } else {
+            handlers
+        };
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(out.as_bytes())?;
         stdout.flush()?;
@@ -240,12 +254,18 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         ..ReconnectPolicy::default()
     };
     let terminal = std::io::stderr().is_terminal();
-    cfg.tick = if terminal { Duration::from_secs(1) } else { args.stats_every };
+    cfg.tick = if terminal {
+        Duration::from_secs(1)
+    } else {
+        args.stats_every
+    };
     let json = args.format == SummaryFormat::Json;
     let bar = crate::output::progress(Some(target), "online");
     if terminal {
         // The shared bar shows a rate of its own position; a fleet wants its own line.
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} online  {msg}") {
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} online  {msg}")
+        {
             bar.set_style(style);
         }
     }
@@ -367,6 +387,10 @@ mod tests {
         assert_eq!(parse_share("0.2"), Ok(0.2));
         assert!(parse_share("x").is_err());
         assert_eq!(parse_shard("3/10"), Ok((3, 10)));
-        assert!(parse_shard("10/10").is_err() && parse_shard("1/0").is_err() && parse_shard("1").is_err());
+        assert!(
+            parse_shard("10/10").is_err()
+                && parse_shard("1/0").is_err()
+                && parse_shard("1").is_err()
+        );
     }
 }

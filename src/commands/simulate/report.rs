@@ -227,8 +227,16 @@ impl Report {
         for (name, c) in names_in.iter().zip(&stats.kinds_in) {
             *commands_in.entry(name.clone()).or_default() += c.load(Relaxed);
         }
-        let connect = stats.connect_latency.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let ready = stats.ready_latency.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let connect = stats
+            .connect_latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let ready = stats
+            .ready_latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         Report {
             scenario: scenario.to_string(),
             url: url.to_string(),
@@ -340,14 +348,26 @@ impl Report {
             format!(
                 "{} message(s); commands: {}; unhandled {}",
                 self.messages_in,
-                if cmds.is_empty() { "none".to_string() } else { cmds.join(", ") },
+                if cmds.is_empty() {
+                    "none".to_string()
+                } else {
+                    cmds.join(", ")
+                },
                 self.unhandled
             ),
         );
-        let errs: Vec<String> = self.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let errs: Vec<String> = self
+            .errors
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         line(
             "errors",
-            if errs.is_empty() { "none".into() } else { errs.join(", ") },
+            if errs.is_empty() {
+                "none".into()
+            } else {
+                errs.join(", ")
+            },
         );
         if let Some(v) = &self.verify {
             line(
@@ -491,9 +511,10 @@ mod tests {
         assert_eq!(m.devices, 10);
         assert_eq!(m.messages_out, 30);
         assert_eq!(m.shard, "0/3,1/3,2/3");
-        let (_, missing) = merge(vec![shard(0, 3, 10), shard(2, 3, 10)]).unwrap_or_else(|e| panic!("{e}"));
+        let (_, missing) =
+            merge(vec![shard(0, 3, 10), shard(2, 3, 10)]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(missing, vec![3, 4, 5]);
-        let e = merge(vec![shard(0, 3, 10), shard(0, 3, 10)]).unwrap_err();
+        let e = merge(vec![shard(0, 3, 10), shard(0, 3, 10)]).expect_err("must be refused");
         assert!(e.contains("overlap"), "{e}");
     }
 }

@@ -257,7 +257,11 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn err<T>(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> Result<T, ScenarioError> {
+    fn err<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> Result<T, ScenarioError> {
         Err(ScenarioError {
             origin: self.origin.to_string(),
             line: Some(line_of(self.text, span.start)),
@@ -266,7 +270,8 @@ impl Checker<'_> {
     }
 
     fn duration(&self, s: &Spanned<String>, what: &str) -> Result<Duration, ScenarioError> {
-        crate::cli::parse_duration(s.get_ref()).or_else(|e| self.err(s.span(), format!("{what}: {e}")))
+        crate::cli::parse_duration(s.get_ref())
+            .or_else(|e| self.err(s.span(), format!("{what}: {e}")))
     }
 
     fn template(&self, s: &Spanned<String>, what: &str) -> Result<String, ScenarioError> {
@@ -291,7 +296,9 @@ impl Checker<'_> {
                     let also = if reply { ", sender" } else { "" };
                     return self.err(
                         s.span(),
-                        format!("to = \"{v}\": expected broker{also}, self, topic:NAME or etid:NUMBER"),
+                        format!(
+                            "to = \"{v}\": expected broker{also}, self, topic:NAME or etid:NUMBER"
+                        ),
                     );
                 }
             }
@@ -320,12 +327,20 @@ impl Checker<'_> {
             None | Some(("json", _)) => Ok(PayloadFormat::Json),
             Some(("text", _)) => Ok(PayloadFormat::Text),
             Some(("hex", _)) => Ok(PayloadFormat::Hex),
-            Some((other, span)) => self.err(span, format!("format = \"{other}\": expected json, text or hex")),
+            Some((other, span)) => self.err(
+                span,
+                format!("format = \"{other}\": expected json, text or hex"),
+            ),
         }
     }
 
     /// Expands a payload with sample values and checks it is what it claims.
-    fn sample(&self, t: &Spanned<String>, format: PayloadFormat, what: &str) -> Result<(), ScenarioError> {
+    fn sample(
+        &self,
+        t: &Spanned<String>,
+        format: PayloadFormat,
+        what: &str,
+    ) -> Result<(), ScenarioError> {
         struct Sample;
         impl template::Vars for Sample {
             fn write(&self, name: &str, arg: Option<&str>, out: &mut String) -> bool {
@@ -339,7 +354,14 @@ impl Checker<'_> {
         }
         let mut out = String::new();
         // Fields of a command or of the state read as null here, which is valid JSON.
-        template::expand_into(&mut out, t.get_ref(), None, "", &template::Context::default(), &Sample);
+        template::expand_into(
+            &mut out,
+            t.get_ref(),
+            None,
+            "",
+            &template::Context::default(),
+            &Sample,
+        );
         match format {
             PayloadFormat::Json if !t.get_ref().is_empty() => {
                 if let Err(e) = serde_json::from_str::<Value>(&out) {
@@ -352,7 +374,10 @@ impl Checker<'_> {
             PayloadFormat::Hex => {
                 let digits: String = out.chars().filter(|c| !c.is_whitespace()).collect();
                 if let Err(e) = hex::decode(&digits) {
-                    return self.err(t.span(), format!("{what} payload is not hex once filled in ({e})"));
+                    return self.err(
+                        t.span(),
+                        format!("{what} payload is not hex once filled in ({e})"),
+                    );
                 }
             }
             _ => {}
@@ -363,7 +388,10 @@ impl Checker<'_> {
     fn name(&self, s: &Spanned<String>, what: &str) -> Result<String, ScenarioError> {
         let v = s.get_ref();
         if v.is_empty() || v == "self" {
-            return self.err(s.span(), format!("{what} must be a topic name (not empty, not self)"));
+            return self.err(
+                s.span(),
+                format!("{what} must be a topic name (not empty, not self)"),
+            );
         }
         Ok(v.clone())
     }
@@ -387,7 +415,12 @@ impl Scenario {
             Some(u) => c.template(u, "device uid")?,
             None => "sim-{{$index:05}}".to_string(),
         };
-        let info = file.device.info.as_ref().map(|t| c.template(t, "device info")).transpose()?;
+        let info = file
+            .device
+            .info
+            .as_ref()
+            .map(|t| c.template(t, "device info"))
+            .transpose()?;
         let credentials = file
             .device
             .credentials
@@ -398,15 +431,27 @@ impl Scenario {
         for t in &file.subscribe.topics {
             topics.push(c.name(t, "subscribe.topics entry")?);
         }
-        let barrier = file.subscribe.barrier.as_ref().map(|b| c.name(b, "subscribe.barrier")).transpose()?;
-        let ready = file.ready.as_ref().map(|m| c.msg(m, "ready", false)).transpose()?;
+        let barrier = file
+            .subscribe
+            .barrier
+            .as_ref()
+            .map(|b| c.name(b, "subscribe.barrier"))
+            .transpose()?;
+        let ready = file
+            .ready
+            .as_ref()
+            .map(|m| c.msg(m, "ready", false))
+            .transpose()?;
         let mut periodic = Vec::new();
         let mut verify_topics: Vec<String> = Vec::new();
         for (i, p) in file.periodic.iter().enumerate() {
             let what = format!("periodic #{}", i + 1);
             let interval = c.duration(&p.interval, &format!("{what} interval"))?;
             if interval < Duration::from_millis(10) {
-                return c.err(p.interval.span(), format!("{what} interval must be 10ms or longer"));
+                return c.err(
+                    p.interval.span(),
+                    format!("{what} interval must be 10ms or longer"),
+                );
             }
             let jitter = match &p.jitter {
                 Some(j) => c.duration(j, &format!("{what} jitter"))?,
@@ -414,7 +459,10 @@ impl Scenario {
             };
             if jitter >= interval {
                 return c.err(
-                    p.jitter.as_ref().map(|j| j.span()).unwrap_or(p.interval.span()),
+                    p.jitter
+                        .as_ref()
+                        .map(|j| j.span())
+                        .unwrap_or(p.interval.span()),
                     format!("{what} jitter must be shorter than its interval"),
                 );
             }
@@ -430,7 +478,10 @@ impl Scenario {
                 Some(t) => {
                     let topic = c.name(t, "verify_topic")?;
                     if verify_topics.contains(&topic) {
-                        return c.err(t.span(), format!("verify_topic {topic} is used by two periodic messages"));
+                        return c.err(
+                            t.span(),
+                            format!("verify_topic {topic} is used by two periodic messages"),
+                        );
                     }
                     if !p.payload.get_ref().contains("$seq") {
                         return c.err(
@@ -466,19 +517,33 @@ impl Scenario {
             if cmd.on.get_ref().is_empty() {
                 return c.err(cmd.on.span(), "command `on` must name a sub-topic");
             }
-            let action = match cmd.action.as_ref().map(|a| (a.get_ref().as_str(), a.span())) {
+            let action = match cmd
+                .action
+                .as_ref()
+                .map(|a| (a.get_ref().as_str(), a.span()))
+            {
                 None => None,
                 Some(("restart", _)) => Some(Action::Restart),
-                Some((other, span)) => return c.err(span, format!("action = \"{other}\": expected restart")),
+                Some((other, span)) => {
+                    return c.err(span, format!("action = \"{other}\": expected restart"));
+                }
             };
-            let reply = cmd.reply.as_ref().map(|m| c.msg(m, &format!("{what} reply"), true)).transpose()?;
+            let reply = cmd
+                .reply
+                .as_ref()
+                .map(|m| c.msg(m, &format!("{what} reply"), true))
+                .transpose()?;
             if cmd.topic.is_none() && !self_subs.contains(cmd.on.get_ref()) {
                 self_subs.push(cmd.on.get_ref().clone());
             }
             commands.push(CommandRule {
                 on: cmd.on.get_ref().clone(),
                 topic: cmd.topic.clone(),
-                matches: cmd.match_.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
+                matches: cmd
+                    .match_
+                    .iter()
+                    .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                    .collect(),
                 update_state: cmd.update_state,
                 set: cmd
                     .set
@@ -519,25 +584,38 @@ impl Scenario {
     /// A built-in scenario by name, or a file by path.
     pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
         if let Some((text, _)) = builtin(name_or_path) {
-            return Scenario::parse(name_or_path, &format!("built-in scenario {name_or_path}"), text);
+            return Scenario::parse(
+                name_or_path,
+                &format!("built-in scenario {name_or_path}"),
+                text,
+            );
         }
         let path = std::path::Path::new(name_or_path);
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
             origin: name_or_path.to_string(),
             line: None,
             message: if e.kind() == std::io::ErrorKind::NotFound {
-                format!("no such file, and not a built-in scenario ({})", builtin_names())
+                format!(
+                    "no such file, and not a built-in scenario ({})",
+                    builtin_names()
+                )
             } else {
                 format!("cannot read: {e}")
             },
         })?;
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Scenario::parse(&name, name_or_path, &text)
     }
 
     /// Topics a `--verify` subscriber listens on.
     pub fn verify_topics(&self) -> Vec<&Verify> {
-        self.periodic.iter().filter_map(|p| p.verify.as_ref()).collect()
+        self.periodic
+            .iter()
+            .filter_map(|p| p.verify.as_ref())
+            .collect()
     }
 }
 
@@ -552,7 +630,8 @@ mod tests {
             assert!(s.ready.is_some(), "{name} has a ready message");
             assert!(!s.periodic.is_empty() && !s.commands.is_empty(), "{name}");
             assert!(!s.description.is_empty(), "{name}");
-            let h: Result<crate::commands::broker::handlers::HandlerFile, _> = toml::from_str(handlers);
+            let h: Result<crate::commands::broker::handlers::HandlerFile, _> =
+                toml::from_str(handlers);
             assert!(h.is_ok(), "{name} handlers: {:?}", h.err());
         }
     }
@@ -560,25 +639,44 @@ mod tests {
     #[test]
     fn errors_carry_the_line() {
         let text = "[device]\nuid = \"x-{{$index}}\"\n\n[[periodic]]\nto = \"broker\"\ninterval = \"soon\"\n";
-        let e = Scenario::parse("t", "t.toml", text).unwrap_err();
+        let e = Scenario::parse("t", "t.toml", text).expect_err("must be refused");
         assert_eq!(e.line, Some(6), "{e}");
-        assert!(e.to_string().starts_with("t.toml, line 6: periodic #1 interval"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("t.toml, line 6: periodic #1 interval"),
+            "{e}"
+        );
 
-        let e = Scenario::parse("t", "t.toml", "[device]\nuid = 5\n").unwrap_err();
+        let e = Scenario::parse("t", "t.toml", "[device]\nuid = 5\n").expect_err("must be refused");
         assert_eq!(e.line, Some(2), "{e}");
 
-        let e = Scenario::parse("t", "t.toml", "[[command]]\non = \"X\"\n[command.reply]\nto = \"moon\"\n").unwrap_err();
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[[command]]\non = \"X\"\n[command.reply]\nto = \"moon\"\n",
+        )
+        .expect_err("must be refused");
         assert_eq!(e.line, Some(4), "{e}");
         assert!(e.message.contains("sender"), "{e}");
 
-        let e = Scenario::parse("t", "t.toml", "[ready]\nto = \"broker\"\npayload = '{\"a\":{{$sq}}}'\n").unwrap_err();
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[ready]\nto = \"broker\"\npayload = '{\"a\":{{$sq}}}'\n",
+        )
+        .expect_err("must be refused");
         assert_eq!(e.line, Some(3));
         assert!(e.message.contains("$sq"), "{e}");
 
-        let e = Scenario::parse("t", "t.toml", "[ready]\nto = \"broker\"\npayload = '{\"a\":'\n").unwrap_err();
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[ready]\nto = \"broker\"\npayload = '{\"a\":'\n",
+        )
+        .expect_err("must be refused");
         assert!(e.message.contains("not JSON"), "{e}");
 
-        let e = Scenario::parse("t", "t.toml", "[devise]\n").unwrap_err();
+        let e = Scenario::parse("t", "t.toml", "[devise]\n").expect_err("must be refused");
         assert_eq!(e.line, Some(1), "{e}");
     }
 
