@@ -100,6 +100,10 @@ fn every_builtin_scenario_runs_a_small_fleet_without_losing_reports() {
             // query_posts requests answered by the broker on `response`.
             let answered = s["commands_in"]["response"].as_u64().unwrap_or(0);
             assert!(answered >= 4, "player responses: {s}");
+            // ... each matched to its request by request_id.
+            assert_eq!(s["requests_answered"], answered, "{s}");
+            assert_eq!(s["responses_uncorrelated"], 0, "{s}");
+            assert!(s["request_ms"]["p50"].is_number(), "{s}");
         }
     }
 }

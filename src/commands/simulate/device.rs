@@ -101,6 +101,8 @@ struct Device {
     state: Value,
     buf: String,
     connects: u32,
+    /// Correlated requests awaiting a response: (ID, sent at). Bounded.
+    pending: std::collections::VecDeque<(Box<str>, Instant)>,
 }
 
 /// A short, stable name for an error kind (summary "errors by kind").
@@ -154,6 +156,53 @@ impl Device {
             seq,
         };
         template::expand_into(&mut self.buf, t, request, "", ctx, &vars);
+    }
+
+    /// Remembers the ID of the request just sent (in `buf`).
+    fn track_request(&mut self, shared: &Shared, path: &str) {
+        /// Requests a device waits for at once; older ones count as unanswered.
+        const PENDING: usize = 16;
+        let Ok(v) = serde_json::from_str::<Value>(&self.buf) else {
+            return;
+        };
+        let Some(id) = template::lookup(&v, path) else {
+            return;
+        };
+        let id = match id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if self.pending.len() >= PENDING {
+            self.pending.pop_front();
+        }
+        self.pending
+            .push_back((id.into_boxed_str(), Instant::now()));
+        shared.stats.requests.fetch_add(1, Relaxed);
+    }
+
+    /// Matches a response to its pending request by ID.
+    fn match_response(&mut self, shared: &Shared, path: &str, json: Option<&Value>) {
+        let id = json
+            .and_then(|v| template::lookup(v, path))
+            .map(|id| match id {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        let found = id.and_then(|id| self.pending.iter().position(|(p, _)| **p == *id));
+        match found.and_then(|i| self.pending.remove(i)) {
+            Some((_, sent)) => {
+                shared.stats.answered.fetch_add(1, Relaxed);
+                shared
+                    .stats
+                    .request_latency
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record(sent.elapsed());
+            }
+            None => {
+                shared.stats.uncorrelated.fetch_add(1, Relaxed);
+            }
+        }
     }
 
     fn options(&mut self, shared: &Shared) -> ClientOptions {
@@ -357,6 +406,9 @@ impl Device {
                     self.state = state;
                     if self.publish(client, shared, routes[i], 0, p.msg.format).await {
                         stats.kind_out(1 + i);
+                        if let Some(path) = &p.correlate {
+                            self.track_request(shared, path);
+                        }
                     } else {
                         // Not sent: the number is not used, so no gap is reported.
                         self.seqs[i] -= 1;
@@ -403,6 +455,9 @@ impl Device {
         };
         stats.kind_in(i);
         let rule = &sc.commands[i];
+        if let Some(path) = &rule.correlate {
+            self.match_response(shared, path, json.as_ref());
+        }
         if rule.update_state
             && let (Some(Value::Object(fields)), Value::Object(state)) = (&json, &mut self.state)
         {
@@ -472,6 +527,7 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
         state: Value::Object(sc.state.clone()),
         buf: String::new(),
         connects: 0,
+        pending: std::collections::VecDeque::new(),
     };
     dev.expand(&sc.uid, None, &Context::default(), 0);
     dev.uid = dev.buf.clone();
@@ -573,5 +629,44 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
         connects: dev.connects,
         sent: dev.seqs,
         failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_payloads_become_bytes_and_bad_hex_is_refused() {
+        assert_eq!(
+            encode("de ad\nbe ef", PayloadFormat::Hex).as_deref(),
+            Ok(&[0xde, 0xad, 0xbe, 0xef][..])
+        );
+        assert!(encode("xyz", PayloadFormat::Hex).is_err());
+        assert_eq!(
+            encode("{\"a\":1}", PayloadFormat::Json).as_deref(),
+            Ok(&b"{\"a\":1}"[..])
+        );
+    }
+
+    #[test]
+    fn jitter_stays_within_its_bounds_and_churn_follows_its_rate() {
+        let base = Duration::from_millis(1000);
+        for _ in 0..200 {
+            let d = jittered(base, Duration::from_millis(100));
+            assert!(
+                d >= Duration::from_millis(900) && d <= Duration::from_millis(1100),
+                "{d:?}"
+            );
+        }
+        assert_eq!(jittered(base, Duration::ZERO), base);
+        assert!(churn_delay(0.0).is_none());
+        // Mean of an exponential with 6 drops per minute: 10 s.
+        let n = 4000;
+        let mean: f64 = (0..n)
+            .map(|_| churn_delay(6.0).map(|d| d.as_secs_f64()).unwrap_or(0.0))
+            .sum::<f64>()
+            / n as f64;
+        assert!((8.0..12.0).contains(&mean), "mean {mean}");
     }
 }

@@ -38,6 +38,11 @@ pub struct Stats {
     errors: Mutex<BTreeMap<&'static str, u64>>,
     pub connect_latency: Mutex<Latency>,
     pub ready_latency: Mutex<Latency>,
+    /// Correlated requests (`correlate`): sent, answered, answers matching none.
+    pub requests: AtomicU64,
+    pub answered: AtomicU64,
+    pub uncorrelated: AtomicU64,
+    pub request_latency: Mutex<Latency>,
 }
 
 impl Stats {
@@ -192,6 +197,18 @@ pub struct Report {
     pub errors: BTreeMap<String, u64>,
     pub connect_ms: Value,
     pub ready_ms: Value,
+    /// Correlated requests (scenario `correlate`): sent, answered, responses
+    /// that matched no pending request, and request→response latency.
+    #[serde(default)]
+    pub requests: u64,
+    #[serde(default)]
+    pub requests_answered: u64,
+    #[serde(default)]
+    pub responses_uncorrelated: u64,
+    #[serde(default)]
+    pub request_ms: Value,
+    #[serde(default)]
+    pub request_hist: Vec<(u64, u64)>,
     /// Connect latency samples as [µs, count] pairs (mergeable).
     pub connect_hist: Vec<(u64, u64)>,
     pub ready_hist: Vec<(u64, u64)>,
@@ -237,6 +254,11 @@ impl Report {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let request = stats
+            .request_latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         Report {
             scenario: scenario.to_string(),
             url: url.to_string(),
@@ -266,6 +288,11 @@ impl Report {
             ready_ms: ready.to_json(),
             connect_hist: connect.buckets(),
             ready_hist: ready.buckets(),
+            requests: stats.requests.load(Relaxed),
+            requests_answered: stats.answered.load(Relaxed),
+            responses_uncorrelated: stats.uncorrelated.load(Relaxed),
+            request_ms: request.to_json(),
+            request_hist: request.buckets(),
             ..Report::default()
         }
     }
@@ -277,6 +304,7 @@ impl Report {
             m.remove("device_list");
             m.remove("connect_hist");
             m.remove("ready_hist");
+            m.remove("request_hist");
             let mut out = serde_json::Map::new();
             out.insert("type".into(), json!("summary"));
             out.extend(std::mem::take(m));
@@ -356,6 +384,18 @@ impl Report {
                 self.unhandled
             ),
         );
+        if self.requests > 0 || self.responses_uncorrelated > 0 {
+            line(
+                "requests",
+                format!(
+                    "{} sent, {} answered, {} response(s) matching no request; {}",
+                    self.requests,
+                    self.requests_answered,
+                    self.responses_uncorrelated,
+                    hist(&self.request_hist).line()
+                ),
+            );
+        }
         let errs: Vec<String> = self
             .errors
             .iter()
@@ -394,6 +434,7 @@ pub fn merge(reports: Vec<Report>) -> Result<(Report, Vec<u32>), String> {
     let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
     let mut connect = Latency::new();
     let mut ready = Latency::new();
+    let mut request = Latency::new();
     let mut shards = Vec::new();
     for (n, r) in reports.into_iter().enumerate() {
         if n == 0 {
@@ -453,6 +494,10 @@ pub fn merge(reports: Vec<Report>) -> Result<(Report, Vec<u32>), String> {
         out.late += r.late;
         connect.merge(&hist(&r.connect_hist));
         ready.merge(&hist(&r.ready_hist));
+        request.merge(&hist(&r.request_hist));
+        out.requests += r.requests;
+        out.requests_answered += r.requests_answered;
+        out.responses_uncorrelated += r.responses_uncorrelated;
         if let Some(v) = r.verify {
             let o = out.verify.get_or_insert_with(VerifyReport::default);
             for t in v.topics {
@@ -473,6 +518,8 @@ pub fn merge(reports: Vec<Report>) -> Result<(Report, Vec<u32>), String> {
     out.ready_ms = ready.to_json();
     out.connect_hist = connect.buckets();
     out.ready_hist = ready.buckets();
+    out.request_ms = request.to_json();
+    out.request_hist = request.buckets();
     out.device_list.sort_by_key(|d| d.index);
     let missing: Vec<u32> = (0..out.fleet).filter(|i| !seen.contains_key(i)).collect();
     Ok((out, missing))

@@ -114,6 +114,7 @@ struct PeriodicSection {
     verify_topic: Option<Spanned<String>>,
     verify_index: Option<String>,
     verify_seq: Option<String>,
+    correlate: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +130,7 @@ struct CommandSection {
     set: std::collections::BTreeMap<String, Spanned<String>>,
     action: Option<Spanned<String>>,
     reply: Option<MsgSection>,
+    correlate: Option<String>,
 }
 
 fn no_payload() -> Spanned<String> {
@@ -183,6 +185,9 @@ pub struct Periodic {
     pub interval: Duration,
     pub jitter: Duration,
     pub verify: Option<Verify>,
+    /// A request: the JSON field carrying its correlation ID (e.g. `request_id`),
+    /// matched against responses by a command rule with the same `correlate`.
+    pub correlate: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +210,8 @@ pub struct CommandRule {
     pub set: Vec<(String, String)>,
     pub action: Option<Action>,
     pub reply: Option<Msg>,
+    /// A response: the JSON field with the ID of the request it answers.
+    pub correlate: Option<String>,
 }
 
 impl CommandRule {
@@ -508,6 +515,7 @@ impl Scenario {
                 interval,
                 jitter,
                 verify,
+                correlate: p.correlate.clone().filter(|c| !c.is_empty()),
             });
         }
         let mut commands = Vec::new();
@@ -552,6 +560,7 @@ impl Scenario {
                     .collect::<Result<_, ScenarioError>>()?,
                 action,
                 reply,
+                correlate: cmd.correlate.clone().filter(|c| !c.is_empty()),
             });
         }
         for cmd in &commands {
