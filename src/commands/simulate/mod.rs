@@ -264,7 +264,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     if terminal {
         // The shared bar shows a rate of its own position; a fleet wants its own line.
         if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} online  {msg}")
+            indicatif::ProgressStyle::with_template("{bar:20} {pos}/{len} online {msg}")
         {
             bar.set_style(style);
         }
@@ -287,8 +287,14 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         if terminal {
             bar.set_position(live.online);
             bar.set_message(format!(
-                "connecting {}  out {:.0}/s  in {:.0}/s  commands {} (replies {})  errors {}  reconnects {}",
-                live.connecting, live.out_per_s, live.in_per_s, live.commands, live.replies, live.errors, live.reconnects
+                "conn {} out {:.0}/s in {:.0}/s cmds {}/{} err {} reconn {}",
+                live.connecting,
+                live.out_per_s,
+                live.in_per_s,
+                live.commands,
+                live.replies,
+                live.errors,
+                live.reconnects
             ));
         } else if !json && last_line.elapsed() + Duration::from_millis(50) >= stats_every {
             last_line = std::time::Instant::now();
