@@ -313,8 +313,15 @@ fn after_a_broker_restart_devices_subscribe_again_and_resend_ready() {
             .count()
             == 3
     });
-    // The ready message came after the reconnect, never before the barrier:
-    // nothing but reports preceded it on the new broker.
+    // On the new broker each device's first message is its ready message:
+    // no report before the barrier and DeviceReady.
+    {
+        let seen = seen2.lock().expect("lock");
+        for etid in devices.values() {
+            let first = seen.iter().find(|(_, p, _)| p == etid).expect("a message");
+            assert_eq!(first.0, "DeviceReady", "first of {etid}: {first:?}");
+        }
+    }
     sim.interrupt();
     let out = sim.wait();
     let s = summary(&json_lines(&out));
