@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
+            [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (smqctl.1 and one per subcommand)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -636,6 +637,81 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         'smqctl;bench;help;help' {
             break
         }
+        'smqctl;simulate' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Devices in the whole fleet (all shards together)')
+            [CompletionResult]::new('--devices', '--devices', [CompletionResultType]::ParameterName, 'Devices in the whole fleet (all shards together)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Built-in scenario (charger, smib, player) or a scenario TOML file')
+            [CompletionResult]::new('--scenario', '--scenario', [CompletionResultType]::ParameterName, 'Built-in scenario (charger, smib, player) or a scenario TOML file')
+            [CompletionResult]::new('--print-scenario', '--print-scenario', [CompletionResultType]::ParameterName, 'Print a built-in scenario''s TOML (a starting point for your own) and exit')
+            [CompletionResult]::new('--print-handlers', '--print-handlers', [CompletionResultType]::ParameterName, 'Print the broker handler file a built-in scenario expects and exit')
+            [CompletionResult]::new('--ramp', '--ramp', [CompletionResultType]::ParameterName, 'Devices started per second ("500/s" or "500"); 0 starts all at once')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Stop after this long (ramp included); default: until Ctrl-C')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long (ramp included); default: until Ctrl-C')
+            [CompletionResult]::new('--stagger', '--stagger', [CompletionResultType]::ParameterName, 'First periodic message after a random delay up to this (default: one interval); 0 = lockstep')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Override the interval of every periodic message')
+            [CompletionResult]::new('--churn', '--churn', [CompletionResultType]::ParameterName, 'Share of online devices that drop and reconnect per minute ("0.1" or "10%")')
+            [CompletionResult]::new('--kill-after', '--kill-after', [CompletionResultType]::ParameterName, 'Drop each device''s connection after it has been online this long (±10 %); it reconnects with backoff')
+            [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Simulate only shard I of N (0-based): devices [I*N_dev/N, (I+1)*N_dev/N)')
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write the full report (summary, latency histograms, every device) as JSON')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Summary and progress format on stdout')
+            [CompletionResult]::new('--stats-every', '--stats-every', [CompletionResultType]::ParameterName, 'Progress line every this long when stderr is not a terminal (and --format json stats lines)')
+            [CompletionResult]::new('--broker-tid', '--broker-tid', [CompletionResultType]::ParameterName, 'ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Spread the devices'' connections over these local source addresses (comma-separated), for fleets beyond one address''s ephemeral ports')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
+            [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
+            [CompletionResult]::new('--info', '--info', [CompletionResultType]::ParameterName, 'Info text sent in Connect (the broker''s authenticate hook sees it)')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed')
+            [CompletionResult]::new('--credentials-cmd', '--credentials-cmd', [CompletionResultType]::ParameterName, 'Compute credentials with this shell command after the broker''s Init, like an RTL client''s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Trust only the CA certificates in this PEM file (wss://, https://)')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for mutual TLS; needs --key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key (PEM) of --cert')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long')
+            [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
+            [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'Subscribe to the scenario''s verify topics and count lost/duplicated reports per device')
+            [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'A device whose connection ends gives up instead of reconnecting')
+            [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
+            [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the --report files of several shards into one summary')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'smqctl;simulate;merge' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Also write the merged report here')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'smqctl;simulate;help' {
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the --report files of several shards into one summary')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'smqctl;simulate;help;merge' {
+            break
+        }
+        'smqctl;simulate;help;help' {
+            break
+        }
         'smqctl;completions' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
@@ -673,6 +749,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
+            [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (smqctl.1 and one per subcommand)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -741,6 +818,13 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             break
         }
         'smqctl;help;bench;connections' {
+            break
+        }
+        'smqctl;help;simulate' {
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the --report files of several shards into one summary')
+            break
+        }
+        'smqctl;help;simulate;merge' {
             break
         }
         'smqctl;help;completions' {

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
             cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
+            cand simulate 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -599,6 +600,76 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;bench;help;help'= {
         }
+        &'smqctl;simulate'= {
+            cand -n 'Devices in the whole fleet (all shards together)'
+            cand --devices 'Devices in the whole fleet (all shards together)'
+            cand -s 'Built-in scenario (charger, smib, player) or a scenario TOML file'
+            cand --scenario 'Built-in scenario (charger, smib, player) or a scenario TOML file'
+            cand --print-scenario 'Print a built-in scenario''s TOML (a starting point for your own) and exit'
+            cand --print-handlers 'Print the broker handler file a built-in scenario expects and exit'
+            cand --ramp 'Devices started per second ("500/s" or "500"); 0 starts all at once'
+            cand -d 'Stop after this long (ramp included); default: until Ctrl-C'
+            cand --duration 'Stop after this long (ramp included); default: until Ctrl-C'
+            cand --stagger 'First periodic message after a random delay up to this (default: one interval); 0 = lockstep'
+            cand --interval 'Override the interval of every periodic message'
+            cand --churn 'Share of online devices that drop and reconnect per minute ("0.1" or "10%")'
+            cand --kill-after 'Drop each device''s connection after it has been online this long (±10 %); it reconnects with backoff'
+            cand --shard 'Simulate only shard I of N (0-based): devices [I*N_dev/N, (I+1)*N_dev/N)'
+            cand --report 'Write the full report (summary, latency histograms, every device) as JSON'
+            cand --format 'Summary and progress format on stdout'
+            cand --stats-every 'Progress line every this long when stderr is not a terminal (and --format json stats lines)'
+            cand --broker-tid 'ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)'
+            cand --bind 'Spread the devices'' connections over these local source addresses (comma-separated), for fleets beyond one address''s ephemeral ports'
+            cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
+            cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
+            cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
+            cand --info 'Info text sent in Connect (the broker''s authenticate hook sees it)'
+            cand --credentials 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed'
+            cand --credentials-cmd 'Compute credentials with this shell command after the broker''s Init, like an RTL client''s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)'
+            cand --cacert 'Trust only the CA certificates in this PEM file (wss://, https://)'
+            cand --cert 'Client certificate (PEM) for mutual TLS; needs --key'
+            cand --key 'Private key (PEM) of --cert'
+            cand --connect-timeout 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long'
+            cand --ping-interval 'Send Ping after this long without any packet from the broker'
+            cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --verify 'Subscribe to the scenario''s verify topics and count lost/duplicated reports per device'
+            cand --no-reconnect 'A device whose connection ends gives up instead of reconnecting'
+            cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
+            cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
+            cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand merge 'Merge the --report files of several shards into one summary'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;simulate;merge'= {
+            cand --format 'format'
+            cand --report 'Also write the merged report here'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;simulate;help'= {
+            cand merge 'Merge the --report files of several shards into one summary'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;simulate;help;merge'= {
+        }
+        &'smqctl;simulate;help;help'= {
+        }
         &'smqctl;completions'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
@@ -634,6 +705,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
             cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
+            cand simulate 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -683,6 +755,11 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;help;bench;rpc'= {
         }
         &'smqctl;help;bench;connections'= {
+        }
+        &'smqctl;help;simulate'= {
+            cand merge 'Merge the --report files of several shards into one summary'
+        }
+        &'smqctl;help;simulate;merge'= {
         }
         &'smqctl;help;completions'= {
         }

@@ -43,6 +43,7 @@ complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "tui" -d 'Watch broker
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "simulate" -d 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -510,6 +511,62 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "rpc" -d 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "connections" -d 'Open many idle connections and report the broker\'s memory per connection'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s n -l devices -d 'Devices in the whole fleet (all shards together)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s s -l scenario -d 'Built-in scenario (charger, smib, player) or a scenario TOML file' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l print-scenario -d 'Print a built-in scenario\'s TOML (a starting point for your own) and exit' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l print-handlers -d 'Print the broker handler file a built-in scenario expects and exit' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l ramp -d 'Devices started per second ("500/s" or "500"); 0 starts all at once' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s d -l duration -d 'Stop after this long (ramp included); default: until Ctrl-C' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l stagger -d 'First periodic message after a random delay up to this (default: one interval); 0 = lockstep' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l interval -d 'Override the interval of every periodic message' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l churn -d 'Share of online devices that drop and reconnect per minute ("0.1" or "10%")' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l kill-after -d 'Drop each device\'s connection after it has been online this long (±10 %); it reconnects with backoff' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l shard -d 'Simulate only shard I of N (0-based): devices [I*N_dev/N, (I+1)*N_dev/N)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l report -d 'Write the full report (summary, latency histograms, every device) as JSON' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l format -d 'Summary and progress format on stdout' -r -f -a "pretty\t'Aligned text for people'
+json\t'One JSON object'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l stats-every -d 'Progress line every this long when stderr is not a terminal (and --format json stats lines)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l broker-tid -d 'ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l bind -d 'Spread the devices\' connections over these local source addresses (comma-separated), for fleets beyond one address\'s ephemeral ports' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l key -d 'Private key (PEM) of --cert' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l verify -d 'Subscribe to the scenario\'s verify topics and count lost/duplicated reports per device'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l no-reconnect -d 'A device whose connection ends gives up instead of reconnecting'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s V -l version -d 'Print version'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -f -a "merge" -d 'Merge the --report files of several shards into one summary'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l format -r -f -a "pretty\t'Aligned text for people'
+json\t'One JSON object'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l report -d 'Also write the merged report here' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -s V -l version -d 'Print version'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from help" -f -a "merge" -d 'Merge the --report files of several shards into one summary'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -527,20 +584,21 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l trace-packets -d '
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "simulate" -d 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker trace hook tui shell profile bench simulate completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "list" -d 'List the profiles: name and URL'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
@@ -549,3 +607,4 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subc
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "pubsub" -d 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "rpc" -d 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "connections" -d 'Open many idle connections and report the broker\'s memory per connection'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from simulate" -f -a "merge" -d 'Merge the --report files of several shards into one summary'

@@ -123,6 +123,9 @@ pub enum Command {
     /// Measure a broker: message throughput and latency, cost of idle connections
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)
+    #[command(after_long_help = crate::commands::simulate::EXAMPLES)]
+    Simulate(Box<crate::commands::simulate::SimulateArgs>),
     /// Print a shell completion script
     #[command(
         after_long_help = "Examples:\n  smqctl completions bash > /etc/bash_completion.d/smqctl\n  smqctl completions zsh > ~/.zfunc/_smqctl"

@@ -74,6 +74,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Hook(cmd) => commands::hook::run(cmd),
         Command::Tui(args) => commands::tui::run(args, &global).await,
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
+        Command::Simulate(args) => commands::simulate::run(*args, &global).await,
         Command::Completions { shell } => {
             commands::generate::completions(shell, &mut io::stdout().lock())
         }

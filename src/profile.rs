@@ -238,6 +238,7 @@ fn targets(cmd: &mut Command) -> (Option<&mut ConnectArgs>, Option<&mut Option<F
         Command::Shell(a) => (Some(&mut a.conn), Some(&mut a.format)),
         Command::Trace(a) => (Some(&mut a.conn), None),
         Command::Tui(a) => (Some(&mut a.conn), None),
+        Command::Simulate(a) => (Some(&mut a.conn), None),
         Command::Bench(b) => match b {
             BenchCommand::Pubsub(a) => (Some(&mut a.conn), None),
             BenchCommand::Rpc(a) => (Some(&mut a.conn), None),

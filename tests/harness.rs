@@ -25,6 +25,13 @@ impl TestBroker {
     }
 
     pub fn with_config(config: BrokerConfig) -> TestBroker {
+        Self::with_config_at(config, "127.0.0.1:0")
+    }
+
+    /// A broker on a given address (e.g. the one a stopped broker used, to
+    /// simulate a restart).
+    pub fn with_config_at(config: BrokerConfig, at: &str) -> TestBroker {
+        let at = at.to_string();
         let broker = Broker::new(config);
         let (addr_tx, addr_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -36,9 +43,9 @@ impl TestBroker {
                 .build()
                 .expect("test runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                let listener = tokio::net::TcpListener::bind(at.as_str())
                     .await
-                    .expect("bind port 0");
+                    .expect("bind the broker's address");
                 addr_tx
                     .send(listener.local_addr().expect("addr"))
                     .expect("send addr");
@@ -175,6 +182,15 @@ impl Running {
                 ),
             }
         }
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT failed");
     }
 
     /// Waits for the next stdout line.

@@ -11,6 +11,7 @@ mod robustness;
 mod rpc;
 mod session;
 mod shell;
+mod simulate;
 mod tls;
 mod trace;
 mod tui;

@@ -71,6 +71,10 @@ pub struct ClientOptions {
     /// Connect version 1 (RTL's JS/Lua/Python clients) or 2 (the C client).
     pub connect_v2: bool,
     pub trace_packets: bool,
+    /// Local source address of the TCP connection (None: the system picks).
+    pub bind: Option<std::net::IpAddr>,
+    /// WebSocket read buffer (grows for larger frames); small for big fleets.
+    pub ws_read_buffer: usize,
 }
 
 impl ClientOptions {
@@ -87,6 +91,8 @@ impl ClientOptions {
             pong_timeout: Duration::from_secs(10),
             connect_v2: false,
             trace_packets: false,
+            bind: None,
+            ws_read_buffer: transport::ws::READ_BUFFER,
         }
     }
 }
@@ -274,8 +280,14 @@ impl Client {
         // One budget for the whole connect: TCP, TLS, HTTP and the handshake.
         let budget = opts.connect_timeout;
         let deadline = tokio::time::Instant::now() + budget;
-        let (mut reader, mut writer) =
-            transport::connect(&opts.endpoint, &opts.tls, budget).await?;
+        let (mut reader, mut writer) = transport::connect_from(
+            &opts.endpoint,
+            &opts.tls,
+            budget,
+            opts.bind,
+            opts.ws_read_buffer,
+        )
+        .await?;
 
         let handshake = async {
             let init = match recv_packet(&mut reader, &tracer, &names).await? {

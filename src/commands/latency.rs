@@ -37,6 +37,20 @@ impl Latency {
         let _ = self.hist.add(&other.hist);
     }
 
+    /// The recorded values (µs) with their counts: a compact, mergeable form for
+    /// reports written to files (`smqctl simulate --report`, then `merge`).
+    pub fn buckets(&self) -> Vec<(u64, u64)> {
+        self.hist
+            .iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect()
+    }
+
+    /// Records `count` samples of `us` microseconds (the inverse of [`Latency::buckets`]).
+    pub fn record_us_n(&mut self, us: u64, count: u64) {
+        let _ = self.hist.record_n(us.clamp(1, 3_600_000_000), count);
+    }
+
     pub fn count(&self) -> u64 {
         self.hist.len()
     }
@@ -100,5 +114,10 @@ mod tests {
         assert!((v["min"].as_f64().unwrap_or(0.0) - 1.0).abs() < 0.01);
         assert!((v["max"].as_f64().unwrap_or(0.0) - 100.0).abs() < 0.1);
         assert!(Latency::new().to_json().is_null());
+        let mut copy = Latency::new();
+        for (us, n) in l.buckets() {
+            copy.record_us_n(us, n);
+        }
+        assert_eq!(copy.to_json(), v, "buckets round-trip");
     }
 }

@@ -15,6 +15,7 @@ pub mod publish;
 pub mod rpc;
 pub mod serve;
 pub mod shell;
+pub mod simulate;
 pub mod sub;
 pub mod trace;
 pub mod tui;

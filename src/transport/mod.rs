@@ -206,14 +206,55 @@ pub async fn connect(
     tls: &TlsOptions,
     timeout: Duration,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
+    connect_from(ep, tls, timeout, None, ws::READ_BUFFER).await
+}
+
+/// TCP from a given local address (port picked by the system): spreads many
+/// connections over several source addresses (`simulate --bind`).
+async fn tcp_from(host: &str, port: u16, local: std::net::IpAddr) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        if addr.is_ipv4() != local.is_ipv4() {
+            continue;
+        }
+        let socket = if local.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.bind(std::net::SocketAddr::new(local, 0))?;
+        match socket.connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            format!("{host} has no address of the family of {local}"),
+        )
+    }))
+}
+
+/// Like [`connect`], from the local address `bind` when given, with a
+/// WebSocket read buffer of `ws_read_buffer` bytes.
+pub async fn connect_from(
+    ep: &Endpoint,
+    tls: &TlsOptions,
+    timeout: Duration,
+    bind: Option<std::net::IpAddr>,
+    ws_read_buffer: usize,
+) -> Result<(PacketReader, PacketWriter), TransportError> {
     let addr = format!("{}:{}", ep.host, ep.port);
     let work = async {
-        let tcp = TcpStream::connect((ep.host.as_str(), ep.port))
-            .await
-            .map_err(|source| TransportError::Connect {
-                addr: addr.clone(),
-                source,
-            })?;
+        let tcp = match bind {
+            None => TcpStream::connect((ep.host.as_str(), ep.port)).await,
+            Some(local) => tcp_from(&ep.host, ep.port, local).await,
+        }
+        .map_err(|source| TransportError::Connect {
+            addr: addr.clone(),
+            source,
+        })?;
         let _ = tcp.set_nodelay(true);
         let stream: ByteStream = if ep.scheme.is_tls() {
             Box::new(tls::connect(tcp, &ep.host, tls).await?)
@@ -221,7 +262,7 @@ pub async fn connect(
             Box::new(tcp)
         };
         if ep.scheme.is_websocket() {
-            ws::bootstrap(stream, ep).await
+            ws::bootstrap(stream, ep, ws_read_buffer).await
         } else {
             raw::bootstrap(stream, ep).await
         }

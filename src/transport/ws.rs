@@ -9,10 +9,19 @@ use tokio_tungstenite::tungstenite::{self, Error as WsError};
 use super::{ByteStream, Endpoint, PacketReader, PacketWriter, TransportError};
 use futures_util::StreamExt;
 
+/// Default read buffer of a WebSocket connection.
+pub const READ_BUFFER: usize = 8 * 1024;
+
 /// SMQ packets are at most 0xFFFF bytes; small buffers keep many connections cheap.
 pub fn config() -> WebSocketConfig {
+    config_with(READ_BUFFER)
+}
+
+/// [`config`] with another read buffer size (it grows for larger frames):
+/// `simulate` uses a small one, its devices receive little.
+pub fn config_with(read_buffer: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(8 * 1024)
+        .read_buffer_size(read_buffer)
         .write_buffer_size(0)
         .max_message_size(Some(0x1_0000 + 64))
         .max_frame_size(Some(0x1_0000 + 64))
@@ -21,22 +30,26 @@ pub fn config() -> WebSocketConfig {
 pub async fn bootstrap(
     stream: ByteStream,
     ep: &Endpoint,
+    read_buffer: usize,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
     let url = ep.to_string();
-    let (ws, _response) =
-        tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(config()))
-            .await
-            .map_err(|e| match e {
-                WsError::Http(resp) => TransportError::HttpStatus {
-                    url: url.clone(),
-                    status: format!(
-                        "{} {}",
-                        resp.status().as_u16(),
-                        resp.status().canonical_reason().unwrap_or("")
-                    ),
-                },
-                other => map_err(other),
-            })?;
+    let (ws, _response) = tokio_tungstenite::client_async_with_config(
+        url.as_str(),
+        stream,
+        Some(config_with(read_buffer)),
+    )
+    .await
+    .map_err(|e| match e {
+        WsError::Http(resp) => TransportError::HttpStatus {
+            url: url.clone(),
+            status: format!(
+                "{} {}",
+                resp.status().as_u16(),
+                resp.status().canonical_reason().unwrap_or("")
+            ),
+        },
+        other => map_err(other),
+    })?;
     let (sink, stream) = ws.split();
     Ok((PacketReader::Ws(stream), PacketWriter::Ws(sink)))
 }

@@ -1,0 +1,672 @@
+//! One simulated device: connect, subscribe (`self` sub-topics, topics, the
+//! barrier last), send the ready message only once the last subscription is
+//! acknowledged, then report periodically and answer commands, until told to
+//! stop. A lost connection (or a churn drop, a kill, a `restart` command) is
+//! followed by a reconnect with the client's backoff and jitter, and everything
+//! — subscriptions, barrier, ready message — runs again on the new connection.
+//!
+//! A device is one tokio task plus the client's connection task: no thread, no
+//! buffer beyond one reused `String` for payload expansion.
+//! `client::run_session` is not used because a device must also run timers
+//! (reports, churn, kill) and drop its own connection on purpose; it reuses the
+//! same [`Backoff`].
+//!
+//! May import: `client`, `template`, `protocol`, and its siblings `scenario`, `report`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+use super::report::Stats;
+use super::scenario::{Action, Dest, Msg, PayloadFormat, Scenario};
+use crate::client::{Backoff, Client, ClientError, ClientOptions, Event, ReconnectPolicy, Secret};
+use crate::template::{self, Context, Vars};
+
+/// Fleet-wide settings every device reads.
+pub struct Shared {
+    pub scenario: Scenario,
+    /// Endpoint, TLS, timeouts, default credentials; UID and info per device.
+    pub base: ClientOptions,
+    pub broker_tid: u32,
+    pub reconnect: ReconnectPolicy,
+    /// Probability per minute that an online device drops and reconnects.
+    pub churn_per_min: f64,
+    /// Drop every device's connection after it has been online this long.
+    pub kill_after: Option<Duration>,
+    /// First periodic message after a random delay up to this (None: one interval).
+    pub stagger: Option<Duration>,
+    /// Overrides every periodic interval.
+    pub interval: Option<Duration>,
+    /// Local source addresses, used round-robin by device index.
+    pub bind: Vec<std::net::IpAddr>,
+    pub stats: Stats,
+}
+
+/// What a device reports when it stops.
+#[derive(Debug, Clone)]
+pub struct DeviceResult {
+    pub index: u32,
+    pub uid: String,
+    pub connects: u32,
+    /// Last sequence number sent per periodic message (scenario order).
+    pub sent: Vec<u64>,
+    /// The device gave up (an error retrying cannot fix, e.g. refused credentials).
+    pub failed: Option<String>,
+}
+
+struct DevVars<'a> {
+    index: u32,
+    uid: &'a str,
+    seq: u64,
+}
+
+impl Vars for DevVars<'_> {
+    fn write(&self, name: &str, arg: Option<&str>, out: &mut String) -> bool {
+        match name {
+            "index" => template::write_int(out, self.index.into(), arg),
+            "seq" => template::write_int(out, self.seq, arg),
+            "uid" => out.push_str(self.uid),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// Resolved IDs of one outgoing message on the current connection.
+#[derive(Clone, Copy)]
+struct Route {
+    /// 0: the sender of the command being answered.
+    tid: u32,
+    subtid: u32,
+}
+
+/// Why a session ended.
+enum End {
+    Stop,
+    Lost,
+    Churn,
+    Kill,
+    Restart,
+    Setup(ClientError),
+}
+
+struct Device {
+    index: u32,
+    uid: String,
+    seqs: Vec<u64>,
+    state: Value,
+    buf: String,
+    connects: u32,
+    /// Correlated requests awaiting a response: (ID, sent at). Bounded.
+    pending: std::collections::VecDeque<(Box<str>, Instant)>,
+}
+
+/// A short, stable name for an error kind (summary "errors by kind").
+pub fn error_kind(e: &ClientError) -> &'static str {
+    match e {
+        ClientError::Transport(_) => "connect failed",
+        ClientError::Refused { .. } => "refused by broker",
+        ClientError::Handshake(_) => "handshake failed",
+        ClientError::Denied { .. } => "subscription denied",
+        ClientError::ConnectionLost(_) => "connection lost",
+        ClientError::PayloadTooLarge(_) => "payload too large",
+        ClientError::Invalid(_) => "invalid",
+    }
+}
+
+fn encode(buf: &str, format: PayloadFormat) -> Result<Bytes, String> {
+    match format {
+        PayloadFormat::Json | PayloadFormat::Text => Ok(Bytes::copy_from_slice(buf.as_bytes())),
+        PayloadFormat::Hex => {
+            let digits: String = buf.chars().filter(|c| !c.is_whitespace()).collect();
+            hex::decode(digits)
+                .map(Bytes::from)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn jittered(base: Duration, jitter: Duration) -> Duration {
+    if jitter.is_zero() {
+        return base;
+    }
+    let j = jitter.mul_f64(rand::random::<f64>() * 2.0);
+    (base + j).saturating_sub(jitter)
+}
+
+/// Time until the next churn drop: exponential with `per_min` drops per minute.
+fn churn_delay(per_min: f64) -> Option<Duration> {
+    if per_min <= 0.0 {
+        return None;
+    }
+    let u: f64 = rand::random::<f64>().max(1e-12);
+    Duration::try_from_secs_f64(-u.ln() * 60.0 / per_min).ok()
+}
+
+impl Device {
+    fn expand(&mut self, t: &str, request: Option<&Value>, ctx: &Context, seq: u64) {
+        self.buf.clear();
+        let vars = DevVars {
+            index: self.index,
+            uid: &self.uid,
+            seq,
+        };
+        template::expand_into(&mut self.buf, t, request, "", ctx, &vars);
+    }
+
+    /// Remembers the ID of the request just sent (in `buf`).
+    fn track_request(&mut self, shared: &Shared, path: &str) {
+        /// Requests a device waits for at once; older ones count as unanswered.
+        const PENDING: usize = 16;
+        let Ok(v) = serde_json::from_str::<Value>(&self.buf) else {
+            return;
+        };
+        let Some(id) = template::lookup(&v, path) else {
+            return;
+        };
+        let id = match id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if self.pending.len() >= PENDING {
+            self.pending.pop_front();
+        }
+        self.pending
+            .push_back((id.into_boxed_str(), Instant::now()));
+        shared.stats.requests.fetch_add(1, Relaxed);
+    }
+
+    /// Matches a response to its pending request by ID.
+    fn match_response(&mut self, shared: &Shared, path: &str, json: Option<&Value>) {
+        let id = json
+            .and_then(|v| template::lookup(v, path))
+            .map(|id| match id {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        let found = id.and_then(|id| self.pending.iter().position(|(p, _)| **p == *id));
+        match found.and_then(|i| self.pending.remove(i)) {
+            Some((_, sent)) => {
+                shared.stats.answered.fetch_add(1, Relaxed);
+                shared
+                    .stats
+                    .request_latency
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record(sent.elapsed());
+            }
+            None => {
+                shared.stats.uncorrelated.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    fn options(&mut self, shared: &Shared) -> ClientOptions {
+        let mut o = shared.base.clone();
+        o.uid = Some(self.uid.clone());
+        if !shared.bind.is_empty() {
+            o.bind = Some(shared.bind[self.index as usize % shared.bind.len()]);
+        }
+        let ctx = Context::default();
+        if let Some(info) = &shared.scenario.info {
+            self.expand(info, None, &ctx, 0);
+            o.info = self.buf.clone();
+        }
+        if let Some(cred) = &shared.scenario.credentials {
+            self.expand(cred, None, &ctx, 0);
+            o.credentials = Some(Secret::new(self.buf.clone()));
+        }
+        o
+    }
+
+    async fn route(&self, client: &Client, shared: &Shared, m: &Msg) -> Result<Route, ClientError> {
+        let tid = match &m.to {
+            Dest::Broker => shared.broker_tid,
+            Dest::Sender => 0,
+            Dest::SelfEtid => client.etid(),
+            Dest::Topic(t) => client.create(t).await?,
+            Dest::Etid(n) => *n,
+        };
+        let subtid = match &m.subtopic {
+            Some(s) => client.createsub(s).await?,
+            None => 0,
+        };
+        Ok(Route { tid, subtid })
+    }
+
+    /// Subscriptions, routes, barrier: everything before the ready message.
+    async fn setup(
+        &self,
+        client: &Client,
+        shared: &Shared,
+    ) -> Result<(Option<Route>, Vec<Route>, Vec<Option<Route>>), ClientError> {
+        let sc = &shared.scenario;
+        // `self` sub-topics: a Createsub each (acknowledged), like RTL clients'
+        // subscribe("self", name); direct messages need no Subscribe.
+        for s in &sc.self_subs {
+            client.createsub(s).await?;
+        }
+        for t in &sc.topics {
+            client.subscribe_to_events(t).await?;
+        }
+        let ready = match &sc.ready {
+            Some(m) => Some(self.route(client, shared, m).await?),
+            None => None,
+        };
+        let mut periodic = Vec::with_capacity(sc.periodic.len());
+        for p in &sc.periodic {
+            periodic.push(self.route(client, shared, &p.msg).await?);
+        }
+        let mut replies = Vec::with_capacity(sc.commands.len());
+        for c in &sc.commands {
+            replies.push(match &c.reply {
+                Some(m) => Some(self.route(client, shared, m).await?),
+                None => None,
+            });
+        }
+        // The barrier: subscribed last; its Suback means every subscription
+        // above is in place at the broker.
+        if let Some(b) = &sc.barrier {
+            client.subscribe_to_events(b).await?;
+        }
+        Ok((ready, periodic, replies))
+    }
+
+    async fn publish(
+        &self,
+        client: &Client,
+        shared: &Shared,
+        route: Route,
+        ptid: u32,
+        format: PayloadFormat,
+    ) -> bool {
+        let payload = match encode(&self.buf, format) {
+            Ok(p) => p,
+            Err(_) => {
+                shared.stats.error("payload is not hex");
+                return false;
+            }
+        };
+        let tid = if route.tid == 0 { ptid } else { route.tid };
+        match client.publish_ids(tid, route.subtid, payload).await {
+            Ok(()) => {
+                shared.stats.msgs_out.fetch_add(1, Relaxed);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    async fn session(
+        &mut self,
+        shared: &Arc<Shared>,
+        client: &Client,
+        events: &mut mpsc::Receiver<Event>,
+        stop: &mut watch::Receiver<bool>,
+        started: Instant,
+    ) -> End {
+        let sc = &shared.scenario;
+        let stats = &shared.stats;
+        let setup = Box::pin(tokio::time::timeout(
+            shared.base.connect_timeout,
+            self.setup(client, shared),
+        ));
+        let (ready, routes, replies) = tokio::select! {
+            r = setup => match r {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => return End::Setup(e),
+                Err(_) => return End::Setup(ClientError::Handshake("subscriptions not acknowledged within the connect timeout".into())),
+            },
+            _ = stop.changed() => return End::Stop,
+        };
+        let ctx = Context {
+            ptid: 0,
+            etid: client.etid(),
+            n: 0,
+        };
+        if let (Some(m), Some(route)) = (&sc.ready, ready) {
+            self.expand(&m.payload, Some(&self.state.clone()), &ctx, 0);
+            if self.publish(client, shared, route, 0, m.format).await {
+                stats.kind_out(0);
+            }
+        }
+        stats
+            .ready_latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(started.elapsed());
+        stats.online.fetch_add(1, Relaxed);
+        let end = self
+            .serve(shared, client, events, stop, &ctx, &routes, &replies)
+            .await;
+        stats.online.fetch_sub(1, Relaxed);
+        end
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn serve(
+        &mut self,
+        shared: &Arc<Shared>,
+        client: &Client,
+        events: &mut mpsc::Receiver<Event>,
+        stop: &mut watch::Receiver<bool>,
+        ctx: &Context,
+        routes: &[Route],
+        replies: &[Option<Route>],
+    ) -> End {
+        let sc = &shared.scenario;
+        let stats = &shared.stats;
+        let now = tokio::time::Instant::now();
+        let intervals: Vec<Duration> = sc
+            .periodic
+            .iter()
+            .map(|p| shared.interval.unwrap_or(p.interval))
+            .collect();
+        // Spread the first reports so a fleet that connected together does
+        // not report in lockstep.
+        let mut next: Vec<tokio::time::Instant> = intervals
+            .iter()
+            .map(|i| now + shared.stagger.unwrap_or(*i).mul_f64(rand::random::<f64>()))
+            .collect();
+        let churn_at = churn_delay(shared.churn_per_min).map(|d| now + d);
+        let kill_at = shared.kill_after.map(|d| now + jittered(d, d / 10));
+        let far = now + Duration::from_secs(86400 * 365);
+        loop {
+            let (due_i, due) = next
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, t)| **t)
+                .map(|(i, t)| (Some(i), *t))
+                .unwrap_or((None, far));
+            tokio::select! {
+                biased;
+                _ = stop.changed() => return End::Stop,
+                ev = events.recv() => match ev {
+                    None => return End::Lost,
+                    Some(Event::Closed { .. }) => return End::Lost,
+                    Some(Event::Message(m)) => {
+                        stats.msgs_in.fetch_add(1, Relaxed);
+                        if let Some(end) = self.command(shared, client, ctx, replies, m).await {
+                            return end;
+                        }
+                    }
+                    Some(_) => {}
+                },
+                _ = tokio::time::sleep_until(due), if due_i.is_some() => {
+                    let i = due_i.unwrap_or(0);
+                    let p = &sc.periodic[i];
+                    self.seqs[i] += 1;
+                    let seq = self.seqs[i];
+                    let state = std::mem::take(&mut self.state);
+                    self.expand(&p.msg.payload, Some(&state), ctx, seq);
+                    self.state = state;
+                    if self.publish(client, shared, routes[i], 0, p.msg.format).await {
+                        stats.kind_out(1 + i);
+                        if let Some(path) = &p.correlate {
+                            self.track_request(shared, path);
+                        }
+                    } else {
+                        // Not sent: the number is not used, so no gap is reported.
+                        self.seqs[i] -= 1;
+                    }
+                    let mut t = due + jittered(intervals[i], p.jitter.min(intervals[i] / 2));
+                    let now = tokio::time::Instant::now();
+                    if t < now {
+                        // Fell behind (overload): no burst to catch up.
+                        t = now;
+                        stats.late.fetch_add(1, Relaxed);
+                    }
+                    next[i] = t;
+                },
+                _ = tokio::time::sleep_until(churn_at.unwrap_or(far)), if churn_at.is_some() => return End::Churn,
+                _ = tokio::time::sleep_until(kill_at.unwrap_or(far)), if kill_at.is_some() => return End::Kill,
+            }
+        }
+    }
+
+    /// Answers a message per the first command rule that applies.
+    async fn command(
+        &mut self,
+        shared: &Arc<Shared>,
+        client: &Client,
+        ctx: &Context,
+        replies: &[Option<Route>],
+        m: crate::client::Message,
+    ) -> Option<End> {
+        let sc = &shared.scenario;
+        let stats = &shared.stats;
+        let sub = m.subtopic.as_deref();
+        let json: Option<Value> = serde_json::from_slice(&m.payload).ok();
+        let found = sc.commands.iter().position(|r| {
+            Some(r.on.as_str()) == sub
+                && match &r.topic {
+                    None => m.direct,
+                    Some(t) => m.topic.as_deref() == Some(t.as_str()),
+                }
+                && r.applies(json.as_ref())
+        });
+        let Some(i) = found else {
+            stats.unhandled.fetch_add(1, Relaxed);
+            return None;
+        };
+        stats.kind_in(i);
+        let rule = &sc.commands[i];
+        if let Some(path) = &rule.correlate {
+            self.match_response(shared, path, json.as_ref());
+        }
+        if rule.update_state
+            && let (Some(Value::Object(fields)), Value::Object(state)) = (&json, &mut self.state)
+        {
+            for (k, v) in fields {
+                state.insert(k.clone(), v.clone());
+            }
+        }
+        for (k, t) in &rule.set {
+            self.expand(t, json.as_ref(), ctx, 0);
+            let v =
+                serde_json::from_str(&self.buf).unwrap_or_else(|_| Value::String(self.buf.clone()));
+            if let Value::Object(state) = &mut self.state {
+                state.insert(k.clone(), v);
+            }
+        }
+        if let (Some(reply), Some(route)) = (&rule.reply, replies[i]) {
+            let rctx = Context {
+                ptid: m.ptid,
+                etid: ctx.etid,
+                n: 0,
+            };
+            self.expand(&reply.payload, json.as_ref(), &rctx, 0);
+            if reply.delay.is_zero() {
+                if self
+                    .publish(client, shared, route, m.ptid, reply.format)
+                    .await
+                {
+                    stats.replies.fetch_add(1, Relaxed);
+                }
+            } else {
+                // Answer later without holding up this device's other work.
+                let payload = encode(&self.buf, reply.format);
+                let client = client.clone();
+                let delay = reply.delay;
+                let tid = if route.tid == 0 { m.ptid } else { route.tid };
+                let subtid = route.subtid;
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    if let Ok(p) = payload
+                        && client.publish_ids(tid, subtid, p).await.is_ok()
+                    {
+                        shared.stats.msgs_out.fetch_add(1, Relaxed);
+                        shared.stats.replies.fetch_add(1, Relaxed);
+                    }
+                });
+            }
+        }
+        match rule.action {
+            Some(Action::Restart) => {
+                let _ = client.flush().await;
+                Some(End::Restart)
+            }
+            None => None,
+        }
+    }
+}
+
+/// Runs one device until `stop` turns true.
+pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool>) -> DeviceResult {
+    let sc = &shared.scenario;
+    let stats = &shared.stats;
+    let mut dev = Device {
+        index,
+        uid: String::new(),
+        seqs: vec![0; sc.periodic.len()],
+        state: Value::Object(sc.state.clone()),
+        buf: String::new(),
+        connects: 0,
+        pending: std::collections::VecDeque::new(),
+    };
+    dev.expand(&sc.uid, None, &Context::default(), 0);
+    dev.uid = dev.buf.clone();
+    let mut backoff = Backoff::new(shared.reconnect.initial, shared.reconnect.max);
+    let mut failed = None;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let opts = dev.options(&shared);
+        let started = Instant::now();
+        stats.connecting.fetch_add(1, Relaxed);
+        let attempt = tokio::select! {
+            // Boxed: the handshake's state is large and only needed until connected.
+            r = Box::pin(Client::connect(&opts)) => Some(r),
+            _ = stop.changed() => None,
+        };
+        stats.connecting.fetch_sub(1, Relaxed);
+        let Some(attempt) = attempt else { break };
+        let mut delay = None;
+        match attempt {
+            Err(e) => {
+                stats.error(error_kind(&e));
+                if !e.is_retryable() || !shared.reconnect.enabled {
+                    failed = Some(e.to_string());
+                    break;
+                }
+            }
+            Ok((client, mut events)) => {
+                stats
+                    .connect_latency
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .record(started.elapsed());
+                stats.connects.fetch_add(1, Relaxed);
+                if dev.connects > 0 {
+                    stats.reconnects.fetch_add(1, Relaxed);
+                }
+                dev.connects += 1;
+                let end = dev
+                    .session(&shared, &client, &mut events, &mut stop, started)
+                    .await;
+                match end {
+                    End::Stop => {
+                        client.disconnect("").await;
+                        break;
+                    }
+                    End::Lost => stats.error("connection lost"),
+                    End::Setup(e) => {
+                        stats.error(error_kind(&e));
+                        client.disconnect("").await;
+                        if !e.is_retryable() {
+                            failed = Some(e.to_string());
+                            break;
+                        }
+                    }
+                    End::Churn => {
+                        stats.churned.fetch_add(1, Relaxed);
+                        client.disconnect("churn").await;
+                        delay = Some(jittered(
+                            shared.reconnect.initial,
+                            shared.reconnect.initial / 2,
+                        ));
+                    }
+                    End::Kill => {
+                        stats.killed.fetch_add(1, Relaxed);
+                        client.disconnect("kill").await;
+                    }
+                    End::Restart => {
+                        stats.restarts.fetch_add(1, Relaxed);
+                        client.disconnect("restart").await;
+                        delay = Some(jittered(
+                            shared.reconnect.initial,
+                            shared.reconnect.initial / 2,
+                        ));
+                    }
+                }
+                if started.elapsed() >= Duration::from_secs(10) {
+                    backoff.reset();
+                }
+                if !shared.reconnect.enabled {
+                    failed = Some("connection ended and --no-reconnect is set".into());
+                    break;
+                }
+            }
+        }
+        let delay = delay.unwrap_or_else(|| backoff.next_delay());
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    if failed.is_some() {
+        stats.failed.fetch_add(1, Relaxed);
+    }
+    DeviceResult {
+        index,
+        uid: dev.uid,
+        connects: dev.connects,
+        sent: dev.seqs,
+        failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_payloads_become_bytes_and_bad_hex_is_refused() {
+        assert_eq!(
+            encode("de ad\nbe ef", PayloadFormat::Hex).as_deref(),
+            Ok(&[0xde, 0xad, 0xbe, 0xef][..])
+        );
+        assert!(encode("xyz", PayloadFormat::Hex).is_err());
+        assert_eq!(
+            encode("{\"a\":1}", PayloadFormat::Json).as_deref(),
+            Ok(&b"{\"a\":1}"[..])
+        );
+    }
+
+    #[test]
+    fn jitter_stays_within_its_bounds_and_churn_follows_its_rate() {
+        let base = Duration::from_millis(1000);
+        for _ in 0..200 {
+            let d = jittered(base, Duration::from_millis(100));
+            assert!(
+                d >= Duration::from_millis(900) && d <= Duration::from_millis(1100),
+                "{d:?}"
+            );
+        }
+        assert_eq!(jittered(base, Duration::ZERO), base);
+        assert!(churn_delay(0.0).is_none());
+        // Mean of an exponential with 6 drops per minute: 10 s.
+        let n = 4000;
+        let mean: f64 = (0..n)
+            .map(|_| churn_delay(6.0).map(|d| d.as_secs_f64()).unwrap_or(0.0))
+            .sum::<f64>()
+            / n as f64;
+        assert!((8.0..12.0).contains(&mean), "mean {mean}");
+    }
+}

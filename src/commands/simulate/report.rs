@@ -1,0 +1,567 @@
+//! Counting and telling: the live [`Stats`] every device updates (atomics, no
+//! locks on the message path), the final [`Report`] (human summary, one JSON
+//! object, the `--report FILE`), and `merge` of the reports of several shards —
+//! which also checks that the shards covered every device exactly once.
+//!
+//! May import: `commands::latency`, serde, serde_json.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::commands::latency::Latency;
+
+/// Live counters shared by every device of a fleet.
+#[derive(Default)]
+pub struct Stats {
+    pub connecting: AtomicI64,
+    pub online: AtomicI64,
+    pub connects: AtomicU64,
+    pub reconnects: AtomicU64,
+    pub churned: AtomicU64,
+    pub killed: AtomicU64,
+    pub restarts: AtomicU64,
+    pub failed: AtomicU64,
+    pub msgs_out: AtomicU64,
+    pub msgs_in: AtomicU64,
+    pub replies: AtomicU64,
+    pub unhandled: AtomicU64,
+    /// Periodic messages sent late because the device fell behind.
+    pub late: AtomicU64,
+    /// Messages out by kind: 0 = ready, 1.. = the periodic messages.
+    kinds_out: Vec<AtomicU64>,
+    /// Commands in, by rule.
+    kinds_in: Vec<AtomicU64>,
+    errors: Mutex<BTreeMap<&'static str, u64>>,
+    pub connect_latency: Mutex<Latency>,
+    pub ready_latency: Mutex<Latency>,
+    /// Correlated requests (`correlate`): sent, answered, answers matching none.
+    pub requests: AtomicU64,
+    pub answered: AtomicU64,
+    pub uncorrelated: AtomicU64,
+    pub request_latency: Mutex<Latency>,
+}
+
+impl Stats {
+    pub fn new(kinds_out: usize, kinds_in: usize) -> Stats {
+        Stats {
+            kinds_out: (0..kinds_out).map(|_| AtomicU64::new(0)).collect(),
+            kinds_in: (0..kinds_in).map(|_| AtomicU64::new(0)).collect(),
+            ..Stats::default()
+        }
+    }
+
+    pub fn kind_out(&self, i: usize) {
+        if let Some(c) = self.kinds_out.get(i) {
+            c.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn kind_in(&self, i: usize) {
+        if let Some(c) = self.kinds_in.get(i) {
+            c.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn error(&self, kind: &'static str) {
+        *self
+            .errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(kind)
+            .or_default() += 1;
+    }
+
+    pub fn errors_total(&self) -> u64 {
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .sum()
+    }
+
+    pub fn live(&self) -> Live {
+        Live {
+            connecting: self.connecting.load(Relaxed).max(0) as u64,
+            online: self.online.load(Relaxed).max(0) as u64,
+            connects: self.connects.load(Relaxed),
+            reconnects: self.reconnects.load(Relaxed),
+            msgs_out: self.msgs_out.load(Relaxed),
+            msgs_in: self.msgs_in.load(Relaxed),
+            commands: self.kinds_in.iter().map(|c| c.load(Relaxed)).sum(),
+            replies: self.replies.load(Relaxed),
+            errors: self.errors_total(),
+            ..Live::default()
+        }
+    }
+}
+
+/// A snapshot for progress lines (`--format json`: `{"type":"stats",...}`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Live {
+    pub elapsed_s: f64,
+    /// Devices of this process (the shard).
+    pub target: u64,
+    /// Devices started so far (the ramp).
+    pub started: u64,
+    pub connecting: u64,
+    pub online: u64,
+    pub connects: u64,
+    pub reconnects: u64,
+    pub msgs_out: u64,
+    pub msgs_in: u64,
+    pub commands: u64,
+    pub replies: u64,
+    pub errors: u64,
+    /// Rates over the last tick.
+    pub out_per_s: f64,
+    pub in_per_s: f64,
+}
+
+impl Live {
+    pub fn line(&self) -> String {
+        format!(
+            "{:>6.1}s  online {}/{}  connecting {}  out {:.0}/s  in {:.0}/s  commands {} (replies {})  reconnects {}  errors {}",
+            self.elapsed_s,
+            self.online,
+            self.target,
+            self.connecting,
+            self.out_per_s,
+            self.in_per_s,
+            self.commands,
+            self.replies,
+            self.reconnects,
+            self.errors
+        )
+    }
+}
+
+/// Sequence accounting of `--verify`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct VerifyReport {
+    pub topics: Vec<String>,
+    /// Reports the devices sent (sum of their last sequence numbers).
+    pub expected: u64,
+    /// Distinct reports the verifier received.
+    pub received: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    /// Devices with at least one lost report.
+    pub devices_with_loss: u64,
+}
+
+/// One device in a report (so `merge` can check shards cover each once).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeviceRow {
+    pub index: u32,
+    pub uid: String,
+    pub connects: u32,
+    /// Reports sent (sum over periodic messages).
+    pub sent: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub failed: Option<String>,
+}
+
+/// The final summary; also the `--report FILE` format.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    pub scenario: String,
+    pub url: String,
+    /// "I/N" per shard, joined with "," after a merge.
+    pub shard: String,
+    /// Size of the whole fleet (all shards).
+    pub fleet: u32,
+    /// Devices simulated here.
+    pub devices: u64,
+    pub elapsed_s: f64,
+    pub online_at_end: u64,
+    pub peak_online: u64,
+    /// Seconds until every device was online (None: never all at once).
+    pub all_online_s: Option<f64>,
+    pub connects: u64,
+    pub reconnects: u64,
+    pub churned: u64,
+    pub killed: u64,
+    pub restarts: u64,
+    pub failed: u64,
+    pub messages_out: u64,
+    pub messages_in: u64,
+    pub by_kind_out: BTreeMap<String, u64>,
+    pub commands_in: BTreeMap<String, u64>,
+    pub replies: u64,
+    pub unhandled: u64,
+    pub late: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub connect_ms: Value,
+    pub ready_ms: Value,
+    /// Correlated requests (scenario `correlate`): sent, answered, responses
+    /// that matched no pending request, and request→response latency.
+    #[serde(default)]
+    pub requests: u64,
+    #[serde(default)]
+    pub requests_answered: u64,
+    #[serde(default)]
+    pub responses_uncorrelated: u64,
+    #[serde(default)]
+    pub request_ms: Value,
+    #[serde(default)]
+    pub request_hist: Vec<(u64, u64)>,
+    /// Connect latency samples as [µs, count] pairs (mergeable).
+    pub connect_hist: Vec<(u64, u64)>,
+    pub ready_hist: Vec<(u64, u64)>,
+    pub verify: Option<VerifyReport>,
+    pub device_list: Vec<DeviceRow>,
+}
+
+fn hist(buckets: &[(u64, u64)]) -> Latency {
+    let mut l = Latency::new();
+    for (us, n) in buckets {
+        l.record_us_n(*us, *n);
+    }
+    l
+}
+
+impl Report {
+    /// Fills in names and latencies from the stats.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_stats(
+        stats: &Stats,
+        names_out: &[String],
+        names_in: &[String],
+        scenario: &str,
+        url: &str,
+        shard: (u32, u32),
+        fleet: u32,
+    ) -> Report {
+        let mut by_kind_out = BTreeMap::new();
+        for (name, c) in names_out.iter().zip(&stats.kinds_out) {
+            *by_kind_out.entry(name.clone()).or_default() += c.load(Relaxed);
+        }
+        let mut commands_in = BTreeMap::new();
+        for (name, c) in names_in.iter().zip(&stats.kinds_in) {
+            *commands_in.entry(name.clone()).or_default() += c.load(Relaxed);
+        }
+        let connect = stats
+            .connect_latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let ready = stats
+            .ready_latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let request = stats
+            .request_latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Report {
+            scenario: scenario.to_string(),
+            url: url.to_string(),
+            shard: format!("{}/{}", shard.0, shard.1),
+            fleet,
+            connects: stats.connects.load(Relaxed),
+            reconnects: stats.reconnects.load(Relaxed),
+            churned: stats.churned.load(Relaxed),
+            killed: stats.killed.load(Relaxed),
+            restarts: stats.restarts.load(Relaxed),
+            failed: stats.failed.load(Relaxed),
+            messages_out: stats.msgs_out.load(Relaxed),
+            messages_in: stats.msgs_in.load(Relaxed),
+            by_kind_out,
+            commands_in,
+            replies: stats.replies.load(Relaxed),
+            unhandled: stats.unhandled.load(Relaxed),
+            late: stats.late.load(Relaxed),
+            errors: stats
+                .errors
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            connect_ms: connect.to_json(),
+            ready_ms: ready.to_json(),
+            connect_hist: connect.buckets(),
+            ready_hist: ready.buckets(),
+            requests: stats.requests.load(Relaxed),
+            requests_answered: stats.answered.load(Relaxed),
+            responses_uncorrelated: stats.uncorrelated.load(Relaxed),
+            request_ms: request.to_json(),
+            request_hist: request.buckets(),
+            ..Report::default()
+        }
+    }
+
+    /// The summary as one JSON object (`"type":"summary"`), without the device list.
+    pub fn summary_json(&self) -> Value {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.remove("device_list");
+            m.remove("connect_hist");
+            m.remove("ready_hist");
+            m.remove("request_hist");
+            let mut out = serde_json::Map::new();
+            out.insert("type".into(), json!("summary"));
+            out.extend(std::mem::take(m));
+            return Value::Object(out);
+        }
+        v
+    }
+
+    /// The human summary.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        let mut line = |k: &str, v: String| {
+            s.push_str(&format!("{k:<10} {v}\n"));
+        };
+        line(
+            "simulate",
+            format!(
+                "{} device(s) of {} (shard {}, fleet {}) against {} for {:.1} s",
+                self.devices, self.scenario, self.shard, self.fleet, self.url, self.elapsed_s
+            ),
+        );
+        line(
+            "devices",
+            format!(
+                "peak online {}, online at end {}, all online after {}, failed {}",
+                self.peak_online,
+                self.online_at_end,
+                self.all_online_s
+                    .map(|t| format!("{t:.1} s"))
+                    .unwrap_or_else(|| "never".into()),
+                self.failed
+            ),
+        );
+        line(
+            "connects",
+            format!(
+                "{} ({} reconnects: {} churn, {} kill, {} restart command)",
+                self.connects, self.reconnects, self.churned, self.killed, self.restarts
+            ),
+        );
+        line("connect", hist(&self.connect_hist).line());
+        line("ready", hist(&self.ready_hist).line());
+        let kinds: Vec<String> = self
+            .by_kind_out
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        line(
+            "sent",
+            format!(
+                "{} message(s): {}, replies {}{}",
+                self.messages_out,
+                kinds.join(", "),
+                self.replies,
+                if self.late > 0 {
+                    format!(" ({} late: the devices fell behind)", self.late)
+                } else {
+                    String::new()
+                }
+            ),
+        );
+        let cmds: Vec<String> = self
+            .commands_in
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        line(
+            "received",
+            format!(
+                "{} message(s); commands: {}; unhandled {}",
+                self.messages_in,
+                if cmds.is_empty() {
+                    "none".to_string()
+                } else {
+                    cmds.join(", ")
+                },
+                self.unhandled
+            ),
+        );
+        if self.requests > 0 || self.responses_uncorrelated > 0 {
+            line(
+                "requests",
+                format!(
+                    "{} sent, {} answered, {} response(s) matching no request; {}",
+                    self.requests,
+                    self.requests_answered,
+                    self.responses_uncorrelated,
+                    hist(&self.request_hist).line()
+                ),
+            );
+        }
+        let errs: Vec<String> = self
+            .errors
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        line(
+            "errors",
+            if errs.is_empty() {
+                "none".into()
+            } else {
+                errs.join(", ")
+            },
+        );
+        if let Some(v) = &self.verify {
+            line(
+                "verify",
+                format!(
+                    "{}: expected {}, received {}, lost {}, duplicated {} ({} device(s) with loss)",
+                    v.topics.join(", "),
+                    v.expected,
+                    v.received,
+                    v.lost,
+                    v.duplicated,
+                    v.devices_with_loss
+                ),
+            );
+        }
+        s
+    }
+}
+
+/// Merges shard reports. Fails when a device appears in two of them; reports
+/// devices of the fleet that none of them covered.
+pub fn merge(reports: Vec<Report>) -> Result<(Report, Vec<u32>), String> {
+    let mut out = Report::default();
+    let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut connect = Latency::new();
+    let mut ready = Latency::new();
+    let mut request = Latency::new();
+    let mut shards = Vec::new();
+    for (n, r) in reports.into_iter().enumerate() {
+        if n == 0 {
+            out.scenario = r.scenario.clone();
+            out.url = r.url.clone();
+            out.fleet = r.fleet;
+        } else if r.fleet != out.fleet || r.scenario != out.scenario {
+            return Err(format!(
+                "report #{} is of another fleet ({} devices of {}; the first is {} of {})",
+                n + 1,
+                r.fleet,
+                r.scenario,
+                out.fleet,
+                out.scenario
+            ));
+        }
+        shards.push(r.shard.clone());
+        for d in &r.device_list {
+            if let Some(first) = seen.insert(d.index, n) {
+                return Err(format!(
+                    "device {} ({}) is in report #{} and report #{}: the shards overlap",
+                    d.index,
+                    d.uid,
+                    first + 1,
+                    n + 1
+                ));
+            }
+        }
+        out.devices += r.devices;
+        out.elapsed_s = out.elapsed_s.max(r.elapsed_s);
+        out.online_at_end += r.online_at_end;
+        out.peak_online += r.peak_online;
+        out.all_online_s = match (n, out.all_online_s, r.all_online_s) {
+            (0, _, b) => b,
+            (_, Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+        out.connects += r.connects;
+        out.reconnects += r.reconnects;
+        out.churned += r.churned;
+        out.killed += r.killed;
+        out.restarts += r.restarts;
+        out.failed += r.failed;
+        out.messages_out += r.messages_out;
+        out.messages_in += r.messages_in;
+        for (k, v) in r.by_kind_out {
+            *out.by_kind_out.entry(k).or_default() += v;
+        }
+        for (k, v) in r.commands_in {
+            *out.commands_in.entry(k).or_default() += v;
+        }
+        for (k, v) in r.errors {
+            *out.errors.entry(k).or_default() += v;
+        }
+        out.replies += r.replies;
+        out.unhandled += r.unhandled;
+        out.late += r.late;
+        connect.merge(&hist(&r.connect_hist));
+        ready.merge(&hist(&r.ready_hist));
+        request.merge(&hist(&r.request_hist));
+        out.requests += r.requests;
+        out.requests_answered += r.requests_answered;
+        out.responses_uncorrelated += r.responses_uncorrelated;
+        if let Some(v) = r.verify {
+            let o = out.verify.get_or_insert_with(VerifyReport::default);
+            for t in v.topics {
+                if !o.topics.contains(&t) {
+                    o.topics.push(t);
+                }
+            }
+            o.expected += v.expected;
+            o.received += v.received;
+            o.lost += v.lost;
+            o.duplicated += v.duplicated;
+            o.devices_with_loss += v.devices_with_loss;
+        }
+        out.device_list.extend(r.device_list);
+    }
+    out.shard = shards.join(",");
+    out.connect_ms = connect.to_json();
+    out.ready_ms = ready.to_json();
+    out.connect_hist = connect.buckets();
+    out.ready_hist = ready.buckets();
+    out.request_ms = request.to_json();
+    out.request_hist = request.buckets();
+    out.device_list.sort_by_key(|d| d.index);
+    let missing: Vec<u32> = (0..out.fleet).filter(|i| !seen.contains_key(i)).collect();
+    Ok((out, missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shard(i: u32, n: u32, fleet: u32) -> Report {
+        let (start, end) = super::super::fleet::shard_range(fleet, i, n);
+        Report {
+            scenario: "charger".into(),
+            fleet,
+            shard: format!("{i}/{n}"),
+            devices: u64::from(end - start),
+            messages_out: 10,
+            device_list: (start..end)
+                .map(|index| DeviceRow {
+                    index,
+                    uid: format!("sim-{index}"),
+                    connects: 1,
+                    sent: 1,
+                    failed: None,
+                })
+                .collect(),
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn merge_sums_and_checks_coverage() {
+        let (m, missing) = merge(vec![shard(0, 3, 10), shard(1, 3, 10), shard(2, 3, 10)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(missing.is_empty());
+        assert_eq!(m.devices, 10);
+        assert_eq!(m.messages_out, 30);
+        assert_eq!(m.shard, "0/3,1/3,2/3");
+        let (_, missing) =
+            merge(vec![shard(0, 3, 10), shard(2, 3, 10)]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(missing, vec![3, 4, 5]);
+        let e = merge(vec![shard(0, 3, 10), shard(0, 3, 10)]).expect_err("must be refused");
+        assert!(e.contains("overlap"), "{e}");
+    }
+}
