@@ -132,11 +132,16 @@ impl HandlerFile {
             path: path.display().to_string(),
             source,
         })?;
+        HandlerFile::parse(&text, &path.display().to_string())
+    }
+
+    /// Reads and checks handler rules from `text`; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<HandlerFile, HandlerError> {
         let invalid = |message: String| HandlerError::Invalid {
-            path: path.display().to_string(),
+            path: origin.to_string(),
             message,
         };
-        let file: HandlerFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        let file: HandlerFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         for r in &file.request {
             if r.reply.is_some() == r.echo {
                 return Err(invalid(format!(
