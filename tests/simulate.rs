@@ -650,3 +650,33 @@ fn bind_spreads_connections_over_source_addresses() {
     sim.interrupt();
     assert!(sim.wait().status.success());
 }
+
+#[test]
+fn ctrl_c_before_the_duration_ends_still_prints_the_summary_and_exits_130() {
+    let broker = broker_for("charger");
+    let mut sim = Running::spawn(&mut simulate(
+        &broker.url("ws"),
+        &[
+            "-n",
+            "2",
+            "--duration",
+            "60s",
+            "--format",
+            "json",
+            "--stats-every",
+            "100ms",
+        ],
+    ));
+    loop {
+        let v: Value = serde_json::from_str(&sim.stdout_line()).expect("JSON");
+        if v["type"] == "stats" && v["online"] == 2 {
+            break;
+        }
+    }
+    sim.interrupt();
+    let out = sim.wait();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let s = summary(&json_lines(&out));
+    assert_eq!(s["online_at_end"], 2, "{s}");
+    assert!(s["elapsed_s"].as_f64().unwrap_or(60.0) < 30.0, "{s}");
+}

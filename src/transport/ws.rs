@@ -33,23 +33,21 @@ pub async fn bootstrap(
     read_buffer: usize,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
     let url = ep.to_string();
-    let (ws, _response) = tokio_tungstenite::client_async_with_config(
-        url.as_str(),
-        stream,
-        Some(config_with(read_buffer)),
-    )
-    .await
-    .map_err(|e| match e {
-        WsError::Http(resp) => TransportError::HttpStatus {
-            url: url.clone(),
-            status: format!(
-                "{} {}",
-                resp.status().as_u16(),
-                resp.status().canonical_reason().unwrap_or("")
-            ),
-        },
-        other => map_err(other),
-    })?;
+    let config = config_with(read_buffer);
+    let (ws, _response) =
+        tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(config))
+            .await
+            .map_err(|e| match e {
+                WsError::Http(resp) => TransportError::HttpStatus {
+                    url: url.clone(),
+                    status: format!(
+                        "{} {}",
+                        resp.status().as_u16(),
+                        resp.status().canonical_reason().unwrap_or("")
+                    ),
+                },
+                other => map_err(other),
+            })?;
     let (sink, stream) = ws.split();
     Ok((PacketReader::Ws(stream), PacketWriter::Ws(sink)))
 }
