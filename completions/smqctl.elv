@@ -32,6 +32,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand rpc 'Call a broker or peer handler: named request/response or correlated $RpcReq'
             cand serve 'Answer requests (static, templated, echo or from a command), like `nats reply`'
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+            cand demo 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
             cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
             cand tui 'Watch broker trace events live: table, detail, filters, stats, export'
@@ -219,6 +220,25 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --rndtid 'Give the broker''s own client a random ETID instead of 1 (smq.create{rndtid=true})'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'smqctl;demo'= {
+            cand -n 'Charger devices in the simulated fleet'
+            cand --devices 'Charger devices in the simulated fleet'
+            cand --listen 'Address of the embedded broker (port 0 picks a free one)'
+            cand --every 'Seconds between two operator actions'
+            cand --duration 'With --no-tui: stop after this long (default: until Ctrl-C)'
+            cand -F 'With --no-tui: pretty lines or the trace schema''s JSON (default: pretty on a terminal)'
+            cand --format 'With --no-tui: pretty lines or the trace schema''s JSON (default: pretty on a terminal)'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --no-tui 'Print trace lines instead of opening the TUI (the default when not on a terminal)'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
@@ -699,6 +719,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand rpc 'Call a broker or peer handler: named request/response or correlated $RpcReq'
             cand serve 'Answer requests (static, templated, echo or from a command), like `nats reply`'
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+            cand demo 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
             cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
             cand tui 'Watch broker trace events live: table, detail, filters, stats, export'
@@ -719,6 +740,8 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;help;serve'= {
         }
         &'smqctl;help;broker'= {
+        }
+        &'smqctl;help;demo'= {
         }
         &'smqctl;help;trace'= {
         }

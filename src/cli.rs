@@ -106,6 +106,9 @@ pub enum Command {
     /// Run the embedded SMQ broker (WebSocket and raw transport on one port)
     #[command(after_long_help = BROKER_EXAMPLES)]
     Broker(BrokerArgs),
+    /// Run everything at once: embedded broker, charger fleet, operator traffic, TUI
+    #[command(after_long_help = crate::commands::demo::EXAMPLES)]
+    Demo(crate::commands::demo::DemoArgs),
     /// Show what a broker does: publishes, drops, denials, connects, closes (live)
     Trace(crate::commands::trace::TraceArgs),
     /// Write the broker-side trace hook (Lua, for Mako Server / BAS apps)

@@ -70,6 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Shell(args) => commands::shell::run(*args, &global).await,
         Command::Profile(cmd) => commands::profile::run(cmd),
         Command::Broker(args) => commands::broker::run(args, &global).await,
+        Command::Demo(args) => commands::demo::run(args, &global).await,
         Command::Trace(args) => commands::trace::run(args, &global).await,
         Command::Hook(cmd) => commands::hook::run(cmd),
         Command::Tui(args) => commands::tui::run(args, &global).await,

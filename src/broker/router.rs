@@ -399,6 +399,7 @@ impl Router {
                 uid: Some(display_bytes(&new.uid)),
                 info: non_empty(&new.info),
                 addr: Some(new.addr.to_string()),
+                server: false,
             });
             if old.is_some() {
                 e.reason = Some("took over a live connection with the same UID".into());
@@ -943,9 +944,11 @@ impl Router {
                 uid: Some(display_bytes(&p.uid)),
                 info: non_empty(&p.info),
                 addr: None,
+                server: false,
             },
             None => schema::Client {
                 etid,
+                server: etid == self.server_etid,
                 ..schema::Client::default()
             },
         }
@@ -1010,6 +1013,7 @@ impl Router {
                 uid: Some(display_bytes(uid)),
                 info: None,
                 addr: Some(addr.to_string()),
+                server: false,
             });
             e.reason = Some(format!("connection refused: {reason}"));
             e
@@ -1097,6 +1101,7 @@ impl Router {
             .iter()
             .map(|(&etid, p)| schema::Client {
                 addr: Some(p.addr.to_string()),
+                server: false,
                 ..self.client(etid)
             })
             .collect();

@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod broker;
+pub mod demo;
 pub mod generate;
 pub mod hook;
 pub mod latency;

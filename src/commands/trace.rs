@@ -274,7 +274,7 @@ const RESET: &str = "\x1b[0m";
 fn who(c: &schema::Client) -> String {
     match &c.uid {
         Some(uid) => format!("{uid}({})", c.etid),
-        None => format!("etid {}", c.etid),
+        None => c.label(),
     }
 }
 

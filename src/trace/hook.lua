@@ -115,6 +115,7 @@ function M.wrap(op, cfg)
    local function client(etid, peer)
       peer = peer or smq:etid2peer(etid)
       local c = {etid = etid}
+      if etid == smq:gettid() then c.server = true end
       if peer then
          c.uid = peer.uid
          if peer.info and peer.info ~= "" then c.info = peer.info end

@@ -159,6 +159,20 @@ pub struct Client {
     /// Remote address, `ip:port`, when the source knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addr: Option<String>,
+    /// The broker itself (its own ETID: server-side publishes and handlers).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub server: bool,
+}
+
+impl Client {
+    /// How the client reads in one line: its UID, `server`, or `etid N`.
+    pub fn label(&self) -> String {
+        match (&self.uid, self.server) {
+            (Some(uid), _) => uid.clone(),
+            (None, true) => "server".to_string(),
+            (None, false) => format!("etid {}", self.etid),
+        }
+    }
 }
 
 /// What a destination TID turned out to be.
@@ -426,6 +440,7 @@ mod tests {
             uid: Some("sim-00001".into()),
             info: None,
             addr: None,
+            server: false,
         });
         e.to = Some(Dest {
             tid: 9,

@@ -444,21 +444,31 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
         Line::Call { .. } => unreachable_call()?,
         Line::Observe { targets } => {
             let client = session.client().await?;
+            let mut notes = Vec::new();
             for t in &targets {
                 let tid = session::observe(&client, t, true).await?;
                 lock(&session.wanted).observed.insert(t.clone());
-                out.note(&format!("observing {t} (tid {tid})"));
+                notes.push(format!("observing {t} (tid {tid})"));
             }
+            // The note means the line is done: it is printed after the flush.
             client.flush().await?;
+            for n in notes {
+                out.note(&n);
+            }
         }
         Line::Unobserve { targets } => {
             let client = session.client().await?;
+            let mut notes = Vec::new();
             for t in &targets {
                 let tid = session::observe(&client, t, false).await?;
                 lock(&session.wanted).observed.remove(t);
-                out.note(&format!("no longer observing {t} (tid {tid})"));
+                notes.push(format!("no longer observing {t} (tid {tid})"));
             }
+            // The note means the line is done: it is printed after the flush.
             client.flush().await?;
+            for n in notes {
+                out.note(&n);
+            }
         }
         Line::Topics => topics(session, format).await?,
         Line::Etid => {

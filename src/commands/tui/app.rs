@@ -628,6 +628,7 @@ pub mod tests {
             uid: Some(uid.into()),
             info: None,
             addr: None,
+            server: false,
         }
     }
 

@@ -62,6 +62,9 @@ pub fn lines<'a>(e: &'a Event, app: &App, theme: Theme) -> Vec<Line<'a>> {
     ));
     if let Some(c) = &e.from {
         let mut v = format!("etid {}", c.etid);
+        if c.server {
+            v = format!("the broker · {v}");
+        }
         if let Some(u) = &c.uid {
             v = format!("{} · {v}", escape_controls(u));
         }

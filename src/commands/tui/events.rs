@@ -51,7 +51,7 @@ pub fn clock(e: &Event, zone: &jiff::tz::TimeZone) -> String {
 /// Who acted: UID, else `etid N`.
 pub fn from_label(e: &Event) -> String {
     match &e.from {
-        Some(c) => c.uid.clone().unwrap_or_else(|| format!("etid {}", c.etid)),
+        Some(c) => c.label(),
         None => String::new(),
     }
 }

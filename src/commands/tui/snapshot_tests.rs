@@ -49,6 +49,7 @@ pub fn fixture() -> App {
         uid: Some("charger-007".into()),
         info: Some("fw 1.2".into()),
         addr: Some("127.0.0.1:50312".into()),
+        server: false,
     });
     app.push(at(conn, 2));
     let mut sub = Event::new(Kind::Subscribe, String::new());
