@@ -4,6 +4,7 @@
 mod harness;
 
 mod cli_errors;
+mod demo;
 mod generated;
 mod profile;
 mod pubsub;

@@ -12,7 +12,7 @@ use crate::harness::{STEP, run, smqctl, text};
 
 static SERVERS: AtomicUsize = AtomicUsize::new(0);
 
-fn have_tmux() -> bool {
+pub(crate) fn have_tmux() -> bool {
     let ok = Command::new("tmux")
         .arg("-V")
         .output()
@@ -24,7 +24,7 @@ fn have_tmux() -> bool {
 }
 
 /// A private tmux server (its own socket) with one pane running a command.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: String,
 }
 
@@ -32,11 +32,11 @@ impl Tmux {
     /// Runs `smqctl args…` in a `width`×`height` pane in `dir`; when it exits the
     /// pane prints `smqctl-exit=<code>`, then `tty=cooked` when the terminal
     /// mode was restored (`tty=raw` if smqctl left it raw), and stays open.
-    fn start(dir: &Path, args: &[&str], width: u16, height: u16) -> Tmux {
+    pub(crate) fn start(dir: &Path, args: &[&str], width: u16, height: u16) -> Tmux {
         Self::start_bin(env!("CARGO_BIN_EXE_smqctl"), dir, args, width, height)
     }
 
-    fn start_bin(bin: &str, dir: &Path, args: &[&str], width: u16, height: u16) -> Tmux {
+    pub(crate) fn start_bin(bin: &str, dir: &Path, args: &[&str], width: u16, height: u16) -> Tmux {
         let socket = format!(
             "smqctl-test-{}-{}",
             std::process::id(),
@@ -61,7 +61,7 @@ impl Tmux {
         Tmux { socket }
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         let out = Command::new("tmux")
             .args(["-L", &self.socket, "capture-pane", "-p"])
             .output()
@@ -70,7 +70,7 @@ impl Tmux {
     }
 
     /// Polls the screen until `pred` holds; fails the test after STEP.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + STEP;
         loop {
             let s = self.screen();
@@ -84,7 +84,7 @@ impl Tmux {
         }
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let status = Command::new("tmux")
             .args(["-L", &self.socket, "send-keys"])
             .args(keys)
@@ -94,7 +94,7 @@ impl Tmux {
     }
 
     /// Types text literally.
-    fn text(&self, s: &str) {
+    pub(crate) fn text(&self, s: &str) {
         let status = Command::new("tmux")
             .args(["-L", &self.socket, "send-keys", "-l", s])
             .status()

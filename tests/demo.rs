@@ -1,0 +1,139 @@
+//! `smqctl demo` as a newcomer runs it: off a terminal it prints the trace of
+//! the whole show (broker, charger fleet, operator with deliberate mistakes); in
+//! a terminal (tmux) it opens the TUI attached to its own broker.
+
+use serde_json::Value;
+
+use crate::harness::{json_lines, run, smqctl, text};
+use crate::tui::{Tmux, have_tmux};
+
+fn uid(e: &Value) -> &str {
+    e["from"]["uid"].as_str().unwrap_or("")
+}
+
+fn position(events: &[Value], what: &str, pred: impl Fn(&Value) -> bool) -> usize {
+    events
+        .iter()
+        .position(pred)
+        .unwrap_or_else(|| panic!("no {what} in the demo's trace"))
+}
+
+#[test]
+fn demo_off_a_terminal_traces_fleet_rpc_and_deliberate_drops() {
+    let out = run(smqctl().args([
+        "demo",
+        "--devices",
+        "3",
+        "--every",
+        "150ms",
+        "--duration",
+        "5s",
+        "--format",
+        "json",
+    ]));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    let events = json_lines(&out);
+    assert_eq!(events[0]["kind"], "snapshot", "the tracer attaches first");
+
+    // Every charger connects, passes the readiness barrier, then says DeviceReady.
+    for i in 0..3 {
+        let name = format!("charger-{i:05}");
+        let connect = position(&events, "connect", |e| {
+            e["kind"] == "connect" && uid(e) == name
+        });
+        let barrier = position(&events, "barrier subscription", |e| {
+            e["kind"] == "subscribe" && uid(e) == name && e["to"]["name"] == "SubscriptionBarrier"
+        });
+        let ready = position(&events, "DeviceReady", |e| {
+            e["kind"] == "publish" && uid(e) == name && e["subtopic"] == "DeviceReady"
+        });
+        assert!(
+            connect < barrier && barrier < ready,
+            "{name}: connect {connect}, barrier {barrier}, ready {ready}"
+        );
+    }
+
+    // The operator's commands reach devices by ETID, named as clients.
+    assert!(events.iter().any(|e| {
+        e["kind"] == "publish"
+            && uid(e) == "demo-operator"
+            && e["subtopic"] == "SetCharger"
+            && e["to"]["type"] == "client"
+            && e["to"]["uid"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("charger-"))
+    }));
+    // RPC: an answer and a handler error, both from the server.
+    let rpc = |pred: &dyn Fn(&str) -> bool| {
+        events.iter().any(|e| {
+            e["subtopic"] == "$RpcResp"
+                && e["from"]["server"] == true
+                && e["payload"].as_str().is_some_and(pred)
+        })
+    };
+    assert!(rpc(&|p| p.contains("\"rsp\"")), "an answered $RpcReq");
+    assert!(
+        rpc(&|p| p.contains("not allowed from the demo")),
+        "an $RpcReq error"
+    );
+
+    // The deliberate mistakes are visible as drops, with reasons.
+    let drops: Vec<&Value> = events.iter().filter(|e| e["kind"] == "drop").collect();
+    assert!(
+        drops
+            .iter()
+            .any(|e| e["to"]["name"] == "Alerts/Overheat" && e["reason"] == "no subscribers"),
+        "{drops:?}"
+    );
+    assert!(
+        drops
+            .iter()
+            .any(|e| e["to"]["type"] == "unknown" && e["subtopic"] == "SetCharger"),
+        "a command to a stale ETID: {drops:?}"
+    );
+    // ...and nothing else is dropped: reports have a subscriber.
+    assert!(
+        drops.iter().all(|e| uid(e) == "demo-operator"),
+        "only the operator's mistakes drop: {drops:?}"
+    );
+    assert!(
+        stderr.contains("3 chargers online at peak"),
+        "summary:\n{stderr}"
+    );
+}
+
+#[test]
+fn demo_in_a_terminal_opens_the_tui_and_quits_cleanly() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux::start(
+        dir.path(),
+        &["demo", "--devices", "3", "--every", "150ms"],
+        100,
+        30,
+    );
+    tmux.wait_for("the TUI attached with a drop", |s| {
+        s.contains("attached") && s.contains("DROP")
+    });
+    tmux.keys(&["d"]);
+    let s = tmux.wait_for("drops only", |s| s.contains("kinds drop"));
+    let rows: Vec<&str> = s
+        .lines()
+        .filter(|l| l.contains(" PUB ") || l.contains(" DROP "))
+        .collect();
+    assert!(
+        !rows.is_empty() && rows.iter().all(|l| l.contains("DROP")),
+        "only drops are listed:\n{s}"
+    );
+    tmux.keys(&["q"]);
+    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
+    assert!(s.contains("smqctl-exit=0"), "{s}");
+    assert!(s.contains("tty=cooked"), "terminal restored:\n{s}");
+    assert!(
+        s.contains("chargers online at peak"),
+        "summary after the TUI:\n{s}"
+    );
+}
