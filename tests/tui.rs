@@ -294,6 +294,12 @@ fn tui_perf_20k_events_per_second() {
         100,
         30,
     );
+    measure(&tmux, secs, &stats);
+}
+
+/// Toggles pause every 500 ms for `secs - 2` s, timing each key until the screen
+/// shows it, then quits and prints the figures and the TUI's own loop stats.
+fn measure(tmux: &Tmux, secs: usize, stats: &Path) {
     tmux.wait_for("the table", |s| s.contains("following"));
     let started = Instant::now();
     let mut latencies = Vec::new();
@@ -317,8 +323,64 @@ fn tui_perf_20k_events_per_second() {
         latencies[n * 9 / 10],
         latencies[n - 1]
     );
-    let stats = std::fs::read_to_string(&stats).expect("stats file");
+    let stats = std::fs::read_to_string(stats).expect("stats file");
     println!("loop stats: {stats}");
+}
+
+/// The same measurement live: the embedded broker (a separate process) traces
+/// `bench pubsub --rate 20000` (one publish event per message) to the TUI.
+#[test]
+#[ignore = "performance measurement; see README → Performance"]
+fn tui_perf_live_20k_events_per_second() {
+    use std::io::BufRead;
+    if !have_tmux() {
+        return;
+    }
+    let secs = 20usize;
+    let bin =
+        std::env::var("TUI_PERF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_smqctl").to_string());
+    let bin = std::path::absolute(&bin).expect("binary path");
+    let mut broker = Command::new(&bin)
+        .args(["broker", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start broker");
+    let mut first = String::new();
+    std::io::BufReader::new(broker.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("broker prints its address");
+    let addr = first.trim().trim_start_matches("listening on ").to_string();
+    let url = format!("ws://{addr}/");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stats = dir.path().join("stats.json");
+    let tmux = Tmux::start_bin(
+        bin.to_str().expect("utf-8"),
+        dir.path(),
+        &[
+            "tui",
+            "--url",
+            &url,
+            "--stats-file",
+            stats.to_str().expect("utf-8"),
+        ],
+        100,
+        30,
+    );
+    tmux.wait_for("attached", |s| s.contains("attached"));
+    let load = Command::new(&bin)
+        .args([
+            "bench", "pubsub", "--url", &url, "--size", "64", "--rate", "20000",
+        ])
+        .args(["--duration", &format!("{}s", secs - 1)])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start bench");
+    measure(&tmux, secs, &stats);
+    let load = load.wait_with_output().expect("bench finishes");
+    println!("load: {}", text(&load.stdout).trim());
+    let _ = broker.kill();
+    let _ = broker.wait();
 }
 
 #[test]
