@@ -512,6 +512,33 @@ mod tests {
     }
 
     #[test]
+    fn the_broker_itself_reads_as_server_and_clients_by_uid() {
+        let server = Client {
+            etid: 1,
+            server: true,
+            ..Client::default()
+        };
+        assert_eq!(server.label(), "server");
+        let v = serde_json::to_value(&server).expect("serialises");
+        assert_eq!(v, serde_json::json!({"etid":1,"server":true}));
+        let stale = Client {
+            etid: 9,
+            ..Client::default()
+        };
+        assert_eq!(stale.label(), "etid 9");
+        assert_eq!(
+            serde_json::to_value(&stale).expect("serialises"),
+            serde_json::json!({"etid":9}),
+            "`server` is left out when false"
+        );
+        let device = Client {
+            uid: Some("charger-00001".into()),
+            ..stale
+        };
+        assert_eq!(device.label(), "charger-00001");
+    }
+
+    #[test]
     fn own_messages_are_recognised_by_subtopic() {
         let mut e = Event::new(Kind::Publish, now_ts());
         e.subtopic = Some(SUB_ATTACH.into());

@@ -606,13 +606,10 @@ impl App {
     }
 }
 
-/// The publisher's display key: its UID, else `etid N`, else `?`.
+/// The publisher's display key: its UID, `server`, else `etid N`, else `?`.
 pub fn publisher_key(e: &Event) -> String {
     match &e.from {
-        Some(c) => match &c.uid {
-            Some(uid) => uid.clone(),
-            None => format!("etid {}", c.etid),
-        },
+        Some(c) => c.label(),
         None => "?".to_string(),
     }
 }
