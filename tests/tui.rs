@@ -399,3 +399,55 @@ fn tui_ctrl_c_restores_the_terminal_and_exits_130() {
     assert!(s.contains("tty=cooked"), "terminal mode restored:\n{s}");
     assert!(!s.contains("1 Events"), "alternate screen left:\n{s}");
 }
+
+#[test]
+fn tui_live_against_the_embedded_broker_shows_names_and_drops() {
+    if !have_tmux() {
+        return;
+    }
+    let broker = crate::harness::TestBroker::start();
+    let url = broker.url("ws");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmux = Tmux::start(dir.path(), &["tui", "--url", &url], 100, 30);
+    tmux.wait_for("the tracer attached", |s| s.contains("attached"));
+
+    let (_sub, _) = crate::harness::ready_sub(&url, &["DeviceState", "--uid", "dash-1"]);
+    crate::harness::publish(&url, &["DeviceState", "{\"On\":true}", "--uid", "lamp-7"]);
+    crate::harness::publish(&url, &["Nobody/Here", "lost", "--uid", "lamp-7"]);
+    let s = tmux.wait_for("the publish and the drop", |s| {
+        s.contains("DROP") && s.contains("Nobody/Here") && s.contains("DeviceState")
+    });
+    assert!(
+        s.contains("lamp-7"),
+        "the publisher's UID, resolved by the broker:\n{s}"
+    );
+
+    tmux.keys(&["d"]);
+    tmux.wait_for("drops only", |s| {
+        s.contains("kinds drop") && !s.contains(" PUB ")
+    });
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_for("the drop's detail", |s| {
+        s.contains("Detail") && s.contains("no subscribers")
+    });
+    assert!(s.contains("topic Nobody/Here"), "{s}");
+
+    // Every connection is dropped: the TUI reconnects and attaches again, as a
+    // new ETID in the status line.
+    let etid = |s: &str| {
+        s.split("attached (etid ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .map(str::to_string)
+    };
+    let before = etid(&s).expect("the status line shows the tracer's ETID");
+    broker.broker.shutdown_all("restart");
+    tmux.wait_for("attached again under a new ETID", |s| {
+        etid(s).is_some_and(|e| e != before)
+    });
+
+    tmux.keys(&["q"]);
+    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
+    assert!(s.contains("smqctl-exit=0"), "{s}");
+    assert!(s.contains("tty=cooked"), "{s}");
+}
