@@ -14,5 +14,6 @@ mod session;
 mod shell;
 mod simulate;
 mod tls;
+mod tmux;
 mod trace;
 mod tui;

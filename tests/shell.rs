@@ -4,13 +4,14 @@
 
 use std::io::Write;
 use std::process::ChildStdin;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 use smqctl::broker::BrokerConfig;
 use smqctl::commands::broker::handlers::HandlerFile;
 
 use crate::harness::{Running, STEP, TestBroker, publish, run, smqctl, text};
+use crate::tmux::{Tmux, have_tmux};
 
 const HANDLERS: &str = r#"
 [[request]]
@@ -294,108 +295,6 @@ fn no_reconnect_ends_a_script_with_code_6() {
 
 // ---- interactive, through tmux ----
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(cmd: &str) -> Option<Tmux> {
-        if std::process::Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_err()
-        {
-            eprintln!("notice: tmux is not installed; skipping the interactive shell test");
-            return None;
-        }
-        let socket = format!("smqctl-test-{}-{}", std::process::id(), rand_suffix());
-        let ok = std::process::Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-x",
-                "160",
-                "-y",
-                "40",
-                "-s",
-                "t",
-                cmd,
-            ])
-            .status()
-            .expect("run tmux");
-        assert!(ok.success(), "tmux new-session failed");
-        Some(Tmux { socket })
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let ok = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", "-t", "t"])
-            .args(keys)
-            .status()
-            .expect("tmux send-keys");
-        assert!(ok.success());
-    }
-
-    /// Types text literally (no key names).
-    fn type_text(&self, text: &str) {
-        let ok = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", "-t", "t", "-l", text])
-            .status()
-            .expect("tmux send-keys");
-        assert!(ok.success());
-    }
-
-    fn screen(&self) -> String {
-        let out = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "t"])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Polls the screen until `pred` holds (or fails the test after STEP).
-    fn until(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + STEP;
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!("screen never showed {what}; it shows:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn alive(&self) -> bool {
-        std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "has-session", "-t", "t"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
-fn rand_suffix() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
-}
-
 /// The last line of the screen that is not blank (where the prompt is).
 fn prompt_line(screen: &str) -> String {
     screen
@@ -416,33 +315,36 @@ fn interactive_prompt_completes_prints_above_the_line_and_obeys_ctrl_c_and_ctrl_
         "env -u SMQCTL_PROFILE NO_COLOR=1 XDG_STATE_HOME='{}' SMQCTL_CONFIG=/nonexistent '{bin}' shell '{url}'; echo SHELL-EXITED-$?; sleep 30",
         state.path().display()
     );
-    let Some(t) = Tmux::start(&cmd) else { return };
-    t.until("the prompt with the ETID", |s| {
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::command(&cmd, 160, 40);
+    t.wait_for("the prompt with the ETID", |s| {
         prompt_line(s).starts_with("smq [ETID ")
     });
 
     // Typing a command runs it.
-    t.type_text("sub DeviceState");
+    t.text("sub DeviceState");
     t.keys(&["Enter"]);
-    t.until("the subscription", |s| {
+    t.wait_for("the subscription", |s| {
         s.contains("subscribed to DeviceState")
     });
 
     // Tab completes a command, then a topic name seen in the session.
-    t.type_text("pu");
+    t.text("pu");
     t.keys(&["Tab"]);
-    t.until("`pub ` completed", |s| prompt_line(s).ends_with("> pub"));
-    t.type_text("Dev");
+    t.wait_for("`pub ` completed", |s| prompt_line(s).ends_with("> pub"));
+    t.text("Dev");
     t.keys(&["Tab"]);
-    t.until("the topic completed", |s| {
+    t.wait_for("the topic completed", |s| {
         prompt_line(s).ends_with("> pub DeviceState")
     });
-    t.type_text("half-typed");
-    t.until("the typed text", |s| prompt_line(s).ends_with("half-typed"));
+    t.text("half-typed");
+    t.wait_for("the typed text", |s| prompt_line(s).ends_with("half-typed"));
 
     // A message arriving now prints above the prompt; the line survives.
     publish(&url, &["DeviceState", "{\"On\":true}"]);
-    let s = t.until("the message", |s| s.contains("{\"On\":true}"));
+    let s = t.wait_for("the message", |s| s.contains("{\"On\":true}"));
     let prompt = prompt_line(&s);
     assert!(
         prompt.ends_with("> pub DeviceState half-typed"),
@@ -462,19 +364,19 @@ fn interactive_prompt_completes_prints_above_the_line_and_obeys_ctrl_c_and_ctrl_
 
     // Ctrl-C cancels the line: the prompt comes back empty, the shell stays.
     t.keys(&["C-c"]);
-    t.until("an empty prompt", |s| {
+    t.wait_for("an empty prompt", |s| {
         prompt_line(s).trim_end().ends_with(">")
     });
-    t.type_text("etid");
+    t.text("etid");
     t.keys(&["Enter"]);
-    t.until("the ETID printed", |s| {
+    t.wait_for("the ETID printed", |s| {
         s.lines()
             .any(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()))
     });
 
     // Ctrl-D leaves with status 0, and the history was kept.
     t.keys(&["C-d"]);
-    t.until("the exit", |s| s.contains("SHELL-EXITED-0"));
+    t.wait_for("the exit", |s| s.contains("SHELL-EXITED-0"));
     assert!(t.alive());
     let history =
         std::fs::read_to_string(state.path().join("smqctl/history")).expect("history file");
