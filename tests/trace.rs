@@ -219,7 +219,13 @@ fn without_a_tracer_answering_trace_degrades_to_client_side_messages() {
         "--no-fallback",
     ]));
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("error: no trace source"));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: no trace source"), "{err}");
+    assert!(err.contains("ETID 12345"), "the error says why: {err}");
+    assert!(
+        !err.contains("degraded"),
+        "--no-fallback never runs degraded, so it must not say it does: {err}"
+    );
 }
 
 #[test]
