@@ -302,3 +302,37 @@ fn without_colour_drops_and_the_selection_use_reverse_video() {
     let sel = find("▶");
     assert!(buf[sel].modifier.contains(Modifier::REVERSED));
 }
+
+/// Real TIDs and ETIDs have up to ten digits; a column too narrow for them
+/// showed only their last digits (a wrong ID) in an 80×24 terminal.
+#[test]
+fn full_ten_digit_tids_and_etids_fit_an_80x24_terminal() {
+    let mut app = App::new(10, "file ids.ndjson");
+    app.zone = jiff::tz::TimeZone::UTC;
+    let mut snap = Event::new(Kind::Snapshot, String::new());
+    snap.snapshot = Some(Snapshot {
+        server_etid: Some(1),
+        topics: vec![TopicInfo {
+            tid: 4_032_326_919,
+            name: "DeviceState".into(),
+            subscribers: Some(1),
+        }],
+        subtopics: vec![],
+        clients: vec![client(3_668_314_590, "charger-00001")],
+    });
+    app.push(snap);
+    let screen = |app: &App| {
+        let t = render(app, 80, 24);
+        let buf = t.backend().buffer();
+        (0..24u16)
+            .map(|y| (0..80u16).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    app.tab = Tab::Topics;
+    let topics = screen(&app);
+    assert!(topics.contains("4032326919"), "{topics}");
+    app.tab = Tab::Stats;
+    let stats = screen(&app);
+    assert!(stats.contains("3668314590"), "{stats}");
+}
