@@ -282,6 +282,18 @@ fn lua_hook_logic_passes_under_lua54_and_its_events_fit_the_schema() {
 }
 
 #[test]
+fn hook_lua_output_creates_the_install_directory_the_readme_names() {
+    // README: `smqctl hook lua --output myapp/.lua/smqctl/trace.lua`, where
+    // `smqctl/` does not exist yet in an app.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("myapp/.lua/smqctl/trace.lua");
+    let out = run(smqctl().args(["hook", "lua", "--output"]).arg(&file));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&file).expect("written");
+    assert!(written.contains("smq.hub"), "the Lua hook");
+}
+
+#[test]
 fn trace_reattaches_after_the_connection_drops() {
     let broker = TestBroker::start();
     let url = broker.url("ws");
