@@ -680,3 +680,46 @@ fn ctrl_c_before_the_duration_ends_still_prints_the_summary_and_exits_130() {
     assert_eq!(s["online_at_end"], 2, "{s}");
     assert!(s["elapsed_s"].as_f64().unwrap_or(60.0) < 30.0, "{s}");
 }
+
+#[test]
+fn an_unwritable_report_or_a_non_local_bind_address_fails_before_the_run() {
+    // Both used to be noticed only at the end of the run (the report lost
+    // after a long --duration) or never (every connect failing, exit 0).
+    // The checks come before any connect: port 9 is never dialled.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("no/such/dir/run.json");
+    let started = Instant::now();
+    let report = report.to_str().expect("utf-8 temp path");
+    let out = run(&mut simulate(
+        "ws://127.0.0.1:9/smq/",
+        &["-n", "2", "--duration", "30s", "--report", report],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot write the report"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&mut simulate(
+        "ws://127.0.0.1:9/smq/",
+        &["-n", "2", "--duration", "30s", "--bind", "192.0.2.1"],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--bind 192.0.2.1"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "no run happened"
+    );
+    // A writable path is left alone until the report is written.
+    let ok = dir.path().join("run.json");
+    let out = run(&mut simulate(
+        "ws://127.0.0.1:9/smq/",
+        &["-n", "1", "--report", ok.to_str().expect("utf-8 temp path")],
+    ));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(!ok.exists(), "no empty report left behind");
+}

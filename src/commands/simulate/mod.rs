@@ -229,6 +229,20 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         ));
     }
     let scenario = Scenario::load(&args.scenario).map_err(|e| input_error(e.to_string()))?;
+    // Fail before the run, not after it: a --report path that cannot be
+    // written would lose the whole run's report at the end, and a --bind
+    // address that is not local would make every connect fail for the whole
+    // --duration.
+    if let Some(path) = &args.report {
+        check_report_path(path)?;
+    }
+    for addr in &args.bind {
+        std::net::TcpListener::bind((*addr, 0)).map_err(|e| {
+            input_error(format!(
+                "--bind {addr}: cannot use this source address: {e}"
+            ))
+        })?;
+    }
     let mut opts = client_options(&args.conn, global)?;
     opts.uid = None;
     // Devices receive little; 2 KiB (growing for larger frames) instead of 8
@@ -338,6 +352,26 @@ fn print_report(report: &Report, format: SummaryFormat) -> Result<()> {
         SummaryFormat::Pretty => write!(out, "{}", report.text())?,
     }
     out.flush()?;
+    Ok(())
+}
+
+/// The report file can be created (or rewritten); leaves no file behind.
+fn check_report_path(path: &std::path::Path) -> Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| {
+            input_error(format!(
+                "cannot write the report to {}: {e}",
+                path.display()
+            ))
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(())
 }
 
