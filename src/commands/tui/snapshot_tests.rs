@@ -7,7 +7,7 @@ use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 
 use super::app::tests::{client, message, topic};
-use super::app::{App, Mode, Prompt, PromptKind, Tab};
+use super::app::{App, Flash, Mode, Prompt, PromptKind, Tab};
 use super::ui;
 use crate::trace::filter::Filter;
 use crate::trace::schema::{Client, Dest, DestType, Event, Kind, Snapshot, TopicInfo};
@@ -335,4 +335,20 @@ fn full_ten_digit_tids_and_etids_fit_an_80x24_terminal() {
     app.tab = Tab::Stats;
     let stats = screen(&app);
     assert!(stats.contains("3668314590"), "{stats}");
+}
+
+/// The export message names the file it wrote; at 80 columns the counters
+/// beside it used to cut the path (and its `.ndjson`) off.
+#[test]
+fn export_message_shows_the_whole_path_in_80_columns() {
+    let mut app = fixture();
+    let text = "exported 2 events to /tmp/qa/smqctl-export-20261122-045255.ndjson";
+    app.flash = Some(Flash {
+        text: text.into(),
+        error: false,
+    });
+    let t = render(&app, 80, 24);
+    let buf = t.backend().buffer();
+    let last: String = (0..80u16).map(|x| buf[(x, 23)].symbol()).collect();
+    assert!(last.contains(text), "{last}");
 }
