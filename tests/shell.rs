@@ -349,6 +349,20 @@ impl Tmux {
         assert!(ok.success());
     }
 
+    /// Pastes text as a terminal does with bracketed paste on.
+    fn paste(&self, text: &str) {
+        let run = |args: &[&str]| {
+            let ok = std::process::Command::new("tmux")
+                .args(["-L", &self.socket])
+                .args(args)
+                .status()
+                .expect("tmux");
+            assert!(ok.success(), "tmux {args:?}");
+        };
+        run(&["set-buffer", "-b", "paste", text]);
+        run(&["paste-buffer", "-p", "-b", "paste", "-t", "t"]);
+    }
+
     fn screen(&self) -> String {
         let out = std::process::Command::new("tmux")
             .args(["-L", &self.socket, "capture-pane", "-p", "-t", "t"])
@@ -516,4 +530,30 @@ fn reconnect_observes_again_what_the_session_observed() {
     }
     say(&mut input, "quit");
     assert!(sh.wait().status.success());
+}
+
+#[test]
+fn a_pasted_block_of_lines_runs_as_one_command_per_line() {
+    // Bracketed paste hands the editor the block as one line with newlines;
+    // it used to run as `etid status topics` (error: unexpected argument).
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let state = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_smqctl");
+    let cmd = format!(
+        "env -u SMQCTL_PROFILE NO_COLOR=1 XDG_STATE_HOME='{}' SMQCTL_CONFIG=/nonexistent '{bin}' shell '{url}'; echo SHELL-EXITED-$?; sleep 30",
+        state.path().display()
+    );
+    let Some(t) = Tmux::start(&cmd) else { return };
+    t.until("the prompt with the ETID", |s| {
+        prompt_line(s).starts_with("smq [ETID ")
+    });
+    t.paste("sub PastedTopic\nstatus\n");
+    t.keys(&["Enter"]);
+    let s = t.until("both commands' output", |s| {
+        s.contains("subscribed to PastedTopic") && s.contains("state       connected")
+    });
+    assert!(!s.contains("unexpected argument"), "{s}");
+    t.keys(&["C-d"]);
+    t.until("the exit", |s| s.contains("SHELL-EXITED-0"));
 }
