@@ -682,7 +682,7 @@ fn ctrl_c_before_the_duration_ends_still_prints_the_summary_and_exits_130() {
 }
 
 #[test]
-fn an_unwritable_report_or_a_non_local_bind_address_fails_before_the_run() {
+fn bad_report_path_bind_address_or_interval_fail_before_the_run() {
     // Both used to be noticed only at the end of the run (the report lost
     // after a long --duration) or never (every connect failing, exit 0).
     // The checks come before any connect: port 9 is never dialled.
@@ -708,6 +708,16 @@ fn an_unwritable_report_or_a_non_local_bind_address_fails_before_the_run() {
     assert!(
         text(&out.stderr).contains("--bind 192.0.2.1"),
         "{}",
+        text(&out.stderr)
+    );
+    let out = run(&mut simulate(
+        "ws://127.0.0.1:9/smq/",
+        &["-n", "2", "--duration", "30s", "--interval", "1ms"],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("10ms or longer"),
+        "the floor of a scenario file's interval: {}",
         text(&out.stderr)
     );
     assert!(

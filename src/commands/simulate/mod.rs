@@ -236,6 +236,14 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(path) = &args.report {
         check_report_path(path)?;
     }
+    // The same floor as a scenario file's `interval`.
+    if let Some(i) = args.interval
+        && i < Duration::from_millis(10)
+    {
+        return Err(input_error(format!(
+            "--interval {i:?}: must be 10ms or longer"
+        )));
+    }
     for addr in &args.bind {
         std::net::TcpListener::bind((*addr, 0)).map_err(|e| {
             input_error(format!(
