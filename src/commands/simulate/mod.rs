@@ -167,7 +167,10 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
         i.trim().parse::<u32>().map_err(|_| bad())?,
         n.trim().parse::<u32>().map_err(|_| bad())?,
     );
-    if n == 0 || i >= n {
+    if n == 0 {
+        return Err(format!("'{s}': N, the number of shards, must be 1 or more"));
+    }
+    if i >= n {
         return Err(format!(
             "'{s}': I must be below N (0/{n} .. {}/{n})",
             n.saturating_sub(1)
@@ -440,5 +443,8 @@ mod tests {
                 && parse_shard("1/0").is_err()
                 && parse_shard("1").is_err()
         );
+        // Zero shards is its own mistake, not "I must be below N (0/0 .. 0/0)".
+        let zero = parse_shard("0/0").expect_err("no shards");
+        assert!(zero.contains("1 or more") && !zero.contains(".."), "{zero}");
     }
 }
