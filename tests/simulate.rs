@@ -733,3 +733,20 @@ fn bad_report_path_bind_address_or_interval_fail_before_the_run() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(!ok.exists(), "no empty report left behind");
 }
+
+#[test]
+fn with_no_reconnect_the_run_ends_once_every_device_has_given_up() {
+    // It used to idle with 0 devices online until Ctrl-C (or --duration).
+    let broker = TestBroker::start();
+    let seen = recorder(&broker.broker);
+    let sim = Running::spawn(&mut simulate(
+        &broker.url("ws"),
+        &["-n", "2", "--no-reconnect", "--format", "json"],
+    ));
+    wait_for(&seen, "2 DeviceReady", |s| ready_uids(s).len() == 2);
+    drop(broker);
+    let out = sim.wait(); // fails the test unless it exits on its own
+    assert_eq!(out.status.code(), Some(1), "devices gave up: exit 1");
+    let s = summary(&json_lines(&out));
+    assert_eq!(s["failed"], 2, "{s}");
+}
