@@ -419,3 +419,32 @@ fn reconnect_observes_again_what_the_session_observed() {
     say(&mut input, "quit");
     assert!(sh.wait().status.success());
 }
+
+#[test]
+fn a_pasted_block_of_lines_runs_as_one_command_per_line() {
+    // Bracketed paste hands the editor the block as one line with newlines;
+    // it used to run as `etid status topics` (error: unexpected argument).
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let state = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_smqctl");
+    let cmd = format!(
+        "env -u SMQCTL_PROFILE NO_COLOR=1 XDG_STATE_HOME='{}' SMQCTL_CONFIG=/nonexistent '{bin}' shell '{url}'; echo SHELL-EXITED-$?; sleep 30",
+        state.path().display()
+    );
+    if !have_tmux() {
+        return;
+    }
+    let t = Tmux::command(&cmd, 160, 40);
+    t.wait_for("the prompt with the ETID", |s| {
+        prompt_line(s).starts_with("smq [ETID ")
+    });
+    t.paste("sub PastedTopic\nstatus\n");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("both commands' output", |s| {
+        s.contains("subscribed to PastedTopic") && s.contains("state       connected")
+    });
+    assert!(!s.contains("unexpected argument"), "{s}");
+    t.keys(&["C-d"]);
+    t.wait_for("the exit", |s| s.contains("SHELL-EXITED-0"));
+}

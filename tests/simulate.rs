@@ -680,3 +680,73 @@ fn ctrl_c_before_the_duration_ends_still_prints_the_summary_and_exits_130() {
     assert_eq!(s["online_at_end"], 2, "{s}");
     assert!(s["elapsed_s"].as_f64().unwrap_or(60.0) < 30.0, "{s}");
 }
+
+#[test]
+fn bad_report_path_bind_address_or_interval_fail_before_the_run() {
+    // Both used to be noticed only at the end of the run (the report lost
+    // after a long --duration) or never (every connect failing, exit 0).
+    // The checks come before any connect: port 9 is never dialled.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("no/such/dir/run.json");
+    let started = Instant::now();
+    let report = report.to_str().expect("utf-8 temp path");
+    let out = run(&mut simulate(
+        "ws://127.0.0.1:9/smq/",
+        &["-n", "2", "--duration", "30s", "--report", report],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot write the report"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&mut simulate(
+        "ws://127.0.0.1:9/smq/",
+        &["-n", "2", "--duration", "30s", "--bind", "192.0.2.1"],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--bind 192.0.2.1"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&mut simulate(
+        "ws://127.0.0.1:9/smq/",
+        &["-n", "2", "--duration", "30s", "--interval", "1ms"],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("10ms or longer"),
+        "the floor of a scenario file's interval: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "no run happened"
+    );
+    // A writable path is left alone until the report is written.
+    let ok = dir.path().join("run.json");
+    let out = run(&mut simulate(
+        "ws://127.0.0.1:9/smq/",
+        &["-n", "1", "--report", ok.to_str().expect("utf-8 temp path")],
+    ));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(!ok.exists(), "no empty report left behind");
+}
+
+#[test]
+fn with_no_reconnect_the_run_ends_once_every_device_has_given_up() {
+    // It used to idle with 0 devices online until Ctrl-C (or --duration).
+    let broker = TestBroker::start();
+    let seen = recorder(&broker.broker);
+    let sim = Running::spawn(&mut simulate(
+        &broker.url("ws"),
+        &["-n", "2", "--no-reconnect", "--format", "json"],
+    ));
+    wait_for(&seen, "2 DeviceReady", |s| ready_uids(s).len() == 2);
+    drop(broker);
+    let out = sim.wait(); // fails the test unless it exits on its own
+    assert_eq!(out.status.code(), Some(1), "devices gave up: exit 1");
+    let s = summary(&json_lines(&out));
+    assert_eq!(s["failed"], 2, "{s}");
+}

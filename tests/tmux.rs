@@ -78,6 +78,20 @@ impl Tmux {
         Tmux { socket }
     }
 
+    /// Pastes text as a terminal does with bracketed paste on.
+    pub fn paste(&self, text: &str) {
+        let run = |args: &[&str]| {
+            let ok = Command::new("tmux")
+                .args(["-L", &self.socket])
+                .args(args)
+                .status()
+                .expect("tmux");
+            assert!(ok.success(), "tmux {args:?}");
+        };
+        run(&["set-buffer", "-b", "paste", text]);
+        run(&["paste-buffer", "-p", "-b", "paste"]);
+    }
+
     /// Whether the pane's session still exists.
     pub fn alive(&self) -> bool {
         Command::new("tmux")

@@ -219,7 +219,13 @@ fn without_a_tracer_answering_trace_degrades_to_client_side_messages() {
         "--no-fallback",
     ]));
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("error: no trace source"));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: no trace source"), "{err}");
+    assert!(err.contains("ETID 12345"), "the error says why: {err}");
+    assert!(
+        !err.contains("degraded"),
+        "--no-fallback never runs degraded, so it must not say it does: {err}"
+    );
 }
 
 #[test]
@@ -273,6 +279,18 @@ fn lua_hook_logic_passes_under_lua54_and_its_events_fit_the_schema() {
     )
     .expect("source");
     assert_eq!(shipped, source);
+}
+
+#[test]
+fn hook_lua_output_creates_the_install_directory_the_readme_names() {
+    // README: `smqctl hook lua --output myapp/.lua/smqctl/trace.lua`, where
+    // `smqctl/` does not exist yet in an app.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("myapp/.lua/smqctl/trace.lua");
+    let out = run(smqctl().args(["hook", "lua", "--output"]).arg(&file));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&file).expect("written");
+    assert!(written.contains("smq.hub"), "the Lua hook");
 }
 
 #[test]

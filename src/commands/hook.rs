@@ -41,6 +41,12 @@ pub enum HookCommand {
 pub fn run(cmd: HookCommand) -> Result<u8> {
     match cmd {
         HookCommand::Lua { output: Some(path) } => {
+            // The install path (`myapp/.lua/smqctl/trace.lua`) names a
+            // directory the app does not have yet: make it.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
             std::fs::write(&path, LUA_HOOK)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!(

@@ -194,12 +194,13 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
         };
         match update {
             Update::Status(s) => {
-                if let Status::Degraded { .. } = &s
+                if let Status::Degraded { reason, .. } = &s
                     && args.no_fallback
                 {
-                    eprintln!("smqctl: {}", status_line(&s));
+                    // Not the "degraded: showing ..." line: with --no-fallback
+                    // nothing is shown, the run ends here.
                     eprintln!(
-                        "error: no trace source attached this tracer (--no-fallback)\nhint: start `smqctl broker`, or install the Mako hook from `smqctl hook lua`"
+                        "error: no trace source attached this tracer (--no-fallback): {reason}\nhint: start `smqctl broker`, or install the Mako hook from `smqctl hook lua`"
                     );
                     source.abort();
                     return Ok(exit::REFUSED);

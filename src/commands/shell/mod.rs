@@ -317,17 +317,29 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
     out.note("type `help` for the commands, Tab to complete, Ctrl-D to leave");
     // Ctrl-C while a command runs cancels it instead of ending the shell.
     let mut code = exit::OK;
+    // A pasted block arrives as one line with newlines in it (bracketed
+    // paste): run it as the commands it is, one per line, as a script would.
+    let mut pasted = std::collections::VecDeque::new();
     loop {
         if let Some(reason) = session.ended() {
             out.note(&format!("connection ended: {reason}"));
             code = exit::LOST;
             break;
         }
-        let prompt = format!("smq [{}]> ", session.conn.borrow().label());
-        let text = match editor.read(prompt).await? {
-            Read::Line(t) => t,
-            Read::Interrupted => continue,
-            Read::Eof => break,
+        let text = match pasted.pop_front() {
+            Some(t) => t,
+            None => {
+                let prompt = format!("smq [{}]> ", session.conn.borrow().label());
+                match editor.read(prompt).await? {
+                    Read::Line(t) if t.contains(['\n', '\r']) => {
+                        pasted.extend(t.lines().map(str::to_string));
+                        continue;
+                    }
+                    Read::Line(t) => t,
+                    Read::Interrupted => continue,
+                    Read::Eof => break,
+                }
+            }
         };
         let cmd = match line::parse(&text) {
             Ok(Parsed::Empty) => continue,
@@ -345,6 +357,7 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
             r = exec(session, *cmd, global) => r,
             _ = tokio::signal::ctrl_c() => {
                 out.note("interrupted");
+                pasted.clear();
                 continue;
             }
         };

@@ -326,6 +326,15 @@ pub async fn run_fleet_with(
         }
         let online = shared.stats.online.load(Relaxed).max(0) as u64;
         peak = peak.max(online);
+        // Devices end on their own only when they give up (--no-reconnect):
+        // once every one has, there is nothing left to run or wait for.
+        if online == 0
+            && next_index >= range.1
+            && !handles.is_empty()
+            && handles.iter().all(|h| h.is_finished())
+        {
+            break;
+        }
         if all_online.is_none() && online >= target {
             all_online = Some(started.elapsed().as_secs_f64());
         }

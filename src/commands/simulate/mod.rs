@@ -167,7 +167,10 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
         i.trim().parse::<u32>().map_err(|_| bad())?,
         n.trim().parse::<u32>().map_err(|_| bad())?,
     );
-    if n == 0 || i >= n {
+    if n == 0 {
+        return Err(format!("'{s}': N, the number of shards, must be 1 or more"));
+    }
+    if i >= n {
         return Err(format!(
             "'{s}': I must be below N (0/{n} .. {}/{n})",
             n.saturating_sub(1)
@@ -229,6 +232,28 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         ));
     }
     let scenario = Scenario::load(&args.scenario).map_err(|e| input_error(e.to_string()))?;
+    // Fail before the run, not after it: a --report path that cannot be
+    // written would lose the whole run's report at the end, and a --bind
+    // address that is not local would make every connect fail for the whole
+    // --duration.
+    if let Some(path) = &args.report {
+        check_report_path(path)?;
+    }
+    // The same floor as a scenario file's `interval`.
+    if let Some(i) = args.interval
+        && i < Duration::from_millis(10)
+    {
+        return Err(input_error(format!(
+            "--interval {i:?}: must be 10ms or longer"
+        )));
+    }
+    for addr in &args.bind {
+        std::net::TcpListener::bind((*addr, 0)).map_err(|e| {
+            input_error(format!(
+                "--bind {addr}: cannot use this source address: {e}"
+            ))
+        })?;
+    }
     let mut opts = client_options(&args.conn, global)?;
     opts.uid = None;
     // Devices receive little; 2 KiB (growing for larger frames) instead of 8
@@ -341,6 +366,26 @@ fn print_report(report: &Report, format: SummaryFormat) -> Result<()> {
     Ok(())
 }
 
+/// The report file can be created (or rewritten); leaves no file behind.
+fn check_report_path(path: &std::path::Path) -> Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| {
+            input_error(format!(
+                "cannot write the report to {}: {e}",
+                path.display()
+            ))
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 fn write_report(report: &Report, path: &std::path::Path) -> Result<()> {
     let text = serde_json::to_string_pretty(report)?;
     std::fs::write(path, text + "\n")
@@ -398,5 +443,8 @@ mod tests {
                 && parse_shard("1/0").is_err()
                 && parse_shard("1").is_err()
         );
+        // Zero shards is its own mistake, not "I must be below N (0/0 .. 0/0)".
+        let zero = parse_shard("0/0").expect_err("no shards");
+        assert!(zero.contains("1 or more") && !zero.contains(".."), "{zero}");
     }
 }

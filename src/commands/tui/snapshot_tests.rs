@@ -7,7 +7,7 @@ use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 
 use super::app::tests::{client, message, topic};
-use super::app::{App, Mode, Prompt, PromptKind, Tab};
+use super::app::{App, Flash, Mode, Prompt, PromptKind, Tab};
 use super::ui;
 use crate::trace::filter::Filter;
 use crate::trace::schema::{Client, Dest, DestType, Event, Kind, Snapshot, TopicInfo};
@@ -301,4 +301,54 @@ fn without_colour_drops_and_the_selection_use_reverse_video() {
     assert_eq!(buf[drop].fg, Color::Reset, "no colour at all");
     let sel = find("▶");
     assert!(buf[sel].modifier.contains(Modifier::REVERSED));
+}
+
+/// Real TIDs and ETIDs have up to ten digits; a column too narrow for them
+/// showed only their last digits (a wrong ID) in an 80×24 terminal.
+#[test]
+fn full_ten_digit_tids_and_etids_fit_an_80x24_terminal() {
+    let mut app = App::new(10, "file ids.ndjson");
+    app.zone = jiff::tz::TimeZone::UTC;
+    let mut snap = Event::new(Kind::Snapshot, String::new());
+    snap.snapshot = Some(Snapshot {
+        server_etid: Some(1),
+        topics: vec![TopicInfo {
+            tid: 4_032_326_919,
+            name: "DeviceState".into(),
+            subscribers: Some(1),
+        }],
+        subtopics: vec![],
+        clients: vec![client(3_668_314_590, "charger-00001")],
+    });
+    app.push(snap);
+    let screen = |app: &App| {
+        let t = render(app, 80, 24);
+        let buf = t.backend().buffer();
+        (0..24u16)
+            .map(|y| (0..80u16).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    app.tab = Tab::Topics;
+    let topics = screen(&app);
+    assert!(topics.contains("4032326919"), "{topics}");
+    app.tab = Tab::Stats;
+    let stats = screen(&app);
+    assert!(stats.contains("3668314590"), "{stats}");
+}
+
+/// The export message names the file it wrote; at 80 columns the counters
+/// beside it used to cut the path (and its `.ndjson`) off.
+#[test]
+fn export_message_shows_the_whole_path_in_80_columns() {
+    let mut app = fixture();
+    let text = "exported 2 events to /tmp/qa/smqctl-export-20261122-045255.ndjson";
+    app.flash = Some(Flash {
+        text: text.into(),
+        error: false,
+    });
+    let t = render(&app, 80, 24);
+    let buf = t.backend().buffer();
+    let last: String = (0..80u16).map(|x| buf[(x, 23)].symbol()).collect();
+    assert!(last.contains(text), "{last}");
 }

@@ -178,7 +178,7 @@ fn top_publishers(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 
 fn client_list(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let n = app.clients.len() as u64 + app.clients_untracked;
-    let name_w = area.width.saturating_sub(8) as usize;
+    let name_w = area.width.saturating_sub(12) as usize;
     let table: Vec<Row> = app
         .clients
         .iter()
@@ -191,7 +191,8 @@ fn client_list(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         })
         .collect();
     frame.render_widget(
-        Table::new(table, [Constraint::Fill(1), Constraint::Length(6)])
+        // ETIDs are u32: ten digits, never cut.
+        Table::new(table, [Constraint::Fill(1), Constraint::Length(10)])
             .header(Row::new(vec!["client", "etid"]).style(theme.label()))
             .block(list_block(format!(" Connected ({}) ", count(n)), theme)),
         area,

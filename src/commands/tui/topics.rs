@@ -76,7 +76,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             table,
             [
                 Constraint::Fill(2),
-                Constraint::Length(6),
+                // TIDs are u32: ten digits, never cut (a right-aligned cell
+                // that is too narrow shows only the last digits).
+                Constraint::Length(10),
                 Constraint::Length(5),
                 Constraint::Length(9),
                 Constraint::Length(7),
@@ -86,7 +88,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .header(
             Row::new(vec![
                 "  topic",
-                "   tid",
+                "       tid",
                 " subs",
                 "     msgs",
                 "  drops",

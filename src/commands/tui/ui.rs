@@ -325,7 +325,15 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     if app.paused {
         right = format!(" PAUSED +{}{right}", count(app.held));
     }
-    let right_len = right.chars().count() as u16;
+    let mut right_len = right.chars().count() as u16;
+    // A message (e.g. the exported file's full path) takes the whole line
+    // when it does not fit beside the counters; they are back next second.
+    if let Some(f) = &app.flash
+        && f.text.chars().count() as u16 + right_len > area.width
+    {
+        right.clear();
+        right_len = 0;
+    }
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(right_len)]).areas(area);
     let left = match &app.flash {
