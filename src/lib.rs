@@ -9,8 +9,10 @@
 //! - [`transport`]: WebSocket and raw (HTTP-bootstrapped) byte streams, TLS.
 //! - [`client`]: the async SMQ client (handshake, caches, keepalive, reconnect).
 //! - [`broker`]: the embedded broker that behaves like Mako's `smq.hub`.
-//! - [`trace`]: the trace event type the broker's hooks emit.
-//! - [`commands`]: one module per subcommand.
+//! - [`trace`]: trace events (one wire schema for the embedded broker and the
+//!   Mako Lua hook), their sources (attach over SMQ, NDJSON files) and filters.
+//! - [`commands`]: one module per subcommand (`simulate/`, `shell/`, `tui/` are
+//!   folders; `demo` assembles broker, fleet, operator and TUI).
 //! - [`output`]: payload rendering shared by every command.
 //! - [`text`]: time and payload-preview helpers (no I/O).
 //! - [`template`]: `{{field}}` reply templates (serve, broker handlers).

@@ -5,9 +5,10 @@
 //! schema with names resolved, which tracers receive from either broker.
 //!
 //! The embedded broker emits these through its hooks (the places where Mako's
-//! `smq.hub` calls `onconnect`, `onpublish`, `ondrop`, `onclose`, ...), and later
-//! sources (a Mako hook script, recorded files) are meant to produce the same
-//! shape, so a consumer such as the TUI or `--json` output handles one type.
+//! `smq.hub` calls `onconnect`, `onpublish`, `ondrop`, `onclose`, ...). The
+//! wire events come from the broker's tracer outboxes or the Mako hook
+//! (`hook.lua`), reach consumers through [`attach`] (over SMQ) or [`file`]
+//! (NDJSON), and are picked with [`filter`].
 //!
 //! A [`TraceRecord`] is an event plus the wall-clock time it happened; it
 //! serialises to one flat JSON object (`{"ts":…,"event":"publish",…}`). Events
@@ -17,7 +18,7 @@
 //! [`crate::protocol::display_bytes`]).
 //!
 //! May import: `protocol` (for byte rendering). Nothing here does I/O except
-//! [`attach`], the SMQ source, which also imports `client`.
+//! [`attach`], the SMQ source, which also imports `client`, and [`file`].
 
 pub mod attach;
 pub mod file;
