@@ -241,7 +241,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Charger devices in the simulated fleet')
             [CompletionResult]::new('--devices', '--devices', [CompletionResultType]::ParameterName, 'Charger devices in the simulated fleet')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address of the embedded broker (port 0 picks a free one)')
-            [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Seconds between two operator actions')
+            [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Time between two operator actions (e.g. 700ms, 2s)')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'With --no-tui: stop after this long (default: until Ctrl-C)')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'With --no-tui: pretty lines or the trace schema''s JSON (default: pretty on a terminal)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'With --no-tui: pretty lines or the trace schema''s JSON (default: pretty on a terminal)')

@@ -232,7 +232,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand -n 'Charger devices in the simulated fleet'
             cand --devices 'Charger devices in the simulated fleet'
             cand --listen 'Address of the embedded broker (port 0 picks a free one)'
-            cand --every 'Seconds between two operator actions'
+            cand --every 'Time between two operator actions (e.g. 700ms, 2s)'
             cand --duration 'With --no-tui: stop after this long (default: until Ctrl-C)'
             cand -F 'With --no-tui: pretty lines or the trace schema''s JSON (default: pretty on a terminal)'
             cand --format 'With --no-tui: pretty lines or the trace schema''s JSON (default: pretty on a terminal)'

@@ -216,7 +216,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -s h -l help -d 'P
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s n -l devices -d 'Charger devices in the simulated fleet' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l listen -d 'Address of the embedded broker (port 0 picks a free one)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l every -d 'Seconds between two operator actions' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l every -d 'Time between two operator actions (e.g. 700ms, 2s)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l duration -d 'With --no-tui: stop after this long (default: until Ctrl-C)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s F -l format -d 'With --no-tui: pretty lines or the trace schema\'s JSON (default: pretty on a terminal)' -r -f -a "pretty\t'One readable line per event (colour on a terminal)'
 json\t'The schema\'s JSON, one event per line'"

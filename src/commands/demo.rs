@@ -68,7 +68,7 @@ pub struct DemoArgs {
     /// Address of the embedded broker (port 0 picks a free one)
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
     pub listen: String,
-    /// Seconds between two operator actions
+    /// Time between two operator actions (e.g. 700ms, 2s)
     #[arg(long, value_name = "DURATION", default_value = "700ms", value_parser = parse_positive_duration)]
     pub every: Duration,
     /// Print trace lines instead of opening the TUI (the default when not on a terminal)
@@ -223,7 +223,7 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Result<u8> {
     let _ = tokio::time::timeout(Duration::from_secs(5), broker_task).await;
     match report {
         Ok(Ok(Ok(r))) => eprintln!(
-            "smqctl demo: {} chargers online at peak; operator sent {} commands, {} RPC calls ({} answered), {} deliberate mistakes",
+            "smqctl demo: {} chargers online at peak; operator sent {} commands, {} RPC calls ({} answered), {} deliberate mistake(s)",
             r.peak_online,
             counts.commands.load(Ordering::Relaxed),
             counts.calls.load(Ordering::Relaxed),
