@@ -225,6 +225,13 @@ pub fn apply_selected(cli: &mut Cli, matches: &ArgMatches) -> Result<(), Profile
     {
         *slot = Some(f);
     }
+    // A simulated device's UID comes from its scenario (`simulate` refuses
+    // --uid); a profile's `uid` is for one-connection commands.
+    if let Command::Simulate(a) = &mut cli.command
+        && unset(leaf, "uid")
+    {
+        a.conn.uid = None;
+    }
     Ok(())
 }
 

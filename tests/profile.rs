@@ -207,3 +207,43 @@ fn profiles_are_added_listed_replaced_and_removed() {
     let rm = run(with_config(&dir).args(["profile", "remove", "dev"]));
     assert_eq!(rm.status.code(), Some(2));
 }
+
+#[test]
+fn a_profile_with_a_uid_still_runs_simulate() {
+    // The README's own profile has a `uid`; `simulate` refuses --uid (each
+    // device's UID comes from its scenario), and used to refuse the profile's.
+    let broker = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "[profile.lab]\nurl = \"{}\"\nuid = \"ops-{{{{pid}}}}\"\n",
+            broker.url("ws")
+        ),
+    )
+    .expect("write config");
+    let out = run(with_config(&dir).args([
+        "--profile",
+        "lab",
+        "simulate",
+        "-n",
+        "1",
+        "--duration",
+        "300ms",
+        "--format",
+        "json",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"type\":\"summary\""));
+    // A --uid given on the command line is still refused.
+    let out = run(with_config(&dir).args([
+        "--profile",
+        "lab",
+        "simulate",
+        "-n",
+        "1",
+        "--uid",
+        "someone",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
