@@ -121,6 +121,17 @@ pub fn config_path() -> Result<PathBuf, ProfileError> {
 
 /// Reads the file; a missing file is an empty one.
 pub fn load(path: &Path) -> Result<ConfigFile, ProfileError> {
+    let file = load_unchecked(path)?;
+    for (name, p) in &file.profile {
+        p.validate(name)
+            .map_err(|e| err(format!("{}: {e}", path.display())))?;
+    }
+    Ok(file)
+}
+
+/// Reads the file without checking each profile, so that `profile remove` can
+/// take out the profile that makes [`load`] refuse the file.
+pub fn load_unchecked(path: &Path) -> Result<ConfigFile, ProfileError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
@@ -128,9 +139,6 @@ pub fn load(path: &Path) -> Result<ConfigFile, ProfileError> {
     };
     let file: ConfigFile = toml::from_str(&text)
         .map_err(|e| err(format!("invalid config file {}: {e}", path.display())))?;
-    for (name, p) in &file.profile {
-        p.validate(name)?;
-    }
     Ok(file)
 }
 

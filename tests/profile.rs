@@ -247,3 +247,48 @@ fn a_profile_with_a_uid_still_runs_simulate() {
     ]));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_profile_that_makes_the_file_invalid_can_still_be_removed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[profile.sec]\nurl = \"ws://h/\"\ncredentials = \"s3cret\"\n",
+    )
+    .expect("write config");
+    let list = run(smqctl()
+        .env("SMQCTL_CONFIG", &config)
+        .args(["profile", "list"]));
+    assert_eq!(list.status.code(), Some(2));
+    let err = text(&list.stderr);
+    assert!(
+        err.contains(&config.display().to_string()),
+        "names the file: {err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+
+    let rm = run(smqctl()
+        .env("SMQCTL_CONFIG", &config)
+        .args(["profile", "remove", "sec"]));
+    assert!(rm.status.success(), "{}", text(&rm.stderr));
+    assert!(
+        !std::fs::read_to_string(&config)
+            .expect("read")
+            .contains("s3cret")
+    );
+
+    let bad = run(smqctl().env("SMQCTL_CONFIG", &config).args([
+        "profile",
+        "add",
+        "b",
+        "--url",
+        "not a url at all",
+    ]));
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(
+        !std::fs::read_to_string(&config)
+            .expect("read")
+            .contains("[profile.b]")
+    );
+}

@@ -44,7 +44,7 @@ pub struct AddArgs {
     /// Profile name
     pub name: String,
     /// Broker URL
-    #[arg(long)]
+    #[arg(long, value_parser = check_url)]
     pub url: Option<String>,
     /// UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in
     #[arg(long)]
@@ -78,6 +78,13 @@ pub struct AddArgs {
     pub force: bool,
 }
 
+/// Refuses a URL no command could connect to, when it is saved rather than later.
+fn check_url(s: &str) -> Result<String, String> {
+    crate::transport::Endpoint::parse(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
 /// Absolute paths, so the profile works from any directory.
 fn absolute(p: Option<PathBuf>) -> Option<PathBuf> {
     p.map(|p| std::path::absolute(&p).unwrap_or(p))
@@ -85,7 +92,12 @@ fn absolute(p: Option<PathBuf>) -> Option<PathBuf> {
 
 pub fn run(cmd: ProfileCommand) -> Result<u8> {
     let path = profile::config_path()?;
-    let mut file = profile::load(&path)?;
+    // `remove` must work on the profile that makes the file invalid.
+    let mut file = if matches!(cmd, ProfileCommand::Remove { .. }) {
+        profile::load_unchecked(&path)?
+    } else {
+        profile::load(&path)?
+    };
     match cmd {
         ProfileCommand::List => {
             if file.profile.is_empty() {

@@ -144,6 +144,13 @@ impl Endpoint {
         if host.is_empty() {
             return Err(bad("no host"));
         }
+        if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("the host contains spaces"));
+        }
+        // The path goes into the HTTP request line as it is.
+        if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("the path contains spaces (write them as %20)"));
+        }
         Ok(Endpoint {
             scheme,
             host,
@@ -386,6 +393,8 @@ mod tests {
             ("ws://host:99999/", "port"),
             ("ws:///path", "no host"),
             ("ws://user:pw@host/", "--credentials"),
+            ("not a url at all", "spaces"),
+            ("ws://host/my app/", "%20"),
         ] {
             let err = Endpoint::parse(url).expect_err(url).to_string();
             assert!(err.contains(why), "{url}: {err}");

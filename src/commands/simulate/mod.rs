@@ -60,7 +60,8 @@ pub struct SimulateArgs {
     #[command(subcommand)]
     pub action: Option<SimulateAction>,
     /// Devices in the whole fleet (all shards together)
-    #[arg(short = 'n', long, default_value_t = 10, value_name = "N")]
+    #[arg(short = 'n', long, default_value_t = 10, value_name = "N",
+          value_parser = crate::cli::at_least_one::<u32>)]
     pub devices: u32,
     /// Built-in scenario (charger, smib, player) or a scenario TOML file
     #[arg(short, long, default_value = "charger", value_name = "NAME|FILE")]

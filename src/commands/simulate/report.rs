@@ -341,7 +341,7 @@ impl Report {
         line(
             "connects",
             format!(
-                "{} ({} reconnects: {} churn, {} kill, {} restart command)",
+                "{} ({} reconnects; dropped on purpose: {} churn, {} kill, {} restart command)",
                 self.connects, self.reconnects, self.churned, self.killed, self.restarts
             ),
         );
