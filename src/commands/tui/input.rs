@@ -241,7 +241,11 @@ fn events_key(app: &mut App, key: KeyEvent) -> Action {
                 .selected_event()
                 .and_then(|e| e.to.as_ref()?.name.clone())
             else {
-                return Action::None;
+                app.flash = Some(Flash {
+                    text: "the selected event has no topic to keep or hide".into(),
+                    error: true,
+                });
+                return Action::Redraw;
             };
             let mut f = app.filter.clone();
             if key.code == KeyCode::Char('+') {
@@ -352,6 +356,22 @@ mod tests {
         assert_eq!(app.view.len(), 1);
         handle_key(&mut app, key(KeyCode::Char('c')));
         assert_eq!(app.view.len(), 3);
+    }
+
+    #[test]
+    fn plus_on_an_event_without_a_topic_says_so_and_keeps_the_filter() {
+        let mut app = app();
+        app.push(crate::trace::schema::Event::new(
+            Kind::Connect,
+            "2026-01-01T00:00:00Z".into(),
+        ));
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('+'))),
+            Action::Redraw
+        );
+        assert!(app.filter.include.is_empty());
+        let flash = app.flash.as_ref().expect("a message");
+        assert!(flash.error && flash.text.contains("no topic"), "{flash:?}");
     }
 
     #[test]
