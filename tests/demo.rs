@@ -92,6 +92,12 @@ fn demo_off_a_terminal_traces_fleet_rpc_and_deliberate_drops() {
             .any(|e| e["to"]["type"] == "unknown" && e["subtopic"] == "SetCharger"),
         "a command to a stale ETID: {drops:?}"
     );
+    assert!(
+        drops.iter().any(|e| e["to"]["type"] == "server"
+            && e["subtopic"] == "FirmwareUpdateReq"
+            && e["reason"] == "server has no handler"),
+        "a request nobody handles: {drops:?}"
+    );
     // ...and nothing else is dropped: reports have a subscriber.
     assert!(
         drops.iter().all(|e| uid(e) == "demo-operator"),

@@ -131,6 +131,14 @@ pub struct ServerMessage {
 /// should return quickly.
 pub trait ServerHandler: Send + Sync {
     fn on_message(&self, broker: &Broker, msg: ServerMessage);
+
+    /// Whether a message to the server's ETID with this sub-topic has a
+    /// handler (Mako: a `subscribe("self", {subtopic=…})` or a global `onmsg`).
+    /// One without is traced as a drop ("server has no handler"), where Mako's
+    /// default `onmsg` logs "Server dropping". Default: every sub-topic.
+    fn handles(&self, _subtid: u32) -> bool {
+        true
+    }
 }
 
 impl<F: Fn(&Broker, ServerMessage) + Send + Sync> ServerHandler for F {

@@ -840,7 +840,7 @@ impl Router {
                 "no subscribers"
             };
         } else if msg.tid == self.server_etid {
-            server = self.handler.clone();
+            server = self.handler.clone().filter(|h| h.handles(msg.subtid));
             receivers = usize::from(server.is_some());
             why = "server has no handler";
         } else if let Some(peer) = self.peers.get_mut(&msg.tid) {

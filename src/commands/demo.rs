@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use clap::{Args, Parser};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::broker::{Broker, BrokerConfig};
 use crate::cli::{GlobalArgs, at_least_one, parse_positive_duration};
@@ -42,10 +42,9 @@ Examples:
 What you see: chargers connect, subscribe, pass the readiness barrier and send
 DeviceReady; ChargerState reports every second, re-published by the broker; an
 operator sends SetCharger commands and $RpcReq calls. Deliberate mistakes show
-as DROP rows: an alert published to a topic nobody subscribes to and a command
-to a stale ETID. A request the broker has no handler for (FirmwareUpdateReq) is
-a PUBLISH to the server that no response follows (Mako logs it as \"Server
-dropping\"; it is not an ondrop), and the reboot call answers with an error.";
+as DROP rows: an alert published to a topic nobody subscribes to, a command to
+a stale ETID, and a request the broker has no handler for (FirmwareUpdateReq);
+the reboot call answers with an error.";
 
 /// Handler rules the demo adds to the charger scenario's (RPC functions the
 /// operator calls; `reboot` answers with an error on purpose).
@@ -171,15 +170,25 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Result<u8> {
             };
             let _ = tokio::time::timeout(Duration::from_secs(5), wait).await;
             drop(attached);
-            // The fleet, ramping up so connects and barriers are visible.
+            // The operator first: commands, RPC calls and deliberate mistakes.
+            // Its dashboard subscription must exist before the first report.
+            let (ready_tx, ready_rx) = oneshot::channel();
+            let operator = tokio::spawn(operator(
+                url.clone(),
+                server,
+                every,
+                counts,
+                stop_rx.clone(),
+                ready_tx,
+            ));
+            let _ = tokio::time::timeout(Duration::from_secs(5), ready_rx).await;
+            // Then the fleet, ramping up so connects and barriers are visible.
             let mut fleet = FleetConfig::builtin("charger", &url, devices)?;
             fleet.ramp = 10.0;
-            let mut stop = stop_rx.clone();
+            let mut stop = stop_rx;
             let fleet = tokio::spawn(run_fleet(fleet, async move {
                 while stop.changed().await.is_ok() && !*stop.borrow() {}
             }));
-            // The operator: commands, RPC calls and deliberate mistakes.
-            let operator = tokio::spawn(operator(url, server, every, counts, stop_rx));
             anyhow::Ok((fleet, operator))
         })
     };
@@ -258,6 +267,7 @@ async fn operator(
     every: Duration,
     counts: Arc<OperatorCounts>,
     mut stop: watch::Receiver<bool>,
+    subscribed: oneshot::Sender<()>,
 ) -> Result<()> {
     let endpoint = Endpoint::parse(&url).map_err(crate::client::ClientError::from)?;
     let mut opts = ClientOptions::new(endpoint);
@@ -269,6 +279,7 @@ async fn operator(
     // without a subscriber each one would be a drop that hides the mistakes.
     let mut reports = client.subscribe("ChargerState", None).await?;
     let mut answers = client.subscribe("self", Some("$RpcResp")).await?;
+    let _ = subscribed.send(());
     let mut devices: Vec<u32> = Vec::new();
     let mut tick = tokio::time::interval(every);
     let mut n: u64 = 0;

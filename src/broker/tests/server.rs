@@ -202,3 +202,57 @@ async fn shutdown_all_disconnects_clients_but_keeps_accepting() {
     let _again = RawClient::connect(b.addr, "client-a").await;
     b.stop().await;
 }
+
+/// Handles only the sub-topic it was made for, like a Mako app that registered
+/// `subscribe("self", {subtopic="Known"})` and no global `onmsg`.
+struct OnlyKnown {
+    known: u32,
+    calls: Mutex<u32>,
+}
+
+impl ServerHandler for OnlyKnown {
+    fn handles(&self, subtid: u32) -> bool {
+        subtid == self.known
+    }
+    fn on_message(&self, _: &Broker, _: ServerMessage) {
+        *self.calls.lock().expect("lock") += 1;
+    }
+}
+
+#[tokio::test]
+async fn a_request_no_server_handler_takes_is_a_drop() {
+    let b = TestBroker::default().await;
+    let known = b.broker.createsub("KnownReq");
+    let unknown = b.broker.createsub("FirmwareUpdateReq");
+    let h = Arc::new(OnlyKnown {
+        known,
+        calls: Mutex::new(0),
+    });
+    b.broker.set_handler(h.clone());
+    let mut events = b.broker.events();
+    let mut a = RawClient::connect(b.addr, "asks-01").await;
+    a.send(&publish(1, a.etid, known, b"{}")).await;
+    a.send(&publish(1, a.etid, unknown, b"{}")).await;
+    a.send(&Packet::Disconnect {
+        reason: Default::default(),
+    })
+    .await;
+    a.expect_closed().await;
+    let seen = events_until(&mut events, |e| matches!(e, TraceEvent::Close { .. })).await;
+    assert!(
+        seen.iter().any(
+            |e| matches!(e, TraceEvent::Publish { subtid, receivers: 1, .. } if *subtid == known)
+        ),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().any(|e| matches!(e, TraceEvent::Drop { subtid, why, .. } if *subtid == unknown && why == "server has no handler")),
+        "{seen:?}"
+    );
+    assert_eq!(
+        *h.calls.lock().expect("lock"),
+        1,
+        "only the known request reached it"
+    );
+    b.stop().await;
+}

@@ -237,6 +237,10 @@ fn expand(template: &str, payload: &[u8], ctx: &Context) -> Bytes {
 }
 
 impl ServerHandler for Handlers {
+    fn handles(&self, subtid: u32) -> bool {
+        self.by_subtid.contains_key(&subtid)
+    }
+
     fn on_message(&self, broker: &Broker, msg: ServerMessage) {
         let Some(action) = self.by_subtid.get(&msg.subtid) else {
             return;
