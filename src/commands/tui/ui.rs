@@ -326,16 +326,6 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         right = format!(" PAUSED +{}{right}", count(app.held));
     }
     let mut right_len = right.chars().count() as u16;
-    // A message (e.g. the exported file's full path) takes the whole line
-    // when it does not fit beside the counters; they are back next second.
-    if let Some(f) = &app.flash
-        && f.text.chars().count() as u16 + right_len > area.width
-    {
-        right.clear();
-        right_len = 0;
-    }
-    let [left_area, right_area] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_len)]).areas(area);
     let left = match &app.flash {
         Some(f) => Span::styled(
             f.text.clone(),
@@ -346,6 +336,25 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Span::styled(text, style)
         }
     };
+    // A message (e.g. the exported file's full path), or a status with a
+    // reason (degraded, reconnecting, ended), takes the whole line when it does
+    // not fit beside the counters: the why matters more than the totals.
+    let has_reason = app.flash.is_some()
+        || matches!(
+            app.status,
+            Some(Status::Degraded { .. } | Status::Reconnecting { .. } | Status::Ended { .. })
+        );
+    if has_reason && left.content.chars().count() as u16 + right_len > area.width {
+        // Pausing stays visible: it explains why the table stands still.
+        right = if app.paused {
+            format!(" PAUSED +{}", count(app.held))
+        } else {
+            String::new()
+        };
+        right_len = right.chars().count() as u16;
+    }
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_len)]).areas(area);
     frame.render_widget(Paragraph::new(Line::from(left)), left_area);
     let right_style = if app.paused {
         theme.warn()
