@@ -56,6 +56,10 @@ Examples:
   smqctl pub DeviceState '{\"On\":true}' --json   # publish JSON to it
   smqctl sub self --url http://mako.local/smq.lsp  # direct messages, raw transport
   smqctl --trace-packets pub Chat hello          # show every packet on stderr
+  smqctl demo                                    # broker + device fleet + traffic, in the TUI
+  smqctl tui --url ws://mako.local/smq.lsp       # live trace view (needs the Lua hook)
+  smqctl simulate -n 500 --scenario charger      # 500 fake devices
+  smqctl shell ws://127.0.0.1:9357/              # stay connected at a prompt
 
 Exit codes:
   0 success   1 error   2 bad usage or input   3 cannot connect
