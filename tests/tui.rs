@@ -157,7 +157,7 @@ fn tui_without_a_terminal_says_so_and_exits_2() {
 /// 20,000 events/s for 20 s through the TUI in a tmux pane, presses a key every
 /// 500 ms and times until the screen shows it, and prints the loop's own
 /// timings (hidden --stats-file). Run against a release binary with
-/// `cargo build --release && TUI_PERF_BIN=target/release/smqctl cargo test --test main tui_perf -- --ignored --nocapture`.
+/// `cargo build --release && TUI_PERF_BIN=target/release/smqctl cargo test --test main tui_perf_20k -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn tui_perf_20k_events_per_second() {
