@@ -161,7 +161,8 @@ pub fn escape_controls(t: &str) -> String {
     out
 }
 
-fn paint(on: bool, code: &str, text: &str) -> String {
+/// `text` in the SGR colour `code` (e.g. `"1;31"`) when `on`, else as it is.
+pub(crate) fn paint(on: bool, code: &str, text: &str) -> String {
     if on {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::{client_options, exit, input_error};
 use crate::cli::{ConnectArgs, GlobalArgs, at_least_one, parse_duration, parse_positive_duration};
 use crate::client::ReconnectPolicy;
-use crate::output::{clock_time, use_color};
+use crate::output::{clock_time, escape_controls, paint, use_color};
 use crate::trace::attach::{self, AttachConfig};
 use crate::trace::filter::Filter;
 use crate::trace::schema::{self, Event, Kind};
@@ -265,16 +265,16 @@ pub fn status_line(s: &Status) -> String {
     }
 }
 
-const RED: &str = "\x1b[1;31m";
-const YELLOW: &str = "\x1b[1;33m";
-const DIM: &str = "\x1b[2m";
-const GREEN: &str = "\x1b[32m";
-const RESET: &str = "\x1b[0m";
+/// SGR colour codes of the pretty lines (painted by `output::paint`).
+const RED: &str = "1;31";
+const YELLOW: &str = "1;33";
+const DIM: &str = "2";
+const GREEN: &str = "32";
 
 /// `who(etid)`: the UID when known.
 fn who(c: &schema::Client) -> String {
     match &c.uid {
-        Some(uid) => format!("{uid}({})", c.etid),
+        Some(uid) => format!("{}({})", escape_controls(uid), c.etid),
         None => c.label(),
     }
 }
@@ -286,18 +286,14 @@ pub fn pretty(e: &Event, color: bool) -> String {
         .map(|t| clock_time(std::time::SystemTime::from(t)))
         .unwrap_or_else(|| e.ts.clone());
     let kind = e.kind.as_str().to_ascii_uppercase();
-    let paint = match e.kind {
+    let code = match e.kind {
         Kind::Drop | Kind::Deny | Kind::Error => RED,
         Kind::Notice => YELLOW,
         Kind::Connect | Kind::Close => GREEN,
         Kind::Publish => "",
         _ => DIM,
     };
-    let kind = if color && !paint.is_empty() {
-        format!("{paint}{kind:<11}{RESET}")
-    } else {
-        format!("{kind:<11}")
-    };
+    let kind = paint(color && !code.is_empty(), code, &format!("{kind:<11}"));
     let mut line = format!("{time} {kind}");
     if let Some(snap) = &e.snapshot {
         line.push_str(&format!(
@@ -318,10 +314,10 @@ pub fn pretty(e: &Event, color: bool) -> String {
         }
     }
     if let Some(to) = &e.to {
-        line.push_str(&format!(" → {}", to.label()));
+        line.push_str(&format!(" → {}", escape_controls(&to.label())));
     }
     if let Some(sub) = &e.subtopic {
-        line.push_str(&format!(" [{sub}]"));
+        line.push_str(&format!(" [{}]", escape_controls(sub)));
     } else if let Some(id) = e.subtid {
         line.push_str(&format!(" [#{id}]"));
     }
@@ -334,17 +330,15 @@ pub fn pretty(e: &Event, color: bool) -> String {
     if let Some(p) = &e.payload {
         let shown = match e.encoding {
             Some(schema::Encoding::Base64) => format!("base64:{p}"),
-            _ => crate::output::escape_controls(p),
+            _ => escape_controls(p),
         };
         let ell = if e.truncated { "…" } else { "" };
         line.push_str(&format!(" {shown}{ell}"));
     }
     if let Some(reason) = &e.reason {
-        if color && paint == RED {
-            line.push_str(&format!(" {RED}({reason}){RESET}"));
-        } else {
-            line.push_str(&format!(" ({reason})"));
-        }
+        let reason = format!("({})", escape_controls(reason));
+        line.push(' ');
+        line.push_str(&paint(color && code == RED, RED, &reason));
     }
     line
 }
@@ -353,6 +347,8 @@ pub fn pretty(e: &Event, color: bool) -> String {
 mod tests {
     use super::*;
     use crate::trace::schema::{Client, Dest, DestType};
+
+    const RED: &str = "\x1b[1;31m";
 
     #[test]
     fn pretty_lines_name_who_sent_what_where() {
