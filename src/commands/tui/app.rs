@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::trace::filter::Filter;
-use crate::trace::schema::{Event, Kind};
+use crate::trace::schema::{Client, Event, Kind};
 use crate::trace::source::Status;
 
 /// Most distinct topics, publishers or clients tracked by name.
@@ -145,6 +145,17 @@ pub struct ClientEntry {
     pub addr: Option<String>,
     /// Topics it subscribed to since we watch (to undo on close).
     pub subs: Vec<String>,
+}
+
+impl From<&Client> for ClientEntry {
+    fn from(c: &Client) -> Self {
+        ClientEntry {
+            uid: c.uid.clone(),
+            info: c.info.clone(),
+            addr: c.addr.clone(),
+            subs: Vec::new(),
+        }
+    }
 }
 
 /// One second of the rate history.
@@ -389,15 +400,7 @@ impl App {
             Kind::Connect => {
                 if let Some(c) = &e.from {
                     if self.clients.len() < KEY_CAP || self.clients.contains_key(&c.etid) {
-                        self.clients.insert(
-                            c.etid,
-                            ClientEntry {
-                                uid: c.uid.clone(),
-                                info: c.info.clone(),
-                                addr: c.addr.clone(),
-                                subs: Vec::new(),
-                            },
-                        );
+                        self.clients.insert(c.etid, ClientEntry::from(c));
                     } else {
                         self.clients_untracked += 1;
                     }
@@ -423,15 +426,7 @@ impl App {
                     self.clients_untracked = 0;
                     for c in &snap.clients {
                         if self.clients.len() < KEY_CAP {
-                            self.clients.insert(
-                                c.etid,
-                                ClientEntry {
-                                    uid: c.uid.clone(),
-                                    info: c.info.clone(),
-                                    addr: c.addr.clone(),
-                                    subs: Vec::new(),
-                                },
-                            );
+                            self.clients.insert(c.etid, ClientEntry::from(c));
                         } else {
                             self.clients_untracked += 1;
                         }

@@ -40,10 +40,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 /// Clock time of an event in the app's zone (`HH:MM:SS.mmm`), or its raw `ts`.
 pub fn clock(e: &Event, zone: &jiff::tz::TimeZone) -> String {
     match e.timestamp() {
-        Some(t) => t
-            .to_zoned(zone.clone())
-            .strftime("%H:%M:%S%.3f")
-            .to_string(),
+        Some(t) => crate::text::clock_time_in(std::time::SystemTime::from(t), zone),
         None => cut(&e.ts, 12),
     }
 }

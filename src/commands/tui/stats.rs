@@ -126,22 +126,8 @@ fn top_topics(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             count(other.drops),
         ]));
     }
-    frame.render_widget(
-        Table::new(
-            table,
-            [
-                Constraint::Fill(1),
-                Constraint::Length(7),
-                Constraint::Length(6),
-            ],
-        )
-        .header(Row::new(vec!["topic", "msgs", "drops"]).style(theme.label()))
-        .block(list_block(
-            format!(" Topics ({}) ", app.topics.len()),
-            theme,
-        )),
-        area,
-    );
+    let title = format!(" Topics ({}) ", app.topics.len());
+    frame.render_widget(counts_table(table, "topic", title, theme), area);
 }
 
 fn top_publishers(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -158,22 +144,22 @@ fn top_publishers(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .take(area.height as usize)
         .map(|(name, p, d)| Row::new(vec![cut(name, name_w), count(*p), count(*d)]))
         .collect();
-    frame.render_widget(
-        Table::new(
-            table,
-            [
-                Constraint::Fill(1),
-                Constraint::Length(7),
-                Constraint::Length(6),
-            ],
-        )
-        .header(Row::new(vec!["publisher", "msgs", "drops"]).style(theme.label()))
-        .block(list_block(
-            format!(" Publishers ({}) ", app.publishers.len()),
-            theme,
-        )),
-        area,
-    );
+    let title = format!(" Publishers ({}) ", app.publishers.len());
+    frame.render_widget(counts_table(table, "publisher", title, theme), area);
+}
+
+/// A `name · msgs · drops` table in a titled list block.
+fn counts_table<'a>(rows: Vec<Row<'a>>, name: &'a str, title: String, theme: Theme) -> Table<'a> {
+    Table::new(
+        rows,
+        [
+            Constraint::Fill(1),
+            Constraint::Length(7),
+            Constraint::Length(6),
+        ],
+    )
+    .header(Row::new(vec![name, "msgs", "drops"]).style(theme.label()))
+    .block(list_block(title, theme))
 }
 
 fn client_list(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
