@@ -8,6 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use smqctl::broker::{Broker, BrokerConfig};
+use smqctl::commands::broker::handlers::HandlerFile;
 
 /// Longest any single step may take before the test fails.
 pub const STEP: Duration = Duration::from_secs(15);
@@ -63,6 +64,13 @@ impl TestBroker {
             shutdown: Some(stop_tx),
             thread: Some(thread),
         }
+    }
+
+    /// A broker answering with the rules of a handler file (`--handlers`).
+    pub fn with_handlers(rules: &str) -> TestBroker {
+        let b = TestBroker::start();
+        install_handlers(&b.broker, rules);
+        b
     }
 
     pub fn url(&self, scheme: &str) -> String {
@@ -300,4 +308,12 @@ pub fn publish(url: &str, args: &[&str]) -> Output {
         text(&out.stderr)
     );
     out
+}
+
+/// Installs handler rules (the `--handlers` file format) on `broker`.
+pub fn install_handlers(broker: &Broker, rules: &str) {
+    let handlers = HandlerFile::parse(rules, "the test's handlers")
+        .expect("valid handler rules")
+        .install(broker);
+    broker.set_handler(std::sync::Arc::new(handlers));
 }

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use smqctl::broker::BrokerConfig;
 use smqctl::commands::broker::handlers::HandlerFile;
 
 use crate::harness::{Running, TestBroker, json_lines, publish, ready_sub, run, smqctl, text};
@@ -36,15 +35,7 @@ name = "ChargerState"
 "#;
 
 fn broker_with_handlers() -> TestBroker {
-    let broker = TestBroker::with_config(BrokerConfig::default());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("handlers.toml");
-    std::fs::write(&path, HANDLERS).expect("write");
-    let handlers = HandlerFile::load(&path)
-        .expect("valid file")
-        .install(&broker.broker);
-    broker.broker.set_handler(std::sync::Arc::new(handlers));
-    broker
+    TestBroker::with_handlers(HANDLERS)
 }
 
 fn rpc(url: &str, args: &[&str]) -> std::process::Output {
@@ -473,18 +464,9 @@ fn the_readme_handler_file_example_loads_and_answers() {
 
 #[test]
 fn a_request_rule_can_announce_an_event_after_replying() {
-    let broker = TestBroker::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("h.toml");
-    std::fs::write(
-        &path,
+    let broker = TestBroker::with_handlers(
         "[[request]]\nname = \"SetChargerReq\"\nreply = '{\"ok\":true}'\nevent_topic = \"ChargerState\"\nevent_payload = '{\"id\":{{ChargerID}},\"on\":{{On}}}'\n",
-    )
-    .expect("write");
-    let handlers = HandlerFile::load(&path)
-        .expect("valid")
-        .install(&broker.broker);
-    broker.broker.set_handler(std::sync::Arc::new(handlers));
+    );
     let url = broker.url("http");
     let (sub, _) = ready_sub(&url, &["ChargerState", "-C", "1", "-W", "10s"]);
     let out = rpc(

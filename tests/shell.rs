@@ -7,8 +7,6 @@ use std::process::ChildStdin;
 use std::time::Instant;
 
 use serde_json::Value;
-use smqctl::broker::BrokerConfig;
-use smqctl::commands::broker::handlers::HandlerFile;
 
 use crate::harness::{Running, STEP, TestBroker, publish, run, smqctl, text};
 use crate::tmux::{Tmux, have_tmux};
@@ -28,15 +26,7 @@ error = "out of coffee"
 "#;
 
 fn broker_with_handlers() -> TestBroker {
-    let broker = TestBroker::with_config(BrokerConfig::default());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("handlers.toml");
-    std::fs::write(&path, HANDLERS).expect("write");
-    let handlers = HandlerFile::load(&path)
-        .expect("valid file")
-        .install(&broker.broker);
-    broker.broker.set_handler(std::sync::Arc::new(handlers));
-    broker
+    TestBroker::with_handlers(HANDLERS)
 }
 
 /// A shell fed line by line through its stdin (not a terminal: script mode).

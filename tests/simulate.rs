@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use smqctl::broker::{Broker, BrokerConfig, ServerMessage};
-use smqctl::commands::broker::handlers::HandlerFile;
 
 use crate::harness::{
     Running, STEP, TestBroker, json_lines, publish, ready_sub, run, smqctl, text,
@@ -20,20 +19,8 @@ fn handlers_text(scenario: &str) -> String {
     text(&out.stdout)
 }
 
-fn install_handlers(broker: &Broker, scenario: &str) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("handlers.toml");
-    std::fs::write(&path, handlers_text(scenario)).expect("write");
-    let handlers = HandlerFile::load(&path)
-        .expect("valid handler file")
-        .install(broker);
-    broker.set_handler(Arc::new(handlers));
-}
-
 fn broker_for(scenario: &str) -> TestBroker {
-    let b = TestBroker::start();
-    install_handlers(&b.broker, scenario);
-    b
+    TestBroker::with_handlers(&handlers_text(scenario))
 }
 
 fn simulate(url: &str, args: &[&str]) -> std::process::Command {
