@@ -295,23 +295,32 @@ fn prompt_line(screen: &str) -> String {
         .to_string()
 }
 
+/// `smqctl shell URL` at a prompt in a tmux pane (history kept in `state`),
+/// once the prompt shows the ETID; None when tmux is missing.
+fn interactive_shell(url: &str, state: &std::path::Path) -> Option<Tmux> {
+    if !have_tmux() {
+        return None;
+    }
+    let bin = env!("CARGO_BIN_EXE_smqctl");
+    let cmd = format!(
+        "env -u SMQCTL_PROFILE NO_COLOR=1 XDG_STATE_HOME='{}' SMQCTL_CONFIG=/nonexistent '{bin}' shell '{url}'; echo SHELL-EXITED-$?; sleep 30",
+        state.display()
+    );
+    let t = Tmux::command(&cmd, 160, 40);
+    t.wait_for("the prompt with the ETID", |s| {
+        prompt_line(s).starts_with("smq [ETID ")
+    });
+    Some(t)
+}
+
 #[test]
 fn interactive_prompt_completes_prints_above_the_line_and_obeys_ctrl_c_and_ctrl_d() {
     let broker = TestBroker::start();
     let url = broker.url("ws");
     let state = tempfile::tempdir().expect("tempdir");
-    let bin = env!("CARGO_BIN_EXE_smqctl");
-    let cmd = format!(
-        "env -u SMQCTL_PROFILE NO_COLOR=1 XDG_STATE_HOME='{}' SMQCTL_CONFIG=/nonexistent '{bin}' shell '{url}'; echo SHELL-EXITED-$?; sleep 30",
-        state.path().display()
-    );
-    if !have_tmux() {
+    let Some(t) = interactive_shell(&url, state.path()) else {
         return;
-    }
-    let t = Tmux::command(&cmd, 160, 40);
-    t.wait_for("the prompt with the ETID", |s| {
-        prompt_line(s).starts_with("smq [ETID ")
-    });
+    };
 
     // Typing a command runs it.
     t.text("sub DeviceState");
@@ -417,18 +426,9 @@ fn a_pasted_block_of_lines_runs_as_one_command_per_line() {
     let broker = TestBroker::start();
     let url = broker.url("ws");
     let state = tempfile::tempdir().expect("tempdir");
-    let bin = env!("CARGO_BIN_EXE_smqctl");
-    let cmd = format!(
-        "env -u SMQCTL_PROFILE NO_COLOR=1 XDG_STATE_HOME='{}' SMQCTL_CONFIG=/nonexistent '{bin}' shell '{url}'; echo SHELL-EXITED-$?; sleep 30",
-        state.path().display()
-    );
-    if !have_tmux() {
+    let Some(t) = interactive_shell(&url, state.path()) else {
         return;
-    }
-    let t = Tmux::command(&cmd, 160, 40);
-    t.wait_for("the prompt with the ETID", |s| {
-        prompt_line(s).starts_with("smq [ETID ")
-    });
+    };
     t.paste("sub PastedTopic\nstatus\n");
     t.keys(&["Enter"]);
     let s = t.wait_for("both commands' output", |s| {
