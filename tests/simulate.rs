@@ -677,36 +677,18 @@ fn bad_report_path_bind_address_or_interval_fail_before_the_run() {
     let report = dir.path().join("no/such/dir/run.json");
     let started = Instant::now();
     let report = report.to_str().expect("utf-8 temp path");
-    let out = run(&mut simulate(
-        "ws://127.0.0.1:9/smq/",
-        &["-n", "2", "--duration", "30s", "--report", report],
-    ));
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("cannot write the report"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = run(&mut simulate(
-        "ws://127.0.0.1:9/smq/",
-        &["-n", "2", "--duration", "30s", "--bind", "192.0.2.1"],
-    ));
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("--bind 192.0.2.1"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = run(&mut simulate(
-        "ws://127.0.0.1:9/smq/",
-        &["-n", "2", "--duration", "30s", "--interval", "1ms"],
-    ));
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("10ms or longer"),
-        "the floor of a scenario file's interval: {}",
-        text(&out.stderr)
-    );
+    for (flags, says) in [
+        (["--report", report], "cannot write the report"),
+        (["--bind", "192.0.2.1"], "--bind 192.0.2.1"),
+        // The floor of a scenario file's interval.
+        (["--interval", "1ms"], "10ms or longer"),
+    ] {
+        let mut args = vec!["-n", "2", "--duration", "30s"];
+        args.extend(flags);
+        let out = run(&mut simulate("ws://127.0.0.1:9/smq/", &args));
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
     assert!(
         started.elapsed() < Duration::from_secs(25),
         "no run happened"
