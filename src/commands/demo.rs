@@ -99,10 +99,8 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Result<u8> {
     }
 
     // 1. The broker, with the charger scenario's handlers plus the demo's RPCs.
-    let (_, _, charger_handlers) = scenario::BUILTIN
-        .iter()
-        .find(|(name, _, _)| *name == "charger")
-        .context("the charger scenario is built in")?;
+    let (_, charger_handlers) =
+        scenario::builtin("charger").context("the charger scenario is built in")?;
     let handlers = HandlerFile::parse(
         &format!("{charger_handlers}\n{DEMO_HANDLERS}"),
         "the demo's handlers",
@@ -121,7 +119,7 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Result<u8> {
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             b.run(listener, async move {
-                while stop.changed().await.is_ok() && !*stop.borrow() {}
+                let _ = stop.wait_for(|stop| *stop).await;
             })
             .await
         })
@@ -187,7 +185,7 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Result<u8> {
             fleet.ramp = 10.0;
             let mut stop = stop_rx;
             let fleet = tokio::spawn(run_fleet(fleet, async move {
-                while stop.changed().await.is_ok() && !*stop.borrow() {}
+                let _ = stop.wait_for(|stop| *stop).await;
             }));
             anyhow::Ok((fleet, operator))
         })
@@ -199,23 +197,10 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Result<u8> {
             .context("building the TUI's arguments")?;
         crate::commands::tui::run(w.args, global).await
     } else {
-        let mut argv = vec!["--url".to_string(), url.clone()];
-        if let Some(d) = args.duration {
-            argv.push("--timeout".into());
-            argv.push(humantime::format_duration(d).to_string());
-        }
-        if let Some(f) = args.format {
-            argv.push("--format".into());
-            argv.push(
-                match f {
-                    TraceFormat::Pretty => "pretty",
-                    TraceFormat::Json => "json",
-                }
-                .into(),
-            );
-        }
-        let w =
-            Wrap::<TraceArgs>::try_parse_from(argv).context("building the trace's arguments")?;
+        let mut w = Wrap::<TraceArgs>::try_parse_from(["--url", &url])
+            .context("building the trace's arguments")?;
+        w.args.timeout = args.duration;
+        w.args.format = args.format;
         crate::commands::trace::run(w.args, global).await
     };
 
