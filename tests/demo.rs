@@ -1,11 +1,11 @@
 //! `smqctl demo` as a newcomer runs it: off a terminal it prints the trace of
 //! the whole show (broker, charger fleet, operator with deliberate mistakes); in
-//! a terminal (tmux) it opens the TUI attached to its own broker.
+//! a terminal (a pseudo-terminal) it opens the TUI attached to its own broker.
 
 use serde_json::Value;
 
 use crate::harness::{json_lines, run, smqctl, text};
-use crate::tmux::{Tmux, have_tmux};
+use crate::pty::Pty;
 
 fn uid(e: &Value) -> &str {
     e["from"]["uid"].as_str().unwrap_or("")
@@ -111,20 +111,17 @@ fn demo_off_a_terminal_traces_fleet_rpc_and_deliberate_drops() {
 
 #[test]
 fn demo_in_a_terminal_opens_the_tui_and_quits_cleanly() {
-    if !have_tmux() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux::start(
+    let term = Pty::start(
         dir.path(),
         &["demo", "--devices", "3", "--every", "150ms"],
         100,
         30,
     );
-    tmux.wait_for("the TUI attached with a drop", |s| {
+    term.wait_for("the TUI attached with a drop", |s| {
         s.contains("attached") && s.contains("DROP")
     });
-    tmux.keys(&["d"]);
+    term.keys(&["d"]);
     // Polled until the whole frame is drawn: a capture can catch a redraw
     // half-way. (The selected row's marker sits next to the time, so kind
     // labels are looked for anywhere on a line.)
@@ -136,13 +133,14 @@ fn demo_in_a_terminal_opens_the_tui_and_quits_cleanly() {
                 .iter()
                 .all(|k| rows(k) == 0)
     };
-    tmux.wait_for("only drops listed", only_drops);
-    tmux.keys(&["q"]);
-    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
-    assert!(s.contains("smqctl-exit=0"), "{s}");
-    assert!(s.contains("tty=cooked"), "terminal restored:\n{s}");
+    term.wait_for("only drops listed", only_drops);
+    term.keys(&["q"]);
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    term.assert_restored();
     assert!(
-        s.contains("chargers online at peak"),
-        "summary after the TUI:\n{s}"
+        exit.screen.contains("chargers online at peak"),
+        "summary after the TUI:\n{}",
+        exit.screen
     );
 }

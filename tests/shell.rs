@@ -1,6 +1,6 @@
 //! `smqctl shell`: scripted sessions against the embedded broker (every
 //! command, failures stopping the script at their line, a reconnect in the
-//! middle of a session), and the interactive prompt driven through tmux.
+//! middle of a session), and the interactive prompt in a pseudo-terminal.
 
 use std::io::Write;
 use std::process::ChildStdin;
@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::harness::{Running, STEP, TestBroker, publish, run, smqctl, text};
-use crate::tmux::{Tmux, have_tmux};
+use crate::pty::{Pty, PtyCommand};
 
 const HANDLERS: &str = r#"
 [[request]]
@@ -283,7 +283,7 @@ fn no_reconnect_ends_a_script_with_code_6() {
     );
 }
 
-// ---- interactive, through tmux ----
+// ---- interactive, in a pseudo-terminal ----
 
 /// The last line of the screen that is not blank (where the prompt is).
 fn prompt_line(screen: &str) -> String {
@@ -295,22 +295,19 @@ fn prompt_line(screen: &str) -> String {
         .to_string()
 }
 
-/// `smqctl shell URL` at a prompt in a tmux pane (history kept in `state`),
-/// once the prompt shows the ETID; None when tmux is missing.
-fn interactive_shell(url: &str, state: &std::path::Path) -> Option<Tmux> {
-    if !have_tmux() {
-        return None;
-    }
-    let bin = env!("CARGO_BIN_EXE_smqctl");
-    let cmd = format!(
-        "env -u SMQCTL_PROFILE NO_COLOR=1 XDG_STATE_HOME='{}' SMQCTL_CONFIG=/nonexistent '{bin}' shell '{url}'; echo SHELL-EXITED-$?; sleep 30",
-        state.display()
-    );
-    let t = Tmux::command(&cmd, 160, 40);
+/// `smqctl shell URL` at a prompt in a 160×40 terminal (history kept in
+/// `state`), once the prompt shows the ETID.
+fn interactive_shell(url: &str, state: &std::path::Path) -> Pty {
+    let t = PtyCommand::smqctl(&["shell", url])
+        .env("NO_COLOR", "1")
+        .env("XDG_STATE_HOME", state)
+        .env("SMQCTL_CONFIG", "/nonexistent")
+        .size(160, 40)
+        .start();
     t.wait_for("the prompt with the ETID", |s| {
         prompt_line(s).starts_with("smq [ETID ")
     });
-    Some(t)
+    t
 }
 
 #[test]
@@ -318,9 +315,7 @@ fn interactive_prompt_completes_prints_above_the_line_and_obeys_ctrl_c_and_ctrl_
     let broker = TestBroker::start();
     let url = broker.url("ws");
     let state = tempfile::tempdir().expect("tempdir");
-    let Some(t) = interactive_shell(&url, state.path()) else {
-        return;
-    };
+    let t = interactive_shell(&url, state.path());
 
     // Typing a command runs it.
     t.text("sub DeviceState");
@@ -375,8 +370,9 @@ fn interactive_prompt_completes_prints_above_the_line_and_obeys_ctrl_c_and_ctrl_
 
     // Ctrl-D leaves with status 0, and the history was kept.
     t.keys(&["C-d"]);
-    t.wait_for("the exit", |s| s.contains("SHELL-EXITED-0"));
-    assert!(t.alive());
+    let exit = t.wait_exit();
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    t.assert_restored();
     let history =
         std::fs::read_to_string(state.path().join("smqctl/history")).expect("history file");
     assert!(
@@ -426,9 +422,7 @@ fn a_pasted_block_of_lines_runs_as_one_command_per_line() {
     let broker = TestBroker::start();
     let url = broker.url("ws");
     let state = tempfile::tempdir().expect("tempdir");
-    let Some(t) = interactive_shell(&url, state.path()) else {
-        return;
-    };
+    let t = interactive_shell(&url, state.path());
     t.paste("sub PastedTopic\nstatus\n");
     t.keys(&["Enter"]);
     let s = t.wait_for("both commands' output", |s| {
@@ -436,5 +430,7 @@ fn a_pasted_block_of_lines_runs_as_one_command_per_line() {
     });
     assert!(!s.contains("unexpected argument"), "{s}");
     t.keys(&["C-d"]);
-    t.wait_for("the exit", |s| s.contains("SHELL-EXITED-0"));
+    let exit = t.wait_exit();
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    t.assert_restored();
 }

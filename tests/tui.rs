@@ -1,14 +1,14 @@
-//! `smqctl tui` as a person uses it: the real binary in a tmux pane, driven by
-//! send-keys, read back with capture-pane (polled with a deadline, never slept
-//! on). Replays an NDJSON fixture written by the test, so no broker is needed.
-//! Skipped with a notice when tmux is not installed.
+//! `smqctl tui` as a person uses it: the real binary in a pseudo-terminal of a
+//! real size, driven by keys, its screen read back (polled with a deadline,
+//! never slept on). Replays an NDJSON fixture written by the test, so no broker
+//! is needed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::harness::{run, smqctl, text};
-use crate::tmux::{Tmux, have_tmux};
+use crate::pty::{Pty, PtyCommand};
 
 /// `n` trace events: publishes to DeviceState from sim-000NN, and one drop to
 /// `Nobody/Here` in the middle.
@@ -43,17 +43,14 @@ fn fixture(dir: &Path, n: usize) -> PathBuf {
 }
 
 #[test]
-fn tui_filters_shows_help_exports_and_quits_cleanly_in_tmux() {
-    if !have_tmux() {
-        return;
-    }
+fn tui_filters_shows_help_exports_and_quits_cleanly_in_a_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = fixture(dir.path(), 200);
     let file_arg = file.to_str().expect("utf-8 path");
-    let tmux = Tmux::start(dir.path(), &["tui", "--file", file_arg], 100, 30);
+    let term = Pty::start(dir.path(), &["tui", "--file", file_arg], 100, 30);
 
     // A frame may be captured half drawn: each wait checks everything it needs.
-    tmux.wait_for("the table with every event, the drop counted", |s| {
+    term.wait_for("the table with every event, the drop counted", |s| {
         s.contains("200 shown")
             && s.contains("end of")
             && s.contains("DeviceState")
@@ -62,10 +59,10 @@ fn tui_filters_shows_help_exports_and_quits_cleanly_in_tmux() {
     });
 
     // Search narrows the table to the one drop.
-    tmux.keys(&["/"]);
-    tmux.text("nobody");
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("the filtered table, other events hidden", |s| {
+    term.keys(&["/"]);
+    term.text("nobody");
+    term.keys(&["Enter"]);
+    term.wait_for("the filtered table, other events hidden", |s| {
         s.contains(r#"filter: "nobody""#)
             && s.contains("1 shown")
             && s.contains("DROP")
@@ -74,27 +71,27 @@ fn tui_filters_shows_help_exports_and_quits_cleanly_in_tmux() {
     });
 
     // The detail pane shows the drop's names, IDs and reason.
-    tmux.keys(&["Enter"]);
-    tmux.wait_for("the detail pane with names, IDs and reason", |s| {
+    term.keys(&["Enter"]);
+    term.wait_for("the detail pane with names, IDs and reason", |s| {
         s.contains("Detail")
             && s.contains("topic Nobody/Here · tid 9")
             && s.contains("reason    no subscriber")
     });
 
-    tmux.keys(&["?"]);
-    tmux.wait_for("the help overlay", |s| {
+    term.keys(&["?"]);
+    term.wait_for("the help overlay", |s| {
         s.contains("Keys") && s.contains("drops only") && s.contains("quit")
     });
-    tmux.keys(&["Escape"]);
-    tmux.wait_for("help closed", |s| !s.contains("Keys"));
+    term.keys(&["Escape"]);
+    term.wait_for("help closed", |s| !s.contains("Keys"));
 
     // Export writes the filtered events into the working directory.
-    tmux.keys(&["e"]);
-    tmux.wait_for("the export prompt", |s| {
+    term.keys(&["e"]);
+    term.wait_for("the export prompt", |s| {
         s.contains("export filtered events to")
     });
-    tmux.keys(&["Enter"]);
-    let s = tmux.wait_for("the export message", |s| s.contains("exported 1 events"));
+    term.keys(&["Enter"]);
+    let s = term.wait_for("the export message", |s| s.contains("exported 1 events"));
     let exported: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .expect("read dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -114,31 +111,34 @@ fn tui_filters_shows_help_exports_and_quits_cleanly_in_tmux() {
     assert_eq!(lines[0]["kind"], "drop");
     assert_eq!(lines[0]["to"]["name"], "Nobody/Here");
 
-    tmux.keys(&["q"]);
-    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
-    assert!(s.contains("smqctl-exit=0"), "{s}");
-    assert!(s.contains("tty=cooked"), "terminal mode restored:\n{s}");
-    assert!(!s.contains("1 Events"), "alternate screen left:\n{s}");
+    term.keys(&["q"]);
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    term.assert_restored();
+    assert!(
+        !exit.screen.contains("Events"),
+        "main screen back:\n{}",
+        exit.screen
+    );
 }
 
 #[test]
 fn tui_reports_a_bad_line_with_its_number_and_exits_2() {
-    if !have_tmux() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
     let file = fixture(dir.path(), 3);
     let mut text = std::fs::read_to_string(&file).expect("read");
     text.push_str("{not json\n");
     std::fs::write(&file, text).expect("write");
     let file_arg = file.to_str().expect("utf-8 path");
-    let tmux = Tmux::start(dir.path(), &["tui", "--file", file_arg], 80, 24);
-    tmux.wait_for("the error in the status line, earlier events shown", |s| {
+    let term = Pty::start(dir.path(), &["tui", "--file", file_arg], 80, 24);
+    term.wait_for("the error in the status line, earlier events shown", |s| {
         s.contains("line 4") && s.contains("3 shown")
     });
-    tmux.keys(&["q"]);
-    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
-    assert!(s.contains("smqctl-exit=2"), "{s}");
+    term.keys(&["q"]);
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(2), "{exit:?}");
+    term.assert_restored();
+    let s = &exit.screen;
     assert!(s.contains("error: ") && s.contains("line 4"), "{s}");
 }
 
@@ -154,16 +154,13 @@ fn tui_without_a_terminal_says_so_and_exits_2() {
 }
 
 /// Performance measurement for the README (not a pass/fail test): replays
-/// 20,000 events/s for 20 s through the TUI in a tmux pane, presses a key every
-/// 500 ms and times until the screen shows it, and prints the loop's own
+/// 20,000 events/s for 20 s through the TUI in a 100×30 pseudo-terminal, presses
+/// a key every 500 ms and times until the screen shows it, and prints the loop's own
 /// timings (hidden --stats-file). Run against a release binary with
 /// `cargo build --release && TUI_PERF_BIN=target/release/smqctl cargo test --test main tui_perf_20k -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn tui_perf_20k_events_per_second() {
-    if !have_tmux() {
-        return;
-    }
     let rate = 20_000usize;
     let secs = 20usize;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -178,9 +175,8 @@ fn tui_perf_20k_events_per_second() {
         std::env::var("TUI_PERF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_smqctl").to_string());
     let bin = std::path::absolute(&bin).expect("binary path");
     println!("binary: {}", bin.display());
-    let tmux = Tmux::start_bin(
-        bin.to_str().expect("utf-8"),
-        dir.path(),
+    let term = PtyCommand::bin(
+        &bin,
         &[
             "tui",
             "--file",
@@ -190,34 +186,36 @@ fn tui_perf_20k_events_per_second() {
             "--stats-file",
             stats_arg,
         ],
-        100,
-        30,
-    );
-    measure(&tmux, secs, &stats);
+    )
+    .dir(dir.path())
+    .size(100, 30)
+    .start();
+    measure(&term, secs, &stats);
 }
 
 /// Toggles pause every 500 ms for `secs - 2` s, timing each key until the screen
 /// shows it, then quits and prints the figures and the TUI's own loop stats.
-fn measure(tmux: &Tmux, secs: usize, stats: &Path) {
-    tmux.wait_for("the table", |s| s.contains("following"));
+fn measure(term: &Pty, secs: usize, stats: &Path) {
+    term.wait_for("the table", |s| s.contains("following"));
     let started = Instant::now();
     let mut latencies = Vec::new();
     let mut paused = false;
     while started.elapsed() < Duration::from_secs(secs as u64 - 2) {
         std::thread::sleep(Duration::from_millis(500));
         let t0 = Instant::now();
-        tmux.keys(&["p"]);
+        term.keys(&["p"]);
         paused = !paused;
         let want_paused = paused;
-        tmux.wait_for("the pause toggle", |s| s.contains("PAUSED") == want_paused);
+        term.wait_for("the pause toggle", |s| s.contains("PAUSED") == want_paused);
         latencies.push(t0.elapsed());
     }
-    tmux.keys(&["q"]);
-    tmux.wait_for("the exit", |s| s.contains("smqctl-exit="));
+    term.keys(&["q"]);
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(0), "{exit:?}");
     latencies.sort();
     let n = latencies.len();
     println!(
-        "key → screen (tmux send-keys to capture-pane showing it), {n} presses: p50 {:?}, p90 {:?}, max {:?}",
+        "key → screen (key written to the pseudo-terminal until its parsed screen shows it), {n} presses: p50 {:?}, p90 {:?}, max {:?}",
         latencies[n / 2],
         latencies[n * 9 / 10],
         latencies[n - 1]
@@ -232,9 +230,6 @@ fn measure(tmux: &Tmux, secs: usize, stats: &Path) {
 #[ignore = "performance measurement; see README → Performance"]
 fn tui_perf_live_20k_events_per_second() {
     use std::io::BufRead;
-    if !have_tmux() {
-        return;
-    }
     let secs = 20usize;
     let bin =
         std::env::var("TUI_PERF_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_smqctl").to_string());
@@ -253,9 +248,8 @@ fn tui_perf_live_20k_events_per_second() {
     let url = format!("ws://{addr}/");
     let dir = tempfile::tempdir().expect("tempdir");
     let stats = dir.path().join("stats.json");
-    let tmux = Tmux::start_bin(
-        bin.to_str().expect("utf-8"),
-        dir.path(),
+    let term = PtyCommand::bin(
+        &bin,
         &[
             "tui",
             "--url",
@@ -263,10 +257,11 @@ fn tui_perf_live_20k_events_per_second() {
             "--stats-file",
             stats.to_str().expect("utf-8"),
         ],
-        100,
-        30,
-    );
-    tmux.wait_for("attached", |s| s.contains("attached"));
+    )
+    .dir(dir.path())
+    .size(100, 30)
+    .start();
+    term.wait_for("attached", |s| s.contains("attached"));
     let load = Command::new(&bin)
         .args([
             "bench", "pubsub", "--url", &url, "--size", "64", "--rate", "20000",
@@ -275,7 +270,7 @@ fn tui_perf_live_20k_events_per_second() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start bench");
-    measure(&tmux, secs, &stats);
+    measure(&term, secs, &stats);
     let load = load.wait_with_output().expect("bench finishes");
     println!("load: {}", text(&load.stdout).trim());
     let _ = broker.kill();
@@ -284,36 +279,34 @@ fn tui_perf_live_20k_events_per_second() {
 
 #[test]
 fn tui_ctrl_c_restores_the_terminal_and_exits_130() {
-    if !have_tmux() {
-        return;
-    }
     let dir = tempfile::tempdir().expect("tempdir");
     let file = fixture(dir.path(), 10);
     let file_arg = file.to_str().expect("utf-8 path");
-    let tmux = Tmux::start(dir.path(), &["tui", "--file", file_arg], 80, 24);
-    tmux.wait_for("the table", |s| s.contains("10 shown"));
-    tmux.keys(&["C-c"]);
-    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
-    assert!(s.contains("smqctl-exit=130"), "{s}");
-    assert!(s.contains("tty=cooked"), "terminal mode restored:\n{s}");
-    assert!(!s.contains("1 Events"), "alternate screen left:\n{s}");
+    let term = Pty::start(dir.path(), &["tui", "--file", file_arg], 80, 24);
+    term.wait_for("the table", |s| s.contains("10 shown"));
+    term.keys(&["C-c"]);
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(130), "{exit:?}");
+    term.assert_restored();
+    assert!(
+        !exit.screen.contains("Events"),
+        "main screen back:\n{}",
+        exit.screen
+    );
 }
 
 #[test]
 fn tui_live_against_the_embedded_broker_shows_names_and_drops() {
-    if !have_tmux() {
-        return;
-    }
     let broker = crate::harness::TestBroker::start();
     let url = broker.url("ws");
     let dir = tempfile::tempdir().expect("tempdir");
-    let tmux = Tmux::start(dir.path(), &["tui", "--url", &url], 100, 30);
-    tmux.wait_for("the tracer attached", |s| s.contains("attached"));
+    let term = Pty::start(dir.path(), &["tui", "--url", &url], 100, 30);
+    term.wait_for("the tracer attached", |s| s.contains("attached"));
 
     let (_sub, _) = crate::harness::ready_sub(&url, &["DeviceState", "--uid", "dash-1"]);
     crate::harness::publish(&url, &["DeviceState", "{\"On\":true}", "--uid", "lamp-7"]);
     crate::harness::publish(&url, &["Nobody/Here", "lost", "--uid", "lamp-7"]);
-    let s = tmux.wait_for("the publish and the drop", |s| {
+    let s = term.wait_for("the publish and the drop", |s| {
         s.contains("DROP") && s.contains("Nobody/Here") && s.contains("DeviceState")
     });
     assert!(
@@ -321,12 +314,12 @@ fn tui_live_against_the_embedded_broker_shows_names_and_drops() {
         "the publisher's UID, resolved by the broker:\n{s}"
     );
 
-    tmux.keys(&["d"]);
-    tmux.wait_for("drops only", |s| {
+    term.keys(&["d"]);
+    term.wait_for("drops only", |s| {
         s.contains("kinds drop") && !s.contains(" PUB ")
     });
-    tmux.keys(&["Enter"]);
-    let s = tmux.wait_for("the drop's detail", |s| {
+    term.keys(&["Enter"]);
+    let s = term.wait_for("the drop's detail", |s| {
         s.contains("Detail") && s.contains("no subscribers")
     });
     assert!(s.contains("topic Nobody/Here"), "{s}");
@@ -341,12 +334,40 @@ fn tui_live_against_the_embedded_broker_shows_names_and_drops() {
     };
     let before = etid(&s).expect("the status line shows the tracer's ETID");
     broker.broker.shutdown_all("restart");
-    tmux.wait_for("attached again under a new ETID", |s| {
+    term.wait_for("attached again under a new ETID", |s| {
         etid(s).is_some_and(|e| e != before)
     });
 
-    tmux.keys(&["q"]);
-    let s = tmux.wait_for("the exit", |s| s.contains("tty="));
-    assert!(s.contains("smqctl-exit=0"), "{s}");
-    assert!(s.contains("tty=cooked"), "{s}");
+    term.keys(&["q"]);
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    term.assert_restored();
+}
+
+#[test]
+fn tui_redraws_at_the_new_size_when_the_terminal_is_resized() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = fixture(dir.path(), 10);
+    let file_arg = file.to_str().expect("utf-8 path");
+    let term = Pty::start(dir.path(), &["tui", "--file", file_arg], 80, 24);
+    // The status line on the last row; at 80 columns the drop's preview is cut.
+    let status_on_row = |s: &str, row: usize| {
+        s.lines()
+            .nth(row)
+            .is_some_and(|l| l.contains("end of") && l.contains("1 drop"))
+    };
+    let s = term.wait_for("the table at 80×24", |s| {
+        s.contains("10 shown") && status_on_row(s, 23)
+    });
+    assert!(!s.contains(r#"(no subscriber) {"n":5}"#), "{s}");
+    term.resize(120, 40);
+    term.wait_for("the whole frame redrawn at 120×40", |s| {
+        status_on_row(s, 39)
+            && s.contains(r#"(no subscriber) {"n":5}"#)
+            && s.lines()
+                .any(|l| l.contains(" sub ") && l.contains("preview"))
+    });
+    term.keys(&["q"]);
+    assert_eq!(term.wait_exit().code, Some(0));
+    term.assert_restored();
 }
