@@ -27,6 +27,15 @@ pub fn clock_time_in(t: SystemTime, zone: &jiff::tz::TimeZone) -> String {
     }
 }
 
+/// Time of day in `zone`, to the second: `12:34:56`. For times a source
+/// only has in whole seconds (a fraction would be made up).
+pub fn clock_seconds_in(t: SystemTime, zone: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::try_from(t) {
+        Ok(ts) => ts.to_zoned(zone.clone()).strftime("%H:%M:%S").to_string(),
+        Err(_) => "??:??:??".to_string(),
+    }
+}
+
 /// RFC 3339 UTC with milliseconds, for machine output.
 pub fn timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()

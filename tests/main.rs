@@ -6,6 +6,7 @@ mod harness;
 mod cli_errors;
 mod demo;
 mod generated;
+mod mako_hook;
 mod profile;
 mod pty;
 mod pubsub;

@@ -15,17 +15,31 @@ use super::exit;
 /// The Lua module, as shipped.
 pub const LUA_HOOK: &str = include_str!("../trace/hook.lua");
 
+/// The lines an app's `.preload` needs (printed by `--output`, shown in
+/// `--help`, the same as the README's Mako hook section). Mako's `.preload`
+/// does not look in the app's `.lua/` for modules until
+/// `mako.createloader(io)` adds a loader for it: without that line the app
+/// fails to load and its SMQ page answers 404.
+pub const PRELOAD_LINES: &str = "\
+mako.createloader(io)
+local smq = require\"smqctl.trace\".create(op)   -- instead of require\"smq.hub\".create(op)";
+
 const EXAMPLES: &str = "\
 Examples:
   smqctl hook lua --output myapp/.lua/smqctl/trace.lua
   smqctl hook lua | less
 
-Then, where the app creates its broker, replace
-    local smq = require\"smq.hub\".create(op)
-with
-    local smq = require\"smqctl.trace\".create(op)
-and restart the app. `smqctl trace --url http://HOST/your-smq-page.lsp` attaches
-(from the broker's own host by default; see the README for `authorize`).";
+Then, in the app's .preload (where it creates its broker), let require find
+the app's .lua/ modules and create the hub through the hook:
+
+    mako.createloader(io)
+    local smq = require\"smqctl.trace\".create(op)   -- instead of require\"smq.hub\".create(op)
+
+Without mako.createloader(io) Mako cannot load the module from .preload: the
+app does not load and its SMQ page answers 404. Restart the app; then
+`smqctl trace --url http://HOST/your-smq-page.lsp` attaches (from the broker's
+own host by default; see the README's Mako hook section for `authorize` and for
+what the hook cannot see).";
 
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
@@ -49,10 +63,12 @@ pub fn run(cmd: HookCommand) -> Result<u8> {
             }
             std::fs::write(&path, LUA_HOOK)
                 .with_context(|| format!("cannot write {}", path.display()))?;
+            let indented: Vec<String> = PRELOAD_LINES.lines().map(|l| format!("    {l}")).collect();
             eprintln!(
-                "smqctl: wrote {} ({} bytes); load it with require and call .create(op) instead of smq.hub.create(op)",
+                "smqctl: wrote {} ({} bytes). Add to the app's .preload, where it creates its broker:\n\n{}\n\n(the first line lets require find modules in the app's .lua/; README: Mako hook)",
                 path.display(),
-                LUA_HOOK.len()
+                LUA_HOOK.len(),
+                indented.join("\n")
             );
         }
         HookCommand::Lua { output: None } => {
@@ -66,4 +82,17 @@ pub fn run(cmd: HookCommand) -> Result<u8> {
         }
     }
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_shows_the_same_preload_lines_output_prints() {
+        for line in PRELOAD_LINES.lines() {
+            assert!(EXAMPLES.contains(&format!("    {line}\n")), "{line}");
+        }
+        assert!(PRELOAD_LINES.starts_with("mako.createloader(io)\n"));
+    }
 }

@@ -18,6 +18,7 @@ use super::{client_options, exit, input_error};
 use crate::cli::{ConnectArgs, GlobalArgs, at_least_one, parse_duration, parse_positive_duration};
 use crate::client::ReconnectPolicy;
 use crate::output::{clock_time, escape_controls, paint, use_color};
+use crate::text::clock_seconds_in;
 use crate::trace::attach::{self, AttachConfig};
 use crate::trace::filter::Filter;
 use crate::trace::schema::{self, Event, Kind};
@@ -200,7 +201,7 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                     // Not the "degraded: showing ..." line: with --no-fallback
                     // nothing is shown, the run ends here.
                     eprintln!(
-                        "error: no trace source attached this tracer (--no-fallback): {reason}\nhint: start `smqctl broker`, or install the Mako hook from `smqctl hook lua`"
+                        "error: no trace source attached this tracer (--no-fallback): {reason}\nhint: start `smqctl broker`, or install the Mako hook (README: Mako hook; `smqctl hook lua --help`)"
                     );
                     source.abort();
                     return Ok(exit::REFUSED);
@@ -281,10 +282,12 @@ fn who(c: &schema::Client) -> String {
 
 /// One readable line: local time, kind, from → to, sub-topic, size, preview.
 pub fn pretty(e: &Event, color: bool) -> String {
-    let time = e
-        .timestamp()
-        .map(|t| clock_time(std::time::SystemTime::from(t)))
-        .unwrap_or_else(|| e.ts.clone());
+    let time = match e.timestamp().map(std::time::SystemTime::from) {
+        // Whole seconds (the Mako hook): no made-up `.000`.
+        Some(t) if e.whole_seconds() => clock_seconds_in(t, &crate::text::local_zone()),
+        Some(t) => clock_time(t),
+        None => e.ts.clone(),
+    };
     let kind = e.kind.as_str().to_ascii_uppercase();
     let code = match e.kind {
         Kind::Drop | Kind::Deny | Kind::Error => RED,
@@ -377,6 +380,27 @@ mod tests {
         );
         assert!(!line.contains('\x1b'));
         assert!(pretty(&e, true).contains(RED), "drops stand out in colour");
+    }
+
+    #[test]
+    fn pretty_shows_whole_second_lua_times_without_a_made_up_000() {
+        let clock = |ts: &str| {
+            let line = pretty(&Event::new(Kind::Connect, ts.into()), false);
+            line.split(' ').next().unwrap_or_default().to_string()
+        };
+        let lua = clock("2026-11-22T03:44:17Z");
+        assert_eq!(lua.len(), 8, "HH:MM:SS only: {lua}");
+        assert!(lua.ends_with(":17") && !lua.contains('.'), "{lua}");
+        let rust = clock("2026-11-22T03:44:17.120Z");
+        assert!(
+            rust.ends_with(":17.120"),
+            "milliseconds kept where the source has them: {rust}"
+        );
+        assert_eq!(
+            clock("2026-11-22T03:44:17.000Z").len(),
+            12,
+            "a real .000 is kept"
+        );
     }
 
     #[test]

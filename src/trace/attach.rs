@@ -244,10 +244,8 @@ async fn attach(
                 "connection closed while attaching".into(),
             ));
         }
-        Err(_) => format!(
-            "no trace source answered at ETID {} within {:?} (embedded broker: smqctl broker; Mako: install the hook from `smqctl hook lua`)",
-            cfg.server_etid, cfg.attach_timeout
-        ),
+        // The broker answered SMQ (we are connected), but nothing attached us.
+        Err(_) => no_tracer_answered(cfg),
     };
     drop(erx);
     // A late answer must not leave the broker streaming to us.
@@ -255,6 +253,15 @@ async fn attach(
         .publish(to, Some(SUB_DETACH), Default::default())
         .await;
     degrade(client, cfg, tx, uid, reason).await
+}
+
+/// Why a connected tracer got no answer to its attach request: the broker
+/// speaks SMQ, so the URL is right and the trace hook is what is missing.
+fn no_tracer_answered(cfg: &AttachConfig) -> String {
+    format!(
+        "no tracer answered: is the hook installed? (README: Mako hook) The broker answers SMQ, but nothing at ETID {} took the attach request within {:?} (smqctl broker always answers; on Mako, `smqctl hook lua --output` says what to add)",
+        cfg.server_etid, cfg.attach_timeout
+    )
 }
 
 /// Degraded mode: subscribe to the fallback topics and `self`.

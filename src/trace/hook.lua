@@ -7,9 +7,12 @@ trace events (JSON, schema version 1) to tracers such as `smqctl trace` and
 `smqctl tui` that attach by publishing to the broker's ETID with the sub-topic
 "$smqctl.trace.attach".
 
-Use it where the app creates its broker:
+Install (Mako Server): save this file as the app's .lua/smqctl/trace.lua and, in
+the app's .preload, let require find modules in the app's .lua/ (without
+this line a .preload's require does not look there, and the app fails to load):
 
-   local smqtrace = require"smqctl.trace"     -- this file as .lua/smqctl/trace.lua
+   mako.createloader(io)                        -- once, before any require of the app's own modules
+   local smqtrace = require"smqctl.trace"
    local smq = smqtrace.create(op)              -- instead of require"smq.hub".create(op)
    -- or, with options:
    local smq = smqtrace.create(op, {
@@ -21,8 +24,15 @@ Costs: with no tracer attached every hook does one table check and calls the
 app's hook. Trace messages go straight to the tracer's socket with pubon
 (skipping onpublish/ondrop), and every message whose sub-topic starts with
 "$smqctl.trace" is left out of the trace, so the hook never traces itself.
-Note: installing ondrop makes Mako stop logging drops itself (the app's own
-ondrop, if any, is still called).
+Notes: installing ondrop makes Mako stop logging drops itself (the app's own
+ondrop, if any, is still called). The hook also wraps the hub's `log` (the
+app's own op.log, or Mako's default log line, still gets every line) to turn
+the drops Mako only logs ("socket queue full", "Queue full", "Server
+dropping") into drop events.
+What it cannot see, because smq.hub calls no app hook for it: unsubscribe, a
+createsub of a sub-topic that already exists, observe/unobserve, and the
+app's own server-side subscribe/create/createsub calls. Timestamps are whole
+seconds (os.date).
 ]]
 
 local M = {}
@@ -98,6 +108,11 @@ function M.wrap(op, cfg)
    local reserved = {}     -- sub-topic ID -> whether its name starts with "$smqctl.trace"
    local smq, evstid
    local T = {tracers = tracers}
+   -- While the hook sends to a tracer: hub log lines are about that send.
+   local insend = false
+   -- The message being routed (set by onpublish while tracers are attached),
+   -- for the drops the hub only logs while routing it.
+   local current
 
    -- Sub-topic IDs are never reused for another name, so the answer is
    -- cached either way: one table lookup per message after the first.
@@ -153,14 +168,19 @@ function M.wrap(op, cfg)
    local function sendto(etid, t, e)
       local ok, json = pcall(ba.json.encode, e)
       if not ok or not json then return false end
+      insend = true
+      -- pcall: the hub's pubon error path can raise (it hands its write-error
+      -- handler a field of the socket); a tracer's trouble must never reach
+      -- the publisher whose message is being traced.
       local sent
       if smq.pubon then
-         sent = smq:pubon(json, etid, etid, evstid)
+         ok, sent = pcall(smq.pubon, smq, json, etid, etid, evstid)
       else
-         smq:publish(json, etid, evstid)
-         sent = true
+         ok, sent = pcall(smq.publish, smq, json, etid, evstid)
+         sent = ok
       end
-      return sent
+      insend = false
+      return ok and sent or false
    end
 
    local function deliver(etid, t, e)
@@ -251,6 +271,7 @@ function M.wrap(op, cfg)
       local verdict = true
       if app_onpublish then verdict = app_onpublish(data, ptid, tid, stid, peer) and true or false end
       if next(tracers) == nil then return verdict end
+      current = verdict and {data = data, ptid = ptid, tid = tid, stid = stid, peer = peer, logged = 0} or nil
       local n = verdict and receivers(tid) or nil
       if verdict and n == 0 then return verdict end -- ondrop reports it
       local e = {kind = verdict and "publish" or "deny", from = client(ptid, peer),
@@ -266,6 +287,10 @@ function M.wrap(op, cfg)
       if isreserved(stid) then return end
       if app_ondrop then app_ondrop(data, ptid, tid, stid, peer) end
       if next(tracers) == nil then return end
+      local c = current
+      if c and c.logged > 0 and c.data == data and c.ptid == ptid and c.tid == tid then
+         return -- every receiver's "socket queue full" is already a drop event
+      end
       local to = dest(tid)
       local reason = (to.type == "topic" and "no subscribers")
          or (to.type == "client" and "the receiver could not take it")
@@ -278,20 +303,25 @@ function M.wrap(op, cfg)
 
    local app_onconnect = op.onconnect
    new.onconnect = function(etid, info, peer)
+      -- The connect first: whatever the app sends from its own onconnect
+      -- comes after it (a first server publish is routed at once).
+      if next(tracers) ~= nil then
+         local c = client(etid, peer)
+         c.addr = addrof(peer)
+         emit({kind = "connect", from = c})
+      end
       if app_onconnect then app_onconnect(etid, info, peer) end
-      if next(tracers) == nil then return end
-      local c = client(etid, peer)
-      c.addr = addrof(peer)
-      emit({kind = "connect", from = c})
    end
 
    local app_onclose = op.onclose
    new.onclose = function(etid, sock, peer, err)
-      if app_onclose then app_onclose(etid, sock, peer, err) end
       tracers[etid] = nil
-      if next(tracers) == nil then return end
-      emit({kind = "close", from = client(etid, peer),
-         reason = (err == nil or err == 0) and "closed" or tostring(err)})
+      -- The close first, then what the app sends about it.
+      if next(tracers) ~= nil then
+         emit({kind = "close", from = client(etid, peer),
+            reason = (err == nil or err == 0) and "closed" or tostring(err)})
+      end
+      if app_onclose then app_onclose(etid, sock, peer, err) end
    end
 
    local app_permittop = op.permittop
@@ -299,7 +329,11 @@ function M.wrap(op, cfg)
       local ok = true
       if app_permittop then ok = app_permittop(topic, issub, peer) and true or false end
       if next(tracers) == nil or not peer then return ok end
-      local to = {tid = smq:topic2tid(topic) or 0, type = "topic", name = topic}
+      -- permittop runs before the hub creates a new topic, which it does
+      -- right after a yes: create it here (the same call, the same table) so
+      -- the event carries the topic's real TID.
+      local tid = ok and smq:create(topic) or smq:topic2tid(topic) or 0
+      local to = {tid = tid, type = "topic", name = topic}
       if ok then
          emit({kind = issub and "subscribe" or "create", from = client(peer.tid, peer), to = to})
       else
@@ -318,6 +352,66 @@ function M.wrap(op, cfg)
       if not ok then e.reason = "permitsubtop refused sub-topic " .. subtopic end
       emit(e)
       return ok
+   end
+
+   -- The hub logs some drops and calls no hook for them: a receiver that
+   -- cannot take a message ("Dropping message: socket queue full", the
+   -- receiver's socket), the server's publish queue ("Queue full: dropping
+   -- tid %X") and a message to the server that no handler takes ("Server
+   -- dropping: ptid=%d, tid=%d, subtid=%d"). The line still goes where it
+   -- went (the app's log, or Mako's default), and becomes a drop event.
+   local app_log = op.log
+   local function logdrop(sock, msg)
+      local c = current
+      if msg:find("socket queue full", 1, true) then
+         if insend or not sock then return end -- the hook's own send, or a pubon: no routing
+         local peer = smq:sock2peer(sock)
+         if not peer then return end
+         local e = {kind = "drop", reason = "socket queue full: " .. tostring(peer.uid or "a client")
+            .. " (etid " .. tostring(peer.tid) .. ") did not keep up"}
+         local x = c and rawget(smq, "tidT") and smq.tidT[c.tid]
+         if x == sock or (type(x) == "table" and getmetatable(x) == nil and x[sock]) then
+            c.logged = c.logged + 1
+            e.from, e.to = client(c.ptid, c.peer), dest(c.tid)
+            setsub(e, c.stid)
+            emit(e, c.data)
+         else
+            e.to = {tid = peer.tid, type = "client", uid = peer.uid}
+            emit(e)
+         end
+         return
+      end
+      local qtid = msg:match("^Queue full: dropping tid (%x+)")
+      if qtid then
+         local opq = op.queuesize or 200
+         emit({kind = "drop", from = client(smq:gettid()), to = dest(tonumber(qtid, 16)),
+            reason = "the server's publish queue is full (queuesize " .. tostring(opq) .. ")"})
+         return
+      end
+      local ptid, tid, stid = msg:match("^Server dropping: ptid=(%d+), tid=(%d+), subtid=(%d+)")
+      if ptid then
+         ptid, tid, stid = tonumber(ptid), tonumber(tid), tonumber(stid)
+         local e = {kind = "drop", from = client(ptid), to = dest(tid),
+            reason = "the server has no handler for it"}
+         setsub(e, stid)
+         if c and c.ptid == ptid and c.tid == tid and c.stid == stid then
+            e.from = client(ptid, c.peer)
+            emit(e, c.data)
+         else
+            emit(e)
+         end
+      end
+   end
+   new.log = function(sock, msg)
+      if app_log then
+         app_log(sock, msg)
+      elseif tracep then
+         tracep(false, 8, "SMQ:HUB:" .. tostring(msg)) -- what smq.hub logs by default
+      end
+      if next(tracers) ~= nil and type(msg) == "string" then
+         local ok, err = pcall(logdrop, sock, msg)
+         if not ok and tracep then tracep(false, 1, "smqctl.trace: " .. tostring(err)) end
+      end
    end
 
    local app_authenticate = op.authenticate

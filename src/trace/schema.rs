@@ -354,6 +354,14 @@ impl Event {
         self.ts.parse().ok()
     }
 
+    /// Whether `ts` is in whole seconds (no fraction: the Mako Lua hook has
+    /// only `os.date`), so a display must show seconds and not invent `.000`.
+    pub fn whole_seconds(&self) -> bool {
+        self.ts
+            .split_once(['T', 't'])
+            .is_some_and(|(_, time)| !time.contains(['.', ',']))
+    }
+
     /// The payload bytes the preview holds (decoded from base64 when needed).
     pub fn preview_bytes(&self) -> Option<Vec<u8>> {
         let p = self.payload.as_ref()?;
@@ -430,6 +438,19 @@ impl Preview {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_seconds_tells_a_lua_ts_from_one_with_a_fraction() {
+        let ts = |s: &str| Event::new(Kind::Publish, s.into());
+        assert!(ts("2026-11-22T03:44:17Z").whole_seconds());
+        assert!(!ts("2026-11-22T03:44:17.123Z").whole_seconds());
+        assert!(!ts("2026-11-22T03:44:17.000Z").whole_seconds());
+        assert!(
+            !ts(&now_ts()).whole_seconds(),
+            "the embedded broker has milliseconds"
+        );
+        assert!(!ts("garbage").whole_seconds());
+    }
 
     #[test]
     fn a_publish_event_serialises_with_only_the_fields_it_has() {

@@ -37,9 +37,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     }
 }
 
-/// Clock time of an event in the app's zone (`HH:MM:SS.mmm`), or its raw `ts`.
+/// Clock time of an event in the app's zone (`HH:MM:SS.mmm`; `HH:MM:SS`
+/// for a source with whole seconds only), or its raw `ts`.
 pub fn clock(e: &Event, zone: &jiff::tz::TimeZone) -> String {
     match e.timestamp() {
+        Some(t) if e.whole_seconds() => {
+            crate::text::clock_seconds_in(std::time::SystemTime::from(t), zone)
+        }
         Some(t) => crate::text::clock_time_in(std::time::SystemTime::from(t), zone),
         None => cut(&e.ts, 12),
     }
@@ -197,5 +201,19 @@ fn table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 .alignment(Alignment::Center),
             r,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_column_shows_whole_second_lua_times_without_a_made_up_000() {
+        let utc = jiff::tz::TimeZone::UTC;
+        let at = |ts: &str| clock(&Event::new(Kind::Publish, ts.into()), &utc);
+        assert_eq!(at("2026-11-22T03:44:17Z"), "03:44:17");
+        assert_eq!(at("2026-11-22T03:44:17.120Z"), "03:44:17.120");
+        assert_eq!(at("not a time"), "not a time");
     }
 }
