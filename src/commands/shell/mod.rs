@@ -424,7 +424,10 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
         }
     }
     session.close().await;
-    terminal::restore(saved);
+    if code == exit::INTERRUPTED {
+        // SIGTERM, maybe with the line editor in the middle of a line.
+        terminal::restore(saved);
+    }
     Ok(code)
 }
 
@@ -442,8 +445,15 @@ mod terminal {
         }
     }
 
-    /// Puts the saved mode back (harmless when the editor already did).
+    /// Puts the saved mode back, ends bracketed paste (which the editor turns
+    /// on while it reads) and leaves the cursor on a fresh line.
     pub fn restore(saved: Saved) {
+        use std::io::{IsTerminal, Write};
+        let mut out = std::io::stdout();
+        if out.is_terminal() {
+            let _ = out.write_all(b"\x1b[?2004l\r\n");
+            let _ = out.flush();
+        }
         #[cfg(unix)]
         if let Some(t) = saved {
             let _ = nix::sys::termios::tcsetattr(
