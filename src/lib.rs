@@ -18,6 +18,7 @@
 //! - [`template`]: `{{field}}` reply templates (serve, broker handlers).
 //! - [`cli`]: the clap definitions.
 //! - [`profile`]: connection profiles from the config file, and their precedence.
+//! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
 
 pub mod broker;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod commands;
 pub mod output;
 pub mod profile;
 pub mod protocol;
+pub mod shutdown;
 pub mod template;
 pub mod text;
 pub mod trace;

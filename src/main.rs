@@ -32,7 +32,19 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
-    let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(async {
+        if heeds_signals(&cli.command) {
+            // From here on SIGINT and SIGTERM no longer kill the process: the
+            // command stops on them and the connections below say goodbye.
+            smqctl::shutdown::Signals::new();
+        }
+        let result = run(cli).await;
+        // Whatever the exit path (done, timeout, error, signal), every
+        // connection still open sends Disconnect and closes before the runtime
+        // stops under it.
+        smqctl::client::close_all(CLOSE_DEADLINE).await;
+        result
+    });
     // Don't wait for blocking stdin readers and the like.
     runtime.shutdown_background();
     match result {
@@ -51,6 +63,18 @@ fn main() -> ExitCode {
             ExitCode::from(commands::exit_code(&err))
         }
     }
+}
+
+/// How long the connections still open at exit get to close properly.
+const CLOSE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Commands that stop cleanly on SIGINT/SIGTERM (see `smqctl::shutdown`). The
+/// others are quick, offline, and keep the default: the signal ends them.
+fn heeds_signals(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Profile(_) | Command::Hook(_) | Command::Completions { .. } | Command::Man { .. }
+    )
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

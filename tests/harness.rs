@@ -7,8 +7,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use smqctl::broker::{Broker, BrokerConfig};
 use smqctl::commands::broker::handlers::HandlerFile;
+use smqctl::trace::TraceEvent;
 
 /// Longest any single step may take before the test fails.
 pub const STEP: Duration = Duration::from_secs(15);
@@ -194,11 +197,17 @@ impl Running {
 
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     pub fn interrupt(&self) {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -INT failed");
+        self.signal(Signal::SIGINT);
+    }
+
+    /// Sends SIGTERM, as `kill`, Kubernetes or CI do.
+    pub fn terminate(&self) {
+        self.signal(Signal::SIGTERM);
+    }
+
+    pub fn signal(&self, sig: Signal) {
+        let pid = i32::try_from(self.child.id()).expect("pid fits");
+        kill(Pid::from_raw(pid), sig).unwrap_or_else(|e| panic!("kill -{sig}: {e}"));
     }
 
     /// Waits for the next stdout line.
@@ -317,3 +326,85 @@ pub fn install_handlers(broker: &Broker, rules: &str) {
         .install(broker);
     broker.set_handler(std::sync::Arc::new(handlers));
 }
+
+/// (uid, None) for a connect, (uid, Some(reason)) for a close.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>)>>>;
+
+/// The broker's connects and closes, recorded from the moment this is made:
+/// start it before the client under test connects.
+pub struct Closes {
+    seen: Seen,
+}
+
+impl Closes {
+    pub fn of(broker: &Broker) -> Closes {
+        let mut events = broker.events();
+        let seen = Seen::default();
+        let s = seen.clone();
+        std::thread::spawn(move || {
+            loop {
+                let entry = match events.blocking_recv() {
+                    Ok(rec) => match rec.event {
+                        TraceEvent::Connect { uid, .. } => (uid, None),
+                        TraceEvent::Close { uid, reason, .. } => (uid, Some(reason)),
+                        _ => continue,
+                    },
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                s.lock().expect("lock").push(entry);
+            }
+        });
+        Closes { seen }
+    }
+
+    fn wait<T>(&self, what: &str, find: impl Fn(&[(String, Option<String>)]) -> Option<T>) -> T {
+        let deadline = Instant::now() + STEP;
+        loop {
+            if let Some(t) = find(&self.seen.lock().expect("lock")) {
+                return t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} within {STEP:?}; the broker saw: {:?}",
+                self.seen.lock().expect("lock")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until `uid` has connected (the readiness signal of commands that
+    /// print none).
+    pub fn connected(&self, uid: &str) {
+        self.wait(&format!("connect of {uid:?}"), |seen| {
+            seen.iter()
+                .any(|(u, r)| u == uid && r.is_none())
+                .then_some(())
+        })
+    }
+
+    /// Why the broker closed the connection of `uid` (waits for it).
+    pub fn reason(&self, uid: &str) -> String {
+        self.wait(&format!("close of {uid:?}"), |seen| {
+            seen.iter()
+                .find(|(u, r)| u == uid && r.is_some())
+                .and_then(|(_, r)| r.clone())
+        })
+    }
+
+    /// Waits until `n` connections whose uid starts with `prefix` have closed;
+    /// returns their (uid, reason).
+    pub fn closed(&self, prefix: &str, n: usize) -> Vec<(String, String)> {
+        self.wait(&format!("{n} closes of {prefix}*"), |seen| {
+            let got: Vec<(String, String)> = seen
+                .iter()
+                .filter_map(|(u, r)| Some((u.clone(), r.clone()?)))
+                .filter(|(u, _)| u.starts_with(prefix))
+                .collect();
+            (got.len() >= n).then_some(got)
+        })
+    }
+}
+
+/// The reason the broker logs when a client leaves properly.
+pub const SENT_DISCONNECT: &str = "client sent Disconnect";

@@ -5,6 +5,7 @@ mod harness;
 
 mod cli_errors;
 mod demo;
+mod exits;
 mod generated;
 mod mako_hook;
 mod profile;

@@ -669,6 +669,56 @@ fn ctrl_c_before_the_duration_ends_still_prints_the_summary_and_exits_130() {
 }
 
 #[test]
+fn sigterm_like_ctrl_c_disconnects_every_device_prints_the_summary_and_writes_the_report() {
+    // The report: killed with SIGTERM (Kubernetes, CI), simulate exited 143
+    // with no summary, no report, and devices that never sent Disconnect.
+    let broker = broker_for("charger");
+    let closes = crate::harness::Closes::of(&broker.broker);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("r.json");
+    let report_arg = report.display().to_string();
+    let mut sim = Running::spawn(&mut simulate(
+        &broker.url("ws"),
+        &[
+            "-n",
+            "3",
+            "--duration",
+            "60s",
+            "--format",
+            "json",
+            "--stats-every",
+            "100ms",
+            "--report",
+            &report_arg,
+        ],
+    ));
+    loop {
+        let v: Value = serde_json::from_str(&sim.stdout_line()).expect("JSON");
+        if v["type"] == "stats" && v["online"] == 3 {
+            break;
+        }
+    }
+    sim.terminate();
+    let out = sim.wait();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let s = summary(&json_lines(&out));
+    assert_eq!(s["online_at_end"], 3, "{s}");
+    let written: Value = serde_json::from_str(
+        &std::fs::read_to_string(&report).expect("the report file was written"),
+    )
+    .expect("the report is JSON");
+    assert_eq!(written["devices"], 3, "{written}");
+    assert_eq!(
+        written["device_list"].as_array().map(Vec::len),
+        Some(3),
+        "{written}"
+    );
+    for (uid, reason) in closes.closed("charger-", 3) {
+        assert_eq!(reason, crate::harness::SENT_DISCONNECT, "{uid}");
+    }
+}
+
+#[test]
 fn bad_report_path_bind_address_or_interval_fail_before_the_run() {
     // Both used to be noticed only at the end of the run (the report lost
     // after a long --duration) or never (every connect failing, exit 0).

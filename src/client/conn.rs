@@ -5,6 +5,12 @@
 //! a publisher reach hundreds of thousands of messages a second. When the loop
 //! ends, for whatever reason, every pending request fails at once and the event
 //! stream gets `Closed` — nothing waits forever on a dead connection.
+//!
+//! Leaving is [`Connection::goodbye`], awaited with a deadline: Disconnect,
+//! flush, the WebSocket close frame or TCP shutdown, then reading until the
+//! broker closes its side, so the broker logs "client sent Disconnect" and no
+//! unread byte turns our close into a reset. The process-wide [`Membership`]
+//! lets `main` ask every connection to do so before the runtime stops.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +18,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::live::Membership;
 use super::state::State;
 use super::trace::Tracer;
 use super::{ClientError, Command, Event};
@@ -20,6 +27,9 @@ use crate::transport::{PacketReader, PacketWriter};
 
 /// Commands handled per wake-up before flushing.
 const BATCH: usize = 256;
+
+/// How long leaving may take: Disconnect out, the broker's close back.
+pub(super) const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 pub(super) struct Connection {
     pub reader: PacketReader,
@@ -31,6 +41,7 @@ pub(super) struct Connection {
     pub ping_interval: Duration,
     pub pong_timeout: Duration,
     pub closed: Arc<std::sync::Mutex<Option<String>>>,
+    pub live: Membership,
 }
 
 /// Why the loop ended.
@@ -45,6 +56,8 @@ enum End {
 impl Connection {
     pub async fn run(mut self) {
         let end = self.serve().await;
+        // The socket is closed (or lost): the process need not wait for us.
+        drop(self.live);
         let (reason, by_request, taken_over) = match end {
             End::Requested => ("closed by this client".to_string(), true, false),
             End::Lost(r) => (r, false, false),
@@ -87,8 +100,7 @@ impl Connection {
                 cmd = self.commands.recv() => {
                     let Some(cmd) = cmd else {
                         // Every handle is gone: leave politely.
-                        let _ = self.send(Packet::Disconnect { reason: Default::default() }).await;
-                        let _ = self.writer.close().await;
+                        self.goodbye(Default::default()).await;
                         return End::Requested;
                     };
                     if let Some(end) = self.batch(cmd).await {
@@ -112,6 +124,11 @@ impl Connection {
                         return end;
                     }
                 }
+                _ = self.live.closing() => {
+                    // The process is exiting (`client::close_all`).
+                    self.goodbye(Default::default()).await;
+                    return End::Requested;
+                }
                 _ = tokio::time::sleep_until(deadline) => {
                     if ping_sent.is_some() {
                         return End::Lost(format!(
@@ -126,6 +143,24 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Sends Disconnect and closes the connection the way the protocol wants:
+    /// everything queued and the Disconnect flushed, our side closed (WebSocket
+    /// close frame, TCP shutdown), then the broker's close awaited (what it
+    /// still sends is read and discarded). Bounded by [`CLOSE_GRACE`]: a dead
+    /// network does not hold the process.
+    async fn goodbye(&mut self, reason: bytes::Bytes) {
+        let leave = async {
+            if self.send(Packet::Disconnect { reason }).await.is_err() {
+                return;
+            }
+            if self.writer.close().await.is_err() {
+                return;
+            }
+            while let Ok(Some(_)) = self.reader.recv().await {}
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, leave).await;
     }
 
     async fn send(&mut self, packet: Packet) -> Result<(), String> {
@@ -169,8 +204,7 @@ impl Connection {
                 Command::ObserveEtid(etid) => self.state.observe_etid(etid),
                 Command::Flush(reply) => flushes.push(reply),
                 Command::Disconnect { reason, done } => {
-                    let _ = self.send(Packet::Disconnect { reason }).await;
-                    let _ = self.writer.close().await;
+                    self.goodbye(reason).await;
                     for f in flushes {
                         let _ = f.send(Ok(()));
                     }

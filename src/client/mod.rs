@@ -10,6 +10,7 @@
 //! May import: `protocol`, `transport`. Prints only under `--trace-packets`.
 
 mod conn;
+pub mod live;
 pub mod reconnect;
 pub mod state;
 pub mod trace;
@@ -25,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::protocol::{ConnackCode, Connect, ConnectVersion, MAX_PAYLOAD, Packet, Publish, kind};
 use crate::transport::{self, Endpoint, TlsOptions, TransportError};
+pub use live::close_all;
 pub use reconnect::{Backoff, ReconnectPolicy, run_session};
 pub use state::{Names, SharedNames};
 
@@ -259,9 +261,39 @@ pub struct Client {
 impl Client {
     /// Connects and completes the handshake. Messages no subscription claims, and
     /// connection events, arrive on the returned receiver.
+    ///
+    /// The handshake runs in the connection's own task, a live connection
+    /// from its first byte ([`live`]): a caller that gives up (a command
+    /// ending, a `select!` dropping this future) no longer drops the socket
+    /// mid-handshake; the task finishes it and leaves with Disconnect.
     pub async fn connect(
         opts: &ClientOptions,
     ) -> Result<(Client, mpsc::Receiver<Event>), ClientError> {
+        let opts = opts.clone();
+        let (reply, answer) = oneshot::channel();
+        tokio::spawn(async move {
+            let membership = live::Membership::join();
+            match Client::open(&opts, membership).await {
+                Ok((client, events, task)) => {
+                    // A caller that is gone drops the handles it was sent:
+                    // the task sees no handle left and says goodbye.
+                    let _ = reply.send(Ok((client, events)));
+                    task.run().await;
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            }
+        });
+        answer.await.map_err(|_| {
+            ClientError::ConnectionLost("the connection task ended during the handshake".into())
+        })?
+    }
+
+    async fn open(
+        opts: &ClientOptions,
+        membership: live::Membership,
+    ) -> Result<(Client, mpsc::Receiver<Event>, conn::Connection), ClientError> {
         let uid = opts.uid.clone().unwrap_or_else(generate_uid);
         if uid.len() > 255 {
             return Err(ClientError::Invalid("UID longer than 255 bytes".into()));
@@ -365,8 +397,8 @@ impl Client {
             ping_interval: opts.ping_interval,
             pong_timeout: opts.pong_timeout,
             closed: closed.clone(),
+            live: membership,
         };
-        tokio::spawn(task.run());
         Ok((
             Client {
                 tx,
@@ -376,6 +408,7 @@ impl Client {
                 dropped,
             },
             events_rx,
+            task,
         ))
     }
 
@@ -584,7 +617,8 @@ impl Client {
         rx.await.map_err(|_| self.lost())?
     }
 
-    /// Sends Disconnect (with an optional reason), flushes and closes.
+    /// Sends Disconnect (with an optional reason), flushes, closes and waits
+    /// for the broker's side of the close (at most a couple of seconds).
     pub async fn disconnect(&self, reason: &str) {
         let (done, rx) = oneshot::channel();
         let cmd = Command::Disconnect {

@@ -1,6 +1,8 @@
 //! The client against a scripted broker that answers with the bytes recorded
 //! from a real Mako broker (`captures/mako-raw-transcript.txt`, connection A).
 //! Every packet the client sends must equal the recorded client bytes.
+//! The last two tests script how a connection ends: Disconnect, our side's
+//! shutdown, the broker's close awaited (and given up on after a grace).
 
 use std::time::Duration;
 
@@ -220,4 +222,84 @@ async fn publish_with_subtopic_matches_the_recorded_bytes() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     client.disconnect("bye").await;
     broker.await.expect("scripted broker saw every packet");
+}
+
+/// A scripted raw broker up to Connack; returns the socket.
+async fn handshake_only(listener: &TcpListener) -> TcpStream {
+    let (mut s, _) = listener.accept().await.expect("accept");
+    let mut head = vec![0u8; 512];
+    let _ = s.read(&mut head).await.expect("request");
+    s.write_all(b"HTTP/1.1 200 OK\r\nSmqBroker: true\r\n\r\n")
+        .await
+        .expect("head");
+    s.write_all(&hex("00 11 01 01 64 44 7b bc 31 32 37 2e 30 2e 30 2e 31"))
+        .await
+        .expect("init");
+    let _connect = read_frame(&mut s).await;
+    s.write_all(&hex("00 08 03 00 42 5e 2d b5"))
+        .await
+        .expect("connack");
+    s
+}
+
+#[tokio::test]
+async fn disconnect_waits_for_the_brokers_close_instead_of_dropping_the_socket() {
+    // The defect: the process left before its Disconnect was out, or closed
+    // with unread bytes (a reset), and the broker logged "Connection reset".
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+    let broker = tokio::spawn(async move {
+        let mut s = handshake_only(&listener).await;
+        expect(&mut s, "Disconnect", "00 03 0b").await;
+        // Then our side of the close: EOF (TCP shutdown), with the client
+        // still there to read what the broker says last.
+        let mut rest = Vec::new();
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest))
+            .await
+            .expect("the client shut its side down after Disconnect")
+            .expect("no reset");
+        assert_eq!(n, 0, "nothing after Disconnect");
+        // A last packet (a Ping) the client must read and discard, then our close.
+        s.write_all(&hex("00 03 0c")).await.expect("last packet");
+        drop(s);
+        let _ = closed_tx.send(());
+    });
+    let opts =
+        ClientOptions::new(Endpoint::parse(&format!("http://127.0.0.1:{port}/smq/")).expect("url"));
+    let (client, _events) = Client::connect(&opts).await.expect("handshake");
+    let mut closed_rx = closed_rx;
+    client.disconnect("").await;
+    assert!(
+        closed_rx.try_recv().is_ok(),
+        "disconnect() returned before the broker had closed its side"
+    );
+    broker.await.expect("scripted broker");
+}
+
+#[tokio::test]
+async fn disconnect_gives_up_on_a_broker_that_never_closes() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let broker = tokio::spawn(async move {
+        let mut s = handshake_only(&listener).await;
+        expect(&mut s, "Disconnect", "00 03 0b").await;
+        // Keeps the socket open until the test is over.
+        let _ = done_rx.await;
+        drop(s);
+    });
+    let opts =
+        ClientOptions::new(Endpoint::parse(&format!("http://127.0.0.1:{port}/smq/")).expect("url"));
+    let (client, _events) = Client::connect(&opts).await.expect("handshake");
+    let started = std::time::Instant::now();
+    tokio::time::timeout(
+        super::conn::CLOSE_GRACE + Duration::from_secs(3),
+        client.disconnect(""),
+    )
+    .await
+    .expect("disconnect() is bounded by CLOSE_GRACE");
+    assert!(started.elapsed() >= super::conn::CLOSE_GRACE / 2);
+    let _ = done_tx.send(());
+    broker.await.expect("scripted broker");
 }

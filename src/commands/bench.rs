@@ -83,6 +83,17 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
         .clone()
         .unwrap_or_else(|| format!("bench-{:08x}", rand::random::<u32>()));
     let epoch = Instant::now();
+    // Ctrl-C or SIGTERM: the publishers stop, the subscribers take what is
+    // still on its way, and the figures so far print (exit 130).
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            crate::shutdown::requested().await;
+            interrupted.store(true, Ordering::Release);
+        })
+    };
+    let _watcher = AbortOnDrop(watcher);
 
     // Subscribers first, each ready (Suback) before anything is published.
     let mut subs = Vec::new();
@@ -99,6 +110,10 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
         let (client, _events) = Client::connect(&opts).await.context("publisher")?;
         let tid = client.create(&topic).await?;
         pubs.push((client, tid));
+    }
+    if interrupted.load(Ordering::Acquire) {
+        // Nothing measured yet; the connections close on the way out.
+        return Ok(exit::INTERRUPTED);
     }
 
     let idle = args.idle_timeout;
@@ -151,11 +166,15 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
         .into_iter()
         .map(|(client, tid)| {
             let sent_total = sent_total.clone();
+            let interrupted = interrupted.clone();
             tokio::spawn(async move {
                 let filler = vec![b'x'; size.saturating_sub(8)];
                 let mut i = 0u64;
                 loop {
                     let elapsed = started.elapsed();
+                    if interrupted.load(Ordering::Relaxed) {
+                        break;
+                    }
                     match duration {
                         Some(d) if elapsed >= d => break,
                         None if i >= count => break,
@@ -165,7 +184,10 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
                         let due = Duration::from_secs_f64(i as f64 / r);
                         if due > elapsed {
                             client.flush().await?;
-                            tokio::time::sleep(due - elapsed).await;
+                            // A slow pace still notices the signal soon.
+                            tokio::time::sleep((due - elapsed).min(Duration::from_millis(100)))
+                                .await;
+                            continue;
                         }
                     }
                     let mut p = BytesMut::with_capacity(size);
@@ -209,9 +231,11 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     let rate = received as f64 / recv_secs;
     let mbps = rate * size as f64 / 1_000_000.0;
     let url = opts.endpoint.to_string();
+    let interrupted = interrupted.load(Ordering::Acquire);
     match args.format {
         SummaryFormat::Json => {
             let v = json!({
+                "interrupted": interrupted,
                 "url": url,
                 "topic": topic,
                 "pubs": args.pubs,
@@ -236,8 +260,13 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             let paced = pace
                 .map(|r| format!(", at most {r:.0} msgs/s each"))
                 .unwrap_or_default();
+            let stopped = if interrupted {
+                " (interrupted: the figures so far)"
+            } else {
+                ""
+            };
             println!(
-                "pubsub: {} publisher(s) -> \"{topic}\" -> {} subscriber(s), {what}{paced}, {url}",
+                "pubsub: {} publisher(s) -> \"{topic}\" -> {} subscriber(s), {what}{paced}, {url}{stopped}",
                 args.pubs, args.subs
             );
             println!(
@@ -250,7 +279,22 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             println!("latency   {}", latency.line());
         }
     }
-    Ok(if lost == 0 { exit::OK } else { exit::ERROR })
+    Ok(if interrupted {
+        exit::INTERRUPTED
+    } else if lost == 0 {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
+}
+
+/// Ends a helper task with the function that started it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Resident memory of a process in KiB (Linux /proc).
@@ -275,20 +319,30 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
     let before = args.broker_pid.map(rss_kib).transpose()?;
     let started = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(args.parallel.max(1)));
-    let mut tasks = Vec::with_capacity(args.count);
-    for _ in 0..args.count {
-        let opts = opts.clone();
-        let permit = sem.clone().acquire_owned().await?;
-        tasks.push(tokio::spawn(async move {
-            let r = Client::connect(&opts).await;
-            drop(permit);
-            r
-        }));
-    }
-    let mut clients = Vec::with_capacity(args.count);
-    for t in tasks {
-        clients.push(t.await.context("connect task")??);
-    }
+    let stop = crate::shutdown::requested();
+    tokio::pin!(stop);
+    let opening = async {
+        let mut tasks = Vec::with_capacity(args.count);
+        for _ in 0..args.count {
+            let opts = opts.clone();
+            let permit = sem.clone().acquire_owned().await?;
+            tasks.push(tokio::spawn(async move {
+                let r = Client::connect(&opts).await;
+                drop(permit);
+                r
+            }));
+        }
+        let mut clients = Vec::with_capacity(args.count);
+        for t in tasks {
+            clients.push(t.await.context("connect task")??);
+        }
+        anyhow::Ok(clients)
+    };
+    let clients = tokio::select! {
+        c = opening => c?,
+        // Those already open close on the way out (client::close_all).
+        _ = &mut stop => return Ok(exit::INTERRUPTED),
+    };
     let connect_secs = started.elapsed().as_secs_f64();
     // Let the broker settle (buffers, allocator) before reading its memory.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -322,9 +376,11 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
             }
         }
     }
-    tokio::time::sleep(args.hold).await;
-    for (c, _) in &clients {
-        c.disconnect("").await;
-    }
-    Ok(exit::OK)
+    let code = tokio::select! {
+        _ = tokio::time::sleep(args.hold) => exit::OK,
+        _ = &mut stop => exit::INTERRUPTED,
+    };
+    let closing = clients.iter().map(|(c, _)| c.disconnect(""));
+    futures_util::future::join_all(closing).await;
+    Ok(code)
 }

@@ -231,11 +231,25 @@ pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
     // Read and check the payload before touching the network.
     let prepared = prepare_message(&args.msg, args.stdin, args.stdin_lines)?;
     let opts = client_options(&args.conn, global)?;
-    let (client, _events) = Client::connect(&opts).await?;
-    let result = send_prepared(&client, &args.msg, prepared).await;
+    let stop = crate::shutdown::requested();
+    tokio::pin!(stop);
+    let (client, _events) = tokio::select! {
+        c = Client::connect(&opts) => c?,
+        _ = &mut stop => return Ok(exit::INTERRUPTED),
+    };
+    let result = tokio::select! {
+        biased;
+        r = send_prepared(&client, &args.msg, prepared) => Some(r),
+        // Ctrl-C or SIGTERM during --count/--interval or --stdin-lines.
+        _ = &mut stop => None,
+    };
     // Whatever happened, what was queued leaves before we go.
     let flushed = client.flush().await;
     client.disconnect("").await;
+    let Some(result) = result else {
+        eprintln!("smqctl: interrupted; the messages queued so far were sent");
+        return Ok(exit::INTERRUPTED);
+    };
     let sent = result?;
     flushed?;
     if global.verbose > 0 {

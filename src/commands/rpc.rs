@@ -23,6 +23,7 @@ use super::{client_options, exit, input_error, json_error};
 use crate::cli::{GlobalArgs, RpcArgs, RpcRequest};
 use crate::client::{Client, Event, Message, Subscription};
 use crate::output::{Format, Printer, use_color};
+use crate::shutdown::{Signal, Signals};
 
 /// `SearchSitesReq` → `SearchSitesResp`; other names get `Resp` appended.
 pub fn derive_response(request: &str) -> String {
@@ -454,8 +455,15 @@ pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
     // Check the request before connecting: a typo never reaches the broker.
     parse_checked(&args.req)?;
     let opts = client_options(&args.conn, global)?;
-    let (client, events) = Client::connect(&opts).await?;
-    let code = run_on(&client, Some(events), &args.req, global).await;
+    let stop = crate::shutdown::requested();
+    tokio::pin!(stop);
+    let (client, events) = tokio::select! {
+        c = Client::connect(&opts) => c?,
+        _ = &mut stop => return Ok(exit::INTERRUPTED),
+    };
+    // run_on stops on the signal itself (load mode prints what it has).
+    let signals = Signals::since_start();
+    let code = run_on(&client, Some(events), &args.req, global, signals).await;
     client.disconnect("").await;
     code
 }
@@ -474,22 +482,52 @@ fn parse_checked(args: &RpcRequest) -> Result<Mode> {
 
 /// Runs one request (single call, collection or load) on a connected client and
 /// returns the exit code; the one-shot `rpc` and the shell's `rpc`/`call` both
-/// come here. The reply route is removed again afterwards.
+/// come here. The reply route is removed again afterwards. It stops on
+/// `signals` (exit 130; load mode prints the calls so far): the shell passes
+/// a `Signals::new()`, since an earlier Ctrl-C belonged to an earlier command.
 pub async fn run_on(
     client: &Client,
     events: Option<mpsc::Receiver<Event>>,
     args: &RpcRequest,
     global: &GlobalArgs,
+    mut signals: Signals,
 ) -> Result<u8> {
     let mode = parse_checked(args)?;
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
-    let (caller, collect_sub) = attach(client.clone(), events, args, mode).await?;
+    let (caller, collect_sub) = tokio::select! {
+        r = attach(client.clone(), events, args, mode) => r?,
+        _ = signals.next() => return Ok(exit::INTERRUPTED),
+    };
     if let Some(sub) = collect_sub {
-        collect(&caller, sub, args, format, global).await
+        tokio::select! {
+            r = collect(&caller, sub, args, format, global) => r,
+            _ = signals.next() => Ok(exit::INTERRUPTED),
+        }
     } else if let Some(n) = args.count {
-        load(&caller, n, args.concurrency.max(1), args.rate, format).await
+        load(
+            &caller,
+            n,
+            args.concurrency.max(1),
+            args.rate,
+            format,
+            signals,
+        )
+        .await
     } else {
-        single(&caller, format, global).await
+        tokio::select! {
+            r = single(&caller, format, global) => r,
+            s = signals.next() => {
+                eprintln!("error: {} while waiting for the reply: {}", interrupted_by(s), caller.describe());
+                Ok(exit::INTERRUPTED)
+            }
+        }
+    }
+}
+
+fn interrupted_by(s: Signal) -> &'static str {
+    match s {
+        Signal::Interrupt => "interrupted (SIGINT)",
+        Signal::Terminate => "terminated (SIGTERM)",
     }
 }
 
@@ -632,6 +670,7 @@ async fn load(
     concurrency: usize,
     rate: Option<f64>,
     format: Format,
+    mut signals: Signals,
 ) -> Result<u8> {
     let bar = crate::output::progress(Some(n), "calls");
     let (tx, mut rx) = mpsc::unbounded_channel::<Result<Reply, CallError>>();
@@ -670,7 +709,20 @@ async fn load(
         })
     };
     let mut t = Tally::default();
-    while let Some(r) = rx.recv().await {
+    let mut interrupted = None;
+    loop {
+        let r = tokio::select! {
+            r = rx.recv() => match r {
+                Some(r) => r,
+                None => break,
+            },
+            s = signals.next() => {
+                // Stop issuing; calls in flight are abandoned, not counted.
+                issuer.abort();
+                interrupted = Some(s);
+                break;
+            }
+        };
         match r {
             Ok(reply) => {
                 t.ok += 1;
@@ -691,6 +743,7 @@ async fn load(
     }
     let _ = issuer.await;
     bar.finish_and_clear();
+    let done = t.ok + t.remote + t.timeout + t.lost;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     let rate = (t.ok + t.remote) as f64 / secs;
     let unmatched = lock(&caller.pending).unmatched;
@@ -700,6 +753,8 @@ async fn load(
             "{}",
             json!({
                 "calls": n,
+                "completed": done,
+                "interrupted": interrupted.is_some(),
                 "concurrency": concurrency,
                 "ok": t.ok,
                 "error": t.remote,
@@ -712,7 +767,13 @@ async fn load(
             })
         ),
         _ => {
-            println!("{n} calls, concurrency {concurrency}: {target}");
+            match interrupted {
+                None => println!("{n} calls, concurrency {concurrency}: {target}"),
+                Some(s) => println!(
+                    "{done} of {n} calls, concurrency {concurrency}, {}: {target}",
+                    interrupted_by(s)
+                ),
+            }
             println!(
                 "ok {}  error {}  timeout {}  lost {}   in {secs:.3} s = {rate:.0} calls/s",
                 t.ok, t.remote, t.timeout, t.lost
@@ -723,7 +784,9 @@ async fn load(
             }
         }
     }
-    Ok(if t.lost > 0 {
+    Ok(if interrupted.is_some() {
+        exit::INTERRUPTED
+    } else if t.lost > 0 {
         exit::LOST
     } else if t.timeout > 0 {
         exit::TIMEOUT

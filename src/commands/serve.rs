@@ -256,7 +256,7 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Result<u8> {
     };
     tokio::select! {
         r = run_session(&opts, policy, setup, on_event) => r?,
-        _ = tokio::signal::ctrl_c() => {}
+        _ = crate::shutdown::requested() => {}
     }
     Ok(exit::OK)
 }

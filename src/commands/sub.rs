@@ -136,7 +136,7 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
     let timeout = args.timeout.unwrap_or(Duration::MAX);
     let outcome = tokio::select! {
         r = tokio::time::timeout(timeout, session) => r,
-        _ = tokio::signal::ctrl_c() => {
+        _ = crate::shutdown::requested() => {
             let _ = io::stdout().flush();
             let live = current.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let Some(client) = live {

@@ -185,7 +185,7 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                 }
                 return Ok(if done { exit::OK } else { exit::TIMEOUT });
             }
-            _ = tokio::signal::ctrl_c() => {
+            _ = crate::shutdown::requested() => {
                 let _ = out.flush();
                 return Ok(if args.count.is_some() { exit::INTERRUPTED } else { exit::OK });
             }

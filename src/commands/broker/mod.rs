@@ -101,33 +101,13 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         tokio::spawn(log_events(events, global.verbose));
     }
     let b = broker.clone();
-    b.run(listener, shutdown_signal())
-        .await
-        .context("broker stopped with an error")?;
+    b.run(listener, async {
+        crate::shutdown::requested().await;
+    })
+    .await
+    .context("broker stopped with an error")?;
     eprintln!("smqctl broker: stopped");
     Ok(exit::OK)
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 async fn log_events(mut events: tokio::sync::broadcast::Receiver<TraceRecord>, verbose: u8) {

@@ -8,6 +8,11 @@
 //! the one-shot commands' own payload, publish, rpc and rendering functions. A
 //! script stops at the first failing line with that command's exit code.
 //!
+//! Signals: a script stops on SIGINT or SIGTERM (exit 130). At the prompt,
+//! SIGINT cancels the running command and the shell goes on (Ctrl-C typed at
+//! the prompt is a key for the line editor, not a signal); SIGTERM ends the
+//! shell as Ctrl-D does, and puts the terminal back the way it was.
+//!
 //! May import: `cli`, `client`, `output`, sibling command modules (publish, rpc).
 
 mod complete;
@@ -27,6 +32,7 @@ use super::{client_options, error_text, exit, hint, input_error, publish, rpc};
 use crate::cli::{ConnectArgs, GlobalArgs, SubTopics};
 use crate::client::ReconnectPolicy;
 use crate::output::{Format, use_color};
+use crate::shutdown::{Signal, Signals};
 use line::{Line, Parsed};
 use session::{Conn, Out, Session, lock};
 
@@ -94,7 +100,10 @@ pub async fn run(args: ShellArgs, global: &GlobalArgs) -> Result<u8> {
         let lines = script_lines(args.script.as_deref())?;
         let (session, driver) = Session::new(opts, policy, Out::Std, format, color);
         let main = async {
-            session.wait_up().await?;
+            tokio::select! {
+                r = session.wait_up() => r?,
+                _ = crate::shutdown::requested() => return Ok(exit::INTERRUPTED),
+            }
             let code = script_loop(&session, lines, global).await;
             session.close().await;
             code
@@ -134,7 +143,14 @@ async fn script_loop(
     mut lines: mpsc::Receiver<(usize, String)>,
     global: &GlobalArgs,
 ) -> Result<u8> {
-    while let Some((n, text)) = lines.recv().await {
+    let mut signals = Signals::since_start();
+    loop {
+        let next = tokio::select! {
+            l = lines.recv() => l,
+            // Waiting for the next line on a pipe.
+            _ = signals.next() => return Ok(exit::INTERRUPTED),
+        };
+        let Some((n, text)) = next else { break };
         let failed = |what: String| {
             eprintln!("error: line {n} ({}): {what}", text.trim());
         };
@@ -151,9 +167,12 @@ async fn script_loop(
             }
         };
         let outcome = tokio::select! {
+            // A command that stops on the signal itself (an rpc load printing
+            // what it has) gets to finish first.
+            biased;
             r = exec(session, *cmd, global) => r,
-            _ = tokio::signal::ctrl_c() => {
-                failed("interrupted".into());
+            s = signals.next() => {
+                failed(format!("interrupted ({})", s.name()));
                 return Ok(exit::INTERRUPTED);
             }
         };
@@ -271,10 +290,15 @@ fn start_editor(helper: complete::ShellHelper) -> Result<(Editor, Out)> {
 }
 
 impl Editor {
-    async fn read(&mut self, prompt: String) -> Result<Read> {
+    /// Shows the prompt; [`Editor::answer`] gets the line.
+    fn ask(&mut self, prompt: String) -> Result<()> {
         self.prompts
             .send(prompt)
-            .map_err(|_| anyhow::anyhow!("the line editor stopped"))?;
+            .map_err(|_| anyhow::anyhow!("the line editor stopped"))
+    }
+
+    /// The line for the last prompt. Cancel-safe.
+    async fn answer(&mut self) -> Result<Read> {
         match self.lines.recv().await {
             Some(Ok(r)) => Ok(r),
             Some(Err(e)) => Err(anyhow::anyhow!("cannot read the line: {e}")),
@@ -307,13 +331,20 @@ fn unreachable_driver() -> Result<u8> {
 }
 
 async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) -> Result<u8> {
-    session.wait_up().await?;
+    tokio::select! {
+        r = session.wait_up() => r?,
+        _ = crate::shutdown::requested() => return Ok(exit::INTERRUPTED),
+    }
     let helper = complete::ShellHelper {
         wanted: session.wanted.clone(),
         conn: session.conn.clone(),
     };
+    // What the terminal was before the line editor: SIGTERM can come while it
+    // has the terminal in raw mode, and the shell must not leave it so.
+    let saved = terminal::save();
     let (mut editor, out) = start_editor(helper)?;
     sink.set(out.clone());
+    let mut signals = Signals::new();
     out.note("type `help` for the commands, Tab to complete, Ctrl-D to leave");
     // Ctrl-C while a command runs cancels it instead of ending the shell.
     let mut code = exit::OK;
@@ -330,7 +361,20 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
             Some(t) => t,
             None => {
                 let prompt = format!("smq [{}]> ", session.conn.borrow().label());
-                match editor.read(prompt).await? {
+                editor.ask(prompt)?;
+                let read = loop {
+                    tokio::select! {
+                        r = editor.answer() => break Some(r?),
+                        // SIGINT from outside at the prompt: nothing to cancel.
+                        s = signals.next() => if s == Signal::Terminate { break None },
+                    }
+                };
+                let Some(read) = read else {
+                    out.note("terminated (SIGTERM)");
+                    code = exit::INTERRUPTED;
+                    break;
+                };
+                match read {
                     Read::Line(t) if t.contains(['\n', '\r']) => {
                         pasted.extend(t.lines().map(str::to_string));
                         continue;
@@ -354,10 +398,16 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
             }
         };
         let outcome = tokio::select! {
+            biased;
             r = exec(session, *cmd, global) => r,
-            _ = tokio::signal::ctrl_c() => {
-                out.note("interrupted");
+            s = signals.next() => {
                 pasted.clear();
+                if s == Signal::Terminate {
+                    out.note("terminated (SIGTERM)");
+                    code = exit::INTERRUPTED;
+                    break;
+                }
+                out.note("interrupted");
                 continue;
             }
         };
@@ -374,7 +424,47 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
         }
     }
     session.close().await;
+    if code == exit::INTERRUPTED {
+        // SIGTERM, maybe with the line editor in the middle of a line.
+        terminal::restore(saved);
+    }
     Ok(code)
+}
+
+/// Saving and restoring the terminal's mode around the line editor.
+mod terminal {
+    #[cfg(unix)]
+    pub type Saved = Option<nix::sys::termios::Termios>;
+    #[cfg(not(unix))]
+    pub type Saved = ();
+
+    pub fn save() -> Saved {
+        #[cfg(unix)]
+        {
+            nix::sys::termios::tcgetattr(std::io::stdin()).ok()
+        }
+    }
+
+    /// Puts the saved mode back, ends bracketed paste (which the editor turns
+    /// on while it reads) and leaves the cursor on a fresh line.
+    pub fn restore(saved: Saved) {
+        use std::io::{IsTerminal, Write};
+        let mut out = std::io::stdout();
+        if out.is_terminal() {
+            let _ = out.write_all(b"\x1b[?2004l\r\n");
+            let _ = out.flush();
+        }
+        #[cfg(unix)]
+        if let Some(t) = saved {
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSANOW,
+                &t,
+            );
+        }
+        #[cfg(not(unix))]
+        let _ = saved;
+    }
 }
 
 /// An [`Out`] that can be re-pointed once the editor exists; until then it
@@ -451,7 +541,7 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
         Line::Rpc(mut req) => {
             req.format.get_or_insert(format);
             let client = session.client().await?;
-            let code = rpc::run_on(&client, None, &req, global).await?;
+            let code = rpc::run_on(&client, None, &req, global, Signals::new()).await?;
             return Ok(Step::Code(code));
         }
         Line::Call { .. } => unreachable_call()?,

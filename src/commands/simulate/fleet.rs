@@ -10,7 +10,7 @@
 //! use smqctl::commands::simulate::fleet::{FleetConfig, run_fleet};
 //! let mut cfg = FleetConfig::builtin("charger", "ws://127.0.0.1:9357/smq/", 20)?;
 //! cfg.duration = Some(std::time::Duration::from_secs(30));
-//! let report = run_fleet(cfg, tokio::signal::ctrl_c()).await?;
+//! let report = run_fleet(cfg, smqctl::shutdown::requested()).await?;
 //! println!("{}", report.text());
 //! # Ok(()) }
 //! ```

@@ -329,7 +329,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     };
     let interrupted = std::sync::atomic::AtomicBool::new(false);
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        crate::shutdown::requested().await;
         interrupted.store(true, std::sync::atomic::Ordering::Relaxed);
     };
     let report = run_fleet_with(cfg, shutdown, on_tick).await?;

@@ -194,7 +194,9 @@ async fn event_loop(
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let interrupt = tokio::signal::ctrl_c();
+    // SIGINT or SIGTERM from outside (a key Ctrl-C is a key here): quit, and
+    // the caller restores the terminal.
+    let interrupt = crate::shutdown::requested();
     tokio::pin!(interrupt);
     let start = Instant::now();
     let mut batch = Vec::with_capacity(BATCH);
