@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -49,6 +49,8 @@ const READ_MIN: usize = 1024;
 const READ_MAX: usize = 64 * 1024;
 /// Frames written per batch.
 const BATCH: usize = 128;
+/// Largest copy a raw writer makes to send small frames in one syscall.
+const COALESCE: usize = 64 * 1024;
 
 /// A byte stream that can be split into independently owned halves.
 pub(crate) trait IoStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
@@ -273,7 +275,11 @@ impl<R: AsyncRead + Unpin + Send> FrameReader for RawReader<R> {
             self.buf.reserve(len - self.buf.len());
             return Ok(None);
         }
-        let framed = self.buf.split_to(len).freeze();
+        // A copy, not a slice: a slice would keep the whole read buffer (up to
+        // 64 KiB) alive for as long as any receiver's queue holds the frame,
+        // while the queue's byte budget counts only the frame (issue 10).
+        let framed = Bytes::copy_from_slice(&self.buf[..len]);
+        self.buf.advance(len);
         Ok(Some(InFrame {
             body: framed.slice(2..),
             framed: Some(framed),
@@ -312,7 +318,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> FrameReader for WsReader<S> {
             match self.source.next().await {
                 None | Some(Ok(Message::Close(_))) => return Ok(false),
                 Some(Ok(Message::Binary(b))) => {
-                    self.pending = Some(b);
+                    // Tungstenite's message is a slice of its read buffer; a
+                    // copy holds only the message while it waits in queues.
+                    self.pending = Some(Bytes::copy_from_slice(&b));
                     return Ok(true);
                 }
                 Some(Ok(Message::Text(_))) => return Err(ReadError::Text),
@@ -338,11 +346,23 @@ impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for RawWriter<W> {
         if let [one] = frames {
             return self.0.write_all(one).await;
         }
-        // One syscall for the whole batch.
-        let total = frames.iter().map(Bytes::len).sum();
-        let mut buf = Vec::with_capacity(total);
+        // One syscall per up to COALESCE bytes of small frames; large frames
+        // go out as they are, so the copy stays small.
+        let total: usize = frames.iter().map(Bytes::len).sum();
+        let mut buf = Vec::with_capacity(total.min(COALESCE));
         for f in frames {
-            buf.put_slice(f);
+            if buf.len() + f.len() > COALESCE && !buf.is_empty() {
+                self.0.write_all(&buf).await?;
+                buf.clear();
+            }
+            if f.len() >= COALESCE {
+                self.0.write_all(f).await?;
+            } else {
+                buf.put_slice(f);
+            }
+        }
+        if buf.is_empty() {
+            return Ok(());
         }
         self.0.write_all(&buf).await
     }
@@ -379,6 +399,7 @@ async fn writer_loop<W: FrameWriter>(mut writer: W, mut inbox: Inbox) -> io::Res
             return Ok(());
         }
         writer.write_batch(&batch).await?;
+        inbox.written(&batch);
         let was_large = batch.len() > 8;
         batch.clear();
         if was_large {
@@ -728,6 +749,44 @@ impl Session<'_> {
 mod tests {
     use super::*;
     use crate::broker::{Broker, BrokerConfig};
+
+    /// Issue 10: a frame that was a slice of the read buffer kept the whole
+    /// buffer (up to 64 KiB) alive while it waited in a stalled receiver's
+    /// queue; each frame must own exactly its own bytes.
+    #[tokio::test]
+    async fn raw_frames_do_not_keep_the_read_buffer_alive() {
+        let mut wire = vec![0u8, 5, 12, 0xaa, 0xbb];
+        wire.extend_from_slice(&[0xfe, 0xff]);
+        wire.extend(std::iter::repeat_n(7u8, 0xfeff - 2));
+        let mut reader = RawReader {
+            rd: &wire[..],
+            buf: BytesMut::new(),
+            chunk: READ_MAX,
+        };
+        let mut frames = Vec::new();
+        while frames.len() < 2 {
+            match reader.next_frame().expect("valid frames") {
+                Some(f) => frames.push(f),
+                None => assert!(reader.fill().await.expect("read"), "frames complete"),
+            }
+        }
+        drop(reader);
+        for (f, len) in frames.into_iter().zip([5, 0xfeff]) {
+            assert_eq!(&f.body[..], &f.framed.as_ref().expect("raw")[2..]);
+            drop(f.body);
+            let framed = f
+                .framed
+                .expect("raw")
+                .try_into_mut()
+                .expect("nothing else holds it");
+            assert_eq!(framed.len(), len);
+            assert!(
+                framed.capacity() <= len + 64,
+                "a {len}-byte frame holds a {}-byte allocation",
+                framed.capacity()
+            );
+        }
+    }
 
     /// A connection's tasks are allocated at their futures' largest size for the
     /// connection's whole life; the big handshake steps must stay boxed so idle
