@@ -419,7 +419,7 @@ mod stalled {
         publ: Wire,
         released_below: u64,
     ) -> Figures {
-        let (mut broker, addr) = broker_process(bin);
+        let (broker, addr) = broker_process(bin);
         let pid = broker.pid();
         let mut leaving = Conn::open(addr, sub, "stalled-leaves", true);
         let mut reader = Conn::open(addr, sub, "stalled-reads-later", true);
