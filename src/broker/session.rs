@@ -15,6 +15,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -29,6 +30,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::Shared;
@@ -168,15 +171,11 @@ async fn serve_stream<S: IoStream>(
                 Some(ws_config()),
             ))
             .await;
-            let (sink, source) = ws.split();
-            let reader = WsReader {
-                source,
-                pending: None,
-            };
+            let (reader, writer) = ws_halves(ws);
             Box::pin(run_session(
                 shared,
                 reader,
-                WsWriter(sink),
+                writer,
                 addr,
                 Transport::Ws,
                 tls,
@@ -241,8 +240,6 @@ enum ReadError {
     Ws(#[from] tokio_tungstenite::tungstenite::Error),
     #[error("raw frame length {0} is impossible")]
     BadLength(u16),
-    #[error("text WebSocket message (SMQ uses binary messages)")]
-    Text,
     #[error("empty WebSocket message")]
     Empty,
 }
@@ -302,6 +299,38 @@ impl<R: AsyncRead + Unpin + Send> FrameReader for RawReader<R> {
 struct WsReader<S> {
     source: SplitStream<WebSocketStream<S>>,
     pending: Option<Bytes>,
+    /// The WebSocket status the writer closes with (0: none), set on a
+    /// WebSocket protocol error.
+    close_code: Arc<AtomicU16>,
+}
+
+fn ws_halves<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: WebSocketStream<S>,
+) -> (WsReader<S>, WsWriter<S>) {
+    let (sink, source) = ws.split();
+    let close_code = Arc::new(AtomicU16::new(0));
+    (
+        WsReader {
+            source,
+            pending: None,
+            close_code: close_code.clone(),
+        },
+        WsWriter { sink, close_code },
+    )
+}
+
+/// The Close status Mako's WebSocket server sends for an error in the client's
+/// frames: 1002 for a protocol error, 1003 for a frame it will not take (it
+/// refuses 64-bit lengths; we refuse frames above the largest SMQ packet);
+/// 1007 for a text message that is not UTF-8 (Mako does not check).
+fn ws_close_code(e: &tokio_tungstenite::tungstenite::Error) -> Option<u16> {
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Protocol(_) => Some(1002),
+        Error::Capacity(_) => Some(1003),
+        Error::Utf8(_) => Some(1007),
+        _ => None,
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> FrameReader for WsReader<S> {
@@ -323,10 +352,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> FrameReader for WsReader<S> {
                     self.pending = Some(Bytes::copy_from_slice(&b));
                     return Ok(true);
                 }
-                Some(Ok(Message::Text(_))) => return Err(ReadError::Text),
+                // Mako reads a text message like a binary one.
+                Some(Ok(Message::Text(t))) => {
+                    self.pending = Some(Bytes::copy_from_slice(t.as_bytes()));
+                    return Ok(true);
+                }
                 // Ping is answered by tungstenite; Pong and raw frames mean nothing.
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e.into()),
+                Some(Err(e)) => {
+                    if let Some(code) = ws_close_code(&e) {
+                        self.close_code.store(code, Ordering::Relaxed);
+                    }
+                    return Err(e.into());
+                }
             }
         }
     }
@@ -372,21 +410,35 @@ impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for RawWriter<W> {
     }
 }
 
-struct WsWriter<S>(SplitSink<WebSocketStream<S>, Message>);
+struct WsWriter<S> {
+    sink: SplitSink<WebSocketStream<S>, Message>,
+    close_code: Arc<AtomicU16>,
+}
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> FrameWriter for WsWriter<S> {
     async fn write_batch(&mut self, frames: &[Bytes]) -> io::Result<()> {
         for f in frames {
-            self.0
+            self.sink
                 .feed(Message::Binary(f.clone()))
                 .await
                 .map_err(io::Error::other)?;
         }
-        self.0.flush().await.map_err(io::Error::other)
+        self.sink.flush().await.map_err(io::Error::other)
     }
 
+    /// Closes with the status of a protocol error if there was one. A Close
+    /// from the client has already been answered by tungstenite (the echo is
+    /// sent here, by the flush of the close).
     async fn close(&mut self) {
-        let _ = self.0.close().await;
+        let code = self.close_code.load(Ordering::Relaxed);
+        if code != 0 {
+            let frame = CloseFrame {
+                code: CloseCode::from(code),
+                reason: Default::default(),
+            };
+            let _ = self.sink.send(Message::Close(Some(frame))).await;
+        }
+        let _ = self.sink.close().await;
     }
 }
 
@@ -398,7 +450,12 @@ async fn writer_loop<W: FrameWriter>(mut writer: W, mut inbox: Inbox) -> io::Res
             writer.close().await;
             return Ok(());
         }
-        writer.write_batch(&batch).await?;
+        if let Err(e) = writer.write_batch(&batch).await {
+            // E.g. the client's WebSocket Close came first: the close still
+            // sends tungstenite's echo of it.
+            writer.close().await;
+            return Err(e);
+        }
         inbox.written(&batch);
         let was_large = batch.len() > 8;
         batch.clear();
@@ -466,7 +523,17 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
     };
     let registered = match first {
         Err(_) => Err((ConnackCode::ServerUnavailable, "no Connect in time")),
-        Ok(Ok(None)) => Err((ConnackCode::ServerUnavailable, "closed before Connect")),
+        Ok(Ok(None)) => {
+            // Like Mako: no Connack to a client that has gone (a WebSocket
+            // Close is answered with Close by the writer).
+            shared.tracer.emit(|| TraceEvent::HandshakeFailed {
+                peer: addr.to_string(),
+                reason: "closed before Connect".into(),
+            });
+            drop(outbox);
+            let _ = timeout(CLOSE_GRACE, &mut writer.0).await;
+            return;
+        }
         Ok(Err(_)) => Err((ConnackCode::BadProtocol, "unreadable first packet")),
         // Read the way Mako's connect() reads it, leniency included.
         Ok(Ok(Some(frame))) => match parse_connect_like_mako(&frame.body) {
@@ -826,12 +893,8 @@ mod tests {
 
         let (_c, s) = pair().await;
         let ws = WebSocketStream::from_raw_socket(s, Role::Server, Some(ws_config())).await;
-        let (sink, source) = ws.split();
-        let reader = WsReader {
-            source,
-            pending: None,
-        };
-        let session = run_session(shared, reader, WsWriter(sink), addr, Transport::Ws, false);
+        let (reader, writer) = ws_halves(ws);
+        let session = run_session(shared, reader, writer, addr, Transport::Ws, false);
         let session = std::mem::size_of_val(&session);
         assert!(session <= 1024, "ws session future is {session} bytes");
     }
