@@ -7,6 +7,8 @@
 //! batches (one syscall, or one WebSocket flush, per batch). Publishers only ever
 //! `try_send` into that queue, so a slow client loses messages (counted) but never
 //! slows anybody else. Buffers start small so that idle connections stay cheap.
+//! Every frame read is copied out of the read buffer, so a queued frame holds
+//! only its own bytes (the queue's byte budget counts what is really held).
 //!
 //! May import: `protocol`, `trace`, siblings `http` and `router`, tokio,
 //! tokio-rustls, tokio-tungstenite.
@@ -319,8 +321,8 @@ fn ws_halves<S: AsyncRead + AsyncWrite + Unpin>(
     )
 }
 
-/// The Close status Mako's WebSocket server sends for an error in the client's
-/// frames: 1002 for a protocol error, 1003 for a frame it will not take (it
+/// The Close status BAS's WebSocket server (Mako's) sends for an error in the
+/// client's frames: 1002 for a protocol error, 1003 for a frame it will not take (it
 /// refuses 64-bit lengths; we refuse frames above the largest SMQ packet);
 /// 1007 for a text message that is not UTF-8 (Mako does not check).
 fn ws_close_code(e: &tokio_tungstenite::tungstenite::Error) -> Option<u16> {
