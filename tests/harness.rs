@@ -195,6 +195,11 @@ impl Running {
         }
     }
 
+    /// The process id (e.g. to read its memory from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     pub fn interrupt(&self) {
         self.signal(Signal::SIGINT);

@@ -48,13 +48,13 @@ pub(crate) async fn read_request<S: AsyncRead + Unpin>(
     let mut searched = 0;
     loop {
         if let Some(end) = find_blank_line(&buf, searched) {
-            let head = buf.split_to(end + 4);
+            let head = buf.split_to(end);
             return Ok((parse(&head)?, buf));
         }
         if buf.len() >= MAX_HEAD {
             return Err(HeadError::TooLarge);
         }
-        searched = buf.len().saturating_sub(3);
+        searched = buf.len().saturating_sub(2);
         let room = MAX_HEAD - buf.len();
         buf.reserve(room.min(1024));
         let n = (&mut *stream).take(room as u64).read_buf(&mut buf).await?;
@@ -64,16 +64,25 @@ pub(crate) async fn read_request<S: AsyncRead + Unpin>(
     }
 }
 
+/// Where the head ends: just past the empty line that ends it. Lines may end
+/// in CRLF or, as some clients send and Mako accepts, a bare LF.
 fn find_blank_line(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| p + from)
+    let rest = buf.get(from..)?;
+    rest.iter().enumerate().find_map(|(i, &b)| {
+        if b != b'\n' {
+            return None;
+        }
+        match &rest[i + 1..] {
+            [b'\n', ..] => Some(from + i + 2),
+            [b'\r', b'\n', ..] => Some(from + i + 3),
+            _ => None,
+        }
+    })
 }
 
 fn parse(head: &[u8]) -> Result<Request, HeadError> {
     let text = std::str::from_utf8(head).map_err(|_| HeadError::Malformed("not UTF-8"))?;
-    let mut lines = text.split("\r\n");
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request_line = lines.next().unwrap_or_default();
     let mut parts = request_line.split(' ');
     let (Some(method), Some(target), Some(version), None) =
@@ -232,6 +241,52 @@ mod tests {
             read(b"GET / HTTP/1.1\r\n").await,
             Err(HeadError::Closed)
         ));
+    }
+
+    #[tokio::test]
+    async fn head_with_lf_only_line_endings_is_answered_like_mako() {
+        let (r, rest) = read(b"GET /smq/ HTTP/1.1\nHost: x\nSimpleMQ: 1\n\n\x00\x03\x0c")
+            .await
+            .expect("LF-only head");
+        assert_eq!(
+            r,
+            Request::Raw {
+                send_response: false
+            }
+        );
+        assert_eq!(&rest[..], b"\x00\x03\x0c");
+        // Mixed endings, and a CRLF head whose bytes arrive one at a time.
+        let (r, _) = read(b"GET / HTTP/1.1\r\nSec-WebSocket-Key: k\n\r\n")
+            .await
+            .expect("mixed endings");
+        assert_eq!(r, Request::WebSocket { key: "k".into() });
+        let head = b"GET / HTTP/1.1\r\nSimpleMQ: 1\r\n\r\nAB";
+        let mut slow = one_byte_reader(head);
+        let (r, rest) = read_request(&mut slow).await.expect("byte by byte");
+        assert!(matches!(r, Request::Raw { .. }));
+        assert!(rest.is_empty(), "read no further than the head");
+        let mut after = Vec::new();
+        slow.read_to_end(&mut after).await.expect("rest");
+        assert_eq!(after, b"AB");
+    }
+
+    /// A reader that hands out one byte per read.
+    fn one_byte_reader(bytes: &'static [u8]) -> impl AsyncRead + Unpin {
+        struct OneByte(&'static [u8]);
+        impl AsyncRead for OneByte {
+            fn poll_read(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                if let Some((first, rest)) = self.0.split_first() {
+                    buf.put_slice(&[*first]);
+                    self.0 = rest;
+                }
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+        OneByte(bytes)
     }
 
     #[tokio::test]

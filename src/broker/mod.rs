@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
@@ -53,6 +53,10 @@ pub use crate::trace::{TraceEvent, TraceRecord, Transport};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Trace records buffered per listener before a slow one starts lagging.
 const TRACE_CAPACITY: usize = 4096;
+/// Connections the kernel may queue for `accept` before it drops SYNs (Linux
+/// lowers it to `net.core.somaxconn`). The usual 128 overflowed under a burst
+/// of 5,000 connects (1 s SYN retries).
+const LISTEN_BACKLOG: u32 = 4096;
 /// Mako's limit on nested server-handler calls (a handler publishing to a topic
 /// it is subscribed to).
 /// Mako refuses when its counter is above 20, so 21 nested calls run.
@@ -462,6 +466,53 @@ impl Broker {
 
     pub fn stats(&self) -> BrokerStats {
         self.shared.router().stats()
+    }
+}
+
+/// Binds a listener for [`Broker::run`] with a backlog that absorbs bursts of
+/// connects ([`listen_backlog`]); otherwise like `TcpListener::bind` (the first
+/// address `addr` resolves to that can be bound, `SO_REUSEADDR` on Unix).
+pub async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        match bind_one(a) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    }))
+}
+
+fn bind_one(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(listen_backlog())
+}
+
+/// The backlog [`listen`] asks for: [`LISTEN_BACKLOG`], or the system's
+/// `net.core.somaxconn` when that is lower.
+pub fn listen_backlog() -> u32 {
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    backlog_within(somaxconn)
+}
+
+fn backlog_within(somaxconn: Option<u32>) -> u32 {
+    match somaxconn {
+        Some(max) if max > 0 => LISTEN_BACKLOG.min(max),
+        _ => LISTEN_BACKLOG,
     }
 }
 

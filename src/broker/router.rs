@@ -33,9 +33,16 @@ use crate::trace::{TraceEvent, Transport};
 
 /// Frames a client may have waiting before further messages to it are dropped.
 pub(crate) const QUEUE_FRAMES: usize = 65536;
-/// Bytes a client may have waiting before further messages to it are dropped
-/// (so one stalled reader of 64 KiB messages cannot hold 256 MiB).
+/// Bytes a client may have waiting (queued, or in the batch its writer is
+/// writing) before further messages to it are dropped, so one stalled reader
+/// holds at most about this much (README, "The embedded broker"). Each frame
+/// is its own allocation (the session copies it out of the read buffer), so
+/// what is counted is what is held.
 pub(crate) const QUEUE_BYTES: usize = 8 << 20;
+/// Bytes charged per frame on top of its length: its queue slot, the
+/// allocation's header and the shared reference count. Without it a queue of
+/// 20-byte frames would cost several times what it is charged.
+pub(crate) const FRAME_OVERHEAD: usize = 64;
 
 /// Identifies one accepted TCP connection; an ETID outlives it on takeover.
 pub(crate) type ConnId = u64;
@@ -80,7 +87,7 @@ impl Outbox {
 
     /// Queues one frame already encoded for this client's transport.
     pub(crate) fn send(&self, frame: Bytes) -> Sent {
-        let len = frame.len();
+        let len = frame.len() + FRAME_OVERHEAD;
         let before = self.queued.fetch_add(len, Ordering::Relaxed);
         if before > 0 && before + len > QUEUE_BYTES {
             self.queued.fetch_sub(len, Ordering::Relaxed);
@@ -134,12 +141,16 @@ pub(crate) struct Inbox {
 
 impl Inbox {
     /// Waits for frames and moves up to `limit` of them into `out`; 0 means every
-    /// sender is gone and the queue is empty.
+    /// sender is gone and the queue is empty. They still count against the
+    /// queue's byte budget until [`Inbox::written`].
     pub(crate) async fn recv_many(&mut self, out: &mut Vec<Bytes>, limit: usize) -> usize {
-        let n = self.rx.recv_many(out, limit).await;
-        let bytes: usize = out[out.len() - n..].iter().map(Bytes::len).sum();
+        self.rx.recv_many(out, limit).await
+    }
+
+    /// Gives the budget of frames from [`Inbox::recv_many`] back once written.
+    pub(crate) fn written(&self, frames: &[Bytes]) {
+        let bytes: usize = frames.iter().map(|f| f.len() + FRAME_OVERHEAD).sum();
         self.queued.fetch_sub(bytes, Ordering::Relaxed);
-        n
     }
 }
 
@@ -1643,7 +1654,20 @@ mod tests {
         let accepted = (0..1000)
             .take_while(|_| matches!(outbox.send(big.clone()), Sent::Ok))
             .count();
-        assert_eq!(accepted, QUEUE_BYTES / 60_000);
+        assert_eq!(accepted, QUEUE_BYTES / (60_000 + FRAME_OVERHEAD));
+    }
+
+    #[tokio::test]
+    async fn frames_being_written_still_count_against_the_byte_budget() {
+        let (outbox, mut inbox) = Outbox::new(true);
+        let big = Bytes::from(vec![0u8; 60_000]);
+        while let Sent::Ok = outbox.send(big.clone()) {}
+        let mut batch = Vec::new();
+        assert!(inbox.recv_many(&mut batch, 8).await > 0);
+        // Taken by the writer but not yet written: the client still holds them.
+        assert!(matches!(outbox.send(big.clone()), Sent::Full));
+        inbox.written(&batch);
+        assert!(matches!(outbox.send(big), Sent::Ok));
     }
 
     // ----- tracers -----

@@ -7,6 +7,8 @@
 //! batches (one syscall, or one WebSocket flush, per batch). Publishers only ever
 //! `try_send` into that queue, so a slow client loses messages (counted) but never
 //! slows anybody else. Buffers start small so that idle connections stay cheap.
+//! Every frame read is copied out of the read buffer, so a queued frame holds
+//! only its own bytes (the queue's byte budget counts what is really held).
 //!
 //! May import: `protocol`, `trace`, siblings `http` and `router`, tokio,
 //! tokio-rustls, tokio-tungstenite.
@@ -15,9 +17,10 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -29,6 +32,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::Shared;
@@ -49,6 +54,8 @@ const READ_MIN: usize = 1024;
 const READ_MAX: usize = 64 * 1024;
 /// Frames written per batch.
 const BATCH: usize = 128;
+/// Largest copy a raw writer makes to send small frames in one syscall.
+const COALESCE: usize = 64 * 1024;
 
 /// A byte stream that can be split into independently owned halves.
 pub(crate) trait IoStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
@@ -166,15 +173,11 @@ async fn serve_stream<S: IoStream>(
                 Some(ws_config()),
             ))
             .await;
-            let (sink, source) = ws.split();
-            let reader = WsReader {
-                source,
-                pending: None,
-            };
+            let (reader, writer) = ws_halves(ws);
             Box::pin(run_session(
                 shared,
                 reader,
-                WsWriter(sink),
+                writer,
                 addr,
                 Transport::Ws,
                 tls,
@@ -239,8 +242,6 @@ enum ReadError {
     Ws(#[from] tokio_tungstenite::tungstenite::Error),
     #[error("raw frame length {0} is impossible")]
     BadLength(u16),
-    #[error("text WebSocket message (SMQ uses binary messages)")]
-    Text,
     #[error("empty WebSocket message")]
     Empty,
 }
@@ -273,7 +274,11 @@ impl<R: AsyncRead + Unpin + Send> FrameReader for RawReader<R> {
             self.buf.reserve(len - self.buf.len());
             return Ok(None);
         }
-        let framed = self.buf.split_to(len).freeze();
+        // A copy, not a slice: a slice would keep the whole read buffer (up to
+        // 64 KiB) alive for as long as any receiver's queue holds the frame,
+        // while the queue's byte budget counts only the frame (issue 10).
+        let framed = Bytes::copy_from_slice(&self.buf[..len]);
+        self.buf.advance(len);
         Ok(Some(InFrame {
             body: framed.slice(2..),
             framed: Some(framed),
@@ -296,6 +301,38 @@ impl<R: AsyncRead + Unpin + Send> FrameReader for RawReader<R> {
 struct WsReader<S> {
     source: SplitStream<WebSocketStream<S>>,
     pending: Option<Bytes>,
+    /// The WebSocket status the writer closes with (0: none), set on a
+    /// WebSocket protocol error.
+    close_code: Arc<AtomicU16>,
+}
+
+fn ws_halves<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: WebSocketStream<S>,
+) -> (WsReader<S>, WsWriter<S>) {
+    let (sink, source) = ws.split();
+    let close_code = Arc::new(AtomicU16::new(0));
+    (
+        WsReader {
+            source,
+            pending: None,
+            close_code: close_code.clone(),
+        },
+        WsWriter { sink, close_code },
+    )
+}
+
+/// The Close status BAS's WebSocket server (Mako's) sends for an error in the
+/// client's frames: 1002 for a protocol error, 1003 for a frame it will not take (it
+/// refuses 64-bit lengths; we refuse frames above the largest SMQ packet);
+/// 1007 for a text message that is not UTF-8 (Mako does not check).
+fn ws_close_code(e: &tokio_tungstenite::tungstenite::Error) -> Option<u16> {
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Protocol(_) => Some(1002),
+        Error::Capacity(_) => Some(1003),
+        Error::Utf8(_) => Some(1007),
+        _ => None,
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> FrameReader for WsReader<S> {
@@ -312,13 +349,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> FrameReader for WsReader<S> {
             match self.source.next().await {
                 None | Some(Ok(Message::Close(_))) => return Ok(false),
                 Some(Ok(Message::Binary(b))) => {
-                    self.pending = Some(b);
+                    // Tungstenite's message is a slice of its read buffer; a
+                    // copy holds only the message while it waits in queues.
+                    self.pending = Some(Bytes::copy_from_slice(&b));
                     return Ok(true);
                 }
-                Some(Ok(Message::Text(_))) => return Err(ReadError::Text),
+                // Mako reads a text message like a binary one.
+                Some(Ok(Message::Text(t))) => {
+                    self.pending = Some(Bytes::copy_from_slice(t.as_bytes()));
+                    return Ok(true);
+                }
                 // Ping is answered by tungstenite; Pong and raw frames mean nothing.
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e.into()),
+                Some(Err(e)) => {
+                    if let Some(code) = ws_close_code(&e) {
+                        self.close_code.store(code, Ordering::Relaxed);
+                    }
+                    return Err(e.into());
+                }
             }
         }
     }
@@ -338,11 +386,23 @@ impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for RawWriter<W> {
         if let [one] = frames {
             return self.0.write_all(one).await;
         }
-        // One syscall for the whole batch.
-        let total = frames.iter().map(Bytes::len).sum();
-        let mut buf = Vec::with_capacity(total);
+        // One syscall per up to COALESCE bytes of small frames; large frames
+        // go out as they are, so the copy stays small.
+        let total: usize = frames.iter().map(Bytes::len).sum();
+        let mut buf = Vec::with_capacity(total.min(COALESCE));
         for f in frames {
-            buf.put_slice(f);
+            if buf.len() + f.len() > COALESCE && !buf.is_empty() {
+                self.0.write_all(&buf).await?;
+                buf.clear();
+            }
+            if f.len() >= COALESCE {
+                self.0.write_all(f).await?;
+            } else {
+                buf.put_slice(f);
+            }
+        }
+        if buf.is_empty() {
+            return Ok(());
         }
         self.0.write_all(&buf).await
     }
@@ -352,21 +412,35 @@ impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for RawWriter<W> {
     }
 }
 
-struct WsWriter<S>(SplitSink<WebSocketStream<S>, Message>);
+struct WsWriter<S> {
+    sink: SplitSink<WebSocketStream<S>, Message>,
+    close_code: Arc<AtomicU16>,
+}
 
 impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> FrameWriter for WsWriter<S> {
     async fn write_batch(&mut self, frames: &[Bytes]) -> io::Result<()> {
         for f in frames {
-            self.0
+            self.sink
                 .feed(Message::Binary(f.clone()))
                 .await
                 .map_err(io::Error::other)?;
         }
-        self.0.flush().await.map_err(io::Error::other)
+        self.sink.flush().await.map_err(io::Error::other)
     }
 
+    /// Closes with the status of a protocol error if there was one. A Close
+    /// from the client has already been answered by tungstenite (the echo is
+    /// sent here, by the flush of the close).
     async fn close(&mut self) {
-        let _ = self.0.close().await;
+        let code = self.close_code.load(Ordering::Relaxed);
+        if code != 0 {
+            let frame = CloseFrame {
+                code: CloseCode::from(code),
+                reason: Default::default(),
+            };
+            let _ = self.sink.send(Message::Close(Some(frame))).await;
+        }
+        let _ = self.sink.close().await;
     }
 }
 
@@ -378,7 +452,13 @@ async fn writer_loop<W: FrameWriter>(mut writer: W, mut inbox: Inbox) -> io::Res
             writer.close().await;
             return Ok(());
         }
-        writer.write_batch(&batch).await?;
+        if let Err(e) = writer.write_batch(&batch).await {
+            // E.g. the client's WebSocket Close came first: the close still
+            // sends tungstenite's echo of it.
+            writer.close().await;
+            return Err(e);
+        }
+        inbox.written(&batch);
         let was_large = batch.len() > 8;
         batch.clear();
         if was_large {
@@ -445,7 +525,17 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
     };
     let registered = match first {
         Err(_) => Err((ConnackCode::ServerUnavailable, "no Connect in time")),
-        Ok(Ok(None)) => Err((ConnackCode::ServerUnavailable, "closed before Connect")),
+        Ok(Ok(None)) => {
+            // Like Mako: no Connack to a client that has gone (a WebSocket
+            // Close is answered with Close by the writer).
+            shared.tracer.emit(|| TraceEvent::HandshakeFailed {
+                peer: addr.to_string(),
+                reason: "closed before Connect".into(),
+            });
+            drop(outbox);
+            let _ = timeout(CLOSE_GRACE, &mut writer.0).await;
+            return;
+        }
         Ok(Err(_)) => Err((ConnackCode::BadProtocol, "unreadable first packet")),
         // Read the way Mako's connect() reads it, leniency included.
         Ok(Ok(Some(frame))) => match parse_connect_like_mako(&frame.body) {
@@ -729,6 +819,44 @@ mod tests {
     use super::*;
     use crate::broker::{Broker, BrokerConfig};
 
+    /// Issue 10: a frame that was a slice of the read buffer kept the whole
+    /// buffer (up to 64 KiB) alive while it waited in a stalled receiver's
+    /// queue; each frame must own exactly its own bytes.
+    #[tokio::test]
+    async fn raw_frames_do_not_keep_the_read_buffer_alive() {
+        let mut wire = vec![0u8, 5, 12, 0xaa, 0xbb];
+        wire.extend_from_slice(&[0xfe, 0xff]);
+        wire.extend(std::iter::repeat_n(7u8, 0xfeff - 2));
+        let mut reader = RawReader {
+            rd: &wire[..],
+            buf: BytesMut::new(),
+            chunk: READ_MAX,
+        };
+        let mut frames = Vec::new();
+        while frames.len() < 2 {
+            match reader.next_frame().expect("valid frames") {
+                Some(f) => frames.push(f),
+                None => assert!(reader.fill().await.expect("read"), "frames complete"),
+            }
+        }
+        drop(reader);
+        for (f, len) in frames.into_iter().zip([5, 0xfeff]) {
+            assert_eq!(&f.body[..], &f.framed.as_ref().expect("raw")[2..]);
+            drop(f.body);
+            let framed = f
+                .framed
+                .expect("raw")
+                .try_into_mut()
+                .expect("nothing else holds it");
+            assert_eq!(framed.len(), len);
+            assert!(
+                framed.capacity() <= len + 64,
+                "a {len}-byte frame holds a {}-byte allocation",
+                framed.capacity()
+            );
+        }
+    }
+
     /// A connection's tasks are allocated at their futures' largest size for the
     /// connection's whole life; the big handshake steps must stay boxed so idle
     /// connections cost a few KiB (regression: `serve` once weighed 8 KB).
@@ -767,12 +895,8 @@ mod tests {
 
         let (_c, s) = pair().await;
         let ws = WebSocketStream::from_raw_socket(s, Role::Server, Some(ws_config())).await;
-        let (sink, source) = ws.split();
-        let reader = WsReader {
-            source,
-            pending: None,
-        };
-        let session = run_session(shared, reader, WsWriter(sink), addr, Transport::Ws, false);
+        let (reader, writer) = ws_halves(ws);
+        let session = run_session(shared, reader, writer, addr, Transport::Ws, false);
         let session = std::mem::size_of_val(&session);
         assert!(session <= 1024, "ws session future is {session} bytes");
     }

@@ -32,7 +32,7 @@ pub async fn run(cmd: BenchCommand, global: &GlobalArgs) -> Result<u8> {
 
 /// An in-process broker on 127.0.0.1:0 for `--embedded`.
 async fn embedded_broker() -> Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = crate::broker::listen("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let broker = Broker::new(BrokerConfig::default());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -105,7 +105,7 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Result<u8> {
         &format!("{charger_handlers}\n{DEMO_HANDLERS}"),
         "the demo's handlers",
     )?;
-    let listener = tokio::net::TcpListener::bind(&args.listen)
+    let listener = crate::broker::listen(&args.listen)
         .await
         .map_err(|e| input_error(format!("--listen {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;

@@ -6,6 +6,8 @@
 //! Ping/Pong fence (the broker answers in order), never with sleeps.
 
 mod handshake;
+mod listen;
+mod mako_compat;
 mod observe;
 mod routing;
 mod server;

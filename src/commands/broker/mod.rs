@@ -53,7 +53,7 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         trace_allow,
         ..BrokerConfig::default()
     };
-    let listener = match tokio::net::TcpListener::bind(&args.listen).await {
+    let listener = match crate::broker::listen(&args.listen).await {
         Ok(l) => l,
         // Not an address at all: bad input. In use or not permitted: an error.
         Err(e) if !args.listen.contains(':') || e.kind() == std::io::ErrorKind::InvalidInput => {
