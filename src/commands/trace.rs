@@ -200,7 +200,8 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                     // Not the "degraded: showing ..." line: with --no-fallback
                     // nothing is shown, the run ends here.
                     eprintln!(
-                        "error: no trace source attached this tracer (--no-fallback): {reason}\nhint: start `smqctl broker`, or install the Mako hook from `smqctl hook lua`"
+                        "error: no trace source attached this tracer (--no-fallback): {}\nhint: start `smqctl broker`, or install the Mako hook from `smqctl hook lua`",
+                        escape_controls(reason)
                     );
                     source.abort();
                     return Ok(exit::REFUSED);
@@ -208,7 +209,7 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                 if let Status::Ended { .. } = &s {
                     continue; // the session's own result says more
                 }
-                eprintln!("smqctl: {}", status_line(&s));
+                eprintln!("smqctl: {}", escape_controls(&status_line(&s)));
             }
             Update::Event(ev) => {
                 if !filter.matches(&ev) {

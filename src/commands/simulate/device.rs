@@ -113,6 +113,7 @@ pub fn error_kind(e: &ClientError) -> &'static str {
         ClientError::Handshake(_) => "handshake failed",
         ClientError::Denied { .. } => "subscription denied",
         ClientError::ConnectionLost(_) => "connection lost",
+        ClientError::NoAck { .. } => "not acknowledged",
         ClientError::PayloadTooLarge(_) => "payload too large",
         ClientError::Invalid(_) => "invalid",
     }
