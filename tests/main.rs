@@ -6,6 +6,7 @@ mod harness;
 mod cli_errors;
 mod demo;
 mod generated;
+mod hostile;
 mod profile;
 mod pubsub;
 mod robustness;
