@@ -160,6 +160,7 @@ pub fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientO
         cert: conn.cert.clone(),
         key: conn.key.clone(),
         insecure: conn.insecure,
+        pin_cert: conn.pin_cert.clone(),
     };
     if endpoint.scheme.is_tls() {
         if conn.insecure {
@@ -167,7 +168,17 @@ pub fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientO
                 "warning: --insecure: the broker's TLS certificate is not verified; anyone on the network path can impersonate it"
             );
         }
-    } else if conn.insecure || conn.cacert.is_some() || conn.cert.is_some() {
+        if let Some(pin) = &conn.pin_cert {
+            eprintln!(
+                "warning: --pin-cert: the broker's certificate is accepted when it is the one in {}, whatever host name and dates it carries",
+                pin.display()
+            );
+        }
+    } else if conn.insecure
+        || conn.cacert.is_some()
+        || conn.pin_cert.is_some()
+        || conn.cert.is_some()
+    {
         eprintln!(
             "warning: TLS options are ignored for {} (not wss:// or https://)",
             endpoint
