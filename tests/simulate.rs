@@ -719,3 +719,46 @@ fn with_no_reconnect_the_run_ends_once_every_device_has_given_up() {
     let s = summary(&json_lines(&out));
     assert_eq!(s["failed"], 2, "{s}");
 }
+
+#[test]
+fn simulate_probe_connects_as_device_0_so_a_broker_checking_credentials_per_uid_accepts_it() {
+    // Its probe used to connect with a random UID and the command line's
+    // credentials: `smqctl broker --auth` refused it (exit 4) before any device ran.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let users = dir.path().join("users.txt");
+    let lines: String = (0..3).map(|i| format!("sim-{i:05}:secret-{i}\n")).collect();
+    std::fs::write(&users, lines).expect("write users");
+    let scenario = dir.path().join("sim.toml");
+    let charger = text(&run(smqctl().args(["simulate", "--print-scenario", "charger"])).stdout);
+    let mine = charger.replace(
+        "uid = \"charger-{{$index:05}}\"",
+        "uid = \"sim-{{$index:05}}\"\ncredentials = \"secret-{{$index}}\"",
+    );
+    assert_ne!(
+        mine, charger,
+        "the charger scenario names its uid as expected"
+    );
+    std::fs::write(&scenario, mine).expect("write scenario");
+    let broker = TestBroker::with_config(BrokerConfig {
+        auth: Some(smqctl::broker::Auth::from_file(&users).expect("users file")),
+        ..BrokerConfig::default()
+    });
+    let seen = recorder(&broker.broker);
+    let out = run(&mut simulate(
+        &broker.url("ws"),
+        &[
+            "-s",
+            scenario.to_str().expect("utf-8 temp path"),
+            "-n",
+            "3",
+            "--duration",
+            "1500ms",
+            "--format",
+            "json",
+        ],
+    ));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = summary(&json_lines(&out));
+    assert_eq!(s["failed"], 0, "{s}");
+    wait_for(&seen, "3 DeviceReady", |s| ready_uids(s).len() == 3);
+}
