@@ -37,6 +37,9 @@ enum Hostile {
     EvilConnackReason,
     /// Accepts, then sends Disconnect with a reason full of escape sequences.
     EvilDisconnectReason,
+    /// Acks as a broker should, answers no call, and drops the connection
+    /// when the second Publish arrives (a broker killed under load).
+    DiesAtTheSecondPublish,
 }
 
 struct FakeBroker {
@@ -59,15 +62,17 @@ fn read_head(s: &mut TcpStream) -> Option<()> {
     Some(())
 }
 
-/// Reads packets until the peer goes; hands each to `on`.
-fn read_packets(mut s: TcpStream, mut on: impl FnMut(Packet)) {
+/// Reads packets until the peer goes or `on` says stop.
+fn read_packets(mut s: TcpStream, mut on: impl FnMut(Packet) -> bool) {
     let mut buf = BytesMut::new();
     let mut chunk = [0u8; 8192];
     loop {
         match decode_raw(&mut buf) {
             Ok(Some(body)) => {
-                if let Ok(p) = Packet::decode(body) {
-                    on(p);
+                if let Ok(p) = Packet::decode(body)
+                    && !on(p)
+                {
+                    return;
                 }
                 continue;
             }
@@ -189,16 +194,21 @@ fn serve(mut s: TcpStream, how: Hostile) {
         });
     }
     let mut next = 100u32;
+    let mut publishes = 0;
     read_packets(s, |p| {
         let (name, ack): (Bytes, fn(Ack) -> Packet) = match p {
             Packet::Subscribe { topic } => (topic, Packet::Suback),
             Packet::Create { topic } => (topic, Packet::Createack),
             Packet::Createsub { subtopic } => (subtopic, Packet::Createsuback),
-            _ => return,
+            Packet::Publish(_) => {
+                publishes += 1;
+                return !(how == Hostile::DiesAtTheSecondPublish && publishes == 2);
+            }
+            _ => return true,
         };
         let name = match how {
             Hostile::NeverAck | Hostile::GarbageAfterConnack | Hostile::HugeFrameThenSilence => {
-                return;
+                return true;
             }
             Hostile::WrongName => {
                 let mut other = name.to_vec();
@@ -214,7 +224,12 @@ fn serve(mut s: TcpStream, how: Hostile) {
             tid: next,
             name,
         })));
+        true
     });
+    let _ = writer
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .shutdown(std::net::Shutdown::Both);
 }
 
 impl FakeBroker {
@@ -334,4 +349,53 @@ fn check(
         }
     }
     failures
+}
+
+#[test]
+fn rpc_load_after_a_broker_kill_counts_calls_never_sent_apart_from_calls_lost_in_flight() {
+    // It reported "lost 68,021" for calls that never left.
+    let broker = FakeBroker::start(Hostile::DiesAtTheSecondPublish);
+    let out = run(smqctl().args([
+        "rpc",
+        "--call",
+        "add",
+        "1",
+        "2",
+        "--count",
+        "100",
+        "-c",
+        "2",
+        "--timeout",
+        "10s",
+        "--format",
+        "json",
+        "--url",
+        &broker.url,
+    ]));
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).trim()).expect("one JSON summary");
+    // Two calls were in flight when the broker went; 98 never left.
+    assert_eq!(
+        (summary["lost"].as_u64(), summary["not_sent"].as_u64()),
+        (Some(2), Some(98)),
+        "{summary}"
+    );
+    let pretty = run(smqctl().args([
+        "rpc",
+        "--call",
+        "add",
+        "--count",
+        "10",
+        "-c",
+        "2",
+        "--timeout",
+        "10s",
+        "-F",
+        "pretty",
+        "--url",
+        &broker.url,
+    ]));
+    let shown = text(&pretty.stdout);
+    assert!(shown.contains("lost 2  not sent 8"), "{shown}");
 }
