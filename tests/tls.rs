@@ -366,3 +366,18 @@ fn wss_to_a_plain_port_fails_at_the_first_non_tls_answer_naming_it() {
     );
     assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
 }
+
+#[test]
+fn ws_to_a_tls_port_says_it_speaks_tls_and_suggests_wss() {
+    let c = certs();
+    let broker = tls_broker(&c);
+    for (scheme, try_) in [("ws", "try wss://"), ("http", "try https://")] {
+        let out = pub_with(&broker.url(scheme), &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(
+            err.contains("answered with TLS") && err.contains(try_),
+            "{err}"
+        );
+    }
+}

@@ -347,8 +347,14 @@ pub struct FirstBytes<S> {
 
 const KEEP: usize = 64;
 
+/// A TLS record header (handshake or alert, version 3.x): what a TLS server
+/// answers to a plain HTTP request.
+pub(super) fn looks_like_tls(answer: &[u8]) -> bool {
+    matches!(answer, [0x15 | 0x16, 0x03, ..])
+}
+
 impl<S> FirstBytes<S> {
-    fn new(inner: S) -> (Self, Arc<Mutex<Vec<u8>>>) {
+    pub(super) fn new(inner: S) -> (Self, Arc<Mutex<Vec<u8>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = FirstBytes {
             inner,
