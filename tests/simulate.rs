@@ -113,9 +113,10 @@ fn ready_is_sent_only_after_the_last_subscription_is_acknowledged() {
     let trace = text(&out.stderr);
     // One device, so its packets are not interleaved with another's.
     let uid = "charger-00000";
-    // This device's packets: from its Connect to the next Connect.
+    // This device's packets: from its Connect to the next Connect. The last
+    // Connect with its UID: the fleet's probe connects as the first device too.
     let start = trace
-        .find(&format!("uid=\"{uid}\""))
+        .rfind(&format!("uid=\"{uid}\""))
         .unwrap_or_else(|| panic!("no Connect of {uid}: {trace}"));
     let rest = &trace[start..];
     let end = rest[1..]
