@@ -268,7 +268,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__connections)
-            opts="-n -u -v -h -V --count --parallel --broker-pid --hold --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-n -u -v -h -V --count --parallel --broker-pid --hold --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -323,6 +323,10 @@ _smqctl() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -432,7 +436,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__pubsub)
-            opts="-n -u -v -h -V --pubs --subs --count --duration --rate --size --topic --embedded --idle-timeout --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-n -u -v -h -V --pubs --subs --count --duration --rate --size --topic --embedded --idle-timeout --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -506,6 +510,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pin-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -542,7 +550,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__rpc)
-            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -649,6 +657,10 @@ _smqctl() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1532,7 +1544,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__pub)
-            opts="-f -u -v -h -V --to-etid --subtopic --file --json --text --binary --hex --count --interval --stdin --stdin-lines --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-f -u -v -h -V --to-etid --subtopic --file --json --text --binary --hex --count --interval --stdin --stdin-lines --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1590,6 +1602,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pin-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1626,7 +1642,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__rpc)
-            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-W -n -c -F -u -v -h -V --call --args --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1736,6 +1752,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pin-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1772,7 +1792,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__serve)
-            opts="-C -F -u -v -h -V --reply --echo --exec --rpc-exec --rpc-req --rpc-resp --resp --topic --delay --exec-timeout --count --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-C -F -u -v -h -V --reply --echo --exec --rpc-exec --rpc-req --rpc-resp --resp --topic --delay --exec-timeout --count --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1858,6 +1878,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pin-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1894,7 +1918,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__shell)
-            opts="-F -u -v -h -V --script --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-F -u -v -h -V --script --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1940,6 +1964,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pin-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1976,7 +2004,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__simulate)
-            opts="-n -s -d -u -v -h -V --devices --scenario --print-scenario --print-handlers --ramp --duration --stagger --interval --churn --kill-after --shard --verify --report --format --stats-every --broker-tid --bind --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version merge help"
+            opts="-n -s -d -u -v -h -V --devices --scenario --print-scenario --print-handlers --ramp --duration --stagger --interval --churn --kill-after --shard --verify --report --format --stats-every --broker-tid --bind --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2083,6 +2111,10 @@ _smqctl() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2194,7 +2226,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__sub)
-            opts="-F -C -W -N -u -v -h -V --subtopic --resolve-subtopic --observe --datatype --format --count --timeout --no-newline --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-F -C -W -N -u -v -h -V --subtopic --resolve-subtopic --observe --datatype --format --count --timeout --no-newline --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2264,6 +2296,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pin-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2300,7 +2336,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__trace)
-            opts="-C -W -F -u -v -h -V --server-etid --preview --kind --drops --topic --exclude --grep --count --timeout --attach-timeout --fallback-topic --no-fallback --no-reconnect --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-C -W -F -u -v -h -V --server-etid --preview --kind --drops --topic --exclude --grep --count --timeout --attach-timeout --fallback-topic --no-fallback --no-reconnect --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2390,6 +2426,10 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pin-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2426,7 +2466,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__tui)
-            opts="-u -v -h -V --file --replay-rate --follow --buffer --topic --preview --server-etid --attach-timeout --stats-file --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-u -v -h -V --file --replay-rate --follow --buffer --topic --preview --server-etid --attach-timeout --stats-file --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2489,6 +2529,10 @@ _smqctl() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -65,7 +65,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l uid -d 'Client UID
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
@@ -95,7 +96,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l uid -d 'Client UID
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
@@ -141,7 +143,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l uid -d 'Client UID
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
@@ -177,7 +180,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l uid -d 'Client U
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
@@ -246,7 +250,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l uid -d 'Client U
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
@@ -300,7 +305,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l uid -d 'Client UID
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
@@ -328,7 +334,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l uid -d 'Client U
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
@@ -437,7 +444,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
@@ -478,7 +486,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
@@ -506,7 +515,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
@@ -549,7 +559,8 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_s
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l key -d 'Private key (PEM) of --cert' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r

@@ -182,9 +182,14 @@ pub struct ConnectArgs {
     /// environment, its stdout is sent (never printed)
     #[arg(long, env = "SMQCTL_CREDENTIALS_CMD", value_name = "CMD", conflicts_with_all = ["credentials", "ask_credentials"])]
     pub credentials_cmd: Option<String>,
-    /// Trust only the CA certificates in this PEM file (wss://, https://)
+    /// Trust only the CA certificates in this PEM file (wss://, https://); the
+    /// broker's name and the certificate's dates are still checked
     #[arg(long, env = "SMQCTL_CACERT", value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// Accept exactly the certificate(s) in this PEM file whatever their name
+    /// and dates (prints a warning)
+    #[arg(long, env = "SMQCTL_PIN_CERT", value_name = "FILE", conflicts_with_all = ["cacert", "insecure"])]
+    pub pin_cert: Option<PathBuf>,
     /// Client certificate (PEM) for mutual TLS; needs --key
     #[arg(long, env = "SMQCTL_CERT", value_name = "FILE", requires = "key")]
     pub cert: Option<PathBuf>,

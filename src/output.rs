@@ -276,7 +276,8 @@ impl<W: Write> Printer<W> {
                         let sent = String::from_utf8_lossy(&m.payload);
                         let sent = sent.trim();
                         if sent.len() <= 100 && !sent.contains('\n') {
-                            sent.to_string()
+                            // JSON whitespace may hold a bare \r.
+                            escape_controls(sent)
                         } else {
                             serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
                         }
@@ -314,7 +315,7 @@ impl<W: Write> Printer<W> {
 
     fn header(&self, m: &Message) -> String {
         let topic = match (&m.topic, m.direct) {
-            (Some(t), _) => t.to_string(),
+            (Some(t), _) => escape_controls(t),
             (None, _) => format!("tid:{}", m.tid),
         };
         let mut s = format!(
@@ -324,7 +325,7 @@ impl<W: Write> Printer<W> {
         );
         if m.subtid != 0 {
             let sub = match &m.subtopic {
-                Some(n) => n.to_string(),
+                Some(n) => escape_controls(n),
                 None => format!("subtid:{}", m.subtid),
             };
             s.push_str(&format!(" [{}]", paint(self.color, "33", &sub)));
@@ -360,7 +361,7 @@ impl<W: Write> Printer<W> {
             Format::Raw | Format::Hex => Ok(()),
             Format::Pretty => {
                 let topic = name
-                    .map(str::to_string)
+                    .map(escape_controls)
                     .unwrap_or_else(|| format!("tid:{tid}"));
                 let what = if peer_gone {
                     "client disconnected".to_string()
@@ -516,6 +517,26 @@ mod tests {
             "{out:?}"
         );
         assert_eq!(out.lines().count(), 1);
+    }
+
+    #[test]
+    fn broker_supplied_topic_and_subtopic_names_cannot_drive_the_terminal() {
+        let mut m = msg(b"{\r\"a\":1}");
+        m.topic = Some(Arc::from("T\x1b[2J\x1b]0;title\x07"));
+        m.subtopic = Some(Arc::from("S\rFAKE: ok"));
+        for format in [Format::Pretty, Format::Hex] {
+            let out = render(format, DataType::Auto, &m);
+            assert!(
+                !out.contains('\x1b') && !out.contains('\x07') && !out.contains('\r'),
+                "{format:?}: {out:?}"
+            );
+            assert!(out.contains("T\\u{1b}[2J"), "{out:?}");
+        }
+        let mut p = Printer::new(Vec::new(), Format::Pretty, DataType::Auto, false);
+        p.change(5, Some("X\x1b[31m"), 2, false)
+            .expect("write to Vec");
+        let out = String::from_utf8(p.out).expect("utf8");
+        assert!(!out.contains('\x1b'), "{out:?}");
     }
 
     #[test]

@@ -36,6 +36,18 @@ fn demo_off_a_terminal_traces_fleet_rpc_and_deliberate_drops() {
     let events = json_lines(&out);
     assert_eq!(events[0]["kind"], "snapshot", "the tracer attaches first");
 
+    // No anonymous client: the fleet's probe used to show up as `smqctl-…`.
+    let strangers: Vec<&Value> = events
+        .iter()
+        .filter(|e| {
+            e["kind"] == "connect" && !(uid(e) == "demo-operator" || uid(e).starts_with("charger-"))
+        })
+        .collect();
+    assert!(
+        strangers.is_empty(),
+        "demo_probe_shows_up_as_an_anonymous_client: {strangers:?}"
+    );
+
     // Every charger connects, passes the readiness barrier, then says DeviceReady.
     for i in 0..3 {
         let name = format!("charger-{i:05}");

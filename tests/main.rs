@@ -7,6 +7,7 @@ mod cli_errors;
 mod demo;
 mod exits;
 mod generated;
+mod hostile;
 mod mako_hook;
 mod profile;
 mod pty;

@@ -113,9 +113,10 @@ fn ready_is_sent_only_after_the_last_subscription_is_acknowledged() {
     let trace = text(&out.stderr);
     // One device, so its packets are not interleaved with another's.
     let uid = "charger-00000";
-    // This device's packets: from its Connect to the next Connect.
+    // This device's packets: from its Connect to the next Connect. The last
+    // Connect with its UID: the fleet's probe connects as the first device too.
     let start = trace
-        .find(&format!("uid=\"{uid}\""))
+        .rfind(&format!("uid=\"{uid}\""))
         .unwrap_or_else(|| panic!("no Connect of {uid}: {trace}"));
     let rest = &trace[start..];
     let end = rest[1..]
@@ -768,4 +769,47 @@ fn with_no_reconnect_the_run_ends_once_every_device_has_given_up() {
     assert_eq!(out.status.code(), Some(1), "devices gave up: exit 1");
     let s = summary(&json_lines(&out));
     assert_eq!(s["failed"], 2, "{s}");
+}
+
+#[test]
+fn simulate_probe_connects_as_device_0_so_a_broker_checking_credentials_per_uid_accepts_it() {
+    // Its probe used to connect with a random UID and the command line's
+    // credentials: `smqctl broker --auth` refused it (exit 4) before any device ran.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let users = dir.path().join("users.txt");
+    let lines: String = (0..3).map(|i| format!("sim-{i:05}:secret-{i}\n")).collect();
+    std::fs::write(&users, lines).expect("write users");
+    let scenario = dir.path().join("sim.toml");
+    let charger = text(&run(smqctl().args(["simulate", "--print-scenario", "charger"])).stdout);
+    let mine = charger.replace(
+        "uid = \"charger-{{$index:05}}\"",
+        "uid = \"sim-{{$index:05}}\"\ncredentials = \"secret-{{$index}}\"",
+    );
+    assert_ne!(
+        mine, charger,
+        "the charger scenario names its uid as expected"
+    );
+    std::fs::write(&scenario, mine).expect("write scenario");
+    let broker = TestBroker::with_config(BrokerConfig {
+        auth: Some(smqctl::broker::Auth::from_file(&users).expect("users file")),
+        ..BrokerConfig::default()
+    });
+    let seen = recorder(&broker.broker);
+    let out = run(&mut simulate(
+        &broker.url("ws"),
+        &[
+            "-s",
+            scenario.to_str().expect("utf-8 temp path"),
+            "-n",
+            "3",
+            "--duration",
+            "1500ms",
+            "--format",
+            "json",
+        ],
+    ));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = summary(&json_lines(&out));
+    assert_eq!(s["failed"], 0, "{s}");
+    wait_for(&seen, "3 DeviceReady", |s| ready_uids(s).len() == 3);
 }

@@ -203,3 +203,181 @@ fn cacert_trusts_a_self_signed_certificate_marked_as_a_ca() {
         text(&bad.stderr)
     );
 }
+
+/// A self-signed certificate for `names`, `ca` marking it as a CA (OpenSSL's
+/// default), valid from `from` to `until` (years), written with its key.
+fn self_signed(
+    dir: &std::path::Path,
+    tag: &str,
+    names: &[&str],
+    ca: bool,
+    years: Option<(i32, i32)>,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let key = KeyPair::generate().expect("key");
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .expect("params");
+    if ca {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    }
+    if let Some((from, until)) = years {
+        params.not_before = rcgen::date_time_ymd(from, 1, 1);
+        params.not_after = rcgen::date_time_ymd(until, 1, 1);
+    }
+    let cert = params.self_signed(&key).expect("cert");
+    let (c, k) = (
+        dir.join(format!("{tag}.pem")),
+        dir.join(format!("{tag}.key")),
+    );
+    std::fs::write(&c, cert.pem()).expect("write");
+    std::fs::write(&k, key.serialize_pem()).expect("write");
+    (c, k)
+}
+
+fn broker_with(cert: &std::path::Path, key: &std::path::Path) -> TestBroker {
+    TestBroker::with_config(BrokerConfig {
+        tls: Some(load_tls_config(cert, key).expect("tls")),
+        ..BrokerConfig::default()
+    })
+}
+
+fn pub_with(url: &str, tls: &[&str]) -> std::process::Output {
+    let mut c = smqctl();
+    c.args(["pub", "T", "x", "--url", url]).args(tls);
+    run(&mut c)
+}
+
+fn assert_refused(out: &std::process::Output, says: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains(says), "wanted {says:?} in {err}");
+    assert!(!err.contains("OtherError"), "rustls jargon in {err}");
+}
+
+#[test]
+fn cacert_skips_no_hostname_check_for_a_pinned_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for ca in [false, true] {
+        let (cert, key) = self_signed(dir.path(), "elsewhere", &["elsewhere.example"], ca, None);
+        let broker = broker_with(&cert, &key);
+        let out = pub_with(&broker.url("wss"), &["--cacert", &cert.to_string_lossy()]);
+        assert_refused(
+            &out,
+            "the broker's certificate is not for 127.0.0.1 (it is for elsewhere.example)",
+        );
+    }
+}
+
+#[test]
+fn cacert_skips_no_expiry_check_for_a_pinned_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for ca in [false, true] {
+        let (cert, key) = self_signed(dir.path(), "old", &["127.0.0.1"], ca, Some((2020, 2021)));
+        let broker = broker_with(&cert, &key);
+        let out = pub_with(&broker.url("wss"), &["--cacert", &cert.to_string_lossy()]);
+        assert_refused(
+            &out,
+            "the broker's certificate expired on 2021-01-01T00:00:00Z",
+        );
+    }
+}
+
+#[test]
+fn cacert_bundle_that_contains_the_leaf_still_checks_the_name() {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("ca");
+    let leaf_key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec!["elsewhere.example".to_string()])
+        .expect("params")
+        .signed_by(&leaf_key, &ca)
+        .expect("leaf");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key, bundle) = (
+        dir.path().join("leaf.pem"),
+        dir.path().join("leaf.key"),
+        dir.path().join("bundle.pem"),
+    );
+    std::fs::write(&cert, leaf.pem()).expect("write");
+    std::fs::write(&key, leaf_key.serialize_pem()).expect("write");
+    std::fs::write(&bundle, format!("{}{}", ca.pem(), leaf.pem())).expect("write");
+    let broker = broker_with(&cert, &key);
+    let out = pub_with(&broker.url("wss"), &["--cacert", &bundle.to_string_lossy()]);
+    assert_refused(&out, "is not for 127.0.0.1");
+}
+
+#[test]
+fn pin_cert_trusts_one_exact_certificate_whatever_its_name_and_warns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = self_signed(
+        dir.path(),
+        "pinned",
+        &["elsewhere.example"],
+        true,
+        Some((2020, 2021)),
+    );
+    let broker = broker_with(&cert, &key);
+    let ok = pub_with(&broker.url("wss"), &["--pin-cert", &cert.to_string_lossy()]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stderr).contains("warning: --pin-cert"),
+        "{}",
+        text(&ok.stderr)
+    );
+    // Another certificate, even one for the right name, is not the pinned one.
+    let (other, _) = self_signed(dir.path(), "other", &["127.0.0.1"], false, None);
+    let bad = pub_with(
+        &broker.url("wss"),
+        &["--pin-cert", &other.to_string_lossy()],
+    );
+    assert_refused(&bad, "not the one given with --pin-cert");
+}
+
+#[test]
+fn wss_to_a_plain_port_fails_at_the_first_non_tls_answer_naming_it() {
+    use std::io::{Read, Write};
+    // A plain HTTP server that answers anything with 400 at once, and keeps
+    // the connection open (so only the answer can end the handshake).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let mut b = [0u8; 1024];
+                if s.read(&mut b).unwrap_or(0) > 0 {
+                    let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+                }
+                std::thread::sleep(std::time::Duration::from_secs(20));
+            });
+        }
+    });
+    let started = std::time::Instant::now();
+    let out = pub_with(&format!("wss://{addr}/smq/"), &[]);
+    let took = started.elapsed();
+    assert_refused(&out, "plain HTTP ('HTTP/1.1 400 Bad Request')");
+    assert!(
+        text(&out.stderr).contains("try ws://"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn ws_to_a_tls_port_says_it_speaks_tls_and_suggests_wss() {
+    let c = certs();
+    let broker = tls_broker(&c);
+    for (scheme, try_) in [("ws", "try wss://"), ("http", "try https://")] {
+        let out = pub_with(&broker.url(scheme), &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(
+            err.contains("answered with TLS") && err.contains(try_),
+            "{err}"
+        );
+    }
+}

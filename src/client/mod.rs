@@ -125,6 +125,17 @@ pub enum ClientError {
     Denied { what: &'static str, name: String },
     #[error("connection lost: {0}")]
     ConnectionLost(String),
+    /// A Create/Createsub/Subscribe the broker never acknowledged (or answered
+    /// with another name, which is no answer to it) within the ack deadline.
+    #[error(
+        "the broker did not acknowledge {what} of '{name}' within {} (connected, but no matching answer)",
+        humantime::format_duration(*.after)
+    )]
+    NoAck {
+        what: &'static str,
+        name: String,
+        after: Duration,
+    },
     #[error("payload of {0} bytes is larger than SMQ's limit of {MAX_PAYLOAD} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -256,6 +267,9 @@ pub struct Client {
     etid: u32,
     closed: Arc<std::sync::Mutex<Option<String>>>,
     dropped: Arc<std::sync::atomic::AtomicU64>,
+    /// How long a Create/Createsub/Subscribe waits for its ack (the connect
+    /// timeout unless the caller has a deadline of its own).
+    ack_timeout: Duration,
 }
 
 impl Client {
@@ -406,6 +420,7 @@ impl Client {
                 etid,
                 closed,
                 dropped,
+                ack_timeout: opts.connect_timeout,
             },
             events_rx,
             task,
@@ -439,16 +454,43 @@ impl Client {
         self.tx.send(cmd).await.map_err(|_| self.lost())
     }
 
+    /// The same connection with another ack deadline: a command whose whole
+    /// run is bounded (`rpc --timeout`) gives its own.
+    pub fn with_ack_timeout(&self, ack_timeout: Duration) -> Client {
+        Client {
+            ack_timeout,
+            ..self.clone()
+        }
+    }
+
+    /// The deadline of every Create/Createsub/Subscribe on this handle.
+    pub fn ack_timeout(&self) -> Duration {
+        self.ack_timeout
+    }
+
+    /// Sends a request and waits for its ack, at most `ack_timeout`: a broker
+    /// that never answers (or answers another name) must not hang the caller.
     async fn request(&self, packet: Packet, ack_kind: u8, name: &str) -> Result<u32, ClientError> {
+        let what = packet.name();
         let (reply, rx) = oneshot::channel();
-        self.command(Command::Request {
-            packet,
-            ack_kind,
-            name: Bytes::from(name.as_bytes().to_vec()),
-            reply,
-        })
-        .await?;
-        rx.await.map_err(|_| self.lost())?
+        let exchange = async {
+            self.command(Command::Request {
+                packet,
+                ack_kind,
+                name: Bytes::from(name.as_bytes().to_vec()),
+                reply,
+            })
+            .await?;
+            rx.await.map_err(|_| self.lost())?
+        };
+        match tokio::time::timeout(self.ack_timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(ClientError::NoAck {
+                what,
+                name: name.to_string(),
+                after: self.ack_timeout,
+            }),
+        }
     }
 
     /// Topic name → TID, asking the broker (Create) only the first time.

@@ -142,6 +142,11 @@ impl State {
         }
         let key = (ack_kind, ack.name.clone());
         if let Some(queue) = self.pending.get_mut(&key) {
+            // A waiter that gave up (its ack deadline passed) must not swallow
+            // the ack meant for the one behind it.
+            while queue.front().is_some_and(|r| r.is_closed()) {
+                queue.pop_front();
+            }
             if let Some(reply) = queue.pop_front() {
                 let result = if ack.accepted() {
                     Ok(ack.tid)
@@ -297,6 +302,24 @@ mod tests {
         assert_eq!(rx2.try_recv().expect("answered").expect("ok"), 9);
         assert_eq!(s.names().topic(9).as_deref(), Some("T"));
         assert_eq!(s.names().tid("T"), Some(9));
+    }
+
+    #[test]
+    fn ack_after_a_waiter_timed_out_goes_to_the_next_waiter_not_the_gone_one() {
+        let mut s = state();
+        let (gone, gone_rx) = oneshot::channel();
+        let (tx, mut rx) = oneshot::channel();
+        s.expect_ack(kind::SUBACK, Bytes::from_static(b"T"), gone);
+        s.expect_ack(kind::SUBACK, Bytes::from_static(b"T"), tx);
+        drop(gone_rx); // its deadline passed
+        let ack = Ack {
+            status: 0,
+            tid: 9,
+            name: Bytes::from_static(b"T"),
+        };
+        s.on_ack(kind::SUBACK, &ack);
+        assert_eq!(rx.try_recv().expect("answered").expect("ok"), 9);
+        assert!(s.pending.is_empty());
     }
 
     #[test]

@@ -84,7 +84,11 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             return match e {
                 ClientError::Transport(TransportError::BadUrl { .. }) => exit::USAGE,
                 ClientError::Transport(TransportError::TlsConfig(_)) => exit::USAGE,
-                ClientError::Transport(_) | ClientError::Handshake(_) => exit::CONNECT,
+                // An unanswered Create/Subscribe is setup that never completed,
+                // like a handshake timeout (rpc maps it to 5 within --timeout).
+                ClientError::Transport(_)
+                | ClientError::Handshake(_)
+                | ClientError::NoAck { .. } => exit::CONNECT,
                 ClientError::Refused { .. } | ClientError::Denied { .. } => exit::REFUSED,
                 ClientError::ConnectionLost(_) => exit::LOST,
                 ClientError::PayloadTooLarge(_) | ClientError::Invalid(_) => exit::USAGE,
@@ -102,6 +106,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 
 /// "what failed: why: cause…" — the error and its cause chain on one line, each
 /// cause said once (many errors already quote their source).
+/// Escaped for the terminal: errors quote broker text (Connack and Disconnect
+/// reasons, topic names) that must not drive it.
 pub fn error_text(err: &anyhow::Error) -> String {
     let mut line = err.to_string();
     for cause in err.chain().skip(1) {
@@ -111,7 +117,7 @@ pub fn error_text(err: &anyhow::Error) -> String {
             line.push_str(&cause);
         }
     }
-    line
+    crate::output::escape_controls(&line)
 }
 
 /// A hint to print under an error, when there is an obvious next step.
@@ -154,6 +160,7 @@ pub fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientO
         cert: conn.cert.clone(),
         key: conn.key.clone(),
         insecure: conn.insecure,
+        pin_cert: conn.pin_cert.clone(),
     };
     if endpoint.scheme.is_tls() {
         if conn.insecure {
@@ -161,7 +168,17 @@ pub fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientO
                 "warning: --insecure: the broker's TLS certificate is not verified; anyone on the network path can impersonate it"
             );
         }
-    } else if conn.insecure || conn.cacert.is_some() || conn.cert.is_some() {
+        if let Some(pin) = &conn.pin_cert {
+            eprintln!(
+                "warning: --pin-cert: the broker's certificate is accepted when it is the one in {}, whatever host name and dates it carries",
+                pin.display()
+            );
+        }
+    } else if conn.insecure
+        || conn.cacert.is_some()
+        || conn.pin_cert.is_some()
+        || conn.cert.is_some()
+    {
         eprintln!(
             "warning: TLS options are ignored for {} (not wss:// or https://)",
             endpoint
@@ -207,5 +224,28 @@ mod tests {
         assert_eq!(exit_code(&input), exit::USAGE);
         let other = anyhow::anyhow!("disk full");
         assert_eq!(exit_code(&other), exit::ERROR);
+        let no_ack: anyhow::Error = ClientError::NoAck {
+            what: "Subscribe",
+            name: "T".into(),
+            after: std::time::Duration::from_secs(2),
+        }
+        .into();
+        assert_eq!(exit_code(&no_ack), exit::CONNECT);
+    }
+
+    #[test]
+    fn connack_reason_with_escape_sequences_cannot_drive_the_terminal() {
+        let refused: anyhow::Error = ClientError::Refused {
+            code: 3,
+            meaning: "bad credentials",
+            reason: "\x1b[2J\x1b]0;pwned\x07\rFAKE: ok".into(),
+        }
+        .into();
+        let line = error_text(&refused);
+        assert!(
+            !line.contains('\x1b') && !line.contains('\x07') && !line.contains('\r'),
+            "{line:?}"
+        );
+        assert!(line.contains("\\rFAKE: ok"), "{line:?}");
     }
 }

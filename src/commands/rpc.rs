@@ -21,8 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::latency::Latency;
 use super::{client_options, exit, input_error, json_error};
 use crate::cli::{GlobalArgs, RpcArgs, RpcRequest};
-use crate::client::{Client, Event, Message, Subscription};
-use crate::output::{Format, Printer, use_color};
+use crate::client::{Client, ClientError, Event, Message, Subscription};
+use crate::output::{Format, Printer, escape_controls, use_color};
 use crate::shutdown::{Signal, Signals};
 
 /// `SearchSitesReq` → `SearchSitesResp`; other names get `Resp` appended.
@@ -77,7 +77,10 @@ pub enum CallError {
     Timeout,
     /// The handler answered `{"err": …}`.
     Remote(String, Reply),
+    /// The connection went while the call was in flight (sent, no reply).
     Lost(String),
+    /// The connection was already gone: the call was never sent.
+    NotSent(String),
 }
 
 #[derive(Default)]
@@ -135,7 +138,7 @@ impl Caller {
         {
             let mut p = lock(&self.pending);
             if let Some(reason) = &p.closed {
-                return Err(CallError::Lost(reason.clone()));
+                return Err(CallError::NotSent(reason.clone()));
             }
             p.waiting.insert(key.clone(), tx);
         }
@@ -146,7 +149,7 @@ impl Caller {
             .await
         {
             lock(&self.pending).waiting.remove(&key);
-            return Err(CallError::Lost(e.to_string()));
+            return Err(CallError::NotSent(e.to_string()));
         }
         match tokio::time::timeout(self.timeout, rx).await {
             Err(_) => {
@@ -494,9 +497,33 @@ pub async fn run_on(
 ) -> Result<u8> {
     let mode = parse_checked(args)?;
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
-    let (caller, collect_sub) = tokio::select! {
-        r = attach(client.clone(), events, args, mode) => r?,
+    // The acks of the setup (Createsub, Create of a topic) count against
+    // --timeout too: a broker that never answers them must not hang the call.
+    let bounded = client.with_ack_timeout(args.timeout.min(client.ack_timeout()));
+    let setup = tokio::select! {
+        r = tokio::time::timeout(args.timeout, attach(bounded, events, args, mode)) => r,
         _ = signals.next() => return Ok(exit::INTERRUPTED),
+    };
+    let (caller, collect_sub) = match setup {
+        Ok(Ok(attached)) => attached,
+        Ok(Err(e)) => match e.downcast_ref::<ClientError>() {
+            Some(ClientError::NoAck { .. }) => {
+                eprintln!(
+                    "error: no reply within {}: {}",
+                    humantime::format_duration(args.timeout),
+                    escape_controls(&e.to_string())
+                );
+                return Ok(exit::TIMEOUT);
+            }
+            _ => return Err(e),
+        },
+        Err(_) => {
+            eprintln!(
+                "error: no reply within {}: the broker did not answer the call's setup (Create/Createsub)",
+                humantime::format_duration(args.timeout)
+            );
+            return Ok(exit::TIMEOUT);
+        }
     };
     if let Some(sub) = collect_sub {
         tokio::select! {
@@ -542,7 +569,10 @@ async fn single(caller: &Caller, format: Format, global: &GlobalArgs) -> Result<
             if format == Format::Json {
                 print_reply(caller, &mut printer, &reply)?;
             }
-            eprintln!("error: the handler answered with an error: {err}");
+            eprintln!(
+                "error: the handler answered with an error: {}",
+                escape_controls(&err)
+            );
             Ok(exit::REMOTE)
         }
         Err(CallError::Timeout) => {
@@ -554,7 +584,17 @@ async fn single(caller: &Caller, format: Format, global: &GlobalArgs) -> Result<
             Ok(exit::TIMEOUT)
         }
         Err(CallError::Lost(reason)) => {
-            eprintln!("error: connection lost while waiting for the reply: {reason}");
+            eprintln!(
+                "error: connection lost while waiting for the reply: {}",
+                escape_controls(&reason)
+            );
+            Ok(exit::LOST)
+        }
+        Err(CallError::NotSent(reason)) => {
+            eprintln!(
+                "error: connection lost before the request was sent: {}",
+                escape_controls(&reason)
+            );
             Ok(exit::LOST)
         }
     }
@@ -659,7 +699,10 @@ struct Tally {
     ok: u64,
     remote: u64,
     timeout: u64,
+    /// Sent, then the connection went before the reply.
     lost: u64,
+    /// Never sent: the connection was already gone.
+    unsent: u64,
     latency: Latency,
     first_error: Option<String>,
 }
@@ -689,7 +732,8 @@ async fn load(
                 if lock(&caller.pending).closed.is_some() {
                     // Connection gone: the rest fail at once, not one tick or
                     // timeout each.
-                    let _ = tx.send(Err(CallError::Lost("connection lost".into())));
+                    let reason = lock(&caller.pending).closed.clone().unwrap_or_default();
+                    let _ = tx.send(Err(CallError::NotSent(reason)));
                     continue;
                 }
                 if let Some(t) = ticker.as_mut() {
@@ -738,6 +782,10 @@ async fn load(
                 t.lost += 1;
                 t.first_error.get_or_insert(reason);
             }
+            Err(CallError::NotSent(reason)) => {
+                t.unsent += 1;
+                t.first_error.get_or_insert(reason);
+            }
         }
         bar.inc(1);
     }
@@ -760,6 +808,7 @@ async fn load(
                 "error": t.remote,
                 "timeout": t.timeout,
                 "lost": t.lost,
+                "not_sent": t.unsent,
                 "unmatched_replies": unmatched,
                 "elapsed_s": secs,
                 "calls_per_s": rate,
@@ -775,18 +824,18 @@ async fn load(
                 ),
             }
             println!(
-                "ok {}  error {}  timeout {}  lost {}   in {secs:.3} s = {rate:.0} calls/s",
-                t.ok, t.remote, t.timeout, t.lost
+                "ok {}  error {}  timeout {}  lost {}  not sent {}   in {secs:.3} s = {rate:.0} calls/s",
+                t.ok, t.remote, t.timeout, t.lost, t.unsent
             );
             println!("latency   {}", t.latency.line());
             if let Some(e) = &t.first_error {
-                println!("first error: {e}");
+                println!("first error: {}", escape_controls(e));
             }
         }
     }
     Ok(if interrupted.is_some() {
         exit::INTERRUPTED
-    } else if t.lost > 0 {
+    } else if t.lost > 0 || t.unsent > 0 {
         exit::LOST
     } else if t.timeout > 0 {
         exit::TIMEOUT

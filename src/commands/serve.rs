@@ -98,7 +98,10 @@ async fn named_answer(plan: &Plan, m: &Message, n: u64, etid: u32) -> Option<Byt
         Answer::Exec(cmd) => match run_command(cmd, &m.payload, plan.exec_timeout).await {
             Ok(out) => Bytes::from(out),
             Err(e) => {
-                eprintln!("smqctl serve: not answering request #{n}: {e}");
+                eprintln!(
+                    "smqctl serve: not answering request #{n}: {}",
+                    crate::output::escape_controls(&e.to_string())
+                );
                 return None;
             }
         },
@@ -246,7 +249,8 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Result<u8> {
             }
             Event::Reconnecting { error, delay, .. } => {
                 eprintln!(
-                    "smqctl serve: connection lost ({error}); reconnecting in {:.1}s",
+                    "smqctl serve: connection lost ({}); reconnecting in {:.1}s",
+                    crate::output::escape_controls(&error),
                     delay.as_secs_f64()
                 );
             }

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use super::{client_options, exit};
 use crate::cli::{GlobalArgs, SubArgs};
 use crate::client::{Client, ClientError, Event, ReconnectPolicy, run_session};
-use crate::output::{Format, Printer, use_color};
+use crate::output::{Format, Printer, escape_controls, use_color};
 
 pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
     let opts = client_options(&args.conn, global)?;
@@ -104,7 +104,8 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
                 attempt,
             } => {
                 eprintln!(
-                    "smqctl: connection lost ({error}); reconnecting in {:.1}s (attempt {attempt})",
+                    "smqctl: connection lost ({}); reconnecting in {:.1}s (attempt {attempt})",
+                    escape_controls(&error),
                     delay.as_secs_f64()
                 );
                 Ok(())

@@ -201,7 +201,8 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                     // Not the "degraded: showing ..." line: with --no-fallback
                     // nothing is shown, the run ends here.
                     eprintln!(
-                        "error: no trace source attached this tracer (--no-fallback): {reason}\nhint: start `smqctl broker`, or install the Mako hook (README: Mako hook; `smqctl hook lua --help`)"
+                        "error: no trace source attached this tracer (--no-fallback): {}\nhint: start `smqctl broker`, or install the Mako hook (README: Mako hook; `smqctl hook lua --help`)",
+                        escape_controls(reason)
                     );
                     source.abort();
                     return Ok(exit::REFUSED);
@@ -209,7 +210,7 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                 if let Status::Ended { .. } = &s {
                     continue; // the session's own result says more
                 }
-                eprintln!("smqctl: {}", status_line(&s));
+                eprintln!("smqctl: {}", escape_controls(&status_line(&s)));
             }
             Update::Event(ev) => {
                 if !filter.matches(&ev) {

@@ -263,15 +263,34 @@ pub async fn connect_from(
             source,
         })?;
         let _ = tcp.set_nodelay(true);
-        let stream: ByteStream = if ep.scheme.is_tls() {
-            Box::new(tls::connect(tcp, &ep.host, tls).await?)
+        // Plain streams keep their first bytes: a TLS answer to our HTTP
+        // request means the URL wants wss:// or https://.
+        let (stream, answer): (ByteStream, _) = if ep.scheme.is_tls() {
+            (Box::new(tls::connect(tcp, &ep.host, tls).await?), None)
         } else {
-            Box::new(tcp)
+            let (tcp, answer) = tls::FirstBytes::new(tcp);
+            (Box::new(tcp), Some(answer))
         };
-        if ep.scheme.is_websocket() {
+        let result = if ep.scheme.is_websocket() {
             ws::bootstrap(stream, ep, ws_read_buffer).await
         } else {
             raw::bootstrap(stream, ep).await
+        };
+        match (result, answer) {
+            (Err(_), Some(answer))
+                if tls::looks_like_tls(&answer.lock().unwrap_or_else(|e| e.into_inner())) =>
+            {
+                Err(TransportError::Tls(format!(
+                    "{} answered with TLS: this port speaks TLS; try {}",
+                    addr,
+                    if ep.scheme.is_websocket() {
+                        "wss://"
+                    } else {
+                        "https://"
+                    }
+                )))
+            }
+            (result, _) => result,
         }
     };
     tokio::time::timeout(timeout, work)

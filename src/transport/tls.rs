@@ -2,8 +2,11 @@
 //!
 //! Certificates are verified by default against the system's roots plus the
 //! bundled Mozilla roots (webpki-roots). `--cacert` replaces those with the given
-//! PEM bundle (as curl does), `--cert/--key` present a client certificate (mTLS),
-//! and `--insecure` turns verification off; the command layer warns about that.
+//! PEM bundle (as curl does): its certificates are trust anchors, so the broker's
+//! name and the validity dates are still checked. `--pin-cert` trusts one exact
+//! certificate whatever its name and dates, `--insecure` turns verification off;
+//! the command layer warns about both. `--cert/--key` present a client
+//! certificate (mTLS).
 //!
 //! May import: `transport` (parent), rustls.
 
@@ -27,6 +30,9 @@ pub struct TlsOptions {
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub insecure: bool,
+    /// Accept exactly the certificates in this file, regardless of name and
+    /// dates (still checking that the broker holds the key).
+    pub pin_cert: Option<PathBuf>,
 }
 
 fn cfg_err(msg: String) -> TransportError {
@@ -85,6 +91,13 @@ fn build_client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Transport
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnything::new()))
+    } else if let Some(path) = &opts.pin_cert {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinnedExactly {
+                pinned: load_certs(path)?,
+                any: AcceptAnything::new(),
+            }))
     } else if let Some(path) = &opts.cacert {
         let certs = load_certs(path)?;
         let mut roots = RootCertStore::empty();
@@ -97,16 +110,17 @@ fn build_client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Transport
             })?;
         }
         // A self-signed broker certificate is often marked as a CA (OpenSSL's
-        // default), which WebPKI refuses as a server certificate; trusting
-        // exactly that certificate, as curl does, is what --cacert means.
+        // default), which WebPKI refuses as a server certificate; that one
+        // refusal is lifted for a certificate of the file, after its dates
+        // (checked first by WebPKI) and its name have passed.
         let inner = rustls::client::WebPkiServerVerifier::builder(Arc::new(roots))
             .build()
             .map_err(|e| cfg_err(format!("cannot verify with {}: {e}", path.display())))?;
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki {
+            .with_custom_certificate_verifier(Arc::new(CaFile {
                 inner,
-                pinned: certs,
+                anchors: certs,
             }))
     } else {
         let mut roots = RootCertStore::empty();
@@ -125,15 +139,30 @@ fn build_client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, Transport
     Ok(Arc::new(config))
 }
 
-/// `--cacert`: WebPKI verification against the file's certificates, and the
-/// server's certificate accepted as well when it is byte for byte one of them.
+/// `--cacert`: WebPKI verification against the file's certificates as trust
+/// anchors. A certificate of the file presented by the server itself passes
+/// even when it is marked as a CA, but only with a matching name and valid
+/// dates: a trust anchor, not a waiver.
 #[derive(Debug)]
-struct PinnedOrWebPki {
+struct CaFile {
     inner: Arc<rustls::client::WebPkiServerVerifier>,
-    pinned: Vec<CertificateDer<'static>>,
+    anchors: Vec<CertificateDer<'static>>,
 }
 
-impl ServerCertVerifier for PinnedOrWebPki {
+/// WebPKI's "a CA certificate used as the server's certificate".
+fn is_ca_used_as_end_entity(e: &rustls::Error) -> bool {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            matches!(
+                other.0.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            )
+        }
+        _ => false,
+    }
+}
+
+impl ServerCertVerifier for CaFile {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -150,12 +179,17 @@ impl ServerCertVerifier for PinnedOrWebPki {
             now,
         ) {
             Ok(v) => Ok(v),
-            Err(_)
-                if self
-                    .pinned
-                    .iter()
-                    .any(|p| p.as_ref() == end_entity.as_ref()) =>
+            // WebPKI checks the dates before the CA flag, so an expired or
+            // not-yet-valid certificate never reaches this arm.
+            Err(e)
+                if is_ca_used_as_end_entity(&e)
+                    && self
+                        .anchors
+                        .iter()
+                        .any(|p| p.as_ref() == end_entity.as_ref()) =>
             {
+                let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+                rustls::client::verify_server_name(&parsed, server_name)?;
                 Ok(ServerCertVerified::assertion())
             }
             Err(e) => Err(e),
@@ -189,25 +223,257 @@ pub async fn connect(
     tcp: TcpStream,
     host: &str,
     opts: &TlsOptions,
-) -> Result<TlsStream<TcpStream>, TransportError> {
+) -> Result<TlsStream<FirstBytes<TcpStream>>, TransportError> {
     let config = client_config(opts)?;
     let name = ServerName::try_from(host.to_string())
         .map_err(|_| cfg_err(format!("'{host}' is not a valid TLS server name")))?;
+    let (tcp, answer) = FirstBytes::new(tcp);
     TlsConnector::from(config)
         .connect(name, tcp)
         .await
         .map_err(|e| {
-            let hint = match (e.to_string().contains("certificate"), &opts.cacert) {
-                (false, _) => "",
-                (true, Some(_)) => {
-                    " (check that --cacert holds the broker's certificate or the CA that signed it)"
+            let answer = answer.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let rustls_error = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
+            let (what, is_cert) = match rustls_error {
+                Some(re) => (plain_words(re, host, &answer), is_certificate_error(re)),
+                None if !answer.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    (not_tls(&answer), false)
                 }
-                (true, None) => {
+                None if e.kind() == std::io::ErrorKind::UnexpectedEof => (
+                    "the server closed the connection without a TLS answer (does this port speak TLS? try ws:// or http://)".to_string(),
+                    false,
+                ),
+                None => (e.to_string(), false),
+            };
+            let hint = match (is_cert, &opts.cacert, &opts.pin_cert) {
+                (false, _, _) | (true, _, Some(_)) => "",
+                (true, Some(_), None) => {
+                    " (check that --cacert holds the broker's certificate or the CA that signed it, and that the URL names a host the certificate is for)"
+                }
+                (true, None, None) => {
                     " (use --cacert FILE for a private CA or a self-signed broker, or --insecure to skip verification)"
                 }
             };
-            TransportError::Tls(format!("handshake with {host} failed: {e}{hint}"))
+            TransportError::Tls(format!("handshake with {host} failed: {what}{hint}"))
         })
+}
+
+fn is_certificate_error(e: &rustls::Error) -> bool {
+    matches!(e, rustls::Error::InvalidCertificate(_)) || e.to_string().contains("certificate")
+}
+
+/// A rustls error as a sentence: what is wrong with the certificate, or that
+/// the server does not speak TLS at all (`answer`: its first bytes).
+fn plain_words(e: &rustls::Error, host: &str, answer: &[u8]) -> String {
+    use rustls::CertificateError as C;
+    let date = |t: &UnixTime| {
+        let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.as_secs());
+        humantime::format_rfc3339_seconds(when).to_string()
+    };
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::NotValidForNameContext { presented, .. } => format!(
+                "the broker's certificate is not for {host} (it is for {})",
+                if presented.is_empty() {
+                    "no host name at all".to_string()
+                } else {
+                    presented
+                        .iter()
+                        .map(|n| bare_name(n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+            C::NotValidForName => format!("the broker's certificate is not for {host}"),
+            C::ExpiredContext { not_after, .. } => {
+                format!("the broker's certificate expired on {}", date(not_after))
+            }
+            C::Expired => "the broker's certificate has expired".into(),
+            C::NotValidYetContext { not_before, .. } => format!(
+                "the broker's certificate is not valid before {}",
+                date(not_before)
+            ),
+            C::NotValidYet => "the broker's certificate is not valid yet".into(),
+            C::UnknownIssuer => {
+                "the broker's certificate is not signed by a trusted CA".into()
+            }
+            C::BadSignature => "the broker's certificate has a bad signature".into(),
+            C::Revoked => "the broker's certificate is revoked".into(),
+            _ if is_ca_used_as_end_entity(e) => {
+                "the broker presents a CA certificate as its own, and it is not one of the trusted certificates".into()
+            }
+            other => format!("the broker's certificate was refused: {other:?}"),
+        },
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. }
+            if !answer.is_empty() =>
+        {
+            not_tls(answer)
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `DnsName("example.com")` (how rustls lists presented names) → `example.com`.
+fn bare_name(n: &str) -> &str {
+    match (n.find("(\""), n.strip_suffix("\")")) {
+        (Some(i), Some(rest)) if i + 2 <= rest.len() => &rest[i + 2..],
+        _ => n.trim_start_matches("IpAddress(").trim_end_matches(')'),
+    }
+}
+
+/// Says what a non-TLS answer to our ClientHello looks like.
+fn not_tls(answer: &[u8]) -> String {
+    if answer.starts_with(b"HTTP/") {
+        let line = String::from_utf8_lossy(answer);
+        let line = line.lines().next().unwrap_or_default().trim().to_string();
+        format!(
+            "the server answered in plain HTTP ('{line}'), not TLS: this port does not speak TLS; try ws:// or http://"
+        )
+    } else {
+        format!(
+            "the server's answer is not TLS (first bytes {}): this port does not speak TLS; try ws:// or http://",
+            hex::encode(&answer[..answer.len().min(8)])
+        )
+    }
+}
+
+/// A stream that keeps the first bytes it reads, so a failed TLS handshake can
+/// say what the server answered instead (e.g. plain HTTP).
+pub struct FirstBytes<S> {
+    inner: S,
+    seen: Arc<Mutex<Vec<u8>>>,
+    full: bool,
+}
+
+const KEEP: usize = 64;
+
+/// A TLS record header (handshake or alert, version 3.x): what a TLS server
+/// answers to a plain HTTP request.
+pub(super) fn looks_like_tls(answer: &[u8]) -> bool {
+    matches!(answer, [0x15 | 0x16, 0x03, ..])
+}
+
+impl<S> FirstBytes<S> {
+    pub(super) fn new(inner: S) -> (Self, Arc<Mutex<Vec<u8>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = FirstBytes {
+            inner,
+            seen: seen.clone(),
+            full: false,
+        };
+        (s, seen)
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for FirstBytes<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if !self.full {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            let new = &buf.filled()[before..];
+            let take = new.len().min(KEEP - seen.len());
+            seen.extend_from_slice(&new[..take]);
+            let full = seen.len() >= KEEP;
+            drop(seen);
+            self.full = full;
+        }
+        r
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for FirstBytes<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// `--pin-cert`: the server's certificate must be byte for byte one of the
+/// file's; name, dates and issuer are not looked at (the user said so, and is
+/// warned). The handshake signature is still checked against its key.
+#[derive(Debug)]
+struct PinnedExactly {
+    pinned: Vec<CertificateDer<'static>>,
+    any: AcceptAnything,
+}
+
+impl ServerCertVerifier for PinnedExactly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self
+            .pinned
+            .iter()
+            .any(|p| p.as_ref() == end_entity.as_ref())
+        {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
+                "the broker's certificate is not the one given with --pin-cert".into(),
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.any.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.any.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.any.supported_verify_schemes()
+    }
 }
 
 /// The verifier behind `--insecure`: signatures are still checked so the session

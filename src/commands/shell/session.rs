@@ -56,7 +56,9 @@ impl Out {
 
     /// A note for the person at the terminal: connection changes, what a
     /// command did.
+    /// Escaped: notes quote broker text (reasons, topic names).
     pub fn note(&self, text: &str) {
+        let text = &crate::output::escape_controls(text);
         match self {
             Out::Std => eprintln!("smqctl: {text}"),
             Out::Editor(_) => self.data(&format!("{text}\n")),

@@ -113,6 +113,7 @@ pub fn error_kind(e: &ClientError) -> &'static str {
         ClientError::Handshake(_) => "handshake failed",
         ClientError::Denied { .. } => "subscription denied",
         ClientError::ConnectionLost(_) => "connection lost",
+        ClientError::NoAck { .. } => "not acknowledged",
         ClientError::PayloadTooLarge(_) => "payload too large",
         ClientError::Invalid(_) => "invalid",
     }
@@ -516,21 +517,35 @@ impl Device {
     }
 }
 
+impl Device {
+    /// Device `index` before its first connection, its UID rendered.
+    fn new(shared: &Shared, index: u32) -> Device {
+        let sc = &shared.scenario;
+        let mut dev = Device {
+            index,
+            uid: String::new(),
+            seqs: vec![0; sc.periodic.len()],
+            state: Value::Object(sc.state.clone()),
+            buf: String::new(),
+            connects: 0,
+            pending: std::collections::VecDeque::new(),
+        };
+        dev.expand(&sc.uid, None, &Context::default(), 0);
+        dev.uid = dev.buf.clone();
+        dev
+    }
+}
+
+/// The connect options device `index` uses: its UID, info and credentials
+/// rendered from the scenario (the fleet's probe connects as its first device).
+pub fn options_for(shared: &Shared, index: u32) -> ClientOptions {
+    Device::new(shared, index).options(shared)
+}
+
 /// Runs one device until `stop` turns true.
 pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool>) -> DeviceResult {
-    let sc = &shared.scenario;
     let stats = &shared.stats;
-    let mut dev = Device {
-        index,
-        uid: String::new(),
-        seqs: vec![0; sc.periodic.len()],
-        state: Value::Object(sc.state.clone()),
-        buf: String::new(),
-        connects: 0,
-        pending: std::collections::VecDeque::new(),
-    };
-    dev.expand(&sc.uid, None, &Context::default(), 0);
-    dev.uid = dev.buf.clone();
+    let mut dev = Device::new(&shared, index);
     let mut backoff = Backoff::new(shared.reconnect.initial, shared.reconnect.max);
     let mut failed = None;
     loop {

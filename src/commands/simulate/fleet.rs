@@ -272,18 +272,6 @@ pub async fn run_fleet_with(
         })
         .collect();
 
-    // Fail fast: one probe connection says whether the broker is there at all.
-    let mut probe_opts = cfg.options.clone();
-    probe_opts.uid = None;
-    let (probe, _) = Client::connect(&probe_opts).await?;
-    probe.disconnect("").await;
-
-    let verifier = if cfg.verify {
-        Some(start_verifier(&cfg, range).await?)
-    } else {
-        None
-    };
-
     let shared = Arc::new(Shared {
         scenario: cfg.scenario.clone(),
         base: cfg.options.clone(),
@@ -296,6 +284,20 @@ pub async fn run_fleet_with(
         bind: cfg.bind.clone(),
         stats: Stats::new(names_out.len(), names_in.len()),
     });
+
+    // Fail fast: one probe connection says whether the broker is there at all.
+    // It is the first device, UID and credentials rendered from the scenario:
+    // a broker that checks credentials per UID must accept it as it will the
+    // device (and traces show no stranger).
+    let (probe, _) = Client::connect(&device::options_for(&shared, range.0)).await?;
+    probe.disconnect("").await;
+
+    let verifier = if cfg.verify {
+        Some(start_verifier(&cfg, range).await?)
+    } else {
+        None
+    };
+
     let (stop_tx, stop_rx) = watch::channel(false);
     let started = Instant::now();
     let mut handles = Vec::with_capacity(target as usize);
