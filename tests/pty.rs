@@ -322,6 +322,21 @@ impl Pty {
             .unwrap_or_else(|e| panic!("cannot resize the terminal: {e:#}"));
     }
 
+    /// Sends SIGTERM to the program, as `kill`, Kubernetes or CI do (not
+    /// through the terminal: the program sees a signal, not a key).
+    pub fn terminate(&self) {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let pid = lock(&self.child)
+            .process_id()
+            .unwrap_or_else(|| panic!("{:?} has no process id", self.argv));
+        let pid = i32::try_from(pid).expect("pid fits");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig)
+            .unwrap_or_else(|e| panic!("kill -{sig} {:?}: {e}", self.argv));
+    }
+
     /// Waits (deadline STEP) for the program to exit and for all its output to
     /// be read; fails the test if it does not, or if something it left behind
     /// still holds the terminal.
