@@ -156,3 +156,41 @@ fn demo_in_a_terminal_opens_the_tui_and_quits_cleanly() {
         exit.screen
     );
 }
+
+#[test]
+fn demo_in_a_terminal_on_sigterm_exits_130_restores_the_terminal_and_frees_its_port() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let term = Pty::start(
+        dir.path(),
+        &["demo", "--devices", "3", "--every", "150ms"],
+        100,
+        30,
+    );
+    term.wait_for("the TUI attached with a drop", |s| {
+        s.contains("attached") && s.contains("DROP")
+    });
+    term.terminate();
+    let exit = term.wait_exit();
+    // Everything runs in its one process: nothing it started outlives it.
+    let left = term.leftover_processes();
+    assert!(left.is_empty(), "left behind by the demo: {left:?}");
+    // The viewer's code: the TUI stopped by a signal, as on Ctrl-C.
+    assert_eq!(exit.code, Some(130), "{exit:?}");
+    term.assert_restored();
+    let s = &exit.screen;
+    assert!(
+        s.contains("chargers online at peak"),
+        "the fleet stopped and the summary printed:\n{s}"
+    );
+    // Its embedded broker is gone with it: nothing listens on its port.
+    let addr = s
+        .split("broker on ws://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no broker address on the screen:\n{s}"));
+    let addr: std::net::SocketAddr = addr.parse().expect("the broker's address");
+    assert!(
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_err(),
+        "something still listens on the demo's broker port {addr}"
+    );
+}

@@ -322,6 +322,58 @@ impl Pty {
             .unwrap_or_else(|e| panic!("cannot resize the terminal: {e:#}"));
     }
 
+    /// Sends SIGTERM to the program, as `kill`, Kubernetes or CI do (not
+    /// through the terminal: the program sees a signal, not a key).
+    pub fn terminate(&self) {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let pid = lock(&self.child)
+            .process_id()
+            .unwrap_or_else(|| panic!("{:?} has no process id", self.argv));
+        let pid = i32::try_from(pid).expect("pid fits");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig)
+            .unwrap_or_else(|e| panic!("kill -{sig} {:?}: {e}", self.argv));
+    }
+
+    /// Processes still in the program's session (it is the session leader):
+    /// what it started and left behind, as "pid command". Linux (/proc).
+    pub fn leftover_processes(&self) -> Vec<String> {
+        let sid = lock(&self.child)
+            .process_id()
+            .unwrap_or_else(|| panic!("{:?} has no process id", self.argv));
+        let proc = std::fs::read_dir("/proc")
+            .unwrap_or_else(|e| panic!("cannot list processes in /proc: {e}"));
+        let mut left = Vec::new();
+        for entry in proc.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            // Gone meanwhile: not left over.
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid pgrp session ...; comm may hold spaces.
+            let Some((comm, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let session = rest
+                .split_whitespace()
+                .nth(3)
+                .and_then(|s| s.parse::<u32>().ok());
+            if session == Some(sid) && pid != sid {
+                let comm = comm.split_once('(').map_or(comm, |(_, c)| c);
+                left.push(format!("{pid} {comm}"));
+            }
+        }
+        left
+    }
+
     /// Waits (deadline STEP) for the program to exit and for all its output to
     /// be read; fails the test if it does not, or if something it left behind
     /// still holds the terminal.

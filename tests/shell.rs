@@ -434,3 +434,33 @@ fn a_pasted_block_of_lines_runs_as_one_command_per_line() {
     assert_eq!(exit.code, Some(0), "{exit:?}");
     t.assert_restored();
 }
+
+#[test]
+fn interactive_shell_on_sigterm_mid_line_exits_130_restores_the_terminal_and_disconnects() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let closes = crate::harness::Closes::of(&broker.broker);
+    let state = tempfile::tempdir().expect("tempdir");
+    let t = PtyCommand::smqctl(&["shell", "--url", &url, "--uid", "shell-sigterm"])
+        .env("NO_COLOR", "1")
+        .env("XDG_STATE_HOME", state.path())
+        .env("SMQCTL_CONFIG", "/nonexistent")
+        .size(160, 40)
+        .start();
+    t.wait_for("the prompt with the ETID", |s| {
+        prompt_line(s).starts_with("smq [ETID ")
+    });
+    // The line editor has the terminal raw, with a half-typed line.
+    t.text("pub half-typed");
+    t.wait_for("the typed text", |s| prompt_line(s).ends_with("half-typed"));
+    assert!(!t.state().cooked, "the line editor reads in raw mode");
+    t.terminate();
+    let exit = t.wait_exit();
+    assert_eq!(exit.code, Some(130), "{exit:?}");
+    assert!(exit.screen.contains("terminated (SIGTERM)"), "{exit:?}");
+    t.assert_restored();
+    assert_eq!(
+        closes.reason("shell-sigterm"),
+        crate::harness::SENT_DISCONNECT
+    );
+}

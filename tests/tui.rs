@@ -371,3 +371,52 @@ fn tui_redraws_at_the_new_size_when_the_terminal_is_resized() {
     assert_eq!(term.wait_exit().code, Some(0));
     term.assert_restored();
 }
+
+// ---- SIGTERM, as Kubernetes or CI stop a process (issue 11 §3) ----
+
+#[test]
+fn tui_live_on_sigterm_exits_130_restores_the_terminal_and_sends_disconnect() {
+    let broker = crate::harness::TestBroker::start();
+    let url = broker.url("ws");
+    let closes = crate::harness::Closes::of(&broker.broker);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let term = Pty::start(
+        dir.path(),
+        &["tui", "--url", &url, "--uid", "tui-sigterm"],
+        100,
+        30,
+    );
+    term.wait_for("the tracer attached", |s| s.contains("attached"));
+    closes.connected("tui-sigterm");
+    term.terminate();
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(130), "{exit:?}");
+    term.assert_restored();
+    assert!(
+        !exit.screen.contains("Events"),
+        "main screen back:\n{}",
+        exit.screen
+    );
+    assert_eq!(
+        closes.reason("tui-sigterm"),
+        crate::harness::SENT_DISCONNECT
+    );
+}
+
+#[test]
+fn tui_replaying_a_file_on_sigterm_exits_130_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = fixture(dir.path(), 10);
+    let file_arg = file.to_str().expect("utf-8 path");
+    let term = Pty::start(dir.path(), &["tui", "--file", file_arg], 80, 24);
+    term.wait_for("the table", |s| s.contains("10 shown"));
+    term.terminate();
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(130), "{exit:?}");
+    term.assert_restored();
+    assert!(
+        !exit.screen.contains("Events"),
+        "main screen back:\n{}",
+        exit.screen
+    );
+}
