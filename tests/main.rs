@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod broker_cli;
 mod cli_errors;
 mod demo;
 mod generated;
