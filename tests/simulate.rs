@@ -719,3 +719,97 @@ fn with_no_reconnect_the_run_ends_once_every_device_has_given_up() {
     let s = summary(&json_lines(&out));
     assert_eq!(s["failed"], 2, "{s}");
 }
+
+/// A broker that re-publishes ChargerState reports as the charger handler file
+/// does, except that `tamper` decides, per (device index, seq), how many times
+/// (0, 1, 2) a report is re-published.
+fn lossy_charger_broker(tamper: impl Fn(u64, u64) -> usize + Send + Sync + 'static) -> TestBroker {
+    let broker = TestBroker::start();
+    let topic = broker.broker.create("ChargerState");
+    broker
+        .broker
+        .set_handler(Arc::new(move |b: &Broker, m: ServerMessage| {
+            if b.tid2subtopic(m.subtid).as_deref() != Some("ChargerState") {
+                return;
+            }
+            let v: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
+            let times = match (v["index"].as_u64(), v["seq"].as_u64()) {
+                (Some(i), Some(s)) => tamper(i, s),
+                _ => 1,
+            };
+            for _ in 0..times {
+                b.publish(m.payload.clone(), topic, 0);
+            }
+        }));
+    broker
+}
+
+fn verify_run(broker: &TestBroker) -> (std::process::Output, Value) {
+    let out = run(&mut simulate(
+        &broker.url("ws"),
+        &[
+            "-n",
+            "2",
+            "--duration",
+            "2s",
+            "--interval",
+            "150ms",
+            "--verify",
+            "--format",
+            "json",
+        ],
+    ));
+    let s = summary(&json_lines(&out));
+    (out, s["verify"].clone())
+}
+
+#[test]
+fn verify_counts_a_report_the_broker_dropped_and_exits_1() {
+    // Device 0's second report never reaches the verify topic.
+    let broker = lossy_charger_broker(|index, seq| usize::from(!(index == 0 && seq == 2)));
+    let (out, v) = verify_run(&broker);
+    assert_eq!(out.status.code(), Some(1), "{v} {}", text(&out.stderr));
+    assert!(v["expected"].as_u64().is_some_and(|e| e >= 6), "{v}");
+    assert_eq!(v["lost"], 1, "{v}");
+    assert_eq!(v["duplicated"], 0, "{v}");
+    assert_eq!(v["devices_with_loss"], 1, "{v}");
+    assert_eq!(
+        v["received"].as_u64(),
+        v["expected"].as_u64().map(|e| e - 1),
+        "{v}"
+    );
+}
+
+#[test]
+fn verify_counts_a_report_the_broker_repeated_and_exits_1() {
+    // Device 1's third and fourth reports arrive twice each; nothing is lost.
+    let broker = lossy_charger_broker(|index, seq| {
+        if index == 1 && (seq == 3 || seq == 4) {
+            2
+        } else {
+            1
+        }
+    });
+    let (out, v) = verify_run(&broker);
+    assert_eq!(out.status.code(), Some(1), "{v} {}", text(&out.stderr));
+    assert_eq!(v["duplicated"], 2, "{v}");
+    assert_eq!(v["lost"], 0, "{v}");
+    assert_eq!(v["devices_with_loss"], 0, "{v}");
+    assert!(v["expected"].as_u64().is_some_and(|e| e >= 6), "{v}");
+    assert_eq!(v["received"], v["expected"], "{v}");
+}
+
+#[test]
+fn verify_with_an_untampered_broker_exits_0() {
+    // The same fleet and broker code with nothing dropped: the baseline the two
+    // tests above differ from.
+    let broker = lossy_charger_broker(|_, _| 1);
+    let (out, v) = verify_run(&broker);
+    assert_eq!(out.status.code(), Some(0), "{v} {}", text(&out.stderr));
+    assert_eq!(
+        (v["lost"].as_u64(), v["duplicated"].as_u64()),
+        (Some(0), Some(0)),
+        "{v}"
+    );
+    assert!(v["expected"].as_u64().is_some_and(|e| e >= 6), "{v}");
+}
