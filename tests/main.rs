@@ -11,6 +11,7 @@ mod profile;
 mod pubsub;
 mod robustness;
 mod rpc;
+mod serve;
 mod session;
 mod shell;
 mod simulate;
