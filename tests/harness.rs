@@ -192,6 +192,11 @@ impl Running {
         }
     }
 
+    /// The process ID (e.g. for `bench connections --broker-pid`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     pub fn interrupt(&self) {
         let status = Command::new("kill")

@@ -5,6 +5,7 @@ mod harness;
 
 mod broker_cli;
 mod cli_errors;
+mod clients;
 mod demo;
 mod generated;
 mod profile;
