@@ -194,10 +194,14 @@ fn load_mode_reports_counts_rate_and_percentiles() {
         (Some(500), Some(0), Some(0))
     );
     assert!(s["calls_per_s"].as_f64().unwrap_or(0.0) > 0.0);
-    let lat = &s["latency_ms"];
-    assert!(
-        lat["p50"].as_f64() <= lat["p99"].as_f64() && lat["p99"].as_f64() <= lat["max"].as_f64()
-    );
+    // Present values only: `None <= None` would pass with no latency at all.
+    let lat = |k: &str| {
+        s["latency_ms"][k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no latency_ms.{k} in {s}"))
+    };
+    let (p50, p99, max) = (lat("p50"), lat("p99"), lat("max"));
+    assert!(p50 > 0.0 && p50 <= p99 && p99 <= max, "{s}");
     // Errors are counted, not hidden.
     let out = rpc(
         &broker.url("http"),

@@ -338,16 +338,15 @@ fn churn_drops_devices_and_the_fleet_gets_back_to_its_target() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = json_lines(&out);
     let s = summary(&lines);
-    assert!(s["churned"].as_u64().unwrap_or(0) >= 1, "{s}");
+    // Present values only: a missing field must fail, not count as 0.
+    let count = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("no {k} in {s}"));
+    let churned = count("churned");
+    assert!(churned >= 1, "{s}");
     // Every drop reconnected, except those still waiting to when the run ended.
     // 30 devices, each dropping 3 times a minute: about 1.5 drops a second, and
     // about one device away at a time, so all 30 are online in most samples.
-    let offline_at_end = 30 - s["online_at_end"].as_u64().unwrap_or(0);
-    let churned = s["churned"].as_u64().unwrap_or(0);
-    assert!(
-        s["reconnects"].as_u64().unwrap_or(0) + offline_at_end >= churned,
-        "{s}"
-    );
+    let offline_at_end = 30 - count("online_at_end");
+    assert!(count("reconnects") + offline_at_end >= churned, "{s}");
     assert_eq!(s["failed"], 0, "{s}");
     // After devices have dropped, the whole fleet is online again at some point.
     let back = lines.iter().any(|v| {
@@ -355,8 +354,8 @@ fn churn_drops_devices_and_the_fleet_gets_back_to_its_target() {
     });
     assert!(back, "never 30 online after a churn drop: {lines:?}");
     // Each reconnect re-ran the barrier and re-sent DeviceReady.
-    let ready = s["by_kind_out"]["DeviceReady"].as_u64().unwrap_or(0);
-    assert_eq!(ready, 30 + s["reconnects"].as_u64().unwrap_or(0), "{s}");
+    let ready = s["by_kind_out"]["DeviceReady"].as_u64();
+    assert_eq!(ready, Some(30 + count("reconnects")), "{s}");
 }
 
 #[test]
