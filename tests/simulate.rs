@@ -805,10 +805,41 @@ fn verify_with_an_untampered_broker_exits_0() {
     let broker = lossy_charger_broker(|_, _| 1);
     let (out, v) = verify_run(&broker);
     assert_eq!(out.status.code(), Some(0), "{v} {}", text(&out.stderr));
+    assert_eq!(v["topics"], serde_json::json!(["ChargerState"]), "{v}");
     assert_eq!(
         (v["lost"].as_u64(), v["duplicated"].as_u64()),
         (Some(0), Some(0)),
         "{v}"
     );
     assert!(v["expected"].as_u64().is_some_and(|e| e >= 6), "{v}");
+}
+
+#[test]
+fn verify_stops_waiting_as_soon_as_every_report_arrived() {
+    // The verifier gives stragglers 2 s, but only while reports are missing: a
+    // run that lost nothing ends right after --duration.
+    let broker = lossy_charger_broker(|_, _| 1);
+    let started = Instant::now();
+    let out = run(&mut simulate(
+        &broker.url("ws"),
+        &[
+            "-n",
+            "2",
+            "--duration",
+            "1s",
+            "--interval",
+            "200ms",
+            "--verify",
+            "--format",
+            "json",
+        ],
+    ));
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = summary(&json_lines(&out));
+    assert_eq!(s["verify"]["lost"], 0, "{s}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "took {took:?}: waited out the straggler window with nothing missing"
+    );
 }

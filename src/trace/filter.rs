@@ -131,7 +131,10 @@ mod tests {
         assert!(!glob("a*b*b*c", "abc"));
         assert!(glob("a*b*b*c", "abbc"));
         assert!(glob("*ab*cd*", "xxabyycdzz"));
-        assert!(!glob("*cd*ab*", "xxabyycdzz"), "middle parts match in order");
+        assert!(
+            !glob("*cd*ab*", "xxabyycdzz"),
+            "middle parts match in order"
+        );
     }
 
     #[test]
