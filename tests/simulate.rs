@@ -811,6 +811,7 @@ fn verify_with_an_untampered_broker_exits_0() {
         (Some(0), Some(0)),
         "{v}"
     );
+    assert_eq!(v["devices_with_loss"], 0, "{v}");
     assert!(v["expected"].as_u64().is_some_and(|e| e >= 6), "{v}");
 }
 
