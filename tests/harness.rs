@@ -413,3 +413,49 @@ impl Closes {
 
 /// The reason the broker logs when a client leaves properly.
 pub const SENT_DISCONNECT: &str = "client sent Disconnect";
+
+/// `smqctl broker` run as a subprocess on `127.0.0.1:0`: its real command line
+/// (flags, files, TLS set-up), not a `BrokerConfig` built in the test. Killed on
+/// drop.
+pub struct BrokerProcess {
+    pub addr: SocketAddr,
+    /// The server ETID from its start-up line (`server ETID N`).
+    pub etid: u32,
+    pub proc: Running,
+}
+
+impl BrokerProcess {
+    /// Starts `smqctl broker --listen 127.0.0.1:0 ARGS` and waits for its
+    /// `listening on HOST:PORT` line; fails the test if it exits first.
+    pub fn start(args: &[&str]) -> BrokerProcess {
+        let mut cmd = smqctl();
+        cmd.args(["broker", "--listen", "127.0.0.1:0"]).args(args);
+        let mut proc = Running::spawn(&mut cmd);
+        let line = proc.stdout_line();
+        let addr: SocketAddr = line
+            .strip_prefix("listening on ")
+            .and_then(|a| a.trim().parse().ok())
+            .unwrap_or_else(|| {
+                panic!("broker's first stdout line is not `listening on ADDR`: {line:?}")
+            });
+        let banner = proc.stderr_line("server ETID");
+        let etid = banner
+            .split("server ETID ")
+            .nth(1)
+            .and_then(|r| r.split(';').next())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no server ETID in {banner:?}"));
+        BrokerProcess { addr, etid, proc }
+    }
+
+    /// `smqctl broker ARGS` that must fail before listening: its output.
+    pub fn fails(args: &[&str]) -> Output {
+        run(smqctl()
+            .args(["broker", "--listen", "127.0.0.1:0"])
+            .args(args))
+    }
+
+    pub fn url(&self, scheme: &str) -> String {
+        format!("{scheme}://{}/smq/", self.addr)
+    }
+}

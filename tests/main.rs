@@ -3,7 +3,9 @@
 
 mod harness;
 
+mod broker_cli;
 mod cli_errors;
+mod clients;
 mod demo;
 mod exits;
 mod generated;
@@ -14,6 +16,7 @@ mod pty;
 mod pubsub;
 mod robustness;
 mod rpc;
+mod serve;
 mod session;
 mod shell;
 mod simulate;

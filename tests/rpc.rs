@@ -194,10 +194,14 @@ fn load_mode_reports_counts_rate_and_percentiles() {
         (Some(500), Some(0), Some(0))
     );
     assert!(s["calls_per_s"].as_f64().unwrap_or(0.0) > 0.0);
-    let lat = &s["latency_ms"];
-    assert!(
-        lat["p50"].as_f64() <= lat["p99"].as_f64() && lat["p99"].as_f64() <= lat["max"].as_f64()
-    );
+    // Present values only: `None <= None` would pass with no latency at all.
+    let lat = |k: &str| {
+        s["latency_ms"][k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no latency_ms.{k} in {s}"))
+    };
+    let (p50, p99, max) = (lat("p50"), lat("p99"), lat("max"));
+    assert!(p50 > 0.0 && p50 <= p99 && p99 <= max, "{s}");
     // Errors are counted, not hidden.
     let out = rpc(
         &broker.url("http"),
@@ -487,4 +491,77 @@ fn a_request_rule_can_announce_an_event_after_replying() {
     let event = &json_lines(&sub.wait())[0];
     assert_eq!(event["payload"], serde_json::json!({"id": 7, "on": false}));
     assert_eq!(event["ptid"], 1);
+}
+
+#[test]
+fn responses_short_of_n_exit_5_saying_how_many_came() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let _peers: Vec<_> = (0..2)
+        .map(|_| {
+            crate::serve::serve(
+                &url,
+                &[
+                    "Hello",
+                    "--topic",
+                    "Presence",
+                    "--reply",
+                    r#"{"me":{{$etid}}}"#,
+                ],
+            )
+        })
+        .collect();
+    let out = rpc(
+        &url,
+        &[
+            "Hello",
+            "{}",
+            "--to",
+            "Presence",
+            "--responses",
+            "3",
+            "--timeout",
+            "1s",
+            "-F",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("2 of 3 replies within 1s"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(json_lines(&out).len(), 2, "the replies that came are kept");
+}
+
+#[test]
+fn collect_with_no_answer_at_all_exits_5() {
+    let broker = TestBroker::start();
+    let out = rpc(
+        &broker.url("ws"),
+        &["Hello", "{}", "--to", "Nobody", "--collect", "500ms"],
+    );
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no reply within 500ms"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn remote_error_prints_the_reply_in_json_only() {
+    let broker = broker_with_handlers();
+    let url = broker.url("ws");
+    let out = rpc(&url, &["--call", "fail", "-F", "json"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["err"], "out of coffee", "{lines:?}");
+    // Other formats: the error goes to stderr only.
+    let out = rpc(&url, &["--call", "fail", "-F", "raw"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "", "raw output of an error reply");
+    assert!(text(&out.stderr).contains("out of coffee"));
 }

@@ -339,16 +339,15 @@ fn churn_drops_devices_and_the_fleet_gets_back_to_its_target() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = json_lines(&out);
     let s = summary(&lines);
-    assert!(s["churned"].as_u64().unwrap_or(0) >= 1, "{s}");
+    // Present values only: a missing field must fail, not count as 0.
+    let count = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("no {k} in {s}"));
+    let churned = count("churned");
+    assert!(churned >= 1, "{s}");
     // Every drop reconnected, except those still waiting to when the run ended.
     // 30 devices, each dropping 3 times a minute: about 1.5 drops a second, and
     // about one device away at a time, so all 30 are online in most samples.
-    let offline_at_end = 30 - s["online_at_end"].as_u64().unwrap_or(0);
-    let churned = s["churned"].as_u64().unwrap_or(0);
-    assert!(
-        s["reconnects"].as_u64().unwrap_or(0) + offline_at_end >= churned,
-        "{s}"
-    );
+    let offline_at_end = 30 - count("online_at_end");
+    assert!(count("reconnects") + offline_at_end >= churned, "{s}");
     assert_eq!(s["failed"], 0, "{s}");
     // After devices have dropped, the whole fleet is online again at some point.
     let back = lines.iter().any(|v| {
@@ -356,8 +355,8 @@ fn churn_drops_devices_and_the_fleet_gets_back_to_its_target() {
     });
     assert!(back, "never 30 online after a churn drop: {lines:?}");
     // Each reconnect re-ran the barrier and re-sent DeviceReady.
-    let ready = s["by_kind_out"]["DeviceReady"].as_u64().unwrap_or(0);
-    assert_eq!(ready, 30 + s["reconnects"].as_u64().unwrap_or(0), "{s}");
+    let ready = s["by_kind_out"]["DeviceReady"].as_u64();
+    assert_eq!(ready, Some(30 + count("reconnects")), "{s}");
 }
 
 #[test]
@@ -812,4 +811,130 @@ fn simulate_probe_connects_as_device_0_so_a_broker_checking_credentials_per_uid_
     let s = summary(&json_lines(&out));
     assert_eq!(s["failed"], 0, "{s}");
     wait_for(&seen, "3 DeviceReady", |s| ready_uids(s).len() == 3);
+}
+
+/// A broker that re-publishes ChargerState reports as the charger handler file
+/// does, except that `tamper` decides, per (device index, seq), how many times
+/// (0, 1, 2) a report is re-published.
+fn lossy_charger_broker(tamper: impl Fn(u64, u64) -> usize + Send + Sync + 'static) -> TestBroker {
+    let broker = TestBroker::start();
+    let topic = broker.broker.create("ChargerState");
+    broker
+        .broker
+        .set_handler(Arc::new(move |b: &Broker, m: ServerMessage| {
+            if b.tid2subtopic(m.subtid).as_deref() != Some("ChargerState") {
+                return;
+            }
+            let v: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
+            let times = match (v["index"].as_u64(), v["seq"].as_u64()) {
+                (Some(i), Some(s)) => tamper(i, s),
+                _ => 1,
+            };
+            for _ in 0..times {
+                b.publish(m.payload.clone(), topic, 0);
+            }
+        }));
+    broker
+}
+
+fn verify_run(broker: &TestBroker) -> (std::process::Output, Value) {
+    let out = run(&mut simulate(
+        &broker.url("ws"),
+        &[
+            "-n",
+            "2",
+            "--duration",
+            "2s",
+            "--interval",
+            "150ms",
+            "--verify",
+            "--format",
+            "json",
+        ],
+    ));
+    let s = summary(&json_lines(&out));
+    (out, s["verify"].clone())
+}
+
+#[test]
+fn verify_counts_a_report_the_broker_dropped_and_exits_1() {
+    // Device 0's second report never reaches the verify topic.
+    let broker = lossy_charger_broker(|index, seq| usize::from(!(index == 0 && seq == 2)));
+    let (out, v) = verify_run(&broker);
+    assert_eq!(out.status.code(), Some(1), "{v} {}", text(&out.stderr));
+    assert!(v["expected"].as_u64().is_some_and(|e| e >= 6), "{v}");
+    assert_eq!(v["lost"], 1, "{v}");
+    assert_eq!(v["duplicated"], 0, "{v}");
+    assert_eq!(v["devices_with_loss"], 1, "{v}");
+    assert_eq!(
+        v["received"].as_u64(),
+        v["expected"].as_u64().map(|e| e - 1),
+        "{v}"
+    );
+}
+
+#[test]
+fn verify_counts_a_report_the_broker_repeated_and_exits_1() {
+    // Device 1's third and fourth reports arrive twice each; nothing is lost.
+    let broker = lossy_charger_broker(|index, seq| {
+        if index == 1 && (seq == 3 || seq == 4) {
+            2
+        } else {
+            1
+        }
+    });
+    let (out, v) = verify_run(&broker);
+    assert_eq!(out.status.code(), Some(1), "{v} {}", text(&out.stderr));
+    assert_eq!(v["duplicated"], 2, "{v}");
+    assert_eq!(v["lost"], 0, "{v}");
+    assert_eq!(v["devices_with_loss"], 0, "{v}");
+    assert!(v["expected"].as_u64().is_some_and(|e| e >= 6), "{v}");
+    assert_eq!(v["received"], v["expected"], "{v}");
+}
+
+#[test]
+fn verify_with_an_untampered_broker_exits_0() {
+    // The same fleet and broker code with nothing dropped: the baseline the two
+    // tests above differ from.
+    let broker = lossy_charger_broker(|_, _| 1);
+    let (out, v) = verify_run(&broker);
+    assert_eq!(out.status.code(), Some(0), "{v} {}", text(&out.stderr));
+    assert_eq!(v["topics"], serde_json::json!(["ChargerState"]), "{v}");
+    assert_eq!(
+        (v["lost"].as_u64(), v["duplicated"].as_u64()),
+        (Some(0), Some(0)),
+        "{v}"
+    );
+    assert_eq!(v["devices_with_loss"], 0, "{v}");
+    assert!(v["expected"].as_u64().is_some_and(|e| e >= 6), "{v}");
+}
+
+#[test]
+fn verify_stops_waiting_as_soon_as_every_report_arrived() {
+    // The verifier gives stragglers 2 s, but only while reports are missing: a
+    // run that lost nothing ends right after --duration.
+    let broker = lossy_charger_broker(|_, _| 1);
+    let started = Instant::now();
+    let out = run(&mut simulate(
+        &broker.url("ws"),
+        &[
+            "-n",
+            "2",
+            "--duration",
+            "1s",
+            "--interval",
+            "200ms",
+            "--verify",
+            "--format",
+            "json",
+        ],
+    ));
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = summary(&json_lines(&out));
+    assert_eq!(s["verify"]["lost"], 0, "{s}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "took {took:?}: waited out the straggler window with nothing missing"
+    );
 }

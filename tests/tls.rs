@@ -5,13 +5,14 @@ use smqctl::broker::{BrokerConfig, load_tls_config};
 
 use crate::harness::{TestBroker, json_lines, publish, ready_sub, run, smqctl, text};
 
-struct Certs {
+pub struct Certs {
     _dir: tempfile::TempDir,
-    cert: std::path::PathBuf,
-    key: std::path::PathBuf,
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
-fn certs() -> Certs {
+/// A self-signed certificate for 127.0.0.1 and its key, in a temp dir.
+pub fn certs() -> Certs {
     let ck =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
             .expect("test certificate");
@@ -84,16 +85,16 @@ fn insecure_connects_but_warns() {
 }
 
 /// A CA, a server certificate and a client certificate it signed.
-struct Pki {
+pub struct Pki {
     _dir: tempfile::TempDir,
-    ca: std::path::PathBuf,
-    server_cert: std::path::PathBuf,
-    server_key: std::path::PathBuf,
-    client_cert: std::path::PathBuf,
-    client_key: std::path::PathBuf,
+    pub ca: std::path::PathBuf,
+    pub server_cert: std::path::PathBuf,
+    pub server_key: std::path::PathBuf,
+    pub client_cert: std::path::PathBuf,
+    pub client_key: std::path::PathBuf,
 }
 
-fn pki() -> Pki {
+pub fn pki() -> Pki {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -1307,8 +1307,12 @@ mod tests {
 
     #[test]
     fn rndtid_gives_a_random_server_etid() {
-        let r = Router::new(true, Tracer::new());
-        assert!(r.server_etid() != 0);
+        // Against the default (1): `!= 0` alone passed with rndtid ignored.
+        assert_eq!(Router::new(false, Tracer::new()).server_etid(), 1);
+        let a = Router::new(true, Tracer::new()).server_etid();
+        let b = Router::new(true, Tracer::new()).server_etid();
+        assert!(a != 0 && a != 1 && b != 0 && b != 1, "{a} {b}");
+        assert_ne!(a, b, "two rndtid routers drew the same ETID");
     }
 
     #[test]

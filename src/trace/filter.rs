@@ -125,6 +125,19 @@ mod tests {
     }
 
     #[test]
+    fn glob_uses_each_middle_part_once_and_moves_past_it() {
+        // Killed mutants: `rest[i + mid.len()..]` as `i * mid.len()` (found the
+        // same `b` twice) or `i - mid.len()`.
+        assert!(!glob("a*b*b*c", "abc"));
+        assert!(glob("a*b*b*c", "abbc"));
+        assert!(glob("*ab*cd*", "xxabyycdzz"));
+        assert!(
+            !glob("*cd*ab*", "xxabyycdzz"),
+            "middle parts match in order"
+        );
+    }
+
+    #[test]
     fn every_condition_must_hold() {
         let e = publish("DeviceState", "sim-00001", r#"{"On":true}"#);
         assert!(Filter::default().matches(&e));

@@ -564,4 +564,91 @@ mod tests {
         let e = merge(vec![shard(0, 3, 10), shard(0, 3, 10)]).expect_err("must be refused");
         assert!(e.contains("overlap"), "{e}");
     }
+
+    /// Every count of both shards, each a different non-zero number, so a sum
+    /// taken as a difference, a product or not at all shows.
+    fn counted(i: u32, k: u64, topics: &[&str]) -> Report {
+        let map = |name: &str| BTreeMap::from([(name.to_string(), k + 1)]);
+        Report {
+            online_at_end: k,
+            peak_online: k + 1,
+            connects: k + 2,
+            reconnects: k + 3,
+            churned: k + 4,
+            killed: k + 5,
+            restarts: k + 6,
+            failed: k + 7,
+            messages_in: k + 8,
+            by_kind_out: map("ChargerState"),
+            commands_in: map("SetCharger"),
+            errors: map("refused"),
+            replies: k + 9,
+            unhandled: k + 10,
+            late: k + 11,
+            requests: k + 12,
+            requests_answered: k + 13,
+            responses_uncorrelated: k + 14,
+            verify: Some(VerifyReport {
+                topics: topics.iter().map(|t| t.to_string()).collect(),
+                expected: k + 20,
+                received: k + 21,
+                lost: k + 22,
+                duplicated: k + 23,
+                devices_with_loss: k + 24,
+            }),
+            ..shard(i, 2, 10)
+        }
+    }
+
+    #[test]
+    fn merge_adds_every_count_and_the_verify_figures_of_every_shard() {
+        let (m, missing) = merge(vec![counted(0, 100, &["A"]), counted(1, 1000, &["A", "B"])])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(missing.is_empty());
+        let sum = |d: u64| 1100 + 2 * d;
+        assert_eq!(m.devices, 10);
+        assert_eq!(
+            [
+                m.online_at_end,
+                m.peak_online,
+                m.connects,
+                m.reconnects,
+                m.churned,
+                m.killed,
+                m.restarts,
+                m.failed,
+                m.messages_in,
+                m.replies,
+                m.unhandled,
+                m.late,
+                m.requests,
+                m.requests_answered,
+                m.responses_uncorrelated,
+            ],
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14].map(sum)
+        );
+        for map in [&m.by_kind_out, &m.commands_in, &m.errors] {
+            assert_eq!(
+                map.values().copied().collect::<Vec<_>>(),
+                vec![sum(1)],
+                "{map:?}"
+            );
+        }
+        let v = m.verify.expect("merged verify report");
+        assert_eq!(
+            v.topics,
+            vec!["A".to_string(), "B".to_string()],
+            "each topic once"
+        );
+        assert_eq!(
+            [
+                v.expected,
+                v.received,
+                v.lost,
+                v.duplicated,
+                v.devices_with_loss
+            ],
+            [20, 21, 22, 23, 24].map(sum)
+        );
+    }
 }
