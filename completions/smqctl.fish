@@ -69,7 +69,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l cacert -d 'Trust o
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -100,7 +100,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l cacert -d 'Trust o
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -147,7 +147,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l cacert -d 'Trust o
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -184,7 +184,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l cacert -d 'Trust
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -254,7 +254,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l cacert -d 'Trust
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -309,7 +309,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l cacert -d 'Trust o
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -338,7 +338,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l cacert -d 'Trust
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -448,7 +448,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -490,7 +490,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -519,7 +519,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -563,7 +563,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_s
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l key -d 'Private key (PEM) of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''

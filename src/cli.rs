@@ -199,7 +199,8 @@ pub struct ConnectArgs {
     /// Do not verify the broker's TLS certificate (prints a warning)
     #[arg(long, env = "SMQCTL_INSECURE")]
     pub insecure: bool,
-    /// Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long
+    /// Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long;
+    /// also the longest a write may wait without progress (broker not reading)
     #[arg(long, env = "SMQCTL_CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub connect_timeout: Duration,
     /// Send Ping after this long without any packet from the broker

@@ -40,6 +40,9 @@ enum Hostile {
     /// Acks as a broker should, answers no call, and drops the connection
     /// when the second Publish arrives (a broker killed under load).
     DiesAtTheSecondPublish,
+    /// Acks the first request, then never reads again (small receive
+    /// buffer) while keeping the connection open.
+    StopsReadingAfterTheFirstAck,
 }
 
 struct FakeBroker {
@@ -224,6 +227,12 @@ fn serve(mut s: TcpStream, how: Hostile) {
             tid: next,
             name,
         })));
+        if how == Hostile::StopsReadingAfterTheFirstAck {
+            let _ = socket2::SockRef::from(&*writer.lock().unwrap_or_else(|e| e.into_inner()))
+                .set_recv_buffer_size(4096);
+            std::thread::sleep(Duration::from_secs(60));
+            return false;
+        }
         true
     });
     let _ = writer
@@ -398,4 +407,31 @@ fn rpc_load_after_a_broker_kill_counts_calls_never_sent_apart_from_calls_lost_in
     ]));
     let shown = text(&pretty.stdout);
     assert!(shown.contains("lost 2  not sent 8"), "{shown}");
+}
+
+#[test]
+fn pub_final_flush_had_no_deadline_so_a_broker_that_stops_reading_hung_it() {
+    // The broker acks the Create, then reads nothing more: once the kernel
+    // buffers are full, every write waits. They are bounded by
+    // --connect-timeout now; `pub` ends with exit 6 (connection lost).
+    let fake = FakeBroker::start(Hostile::StopsReadingAfterTheFirstAck);
+    let payload = "x".repeat(60_000);
+    let started = Instant::now();
+    let out = run(smqctl().args([
+        "pub",
+        "T1",
+        &payload,
+        "--count",
+        "5000",
+        "--connect-timeout",
+        "2s",
+        "--url",
+        &fake.url,
+    ]));
+    let took = started.elapsed();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains("stopped reading"), "{err}");
+    // 2 s without progress, plus connecting and filling the buffers.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
 }

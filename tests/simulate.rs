@@ -770,15 +770,16 @@ fn with_no_reconnect_the_run_ends_once_every_device_has_given_up() {
     assert_eq!(s["failed"], 2, "{s}");
 }
 
-#[test]
-fn simulate_probe_connects_as_device_0_so_a_broker_checking_credentials_per_uid_accepts_it() {
-    // Its probe used to connect with a random UID and the command line's
-    // credentials: `smqctl broker --auth` refused it (exit 4) before any device ran.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let users = dir.path().join("users.txt");
-    let lines: String = (0..3).map(|i| format!("sim-{i:05}:secret-{i}\n")).collect();
+/// A broker that checks credentials per UID (`--auth`), with `sim-NNNNN:secret-N`
+/// for three devices and `verifier:verify-secret`, running the charger
+/// handlers (which re-publish reports on the verify topic); and a charger
+/// scenario whose devices send those identities.
+fn per_uid_auth_broker(dir: &std::path::Path) -> (TestBroker, std::path::PathBuf) {
+    let users = dir.join("users.txt");
+    let mut lines: String = (0..3).map(|i| format!("sim-{i:05}:secret-{i}\n")).collect();
+    lines.push_str("verifier:verify-secret\n");
     std::fs::write(&users, lines).expect("write users");
-    let scenario = dir.path().join("sim.toml");
+    let scenario = dir.join("sim.toml");
     let charger = text(&run(smqctl().args(["simulate", "--print-scenario", "charger"])).stdout);
     let mine = charger.replace(
         "uid = \"charger-{{$index:05}}\"",
@@ -793,8 +794,16 @@ fn simulate_probe_connects_as_device_0_so_a_broker_checking_credentials_per_uid_
         auth: Some(smqctl::broker::Auth::from_file(&users).expect("users file")),
         ..BrokerConfig::default()
     });
-    let seen = recorder(&broker.broker);
-    let out = run(&mut simulate(
+    crate::harness::install_handlers(&broker.broker, &handlers_text("charger"));
+    (broker, scenario)
+}
+
+fn run_per_uid(
+    broker: &TestBroker,
+    scenario: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut cmd = simulate(
         &broker.url("ws"),
         &[
             "-s",
@@ -803,10 +812,23 @@ fn simulate_probe_connects_as_device_0_so_a_broker_checking_credentials_per_uid_
             "3",
             "--duration",
             "1500ms",
+            "--interval",
+            "200ms",
             "--format",
             "json",
         ],
-    ));
+    );
+    run(cmd.args(extra))
+}
+
+#[test]
+fn simulate_probe_connects_as_device_0_so_a_broker_checking_credentials_per_uid_accepts_it() {
+    // Its probe used to connect with a random UID and the command line's
+    // credentials: `smqctl broker --auth` refused it (exit 4) before any device ran.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (broker, scenario) = per_uid_auth_broker(dir.path());
+    let seen = recorder(&broker.broker);
+    let out = run_per_uid(&broker, &scenario, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = summary(&json_lines(&out));
     assert_eq!(s["failed"], 0, "{s}");
@@ -936,5 +958,52 @@ fn verify_stops_waiting_as_soon_as_every_report_arrived() {
     assert!(
         took < Duration::from_millis(2500),
         "took {took:?}: waited out the straggler window with nothing missing"
+    );
+}
+
+#[test]
+fn simulate_verify_subscriber_had_a_random_uid_so_a_broker_checking_credentials_per_uid_refused_it()
+{
+    // The verify subscriber connected with a random UID: a per-UID --auth
+    // broker refused it. It now connects as --uid with --credentials.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (broker, scenario) = per_uid_auth_broker(dir.path());
+    let out = run_per_uid(
+        &broker,
+        &scenario,
+        &[
+            "--verify",
+            "--uid",
+            "verifier",
+            "--credentials",
+            "verify-secret",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = summary(&json_lines(&out));
+    assert_eq!(s["failed"], 0, "{s}");
+    let v = &s["verify"];
+    assert!(
+        v["received"].as_u64().unwrap_or(0) >= 3,
+        "reports seen: {v}"
+    );
+    assert_eq!(v["received"], v["expected"], "{v}");
+    assert_eq!(v["lost"], 0, "{v}");
+    // Without an identity the broker knows, the verifier is refused, and the
+    // error says it was the verifier.
+    let out = run_per_uid(&broker, &scenario, &["--verify"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--verify subscriber"),
+        "{}",
+        text(&out.stderr)
+    );
+    // --uid without --verify still names what it would be for.
+    let out = run_per_uid(&broker, &scenario, &["--uid", "verifier"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("with --verify, --uid names the verify subscriber"),
+        "{}",
+        text(&out.stderr)
     );
 }

@@ -369,6 +369,35 @@ fn wss_to_a_plain_port_fails_at_the_first_non_tls_answer_naming_it() {
 }
 
 #[test]
+fn wss_to_the_embedded_brokers_plain_port_waits_for_the_handshake_timeout() {
+    // The broker used to read the ClientHello as an HTTP head and wait 10 s
+    // for its end; now it closes at once and the client says why.
+    let broker = TestBroker::start();
+    let c = certs();
+    for scheme in ["wss", "https"] {
+        let started = std::time::Instant::now();
+        let out = run(smqctl().args([
+            "sub",
+            "T",
+            "-W",
+            "30s",
+            "--url",
+            &broker.url(scheme),
+            "--cacert",
+            &c.cert.to_string_lossy(),
+        ]));
+        let took = started.elapsed();
+        assert_refused(&out, "closed the connection without a TLS answer");
+        assert!(
+            text(&out.stderr).contains("try ws://"),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    }
+}
+
+#[test]
 fn ws_to_a_tls_port_says_it_speaks_tls_and_suggests_wss() {
     let c = certs();
     let broker = tls_broker(&c);

@@ -16,6 +16,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// Largest request head we accept; real clients send a few hundred bytes.
 pub(crate) const MAX_HEAD: usize = 8 * 1024;
 
+/// The first byte of a TLS ClientHello (record type "handshake").
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
 /// What the request asked for.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Request {
@@ -33,6 +36,8 @@ pub(crate) enum HeadError {
     Closed,
     #[error("HTTP request head larger than {MAX_HEAD} bytes")]
     TooLarge,
+    #[error("TLS handshake on a plain port (closed at once so the client can say so)")]
+    TlsOnPlainPort,
     #[error("malformed HTTP request: {0}")]
     Malformed(&'static str),
     #[error("reading the HTTP request: {0}")]
@@ -60,6 +65,12 @@ pub(crate) async fn read_request<S: AsyncRead + Unpin>(
         let n = (&mut *stream).take(room as u64).read_buf(&mut buf).await?;
         if n == 0 {
             return Err(HeadError::Closed);
+        }
+        // 0x16 starts a TLS handshake record: a wss:// or https:// client on
+        // this plain port. No HTTP request starts with it, and the client
+        // waits for a TLS answer that will never come, so we stop here.
+        if buf.first() == Some(&TLS_HANDSHAKE_RECORD) {
+            return Err(HeadError::TlsOnPlainPort);
         }
     }
 }
@@ -240,6 +251,22 @@ mod tests {
         assert!(matches!(
             read(b"GET / HTTP/1.1\r\n").await,
             Err(HeadError::Closed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn tls_client_hello_on_the_plain_port_is_not_waited_on() {
+        // A ClientHello's record header: handshake, TLS 1.0 record version.
+        // Without a blank line the reader would wait for more until the
+        // handshake timeout; it must stop at the first byte instead.
+        assert!(matches!(
+            read(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03").await,
+            Err(HeadError::TlsOnPlainPort)
+        ));
+        let mut slow = one_byte_reader(b"\x16\x03\x01\x02\x00");
+        assert!(matches!(
+            read_request(&mut slow).await,
+            Err(HeadError::TlsOnPlainPort)
         ));
     }
 

@@ -143,6 +143,10 @@ async fn serve_stream<S: IoStream>(
     };
     let (request, leftover) = match head {
         Ok(Ok(r)) => r,
+        Ok(Err(HeadError::TlsOnPlainPort)) => {
+            let _ = Box::pin(close_quietly(&mut stream)).await;
+            return handshake_failed(&shared, addr, || HeadError::TlsOnPlainPort.to_string());
+        }
         Ok(Err(e)) => {
             if matches!(e, HeadError::Malformed(_) | HeadError::TooLarge) {
                 let _ = refuse_http(&mut stream, 400).await;
@@ -205,6 +209,21 @@ async fn serve_stream<S: IoStream>(
             .await;
         }
     }
+}
+
+/// Closes our side at once (FIN), then discards what the peer still sends
+/// until it closes too (or a second passes), so unread bytes do not turn the
+/// close into a reset: the client then sees a clean end of stream.
+async fn close_quietly<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) -> io::Result<()> {
+    stream.shutdown().await?;
+    let drain = async {
+        let mut sink = [0u8; 1024];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, io::Error>(())
+    };
+    timeout(Duration::from_secs(1), drain)
+        .await
+        .unwrap_or(Ok(()))
 }
 
 async fn refuse_http<S: AsyncWrite + Unpin>(stream: &mut S, status: u16) -> io::Result<()> {

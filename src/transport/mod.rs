@@ -265,11 +265,14 @@ pub async fn connect_from(
         let _ = tcp.set_nodelay(true);
         // Plain streams keep their first bytes: a TLS answer to our HTTP
         // request means the URL wants wss:// or https://.
+        // Every write is bounded by the same timeout: a broker that stops
+        // reading cannot hold a command forever (see `StallGuard`).
         let (stream, answer): (ByteStream, _) = if ep.scheme.is_tls() {
-            (Box::new(tls::connect(tcp, &ep.host, tls).await?), None)
+            let tls = tls::connect(tcp, &ep.host, tls).await?;
+            (Box::new(StallGuard::new(tls, timeout)), None)
         } else {
             let (tcp, answer) = tls::FirstBytes::new(tcp);
-            (Box::new(tcp), Some(answer))
+            (Box::new(StallGuard::new(tcp, timeout)), Some(answer))
         };
         let result = if ep.scheme.is_websocket() {
             ws::bootstrap(stream, ep, ws_read_buffer).await
@@ -299,6 +302,93 @@ pub async fn connect_from(
 }
 
 type WsStream = WebSocketStream<ByteStream>;
+
+/// A stream whose writes fail (`TimedOut`) once they have made no progress
+/// for `limit`: the peer stopped reading and the kernel buffers are full.
+/// Slow progress is fine; the clock restarts with every byte accepted.
+/// Reads pass through untouched.
+pub struct StallGuard<S> {
+    inner: S,
+    limit: Duration,
+    stalled: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> StallGuard<S> {
+    pub fn new(inner: S, limit: Duration) -> Self {
+        StallGuard {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// Ready results restart the clock; Pending ones start it (once) and
+    /// fail when it runs out.
+    fn watch<T>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        poll: std::task::Poll<std::io::Result<T>>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        use std::task::Poll;
+        if poll.is_ready() {
+            self.stalled = None;
+            return poll;
+        }
+        let limit = self.limit;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.stalled = None;
+                Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "the broker has not read what we sent for {limit:?} (it stopped reading; the limit is --connect-timeout)"
+                    ),
+                )))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for StallGuard<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for StallGuard<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(cx, poll)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(cx, poll)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.watch(cx, poll)
+    }
+}
 
 /// Receives packet bodies (type byte first).
 pub enum PacketReader {
@@ -381,6 +471,38 @@ impl PacketWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn stall_guard_allows_slow_progress_and_fails_a_write_that_makes_none() {
+        use tokio::io::AsyncReadExt;
+        let (near, mut far) = tokio::io::duplex(1024);
+        let mut guarded = StallGuard::new(near, Duration::from_millis(300));
+        // The peer reads 1 KiB every 50 ms: 20 KiB take about a second, far
+        // beyond the limit, and still succeed.
+        let reader = tokio::spawn(async move {
+            let mut b = [0u8; 1024];
+            for _ in 0..20 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if far.read_exact(&mut b).await.is_err() {
+                    break;
+                }
+            }
+            far // kept open, never read again
+        });
+        guarded
+            .write_all(&[7u8; 20 * 1024])
+            .await
+            .expect("slow but steady progress");
+        let _far = reader.await.expect("reader");
+        let started = std::time::Instant::now();
+        let err = guarded
+            .write_all(&[7u8; 4096])
+            .await
+            .expect_err("nobody reads any more");
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        assert!(err.to_string().contains("stopped reading"), "{err}");
+        assert!(started.elapsed() >= Duration::from_millis(250));
+    }
 
     #[test]
     fn urls_parse_with_defaults() {

@@ -59,6 +59,10 @@ pub struct FleetConfig {
     pub reconnect: ReconnectPolicy,
     /// Subscribe to the scenario's verify topics and account for every report.
     pub verify: bool,
+    /// UID of the verify subscriber (random when `None`); it sends the
+    /// command line's credentials, so a broker that checks them per UID
+    /// can admit it.
+    pub verify_uid: Option<String>,
     /// How often the progress callback runs.
     pub tick: Duration,
     /// Local source addresses for the devices' connections, round-robin by
@@ -82,6 +86,7 @@ impl FleetConfig {
             broker_tid: crate::protocol::SERVER_ETID,
             reconnect: ReconnectPolicy::default(),
             verify: false,
+            verify_uid: None,
             tick: Duration::from_secs(1),
             bind: Vec::new(),
         }
@@ -132,7 +137,7 @@ struct Verifier {
 
 async fn start_verifier(cfg: &FleetConfig, range: (u32, u32)) -> Result<Verifier> {
     let mut opts = cfg.options.clone();
-    opts.uid = None;
+    opts.uid = cfg.verify_uid.clone();
     let (client, _events) = Client::connect(&opts)
         .await
         .context("the --verify subscriber cannot connect")?;

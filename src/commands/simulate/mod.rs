@@ -227,9 +227,9 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         stdout.flush()?;
         return Ok(exit::OK);
     }
-    if args.conn.uid.is_some() {
+    if args.conn.uid.is_some() && !args.verify {
         return Err(input_error(
-            "--uid does not apply to simulate: each device's UID comes from the scenario's [device] uid template",
+            "--uid does not apply to simulate without --verify: each device's UID comes from the scenario's [device] uid template (with --verify, --uid names the verify subscriber)",
         ));
     }
     let scenario = Scenario::load(&args.scenario).map_err(|e| input_error(e.to_string()))?;
@@ -256,7 +256,9 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         })?;
     }
     let mut opts = client_options(&args.conn, global)?;
-    opts.uid = None;
+    // Devices take their UIDs from the scenario; --uid (with --verify) is
+    // the verify subscriber's.
+    let verify_uid = opts.uid.take();
     // Devices receive little; 2 KiB (growing for larger frames) instead of 8
     // saves a quarter of a device's memory on ws://.
     opts.ws_read_buffer = 2048;
@@ -274,6 +276,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     cfg.interval = args.interval;
     cfg.broker_tid = args.broker_tid;
     cfg.verify = args.verify;
+    cfg.verify_uid = verify_uid;
     cfg.bind = args.bind.clone();
     cfg.reconnect = ReconnectPolicy {
         enabled: !args.no_reconnect,
