@@ -16,6 +16,7 @@ mod robustness;
 mod rpc;
 mod session;
 mod shell;
+mod signals;
 mod simulate;
 mod tls;
 mod trace;

@@ -1,0 +1,65 @@
+//! Ctrl-C and SIGTERM stop every network command wherever it is waiting
+//! (issue 11 §3, review of the shutdown work): reading a payload, at the
+//! credentials prompt, in the shell's `rpc` load run, in a handshake that
+//! never completes, while `simulate` and `bench` connect. Readiness comes from
+//! the process's own output or from the kernel (its signal handlers are
+//! installed), never from sleeps.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{Running, STEP, smqctl, text};
+
+/// Waits until `pid` catches SIGINT and SIGTERM (its handlers are installed,
+/// `/proc/PID/status` SigCgt): from then on a signal is the command's to heed,
+/// not the default action's.
+fn signals_caught(pid: u32) {
+    let deadline = Instant::now() + STEP;
+    // Bit n-1 for signal n: SIGINT 2, SIGTERM 15.
+    let want = (1u64 << 1) | (1u64 << 14);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & want == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} did not install its SIGINT/SIGTERM handlers within {STEP:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn pub_reading_its_payload_from_an_open_pipe_stops_on_sigterm_with_130() {
+    // `pub t --stdin < fifo` (or `-f fifo`) whose writer never closes: the
+    // synchronous read ran before any select!, so SIGTERM did nothing.
+    for args in [
+        &["pub", "t", "--stdin"][..],
+        &["pub", "t", "-f", "/dev/stdin"],
+    ] {
+        let mut cmd = smqctl();
+        // No broker needed: nothing is sent before the payload is read.
+        cmd.args(args).args(["--url", "ws://127.0.0.1:9/"]);
+        let (running, stdin) = Running::spawn_with_stdin(&mut cmd);
+        signals_caught(running.pid());
+        running.terminate();
+        let out = running.wait();
+        drop(stdin);
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("interrupted (SIGTERM) while reading the payload"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
