@@ -7,7 +7,11 @@
 
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
 use crate::harness::{Running, STEP, smqctl, text};
+use crate::pty::PtyCommand;
 
 /// Waits until `pid` catches SIGINT and SIGTERM (its handlers are installed,
 /// `/proc/PID/status` SigCgt): from then on a signal is the command's to heed,
@@ -61,5 +65,45 @@ fn pub_reading_its_payload_from_an_open_pipe_stops_on_sigterm_with_130() {
             "{args:?}: {}",
             text(&out.stderr)
         );
+    }
+}
+
+#[test]
+fn credentials_prompt_stops_on_sigterm_and_ctrl_c_with_130_and_echo_back_on() {
+    // At "Credentials: " SIGTERM did nothing (echo stayed off) and Ctrl-C
+    // ended with 1: the blocking prompt ran before any select!.
+    for how in ["SIGTERM", "SIGINT"] {
+        let pty = PtyCommand::smqctl(&[
+            "sub",
+            "t",
+            "--ask-credentials",
+            "--url",
+            "ws://127.0.0.1:9/",
+        ])
+        .start();
+        pty.wait_for("the credentials prompt", |s| s.contains("Credentials:"));
+        // Typed at the prompt: not echoed.
+        pty.text("sekrit");
+        if how == "SIGTERM" {
+            let pid = i32::try_from(pty.pid()).expect("pid fits");
+            kill(Pid::from_raw(pid), Signal::SIGTERM).expect("kill -TERM");
+        } else {
+            // Ctrl-C in the terminal: SIGINT to the foreground process.
+            pty.keys(&["C-c"]);
+        }
+        let exit = pty.wait_exit();
+        assert_eq!(exit.code, Some(130), "{how}: {}", exit.screen);
+        assert!(
+            exit.screen
+                .contains(&format!("interrupted ({how}) at the credentials prompt")),
+            "{how}: {}",
+            exit.screen
+        );
+        assert!(
+            !exit.screen.contains("sekrit"),
+            "{how}: echoed: {}",
+            exit.screen
+        );
+        pty.assert_restored();
     }
 }

@@ -46,12 +46,12 @@ async fn embedded_broker() -> Result<(std::net::SocketAddr, tokio::sync::oneshot
     Ok((addr, stop))
 }
 
-fn options_for(
+async fn options_for(
     args: &BenchPubsubArgs,
     global: &GlobalArgs,
     addr: Option<std::net::SocketAddr>,
 ) -> Result<ClientOptions> {
-    let mut opts = client_options(&args.conn, global)?;
+    let mut opts = client_options(&args.conn, global).await?;
     if let Some(addr) = addr {
         if opts.endpoint.scheme.is_tls() {
             bail!("--embedded serves plain ws:// and http:// only");
@@ -77,7 +77,7 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         (None, None)
     };
-    let opts = Arc::new(options_for(&args, global, addr)?);
+    let opts = Arc::new(options_for(&args, global, addr).await?);
     let topic = args
         .topic
         .clone()
@@ -311,7 +311,7 @@ fn rss_kib(pid: u32) -> Result<u64> {
 }
 
 async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
-    let mut opts = client_options(&args.conn, global)?;
+    let mut opts = client_options(&args.conn, global).await?;
     opts.uid = None;
     // Idle means idle: no keepalive traffic during the measurement.
     opts.ping_interval = Duration::from_secs(24 * 3600);

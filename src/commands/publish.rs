@@ -243,7 +243,7 @@ pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
             return Ok(exit::INTERRUPTED);
         }
     };
-    let opts = client_options(&args.conn, global)?;
+    let opts = client_options(&args.conn, global).await?;
     let (client, _events) = tokio::select! {
         c = Client::connect(&opts) => c?,
         _ = &mut stop => return Ok(exit::INTERRUPTED),

@@ -457,7 +457,7 @@ fn parse_mode(args: &RpcRequest) -> Result<Mode> {
 pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
     // Check the request before connecting: a typo never reaches the broker.
     parse_checked(&args.req)?;
-    let opts = client_options(&args.conn, global)?;
+    let opts = client_options(&args.conn, global).await?;
     let stop = crate::shutdown::requested();
     tokio::pin!(stop);
     let (client, events) = tokio::select! {

@@ -136,7 +136,7 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
             args.preview
         )));
     }
-    let opts = client_options(&args.conn, global)?;
+    let opts = client_options(&args.conn, global).await?;
     let format = args.format.unwrap_or(if io::stdout().is_terminal() {
         TraceFormat::Pretty
     } else {

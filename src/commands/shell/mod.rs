@@ -82,7 +82,7 @@ pub async fn run(args: ShellArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(url) = &args.url_arg {
         conn.url = url.clone();
     }
-    let opts = client_options(&conn, global)?;
+    let opts = client_options(&conn, global).await?;
     let interactive = args.script.is_none() && std::io::stdin().is_terminal();
     let format = args.format.unwrap_or(if interactive {
         Format::Pretty

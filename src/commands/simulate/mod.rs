@@ -255,7 +255,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
             ))
         })?;
     }
-    let mut opts = client_options(&args.conn, global)?;
+    let mut opts = client_options(&args.conn, global).await?;
     opts.uid = None;
     // Devices receive little; 2 KiB (growing for larger frames) instead of 8
     // saves a quarter of a device's memory on ws://.
