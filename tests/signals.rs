@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::harness::{Running, STEP, smqctl, text};
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::harness::{Running, STEP, TestBroker, json_lines, smqctl, text};
 use crate::pty::PtyCommand;
 
 /// Waits until `pid` catches SIGINT and SIGTERM (its handlers are installed,
@@ -105,5 +109,61 @@ fn credentials_prompt_stops_on_sigterm_and_ctrl_c_with_130_and_echo_back_on() {
             exit.screen
         );
         pty.assert_restored();
+    }
+}
+
+#[test]
+fn shell_rpc_load_interrupted_prints_its_partial_results() {
+    // In the shell the rpc load saw the signal, aborted its issuer and then
+    // waited for it (Pending): the shell's own signal branch dropped it, and
+    // the "M of N calls" summary was lost.
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let mut serve = Running::spawn(smqctl().args([
+        "serve",
+        "EchoReq",
+        "--echo",
+        "--url",
+        &url,
+        "--uid",
+        "sig-serve",
+    ]));
+    let line = serve.stderr_line("as ETID");
+    let etid = line.rsplit(' ').next().expect("etid").to_string();
+    for format in ["pretty", "json"] {
+        let mut cmd = smqctl();
+        cmd.args(["shell", "--script", "-", "--url", &url]);
+        let (shell, mut stdin) = Running::spawn_with_stdin(&mut cmd);
+        writeln!(
+            stdin,
+            "rpc EchoReq --to {etid} --count 100000000 --concurrency 1 -F {format}"
+        )
+        .expect("write the script");
+        // One call at a time: the 5th request served means 4 calls completed.
+        for _ in 0..5 {
+            serve.stdout_line();
+        }
+        shell.terminate();
+        let out = shell.wait();
+        drop(stdin);
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "{format}: {}",
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        if format == "json" {
+            let s: &Value = &json_lines(&out)[0];
+            assert_eq!(s["interrupted"], true, "{s}");
+            assert!(s["completed"].as_u64().expect("completed") >= 4, "{s}");
+        } else {
+            assert!(
+                stdout.contains(" of 100000000 calls, concurrency 1, ")
+                    && stdout.contains("(SIGTERM)"),
+                "{stdout}\n{}",
+                text(&out.stderr)
+            );
+        }
     }
 }

@@ -789,7 +789,12 @@ async fn load(
         }
         bar.inc(1);
     }
-    let _ = issuer.await;
+    if interrupted.is_none() {
+        let _ = issuer.await;
+    }
+    // Once interrupted the aborted issuer is not awaited: that await can be
+    // Pending, and the shell, seeing the same signal, would drop this future
+    // before the summary below is printed. From here on nothing waits.
     bar.finish_and_clear();
     let done = t.ok + t.remote + t.timeout + t.lost;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
