@@ -168,3 +168,18 @@ pub fn requested() -> impl Future<Output = Signal> + Send + 'static {
     let mut s = Signals::since_start();
     async move { s.next().await }
 }
+
+/// Ends the process at once with exit code 130 when `more` signals beyond
+/// those seen so far arrive: for a second Ctrl-C while a command is stopping
+/// (saying goodbye to a broker that does not answer, say), which must not
+/// make the user wait for the deadlines.
+pub fn exit_after(more: u64) {
+    let mut rx = listener();
+    let target = rx.borrow().n + more;
+    tokio::spawn(async move {
+        if let Ok(c) = rx.wait_for(|c| c.n >= target).await.map(|c| *c) {
+            eprintln!("smqctl: {} again: exiting without waiting", c.last.name());
+            std::process::exit(130);
+        }
+    });
+}

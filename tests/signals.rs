@@ -167,3 +167,115 @@ fn shell_rpc_load_interrupted_prints_its_partial_results() {
         }
     }
 }
+
+/// A listener on 127.0.0.1:0 that accepts and never answers; `accepted` gets
+/// one message per connection it holds.
+fn silent_listener() -> (String, std::sync::mpsc::Receiver<std::net::TcpStream>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(s) = s else { return };
+            // The test holds the socket open: nothing is read or written.
+            if tx.send(s).is_err() {
+                return;
+            }
+        }
+    });
+    (format!("http://{addr}/smq/"), rx)
+}
+
+#[test]
+fn a_stuck_handshake_does_not_delay_the_exit_after_ctrl_c() {
+    // open() held a live-connection membership but never watched closing():
+    // close_all waited its full 3 s for a connection that was never made.
+    let (url, accepted) = silent_listener();
+    let running =
+        Running::spawn(smqctl().args(["pub", "t", "x", "--connect-timeout", "60s", "--url", &url]));
+    let _held = accepted.recv_timeout(STEP).expect("smqctl connects");
+    signals_caught(running.pid());
+    let asked = Instant::now();
+    running.interrupt();
+    let out = running.wait();
+    let took = asked.elapsed();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        took < Duration::from_secs(2),
+        "exit took {took:?} after SIGINT"
+    );
+}
+
+/// A broker (raw http:// transport) that completes the handshake, then reads
+/// nothing and answers nothing: a Disconnect is never acknowledged by a close.
+fn deaf_broker() -> (String, std::sync::mpsc::Receiver<std::net::TcpStream>) {
+    use smqctl::protocol::framing::{decode_raw, encode_raw};
+    use smqctl::protocol::{Connack, Init, Packet};
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if !matches!(s.read(&mut b), Ok(1)) {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                let mut hello = b"HTTP/1.1 200 OK\r\nSmqBroker: true\r\n\r\n".to_vec();
+                let init = Packet::Init(Init {
+                    version: 1,
+                    seed: 7,
+                    client_ip: bytes::Bytes::from_static(b"127.0.0.1"),
+                });
+                hello.extend_from_slice(&encode_raw(&init).expect("encodable"));
+                if s.write_all(&hello).is_err() {
+                    return;
+                }
+                let mut buf = bytes::BytesMut::new();
+                let mut chunk = [0u8; 4096];
+                while !matches!(decode_raw(&mut buf), Ok(Some(_))) {
+                    match s.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let connack = Packet::Connack(Connack::accepted(60));
+                if s.write_all(&encode_raw(&connack).expect("encodable"))
+                    .is_ok()
+                {
+                    let _ = tx.send(s);
+                }
+            });
+        }
+    });
+    (format!("http://{addr}/smq/"), rx)
+}
+
+#[test]
+fn a_second_signal_ends_a_slow_goodbye_at_once_with_130() {
+    // After the first signal a connection whose broker never answers the
+    // goodbye held the exit for the close deadline (3 s); a second signal
+    // did not help.
+    let (url, connected) = deaf_broker();
+    let running = Running::spawn(smqctl().args(["sub", "t", "-C", "1", "--url", &url]));
+    let _held = connected.recv_timeout(STEP).expect("smqctl connects");
+    signals_caught(running.pid());
+    let asked = Instant::now();
+    // Two kinds, so the two cannot merge into one delivery.
+    running.interrupt();
+    running.terminate();
+    let out = running.wait();
+    let took = asked.elapsed();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        took < Duration::from_millis(1500),
+        "exit took {took:?} after the second signal"
+    );
+}
