@@ -279,3 +279,69 @@ fn a_second_signal_ends_a_slow_goodbye_at_once_with_130() {
         "exit took {took:?} after the second signal"
     );
 }
+
+#[test]
+fn simulate_stopped_while_connecting_still_reports() {
+    // The probe and the --verify subscriber connected before any select!:
+    // SIGTERM waited for the connect timeout, and no summary came.
+    let (url, accepted) = silent_listener();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("report.json");
+    let report_arg = report.to_str().expect("utf-8 path");
+    let running = Running::spawn(smqctl().args([
+        "simulate",
+        "-n",
+        "2",
+        "--duration",
+        "10m",
+        "--verify",
+        "--connect-timeout",
+        "60s",
+        "--format",
+        "json",
+        "--report",
+        report_arg,
+        "--url",
+        &url,
+    ]));
+    let _held = accepted.recv_timeout(STEP).expect("the probe connects");
+    signals_caught(running.pid());
+    running.terminate();
+    let out = running.wait();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    let summary = lines
+        .iter()
+        .find(|v| v["type"] == "summary")
+        .unwrap_or_else(|| panic!("no summary line: {}", text(&out.stdout)));
+    assert_eq!(summary["peak_online"], 0, "{summary}");
+    let written = std::fs::read_to_string(&report).expect("the --report file is written");
+    let v: Value = serde_json::from_str(&written).expect("the report is JSON");
+    assert_eq!(v["peak_online"], 0, "{v}");
+}
+
+#[test]
+fn bench_pubsub_stopped_while_connecting_exits_130_with_what_it_has() {
+    let (url, accepted) = silent_listener();
+    let running = Running::spawn(smqctl().args([
+        "bench",
+        "pubsub",
+        "--connect-timeout",
+        "60s",
+        "--format",
+        "json",
+        "--url",
+        &url,
+    ]));
+    let _held = accepted
+        .recv_timeout(STEP)
+        .expect("the first client connects");
+    signals_caught(running.pid());
+    running.terminate();
+    let out = running.wait();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let s: &Value = &json_lines(&out)[0];
+    assert_eq!(s["interrupted"], true, "{s}");
+    assert_eq!(s["connected"], 0, "{s}");
+    assert_eq!(s["sent"], 0, "{s}");
+}
