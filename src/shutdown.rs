@@ -118,6 +118,9 @@ pub struct Signals {
 impl Signals {
     /// Starts listening (installing the handlers on first use). Signals that
     /// arrived before this call are not reported.
+    // No `Default`: making one installs the process's signal handlers, which
+    // is nothing a default value should do behind a caller's back.
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Signals {
         let rx = listener();
         let seen = rx.borrow().n;
@@ -146,17 +149,6 @@ impl Signals {
             // The listener is gone (its runtime ended): nothing will come.
             Err(_) => std::future::pending().await,
         }
-    }
-
-    /// A signal arrived since the last one this waiter reported (no waiting).
-    pub fn arrived(&self) -> bool {
-        self.rx.borrow().n > self.seen
-    }
-}
-
-impl Default for Signals {
-    fn default() -> Self {
-        Signals::new()
     }
 }
 

@@ -389,7 +389,7 @@ impl Client {
         )
         .await?;
         let handshake = async {
-            let init = match recv_packet(&mut reader, &tracer, &names).await? {
+            let init = match recv_packet(&mut reader, tracer, names).await? {
                 Packet::Init(init) => init,
                 other => {
                     return Err(ClientError::Handshake(format!(
@@ -424,9 +424,9 @@ impl Client {
                     .unwrap_or_default(),
                 info: Bytes::from(opts.info.clone().into_bytes()),
             });
-            tracer.sent(&connect, &names);
+            tracer.sent(&connect, names);
             writer.send(connect.to_bytes()).await?;
-            match recv_packet(&mut reader, &tracer, &names).await? {
+            match recv_packet(&mut reader, tracer, names).await? {
                 Packet::Connack(c) if c.code == 0 => Ok(c.etid),
                 Packet::Connack(c) => Err(ClientError::Refused {
                     code: c.code,
