@@ -213,51 +213,6 @@ pub async fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<C
     Ok(opts)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errors_map_to_documented_exit_codes() {
-        let refused: anyhow::Error = ClientError::Refused {
-            code: 3,
-            meaning: "bad credentials",
-            reason: String::new(),
-        }
-        .into();
-        assert_eq!(exit_code(&refused), exit::REFUSED);
-        let lost: anyhow::Error = ClientError::ConnectionLost("x".into()).into();
-        assert_eq!(exit_code(&lost), exit::LOST);
-        let input = input_error("bad JSON").context("reading the message");
-        assert_eq!(exit_code(&input), exit::USAGE);
-        let other = anyhow::anyhow!("disk full");
-        assert_eq!(exit_code(&other), exit::ERROR);
-        let no_ack: anyhow::Error = ClientError::NoAck {
-            what: "Subscribe",
-            name: "T".into(),
-            after: std::time::Duration::from_secs(2),
-        }
-        .into();
-        assert_eq!(exit_code(&no_ack), exit::CONNECT);
-    }
-
-    #[test]
-    fn connack_reason_with_escape_sequences_cannot_drive_the_terminal() {
-        let refused: anyhow::Error = ClientError::Refused {
-            code: 3,
-            meaning: "bad credentials",
-            reason: "\x1b[2J\x1b]0;pwned\x07\rFAKE: ok".into(),
-        }
-        .into();
-        let line = error_text(&refused);
-        assert!(
-            !line.contains('\x1b') && !line.contains('\x07') && !line.contains('\r'),
-            "{line:?}"
-        );
-        assert!(line.contains("\\rFAKE: ok"), "{line:?}");
-    }
-}
-
 /// "Credentials: " on the terminal, read without echo. The read blocks, so it
 /// runs on a blocking thread raced against Ctrl-C/SIGTERM (the terminal's
 /// Ctrl-C is a SIGINT: the handlers are installed). The terminal's settings
@@ -334,5 +289,50 @@ async fn ask_credentials() -> Result<Secret> {
             Ok(Secret::new(secret))
         }
         s = stop => Err(Interrupted(s, "at the credentials prompt").into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_documented_exit_codes() {
+        let refused: anyhow::Error = ClientError::Refused {
+            code: 3,
+            meaning: "bad credentials",
+            reason: String::new(),
+        }
+        .into();
+        assert_eq!(exit_code(&refused), exit::REFUSED);
+        let lost: anyhow::Error = ClientError::ConnectionLost("x".into()).into();
+        assert_eq!(exit_code(&lost), exit::LOST);
+        let input = input_error("bad JSON").context("reading the message");
+        assert_eq!(exit_code(&input), exit::USAGE);
+        let other = anyhow::anyhow!("disk full");
+        assert_eq!(exit_code(&other), exit::ERROR);
+        let no_ack: anyhow::Error = ClientError::NoAck {
+            what: "Subscribe",
+            name: "T".into(),
+            after: std::time::Duration::from_secs(2),
+        }
+        .into();
+        assert_eq!(exit_code(&no_ack), exit::CONNECT);
+    }
+
+    #[test]
+    fn connack_reason_with_escape_sequences_cannot_drive_the_terminal() {
+        let refused: anyhow::Error = ClientError::Refused {
+            code: 3,
+            meaning: "bad credentials",
+            reason: "\x1b[2J\x1b]0;pwned\x07\rFAKE: ok".into(),
+        }
+        .into();
+        let line = error_text(&refused);
+        assert!(
+            !line.contains('\x1b') && !line.contains('\x07') && !line.contains('\r'),
+            "{line:?}"
+        );
+        assert!(line.contains("\\rFAKE: ok"), "{line:?}");
     }
 }
