@@ -37,8 +37,18 @@ fn main() -> ExitCode {
             // From here on SIGINT and SIGTERM no longer kill the process: the
             // command stops on them and the connections below say goodbye.
             smqctl::shutdown::Signals::new();
+            if !interactive(&cli.command) {
+                // The first signal stops the command, a second ends the
+                // process at once (130), whatever the command was doing.
+                smqctl::shutdown::exit_after(2);
+            }
         }
+        let heeds = heeds_signals(&cli.command);
         let result = run(cli).await;
+        if heeds {
+            // No signal is the command's any more: one now ends the goodbyes.
+            smqctl::shutdown::exit_after(1);
+        }
         // Whatever the exit path (done, timeout, error, signal), every
         // connection still open sends Disconnect and closes before the runtime
         // stops under it.
@@ -74,6 +84,16 @@ fn heeds_signals(command: &Command) -> bool {
     !matches!(
         command,
         Command::Profile(_) | Command::Hook(_) | Command::Completions { .. } | Command::Man { .. }
+    )
+}
+
+/// Commands where Ctrl-C cancels one step and the command goes on (the
+/// shell, the TUI, the demo): only a signal during the exit itself ends the
+/// process at once.
+fn interactive(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Shell(_) | Command::Tui(_) | Command::Demo(_)
     )
 }
 

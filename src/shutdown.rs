@@ -118,6 +118,9 @@ pub struct Signals {
 impl Signals {
     /// Starts listening (installing the handlers on first use). Signals that
     /// arrived before this call are not reported.
+    // No `Default`: making one installs the process's signal handlers, which
+    // is nothing a default value should do behind a caller's back.
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Signals {
         let rx = listener();
         let seen = rx.borrow().n;
@@ -147,17 +150,6 @@ impl Signals {
             Err(_) => std::future::pending().await,
         }
     }
-
-    /// A signal arrived since the last one this waiter reported (no waiting).
-    pub fn arrived(&self) -> bool {
-        self.rx.borrow().n > self.seen
-    }
-}
-
-impl Default for Signals {
-    fn default() -> Self {
-        Signals::new()
-    }
 }
 
 /// Resolves once a SIGINT or SIGTERM has arrived since the handlers were
@@ -167,4 +159,19 @@ impl Default for Signals {
 pub fn requested() -> impl Future<Output = Signal> + Send + 'static {
     let mut s = Signals::since_start();
     async move { s.next().await }
+}
+
+/// Ends the process at once with exit code 130 when `more` signals beyond
+/// those seen so far arrive: for a second Ctrl-C while a command is stopping
+/// (saying goodbye to a broker that does not answer, say), which must not
+/// make the user wait for the deadlines.
+pub fn exit_after(more: u64) {
+    let mut rx = listener();
+    let target = rx.borrow().n + more;
+    tokio::spawn(async move {
+        if let Ok(c) = rx.wait_for(|c| c.n >= target).await.map(|c| *c) {
+            eprintln!("smqctl: {} again: exiting without waiting", c.last.name());
+            std::process::exit(130);
+        }
+    });
 }

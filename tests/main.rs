@@ -19,6 +19,7 @@ mod rpc;
 mod serve;
 mod session;
 mod shell;
+mod signals;
 mod simulate;
 mod tls;
 mod trace;

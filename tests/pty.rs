@@ -411,6 +411,13 @@ impl Pty {
         }
     }
 
+    /// The program's process id (to signal it from outside the terminal).
+    pub fn pid(&self) -> u32 {
+        lock(&self.child)
+            .process_id()
+            .expect("the program in the terminal has a pid")
+    }
+
     /// The terminal's modes now (after `wait_exit`: as the program left them).
     pub fn state(&self) -> TermState {
         let parser = lock(&self.parser);

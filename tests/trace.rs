@@ -230,6 +230,13 @@ fn without_a_tracer_answering_trace_degrades_to_client_side_messages() {
         err.contains("no tracer answered: is the hook installed? (README: Mako hook)"),
         "an SMQ broker without a tracer points at the hook, not the URL: {err}"
     );
+    // The other cause (an rndtid broker), and no claim about which brokers
+    // always answer (this one did not).
+    assert!(
+        err.contains("or is --server-etid right (brokers made with rndtid)?"),
+        "{err}"
+    );
+    assert!(!err.contains("always answers"), "{err}");
     assert!(!err.contains("check the URL path"), "{err}");
     assert!(
         !err.contains("degraded"),

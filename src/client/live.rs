@@ -33,11 +33,6 @@ impl Membership {
     }
 }
 
-/// Connections still open in this process.
-pub fn live() -> usize {
-    LIVE.receiver_count()
-}
-
 /// Asks every open connection to send Disconnect and close properly, and waits
 /// until all have (true) or `deadline` has passed (false). For the end of the
 /// process: connections opened afterwards close at once.

@@ -306,7 +306,7 @@ impl Client {
 
     async fn open(
         opts: &ClientOptions,
-        membership: live::Membership,
+        mut membership: live::Membership,
     ) -> Result<(Client, mpsc::Receiver<Event>, conn::Connection), ClientError> {
         let uid = opts.uid.clone().unwrap_or_else(generate_uid);
         if uid.len() > 255 {
@@ -326,74 +326,17 @@ impl Client {
         // One budget for the whole connect: TCP, TLS, HTTP and the handshake.
         let budget = opts.connect_timeout;
         let deadline = tokio::time::Instant::now() + budget;
-        let (mut reader, mut writer) = transport::connect_from(
-            &opts.endpoint,
-            &opts.tls,
-            budget,
-            opts.bind,
-            opts.ws_read_buffer,
-        )
-        .await?;
-
-        let handshake = async {
-            let init = match recv_packet(&mut reader, &tracer, &names).await? {
-                Packet::Init(init) => init,
-                other => {
-                    return Err(ClientError::Handshake(format!(
-                        "expected Init from the broker, got {}",
-                        other.name()
-                    )));
-                }
-            };
-            let computed = match &opts.credentials_cmd {
-                Some(cmd) => Some(
-                    tokio::time::timeout_at(deadline, credentials_from_command(cmd, &init))
-                        .await
-                        .map_err(|_| {
-                            ClientError::Invalid(format!(
-                                "the credentials command did not finish within the connect timeout ({budget:?})"
-                            ))
-                        })??,
-                ),
-                None => None,
-            };
-            let connect = Packet::Connect(Connect {
-                version: if opts.connect_v2 {
-                    ConnectVersion::V2 { max_packet_size: 0 }
-                } else {
-                    ConnectVersion::V1
-                },
-                uid: Bytes::from(uid.clone().into_bytes()),
-                credentials: computed
-                    .as_ref()
-                    .or(opts.credentials.as_ref())
-                    .map(|c| Bytes::from(c.expose().as_bytes().to_vec()))
-                    .unwrap_or_default(),
-                info: Bytes::from(opts.info.clone().into_bytes()),
-            });
-            tracer.sent(&connect, &names);
-            writer.send(connect.to_bytes()).await?;
-            match recv_packet(&mut reader, &tracer, &names).await? {
-                Packet::Connack(c) if c.code == 0 => Ok(c.etid),
-                Packet::Connack(c) => Err(ClientError::Refused {
-                    code: c.code,
-                    meaning: ConnackCode::from_u8(c.code).meaning(),
-                    reason: String::from_utf8_lossy(&c.reason).into_owned(),
-                }),
-                other => Err(ClientError::Handshake(format!(
-                    "expected Connack, got {}",
-                    other.name()
-                ))),
+        // The process exiting (close_all) abandons a connect still under way:
+        // the socket is dropped, nothing was established to say goodbye on.
+        let connecting = Self::handshake(opts, &uid, &tracer, &names, budget, deadline);
+        let (reader, writer, etid) = tokio::select! {
+            r = connecting => r?,
+            () = membership.closing() => {
+                return Err(ClientError::ConnectionLost(
+                    "the process is exiting: the connect was abandoned".into(),
+                ));
             }
         };
-        let etid = tokio::time::timeout_at(deadline, handshake)
-            .await
-            .map_err(|_| {
-                ClientError::Handshake(format!(
-                    "no answer to the SMQ handshake within {budget:?} (is {} an SMQ broker?)",
-                    opts.endpoint
-                ))
-            })??;
         names.lock().unwrap_or_else(|e| e.into_inner()).etid = etid;
 
         let (tx, rx) = mpsc::channel(1024);
@@ -425,6 +368,86 @@ impl Client {
             events_rx,
             task,
         ))
+    }
+
+    /// TCP, TLS, HTTP and the SMQ handshake (Init, Connect, Connack), all
+    /// within `budget`: the transport halves and our ETID.
+    async fn handshake(
+        opts: &ClientOptions,
+        uid: &str,
+        tracer: &trace::Tracer,
+        names: &SharedNames,
+        budget: Duration,
+        deadline: tokio::time::Instant,
+    ) -> Result<(transport::PacketReader, transport::PacketWriter, u32), ClientError> {
+        let (mut reader, mut writer) = transport::connect_from(
+            &opts.endpoint,
+            &opts.tls,
+            budget,
+            opts.bind,
+            opts.ws_read_buffer,
+        )
+        .await?;
+        let handshake = async {
+            let init = match recv_packet(&mut reader, tracer, names).await? {
+                Packet::Init(init) => init,
+                other => {
+                    return Err(ClientError::Handshake(format!(
+                        "expected Init from the broker, got {}",
+                        other.name()
+                    )));
+                }
+            };
+            let computed = match &opts.credentials_cmd {
+                Some(cmd) => Some(
+                    tokio::time::timeout_at(deadline, credentials_from_command(cmd, &init))
+                        .await
+                        .map_err(|_| {
+                            ClientError::Invalid(format!(
+                                "the credentials command did not finish within the connect timeout ({budget:?})"
+                            ))
+                        })??,
+                ),
+                None => None,
+            };
+            let connect = Packet::Connect(Connect {
+                version: if opts.connect_v2 {
+                    ConnectVersion::V2 { max_packet_size: 0 }
+                } else {
+                    ConnectVersion::V1
+                },
+                uid: Bytes::from(uid.as_bytes().to_vec()),
+                credentials: computed
+                    .as_ref()
+                    .or(opts.credentials.as_ref())
+                    .map(|c| Bytes::from(c.expose().as_bytes().to_vec()))
+                    .unwrap_or_default(),
+                info: Bytes::from(opts.info.clone().into_bytes()),
+            });
+            tracer.sent(&connect, names);
+            writer.send(connect.to_bytes()).await?;
+            match recv_packet(&mut reader, tracer, names).await? {
+                Packet::Connack(c) if c.code == 0 => Ok(c.etid),
+                Packet::Connack(c) => Err(ClientError::Refused {
+                    code: c.code,
+                    meaning: ConnackCode::from_u8(c.code).meaning(),
+                    reason: String::from_utf8_lossy(&c.reason).into_owned(),
+                }),
+                other => Err(ClientError::Handshake(format!(
+                    "expected Connack, got {}",
+                    other.name()
+                ))),
+            }
+        };
+        let etid = tokio::time::timeout_at(deadline, handshake)
+            .await
+            .map_err(|_| {
+                ClientError::Handshake(format!(
+                    "no answer to the SMQ handshake within {budget:?} (is {} an SMQ broker?)",
+                    opts.endpoint
+                ))
+            })??;
+        Ok((reader, writer, etid))
     }
 
     /// Our ETID: the address others publish to for direct messages.

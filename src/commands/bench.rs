@@ -46,12 +46,12 @@ async fn embedded_broker() -> Result<(std::net::SocketAddr, tokio::sync::oneshot
     Ok((addr, stop))
 }
 
-fn options_for(
+async fn options_for(
     args: &BenchPubsubArgs,
     global: &GlobalArgs,
     addr: Option<std::net::SocketAddr>,
 ) -> Result<ClientOptions> {
-    let mut opts = client_options(&args.conn, global)?;
+    let mut opts = client_options(&args.conn, global).await?;
     if let Some(addr) = addr {
         if opts.endpoint.scheme.is_tls() {
             bail!("--embedded serves plain ws:// and http:// only");
@@ -77,7 +77,7 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         (None, None)
     };
-    let opts = Arc::new(options_for(&args, global, addr)?);
+    let opts = Arc::new(options_for(&args, global, addr).await?);
     let topic = args
         .topic
         .clone()
@@ -95,26 +95,62 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     };
     let _watcher = AbortOnDrop(watcher);
 
-    // Subscribers first, each ready (Suback) before anything is published.
-    let mut subs = Vec::new();
-    for _ in 0..args.subs {
-        let (client, _events) = Client::connect(&opts).await.context("subscriber")?;
-        // Room for every message of a run (up to 4M): what the bench measures
-        // is the broker, not this process's scheduling of its own consumer.
-        let room = (args.count.saturating_mul(args.pubs as u64)).min(1 << 22) as usize;
-        let sub = client.subscribe_with_capacity(&topic, None, room).await?;
-        subs.push((client, sub));
-    }
-    let mut pubs = Vec::new();
-    for _ in 0..args.pubs {
-        let (client, _events) = Client::connect(&opts).await.context("publisher")?;
-        let tid = client.create(&topic).await?;
-        pubs.push((client, tid));
-    }
-    if interrupted.load(Ordering::Acquire) {
+    // Subscribers first, each ready (Suback) before anything is published;
+    // raced against the signal (a broker that does not answer holds a connect
+    // for the whole connect timeout).
+    let ready = std::sync::atomic::AtomicUsize::new(0);
+    let setup = async {
+        let mut subs = Vec::new();
+        for _ in 0..args.subs {
+            let (client, _events) = Client::connect(&opts).await.context("subscriber")?;
+            // Room for every message of a run (up to 4M): what the bench measures
+            // is the broker, not this process's scheduling of its own consumer.
+            let room = (args.count.saturating_mul(args.pubs as u64)).min(1 << 22) as usize;
+            let sub = client.subscribe_with_capacity(&topic, None, room).await?;
+            subs.push((client, sub));
+            ready.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut pubs = Vec::new();
+        for _ in 0..args.pubs {
+            let (client, _events) = Client::connect(&opts).await.context("publisher")?;
+            let tid = client.create(&topic).await?;
+            pubs.push((client, tid));
+            ready.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok::<_, anyhow::Error>((subs, pubs))
+    };
+    let setup = tokio::select! {
+        r = setup => Some(r?),
+        _ = crate::shutdown::requested() => None,
+    };
+    let (subs, pubs) = match setup {
+        Some(clients) if !interrupted.load(Ordering::Acquire) => clients,
         // Nothing measured yet; the connections close on the way out.
-        return Ok(exit::INTERRUPTED);
-    }
+        _ => {
+            let ready = ready.load(Ordering::Relaxed);
+            let clients = args.subs + args.pubs;
+            match args.format {
+                SummaryFormat::Json => println!(
+                    "{}",
+                    json!({
+                        "interrupted": true,
+                        "url": opts.endpoint.to_string(),
+                        "topic": topic,
+                        "pubs": args.pubs,
+                        "subs": args.subs,
+                        "connected": ready,
+                        "sent": 0,
+                        "received": 0,
+                    })
+                ),
+                SummaryFormat::Pretty => println!(
+                    "pubsub: interrupted while connecting ({ready} of {clients} client(s) ready): nothing measured, {}",
+                    opts.endpoint
+                ),
+            }
+            return Ok(exit::INTERRUPTED);
+        }
+    };
 
     let idle = args.idle_timeout;
     // Publishers add what they sent; subscribers stop once they have it all
@@ -311,7 +347,7 @@ fn rss_kib(pid: u32) -> Result<u64> {
 }
 
 async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
-    let mut opts = client_options(&args.conn, global)?;
+    let mut opts = client_options(&args.conn, global).await?;
     opts.uid = None;
     // Idle means idle: no keepalive traffic during the measurement.
     opts.ping_interval = Duration::from_secs(24 * 3600);

@@ -41,6 +41,12 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
+/// Ctrl-C or SIGTERM stopped the command before its work began (at a
+/// prompt): exit 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted ({name}) {1}", name = .0.name())]
+pub struct Interrupted(pub crate::shutdown::Signal, pub &'static str);
+
 /// Bad input from the user (payload, file, arguments clap cannot check): exit 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -68,6 +74,9 @@ pub fn json_error(origin: &str, e: &serde_json::Error) -> anyhow::Error {
 /// The exit code for an error, from the most specific cause in its chain.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
+        if cause.downcast_ref::<Interrupted>().is_some() {
+            return exit::INTERRUPTED;
+        }
         if cause.downcast_ref::<InputError>().is_some()
             || cause
                 .downcast_ref::<crate::profile::ProfileError>()
@@ -145,13 +154,12 @@ pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
     None
 }
 
-/// Builds client options from the command line; prompts for credentials if asked.
-pub fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientOptions> {
+/// Builds client options from the command line; prompts for credentials if
+/// asked (Ctrl-C or SIGTERM at the prompt: [`Interrupted`], exit 130).
+pub async fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientOptions> {
     let endpoint = Endpoint::parse(&conn.url).map_err(ClientError::from)?;
     let credentials = if conn.ask_credentials {
-        let secret = rpassword::prompt_password("Credentials: ")
-            .context("cannot read credentials from the terminal")?;
-        Some(Secret::new(secret))
+        Some(ask_credentials().await?)
     } else {
         conn.credentials.clone().map(Secret::new)
     };
@@ -203,6 +211,85 @@ pub fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientO
     opts.connect_v2 = conn.connect_v2;
     opts.trace_packets = global.trace_packets;
     Ok(opts)
+}
+
+/// "Credentials: " on the terminal, read without echo. The read blocks, so it
+/// runs on a blocking thread raced against Ctrl-C/SIGTERM (the terminal's
+/// Ctrl-C is a SIGINT: the handlers are installed). The terminal's settings
+/// come back on every path, a signal included.
+#[cfg(unix)]
+async fn ask_credentials() -> Result<Secret> {
+    use std::io::{BufRead, Write};
+
+    use nix::sys::termios::{LocalFlags, SetArg, Termios, tcgetattr, tcsetattr};
+
+    /// Puts the saved settings back when dropped.
+    struct Restore(std::fs::File, Termios);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = tcsetattr(&self.0, SetArg::TCSANOW, &self.1);
+        }
+    }
+
+    let cannot = "cannot read credentials from the terminal";
+    let stop = crate::shutdown::requested();
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .context(cannot)?;
+    let saved = tcgetattr(&tty).context(cannot)?;
+    let mut quiet = saved.clone();
+    quiet.local_flags.remove(LocalFlags::ECHO);
+    quiet.local_flags.insert(LocalFlags::ECHONL);
+    let mut out = tty.try_clone().context(cannot)?;
+    let reader = tty.try_clone().context(cannot)?;
+    let restore = Restore(tty, saved);
+    // Echo off before the prompt shows: nothing typed after it is echoed.
+    tcsetattr(&restore.0, SetArg::TCSANOW, &quiet).context(cannot)?;
+    out.write_all(b"Credentials: ")
+        .and_then(|()| out.flush())
+        .context(cannot)?;
+    let read = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(reader)
+            .read_line(&mut line)
+            .map(|_| line)
+    });
+    tokio::select! {
+        r = read => {
+            drop(restore);
+            let mut line = r
+                .map_err(|e| anyhow::anyhow!("{cannot}: {e}"))?
+                .context(cannot)?;
+            while line.ends_with(['\n', '\r']) {
+                line.pop();
+            }
+            Ok(Secret::new(line))
+        }
+        s = stop => {
+            drop(restore);
+            // The line the prompt was on ends; the reader thread stays
+            // blocked and is not waited for at exit.
+            let _ = out.write_all(b"\n");
+            Err(Interrupted(s, "at the credentials prompt").into())
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn ask_credentials() -> Result<Secret> {
+    let stop = crate::shutdown::requested();
+    let read = tokio::task::spawn_blocking(|| rpassword::prompt_password("Credentials: "));
+    tokio::select! {
+        r = read => {
+            let secret = r
+                .map_err(|e| anyhow::anyhow!("cannot read credentials from the terminal: {e}"))?
+                .context("cannot read credentials from the terminal")?;
+            Ok(Secret::new(secret))
+        }
+        s = stop => Err(Interrupted(s, "at the credentials prompt").into()),
+    }
 }
 
 #[cfg(test)]

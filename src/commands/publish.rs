@@ -228,11 +228,22 @@ pub async fn send_prepared(client: &Client, msg: &PubMessage, prepared: Prepared
 }
 
 pub async fn run(args: PubArgs, global: &GlobalArgs) -> Result<u8> {
-    // Read and check the payload before touching the network.
-    let prepared = prepare_message(&args.msg, args.stdin, args.stdin_lines)?;
-    let opts = client_options(&args.conn, global)?;
     let stop = crate::shutdown::requested();
     tokio::pin!(stop);
+    // Read and check the payload before touching the network. The read blocks
+    // (a pipe or FIFO that stays open, a FIFO with no writer yet), so it runs
+    // on a blocking thread, raced against Ctrl-C/SIGTERM; the thread left
+    // behind is not waited for at exit.
+    let (msg, stdin, lines) = (args.msg.clone(), args.stdin, args.stdin_lines);
+    let read = tokio::task::spawn_blocking(move || prepare_message(&msg, stdin, lines));
+    let prepared = tokio::select! {
+        r = read => r.map_err(|e| anyhow::anyhow!("the payload reader failed: {e}"))??,
+        s = &mut stop => {
+            eprintln!("smqctl: interrupted ({}) while reading the payload; nothing was sent", s.name());
+            return Ok(exit::INTERRUPTED);
+        }
+    };
+    let opts = client_options(&args.conn, global).await?;
     let (client, _events) = tokio::select! {
         c = Client::connect(&opts) => c?,
         _ = &mut stop => return Ok(exit::INTERRUPTED),

@@ -23,7 +23,7 @@ use super::{client_options, exit, input_error, json_error};
 use crate::cli::{GlobalArgs, RpcArgs, RpcRequest};
 use crate::client::{Client, ClientError, Event, Message, Subscription};
 use crate::output::{Format, Printer, escape_controls, use_color};
-use crate::shutdown::{Signal, Signals};
+use crate::shutdown::Signals;
 
 /// `SearchSitesReq` → `SearchSitesResp`; other names get `Resp` appended.
 pub fn derive_response(request: &str) -> String {
@@ -457,7 +457,7 @@ fn parse_mode(args: &RpcRequest) -> Result<Mode> {
 pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
     // Check the request before connecting: a typo never reaches the broker.
     parse_checked(&args.req)?;
-    let opts = client_options(&args.conn, global)?;
+    let opts = client_options(&args.conn, global).await?;
     let stop = crate::shutdown::requested();
     tokio::pin!(stop);
     let (client, events) = tokio::select! {
@@ -544,17 +544,10 @@ pub async fn run_on(
         tokio::select! {
             r = single(&caller, format, global) => r,
             s = signals.next() => {
-                eprintln!("error: {} while waiting for the reply: {}", interrupted_by(s), caller.describe());
+                eprintln!("error: interrupted ({}) while waiting for the reply: {}", s.name(), caller.describe());
                 Ok(exit::INTERRUPTED)
             }
         }
-    }
-}
-
-fn interrupted_by(s: Signal) -> &'static str {
-    match s {
-        Signal::Interrupt => "interrupted (SIGINT)",
-        Signal::Terminate => "terminated (SIGTERM)",
     }
 }
 
@@ -746,8 +739,9 @@ async fn load(
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     let r = caller.call().await;
-                    drop(permit);
+                    // Counted before the next call may start.
                     let _ = tx.send(r);
+                    drop(permit);
                 });
             }
         })
@@ -755,16 +749,24 @@ async fn load(
     let mut t = Tally::default();
     let mut interrupted = None;
     loop {
-        let r = tokio::select! {
-            r = rx.recv() => match r {
-                Some(r) => r,
-                None => break,
-            },
-            s = signals.next() => {
-                // Stop issuing; calls in flight are abandoned, not counted.
-                issuer.abort();
-                interrupted = Some(s);
-                break;
+        let r = if interrupted.is_some() {
+            // Calls already answered count; those in flight are abandoned.
+            match rx.try_recv() {
+                Ok(r) => r,
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Some(r) => r,
+                    None => break,
+                },
+                s = signals.next() => {
+                    // Stop issuing.
+                    issuer.abort();
+                    interrupted = Some(s);
+                    continue;
+                }
             }
         };
         match r {
@@ -789,7 +791,12 @@ async fn load(
         }
         bar.inc(1);
     }
-    let _ = issuer.await;
+    if interrupted.is_none() {
+        let _ = issuer.await;
+    }
+    // Once interrupted the aborted issuer is not awaited: that await can be
+    // Pending, and the shell, seeing the same signal, would drop this future
+    // before the summary below is printed. From here on nothing waits.
     bar.finish_and_clear();
     let done = t.ok + t.remote + t.timeout + t.lost;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
@@ -819,8 +826,8 @@ async fn load(
             match interrupted {
                 None => println!("{n} calls, concurrency {concurrency}: {target}"),
                 Some(s) => println!(
-                    "{done} of {n} calls, concurrency {concurrency}, {}: {target}",
-                    interrupted_by(s)
+                    "{done} of {n} calls, concurrency {concurrency}, interrupted ({}): {target}",
+                    s.name()
                 ),
             }
             println!(

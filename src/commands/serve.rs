@@ -179,7 +179,7 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Result<u8> {
         delay: args.delay,
         exec_timeout: args.exec_timeout,
     });
-    let opts = client_options(&args.conn, global)?;
+    let opts = client_options(&args.conn, global).await?;
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
     let mut printer = Printer::new(
         BufWriter::new(io::stdout()),

@@ -16,7 +16,7 @@ use crate::client::{Client, ClientError, Event, ReconnectPolicy, run_session};
 use crate::output::{Format, Printer, escape_controls, use_color};
 
 pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
-    let opts = client_options(&args.conn, global)?;
+    let opts = client_options(&args.conn, global).await?;
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
     let mut printer = Printer::new(
         BufWriter::new(io::stdout()),

@@ -136,7 +136,7 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
             args.preview
         )));
     }
-    let opts = client_options(&args.conn, global)?;
+    let opts = client_options(&args.conn, global).await?;
     let format = args.format.unwrap_or(if io::stdout().is_terminal() {
         TraceFormat::Pretty
     } else {
@@ -166,6 +166,9 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
         });
     let sleep = tokio::time::sleep_until(deadline);
     tokio::pin!(sleep);
+    // One waiter for the whole run, not a new one per event.
+    let stop = crate::shutdown::requested();
+    tokio::pin!(stop);
     loop {
         let update = tokio::select! {
             u = rx.recv() => u,
@@ -185,7 +188,7 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                 }
                 return Ok(if done { exit::OK } else { exit::TIMEOUT });
             }
-            _ = crate::shutdown::requested() => {
+            _ = &mut stop => {
                 let _ = out.flush();
                 return Ok(if args.count.is_some() { exit::INTERRUPTED } else { exit::OK });
             }

@@ -259,7 +259,7 @@ async fn attach(
 /// speaks SMQ, so the URL is right and the trace hook is what is missing.
 fn no_tracer_answered(cfg: &AttachConfig) -> String {
     format!(
-        "no tracer answered: is the hook installed? (README: Mako hook) The broker answers SMQ, but nothing at ETID {} took the attach request within {:?} (smqctl broker always answers; on Mako, `smqctl hook lua --output` says what to add)",
+        "no tracer answered: is the hook installed? (README: Mako hook); or is --server-etid right (brokers made with rndtid)? The broker answers SMQ, but nothing at ETID {} took the attach request within {:?}; on Mako, `smqctl hook lua --output` says what to add",
         cfg.server_etid, cfg.attach_timeout
     )
 }

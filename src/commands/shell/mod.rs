@@ -82,7 +82,7 @@ pub async fn run(args: ShellArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(url) = &args.url_arg {
         conn.url = url.clone();
     }
-    let opts = client_options(&conn, global)?;
+    let opts = client_options(&conn, global).await?;
     let interactive = args.script.is_none() && std::io::stdin().is_terminal();
     let format = args.format.unwrap_or(if interactive {
         Format::Pretty
@@ -138,6 +138,10 @@ fn script_lines(path: Option<&std::path::Path>) -> Result<mpsc::Receiver<(usize,
     Ok(rx)
 }
 
+/// How long a command interrupted by Ctrl-C/SIGTERM gets to finish printing
+/// what it has (an rpc load run's summary) before the shell moves on.
+const SIGNAL_GRACE: Duration = Duration::from_millis(500);
+
 async fn script_loop(
     session: &Session,
     mut lines: mpsc::Receiver<(usize, String)>,
@@ -166,12 +170,15 @@ async fn script_loop(
                 return Ok(exit::USAGE);
             }
         };
+        let run = exec(session, *cmd, global);
+        tokio::pin!(run);
         let outcome = tokio::select! {
-            // A command that stops on the signal itself (an rpc load printing
-            // what it has) gets to finish first.
             biased;
-            r = exec(session, *cmd, global) => r,
+            r = &mut run => r,
             s = signals.next() => {
+                // A command that stops on the signal itself (an rpc load
+                // printing what it has) gets to finish.
+                let _ = tokio::time::timeout(SIGNAL_GRACE, &mut run).await;
                 failed(format!("interrupted ({})", s.name()));
                 return Ok(exit::INTERRUPTED);
             }
@@ -397,10 +404,15 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
                 continue;
             }
         };
+        let run = exec(session, *cmd, global);
+        tokio::pin!(run);
         let outcome = tokio::select! {
             biased;
-            r = exec(session, *cmd, global) => r,
+            r = &mut run => r,
             s = signals.next() => {
+                // A command that stops on the signal itself (an rpc load
+                // printing what it has) gets to finish.
+                let _ = tokio::time::timeout(SIGNAL_GRACE, &mut run).await;
                 pasted.clear();
                 if s == Signal::Terminate {
                     out.note("terminated (SIGTERM)");

@@ -294,13 +294,21 @@ pub async fn run_fleet_with(
     // It is the first device, UID and credentials rendered from the scenario:
     // a broker that checks credentials per UID must accept it as it will the
     // device (and traces show no stranger).
-    let (probe, _) = Client::connect(&device::options_for(&shared, range.0)).await?;
-    probe.disconnect("").await;
-
-    let verifier = if cfg.verify {
-        Some(start_verifier(&cfg, range).await?)
-    } else {
-        None
+    // Both raced against the shutdown signal: stopped while connecting, the
+    // run starts no device and still reports (nothing done).
+    tokio::pin!(shutdown);
+    let setup = async {
+        let (probe, _) = Client::connect(&device::options_for(&shared, range.0)).await?;
+        probe.disconnect("").await;
+        if cfg.verify {
+            Ok::<_, anyhow::Error>(Some(start_verifier(&cfg, range).await?))
+        } else {
+            Ok(None)
+        }
+    };
+    let (verifier, stopped_early) = tokio::select! {
+        r = setup => (r?, false),
+        _ = &mut shutdown => (None, true),
     };
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -314,8 +322,10 @@ pub async fn run_fleet_with(
     let mut poll = tokio::time::interval(Duration::from_millis(100));
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut next_tick = started + cfg.tick;
-    tokio::pin!(shutdown);
     loop {
+        if stopped_early {
+            break;
+        }
         // Start every device that is due by now.
         let due = if cfg.ramp > 0.0 {
             let by_now = (started.elapsed().as_secs_f64() * cfg.ramp).floor() as u64 + 1;

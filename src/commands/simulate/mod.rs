@@ -255,7 +255,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
             ))
         })?;
     }
-    let mut opts = client_options(&args.conn, global)?;
+    let mut opts = client_options(&args.conn, global).await?;
     // Devices take their UIDs from the scenario; --uid (with --verify) is
     // the verify subscriber's.
     let verify_uid = opts.uid.take();

@@ -171,7 +171,7 @@ async fn start_source(
             Ok(format!("file {}", path.display()))
         }
         None => {
-            let opts = client_options(&args.conn, global)?;
+            let opts = client_options(&args.conn, global).await?;
             let cfg = AttachConfig {
                 server_etid: args.server_etid,
                 preview: args.preview,
