@@ -5,7 +5,9 @@ mod harness;
 
 mod cli_errors;
 mod demo;
+mod fuzz_corpus;
 mod generated;
+mod netfaults;
 mod profile;
 mod pubsub;
 mod robustness;
