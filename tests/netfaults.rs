@@ -535,6 +535,15 @@ fn netns_partition_for_20s_half_open_detected_rpc_ends_and_everyone_resubscribes
     let out = rx
         .recv_timeout(Duration::from_secs(15))
         .expect("rpc in flight ended");
+    eprintln!(
+        "partition: the rpc in flight ended {:?} after the cut, {:?}: {}",
+        cut.elapsed(),
+        out.status.code(),
+        text(&out.stderr)
+            .lines()
+            .rfind(|l| l.contains("error"))
+            .unwrap_or_default()
+    );
     assert!(
         matches!(out.status.code(), Some(5 | 6)),
         "rpc in flight: {:?} {}",
