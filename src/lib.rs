@@ -19,11 +19,14 @@
 //! - [`cli`]: the clap definitions.
 //! - [`profile`]: connection profiles from the config file, and their precedence.
 //! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
+//! - `fuzzing` (hidden): the fuzz targets' bodies, shared with the corpus replay test.
 
 pub mod broker;
 pub mod cli;
 pub mod client;
 pub mod commands;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod output;
 pub mod profile;
 pub mod protocol;

@@ -177,7 +177,13 @@ impl Running {
 
     /// Waits for a stderr line containing `needle`; returns it.
     pub fn stderr_line(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + STEP;
+        self.stderr_line_within(needle, STEP)
+    }
+
+    /// Like [`Running::stderr_line`] with its own deadline (for waits that are
+    /// longer by design, e.g. a reconnect after a network partition).
+    pub fn stderr_line_within(&mut self, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.stderr_lines.recv_timeout(left) {
@@ -188,7 +194,7 @@ impl Running {
                     }
                 }
                 Err(_) => panic!(
-                    "no stderr line containing {needle:?} within {STEP:?}; stderr so far: {:?}",
+                    "no stderr line containing {needle:?} within {limit:?}; stderr so far: {:?}",
                     self.stderr_seen
                 ),
             }

@@ -43,6 +43,8 @@ use tokio_rustls::TlsAcceptor;
 
 pub use self::auth::Auth;
 use self::router::{Outgoing, Router, publish_body};
+#[doc(hidden)]
+pub use self::session::Offline;
 pub use self::tls::{load_tls_config, load_tls_config_with_clients};
 pub use self::tracers::{IpNet, TraceAllow};
 use crate::protocol::{MAX_PAYLOAD, PUBLISH_HEADER_LEN, Publish};
@@ -288,6 +290,18 @@ impl Shared {
             msg,
         );
     }
+}
+
+/// The HTTP request head reader every connection starts with, for the fuzzer:
+/// the bytes read past the head, or why the head was refused.
+#[doc(hidden)]
+pub async fn read_http_head<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<bytes::BytesMut, String> {
+    http::read_request(stream)
+        .await
+        .map(|(_, rest)| rest)
+        .map_err(|e| e.to_string())
 }
 
 /// The embedded broker. Cheap to clone; clones share one broker.

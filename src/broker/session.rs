@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -830,6 +830,190 @@ impl Session<'_> {
             return Ok(());
         }
         self.publish(msg, Outgoing::new(body, None))
+    }
+}
+
+// ----- I/O-free driving (fuzzing) -----
+
+/// Clients of a broker fed bytes without sockets: the Connect handling and the
+/// packet loop of a real connection ([`accept`], [`Session::handle`]), minus the
+/// reading and writing tasks. Each client's queued frames are handed back to the
+/// caller instead of being written. Only [`crate::fuzzing`] uses it.
+#[doc(hidden)]
+pub struct Offline {
+    shared: Arc<Shared>,
+    clients: Vec<OfflineClient>,
+}
+
+struct OfflineClient {
+    raw: bool,
+    outbox: Outbox,
+    inbox: Inbox,
+    /// Raw stream bytes not yet framed (`rd` is never read).
+    reader: RawReader<tokio::io::Empty>,
+    /// `Some` once the Connect was accepted: the ETID and PubFrag assembly.
+    live: Option<(Who, Option<BytesMut>)>,
+    closed: bool,
+}
+
+impl Offline {
+    pub fn new(broker: &super::Broker) -> Offline {
+        Offline {
+            shared: broker.shared.clone(),
+            clients: Vec::new(),
+        }
+    }
+
+    /// A new connection (raw or WebSocket) that has been sent its Init; returns
+    /// its index.
+    pub fn add_client(&mut self, raw: bool) -> usize {
+        let (outbox, inbox) = Outbox::new(raw);
+        outbox.send_packet(&Packet::Init(Init {
+            version: 1,
+            seed: 0,
+            client_ip: Bytes::from_static(b"10.0.0.1"),
+        }));
+        self.clients.push(OfflineClient {
+            raw,
+            outbox,
+            inbox,
+            reader: RawReader {
+                rd: tokio::io::empty(),
+                buf: BytesMut::new(),
+                chunk: READ_MIN,
+            },
+            live: None,
+            closed: false,
+        });
+        self.clients.len() - 1
+    }
+
+    pub fn clients(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// What client `i` sends: stream bytes for a raw client (framed as the raw
+    /// reader frames them), one message body for a WebSocket client. Returns
+    /// false once the connection is closed.
+    pub fn feed(&mut self, i: usize, bytes: &[u8]) -> bool {
+        let Some(c) = self.clients.get_mut(i) else {
+            return false;
+        };
+        if c.closed {
+            return false;
+        }
+        let shared = &self.shared;
+        if !c.raw {
+            let frame = InFrame {
+                body: Bytes::copy_from_slice(bytes),
+                framed: None,
+            };
+            return Self::frame(shared, c, frame);
+        }
+        c.reader.buf.extend_from_slice(bytes);
+        loop {
+            match c.reader.next_frame() {
+                Ok(Some(frame)) => {
+                    if !Self::frame(shared, c, frame) {
+                        return false;
+                    }
+                }
+                Ok(None) => return true,
+                Err(e) => {
+                    Self::close_client(shared, c, &e.to_string());
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn frame(shared: &Arc<Shared>, c: &mut OfflineClient, frame: InFrame) -> bool {
+        let Some((who, frag)) = c.live.take() else {
+            // The first frame: a Connect, read the way `run_session` reads it.
+            let accepted = match parse_connect_like_mako(&frame.body) {
+                MakoConnect::Parsed {
+                    connect,
+                    declared_uid_len,
+                } => {
+                    let addr = SocketAddr::from(([10, 0, 0, 1], 40000));
+                    let transport = if c.raw { Transport::Raw } else { Transport::Ws };
+                    accept(
+                        shared,
+                        connect,
+                        declared_uid_len,
+                        addr,
+                        transport,
+                        false,
+                        &c.outbox,
+                    )
+                    .ok()
+                }
+                MakoConnect::BadVersion | MakoConnect::Truncated => None,
+            };
+            let Some((etid, conn, _kill)) = accepted else {
+                c.closed = true;
+                return false;
+            };
+            c.live = Some((Who { etid, conn }, None));
+            return true;
+        };
+        let mut session = Session {
+            shared,
+            who,
+            raw: c.raw,
+            outbox: c.outbox.clone(),
+            frag,
+        };
+        let result = session.handle(frame);
+        c.live = Some((who, session.frag.take()));
+        match result {
+            Ok(()) => true,
+            Err(reason) => {
+                Self::close_client(shared, c, &reason);
+                false
+            }
+        }
+    }
+
+    fn close_client(shared: &Shared, c: &mut OfflineClient, reason: &str) {
+        c.closed = true;
+        if let Some((who, _)) = c.live.take() {
+            shared.router().disconnect(who, reason);
+        }
+    }
+
+    /// Closes client `i` as if its TCP connection ended.
+    pub fn close(&mut self, i: usize) {
+        if let Some(c) = self.clients.get_mut(i) {
+            Self::close_client(&self.shared, c, "connection closed by the client");
+        }
+    }
+
+    /// Takes the frames queued for client `i` (encoded for its transport).
+    pub fn drain(&mut self, i: usize) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        if let Some(c) = self.clients.get_mut(i) {
+            while c
+                .inbox
+                .recv_many(&mut out, BATCH)
+                .now_or_never()
+                .is_some_and(|n| n > 0)
+            {}
+        }
+        out
+    }
+
+    /// Whether client `i` was sent its Connack and is registered.
+    pub fn is_live(&self, i: usize) -> bool {
+        self.clients.get(i).is_some_and(|c| c.live.is_some())
+    }
+}
+
+impl Drop for Offline {
+    fn drop(&mut self) {
+        for c in &mut self.clients {
+            Self::close_client(&self.shared, c, "fuzz input ended");
+        }
     }
 }
 
