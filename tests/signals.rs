@@ -119,18 +119,15 @@ fn shell_rpc_load_interrupted_prints_its_partial_results() {
     // the "M of N calls" summary was lost.
     let broker = TestBroker::start();
     let url = broker.url("ws");
-    let mut serve = Running::spawn(smqctl().args([
-        "serve",
-        "EchoReq",
-        "--echo",
-        "--url",
-        &url,
-        "--uid",
-        "sig-serve",
-    ]));
-    let line = serve.stderr_line("as ETID");
-    let etid = line.rsplit(' ').next().expect("etid").to_string();
     for format in ["pretty", "json"] {
+        // A responder per run: what one run left unread on its stdout must not
+        // count as the next run's calls.
+        let uid = format!("sig-serve-{format}");
+        let mut serve = Running::spawn(
+            smqctl().args(["serve", "EchoReq", "--echo", "--url", &url, "--uid", &uid]),
+        );
+        let line = serve.stderr_line("as ETID");
+        let etid = line.rsplit(' ').next().expect("etid").to_string();
         let mut cmd = smqctl();
         cmd.args(["shell", "--script", "-", "--url", &url]);
         let (shell, mut stdin) = Running::spawn_with_stdin(&mut cmd);
