@@ -340,7 +340,7 @@ fn check(
                 wrong.push(format!("exit {code}, want {want}"));
             }
             if took > limit {
-                wrong.push(format!("took {took:?}"));
+                wrong.push(format!("took longer than {limit:?}"));
             }
             if stderr.contains("panicked") {
                 wrong.push("panicked".into());
@@ -350,14 +350,87 @@ fn check(
                 wrong.push("printed raw control characters".into());
             }
             if !wrong.is_empty() {
-                failures.push(format!(
-                    "{how:?} × {cmd}: {}\n  stderr: {stderr:?}",
-                    wrong.join(", ")
-                ));
+                failures.push(failure(how, cmd, &argv, code, *want, took, &wrong, &stderr));
             }
         }
     }
     failures
+}
+
+/// One failed cell of the table, readable on its own: behaviour, command,
+/// exit got and wanted, how long it ran, the command line and the last lines
+/// of stderr (escaped: the broker's text may hold control characters).
+#[allow(clippy::too_many_arguments)]
+fn failure(
+    how: Hostile,
+    cmd: &str,
+    argv: &[String],
+    code: i32,
+    want: i32,
+    took: Duration,
+    wrong: &[String],
+    stderr: &str,
+) -> String {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let tail = lines[lines.len().saturating_sub(6)..]
+        .iter()
+        .map(|l| format!("\n    | {l:?}"))
+        .collect::<String>();
+    format!(
+        "{how:?} × {cmd}: exit {code} (want {want}) after {took:.2?}: {}\n  argv: smqctl {}\n  stderr (last {} of {} lines):{tail}",
+        wrong.join(", "),
+        argv.join(" "),
+        lines.len().min(6),
+        lines.len(),
+    )
+}
+
+/// `trace -W 2s --connect-timeout 2s` against a broker that never acks the
+/// tracer's Createsub exited 3 ("not acknowledged") instead of 5 (timed out)
+/// when the scheduler let the session connect before -W's clock started, or
+/// ran the main task late enough that the session's end and -W were both
+/// ready. Many traces at once, every deadline equal: each one must say 5.
+#[test]
+fn trace_w_and_an_unacked_setup_with_equal_deadlines_exited_3_or_5_by_scheduling() {
+    let brokers = [
+        FakeBroker::start(Hostile::NeverAck),
+        FakeBroker::start(Hostile::WrongName),
+    ];
+    let results: Vec<(i32, Duration, String)> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..12)
+            .map(|i| {
+                let url = brokers[i % 2].url.clone();
+                scope.spawn(move || {
+                    let started = Instant::now();
+                    let out = run(smqctl().args([
+                        "trace",
+                        "-W",
+                        "1s",
+                        "--attach-timeout",
+                        "1s",
+                        "--connect-timeout",
+                        "1s",
+                        "--url",
+                        &url,
+                    ]));
+                    (
+                        out.status.code().unwrap_or(-1),
+                        started.elapsed(),
+                        text(&out.stderr),
+                    )
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().expect("no panic in a run"))
+            .collect()
+    });
+    let wrong: Vec<String> = results
+        .iter()
+        .filter(|(code, _, _)| *code != 5)
+        .map(|(code, took, err)| format!("exit {code} (want 5) after {took:.2?}: {err:?}"))
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]

@@ -155,15 +155,34 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
     };
     let filter = args.filter();
     let (tx, mut rx) = mpsc::channel(1024);
-    let source = tokio::spawn(attach::session(opts, cfg, tx));
-    let mut out = BufWriter::new(io::stdout().lock());
-    let mut counted: u64 = 0;
+    // The -W clock starts before the session does, so every deadline inside
+    // it (the acks of its Createsub/Subscribe, within --connect-timeout)
+    // starts later and ends no earlier: `-W 2s --connect-timeout 2s` against
+    // a broker that never acks is a timeout (5), whichever thread the
+    // scheduler ran first (it was 3 when the session got ahead of this clock).
     let deadline = args
         .timeout
         .map(|t| tokio::time::Instant::now() + t)
         .unwrap_or_else(|| {
             tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
         });
+    let source = tokio::spawn(attach::session(opts, cfg, tx));
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut counted: u64 = 0;
+    let timed_out = |counted: u64| -> u8 {
+        let done = match args.count {
+            Some(_) => false,
+            None => counted > 0,
+        };
+        if !done {
+            eprintln!(
+                "smqctl: timed out after {:?} with {counted} event(s){}",
+                args.timeout.unwrap_or_default(),
+                args.count.map(|n| format!(" of {n}")).unwrap_or_default()
+            );
+        }
+        if done { exit::OK } else { exit::TIMEOUT }
+    };
     let sleep = tokio::time::sleep_until(deadline);
     tokio::pin!(sleep);
     // One waiter for the whole run, not a new one per event.
@@ -171,27 +190,19 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
     tokio::pin!(stop);
     loop {
         let update = tokio::select! {
-            u = rx.recv() => u,
+            // An expired -W wins over what is queued at the same moment (the
+            // session's own end among it), not a random pick between them.
+            biased;
             _ = &mut sleep => {
                 let _ = out.flush();
                 source.abort();
-                let done = match args.count {
-                    Some(_) => false,
-                    None => counted > 0,
-                };
-                if !done {
-                    eprintln!(
-                        "smqctl: timed out after {:?} with {counted} event(s){}",
-                        args.timeout.unwrap_or_default(),
-                        args.count.map(|n| format!(" of {n}")).unwrap_or_default()
-                    );
-                }
-                return Ok(if done { exit::OK } else { exit::TIMEOUT });
+                return Ok(timed_out(counted));
             }
             _ = &mut stop => {
                 let _ = out.flush();
                 return Ok(if args.count.is_some() { exit::INTERRUPTED } else { exit::OK });
             }
+            u = rx.recv() => u,
         };
         let Some(update) = update else {
             break;
@@ -242,7 +253,13 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
         }
     }
     out.flush().ok();
-    match source.await {
+    let ended = source.await;
+    // The session ended (an unacknowledged setup, say) once -W had run out,
+    // before the timer's wakeup was seen here: that run timed out.
+    if tokio::time::Instant::now() >= deadline {
+        return Ok(timed_out(counted));
+    }
+    match ended {
         Ok(Ok(())) => Ok(exit::OK),
         Ok(Err(e)) => Err(anyhow::Error::from(e)).context("tracing stopped"),
         Err(_) => Ok(exit::OK),
