@@ -32,8 +32,9 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::ERROR);
         }
     };
+    let heeds = heeds_signals(&cli.command);
     let result = runtime.block_on(async {
-        if heeds_signals(&cli.command) {
+        if heeds {
             // From here on SIGINT and SIGTERM no longer kill the process: the
             // command stops on them and the connections below say goodbye.
             smqctl::shutdown::Signals::new();
@@ -43,7 +44,6 @@ fn main() -> ExitCode {
                 smqctl::shutdown::exit_after(2);
             }
         }
-        let heeds = heeds_signals(&cli.command);
         let result = run(cli).await;
         if heeds {
             // No signal is the command's any more: one now ends the goodbyes.

@@ -68,12 +68,6 @@ fn spawn_listener(tx: watch::Sender<Count>) {
     // neither signal kills the process any more.
     let int = signal(SignalKind::interrupt());
     let term = signal(SignalKind::terminate());
-    let bump = move |tx: &watch::Sender<Count>, s: Signal| {
-        tx.send_modify(|c| {
-            c.n += 1;
-            c.last = s;
-        })
-    };
     match (int, term) {
         (Ok(mut int), Ok(mut term)) => {
             tokio::spawn(async move {
@@ -100,12 +94,17 @@ fn spawn_listener(tx: watch::Sender<Count>) {
 fn spawn_ctrl_c(tx: watch::Sender<Count>) {
     tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
-            tx.send_modify(|c| {
-                c.n += 1;
-                c.last = Signal::Interrupt;
-            });
+            bump(&tx, Signal::Interrupt);
         }
     });
+}
+
+/// Counts one more signal, `s` the last.
+fn bump(tx: &watch::Sender<Count>, s: Signal) {
+    tx.send_modify(|c| {
+        c.n += 1;
+        c.last = s;
+    })
 }
 
 /// A waiter for the signals that arrive after it was made.
