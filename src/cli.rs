@@ -8,26 +8,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::text::{parse_duration, parse_positive_duration};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::output::{ColorChoice, DataType, Format};
-
-/// Longest duration accepted anywhere: later than this would overflow timers.
-const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
-/// Parses "250ms", "5s", "2m", "1h30m", or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = match s.trim().parse::<f64>() {
-        Ok(secs) => Duration::try_from_secs_f64(secs)
-            .map_err(|_| format!("'{s}' is not a duration between 0 seconds and 100 years"))?,
-        Err(_) => humantime::parse_duration(s)
-            .map_err(|e| format!("'{s}' is not a duration like 500ms, 5s or 2m ({e})"))?,
-    };
-    if d > LONGEST {
-        return Err(format!("'{s}' is longer than 100 years"));
-    }
-    Ok(d)
-}
 
 /// A count that must be 1 or more (`-C 0` would mean nothing useful).
 pub fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(s: &str) -> Result<T, String> {
@@ -35,14 +19,6 @@ pub fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(s: &str) -> Re
         Ok(n) if n >= T::from(1u8) => Ok(n),
         Ok(_) => Err("must be 1 or more".into()),
         Err(_) => Err(format!("'{s}' is not a whole number")),
-    }
-}
-
-/// Like [`parse_duration`], but zero is refused (keepalive, connect timeout).
-pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
-    match parse_duration(s)? {
-        d if d.is_zero() => Err(format!("'{s}' must be longer than zero")),
-        d => Ok(d),
     }
 }
 
@@ -637,19 +613,5 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn durations_accept_units_and_bare_seconds() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_duration("1e30").is_err(), "would overflow timers");
-        assert!(parse_duration("200 years").is_err());
-        assert!(parse_positive_duration("0").is_err());
-        assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
     }
 }

@@ -1,9 +1,12 @@
 //! Small text helpers for times and payloads, shared by the client's packet
 //! trace, the broker log and the output formats. Pure functions, no I/O.
 //!
+//! Also the duration parser every flag and config file uses ("250ms", "5s", a
+//! bare number of seconds), so engines parse durations without knowing clap.
+//!
 //! May import: std, hex, humantime, jiff.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// The local time zone, read once (`TZ`, else /etc/localtime; UTC if neither).
 pub fn local_zone() -> jiff::tz::TimeZone {
@@ -76,4 +79,48 @@ pub fn hexdump(data: &[u8]) -> String {
         out.push_str(&format!("{:08x}  {hex:<49} |{ascii}|\n", i * 16));
     }
     out
+}
+
+/// Longest duration accepted anywhere: later than this would overflow timers.
+pub const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Parses "250ms", "5s", "2m", "1h30m", or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = match s.trim().parse::<f64>() {
+        Ok(secs) => Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("'{s}' is not a duration between 0 seconds and 100 years"))?,
+        Err(_) => humantime::parse_duration(s)
+            .map_err(|e| format!("'{s}' is not a duration like 500ms, 5s or 2m ({e})"))?,
+    };
+    if d > LONGEST {
+        return Err(format!("'{s}' is longer than 100 years"));
+    }
+    Ok(d)
+}
+
+/// Like [`parse_duration`], but zero is refused (keepalive, connect timeout).
+pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(format!("'{s}' must be longer than zero")),
+        d => Ok(d),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_units_and_bare_seconds() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("1e30").is_err(), "would overflow timers");
+        assert!(parse_duration("200 years").is_err());
+        assert!(parse_positive_duration("0").is_err());
+        assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
+    }
 }

@@ -21,13 +21,10 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::router::{Outbox, Sent, publish_body};
-use crate::trace::schema::{self, Event, Kind};
+use crate::trace::schema::{self, Event, Kind, MAX_PREVIEW};
 
 /// Events a tracer may have waiting before further ones are skipped (counted).
 pub(crate) const TRACER_QUEUE: usize = 4096;
-/// Largest payload preview a tracer may ask for: with base64 and the rest of
-/// the event it still fits in one SMQ message (0xFFF0 bytes).
-pub(crate) const MAX_PREVIEW: usize = 32 * 1024;
 /// How long a pump waits before retrying a full outbox.
 const FULL_RETRY: Duration = Duration::from_millis(5);
 

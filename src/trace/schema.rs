@@ -40,6 +40,9 @@ pub const SUB_DETACH: &str = "$smqctl.trace.detach";
 pub const RESERVED_PREFIX: &str = "$smqctl.trace";
 /// Default number of payload bytes a preview keeps.
 pub const DEFAULT_PREVIEW: usize = 256;
+/// Largest payload preview a tracer may ask for: with base64 and the rest of
+/// the event it still fits in one SMQ message (0xFFF0 bytes).
+pub const MAX_PREVIEW: usize = 32 * 1024;
 
 /// What a tracer asks for when it attaches. Sent as JSON: `{"v":1,"preview":256}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

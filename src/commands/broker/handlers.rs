@@ -150,7 +150,7 @@ impl HandlerFile {
                 )));
             }
             if let Some(d) = &r.delay {
-                crate::cli::parse_duration(d)
+                crate::text::parse_duration(d)
                     .map_err(|e| invalid(format!("[[request]] {}: delay: {e}", r.name)))?;
             }
         }
@@ -178,7 +178,7 @@ impl HandlerFile {
                 Action::Reply {
                     template: r.reply,
                     resp_subtid: broker.createsub(&resp),
-                    delay: r.delay.and_then(|d| crate::cli::parse_duration(&d).ok()),
+                    delay: r.delay.and_then(|d| crate::text::parse_duration(&d).ok()),
                     event: r
                         .event_topic
                         .as_deref()

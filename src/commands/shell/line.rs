@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::cli::{PubMessage, RpcRequest, SubTopics, at_least_one, parse_duration};
+use crate::cli::{PubMessage, RpcRequest, SubTopics, at_least_one};
 use crate::output::Format;
+use crate::text::parse_duration;
 
 const SHELL_HELP: &str = "\
 Options are the same as those of the one-shot commands (`smqctl pub --help`...).

@@ -23,8 +23,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
 use super::{client_options, exit, input_error};
-use crate::cli::{ConnectArgs, GlobalArgs, SummaryFormat, parse_duration};
+use crate::cli::{ConnectArgs, GlobalArgs, SummaryFormat};
 use crate::client::ReconnectPolicy;
+use crate::text::parse_duration;
 use fleet::{FleetConfig, run_fleet_with};
 use report::Report;
 use scenario::Scenario;
@@ -82,7 +83,7 @@ pub struct SimulateArgs {
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub stagger: Option<Duration>,
     /// Override the interval of every periodic message
-    #[arg(long, value_parser = crate::cli::parse_positive_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = crate::text::parse_positive_duration, value_name = "DURATION")]
     pub interval: Option<Duration>,
     /// Share of online devices that drop and reconnect per minute ("0.1" or "10%")
     #[arg(long, value_parser = parse_share, value_name = "P")]
@@ -103,7 +104,7 @@ pub struct SimulateArgs {
     #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
     pub format: SummaryFormat,
     /// Progress line every this long when stderr is not a terminal (and --format json stats lines)
-    #[arg(long, default_value = "5s", value_parser = crate::cli::parse_positive_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5s", value_parser = crate::text::parse_positive_duration, value_name = "DURATION")]
     pub stats_every: Duration,
     /// ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)
     #[arg(long, default_value_t = 1, value_name = "ETID")]

@@ -277,7 +277,7 @@ impl Checker<'_> {
     }
 
     fn duration(&self, s: &Spanned<String>, what: &str) -> Result<Duration, ScenarioError> {
-        crate::cli::parse_duration(s.get_ref())
+        crate::text::parse_duration(s.get_ref())
             .or_else(|e| self.err(s.span(), format!("{what}: {e}")))
     }
 

@@ -96,7 +96,7 @@ pub struct TuiArgs {
     #[arg(long, value_name = "ETID", default_value_t = crate::protocol::SERVER_ETID, env = "SMQCTL_SERVER_ETID")]
     pub server_etid: u32,
     /// How long to wait for the broker's tracer to answer before running degraded
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::cli::parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::text::parse_positive_duration)]
     pub attach_timeout: Duration,
     /// Write the loop's own timings as JSON to this file on exit (performance tests)
     #[arg(long, value_name = "FILE", hide = true)]
