@@ -21,10 +21,12 @@
 //! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
 //! - `fuzzing` (hidden): the fuzz targets' bodies, shared with the corpus replay test.
 
+pub mod args;
 pub mod broker;
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod exit;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod output;

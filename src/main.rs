@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 use smqctl::cli::{Cli, Command};
-use smqctl::commands::{self, exit};
+use smqctl::commands;
+use smqctl::exit::{self, error_text, exit_code, hint};
 
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
@@ -64,13 +65,13 @@ fn main() -> ExitCode {
                 return ExitCode::from(exit::OK);
             }
             let mut stderr = io::stderr().lock();
-            let line = format!("error: {}", commands::error_text(&err));
+            let line = format!("error: {}", error_text(&err));
             let _ = write!(stderr, "{line}");
             let _ = writeln!(stderr);
-            if let Some(hint) = commands::hint(&err) {
+            if let Some(hint) = hint(&err) {
                 let _ = writeln!(stderr, "hint: {hint}");
             }
-            ExitCode::from(commands::exit_code(&err))
+            ExitCode::from(exit_code(&err))
         }
     }
 }

@@ -19,7 +19,8 @@ use clap::ValueEnum;
 use clap::parser::ValueSource;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{BenchCommand, Cli, Command, ConnectArgs};
+use crate::args::ConnectArgs;
+use crate::cli::{BenchCommand, Cli, Command};
 use crate::output::Format;
 
 /// What went wrong with the config file or a profile (exit code 2).

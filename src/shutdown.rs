@@ -19,6 +19,12 @@ use std::sync::OnceLock;
 
 use tokio::sync::watch;
 
+/// Ctrl-C or SIGTERM stopped the command before its work began (at a
+/// prompt): exit 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted ({name}) {1}", name = .0.name())]
+pub struct Interrupted(pub Signal, pub &'static str);
+
 /// Which signal asked the process to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {

@@ -12,10 +12,11 @@ use bytes::{BufMut, BytesMut};
 use serde_json::json;
 
 use super::latency::Latency;
-use super::{client_options, exit};
+use crate::args::{GlobalArgs, SummaryFormat, client_options};
 use crate::broker::{Broker, BrokerConfig};
-use crate::cli::{BenchCommand, BenchConnArgs, BenchPubsubArgs, GlobalArgs, SummaryFormat};
+use crate::cli::{BenchCommand, BenchConnArgs, BenchPubsubArgs};
 use crate::client::{Client, ClientOptions};
+use crate::exit;
 use crate::transport::Endpoint;
 
 pub async fn run(cmd: BenchCommand, global: &GlobalArgs) -> Result<u8> {

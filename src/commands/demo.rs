@@ -20,15 +20,15 @@ use bytes::Bytes;
 use clap::{Args, Parser};
 use tokio::sync::{broadcast, oneshot, watch};
 
+use crate::args::{GlobalArgs, at_least_one};
 use crate::broker::{Broker, BrokerConfig};
-use crate::cli::{GlobalArgs, at_least_one};
 use crate::client::{Client, ClientOptions, Dest};
 use crate::commands::broker::handlers::HandlerFile;
 use crate::commands::simulate::fleet::{FleetConfig, run_fleet};
 use crate::commands::simulate::scenario;
 use crate::commands::trace::{TraceArgs, TraceFormat};
 use crate::commands::tui::TuiArgs;
-use crate::commands::{exit, input_error};
+use crate::exit::{self, input_error};
 use crate::text::parse_positive_duration;
 use crate::trace::TraceEvent;
 use crate::transport::Endpoint;

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use super::exit;
 use crate::cli::Cli;
+use crate::exit;
 
 pub fn completions(shell: Shell, out: &mut dyn Write) -> Result<u8> {
     let mut cmd = Cli::command();

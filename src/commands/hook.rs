@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
-use super::exit;
+use crate::exit;
 
 /// The Lua module, as shipped.
 pub const LUA_HOOK: &str = include_str!("../trace/hook.lua");

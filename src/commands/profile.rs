@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-use super::{exit, input_error};
+use crate::exit::{self, input_error};
 use crate::output::Format;
 use crate::profile::{self, Profile};
 

@@ -11,9 +11,10 @@ use std::time::Duration;
 use anyhow::Result;
 use bytes::Bytes;
 
-use super::{client_options, exit, input_error, json_error};
-use crate::cli::{GlobalArgs, PubArgs, PubMessage};
+use crate::args::{GlobalArgs, PubMessage, client_options};
+use crate::cli::PubArgs;
 use crate::client::{Client, Dest};
+use crate::exit::{self, input_error, json_error};
 use crate::protocol::MAX_PAYLOAD;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,9 +19,10 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::latency::Latency;
-use super::{client_options, exit, input_error, json_error};
-use crate::cli::{GlobalArgs, RpcArgs, RpcRequest};
+use crate::args::{GlobalArgs, RpcRequest, client_options};
+use crate::cli::RpcArgs;
 use crate::client::{Client, ClientError, Event, Message, Subscription};
+use crate::exit::{self, input_error, json_error};
 use crate::output::{Format, Printer, escape_controls, use_color};
 use crate::shutdown::Signals;
 

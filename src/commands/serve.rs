@@ -19,9 +19,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::task::JoinSet;
 
 use super::rpc::{derive_response, json_or_string, rpc_reply};
-use super::{client_options, exit, input_error};
-use crate::cli::{GlobalArgs, ServeArgs};
+use crate::args::{GlobalArgs, client_options};
+use crate::cli::ServeArgs;
 use crate::client::{Client, ClientError, Event, Message, ReconnectPolicy, run_session};
+use crate::exit::{self, input_error};
 use crate::output::{DataType, Format, Printer, use_color};
 use crate::template::{self, Context};
 

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::{client_options, exit};
-use crate::cli::{GlobalArgs, SubArgs};
+use crate::args::{GlobalArgs, client_options};
+use crate::cli::SubArgs;
 use crate::client::{Client, ClientError, Event, ReconnectPolicy, run_session};
+use crate::exit;
 use crate::output::{Format, Printer, escape_controls, use_color};
 
 pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {

@@ -14,12 +14,11 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use tokio::sync::mpsc;
 
-use super::{client_options, exit, input_error};
-use crate::cli::{ConnectArgs, GlobalArgs, at_least_one};
+use crate::args::{ConnectArgs, GlobalArgs, at_least_one, client_options};
 use crate::client::ReconnectPolicy;
+use crate::exit::{self, input_error};
 use crate::output::{clock_time, escape_controls, paint, use_color};
-use crate::text::clock_seconds_in;
-use crate::text::{parse_duration, parse_positive_duration};
+use crate::text::{clock_seconds_in, parse_duration, parse_positive_duration};
 use crate::trace::attach::{self, AttachConfig};
 use crate::trace::filter::Filter;
 use crate::trace::schema::{self, Event, Kind};

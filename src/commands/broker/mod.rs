@@ -14,9 +14,10 @@ use tokio::sync::broadcast::error::RecvError;
 
 pub mod handlers;
 
-use super::{exit, input_error};
+use crate::args::GlobalArgs;
 use crate::broker::{Auth, Broker, BrokerConfig, TraceAllow, load_tls_config_with_clients};
-use crate::cli::{BrokerArgs, GlobalArgs};
+use crate::cli::BrokerArgs;
+use crate::exit::{self, input_error};
 use crate::output::clock_time;
 use crate::trace::{TraceEvent, TraceRecord};
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::cli::{PubMessage, RpcRequest, SubTopics, at_least_one};
+use crate::args::{PubMessage, RpcRequest, SubTopics, at_least_one};
 use crate::output::Format;
 use crate::text::parse_duration;
 

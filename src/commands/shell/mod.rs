@@ -28,9 +28,10 @@ use clap::Args;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::{client_options, error_text, exit, hint, input_error, publish, rpc};
-use crate::cli::{ConnectArgs, GlobalArgs, SubTopics};
+use super::{publish, rpc};
+use crate::args::{ConnectArgs, GlobalArgs, SubTopics, client_options};
 use crate::client::ReconnectPolicy;
+use crate::exit::{self, error_text, hint, input_error};
 use crate::output::{Format, use_color};
 use crate::shutdown::{Signal, Signals};
 use line::{Line, Parsed};
@@ -195,7 +196,7 @@ async fn script_loop(
                 if let Some(h) = hint(&e) {
                     eprintln!("hint: {h}");
                 }
-                return Ok(super::exit_code(&e));
+                return Ok(crate::exit::exit_code(&e));
             }
         }
     }

@@ -157,7 +157,7 @@ async fn start_verifier(cfg: &FleetConfig, range: (u32, u32)) -> Result<Verifier
         }
     }
     if topics.is_empty() {
-        anyhow::bail!(super::super::input_error(format!(
+        anyhow::bail!(crate::exit::input_error(format!(
             "--verify: scenario {} has no periodic message with a verify_topic",
             cfg.scenario.name
         )));
@@ -238,7 +238,7 @@ pub async fn run_fleet_with(
 ) -> Result<Report> {
     let (i, n) = cfg.shard;
     if n == 0 || i >= n {
-        anyhow::bail!(super::super::input_error(format!(
+        anyhow::bail!(crate::exit::input_error(format!(
             "--shard {i}/{n}: I must be below N (0-based, e.g. 0/4 .. 3/4)"
         )));
     }

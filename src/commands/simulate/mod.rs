@@ -22,9 +22,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
-use super::{client_options, exit, input_error};
-use crate::cli::{ConnectArgs, GlobalArgs, SummaryFormat};
+use crate::args::{ConnectArgs, GlobalArgs, SummaryFormat, client_options};
 use crate::client::ReconnectPolicy;
+use crate::exit::{self, input_error};
 use crate::text::parse_duration;
 use fleet::{FleetConfig, run_fleet_with};
 use report::Report;
@@ -62,7 +62,7 @@ pub struct SimulateArgs {
     pub action: Option<SimulateAction>,
     /// Devices in the whole fleet (all shards together)
     #[arg(short = 'n', long, default_value_t = 10, value_name = "N",
-          value_parser = crate::cli::at_least_one::<u32>)]
+          value_parser = crate::args::at_least_one::<u32>)]
     pub devices: u32,
     /// Built-in scenario (charger, smib, player) or a scenario TOML file
     #[arg(short, long, default_value = "charger", value_name = "NAME|FILE")]
@@ -403,7 +403,7 @@ fn merge(args: MergeArgs) -> Result<u8> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| input_error(format!("cannot read report {}: {e}", path.display())))?;
         let r: Report = serde_json::from_str(&text)
-            .map_err(|e| super::json_error(&path.display().to_string(), &e))?;
+            .map_err(|e| crate::exit::json_error(&path.display().to_string(), &e))?;
         reports.push(r);
     }
     let (merged, missing) = match report::merge(reports) {

@@ -27,7 +27,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Action {
         return Action::None;
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        return Action::Quit(crate::commands::exit::INTERRUPTED);
+        return Action::Quit(crate::exit::INTERRUPTED);
     }
     // Any key clears a transient message.
     let had_flash = app.flash.take().is_some();

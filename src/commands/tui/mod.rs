@@ -36,9 +36,9 @@ use futures_util::StreamExt;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
-use crate::cli::{ConnectArgs, GlobalArgs, at_least_one};
+use crate::args::{ConnectArgs, GlobalArgs, at_least_one, client_options};
 use crate::client::ReconnectPolicy;
-use crate::commands::{client_options, exit, input_error};
+use crate::exit::{self, input_error};
 use crate::output::ColorChoice;
 use crate::trace::attach::{self, AttachConfig};
 use crate::trace::file::{self, FileOptions};

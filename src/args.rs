@@ -1,0 +1,366 @@
+//! Flag groups shared by several commands, one definition each: the global
+//! flags ([`GlobalArgs`]), where and how to connect ([`ConnectArgs`], turned into
+//! [`ClientOptions`] by [`client_options`]), and what the shell shares with a
+//! one-shot command ([`SubTopics`], [`PubMessage`], [`RpcRequest`]).
+//!
+//! May import: `client`, `transport`, `protocol` (option types and limits),
+//! `output` (format enums), `text` (durations), `shutdown` (the signal that
+//! interrupts a prompt). Never `commands` or `cli`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{ArgAction, Args, ValueEnum};
+
+use crate::client::{ClientError, ClientOptions, Secret};
+use crate::output::{ColorChoice, Format};
+use crate::shutdown::Interrupted;
+use crate::text::{parse_duration, parse_positive_duration};
+use crate::transport::{Endpoint, TlsOptions};
+
+/// A count that must be 1 or more (`-C 0` would mean nothing useful).
+pub fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(s: &str) -> Result<T, String> {
+    match s.trim().parse::<T>() {
+        Ok(n) if n >= T::from(1u8) => Ok(n),
+        Ok(_) => Err("must be 1 or more".into()),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Print every SMQ packet sent and received, decoded, on stderr
+    #[arg(long, global = true, env = "SMQCTL_TRACE_PACKETS")]
+    pub trace_packets: bool,
+    /// More log output on stderr (repeat for more)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Colour output: auto (only on a terminal, honours NO_COLOR), always, never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Connection profile from the config file (`smqctl profile list`); flags and
+    /// SMQCTL_* variables override its settings
+    #[arg(long, global = true, env = "SMQCTL_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+/// Where and how to connect; shared by every command that talks to a broker.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnectArgs {
+    /// Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)
+    #[arg(
+        short = 'u',
+        long,
+        env = "SMQCTL_URL",
+        default_value = "ws://127.0.0.1:9357/smq/"
+    )]
+    pub url: String,
+    /// Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID
+    #[arg(long, env = "SMQCTL_UID")]
+    pub uid: Option<String>,
+    /// Info text sent in Connect (the broker's authenticate hook sees it)
+    #[arg(long, env = "SMQCTL_INFO", default_value = "")]
+    pub info: String,
+    /// Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials,
+    /// which keep them out of the process list. Never printed.
+    #[arg(long, env = "SMQCTL_CREDENTIALS", hide_env_values = true)]
+    pub credentials: Option<String>,
+    /// Prompt for credentials on the terminal (not echoed)
+    #[arg(long, conflicts_with = "credentials")]
+    pub ask_credentials: bool,
+    /// Compute credentials with this shell command after the broker's Init, like
+    /// an RTL client's onauth(seed, ip): SMQ_SEED and SMQ_IP are in its
+    /// environment, its stdout is sent (never printed)
+    #[arg(long, env = "SMQCTL_CREDENTIALS_CMD", value_name = "CMD", conflicts_with_all = ["credentials", "ask_credentials"])]
+    pub credentials_cmd: Option<String>,
+    /// Trust only the CA certificates in this PEM file (wss://, https://); the
+    /// broker's name and the certificate's dates are still checked
+    #[arg(long, env = "SMQCTL_CACERT", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Accept exactly the certificate(s) in this PEM file whatever their name
+    /// and dates (prints a warning)
+    #[arg(long, env = "SMQCTL_PIN_CERT", value_name = "FILE", conflicts_with_all = ["cacert", "insecure"])]
+    pub pin_cert: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS; needs --key
+    #[arg(long, env = "SMQCTL_CERT", value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) of --cert
+    #[arg(long, env = "SMQCTL_KEY", value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Do not verify the broker's TLS certificate (prints a warning)
+    #[arg(long, env = "SMQCTL_INSECURE")]
+    pub insecure: bool,
+    /// Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long;
+    /// also the longest a write may wait without progress (broker not reading)
+    #[arg(long, env = "SMQCTL_CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    pub connect_timeout: Duration,
+    /// Send Ping after this long without any packet from the broker
+    #[arg(long, env = "SMQCTL_PING_INTERVAL", default_value = "120s", value_parser = parse_positive_duration)]
+    pub ping_interval: Duration,
+    /// Close the connection when nothing arrives this long after a Ping
+    #[arg(long, env = "SMQCTL_PONG_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    pub pong_timeout: Duration,
+    /// Send Connect version 2 (as RTL's C client does) instead of version 1
+    #[arg(long)]
+    pub connect_v2: bool,
+}
+
+/// What to subscribe to: shared by `smqctl sub` and the shell's `sub`.
+#[derive(Debug, Clone, Args)]
+pub struct SubTopics {
+    /// Topics to subscribe to; `self` means messages sent to this client's ETID
+    #[arg(required = true, value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    /// Only show messages with this sub-topic (repeatable)
+    #[arg(long = "subtopic", value_name = "NAME")]
+    pub subtopics: Vec<String>,
+    /// Sub-topic names to show by name without filtering on them (repeatable);
+    /// SMQ has no reverse lookup, so a client only knows names it registered
+    #[arg(long = "resolve-subtopic", value_name = "NAME")]
+    pub resolve_subtopics: Vec<String>,
+    /// Also print subscriber-count changes of the topics
+    #[arg(long)]
+    pub observe: bool,
+}
+
+/// Destination, payload and kind of a publish: shared by `smqctl pub` and the
+/// shell's `pub` (which has no stdin to read).
+#[derive(Debug, Clone, Args)]
+pub struct PubMessage {
+    /// Topic name, or `self`; omit with --to-etid
+    #[arg(value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// The payload (or use -f, --stdin, --stdin-lines)
+    #[arg(value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// Send straight to this client ETID (or any numeric TID) instead of a topic
+    #[arg(long, value_name = "ETID")]
+    pub to_etid: Option<u32>,
+    /// Sub-topic name to send with the message (e.g. a message type)
+    #[arg(long, value_name = "NAME")]
+    pub subtopic: Option<String>,
+    /// Read the payload from a file
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Payload must be valid JSON (checked before connecting)
+    #[arg(long, group = "kind")]
+    pub json: bool,
+    /// Payload is text (the default)
+    #[arg(long, group = "kind")]
+    pub text: bool,
+    /// Payload is sent byte for byte (for files and stdin)
+    #[arg(long, group = "kind")]
+    pub binary: bool,
+    /// Payload is written in hex ("01 02 ff" or "0102ff")
+    #[arg(long, group = "kind")]
+    pub hex: bool,
+    /// Send the message this many times
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = at_least_one::<u64>)]
+    pub count: u64,
+    /// Wait this long between messages
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+}
+
+/// What to call and how to wait: shared by `smqctl rpc`, `bench rpc` and the
+/// shell's `rpc`/`call`.
+#[derive(Debug, Clone, Args)]
+pub struct RpcRequest {
+    /// REQUEST [PAYLOAD] for a named request; with --call, the arguments (JSON values)
+    #[arg(value_name = "REQUEST|ARGS", allow_negative_numbers = true)]
+    pub words: Vec<String>,
+    /// Correlated RPC: call this function on $RpcReq and await its $RpcResp
+    #[arg(long, value_name = "NAME")]
+    pub call: Option<String>,
+    /// Arguments of --call as one JSON array (instead of ARGS)
+    #[arg(long, value_name = "JSON", requires = "call")]
+    pub args: Option<String>,
+    /// ETID of the broker's server-side client (brokers made with rndtid)
+    #[arg(long, default_value_t = 1, value_name = "ETID")]
+    pub broker_tid: u32,
+    /// Send to this client ETID (number) or topic (name) instead of the broker
+    #[arg(long, value_name = "ETID|TOPIC")]
+    pub to: Option<String>,
+    /// Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)
+    #[arg(long, value_name = "NAME")]
+    pub resp: Option<String>,
+    /// Request sub-topic for --call
+    #[arg(long, default_value = "$RpcReq", value_name = "NAME")]
+    pub rpc_req: String,
+    /// Reply sub-topic for --call
+    #[arg(long, default_value = "$RpcResp", value_name = "NAME")]
+    pub rpc_resp: String,
+    /// Put a unique ID into this field of the request JSON and match replies by it
+    #[arg(long, value_name = "FIELD")]
+    pub id_field: Option<String>,
+    /// How long to wait for a reply
+    #[arg(long, short = 'W', default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Gather this many replies (e.g. from several peers) before exiting
+    #[arg(long, value_name = "N", conflicts_with_all = ["count"], value_parser = at_least_one::<u64>)]
+    pub responses: Option<u64>,
+    /// Gather replies for this long, then exit (discovery)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["count"])]
+    pub collect: Option<Duration>,
+    /// Load mode: make this many calls and print a latency summary
+    #[arg(long, short = 'n', value_name = "N", value_parser = at_least_one::<u64>)]
+    pub count: Option<u64>,
+    /// Load mode: calls in flight at once
+    #[arg(long, short = 'c', default_value_t = 1, value_name = "C", value_parser = at_least_one::<usize>)]
+    pub concurrency: usize,
+    /// Load mode: at most this many calls per second
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// Output (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<Format>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// Aligned text for people
+    Pretty,
+    /// One JSON object
+    Json,
+}
+
+/// Builds client options from the command line; prompts for credentials if
+/// asked (Ctrl-C or SIGTERM at the prompt: [`Interrupted`], exit 130).
+pub async fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientOptions> {
+    let endpoint = Endpoint::parse(&conn.url).map_err(ClientError::from)?;
+    let credentials = if conn.ask_credentials {
+        Some(ask_credentials().await?)
+    } else {
+        conn.credentials.clone().map(Secret::new)
+    };
+    let tls = TlsOptions {
+        cacert: conn.cacert.clone(),
+        cert: conn.cert.clone(),
+        key: conn.key.clone(),
+        insecure: conn.insecure,
+        pin_cert: conn.pin_cert.clone(),
+    };
+    if endpoint.scheme.is_tls() {
+        if conn.insecure {
+            eprintln!(
+                "warning: --insecure: the broker's TLS certificate is not verified; anyone on the network path can impersonate it"
+            );
+        }
+        if let Some(pin) = &conn.pin_cert {
+            eprintln!(
+                "warning: --pin-cert: the broker's certificate is accepted when it is the one in {}, whatever host name and dates it carries",
+                pin.display()
+            );
+        }
+    } else if conn.insecure
+        || conn.cacert.is_some()
+        || conn.pin_cert.is_some()
+        || conn.cert.is_some()
+    {
+        eprintln!(
+            "warning: TLS options are ignored for {} (not wss:// or https://)",
+            endpoint
+        );
+    }
+    if let Some(uid) = &conn.uid
+        && uid.len() < crate::protocol::MIN_UID_LEN
+    {
+        eprintln!(
+            "warning: UID '{uid}' is shorter than 6 bytes; SMQ brokers refuse it (Connack 1)"
+        );
+    }
+    let mut opts = ClientOptions::new(endpoint);
+    opts.uid = conn.uid.clone();
+    opts.info = conn.info.clone();
+    opts.credentials = credentials;
+    opts.credentials_cmd = conn.credentials_cmd.clone();
+    opts.tls = tls;
+    opts.connect_timeout = conn.connect_timeout;
+    opts.ping_interval = conn.ping_interval;
+    opts.pong_timeout = conn.pong_timeout;
+    opts.connect_v2 = conn.connect_v2;
+    opts.trace_packets = global.trace_packets;
+    Ok(opts)
+}
+
+/// "Credentials: " on the terminal, read without echo. The read blocks, so it
+/// runs on a blocking thread raced against Ctrl-C/SIGTERM (the terminal's
+/// Ctrl-C is a SIGINT: the handlers are installed). The terminal's settings
+/// come back on every path, a signal included.
+#[cfg(unix)]
+async fn ask_credentials() -> Result<Secret> {
+    use std::io::{BufRead, Write};
+
+    use nix::sys::termios::{LocalFlags, SetArg, Termios, tcgetattr, tcsetattr};
+
+    /// Puts the saved settings back when dropped.
+    struct Restore(std::fs::File, Termios);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = tcsetattr(&self.0, SetArg::TCSANOW, &self.1);
+        }
+    }
+
+    let cannot = "cannot read credentials from the terminal";
+    let stop = crate::shutdown::requested();
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .context(cannot)?;
+    let saved = tcgetattr(&tty).context(cannot)?;
+    let mut quiet = saved.clone();
+    quiet.local_flags.remove(LocalFlags::ECHO);
+    quiet.local_flags.insert(LocalFlags::ECHONL);
+    let mut out = tty.try_clone().context(cannot)?;
+    let reader = tty.try_clone().context(cannot)?;
+    let restore = Restore(tty, saved);
+    // Echo off before the prompt shows: nothing typed after it is echoed.
+    tcsetattr(&restore.0, SetArg::TCSANOW, &quiet).context(cannot)?;
+    out.write_all(b"Credentials: ")
+        .and_then(|()| out.flush())
+        .context(cannot)?;
+    let read = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(reader)
+            .read_line(&mut line)
+            .map(|_| line)
+    });
+    tokio::select! {
+        r = read => {
+            drop(restore);
+            let mut line = r
+                .map_err(|e| anyhow::anyhow!("{cannot}: {e}"))?
+                .context(cannot)?;
+            while line.ends_with(['\n', '\r']) {
+                line.pop();
+            }
+            Ok(Secret::new(line))
+        }
+        s = stop => {
+            drop(restore);
+            // The line the prompt was on ends; the reader thread stays
+            // blocked and is not waited for at exit.
+            let _ = out.write_all(b"\n");
+            Err(Interrupted(s, "at the credentials prompt").into())
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn ask_credentials() -> Result<Secret> {
+    let stop = crate::shutdown::requested();
+    let read = tokio::task::spawn_blocking(|| rpassword::prompt_password("Credentials: "));
+    tokio::select! {
+        r = read => {
+            let secret = r
+                .map_err(|e| anyhow::anyhow!("cannot read credentials from the terminal: {e}"))?
+                .context("cannot read credentials from the terminal")?;
+            Ok(Secret::new(secret))
+        }
+        s = stop => Err(Interrupted(s, "at the credentials prompt").into()),
+    }
+}
