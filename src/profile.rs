@@ -20,7 +20,8 @@ use clap::parser::ValueSource;
 use serde::{Deserialize, Serialize};
 
 use crate::args::ConnectArgs;
-use crate::cli::{BenchCommand, Cli, Command};
+use crate::cli::{Cli, Command};
+use crate::commands::bench::BenchCommand;
 use crate::output::Format;
 
 /// What went wrong with the config file or a profile (exit code 2).

@@ -2,6 +2,11 @@
 //! through one topic to subscribers and reports throughput and latency;
 //! `connections` opens idle connections and reports the broker's memory per
 //! connection. These are the figures in the README's Performance section.
+//!
+//! Its subcommands ([`BenchCommand`]), their flags and examples live here too.
+//!
+//! May import: `args`, `exit`, `client`, `broker` (--embedded), `latency`,
+//! `commands::rpc` (bench rpc). Never `cli`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,15 +14,108 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bytes::{BufMut, BytesMut};
+use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::latency::Latency;
-use crate::args::{GlobalArgs, SummaryFormat, client_options};
+use crate::args::{ConnectArgs, GlobalArgs, SummaryFormat, at_least_one, client_options};
 use crate::broker::{Broker, BrokerConfig};
-use crate::cli::{BenchCommand, BenchConnArgs, BenchPubsubArgs};
 use crate::client::{Client, ClientOptions};
 use crate::exit;
+use crate::text::parse_duration;
 use crate::transport::Endpoint;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles
+    #[command(after_long_help = PUBSUB_EXAMPLES)]
+    Pubsub(Box<BenchPubsubArgs>),
+    /// RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency
+    #[command(
+        after_long_help = "Examples:\n  smqctl bench rpc --call add 1 2 --count 20000 --concurrency 50\n  smqctl bench rpc SearchSitesReq '{}' --id-field request_id --count 5000 -c 20"
+    )]
+    Rpc(Box<super::rpc::RpcArgs>),
+    /// Open many idle connections and report the broker's memory per connection
+    #[command(after_long_help = CONN_EXAMPLES)]
+    Connections(Box<BenchConnArgs>),
+}
+
+const PUBSUB_EXAMPLES: &str = "\
+Examples:
+  smqctl bench pubsub --embedded                       # in-process broker, ws://
+  smqctl bench pubsub --embedded --url http://x/       # in-process broker, raw socket
+  smqctl bench pubsub --url ws://127.0.0.1:9357/ --count 200000 --size 64
+  smqctl bench pubsub --pubs 4 --subs 2 --format json | jq .msgs_per_s
+  smqctl bench pubsub --duration 10s --rate 20000       # latency at 20k msgs/s
+
+Latency is measured from a timestamp in the first 8 payload bytes (so --size must
+be at least 8 for it); publishers and subscribers run in this process. A broker
+that drops messages for slow subscribers (Mako does, when a socket queue is full)
+shows them as lost.";
+
+const CONN_EXAMPLES: &str = "\
+Examples:
+  smqctl broker & smqctl bench connections --count 5000 --broker-pid $!
+
+Reads the broker's resident memory (VmRSS in /proc/PID/status, Linux) before and
+after opening the connections and prints the difference per connection.";
+
+#[derive(Debug, Args)]
+pub struct BenchPubsubArgs {
+    /// Number of publishing connections
+    #[arg(long, default_value_t = 1, value_parser = at_least_one::<usize>)]
+    pub pubs: usize,
+    /// Number of subscribing connections
+    #[arg(long, default_value_t = 1, value_parser = at_least_one::<usize>)]
+    pub subs: usize,
+    /// Messages per publisher
+    #[arg(long, short = 'n', default_value_t = 200_000, value_parser = at_least_one::<u64>)]
+    pub count: u64,
+    /// Publish for this long instead of --count messages
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// At most this many messages per second per publisher (latency under a
+    /// given load; without it publishers go flat out)
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+    /// Payload size in bytes
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Topic to use (default: a fresh random one)
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Start a broker inside this process on 127.0.0.1:0 and use it (the --url
+    /// scheme still picks the transport: ws:// or http://)
+    #[arg(long)]
+    pub embedded: bool,
+    /// Give up waiting for missing messages after this long without one
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
+    pub format: SummaryFormat,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchConnArgs {
+    /// Connections to open
+    #[arg(long, short = 'n', default_value_t = 5000, value_parser = at_least_one::<usize>)]
+    pub count: usize,
+    /// Connections opened at the same time
+    #[arg(long, default_value_t = 64, value_parser = at_least_one::<usize>)]
+    pub parallel: usize,
+    /// PID of the broker process, to read its memory (Linux)
+    #[arg(long)]
+    pub broker_pid: Option<u32>,
+    /// Keep the connections open this long after the measurement
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub hold: Duration,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
+    pub format: SummaryFormat,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
 
 pub async fn run(cmd: BenchCommand, global: &GlobalArgs) -> Result<u8> {
     match cmd {

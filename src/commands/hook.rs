@@ -2,7 +2,7 @@
 //! BAS apps (src/trace/hook.lua, embedded in the binary), so a Mako broker
 //! becomes a trace source for `smqctl trace` and `smqctl tui`.
 //!
-//! May import: `cli` helpers only; the hook itself is plain text.
+//! May import: `exit` only; the hook itself is plain text.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -4,18 +4,50 @@
 //! so a typo never reaches the broker half-sent. `--stdin-lines` is the exception
 //! by nature: it streams, and a bad line stops the run naming the line number
 //! after everything before it has been flushed.
+//!
+//! Its flags ([`PubArgs`]) and long-help [`EXAMPLES`] live here too.
+//!
+//! May import: `args`, `exit`, `client`, `output`, `text`. Never `cli`.
 
 use std::io::{self, BufRead, Read};
 use std::time::Duration;
 
 use anyhow::Result;
 use bytes::Bytes;
+use clap::Args;
 
-use crate::args::{GlobalArgs, PubMessage, client_options};
-use crate::cli::PubArgs;
+use crate::args::{ConnectArgs, GlobalArgs, PubMessage, client_options};
 use crate::client::{Client, Dest};
 use crate::exit::{self, input_error, json_error};
 use crate::protocol::MAX_PAYLOAD;
+
+/// Examples and notes under `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  smqctl pub DeviceState '{\"On\":true}' --json
+  smqctl pub Commands --subtopic SetCharger '{\"On\":false}'
+  smqctl pub --to-etid 2613173302 'hello there'      # direct message
+  smqctl pub Frames --hex '01 02 ff'                   # binary from hex
+  smqctl pub Logs --stdin-lines < app.log              # one message per line
+  smqctl pub Ticks tick --count 10 --interval 1s
+
+The payload comes from MESSAGE, -f FILE, --stdin or --stdin-lines and is sent as
+text unless --json (validated), --binary or --hex says otherwise. Payloads over
+65520 bytes are refused before connecting.";
+
+#[derive(Debug, Args)]
+pub struct PubArgs {
+    #[command(flatten)]
+    pub msg: PubMessage,
+    /// Read the whole of stdin as one payload
+    #[arg(long, conflicts_with_all = ["stdin_lines", "file"])]
+    pub stdin: bool,
+    /// Send one message per line of stdin
+    #[arg(long, conflicts_with = "file")]
+    pub stdin_lines: bool,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

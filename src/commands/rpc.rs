@@ -6,6 +6,11 @@
 //! on `$RpcResp`. One dispatcher task hands replies to the pending calls by
 //! correlation key; when the connection drops it fails every pending call at
 //! once, so nothing waits for its timeout on a dead socket.
+//!
+//! Its flags ([`RpcArgs`], shared by `bench rpc`) and long-help [`EXAMPLES`] live
+//! here too.
+//!
+//! May import: `args`, `exit`, `client`, `protocol`, `output`, `latency`. Never `cli`.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -15,16 +20,40 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bytes::Bytes;
+use clap::Args;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
 use super::latency::Latency;
-use crate::args::{GlobalArgs, RpcRequest, client_options};
-use crate::cli::RpcArgs;
+use crate::args::{ConnectArgs, GlobalArgs, RpcRequest, client_options};
 use crate::client::{Client, ClientError, Event, Message, Subscription};
 use crate::exit::{self, input_error, json_error};
 use crate::output::{Format, Printer, escape_controls, use_color};
 use crate::shutdown::Signals;
+
+/// Examples and notes under `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  smqctl rpc SearchSitesReq '{\"SiteName\":\"alpha\"}'     # reply awaited on SearchSitesResp
+  smqctl rpc --call add 1 2                              # {\"id\":1,\"name\":\"add\",\"args\":[1,2]} on $RpcReq
+  smqctl rpc --call setMode --args '[\"eco\", {\"force\":true}]'
+  smqctl rpc GetStatusReq '{}' --id-field request_id --count 1000 --concurrency 20
+  smqctl rpc --call add 1 2 --count 10000 --concurrency 50 --rate 2000 --format json
+  smqctl rpc Hello '{}' --to Presence --collect 2s       # discovery: everyone who answers
+
+Named requests go to the broker's ETID (1, or --broker-tid) with the request name as
+sub-topic; the reply is awaited on `self` with the sub-topic derived as ...Req ->
+...Resp (--resp overrides). --to sends to a client ETID or a topic instead.
+Exit codes: 0 ok, 5 no reply within --timeout, 7 the handler answered with err,
+6 connection lost while calls were pending; see `smqctl --help` for the rest.";
+
+#[derive(Debug, Args)]
+pub struct RpcArgs {
+    #[command(flatten)]
+    pub req: RpcRequest,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
 
 /// `SearchSitesReq` → `SearchSitesResp`; other names get `Resp` appended.
 pub fn derive_response(request: &str) -> String {

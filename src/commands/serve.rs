@@ -5,6 +5,11 @@
 //! payload, the request itself, or the output of a command. `--rpc-exec` answers
 //! correlated `$RpcReq` calls. Answers run concurrently, so a slow `--exec` or
 //! `--delay` does not hold up other requesters.
+//!
+//! Its flags ([`ServeArgs`]) and long-help [`EXAMPLES`] live here too.
+//!
+//! May import: `args`, `exit`, `client`, `template`, `output`, `text`, `commands::rpc`
+//! (the Req -> Resp conventions). Never `cli`.
 
 use std::io::{self, BufWriter};
 use std::ops::ControlFlow;
@@ -14,17 +19,83 @@ use std::time::Duration;
 
 use anyhow::Result;
 use bytes::Bytes;
+use clap::Args;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::task::JoinSet;
 
 use super::rpc::{derive_response, json_or_string, rpc_reply};
-use crate::args::{GlobalArgs, client_options};
-use crate::cli::ServeArgs;
+use crate::args::{ConnectArgs, GlobalArgs, at_least_one, client_options};
 use crate::client::{Client, ClientError, Event, Message, ReconnectPolicy, run_session};
 use crate::exit::{self, input_error};
 use crate::output::{DataType, Format, Printer, use_color};
 use crate::template::{self, Context};
+use crate::text::parse_duration;
+
+/// Examples and notes under `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  smqctl serve SearchSitesReq --reply '{\"rows\":[],\"site\":\"{{SiteName}}\"}'
+  smqctl serve SearchSitesReq --echo --delay 200ms
+  smqctl serve GetStatusReq --exec 'jq -c \"{ok: true, asked: .}\"'
+  smqctl serve --rpc-exec ./rpc-handler.sh             # answers $RpcReq {id,name,args}
+  smqctl serve Hello --topic Presence --reply '{\"me\":{{$etid}}}'
+
+Requests arrive on `self` with sub-topic REQUEST (or on --topic); the answer goes to
+the requester's ETID with the sub-topic REQUEST's ...Req -> ...Resp (--resp).
+Templates: {{field}}, {{a.b.0}}, {{$request}}, {{$ptid}}, {{$etid}}, {{$n}}, {{$now}}; strings
+are inserted without quotes, other values as JSON.
+--exec and --rpc-exec run one process per request: the request JSON on stdin, the
+answer from stdout; for --rpc-exec a non-zero exit answers {\"err\": stderr}.
+The ETID to send requests to is printed on stderr at start.";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Request sub-topic to answer (e.g. SearchSitesReq); optional with --rpc-exec
+    #[arg(value_name = "REQUEST")]
+    pub request: Option<String>,
+    /// Answer with this payload (a template)
+    #[arg(long, value_name = "TEMPLATE", group = "answer")]
+    pub reply: Option<String>,
+    /// Answer with the request payload itself
+    #[arg(long, group = "answer")]
+    pub echo: bool,
+    /// Answer with the stdout of this shell command (request on its stdin)
+    #[arg(long, value_name = "CMD", group = "answer")]
+    pub exec: Option<String>,
+    /// Answer $RpcReq calls with this command ({name,args} on stdin, result JSON on stdout)
+    #[arg(long, value_name = "CMD")]
+    pub rpc_exec: Option<String>,
+    /// Request sub-topic for --rpc-exec
+    #[arg(long, default_value = "$RpcReq", value_name = "NAME")]
+    pub rpc_req: String,
+    /// Reply sub-topic for --rpc-exec
+    #[arg(long, default_value = "$RpcResp", value_name = "NAME")]
+    pub rpc_resp: String,
+    /// Reply sub-topic (default: REQUEST with Req -> Resp)
+    #[arg(long, value_name = "NAME")]
+    pub resp: Option<String>,
+    /// Listen on this topic instead of `self`
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// Wait this long before answering
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub delay: Option<Duration>,
+    /// Kill --exec/--rpc-exec commands that run longer than this
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub exec_timeout: Duration,
+    /// Exit after answering this many requests
+    #[arg(short = 'C', long, value_name = "N", value_parser = at_least_one::<u64>)]
+    pub count: Option<u64>,
+    /// How requests are printed (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<Format>,
+    /// Exit when the connection drops instead of reconnecting
+    #[arg(long)]
+    pub no_reconnect: bool,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
 
 #[derive(Debug, Clone)]
 enum Answer {

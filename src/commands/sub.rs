@@ -3,18 +3,65 @@
 //! Subscriptions go through [`run_session`], so a dropped connection is followed
 //! by a reconnect that subscribes again (unless --no-reconnect). Messages no route
 //! claims arrive on the client's event stream, which is all this command needs.
+//!
+//! Its flags ([`SubArgs`]) and long-help [`EXAMPLES`] live here too.
+//!
+//! May import: `args`, `exit`, `client`, `output`, `text`. Never `cli`.
 
 use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use clap::Args;
 
-use crate::args::{GlobalArgs, client_options};
-use crate::cli::SubArgs;
+use crate::args::{ConnectArgs, GlobalArgs, SubTopics, at_least_one, client_options};
 use crate::client::{Client, ClientError, Event, ReconnectPolicy, run_session};
 use crate::exit;
+use crate::output::DataType;
 use crate::output::{Format, Printer, escape_controls, use_color};
+use crate::text::parse_duration;
+
+/// Examples and notes under `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  smqctl sub DeviceState                       # one topic
+  smqctl sub DeviceState ChargerState self     # several, plus direct messages
+  smqctl sub self --subtopic SearchSitesResp   # only one message type
+  smqctl sub Alerts -C 1 -W 30s                # first message or fail after 30 s
+  smqctl sub DeviceState --observe             # also print subscriber counts
+  smqctl sub DeviceState --format json | jq .payload
+
+Output (--format): pretty (default on a terminal), json (one object per line:
+ts, topic, tid, subtopic, subtid, ptid, size, encoding, payload; the default when
+piped), raw (payload bytes), hex (hex dump).
+Exit codes: 0 done, 5 timed out (-W) before -C messages arrived, see `smqctl --help`.";
+
+#[derive(Debug, Args)]
+pub struct SubArgs {
+    #[command(flatten)]
+    pub sub: SubTopics,
+    /// How to read payloads: auto (JSON if it parses, text if UTF-8, else binary)
+    #[arg(long, value_enum, default_value_t = DataType::Auto)]
+    pub datatype: DataType,
+    /// Output format (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<Format>,
+    /// Exit after this many messages
+    #[arg(short = 'C', long, value_name = "N", value_parser = at_least_one::<u64>)]
+    pub count: Option<u64>,
+    /// Exit with code 5 if -C messages (or, without -C, any message) did not arrive in time
+    #[arg(short = 'W', long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// With --format raw: no newline after each payload
+    #[arg(short = 'N', long)]
+    pub no_newline: bool,
+    /// Exit when the connection drops instead of reconnecting
+    #[arg(long)]
+    pub no_reconnect: bool,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
 
 pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
     let opts = client_options(&args.conn, global).await?;

@@ -5,7 +5,7 @@
 //! JSON, one event per line (a file `smqctl tui` can replay). Status changes go
 //! to stderr so stdout stays pure data.
 //!
-//! May import: `cli`, `client`, `trace`, `output`.
+//! May import: `args`, `exit`, `text`, `client`, `trace`, `output`.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::time::Duration;

@@ -6,17 +6,74 @@
 //! message. The log comes from the broker's trace events, never from credentials.
 //! Tracers (`smqctl trace`, `smqctl tui`) attach over SMQ itself; `--trace-allow`
 //! says from where.
+//!
+//! Its flags ([`BrokerArgs`]) and long-help [`EXAMPLES`] live here too.
+//!
+//! May import: `args`, `exit`, `broker`, `trace`, `output`. Never `cli`.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use tokio::sync::broadcast::error::RecvError;
+
+/// Examples and notes under `--help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  smqctl broker                                   # ws:// and http:// on 127.0.0.1:9357
+  smqctl broker --listen 0.0.0.0:9357             # reachable from other hosts
+  smqctl broker --tls-cert cert.pem --tls-key key.pem   # wss:// and https://
+  smqctl broker --auth users.txt -v               # uid-or-user:secret lines
+  smqctl broker --handlers handlers.toml          # answer SearchSitesReq, $RpcReq...
+  SMQCTL_BROKER_CREDENTIALS=s3cret smqctl broker  # one shared secret
+  smqctl broker --trace-allow 10.0.0.0/8          # tracers from the LAN too
+
+Clients connect to ws://HOST:PORT/<any path> or http://HOST:PORT/<any path>.
+The first line on stdout is `listening on HOST:PORT`.";
+
+#[derive(Debug, Args)]
+pub struct BrokerArgs {
+    /// Address to listen on (loopback unless told otherwise; port 0 picks one)
+    #[arg(long, env = "SMQCTL_BROKER_LISTEN", default_value = "127.0.0.1:9357")]
+    pub listen: String,
+    /// TLS certificate chain (PEM): serve wss:// and https:// instead of ws:// and http://
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates signed by a CA in this PEM file (mutual TLS)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Give the broker's own client a random ETID instead of 1 (smq.create{rndtid=true})
+    #[arg(long)]
+    pub rndtid: bool,
+    /// Accept only clients listed in FILE (`uid-or-user:secret` per line)
+    #[arg(long, value_name = "FILE", conflicts_with = "credentials")]
+    pub auth: Option<PathBuf>,
+    /// Answer requests at the broker's ETID from this TOML file ([[request]],
+    /// [[rpc]], [[event]] rules; see the README)
+    #[arg(long, value_name = "FILE")]
+    pub handlers: Option<PathBuf>,
+    /// Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *);
+    /// for testing how clients handle denial (repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub deny_topic: Vec<String>,
+    /// Accept only clients presenting this shared secret as credentials
+    #[arg(long, env = "SMQCTL_BROKER_CREDENTIALS", hide_env_values = true)]
+    pub credentials: Option<String>,
+    /// Who may attach a tracer (`smqctl trace`, `smqctl tui`): loopback, any, or
+    /// addresses/CIDR ranges, comma-separated (loopback stays allowed)
+    #[arg(long, value_name = "WHO", default_value = "loopback")]
+    pub trace_allow: String,
+}
 
 pub mod handlers;
 
 use crate::args::GlobalArgs;
 use crate::broker::{Auth, Broker, BrokerConfig, TraceAllow, load_tls_config_with_clients};
-use crate::cli::BrokerArgs;
+
 use crate::exit::{self, input_error};
 use crate::output::clock_time;
 use crate::trace::{TraceEvent, TraceRecord};

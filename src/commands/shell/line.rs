@@ -3,7 +3,7 @@
 //! line in the shell takes the same options as the command line does. Lines are
 //! split like a POSIX shell would (quotes, backslashes) with `shlex`.
 //!
-//! May import: `cli` (shared argument structs and parsers), `output` (Format).
+//! May import: `args` (shared argument structs and parsers), `text`, `output` (Format).
 
 use std::time::Duration;
 

@@ -13,7 +13,7 @@
 //! the prompt is a key for the line editor, not a signal); SIGTERM ends the
 //! shell as Ctrl-D does, and puts the terminal back the way it was.
 //!
-//! May import: `cli`, `client`, `output`, sibling command modules (publish, rpc).
+//! May import: `args`, `exit`, `text`, `client`, `output`, sibling command modules (publish, rpc).
 
 mod complete;
 pub mod line;

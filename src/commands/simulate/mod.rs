@@ -8,7 +8,7 @@
 //! [`fleet`] (ramp, churn, shard, verify; the library entry point
 //! [`fleet::run_fleet`]), [`report`] (summary, JSON report, merge).
 //!
-//! May import: `cli`, `client`, `output`, `commands` (exit codes, client options).
+//! May import: `args`, `exit`, `text`, `client`, `output`.
 
 pub mod device;
 pub mod fleet;

@@ -11,7 +11,7 @@
 //! redraw per event), frames are drawn at most every [`FRAME`] while events
 //! flow, and a key is handled before any pending batch and redrawn at once.
 //!
-//! May import: `cli`, `commands` (exit codes, errors), `trace`, `output`,
+//! May import: `args`, `exit`, `text`, `trace`, `output`,
 //! ratatui, crossterm.
 
 pub mod app;
