@@ -3,14 +3,18 @@
 //! command's examples as its long help. Doc comments are the help text. A new
 //! subcommand is one variant here plus its file under `commands/`.
 //!
+//! It also says, per variant, where a `--profile` fills in
+//! ([`Command::profile_slots`]).
+//!
 //! Nothing imports it but main.rs. May import: `args` (GlobalArgs),
-//! `commands` (each command's XArgs and EXAMPLES).
+//! `commands` (each command's XArgs and EXAMPLES), `profile` (Slots).
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, Parser, Subcommand};
 
 use crate::args::GlobalArgs;
+use crate::profile;
 
 const ABOUT: &str =
     "Debug, test and load-test SMQ publish/subscribe systems (Mako Server / Barracuda App Server)";
@@ -98,6 +102,60 @@ pub enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+}
+
+impl Command {
+    /// Where `--profile` fills in this command: its connection flags and its
+    /// `--format`, if it has them. None for commands that never connect
+    /// (broker, profile, completions...): they do not read the profile, and
+    /// work while a broken one is selected.
+    pub fn profile_slots(&mut self) -> Option<profile::Slots<'_>> {
+        use crate::commands::bench::BenchCommand;
+        let slots = |conn, format| {
+            Some(profile::Slots {
+                conn,
+                format,
+                uid: true,
+            })
+        };
+        match self {
+            Command::Sub(a) => slots(&mut a.conn, Some(&mut a.format)),
+            Command::Pub(a) => slots(&mut a.conn, None),
+            Command::Rpc(a) => slots(&mut a.conn, Some(&mut a.req.format)),
+            Command::Serve(a) => slots(&mut a.conn, Some(&mut a.format)),
+            Command::Shell(a) => slots(&mut a.conn, Some(&mut a.format)),
+            Command::Trace(a) => slots(&mut a.conn, None),
+            Command::Tui(a) => slots(&mut a.conn, None),
+            // A simulated device's UID comes from its scenario (`simulate`
+            // refuses --uid); a profile's `uid` is for one-connection commands.
+            Command::Simulate(a) => Some(profile::Slots {
+                conn: &mut a.conn,
+                format: None,
+                uid: false,
+            }),
+            Command::Bench(b) => match b {
+                BenchCommand::Pubsub(a) => slots(&mut a.conn, None),
+                BenchCommand::Rpc(a) => slots(&mut a.conn, None),
+                BenchCommand::Connections(a) => slots(&mut a.conn, None),
+            },
+            Command::Broker(_)
+            | Command::Demo(_)
+            | Command::Hook(_)
+            | Command::Profile(_)
+            | Command::Completions { .. }
+            | Command::Man { .. } => None,
+        }
+    }
+}
+
+/// The matches of the leaf subcommand (`bench rpc`'s, not `bench`'s): they hold
+/// the connection arguments and where each value came from.
+pub fn leaf(matches: &ArgMatches) -> &ArgMatches {
+    let mut leaf = matches;
+    while let Some((_, m)) = leaf.subcommand() {
+        leaf = m;
+    }
+    leaf
 }
 
 #[cfg(test)]

@@ -18,7 +18,10 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     // Fill what flags and SMQCTL_* variables left unsaid from --profile.
-    if let Err(e) = smqctl::profile::apply_selected(&mut cli, &matches) {
+    if let Some(name) = cli.global.profile.clone()
+        && let Some(slots) = cli.command.profile_slots()
+        && let Err(e) = smqctl::profile::apply(&name, slots, smqctl::cli::leaf(&matches))
+    {
         eprintln!("error: {e}");
         return ExitCode::from(exit::USAGE);
     }
@@ -122,8 +125,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
         Command::Simulate(args) => commands::simulate::run(*args, &global).await,
         Command::Completions { shell } => {
-            commands::generate::completions(shell, &mut io::stdout().lock())
+            commands::generate::completions(Cli::command(), shell, &mut io::stdout().lock())
         }
-        Command::Man { dir } => commands::generate::man(dir.as_deref(), &mut io::stdout().lock()),
+        Command::Man { dir } => {
+            commands::generate::man(Cli::command(), dir.as_deref(), &mut io::stdout().lock())
+        }
     }
 }

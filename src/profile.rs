@@ -8,8 +8,11 @@
 //! environment > profile > defaults. Secrets never live in the file: a profile
 //! names an environment variable or a command that produces them.
 //!
-//! May import: `cli` (argument structs), `output` (Format), `template` (UID
-//! templates).
+//! Which command has which slots is said by the command tree (`cli.rs`), so a
+//! new subcommand needs no edit here.
+//!
+//! May import: `args` (ConnectArgs), `output` (Format), `template` (UID
+//! templates). Never `cli` or `commands`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,8 +23,6 @@ use clap::parser::ValueSource;
 use serde::{Deserialize, Serialize};
 
 use crate::args::ConnectArgs;
-use crate::cli::{Cli, Command};
-use crate::commands::bench::BenchCommand;
 use crate::output::Format;
 
 /// What went wrong with the config file or a profile (exit code 2).
@@ -207,62 +208,31 @@ fn unset(m: &ArgMatches, id: &str) -> bool {
     )
 }
 
-/// Applies `--profile`/`SMQCTL_PROFILE` (if any) to the parsed command line.
-pub fn apply_selected(cli: &mut Cli, matches: &ArgMatches) -> Result<(), ProfileError> {
-    let Some(name) = cli.global.profile.clone() else {
-        return Ok(());
-    };
-    let (conn, fmt) = targets(&mut cli.command);
-    if conn.is_none() {
-        // Commands that never connect (broker, profile, completions...) do not
-        // need the profile, and must work while a broken one is selected.
-        return Ok(());
-    }
+/// Where a profile's settings go in one parsed command: its connection flags,
+/// its `--format` (if it has one), and whether a profile's `uid` applies (a
+/// simulated device's UID comes from its scenario, so `simulate` says no).
+/// `cli::Command::profile_slots` builds it; this module never sees the CLI.
+pub struct Slots<'a> {
+    pub conn: &'a mut ConnectArgs,
+    pub format: Option<&'a mut Option<Format>>,
+    pub uid: bool,
+}
+
+/// Fills what flags and `SMQCTL_*` variables left unsaid in `slots` from the
+/// profile `name`. `leaf` is the matches of the leaf subcommand (they say
+/// where each connection value came from).
+pub fn apply(name: &str, slots: Slots<'_>, leaf: &ArgMatches) -> Result<(), ProfileError> {
     let path = config_path()?;
     let file = load(&path)?;
-    let profile = find(&file, &name, &path)?;
-    // The leaf subcommand's matches hold the connection arguments.
-    let mut leaf = matches;
-    while let Some((_, m)) = leaf.subcommand() {
-        leaf = m;
-    }
-    let format = profile.format_value(&name)?;
-    if let Some(conn) = conn {
-        fill(conn, &profile, leaf, &name)?;
-    }
-    if let (Some(slot), Some(f)) = (fmt, format)
+    let profile = find(&file, name, &path)?;
+    let format = profile.format_value(name)?;
+    fill(slots.conn, &profile, leaf, name, slots.uid)?;
+    if let (Some(slot), Some(f)) = (slots.format, format)
         && slot.is_none()
     {
         *slot = Some(f);
     }
-    // A simulated device's UID comes from its scenario (`simulate` refuses
-    // --uid); a profile's `uid` is for one-connection commands.
-    if let Command::Simulate(a) = &mut cli.command
-        && unset(leaf, "uid")
-    {
-        a.conn.uid = None;
-    }
     Ok(())
-}
-
-/// The connection arguments and `--format` of a command, where it has them.
-fn targets(cmd: &mut Command) -> (Option<&mut ConnectArgs>, Option<&mut Option<Format>>) {
-    match cmd {
-        Command::Sub(a) => (Some(&mut a.conn), Some(&mut a.format)),
-        Command::Pub(a) => (Some(&mut a.conn), None),
-        Command::Rpc(a) => (Some(&mut a.conn), Some(&mut a.req.format)),
-        Command::Serve(a) => (Some(&mut a.conn), Some(&mut a.format)),
-        Command::Shell(a) => (Some(&mut a.conn), Some(&mut a.format)),
-        Command::Trace(a) => (Some(&mut a.conn), None),
-        Command::Tui(a) => (Some(&mut a.conn), None),
-        Command::Simulate(a) => (Some(&mut a.conn), None),
-        Command::Bench(b) => match b {
-            BenchCommand::Pubsub(a) => (Some(&mut a.conn), None),
-            BenchCommand::Rpc(a) => (Some(&mut a.conn), None),
-            BenchCommand::Connections(a) => (Some(&mut a.conn), None),
-        },
-        _ => (None, None),
-    }
 }
 
 fn fill(
@@ -270,16 +240,18 @@ fn fill(
     p: &Profile,
     m: &ArgMatches,
     name: &str,
+    uid: bool,
 ) -> Result<(), ProfileError> {
     if let Some(url) = &p.url
         && unset(m, "url")
     {
         conn.url = url.clone();
     }
-    if let Some(uid) = &p.uid
+    if let Some(template) = &p.uid
+        && uid
         && unset(m, "uid")
     {
-        conn.uid = Some(expand_uid(uid));
+        conn.uid = Some(expand_uid(template));
     }
     if let Some(info) = &p.info
         && unset(m, "info")

@@ -1,26 +1,25 @@
 //! `smqctl completions` and `smqctl man`: generate what lives in completions/ and
 //! man/ from the clap definitions, so they can never drift from the real flags
-//! (a test compares the committed files with fresh output).
+//! (a test compares the committed files with fresh output). The tree comes in
+//! as a `clap::Command` from main.rs.
+//!
+//! May import: `exit`, clap_complete, clap_mangen. Never `cli`.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::cli::Cli;
 use crate::exit;
 
-pub fn completions(shell: Shell, out: &mut dyn Write) -> Result<u8> {
-    let mut cmd = Cli::command();
+pub fn completions(mut cmd: clap::Command, shell: Shell, out: &mut dyn Write) -> Result<u8> {
     clap_complete::generate(shell, &mut cmd, "smqctl", out);
     Ok(exit::OK)
 }
 
 /// Every man page: `smqctl.1` and `smqctl-<sub>.1`, as (file name, contents).
-pub fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
-    let cmd = Cli::command();
+pub fn man_pages(cmd: clap::Command) -> Result<Vec<(String, Vec<u8>)>> {
     let mut pages = Vec::new();
     let mut buf = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
@@ -35,8 +34,8 @@ pub fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
     Ok(pages)
 }
 
-pub fn man(dir: Option<&Path>, out: &mut dyn Write) -> Result<u8> {
-    let pages = man_pages()?;
+pub fn man(cmd: clap::Command, dir: Option<&Path>, out: &mut dyn Write) -> Result<u8> {
+    let pages = man_pages(cmd)?;
     match dir {
         None => {
             out.write_all(&pages[0].1)?;
