@@ -235,14 +235,14 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s h -l help -d 'Pri
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l server-etid -d 'ETID of the broker\'s own client, where the attach request goes (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l kind -d 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l topic -d 'Only events whose topic matches this pattern (`*` wildcard; repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l exclude -d 'Hide events whose topic matches this pattern (repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l grep -d 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s C -l count -d 'Exit after this many events (snapshots and notices do not count)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s W -l timeout -d 'Stop after this long; exit 5 if --count events (without --count: any event) did not arrive' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s F -l format -d 'Output format (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'One readable line per event (colour on a terminal)'
 json\t'The schema\'s JSON, one event per line'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
@@ -295,10 +295,11 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subc
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l file -d 'Replay trace events from an NDJSON file (one event per line) instead of a broker' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l replay-rate -d 'With --file: events per second (default: as fast as the TUI takes them)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l buffer -d 'Events kept for scrolling, detail and export (totals are exact regardless)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l topic -d 'Topic to subscribe to when the broker has no tracer (degraded mode); repeatable' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l server-etid -d 'ETID of the broker\'s own client, where the attach request goes (brokers made with rndtid have a random one)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before running degraded' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l topic -d 'Old name of --fallback-topic (kept so scripts still work)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l stats-file -d 'Write the loop\'s own timings as JSON to this file on exit (performance tests)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r

@@ -1,11 +1,13 @@
 //! Flag groups shared by several commands, one definition each: the global
 //! flags ([`GlobalArgs`]), where and how to connect ([`ConnectArgs`], turned into
 //! [`ClientOptions`] by [`client_options`]), and what the shell shares with a
-//! one-shot command ([`SubTopics`], [`PubMessage`], [`RpcRequest`]).
+//! one-shot command ([`SubTopics`], [`PubMessage`], [`RpcRequest`]), and how
+//! `trace` and `tui` attach to a tracer ([`AttachArgs`] → `AttachConfig`).
 //!
 //! May import: `client`, `transport`, `protocol` (option types and limits),
-//! `output` (format enums), `text` (durations), `shutdown` (the signal that
-//! interrupts a prompt). Never `commands` or `cli`.
+//! `output` (format enums), `text` (durations), `trace` (AttachConfig, preview
+//! limits), `shutdown` (the signal that interrupts a prompt). Never `commands`
+//! or `cli`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,10 +15,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{ArgAction, Args, ValueEnum};
 
-use crate::client::{ClientError, ClientOptions, Secret};
+use crate::client::{ClientError, ClientOptions, ReconnectPolicy, Secret};
 use crate::output::{ColorChoice, Format};
 use crate::shutdown::Interrupted;
 use crate::text::{parse_duration, parse_positive_duration};
+use crate::trace::attach::AttachConfig;
+use crate::trace::schema;
 use crate::transport::{Endpoint, TlsOptions};
 
 /// A count that must be 1 or more (`-C 0` would mean nothing useful).
@@ -227,6 +231,52 @@ pub enum SummaryFormat {
     Json,
 }
 
+/// How `trace` and `tui` attach to a broker's tracer, and what they watch
+/// without one: one definition, so both commands spell and check these flags
+/// the same way.
+#[derive(Debug, Clone, Args)]
+pub struct AttachArgs {
+    /// ETID of the broker's own client, where the attach request goes (brokers
+    /// made with rndtid have a random one)
+    #[arg(long, value_name = "ETID", default_value_t = crate::protocol::SERVER_ETID, env = "SMQCTL_SERVER_ETID")]
+    pub server_etid: u32,
+    /// Payload bytes kept in each event's preview (at most 32768)
+    #[arg(long, value_name = "BYTES", default_value_t = schema::DEFAULT_PREVIEW, value_parser = parse_preview)]
+    pub preview: usize,
+    /// How long to wait for the broker's tracer to answer before falling back
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_positive_duration)]
+    pub attach_timeout: Duration,
+    /// When no tracer answers: subscribe to this topic and show what arrives (repeatable)
+    #[arg(long, value_name = "TOPIC")]
+    pub fallback_topic: Vec<String>,
+}
+
+impl AttachArgs {
+    /// The attach engine's plain config for these flags.
+    pub fn config(&self, reconnect: ReconnectPolicy) -> AttachConfig {
+        AttachConfig {
+            server_etid: self.server_etid,
+            preview: self.preview,
+            attach_timeout: self.attach_timeout,
+            fallback_topics: self.fallback_topic.clone(),
+            reconnect,
+        }
+    }
+}
+
+/// `--preview`: 0 to [`schema::MAX_PREVIEW`] bytes (a tracer's event must fit in
+/// one SMQ message; the broker would cap a larger request silently).
+pub fn parse_preview(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n <= schema::MAX_PREVIEW => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} is above the maximum of {} bytes (an event must fit in one SMQ message)",
+            schema::MAX_PREVIEW
+        )),
+        Err(_) => Err(format!("'{s}' is not a whole number of bytes")),
+    }
+}
+
 /// Builds client options from the command line; prompts for credentials if
 /// asked (Ctrl-C or SIGTERM at the prompt: [`Interrupted`], exit 130).
 pub async fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientOptions> {
@@ -362,5 +412,20 @@ async fn ask_credentials() -> Result<Secret> {
             Ok(Secret::new(secret))
         }
         s = stop => Err(Interrupted(s, "at the credentials prompt").into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_is_checked_against_the_tracer_limit() {
+        assert_eq!(parse_preview("0"), Ok(0));
+        assert_eq!(parse_preview("32768"), Ok(schema::MAX_PREVIEW));
+        let e = parse_preview("32769").expect_err("above the limit");
+        assert!(e.contains("above the maximum of 32768 bytes"), "{e}");
+        assert!(parse_preview("-1").is_err());
+        assert!(parse_preview("lots").is_err());
     }
 }

@@ -167,4 +167,22 @@ mod tests {
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn preview_above_32768_is_refused_in_trace_and_tui() {
+        use clap::Parser;
+        for cmd in ["trace", "tui"] {
+            let e = Cli::try_parse_from(["smqctl", cmd, "--preview", "32769"])
+                .expect_err("above the tracer limit")
+                .to_string();
+            assert!(
+                e.contains("32769 is above the maximum of 32768 bytes"),
+                "{cmd}: {e}"
+            );
+            assert!(
+                Cli::try_parse_from(["smqctl", cmd, "--preview", "32768"]).is_ok(),
+                "{cmd}: the limit itself is allowed"
+            );
+        }
+    }
 }

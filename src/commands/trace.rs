@@ -14,12 +14,12 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use tokio::sync::mpsc;
 
-use crate::args::{ConnectArgs, GlobalArgs, at_least_one, client_options};
+use crate::args::{AttachArgs, ConnectArgs, GlobalArgs, at_least_one, client_options};
 use crate::client::ReconnectPolicy;
-use crate::exit::{self, input_error};
+use crate::exit;
 use crate::output::{clock_time, escape_controls, paint, use_color};
-use crate::text::{clock_seconds_in, parse_duration, parse_positive_duration};
-use crate::trace::attach::{self, AttachConfig};
+use crate::text::{clock_seconds_in, parse_duration};
+use crate::trace::attach;
 use crate::trace::filter::Filter;
 use crate::trace::schema::{self, Event, Kind};
 use crate::trace::source::{Status, Update};
@@ -55,13 +55,8 @@ pub enum TraceFormat {
 #[derive(Debug, Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct TraceArgs {
-    /// ETID of the broker's own client, where the attach request goes (brokers
-    /// made with rndtid have a random one)
-    #[arg(long, value_name = "ETID", default_value_t = crate::protocol::SERVER_ETID, env = "SMQCTL_SERVER_ETID")]
-    pub server_etid: u32,
-    /// Payload bytes kept in each event's preview (at most 32768)
-    #[arg(long, value_name = "BYTES", default_value_t = schema::DEFAULT_PREVIEW)]
-    pub preview: usize,
+    #[command(flatten)]
+    pub attach: AttachArgs,
     /// Only these kinds (comma-separated): publish, drop, deny, connect, close,
     /// subscribe, unsubscribe, create, createsub, snapshot, notice, error
     #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = parse_kind)]
@@ -84,12 +79,6 @@ pub struct TraceArgs {
     /// Stop after this long; exit 5 if --count events (without --count: any event) did not arrive
     #[arg(short = 'W', long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
-    /// How long to wait for the broker's tracer to answer before falling back
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_positive_duration)]
-    pub attach_timeout: Duration,
-    /// When no tracer answers: subscribe to this topic and show what arrives (repeatable)
-    #[arg(long, value_name = "TOPIC")]
-    pub fallback_topic: Vec<String>,
     /// When no tracer answers: exit 4 instead of falling back
     #[arg(long)]
     pub no_fallback: bool,
@@ -130,12 +119,6 @@ impl TraceArgs {
 }
 
 pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
-    if args.preview > 32 * 1024 {
-        return Err(input_error(format!(
-            "--preview {} is above the maximum of 32768 bytes (an event must fit in one SMQ message)",
-            args.preview
-        )));
-    }
     let opts = client_options(&args.conn, global).await?;
     let format = args.format.unwrap_or(if io::stdout().is_terminal() {
         TraceFormat::Pretty
@@ -143,16 +126,10 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
         TraceFormat::Json
     });
     let color = use_color(global.color);
-    let cfg = AttachConfig {
-        server_etid: args.server_etid,
-        preview: args.preview,
-        attach_timeout: args.attach_timeout,
-        fallback_topics: args.fallback_topic.clone(),
-        reconnect: ReconnectPolicy {
-            enabled: !args.no_reconnect,
-            ..ReconnectPolicy::default()
-        },
-    };
+    let cfg = args.attach.config(ReconnectPolicy {
+        enabled: !args.no_reconnect,
+        ..ReconnectPolicy::default()
+    });
     let filter = args.filter();
     let (tx, mut rx) = mpsc::channel(1024);
     // The -W clock starts before the session does, so every deadline inside

@@ -36,7 +36,7 @@ use futures_util::StreamExt;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
-use crate::args::{ConnectArgs, GlobalArgs, at_least_one, client_options};
+use crate::args::{AttachArgs, ConnectArgs, GlobalArgs, at_least_one, client_options};
 use crate::client::ReconnectPolicy;
 use crate::exit::{self, input_error};
 use crate::output::ColorChoice;
@@ -57,7 +57,7 @@ const CHANNEL: usize = 16 * 1024;
 pub const EXAMPLES: &str = "\
 Examples:
   smqctl tui                                      # attach to the broker at $SMQCTL_URL
-  smqctl tui --url ws://device.local/smq.lsp --topic DeviceState
+  smqctl tui --url ws://device.local/smq.lsp --fallback-topic DeviceState
   smqctl tui --file events.ndjson                 # replay a recorded trace
   smqctl tui --file events.ndjson --replay-rate 500   # at 500 events/s
   smqctl tui --file live.ndjson --follow          # like tail -f
@@ -66,8 +66,9 @@ Examples:
 Keys: ↑↓ select · Enter detail · Space pause · / search · d drops only ·
 t/x topics to keep/hide · e export · Tab views · ? help · q quit
 
-Without a broker-side tracer the TUI runs degraded: it subscribes to --topic
-(and self) and shows client-side messages only, and says so in the header.";
+Without a broker-side tracer the TUI runs degraded: it subscribes to the
+--fallback-topic topics (and self), shows client-side messages only, and says so
+in the header.";
 
 /// `smqctl tui` arguments.
 #[derive(Debug, Args)]
@@ -84,25 +85,26 @@ pub struct TuiArgs {
     /// Events kept for scrolling, detail and export (totals are exact regardless)
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = at_least_one::<usize>)]
     pub buffer: usize,
-    /// Topic to subscribe to when the broker has no tracer (degraded mode); repeatable
-    #[arg(long = "topic", value_name = "TOPIC")]
-    pub topics: Vec<String>,
-    /// Payload bytes kept in each event's preview (at most 32768)
-    #[arg(long, value_name = "BYTES", default_value_t = crate::trace::schema::DEFAULT_PREVIEW,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=32768))]
-    pub preview: usize,
-    /// ETID of the broker's own client, where the attach request goes (brokers
-    /// made with rndtid have a random one)
-    #[arg(long, value_name = "ETID", default_value_t = crate::protocol::SERVER_ETID, env = "SMQCTL_SERVER_ETID")]
-    pub server_etid: u32,
-    /// How long to wait for the broker's tracer to answer before running degraded
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::text::parse_positive_duration)]
-    pub attach_timeout: Duration,
+    #[command(flatten)]
+    pub attach: AttachArgs,
+    /// Old name of --fallback-topic (kept so scripts still work)
+    #[arg(long = "topic", value_name = "TOPIC", hide = true)]
+    pub topic: Vec<String>,
     /// Write the loop's own timings as JSON to this file on exit (performance tests)
     #[arg(long, value_name = "FILE", hide = true)]
     pub stats_file: Option<PathBuf>,
     #[command(flatten)]
     pub conn: ConnectArgs,
+}
+
+impl TuiArgs {
+    /// The attach engine's config; the old spelling `--topic` adds to the
+    /// `--fallback-topic` list.
+    pub fn attach_config(&self) -> AttachConfig {
+        let mut cfg = self.attach.config(ReconnectPolicy::default());
+        cfg.fallback_topics.extend(self.topic.iter().cloned());
+        cfg
+    }
 }
 
 fn positive_rate(s: &str) -> Result<f64, String> {
@@ -172,13 +174,7 @@ async fn start_source(
         }
         None => {
             let opts = client_options(&args.conn, global).await?;
-            let cfg = AttachConfig {
-                server_etid: args.server_etid,
-                preview: args.preview,
-                attach_timeout: args.attach_timeout,
-                fallback_topics: args.topics.clone(),
-                reconnect: ReconnectPolicy::default(),
-            };
+            let cfg = args.attach_config();
             tokio::spawn(attach::run(opts, cfg, tx));
             Ok(args.conn.url.clone())
         }
@@ -428,5 +424,41 @@ mod tests {
             flash.error && flash.text.contains("cannot export"),
             "{flash:?}"
         );
+    }
+
+    /// `TuiArgs` on its own command line, as `smqctl tui` parses it.
+    #[derive(clap::Parser)]
+    #[command(no_binary_name = true)]
+    struct Tui {
+        #[command(flatten)]
+        args: TuiArgs,
+    }
+
+    #[test]
+    fn tui_topic_still_means_fallback_topic() {
+        use clap::Parser;
+        let t = Tui::try_parse_from([
+            "--topic",
+            "Old",
+            "--fallback-topic",
+            "New",
+            "--topic",
+            "Old2",
+        ])
+        .expect("both spellings parse");
+        assert_eq!(
+            t.args.attach_config().fallback_topics,
+            ["New", "Old", "Old2"]
+        );
+        let t = Tui::try_parse_from(["--topic", "DeviceState"]).expect("the old name alone");
+        assert_eq!(t.args.attach_config().fallback_topics, ["DeviceState"]);
+    }
+
+    #[test]
+    fn tui_help_does_not_list_the_old_topic_name() {
+        use clap::CommandFactory;
+        let help = Tui::command().render_long_help().to_string();
+        assert!(help.contains("--fallback-topic"), "{help}");
+        assert!(!help.contains("--topic"), "{help}");
     }
 }
