@@ -27,6 +27,7 @@ pub mod client;
 pub mod commands;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod latency;
 pub mod output;
 pub mod profile;
 pub mod protocol;

@@ -29,6 +29,7 @@ use crate::commands::simulate::scenario;
 use crate::commands::trace::{TraceArgs, TraceFormat};
 use crate::commands::tui::TuiArgs;
 use crate::commands::{exit, input_error};
+use crate::protocol::rpc::{RPC_REQ, RPC_RESP, rpc_request};
 use crate::trace::TraceEvent;
 use crate::transport::Endpoint;
 
@@ -263,7 +264,7 @@ async fn operator(
     // A dashboard's subscription: the broker re-publishes every report here, and
     // without a subscriber each one would be a drop that hides the mistakes.
     let mut reports = client.subscribe("ChargerState", None).await?;
-    let mut answers = client.subscribe("self", Some("$RpcResp")).await?;
+    let mut answers = client.subscribe("self", Some(RPC_RESP)).await?;
     let _ = subscribed.send(());
     let mut devices: Vec<u32> = Vec::new();
     let mut tick = tokio::time::interval(every);
@@ -325,8 +326,8 @@ async fn act(
             client
                 .publish(
                     Dest::Id(server),
-                    Some("$RpcReq"),
-                    json(format!("{{\"id\":{n},\"name\":\"{name}\",\"args\":[{n}]}}")),
+                    Some(RPC_REQ),
+                    rpc_request(n, name, &[n.into()]),
                 )
                 .await?;
             counts.calls.fetch_add(1, Ordering::Relaxed);

@@ -18,36 +18,13 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use super::latency::Latency;
 use super::{client_options, exit, input_error, json_error};
 use crate::cli::{GlobalArgs, RpcArgs, RpcRequest};
 use crate::client::{Client, ClientError, Event, Message, Subscription};
+use crate::latency::Latency;
 use crate::output::{Format, Printer, escape_controls, use_color};
+use crate::protocol::rpc::{derive_response, rpc_error, rpc_request};
 use crate::shutdown::Signals;
-
-/// `SearchSitesReq` → `SearchSitesResp`; other names get `Resp` appended.
-pub fn derive_response(request: &str) -> String {
-    match request.strip_suffix("Req") {
-        Some(base) => format!("{base}Resp"),
-        None => format!("{request}Resp"),
-    }
-}
-
-/// The answer to a `$RpcReq` call: `{id, rsp}` or `{id, err}`, with the id
-/// copied from the request (responders: `serve --rpc-exec`, broker handlers).
-pub fn rpc_reply(request: &Value, result: Result<Value, String>) -> Bytes {
-    let id = request.get("id").cloned().unwrap_or(Value::Null);
-    let answer = match result {
-        Ok(rsp) => json!({"id": id, "rsp": rsp}),
-        Err(err) => json!({"id": id, "err": err}),
-    };
-    Bytes::from(answer.to_string())
-}
-
-/// A responder's output as a JSON value: parsed when it is JSON, else a string.
-pub fn json_or_string(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
-}
 
 /// What a call sends.
 #[derive(Debug, Clone)]
@@ -168,12 +145,8 @@ impl Caller {
             Ok(Ok(mut reply)) => {
                 reply.latency = started.elapsed();
                 if let Mode::Correlated { .. } = self.mode
-                    && let Some(err) = reply.json.as_ref().and_then(|j| j.get("err"))
+                    && let Some(text) = reply.json.as_ref().and_then(rpc_error)
                 {
-                    let text = match err {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
                     return Err(CallError::Remote(text, reply));
                 }
                 Ok(reply)
@@ -183,10 +156,7 @@ impl Caller {
 
     fn build(&self, n: u64) -> (String, Bytes) {
         match &self.mode {
-            Mode::Correlated { name, args } => {
-                let body = json!({"id": n, "name": name, "args": args});
-                (n.to_string(), Bytes::from(body.to_string()))
-            }
+            Mode::Correlated { name, args } => (n.to_string(), rpc_request(n, name, args)),
             Mode::Named {
                 payload,
                 object,
@@ -856,12 +826,6 @@ async fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn response_names_are_derived_from_requests() {
-        assert_eq!(derive_response("SearchSitesReq"), "SearchSitesResp");
-        assert_eq!(derive_response("Hello"), "HelloResp");
-    }
 
     #[test]
     fn to_is_an_etid_self_or_a_topic_and_bad_numbers_are_errors() {

@@ -18,11 +18,11 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::task::JoinSet;
 
-use super::rpc::{derive_response, json_or_string, rpc_reply};
 use super::{client_options, exit, input_error};
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::client::{Client, ClientError, Event, Message, ReconnectPolicy, run_session};
 use crate::output::{DataType, Format, Printer, use_color};
+use crate::protocol::rpc::{derive_response, json_or_string, rpc_reply};
 use crate::template::{self, Context};
 
 #[derive(Debug, Clone)]

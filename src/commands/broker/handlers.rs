@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::broker::{Broker, ServerHandler, ServerMessage};
-use crate::commands::rpc::{derive_response, json_or_string, rpc_reply};
+use crate::protocol::rpc::{RPC_REQ, RPC_RESP, derive_response, json_or_string, rpc_reply};
 use crate::template::{self, Context};
 
 /// The file as written.
@@ -42,10 +42,10 @@ pub struct HandlerFile {
 }
 
 fn default_rpc_request() -> String {
-    "$RpcReq".into()
+    RPC_REQ.into()
 }
 fn default_rpc_response() -> String {
-    "$RpcResp".into()
+    RPC_RESP.into()
 }
 
 #[derive(Debug, Deserialize)]
