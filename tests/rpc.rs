@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use smqctl::commands::broker::handlers::HandlerFile;
+use smqctl::broker::handlers::HandlerFile;
 
 use crate::harness::{Running, TestBroker, json_lines, publish, ready_sub, run, smqctl, text};
 

@@ -20,15 +20,15 @@ use bytes::Bytes;
 use clap::{Args, Parser};
 use tokio::sync::{broadcast, oneshot, watch};
 
+use crate::broker::handlers::HandlerFile;
 use crate::broker::{Broker, BrokerConfig};
 use crate::cli::{GlobalArgs, at_least_one, parse_positive_duration};
 use crate::client::{Client, ClientOptions, Dest};
-use crate::commands::broker::handlers::HandlerFile;
-use crate::commands::simulate::fleet::{FleetConfig, run_fleet};
-use crate::commands::simulate::scenario;
 use crate::commands::trace::{TraceArgs, TraceFormat};
 use crate::commands::tui::TuiArgs;
 use crate::commands::{exit, input_error};
+use crate::fleet::scenario;
+use crate::fleet::{FleetConfig, run_fleet};
 use crate::protocol::rpc::{RPC_REQ, RPC_RESP, rpc_request};
 use crate::trace::TraceEvent;
 use crate::transport::Endpoint;

@@ -530,7 +530,7 @@ mod tests {
     use super::*;
 
     fn shard(i: u32, n: u32, fleet: u32) -> Report {
-        let (start, end) = super::super::fleet::shard_range(fleet, i, n);
+        let (start, end) = crate::fleet::shard_range(fleet, i, n);
         Report {
             scenario: "charger".into(),
             fleet,

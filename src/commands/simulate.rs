@@ -4,16 +4,11 @@
 //! backoff), from a built-in scenario or a TOML file; and `simulate merge`,
 //! which merges the reports of several shards.
 //!
-//! Layout: [`scenario`] (the TOML model), [`device`] (one device's lifecycle),
-//! [`fleet`] (ramp, churn, shard, verify; the library entry point
-//! [`fleet::run_fleet`]), [`report`] (summary, JSON report, merge).
+//! The engine is [`crate::fleet`] (scenario, device, run, report); this file
+//! holds the flags, turns them into a [`FleetConfig`], prints progress and the
+//! summary, and merges shard reports.
 //!
-//! May import: `cli`, `client`, `output`, `commands` (exit codes, client options).
-
-pub mod device;
-pub mod fleet;
-pub mod report;
-pub mod scenario;
+//! May import: `cli`, `client`, `fleet`, `output`, `commands` (exit codes, client options).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -25,9 +20,9 @@ use clap::{Args, Subcommand};
 use super::{client_options, exit, input_error};
 use crate::cli::{ConnectArgs, GlobalArgs, SummaryFormat, parse_duration};
 use crate::client::ReconnectPolicy;
-use fleet::{FleetConfig, run_fleet_with};
-use report::Report;
-use scenario::Scenario;
+use crate::fleet::report::{self, Report};
+use crate::fleet::scenario::{self, Scenario};
+use crate::fleet::{self, FleetConfig, run_fleet_with};
 
 pub const EXAMPLES: &str = "\
 Examples:

@@ -5,17 +5,19 @@
 //! closes and refusals are logged on stderr; `-vv` adds every subscription and
 //! message. The log comes from the broker's trace events, never from credentials.
 //! Tracers (`smqctl trace`, `smqctl tui`) attach over SMQ itself; `--trace-allow`
-//! says from where.
+//! says from where. The `--handlers` rules are the engine's: [`crate::broker::handlers`].
+//!
+//! May import: `broker`, `cli`, `output`, `trace`, `commands` (exit codes, input errors).
 
 use std::io::Write;
 
 use anyhow::{Context, Result};
 use tokio::sync::broadcast::error::RecvError;
 
-pub mod handlers;
-
 use super::{exit, input_error};
-use crate::broker::{Auth, Broker, BrokerConfig, TraceAllow, load_tls_config_with_clients};
+use crate::broker::{
+    Auth, Broker, BrokerConfig, HandlerFile, TraceAllow, load_tls_config_with_clients,
+};
 use crate::cli::{BrokerArgs, GlobalArgs};
 use crate::output::clock_time;
 use crate::trace::{TraceEvent, TraceRecord};
@@ -67,7 +69,7 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
     let addr = listener.local_addr()?;
     let broker = Broker::new(config);
     if let Some(path) = &args.handlers {
-        let handlers = handlers::HandlerFile::load(path)?.install(&broker);
+        let handlers = HandlerFile::load(path)?.install(&broker);
         eprintln!(
             "smqctl broker: {} handler rule(s) from {} answer at ETID {}",
             handlers.rules(),

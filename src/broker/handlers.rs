@@ -9,6 +9,12 @@
 //! - `[[event]]`: a report re-published as a broadcast on a topic.
 //!
 //! Templates are expanded by `crate::template`, the same code `smqctl serve` uses.
+//! Used by `smqctl broker`, `smqctl demo`, the test harness and the fleet's
+//! built-in scenarios (each ships the handler file its devices expect).
+//!
+//! May import: the broker's face (`Broker`, `ServerHandler`, `ServerMessage`),
+//! `protocol::rpc` (the Req→Resp and `$RpcReq` conventions), `template`, `cli`
+//! (only `parse_duration`, until it moves to `text`). Never `commands`.
 
 use std::collections::HashMap;
 use std::path::Path;
