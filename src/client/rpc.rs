@@ -8,12 +8,15 @@
 //! task hands replies to the pending calls by correlation key; when the
 //! connection drops it fails every pending call at once, so nothing waits for
 //! its timeout on a dead socket. `smqctl rpc`, `bench rpc` and the shell's
-//! `rpc`/`call` turn their flags into a [`CallSpec`] and print what comes back.
+//! `rpc`/`call` turn their flags into a [`CallSpec`] and print what comes back;
+//! [`load`] is the load generator (concurrency, rate, percentiles) of
+//! `rpc --count` and `bench rpc`, returning a plain [`LoadReport`].
 //!
-//! May import: the client (this folder), `protocol` (`protocol::rpc`). Never
-//! `cli`, `commands` or `output`.
+//! May import: the client (this folder), `protocol` (`protocol::rpc`),
+//! `latency`. Never `cli`, `commands` or `output`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +26,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Client, ClientError, Event, Message, Subscription};
+use crate::latency::Latency;
 use crate::protocol::rpc::{rpc_error, rpc_request};
 
 /// One kind of call, with everything it needs to know: what to send, where,
@@ -385,6 +389,168 @@ impl Caller {
     pub fn unmatched(&self) -> u64 {
         lock(&self.pending).unmatched
     }
+}
+
+/// A load run: `calls` calls, at most `concurrency` in flight, at most
+/// `rate` per second (None or 0: as fast as they complete).
+#[derive(Debug, Clone, Copy)]
+pub struct LoadSpec {
+    pub calls: u64,
+    pub concurrency: usize,
+    pub rate: Option<f64>,
+}
+
+/// What a load run did. `S` is what the stop future gave, when it ended the run.
+#[derive(Debug)]
+pub struct LoadReport<S> {
+    pub calls: u64,
+    pub ok: u64,
+    /// Answered `{err}`.
+    pub remote: u64,
+    pub timeout: u64,
+    /// Sent, then the connection went before the reply.
+    pub lost: u64,
+    /// Never sent: the connection was already gone.
+    pub not_sent: u64,
+    /// Replies that matched no waiting call.
+    pub unmatched: u64,
+    /// Of the answered calls (ok and remote).
+    pub latency: Latency,
+    pub first_error: Option<String>,
+    pub elapsed: Duration,
+    pub interrupted: Option<S>,
+}
+
+impl<S> LoadReport<S> {
+    /// Calls that ended (answered, timed out or lost; not the never-sent).
+    pub fn completed(&self) -> u64 {
+        self.ok + self.remote + self.timeout + self.lost
+    }
+
+    /// Calls that got an answer, `{err}` included.
+    pub fn answered(&self) -> u64 {
+        self.ok + self.remote
+    }
+}
+
+/// Makes `spec.calls` calls on `caller` and counts what came back, calling
+/// `on_result` once per finished call (a progress bar). When `stop` completes
+/// first, issuing stops, calls already answered count, those in flight are
+/// abandoned, and the report says what `stop` gave; from then on nothing is
+/// awaited, so a caller racing the same signal still gets the report.
+pub async fn load<S>(
+    caller: &Arc<Caller>,
+    spec: LoadSpec,
+    stop: impl Future<Output = S>,
+    mut on_result: impl FnMut(),
+) -> LoadReport<S> {
+    let LoadSpec {
+        calls: n,
+        concurrency,
+        rate,
+    } = spec;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Result<Reply, CallError>>();
+    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut ticker = rate.filter(|r| *r > 0.0).map(|r| {
+        let mut t = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    let started = Instant::now();
+    let issuer = {
+        let caller = caller.clone();
+        let sem = sem.clone();
+        tokio::spawn(async move {
+            for _ in 0..n {
+                if let Some(reason) = caller.closed() {
+                    // Connection gone: the rest fail at once, not one tick or
+                    // timeout each.
+                    let _ = tx.send(Err(CallError::NotSent(reason)));
+                    continue;
+                }
+                if let Some(t) = ticker.as_mut() {
+                    t.tick().await;
+                }
+                let Ok(permit) = sem.clone().acquire_owned().await else {
+                    break;
+                };
+                let caller = caller.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let r = caller.call().await;
+                    // Counted before the next call may start.
+                    let _ = tx.send(r);
+                    drop(permit);
+                });
+            }
+        })
+    };
+    let mut t = LoadReport {
+        calls: n,
+        ok: 0,
+        remote: 0,
+        timeout: 0,
+        lost: 0,
+        not_sent: 0,
+        unmatched: 0,
+        latency: Latency::default(),
+        first_error: None,
+        elapsed: Duration::ZERO,
+        interrupted: None,
+    };
+    tokio::pin!(stop);
+    loop {
+        let r = if t.interrupted.is_some() {
+            // Calls already answered count; those in flight are abandoned.
+            match rx.try_recv() {
+                Ok(r) => r,
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Some(r) => r,
+                    None => break,
+                },
+                s = &mut stop => {
+                    // Stop issuing.
+                    issuer.abort();
+                    t.interrupted = Some(s);
+                    continue;
+                }
+            }
+        };
+        match r {
+            Ok(reply) => {
+                t.ok += 1;
+                t.latency.record(reply.latency);
+            }
+            Err(CallError::Remote(e, reply)) => {
+                t.remote += 1;
+                t.latency.record(reply.latency);
+                t.first_error.get_or_insert(e);
+            }
+            Err(CallError::Timeout) => t.timeout += 1,
+            Err(CallError::Lost(reason)) => {
+                t.lost += 1;
+                t.first_error.get_or_insert(reason);
+            }
+            Err(CallError::NotSent(reason)) => {
+                t.not_sent += 1;
+                t.first_error.get_or_insert(reason);
+            }
+        }
+        on_result();
+    }
+    if t.interrupted.is_none() {
+        let _ = issuer.await;
+    }
+    // Once interrupted the aborted issuer is not awaited: that await can be
+    // Pending, and the shell, seeing the same signal, would drop this future
+    // before its caller prints the report. From here on nothing waits.
+    t.elapsed = started.elapsed();
+    t.unmatched = caller.unmatched();
+    t
 }
 
 /// The next event, or never when the connection's events belong to someone else.

@@ -3,12 +3,10 @@
 //! [`crate::client::rpc`], runs one call, a collection or a load run on it, and
 //! prints the replies or the summary with the documented exit code.
 //!
-//! May import: `cli` (RpcArgs, RpcRequest, GlobalArgs), `client`, `latency`,
-//! `output`, `protocol`, `shutdown`, `commands` (exit codes, input errors).
+//! May import: `cli` (RpcArgs, RpcRequest, GlobalArgs), `client`, `output`, `protocol`, `shutdown`, `commands` (exit codes, input errors).
 
 use std::io::{self, Write};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bytes::Bytes;
@@ -17,9 +15,8 @@ use tokio::sync::mpsc;
 
 use super::{client_options, exit, input_error, json_error};
 use crate::cli::{GlobalArgs, RpcArgs, RpcRequest};
-use crate::client::rpc::{Call, CallError, CallSpec, Caller, Reply, StartError, Target};
-use crate::client::{Client, ClientError, Event, Subscription};
-use crate::latency::Latency;
+use crate::client::rpc::{Call, CallError, CallSpec, Caller, LoadSpec, Reply, StartError, Target};
+use crate::client::{self, Client, ClientError, Event, Subscription};
 use crate::output::{Format, Printer, escape_controls, use_color};
 use crate::protocol::rpc::derive_response;
 use crate::shutdown::Signals;
@@ -378,165 +375,73 @@ async fn collect(
     }
 }
 
-#[derive(Default)]
-struct Tally {
-    ok: u64,
-    remote: u64,
-    timeout: u64,
-    /// Sent, then the connection went before the reply.
-    lost: u64,
-    /// Never sent: the connection was already gone.
-    unsent: u64,
-    latency: Latency,
-    first_error: Option<String>,
-}
-
+/// Load mode: the engine makes the calls ([`client::rpc::load`]); this prints
+/// its report and picks the exit code.
 async fn load(
     caller: &Arc<Caller>,
-    n: u64,
+    calls: u64,
     concurrency: usize,
     rate: Option<f64>,
     format: Format,
     mut signals: Signals,
 ) -> Result<u8> {
-    let bar = crate::output::progress(Some(n), "calls");
-    let (tx, mut rx) = mpsc::unbounded_channel::<Result<Reply, CallError>>();
-    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let mut ticker = rate.filter(|r| *r > 0.0).map(|r| {
-        let mut t = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
-        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        t
-    });
-    let started = Instant::now();
-    let issuer = {
-        let caller = caller.clone();
-        let sem = sem.clone();
-        tokio::spawn(async move {
-            for _ in 0..n {
-                if let Some(reason) = caller.closed() {
-                    // Connection gone: the rest fail at once, not one tick or
-                    // timeout each.
-                    let _ = tx.send(Err(CallError::NotSent(reason)));
-                    continue;
-                }
-                if let Some(t) = ticker.as_mut() {
-                    t.tick().await;
-                }
-                let Ok(permit) = sem.clone().acquire_owned().await else {
-                    break;
-                };
-                let caller = caller.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let r = caller.call().await;
-                    // Counted before the next call may start.
-                    let _ = tx.send(r);
-                    drop(permit);
-                });
-            }
-        })
+    let bar = crate::output::progress(Some(calls), "calls");
+    let spec = LoadSpec {
+        calls,
+        concurrency,
+        rate,
     };
-    let mut t = Tally::default();
-    let mut interrupted = None;
-    loop {
-        let r = if interrupted.is_some() {
-            // Calls already answered count; those in flight are abandoned.
-            match rx.try_recv() {
-                Ok(r) => r,
-                Err(_) => break,
-            }
-        } else {
-            tokio::select! {
-                r = rx.recv() => match r {
-                    Some(r) => r,
-                    None => break,
-                },
-                s = signals.next() => {
-                    // Stop issuing.
-                    issuer.abort();
-                    interrupted = Some(s);
-                    continue;
-                }
-            }
-        };
-        match r {
-            Ok(reply) => {
-                t.ok += 1;
-                t.latency.record(reply.latency);
-            }
-            Err(CallError::Remote(e, reply)) => {
-                t.remote += 1;
-                t.latency.record(reply.latency);
-                t.first_error.get_or_insert(e);
-            }
-            Err(CallError::Timeout) => t.timeout += 1,
-            Err(CallError::Lost(reason)) => {
-                t.lost += 1;
-                t.first_error.get_or_insert(reason);
-            }
-            Err(CallError::NotSent(reason)) => {
-                t.unsent += 1;
-                t.first_error.get_or_insert(reason);
-            }
-        }
-        bar.inc(1);
-    }
-    if interrupted.is_none() {
-        let _ = issuer.await;
-    }
-    // Once interrupted the aborted issuer is not awaited: that await can be
-    // Pending, and the shell, seeing the same signal, would drop this future
-    // before the summary below is printed. From here on nothing waits.
+    let r = client::rpc::load(caller, spec, signals.next(), || bar.inc(1)).await;
     bar.finish_and_clear();
-    let done = t.ok + t.remote + t.timeout + t.lost;
-    let secs = started.elapsed().as_secs_f64().max(1e-9);
-    let rate = (t.ok + t.remote) as f64 / secs;
-    let unmatched = caller.unmatched();
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    let rate = r.answered() as f64 / secs;
     let target = caller.describe();
+    let n = r.calls;
     match format {
         Format::Json => println!(
             "{}",
             json!({
                 "calls": n,
-                "completed": done,
-                "interrupted": interrupted.is_some(),
+                "completed": r.completed(),
+                "interrupted": r.interrupted.is_some(),
                 "concurrency": concurrency,
-                "ok": t.ok,
-                "error": t.remote,
-                "timeout": t.timeout,
-                "lost": t.lost,
-                "not_sent": t.unsent,
-                "unmatched_replies": unmatched,
+                "ok": r.ok,
+                "error": r.remote,
+                "timeout": r.timeout,
+                "lost": r.lost,
+                "not_sent": r.not_sent,
+                "unmatched_replies": r.unmatched,
                 "elapsed_s": secs,
                 "calls_per_s": rate,
-                "latency_ms": t.latency.to_json(),
+                "latency_ms": r.latency.to_json(),
             })
         ),
         _ => {
-            match interrupted {
+            match &r.interrupted {
                 None => println!("{n} calls, concurrency {concurrency}: {target}"),
                 Some(s) => println!(
-                    "{done} of {n} calls, concurrency {concurrency}, interrupted ({}): {target}",
+                    "{} of {n} calls, concurrency {concurrency}, interrupted ({}): {target}",
+                    r.completed(),
                     s.name()
                 ),
             }
             println!(
                 "ok {}  error {}  timeout {}  lost {}  not sent {}   in {secs:.3} s = {rate:.0} calls/s",
-                t.ok, t.remote, t.timeout, t.lost, t.unsent
+                r.ok, r.remote, r.timeout, r.lost, r.not_sent
             );
-            println!("latency   {}", t.latency.line());
-            if let Some(e) = &t.first_error {
+            println!("latency   {}", r.latency.line());
+            if let Some(e) = &r.first_error {
                 println!("first error: {}", escape_controls(e));
             }
         }
     }
-    Ok(if interrupted.is_some() {
+    Ok(if r.interrupted.is_some() {
         exit::INTERRUPTED
-    } else if t.lost > 0 || t.unsent > 0 {
+    } else if r.lost > 0 || r.not_sent > 0 {
         exit::LOST
-    } else if t.timeout > 0 {
+    } else if r.timeout > 0 {
         exit::TIMEOUT
-    } else if t.remote > 0 {
+    } else if r.remote > 0 {
         exit::REMOTE
     } else {
         exit::OK
