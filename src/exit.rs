@@ -59,8 +59,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 .is_some()
             || cause.downcast_ref::<crate::broker::BrokerError>().is_some()
             || cause
-                .downcast_ref::<crate::commands::broker::handlers::HandlerError>()
+                .downcast_ref::<crate::broker::handlers::HandlerError>()
                 .is_some()
+            || cause.downcast_ref::<crate::fleet::FleetError>().is_some()
         {
             // Unreadable or invalid files and settings given on the command line.
             return USAGE;

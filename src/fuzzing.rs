@@ -12,9 +12,9 @@
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
 
+use crate::broker::handlers::HandlerFile;
 use crate::broker::{Broker, BrokerConfig, Offline};
-use crate::commands::broker::handlers::HandlerFile;
-use crate::commands::simulate::scenario::{self, Scenario};
+use crate::fleet::scenario::{self, Scenario};
 use crate::protocol::framing::{self, MAX_RAW_FRAME};
 use crate::protocol::{MakoConnect, Packet, display_bytes, kind_name, parse_connect_like_mako};
 use crate::template::{self, Context};

@@ -5,16 +5,21 @@
 //! [`client`] → [`commands`] → terminal. The [`broker`] is a sibling of the client:
 //! both stand on the protocol floor and never import each other.
 //!
-//! - [`protocol`]: packet encode/decode and raw framing; no I/O.
+//! - [`protocol`]: packet encode/decode, raw framing and the RPC conventions
+//!   ([`protocol::rpc`]); no I/O.
 //! - [`transport`]: WebSocket and raw (HTTP-bootstrapped) byte streams, TLS.
 //! - [`client`]: the async SMQ client (handshake, caches, keepalive, reconnect).
-//! - [`broker`]: the embedded broker that behaves like Mako's `smq.hub`.
+//! - [`broker`]: the embedded broker that behaves like Mako's `smq.hub`, and its
+//!   request/RPC handler rules ([`broker::handlers`]).
 //! - [`trace`]: trace events (one wire schema for the embedded broker and the
 //!   Mako Lua hook), their sources (attach over SMQ, NDJSON files) and filters.
-//! - [`commands`]: one module per subcommand (`simulate/`, `shell/`, `tui/` are
-//!   folders; `demo` assembles broker, fleet, operator and TUI).
+//! - [`fleet`]: the simulated-device engine (scenario, device, run, report,
+//!   built-in scenarios); [`fleet::run_fleet`] is the in-process entry point.
+//! - [`commands`]: one module per subcommand (`shell/`, `tui/` are folders;
+//!   `demo` assembles broker, fleet, operator and TUI).
 //! - [`output`]: payload rendering shared by every command.
 //! - [`text`]: time and payload-preview helpers (no I/O).
+//! - [`latency`]: the one latency summary (HDR histogram percentiles).
 //! - [`template`]: `{{field}}` reply templates (serve, broker handlers).
 //! - [`cli`]: the clap definitions.
 //! - [`profile`]: connection profiles from the config file, and their precedence.
@@ -27,8 +32,10 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod exit;
+pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod latency;
 pub mod output;
 pub mod profile;
 pub mod protocol;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use smqctl::broker::handlers::HandlerFile;
 use smqctl::broker::{Broker, BrokerConfig};
-use smqctl::commands::broker::handlers::HandlerFile;
 use smqctl::trace::TraceEvent;
 
 /// Longest any single step may take before the test fails.

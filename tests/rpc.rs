@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use smqctl::commands::broker::handlers::HandlerFile;
+use smqctl::broker::handlers::HandlerFile;
 
 use crate::harness::{Running, TestBroker, json_lines, publish, ready_sub, run, smqctl, text};
 
@@ -146,6 +146,19 @@ fn dropped_connection_fails_pending_calls_at_once() {
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "did not wait for the 60 s timeout"
+    );
+}
+
+#[test]
+fn a_bad_to_is_refused_before_connecting() {
+    // It used to be checked only after the connect (and Createsub, Subscribe),
+    // so an unreachable broker said exit 3 for what is a typo (exit 2).
+    let out = rpc("ws://127.0.0.1:1/", &["HelloReq", "--to", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--to '0' is not an ETID"),
+        "{}",
+        text(&out.stderr)
     );
 }
 

@@ -1007,3 +1007,35 @@ fn simulate_verify_subscriber_had_a_random_uid_so_a_broker_checking_credentials_
         text(&out.stderr)
     );
 }
+
+#[test]
+fn verify_on_a_scenario_without_a_verify_topic_is_bad_input_exit_2() {
+    // The fleet engine reports this as its own FleetError (it used to reach
+    // up into the commands for an input error); the exit code must stay 2.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let charger = text(&run(smqctl().args(["simulate", "--print-scenario", "charger"])).stdout);
+    let kept: String = charger
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("verify_topic"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(
+        kept, charger,
+        "the charger scenario has a verify_topic line"
+    );
+    let path = dir.path().join("quiet.toml");
+    std::fs::write(&path, kept).expect("write scenario");
+    let broker = broker_for("charger");
+    let path = path.to_str().expect("utf-8 temp path");
+    let out = run(&mut simulate(
+        &broker.url("ws"),
+        &["-n", "1", "--duration", "5s", "--verify", "-s", path],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("--verify: scenario quiet has no periodic message with a verify_topic"),
+        "{}",
+        text(&out.stderr)
+    );
+}

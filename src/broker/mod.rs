@@ -12,12 +12,15 @@
 //!
 //! [`Broker`] also offers the server-side API of `smq.hub` (create, publish,
 //! subscribe as the server client at ETID 1, lookups, shutdown) for features such
-//! as RPC handlers.
+//! as RPC handlers: [`handlers`] is the rule set of `smqctl broker --handlers`
+//! (named requests, `$RpcReq` functions, events) built on that API.
 //!
-//! May import: `protocol`, `trace`. Never `client`: broker and client are
-//! siblings that share only the protocol floor.
+//! May import: `protocol`, `trace`, `template` (handler replies), `cli`
+//! (only `parse_duration` in handlers, until it moves to `text`). Never
+//! `client`: broker and client are siblings that share only the protocol floor.
 
 mod auth;
+pub mod handlers;
 mod http;
 mod router;
 mod session;
@@ -42,6 +45,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 pub use self::auth::Auth;
+pub use self::handlers::{HandlerError, HandlerFile};
 use self::router::{Outgoing, Router, publish_body};
 #[doc(hidden)]
 pub use self::session::Offline;

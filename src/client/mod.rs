@@ -5,13 +5,15 @@
 //! [`Client`] is a cheap cloneable handle that sends it requests; replies come back
 //! on oneshot channels, messages on per-subscription channels or on the
 //! [`Event`] stream. Protocol state lives in `state.rs` without I/O; reconnecting
-//! with backoff, re-running the caller's setup, is in `reconnect.rs`.
+//! with backoff, re-running the caller's setup, is in `reconnect.rs`; the RPC
+//! caller (named requests and `$RpcReq` calls, from a plain `CallSpec`) in `rpc.rs`.
 //!
 //! May import: `protocol`, `transport`. Prints only under `--trace-packets`.
 
 mod conn;
 pub mod live;
 pub mod reconnect;
+pub mod rpc;
 pub mod state;
 pub mod trace;
 #[cfg(test)]

@@ -17,12 +17,12 @@ use bytes::{BufMut, BytesMut};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::latency::Latency;
 use crate::args::{ConnectArgs, GlobalArgs, SummaryFormat, at_least_one, client_options};
 use crate::broker::{Broker, BrokerConfig};
 use crate::client::{Client, ClientOptions};
 use crate::exit;
 use crate::text::parse_duration;
+use crate::latency::Latency;
 use crate::transport::Endpoint;
 
 #[derive(Debug, Subcommand)]

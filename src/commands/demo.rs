@@ -21,15 +21,16 @@ use clap::{Args, Parser};
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::args::{GlobalArgs, at_least_one};
+use crate::broker::handlers::HandlerFile;
 use crate::broker::{Broker, BrokerConfig};
 use crate::client::{Client, ClientOptions, Dest};
-use crate::commands::broker::handlers::HandlerFile;
-use crate::commands::simulate::fleet::{FleetConfig, run_fleet};
-use crate::commands::simulate::scenario;
 use crate::commands::trace::{TraceArgs, TraceFormat};
 use crate::commands::tui::TuiArgs;
 use crate::exit::{self, input_error};
 use crate::text::parse_positive_duration;
+use crate::fleet::scenario;
+use crate::fleet::{FleetConfig, run_fleet};
+use crate::protocol::rpc::{RPC_REQ, RPC_RESP, rpc_request};
 use crate::trace::TraceEvent;
 use crate::transport::Endpoint;
 
@@ -264,7 +265,7 @@ async fn operator(
     // A dashboard's subscription: the broker re-publishes every report here, and
     // without a subscriber each one would be a drop that hides the mistakes.
     let mut reports = client.subscribe("ChargerState", None).await?;
-    let mut answers = client.subscribe("self", Some("$RpcResp")).await?;
+    let mut answers = client.subscribe("self", Some(RPC_RESP)).await?;
     let _ = subscribed.send(());
     let mut devices: Vec<u32> = Vec::new();
     let mut tick = tokio::time::interval(every);
@@ -326,8 +327,8 @@ async fn act(
             client
                 .publish(
                     Dest::Id(server),
-                    Some("$RpcReq"),
-                    json(format!("{{\"id\":{n},\"name\":\"{name}\",\"args\":[{n}]}}")),
+                    Some(RPC_REQ),
+                    rpc_request(n, name, &[n.into()]),
                 )
                 .await?;
             counts.calls.fetch_add(1, Ordering::Relaxed);

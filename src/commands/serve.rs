@@ -24,11 +24,11 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::task::JoinSet;
 
-use super::rpc::{derive_response, json_or_string, rpc_reply};
 use crate::args::{ConnectArgs, GlobalArgs, at_least_one, client_options};
 use crate::client::{Client, ClientError, Event, Message, ReconnectPolicy, run_session};
 use crate::exit::{self, input_error};
 use crate::output::{DataType, Format, Printer, use_color};
+use crate::protocol::rpc::{derive_response, json_or_string, rpc_reply};
 use crate::template::{self, Context};
 use crate::text::parse_duration;
 

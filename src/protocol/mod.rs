@@ -13,6 +13,7 @@ pub mod control;
 pub mod framing;
 pub mod handshake;
 pub mod publish;
+pub mod rpc;
 pub mod topic;
 
 use bytes::{BufMut, Bytes, BytesMut};

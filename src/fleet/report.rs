@@ -3,7 +3,7 @@
 //! object, the `--report FILE`), and `merge` of the reports of several shards —
 //! which also checks that the shards covered every device exactly once.
 //!
-//! May import: `commands::latency`, serde, serde_json.
+//! May import: `latency`, serde, serde_json.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::commands::latency::Latency;
+use crate::latency::Latency;
 
 /// Live counters shared by every device of a fleet.
 #[derive(Default)]
@@ -530,7 +530,7 @@ mod tests {
     use super::*;
 
     fn shard(i: u32, n: u32, fleet: u32) -> Report {
-        let (start, end) = super::super::fleet::shard_range(fleet, i, n);
+        let (start, end) = crate::fleet::shard_range(fleet, i, n);
         Report {
             scenario: "charger".into(),
             fleet,

@@ -9,6 +9,12 @@
 //! - `[[event]]`: a report re-published as a broadcast on a topic.
 //!
 //! Templates are expanded by `crate::template`, the same code `smqctl serve` uses.
+//! Used by `smqctl broker`, `smqctl demo`, the test harness and the fleet's
+//! built-in scenarios (each ships the handler file its devices expect).
+//!
+//! May import: the broker's face (`Broker`, `ServerHandler`, `ServerMessage`),
+//! `protocol::rpc` (the Req→Resp and `$RpcReq` conventions), `template`, `cli`
+//! (only `parse_duration`, until it moves to `text`). Never `commands`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,7 +26,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::broker::{Broker, ServerHandler, ServerMessage};
-use crate::commands::rpc::{derive_response, json_or_string, rpc_reply};
+use crate::protocol::rpc::{RPC_REQ, RPC_RESP, derive_response, json_or_string, rpc_reply};
 use crate::template::{self, Context};
 
 /// The file as written.
@@ -42,10 +48,10 @@ pub struct HandlerFile {
 }
 
 fn default_rpc_request() -> String {
-    "$RpcReq".into()
+    RPC_REQ.into()
 }
 fn default_rpc_response() -> String {
-    "$RpcResp".into()
+    RPC_RESP.into()
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,16 +4,11 @@
 //! backoff), from a built-in scenario or a TOML file; and `simulate merge`,
 //! which merges the reports of several shards.
 //!
-//! Layout: [`scenario`] (the TOML model), [`device`] (one device's lifecycle),
-//! [`fleet`] (ramp, churn, shard, verify; the library entry point
-//! [`fleet::run_fleet`]), [`report`] (summary, JSON report, merge).
+//! The engine is [`crate::fleet`] (scenario, device, run, report); this file
+//! holds the flags, turns them into a [`FleetConfig`], prints progress and the
+//! summary, and merges shard reports.
 //!
-//! May import: `args`, `exit`, `text`, `client`, `output`.
-
-pub mod device;
-pub mod fleet;
-pub mod report;
-pub mod scenario;
+//! May import: `args`, `exit`, `text`, `client`, `fleet`, `output`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -26,9 +21,9 @@ use crate::args::{ConnectArgs, GlobalArgs, SummaryFormat, client_options};
 use crate::client::ReconnectPolicy;
 use crate::exit::{self, input_error};
 use crate::text::parse_duration;
-use fleet::{FleetConfig, run_fleet_with};
-use report::Report;
-use scenario::Scenario;
+use crate::fleet::report::{self, Report};
+use crate::fleet::scenario::{self, Scenario};
+use crate::fleet::{self, FleetConfig, run_fleet_with};
 
 pub const EXAMPLES: &str = "\
 Examples:

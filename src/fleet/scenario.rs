@@ -639,8 +639,7 @@ mod tests {
             assert!(s.ready.is_some(), "{name} has a ready message");
             assert!(!s.periodic.is_empty() && !s.commands.is_empty(), "{name}");
             assert!(!s.description.is_empty(), "{name}");
-            let h: Result<crate::commands::broker::handlers::HandlerFile, _> =
-                toml::from_str(handlers);
+            let h: Result<crate::broker::handlers::HandlerFile, _> = toml::from_str(handlers);
             assert!(h.is_ok(), "{name} handlers: {:?}", h.err());
         }
     }

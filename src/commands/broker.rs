@@ -5,7 +5,7 @@
 //! closes and refusals are logged on stderr; `-vv` adds every subscription and
 //! message. The log comes from the broker's trace events, never from credentials.
 //! Tracers (`smqctl trace`, `smqctl tui`) attach over SMQ itself; `--trace-allow`
-//! says from where.
+//! says from where. The `--handlers` rules are the engine's: [`crate::broker::handlers`].
 //!
 //! Its flags ([`BrokerArgs`]) and long-help [`EXAMPLES`] live here too.
 //!
@@ -69,10 +69,10 @@ pub struct BrokerArgs {
     pub trace_allow: String,
 }
 
-pub mod handlers;
-
 use crate::args::GlobalArgs;
-use crate::broker::{Auth, Broker, BrokerConfig, TraceAllow, load_tls_config_with_clients};
+use crate::broker::{
+    Auth, Broker, BrokerConfig, HandlerFile, TraceAllow, load_tls_config_with_clients,
+};
 
 use crate::exit::{self, input_error};
 use crate::output::clock_time;
@@ -125,7 +125,7 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
     let addr = listener.local_addr()?;
     let broker = Broker::new(config);
     if let Some(path) = &args.handlers {
-        let handlers = handlers::HandlerFile::load(path)?.install(&broker);
+        let handlers = HandlerFile::load(path)?.install(&broker);
         eprintln!(
             "smqctl broker: {} handler rule(s) from {} answer at ETID {}",
             handlers.rules(),

@@ -1,13 +1,18 @@
-//! A fleet: start the devices of this shard at the ramp rate, keep time
-//! (duration, progress ticks), run the `--verify` subscriber, stop everyone
-//! cleanly (each device sends Disconnect) and build the [`Report`].
+//! The simulated-device engine: a fleet starts the devices of its shard at the
+//! ramp rate, keeps time (duration, progress ticks), runs the `--verify`
+//! subscriber, stops everyone cleanly (each device sends Disconnect) and builds
+//! the [`Report`]. `smqctl simulate` turns its flags into a [`FleetConfig`];
+//! `smqctl demo` builds one in code.
 //!
-//! [`run_fleet`] is the library entry point: another command (a future `smqctl
-//! demo`) can run a small fleet in-process:
+//! Layout: [`scenario`] (the TOML model and the built-ins of `builtin/`),
+//! [`device`] (one device's lifecycle), this file (ramp, churn, shard, verify),
+//! [`report`] (live stats, summary, JSON report, merge of shards).
+//!
+//! [`run_fleet`] is the in-process entry point:
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use smqctl::commands::simulate::fleet::{FleetConfig, run_fleet};
+//! use smqctl::fleet::{FleetConfig, run_fleet};
 //! let mut cfg = FleetConfig::builtin("charger", "ws://127.0.0.1:9357/smq/", 20)?;
 //! cfg.duration = Some(std::time::Duration::from_secs(30));
 //! let report = run_fleet(cfg, smqctl::shutdown::requested()).await?;
@@ -15,7 +20,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! May import: `client`, `transport`, siblings `device`, `scenario`, `report`.
+//! May import: `client`, `transport`, `protocol`, `template`, `latency`, `cli`
+//! (only `parse_duration`, until it moves to `text`), its children. Never
+//! `commands` or `output`: errors are typed ([`FleetError`], `ScenarioError`)
+//! and printing is the command's.
+
+pub mod device;
+pub mod report;
+pub mod scenario;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,11 +39,20 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::device::{self, DeviceResult, Shared};
-use super::report::{DeviceRow, Live, Report, Stats, VerifyReport};
-use super::scenario::Scenario;
+use self::device::{DeviceResult, Shared};
+use self::report::{DeviceRow, Live, Report, Stats, VerifyReport};
+use self::scenario::Scenario;
 use crate::client::{Client, ClientOptions, Message, ReconnectPolicy};
 use crate::transport::Endpoint;
+
+/// A fleet configuration that cannot run: bad input from the user (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error("--shard {i}/{n}: I must be below N (0-based, e.g. 0/4 .. 3/4)")]
+    Shard { i: u32, n: u32 },
+    #[error("--verify: scenario {0} has no periodic message with a verify_topic")]
+    NoVerifyTopic(String),
+}
 
 /// Everything a fleet run needs. Build one with [`FleetConfig::new`] or
 /// [`FleetConfig::builtin`] and change the public fields.
@@ -157,10 +178,7 @@ async fn start_verifier(cfg: &FleetConfig, range: (u32, u32)) -> Result<Verifier
         }
     }
     if topics.is_empty() {
-        anyhow::bail!(crate::exit::input_error(format!(
-            "--verify: scenario {} has no periodic message with a verify_topic",
-            cfg.scenario.name
-        )));
+        anyhow::bail!(FleetError::NoVerifyTopic(cfg.scenario.name.clone()));
     }
     drop(tx);
     let (finish, mut finish_rx) = oneshot::channel::<u64>();
@@ -238,9 +256,7 @@ pub async fn run_fleet_with(
 ) -> Result<Report> {
     let (i, n) = cfg.shard;
     if n == 0 || i >= n {
-        anyhow::bail!(crate::exit::input_error(format!(
-            "--shard {i}/{n}: I must be below N (0-based, e.g. 0/4 .. 3/4)"
-        )));
+        anyhow::bail!(FleetError::Shard { i, n });
     }
     let range = shard_range(cfg.devices, i, n);
     let target = u64::from(range.1 - range.0);

@@ -1,0 +1,598 @@
+//! The RPC caller: request/reply the way SMQ apps do it, on a connected
+//! [`Client`], described by a plain [`CallSpec`] (no flags, no printing).
+//!
+//! Named requests publish to a destination with the request name as sub-topic
+//! and await the reply on `self` under the response sub-topic (`…Resp`);
+//! correlated calls send `{id,name,args}` on `$RpcReq` and match `{id,rsp|err}`
+//! on `$RpcResp` (the conventions of [`crate::protocol::rpc`]). One dispatcher
+//! task hands replies to the pending calls by correlation key; when the
+//! connection drops it fails every pending call at once, so nothing waits for
+//! its timeout on a dead socket. `smqctl rpc`, `bench rpc` and the shell's
+//! `rpc`/`call` turn their flags into a [`CallSpec`] and print what comes back;
+//! [`load`] is the load generator (concurrency, rate, percentiles) of
+//! `rpc --count` and `bench rpc`, returning a plain [`LoadReport`].
+//!
+//! May import: the client (this folder), `protocol` (`protocol::rpc`),
+//! `latency`. Never `cli`, `commands` or `output`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Client, ClientError, Event, Message, Subscription};
+use crate::latency::Latency;
+use crate::protocol::rpc::{rpc_error, rpc_request};
+
+/// One kind of call, with everything it needs to know: what to send, where,
+/// on which sub-topics, and how long to wait.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    pub call: Call,
+    pub to: Target,
+    /// Sub-topic of the requests: the request name, or `$RpcReq` (or another
+    /// name) for correlated calls.
+    pub request: String,
+    /// Sub-topic the replies arrive on at `self`.
+    pub response: String,
+    /// For each call's reply, and for the setup (Createsub, Subscribe, Create)
+    /// before the first call.
+    pub timeout: Duration,
+    /// Many replies to one request: the caller reads the reply route itself
+    /// (the subscription [`Caller::start`] returns); no dispatcher.
+    pub collect: bool,
+}
+
+/// What a call sends.
+#[derive(Debug, Clone)]
+pub enum Call {
+    Named {
+        payload: Bytes,
+        /// The payload as JSON object, when `id_field` needs to write into it.
+        object: Option<serde_json::Map<String, Value>>,
+        /// Field of request and reply that carries the correlation ID.
+        id_field: Option<String>,
+    },
+    Correlated {
+        name: String,
+        args: Vec<Value>,
+    },
+}
+
+/// Where the requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The broker's own client at this ETID.
+    Server(u32),
+    /// A client's ETID.
+    Etid(u32),
+    /// Ourselves (a responder on the same connection).
+    SelfEtid,
+    /// A topic: every subscriber gets the request.
+    Topic(String),
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub msg: Message,
+    pub json: Option<Value>,
+    pub latency: Duration,
+}
+
+#[derive(Debug)]
+pub enum CallError {
+    Timeout,
+    /// The handler answered `{"err": …}`.
+    Remote(String, Reply),
+    /// The connection went while the call was in flight (sent, no reply).
+    Lost(String),
+    /// The connection was already gone: the call was never sent.
+    NotSent(String),
+}
+
+/// Why [`Caller::start`] could not set up the reply route.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The setup as a whole outlived the call's timeout.
+    #[error("the broker did not answer the call's setup (Create/Createsub)")]
+    SetupTimeout,
+    /// Createsub, Subscribe or Create failed (an unanswered one is `NoAck`).
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+#[derive(Default)]
+struct Pending {
+    waiting: HashMap<String, oneshot::Sender<Reply>>,
+    closed: Option<String>,
+    unmatched: u64,
+    /// Timed-out calls without a correlation ID whose reply may still arrive;
+    /// such a late reply must not be taken for the next call's.
+    stale: u64,
+}
+
+/// A connected caller: one client, one reply route, many calls.
+pub struct Caller {
+    client: Client,
+    dest: u32,
+    dest_label: String,
+    request: String,
+    req_subtid: u32,
+    resp_name: String,
+    call: Call,
+    timeout: Duration,
+    next_id: AtomicU64,
+    prefix: String,
+    pending: Arc<Mutex<Pending>>,
+    /// Dropped with the caller: ends its dispatcher (and so its reply route),
+    /// which matters on a connection that outlives the call (the shell).
+    _stop: oneshot::Sender<()>,
+}
+
+fn lock(p: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
+    p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The correlation key of a reply, per kind of call.
+fn reply_key(call: &Call, json: Option<&Value>) -> Option<String> {
+    let field = match call {
+        Call::Correlated { .. } => "id",
+        Call::Named {
+            id_field: Some(f), ..
+        } => f.as_str(),
+        Call::Named { id_field: None, .. } => return Some(String::new()),
+    };
+    match json?.get(field)? {
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+impl Caller {
+    /// Registers the reply route on a connected client and starts the
+    /// dispatcher. The route is in place before the first request leaves (the
+    /// readiness barrier). The setup's acks (Createsub, Subscribe, Create of a
+    /// topic) count against `spec.timeout` too: a broker that never answers
+    /// them must not hang the call. `events` is the client's event stream when
+    /// this caller owns the connection (one-shot `rpc`); a caller sharing a
+    /// connection (the shell) passes None and learns of its end from the route
+    /// closing. With `spec.collect` the reply subscription is returned for the
+    /// caller to read.
+    pub async fn start(
+        client: &Client,
+        events: Option<mpsc::Receiver<Event>>,
+        spec: CallSpec,
+    ) -> Result<(Arc<Caller>, Option<Subscription>), StartError> {
+        let bounded = client.with_ack_timeout(spec.timeout.min(client.ack_timeout()));
+        match tokio::time::timeout(spec.timeout, Self::attach(bounded, events, spec)).await {
+            Ok(r) => r.map_err(StartError::Client),
+            Err(_) => Err(StartError::SetupTimeout),
+        }
+    }
+
+    async fn attach(
+        client: Client,
+        events: Option<mpsc::Receiver<Event>>,
+        spec: CallSpec,
+    ) -> Result<(Arc<Caller>, Option<Subscription>), ClientError> {
+        let mut events = events;
+        let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
+        let req_subtid = client.createsub(&spec.request).await?;
+        let sub = client.subscribe("self", Some(&spec.response)).await?;
+        let (dest, dest_label) = match &spec.to {
+            Target::Server(etid) => (*etid, format!("ETID {etid} (broker)")),
+            Target::Etid(etid) => (*etid, format!("ETID {etid}")),
+            Target::SelfEtid => (client.etid(), format!("self (ETID {})", client.etid())),
+            Target::Topic(name) => (client.create(name).await?, format!("topic {name}")),
+        };
+        let caller = Arc::new(Caller {
+            client,
+            dest,
+            dest_label,
+            request: spec.request,
+            req_subtid,
+            resp_name: spec.response,
+            call: spec.call,
+            timeout: spec.timeout,
+            next_id: AtomicU64::new(1),
+            prefix: format!("smqctl-{:08x}", rand::random::<u32>()),
+            pending: Arc::new(Mutex::new(Pending::default())),
+            _stop: stop_tx,
+        });
+        if spec.collect {
+            // Many replies to one request: the caller reads the route itself.
+            if let Some(mut events) = events {
+                tokio::spawn(async move { while events.recv().await.is_some() {} });
+            }
+            return Ok((caller, Some(sub)));
+        }
+        let pending = caller.pending.clone();
+        let call = caller.call.clone();
+        let mut rx = sub.rx;
+        tokio::spawn(async move {
+            let reason = loop {
+                tokio::select! {
+                    m = rx.recv() => match m {
+                        Some(m) => {
+                            let json = serde_json::from_slice::<Value>(&m.payload).ok();
+                            let key = reply_key(&call, json.as_ref());
+                            let mut p = lock(&pending);
+                            if key.as_deref() == Some("") && p.stale > 0 {
+                                // The late answer to a call that already timed out.
+                                p.stale -= 1;
+                                p.unmatched += 1;
+                                continue;
+                            }
+                            match key.and_then(|k| p.waiting.remove(&k)) {
+                                Some(tx) => {
+                                    let _ = tx.send(Reply { msg: m, json, latency: Duration::ZERO });
+                                }
+                                None => p.unmatched += 1,
+                            }
+                        }
+                        None => {
+                            // The routes went away with the connection; its Closed
+                            // event (already sent) carries the reason.
+                            let mut reason = "connection closed".to_string();
+                            if let Some(events) = events.as_mut() {
+                                while let Some(ev) = events.recv().await {
+                                    if let Event::Closed { reason: r, .. } = ev {
+                                        reason = r;
+                                        break;
+                                    }
+                                }
+                            }
+                            break reason;
+                        }
+                    },
+                    _ = &mut stop_rx => return,
+                    ev = next_event(&mut events) => match ev {
+                        Some(Event::Closed { reason, .. }) => break reason,
+                        Some(_) => {}
+                        None => break "connection closed".to_string(),
+                    },
+                }
+            };
+            // Fail every pending call now: dropping the senders wakes them.
+            let mut p = lock(&pending);
+            p.closed = Some(reason);
+            p.waiting.clear();
+        });
+        Ok((caller, None))
+    }
+
+    /// Sends one call and waits for its reply.
+    pub async fn call(&self) -> Result<Reply, CallError> {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (key, payload) = self.build(n);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut p = lock(&self.pending);
+            if let Some(reason) = &p.closed {
+                return Err(CallError::NotSent(reason.clone()));
+            }
+            p.waiting.insert(key.clone(), tx);
+        }
+        let started = Instant::now();
+        if let Err(e) = self
+            .client
+            .publish_ids(self.dest, self.req_subtid, payload)
+            .await
+        {
+            lock(&self.pending).waiting.remove(&key);
+            return Err(CallError::NotSent(e.to_string()));
+        }
+        match tokio::time::timeout(self.timeout, rx).await {
+            Err(_) => {
+                let mut p = lock(&self.pending);
+                if p.waiting.remove(&key).is_some() && key.is_empty() {
+                    p.stale += 1;
+                }
+                Err(CallError::Timeout)
+            }
+            Ok(Err(_)) => Err(CallError::Lost(
+                lock(&self.pending)
+                    .closed
+                    .clone()
+                    .unwrap_or_else(|| "connection closed".into()),
+            )),
+            Ok(Ok(mut reply)) => {
+                reply.latency = started.elapsed();
+                if let Call::Correlated { .. } = self.call
+                    && let Some(text) = reply.json.as_ref().and_then(rpc_error)
+                {
+                    return Err(CallError::Remote(text, reply));
+                }
+                Ok(reply)
+            }
+        }
+    }
+
+    /// Sends the first request once, without waiting (collect mode: the
+    /// replies are read from the subscription [`Caller::start`] returned).
+    pub async fn send_once(&self) -> Result<(), ClientError> {
+        let (_, payload) = self.build(1);
+        self.client
+            .publish_ids(self.dest, self.req_subtid, payload)
+            .await?;
+        self.client.flush().await
+    }
+
+    /// The correlation key and body of call number `n`.
+    fn build(&self, n: u64) -> (String, Bytes) {
+        match &self.call {
+            Call::Correlated { name, args } => (n.to_string(), rpc_request(n, name, args)),
+            Call::Named {
+                payload,
+                object,
+                id_field,
+            } => match (id_field, object) {
+                (Some(field), Some(obj)) => {
+                    let id = format!("{}-{n}", self.prefix);
+                    let mut obj = obj.clone();
+                    obj.insert(field.clone(), Value::String(id.clone()));
+                    (id, Bytes::from(Value::Object(obj).to_string()))
+                }
+                _ => (String::new(), payload.clone()),
+            },
+        }
+    }
+
+    /// "sent X to ETID 1 (broker) and waited for Y on self".
+    pub fn describe(&self) -> String {
+        let what = match &self.call {
+            Call::Named { .. } => self.request.clone(),
+            Call::Correlated { name, .. } => format!("call {name} on {}", self.request_name()),
+        };
+        format!(
+            "sent {what} to {} and waited for {} on self",
+            self.dest_label, self.resp_name
+        )
+    }
+
+    /// The request sub-topic's name, as the client's name cache knows it.
+    pub fn request_name(&self) -> String {
+        self.client
+            .names()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .subtopic(self.req_subtid)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Our own ETID (replies that come from ourselves print as such).
+    pub fn etid(&self) -> u32 {
+        self.client.etid()
+    }
+
+    pub fn call_kind(&self) -> &Call {
+        &self.call
+    }
+
+    /// How long each call waits for its reply.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Why the connection went, once it has: every later call is `NotSent`.
+    pub fn closed(&self) -> Option<String> {
+        lock(&self.pending).closed.clone()
+    }
+
+    /// Replies that matched no waiting call (late, duplicated, or foreign).
+    pub fn unmatched(&self) -> u64 {
+        lock(&self.pending).unmatched
+    }
+}
+
+/// A load run: `calls` calls, at most `concurrency` in flight, at most
+/// `rate` per second (None or 0: as fast as they complete).
+#[derive(Debug, Clone, Copy)]
+pub struct LoadSpec {
+    pub calls: u64,
+    pub concurrency: usize,
+    pub rate: Option<f64>,
+}
+
+/// What a load run did. `S` is what the stop future gave, when it ended the run.
+#[derive(Debug)]
+pub struct LoadReport<S> {
+    pub calls: u64,
+    pub ok: u64,
+    /// Answered `{err}`.
+    pub remote: u64,
+    pub timeout: u64,
+    /// Sent, then the connection went before the reply.
+    pub lost: u64,
+    /// Never sent: the connection was already gone.
+    pub not_sent: u64,
+    /// Replies that matched no waiting call.
+    pub unmatched: u64,
+    /// Of the answered calls (ok and remote).
+    pub latency: Latency,
+    pub first_error: Option<String>,
+    pub elapsed: Duration,
+    pub interrupted: Option<S>,
+}
+
+impl<S> LoadReport<S> {
+    /// Calls that ended (answered, timed out or lost; not the never-sent).
+    pub fn completed(&self) -> u64 {
+        self.ok + self.remote + self.timeout + self.lost
+    }
+
+    /// Calls that got an answer, `{err}` included.
+    pub fn answered(&self) -> u64 {
+        self.ok + self.remote
+    }
+}
+
+/// Makes `spec.calls` calls on `caller` and counts what came back, calling
+/// `on_result` once per finished call (a progress bar). When `stop` completes
+/// first, issuing stops, calls already answered count, those in flight are
+/// abandoned, and the report says what `stop` gave; from then on nothing is
+/// awaited, so a caller racing the same signal still gets the report.
+pub async fn load<S>(
+    caller: &Arc<Caller>,
+    spec: LoadSpec,
+    stop: impl Future<Output = S>,
+    mut on_result: impl FnMut(),
+) -> LoadReport<S> {
+    let LoadSpec {
+        calls: n,
+        concurrency,
+        rate,
+    } = spec;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Result<Reply, CallError>>();
+    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut ticker = rate.filter(|r| *r > 0.0).map(|r| {
+        let mut t = tokio::time::interval(Duration::from_secs_f64(1.0 / r));
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    let started = Instant::now();
+    let issuer = {
+        let caller = caller.clone();
+        let sem = sem.clone();
+        tokio::spawn(async move {
+            for _ in 0..n {
+                if let Some(reason) = caller.closed() {
+                    // Connection gone: the rest fail at once, not one tick or
+                    // timeout each.
+                    let _ = tx.send(Err(CallError::NotSent(reason)));
+                    continue;
+                }
+                if let Some(t) = ticker.as_mut() {
+                    t.tick().await;
+                }
+                let Ok(permit) = sem.clone().acquire_owned().await else {
+                    break;
+                };
+                let caller = caller.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let r = caller.call().await;
+                    // Counted before the next call may start.
+                    let _ = tx.send(r);
+                    drop(permit);
+                });
+            }
+        })
+    };
+    let mut t = LoadReport {
+        calls: n,
+        ok: 0,
+        remote: 0,
+        timeout: 0,
+        lost: 0,
+        not_sent: 0,
+        unmatched: 0,
+        latency: Latency::default(),
+        first_error: None,
+        elapsed: Duration::ZERO,
+        interrupted: None,
+    };
+    tokio::pin!(stop);
+    loop {
+        let r = if t.interrupted.is_some() {
+            // Calls already answered count; those in flight are abandoned.
+            match rx.try_recv() {
+                Ok(r) => r,
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Some(r) => r,
+                    None => break,
+                },
+                s = &mut stop => {
+                    // Stop issuing.
+                    issuer.abort();
+                    t.interrupted = Some(s);
+                    continue;
+                }
+            }
+        };
+        match r {
+            Ok(reply) => {
+                t.ok += 1;
+                t.latency.record(reply.latency);
+            }
+            Err(CallError::Remote(e, reply)) => {
+                t.remote += 1;
+                t.latency.record(reply.latency);
+                t.first_error.get_or_insert(e);
+            }
+            Err(CallError::Timeout) => t.timeout += 1,
+            Err(CallError::Lost(reason)) => {
+                t.lost += 1;
+                t.first_error.get_or_insert(reason);
+            }
+            Err(CallError::NotSent(reason)) => {
+                t.not_sent += 1;
+                t.first_error.get_or_insert(reason);
+            }
+        }
+        on_result();
+    }
+    if t.interrupted.is_none() {
+        let _ = issuer.await;
+    }
+    // Once interrupted the aborted issuer is not awaited: that await can be
+    // Pending, and the shell, seeing the same signal, would drop this future
+    // before its caller prints the report. From here on nothing waits.
+    t.elapsed = started.elapsed();
+    t.unmatched = caller.unmatched();
+    t
+}
+
+/// The next event, or never when the connection's events belong to someone else.
+async fn next_event(events: &mut Option<mpsc::Receiver<Event>>) -> Option<Event> {
+    match events {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reply_keys_follow_the_mode() {
+        let corr = Call::Correlated {
+            name: "add".into(),
+            args: vec![],
+        };
+        assert_eq!(
+            reply_key(&corr, Some(&json!({"id": 7, "rsp": 3}))),
+            Some("7".into())
+        );
+        let named = Call::Named {
+            payload: Bytes::new(),
+            object: None,
+            id_field: Some("request_id".into()),
+        };
+        assert_eq!(
+            reply_key(&named, Some(&json!({"request_id": "a-1"}))),
+            Some("a-1".into())
+        );
+        assert_eq!(reply_key(&named, Some(&json!({}))), None);
+        assert_eq!(reply_key(&named, None), None);
+        // Without an ID field every reply has the empty key: first come, first matched.
+        let plain = Call::Named {
+            payload: Bytes::new(),
+            object: None,
+            id_field: None,
+        };
+        assert_eq!(reply_key(&plain, None), Some(String::new()));
+    }
+}
