@@ -11,7 +11,9 @@
 //! - [`broker`]: the embedded broker that behaves like Mako's `smq.hub`.
 //! - [`trace`]: trace events (one wire schema for the embedded broker and the
 //!   Mako Lua hook), their sources (attach over SMQ, NDJSON files) and filters.
-//! - [`commands`]: one module per subcommand (`simulate/`, `shell/`, `tui/` are
+//! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
+//!   as a pure function of the state (no terminal I/O; `commands::tui` runs it).
+//! - [`commands`]: one module per subcommand (`simulate/`, `shell/` are
 //!   folders; `demo` assembles broker, fleet, operator and TUI).
 //! - [`output`]: payload rendering shared by every command.
 //! - [`text`]: time and payload-preview helpers (no I/O).
@@ -35,3 +37,4 @@ pub mod template;
 pub mod text;
 pub mod trace;
 pub mod transport;
+pub mod tui;

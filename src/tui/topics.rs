@@ -6,7 +6,7 @@
 //!
 //! Enter on a topic shows its events (a topic filter) in the events view.
 //!
-//! May import: `commands::tui::{app, ui}`, ratatui.
+//! May import: `tui::{app, theme}`, `trace::schema`, ratatui.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Rect};
@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::app::App;
-use super::ui::{Theme, count};
+use super::theme::{Theme, count};
 use crate::trace::schema::Kind;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {

@@ -1,6 +1,9 @@
 //! Snapshot tests: every view drawn from fixed state with ratatui's TestBackend,
 //! compared with insta snapshots (in `snapshots/` beside this file). Times are
 //! rendered in UTC so the snapshots do not depend on the machine's zone.
+//!
+//! May import: `tui::{app, ui}` (and `app`'s test fixtures), `trace`, ratatui's
+//! TestBackend, insta.
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -2,7 +2,8 @@
 //! view, each turning a key into a state change and saying what the loop must
 //! do next ([`Action`]). No I/O here: export only asks the loop to write.
 //!
-//! May import: `commands::tui::app`, `trace::filter`, crossterm key types.
+//! May import: `tui::app`, `trace::schema`, crossterm key types.
+//! Never `commands`: the loop there maps an [`Action`] to an exit code.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -15,8 +16,10 @@ pub enum Action {
     /// Nothing changed on screen.
     None,
     Redraw,
-    /// Leave with this exit code.
-    Quit(u8),
+    /// The user quit (`q`): leave, the work is done.
+    Quit,
+    /// Ctrl-C as a key: leave as interrupted (the command says with what exit code).
+    Interrupt,
     /// Write the filtered events to this path.
     Export(String),
 }
@@ -27,7 +30,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Action {
         return Action::None;
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        return Action::Quit(crate::commands::exit::INTERRUPTED);
+        return Action::Interrupt;
     }
     // Any key clears a transient message.
     let had_flash = app.flash.take().is_some();
@@ -44,7 +47,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Action {
 
 fn help_key(app: &mut App, key: KeyEvent) -> Action {
     match key.code {
-        KeyCode::Char('q') => Action::Quit(0),
+        KeyCode::Char('q') => Action::Quit,
         _ => {
             app.mode = Mode::Normal;
             Action::Redraw
@@ -124,7 +127,7 @@ fn open_prompt(app: &mut App, kind: PromptKind, input: String) -> Action {
 /// Keys that work in every view.
 fn normal_key(app: &mut App, key: KeyEvent) -> Action {
     match key.code {
-        KeyCode::Char('q') => return Action::Quit(0),
+        KeyCode::Char('q') => return Action::Quit,
         KeyCode::Char('?') | KeyCode::F(1) => {
             app.mode = Mode::Help;
             return Action::Redraw;
@@ -408,16 +411,13 @@ mod tests {
         assert_eq!(app.mode, Mode::Help);
         handle_key(&mut app, key(KeyCode::Esc));
         assert_eq!(app.mode, Mode::Normal);
-        assert_eq!(
-            handle_key(&mut app, key(KeyCode::Char('q'))),
-            Action::Quit(0)
-        );
+        assert_eq!(handle_key(&mut app, key(KeyCode::Char('q'))), Action::Quit);
         assert_eq!(
             handle_key(
                 &mut app,
                 KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
             ),
-            Action::Quit(130)
+            Action::Interrupt
         );
     }
 

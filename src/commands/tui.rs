@@ -1,29 +1,17 @@
 //! `smqctl tui`: a live, searchable view of broker trace events.
 //!
-//! Structure (ARCHITECTURE.md habit 8): [`app`] is the state as plain data,
-//! [`ui`] draws it as a pure function (views in [`events`], [`detail`],
-//! [`stats`], [`topics`]), [`input`] turns keys into state changes and says
-//! whether to redraw, and this file runs the loop: terminal setup and restore
-//! (also on panic and Ctrl-C), a source task feeding a bounded channel of
-//! [`Update`]s, and `select!` over keys, updates and a frame tick.
+//! The engine (state, keys, drawing) is [`crate::tui`]; this file is the
+//! command around it: its flags, terminal setup and restore (also on panic
+//! and Ctrl-C), a source task feeding a bounded channel of [`Update`]s, the
+//! `select!` loop over keys, updates and a frame tick, the export the keys ask
+//! for, and the mapping of the engine's [`Action`]s to exit codes.
 //!
 //! Keeping up with a busy broker: updates are drained in batches (never one
 //! redraw per event), frames are drawn at most every [`FRAME`] while events
 //! flow, and a key is handled before any pending batch and redrawn at once.
 //!
-//! May import: `cli`, `commands` (exit codes, errors), `trace`, `output`,
-//! ratatui, crossterm.
-
-pub mod app;
-pub mod detail;
-pub mod events;
-pub mod input;
-pub mod stats;
-pub mod topics;
-pub mod ui;
-
-#[cfg(test)]
-mod snapshot_tests;
+//! May import: `cli`, `commands` (exit codes, errors), `tui`, `trace`,
+//! `output`, ratatui, crossterm.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -43,9 +31,9 @@ use crate::output::ColorChoice;
 use crate::trace::attach::{self, AttachConfig};
 use crate::trace::file::{self, FileOptions};
 use crate::trace::source::{Status, Update};
-
-use app::{App, Flash};
-use input::Action;
+use crate::tui::app::{App, Flash};
+use crate::tui::input::{self, Action};
+use crate::tui::ui;
 
 /// Shortest time between two frames while events flow (25 frames/s).
 pub const FRAME: Duration = Duration::from_millis(40);
@@ -228,7 +216,8 @@ async fn event_loop(
                             urgent = true;
                             key_at = Some(at);
                         }
-                        Action::Quit(code) => return Ok(code),
+                        Action::Quit => return Ok(exit::OK),
+                        Action::Interrupt => return Ok(exit::INTERRUPTED),
                         Action::Export(path) => {
                             export(app, &path);
                             urgent = true;
@@ -399,9 +388,9 @@ fn rss_kib() -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::app::tests::message;
     use super::*;
     use crate::trace::schema::Kind;
+    use crate::tui::app::tests::message;
 
     #[test]
     fn export_writes_the_filtered_events_and_says_where() {

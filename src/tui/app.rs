@@ -8,7 +8,7 @@
 //! names from the wire stop growing at [`KEY_CAP`] keys and count the rest
 //! under "other".
 //!
-//! May import: `trace` (schema, filter, source).
+//! May import: `trace` (schema, filter, source), `text`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 

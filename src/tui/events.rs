@@ -3,8 +3,7 @@
 //! below it when open. Only the visible rows are formatted, so a frame costs
 //! the same with 10 or 10 million events behind it.
 //!
-//! May import: `commands::tui::{app, ui, detail}`, `trace::schema`, `output`,
-//! ratatui.
+//! May import: `tui::{app, theme, detail}`, `trace::schema`, `output`, ratatui.
 
 use base64::Engine;
 use ratatui::Frame;
@@ -13,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table};
 
 use super::app::App;
-use super::ui::{Theme, count, cut, kind_label};
+use super::theme::{Theme, clock, count, cut, kind_label};
 use crate::output::escape_controls;
 use crate::trace::schema::{Encoding, Event, Kind};
 
@@ -34,18 +33,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     table(frame, table_area, app, theme);
     if let Some(d) = detail_area {
         super::detail::draw(frame, d, app, theme);
-    }
-}
-
-/// Clock time of an event in the app's zone (`HH:MM:SS.mmm`; `HH:MM:SS`
-/// for a source with whole seconds only), or its raw `ts`.
-pub fn clock(e: &Event, zone: &jiff::tz::TimeZone) -> String {
-    match e.timestamp() {
-        Some(t) if e.whole_seconds() => {
-            crate::text::clock_seconds_in(std::time::SystemTime::from(t), zone)
-        }
-        Some(t) => crate::text::clock_time_in(std::time::SystemTime::from(t), zone),
-        None => cut(&e.ts, 12),
     }
 }
 

@@ -2,8 +2,7 @@
 //! preview as pretty JSON with syntax colour, as text, or as a hex dump for
 //! binary (base64 in the event) — the same dump `smqctl sub --format hex` prints.
 //!
-//! May import: `commands::tui::{app, ui, events}`, `trace::schema`, `output`,
-//! ratatui.
+//! May import: `tui::{app, theme}`, `trace::schema`, `output`, ratatui.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::app::App;
-use super::ui::{Theme, kind_label};
+use super::theme::{Theme, clock, kind_label};
 use crate::output::{escape_controls, hexdump};
 use crate::trace::schema::{DestType, Encoding, Event};
 
@@ -57,7 +56,7 @@ pub fn lines<'a>(e: &'a Event, app: &App, theme: Theme) -> Vec<Line<'a>> {
     ]));
     out.push(field(
         "time",
-        format!("{} ({})", e.ts, super::events::clock(e, &app.zone)),
+        format!("{} ({})", e.ts, clock(e, &app.zone)),
         theme,
     ));
     if let Some(c) = &e.from {

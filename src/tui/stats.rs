@@ -2,7 +2,7 @@
 //! then the busiest topics (messages and drops), the top publishers and the
 //! connected clients, all from the exact counters in [`App`].
 //!
-//! May import: `commands::tui::{app, ui}`, ratatui.
+//! May import: `tui::{app, theme}`, `trace::schema`, ratatui.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Row, Sparkline, Table};
 
 use super::app::{App, RateSample};
-use super::ui::{Theme, count, cut};
+use super::theme::{Theme, count, cut};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let [msgs, drops, lists] = Layout::vertical([
