@@ -13,8 +13,10 @@
 //!   Mako Lua hook), their sources (attach over SMQ, NDJSON files) and filters.
 //! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
 //!   as a pure function of the state (no terminal I/O; `commands::tui` runs it).
-//! - [`commands`]: one module per subcommand (`simulate/`, `shell/` are
-//!   folders; `demo` assembles broker, fleet, operator and TUI).
+//! - [`shell`]: the `smqctl shell` engine: its connection and replay after a
+//!   reconnect, line grammar and completion (`commands::shell` runs the prompt).
+//! - [`commands`]: one module per subcommand (`simulate/` is a folder; `demo`
+//!   assembles broker, fleet, operator and TUI).
 //! - [`output`]: payload rendering shared by every command.
 //! - [`text`]: time and payload-preview helpers (no I/O).
 //! - [`template`]: `{{field}}` reply templates (serve, broker handlers).
@@ -32,6 +34,7 @@ pub mod fuzzing;
 pub mod output;
 pub mod profile;
 pub mod protocol;
+pub mod shell;
 pub mod shutdown;
 pub mod template;
 pub mod text;

@@ -3,7 +3,8 @@
 //! line in the shell takes the same options as the command line does. Lines are
 //! split like a POSIX shell would (quotes, backslashes) with `shlex`.
 //!
-//! May import: `cli` (shared argument structs and parsers), `output` (Format).
+//! May import: the shared flag groups and their parsers (in `cli` today),
+//! `output` (Format). Never `commands`.
 
 use std::time::Duration;
 

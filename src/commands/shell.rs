@@ -13,11 +13,8 @@
 //! the prompt is a key for the line editor, not a signal); SIGTERM ends the
 //! shell as Ctrl-D does, and puts the terminal back the way it was.
 //!
-//! May import: `cli`, `client`, `output`, sibling command modules (publish, rpc).
-
-mod complete;
-pub mod line;
-mod session;
+//! May import: `cli`, `client`, `output`, [`crate::shell`] (the engine: line
+//! grammar, session, completion), sibling command modules (publish, rpc).
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -32,9 +29,10 @@ use super::{client_options, error_text, exit, hint, input_error, publish, rpc};
 use crate::cli::{ConnectArgs, GlobalArgs, SubTopics};
 use crate::client::ReconnectPolicy;
 use crate::output::{Format, use_color};
+use crate::shell::line::{Line, Parsed};
+use crate::shell::session::{Conn, Out, Session, lock};
+use crate::shell::{complete, line, session};
 use crate::shutdown::{Signal, Signals};
-use line::{Line, Parsed};
-use session::{Conn, Out, Session, lock};
 
 pub const SHELL_EXAMPLES: &str = "\
 Examples:
