@@ -18,6 +18,7 @@
 //! - [`commands`]: one module per subcommand (`simulate/` is a folder; `demo`
 //!   assembles broker, fleet, operator and TUI).
 //! - [`output`]: payload rendering shared by every command.
+//! - [`latency`]: the one latency summary (HDR histogram percentiles).
 //! - [`text`]: time and payload-preview helpers (no I/O).
 //! - [`template`]: `{{field}}` reply templates (serve, broker handlers).
 //! - [`cli`]: the clap definitions.
@@ -31,6 +32,7 @@ pub mod client;
 pub mod commands;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod latency;
 pub mod output;
 pub mod profile;
 pub mod protocol;

@@ -11,11 +11,11 @@ use anyhow::{Context, Result, bail};
 use bytes::{BufMut, BytesMut};
 use serde_json::json;
 
-use super::latency::Latency;
 use super::{client_options, exit};
 use crate::broker::{Broker, BrokerConfig};
 use crate::cli::{BenchCommand, BenchConnArgs, BenchPubsubArgs, GlobalArgs, SummaryFormat};
 use crate::client::{Client, ClientOptions};
+use crate::latency::Latency;
 use crate::transport::Endpoint;
 
 pub async fn run(cmd: BenchCommand, global: &GlobalArgs) -> Result<u8> {

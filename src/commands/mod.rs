@@ -10,7 +10,6 @@ pub mod broker;
 pub mod demo;
 pub mod generate;
 pub mod hook;
-pub mod latency;
 pub mod profile;
 pub mod publish;
 pub mod rpc;

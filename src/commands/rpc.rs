@@ -18,10 +18,10 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use super::latency::Latency;
 use super::{client_options, exit, input_error, json_error};
 use crate::cli::{GlobalArgs, RpcArgs, RpcRequest};
 use crate::client::{Client, ClientError, Event, Message, Subscription};
+use crate::latency::Latency;
 use crate::output::{Format, Printer, escape_controls, use_color};
 use crate::shutdown::Signals;
 

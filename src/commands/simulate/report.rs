@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::commands::latency::Latency;
+use crate::latency::Latency;
 
 /// Live counters shared by every device of a fleet.
 #[derive(Default)]
