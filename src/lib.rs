@@ -15,6 +15,7 @@
 //!   as a pure function of the state (no terminal I/O; `commands::tui` runs it).
 //! - [`shell`]: the `smqctl shell` engine: its connection and replay after a
 //!   reconnect, line grammar and completion (`commands::shell` runs the prompt).
+//! - [`bench`]: the `smqctl bench` measurement engine (plain spec in, figures out).
 //! - [`commands`]: one module per subcommand (`simulate/` is a folder; `demo`
 //!   assembles broker, fleet, operator and TUI).
 //! - [`output`]: payload rendering shared by every command.
@@ -26,6 +27,7 @@
 //! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
 //! - `fuzzing` (hidden): the fuzz targets' bodies, shared with the corpus replay test.
 
+pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod client;
