@@ -15,9 +15,15 @@
 //!   Mako Lua hook), their sources (attach over SMQ, NDJSON files) and filters.
 //! - [`fleet`]: the simulated-device engine (scenario, device, run, report,
 //!   built-in scenarios); [`fleet::run_fleet`] is the in-process entry point.
-//! - [`commands`]: one module per subcommand (`shell/`, `tui/` are folders;
-//!   `demo` assembles broker, fleet, operator and TUI).
+//! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
+//!   as a pure function of the state (no terminal I/O; `commands::tui` runs it).
+//! - [`shell`]: the `smqctl shell` engine: its connection and replay after a
+//!   reconnect, line grammar and completion (`commands::shell` runs the prompt).
+//! - [`bench`]: the `smqctl bench` measurement engine (plain spec in, figures out).
+//! - [`commands`]: one module per subcommand, each a file (`demo` assembles
+//!   broker, fleet, operator and TUI).
 //! - [`output`]: payload rendering shared by every command.
+//! - [`latency`]: the one latency summary (HDR histogram percentiles).
 //! - [`text`]: time and payload-preview helpers (no I/O).
 //! - [`latency`]: the one latency summary (HDR histogram percentiles).
 //! - [`template`]: `{{field}}` reply templates (serve, broker handlers).
@@ -27,6 +33,7 @@
 //! - `fuzzing` (hidden): the fuzz targets' bodies, shared with the corpus replay test.
 
 pub mod args;
+pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod client;
@@ -39,8 +46,10 @@ pub mod latency;
 pub mod output;
 pub mod profile;
 pub mod protocol;
+pub mod shell;
 pub mod shutdown;
 pub mod template;
 pub mod text;
 pub mod trace;
 pub mod transport;
+pub mod tui;

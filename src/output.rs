@@ -5,7 +5,8 @@
 //! [`use_color`]. A payload is never dropped for being of the "wrong" kind: a JSON
 //! subscription that receives text shows the text, marked as not JSON.
 //!
-//! May import: `client` (Message), `text`, serde_json, base64.
+//! May import: `client` (Message), `protocol` (SERVER_ETID), `text`, clap
+//! (ValueEnum for the format flags), serde_json, base64, jiff.
 
 use std::io::{self, IsTerminal, Write};
 use std::time::SystemTime;

@@ -13,7 +13,8 @@
 //! (`smqctl simulate` adds `$index`, `$uid`, `$seq`...); integers take a format
 //! after a colon: `{{$index:05}}` (zero-padded), `{{$index:06x}}` (hex).
 //!
-//! May import: serde_json, rand, jiff.
+//! May import: nothing of the crate (a leaf every floor may use); serde_json,
+//! rand, jiff.
 
 use serde_json::Value;
 

@@ -1,6 +1,8 @@
 //! Disconnect, Ping/Pong, Observe/Unobserve and Change: the small control packets.
 //! Their encode/decode is a line each in `mod.rs`'s dispatch; Change has a struct
 //! of its own because callers pass it around.
+//!
+//! May import: `protocol` (parent: `Reader`, `DecodeError`), bytes.
 
 use bytes::{BufMut, BytesMut};
 

@@ -6,6 +6,8 @@
 //!
 //! `decode_raw` follows the house rule: a partial frame is `Ok(None)` (read more),
 //! a frame that can never be valid is an error.
+//!
+//! May import: `protocol` (parent: `Packet`), bytes.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 

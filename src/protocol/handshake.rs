@@ -3,6 +3,8 @@
 //! The broker speaks first (Init), the client answers with Connect (version 1 as
 //! RTL's Python/Lua/JS clients send it, or version 2 with a maximum packet size as
 //! the C client sends it), and the broker accepts or refuses with Connack.
+//!
+//! May import: `protocol` (parent: `Reader`, `DecodeError`), bytes.
 
 use bytes::{BufMut, Bytes, BytesMut};
 

@@ -8,6 +8,10 @@
 //!
 //! Decoding never panics: every read goes through [`Reader`], which turns a short
 //! buffer into a [`DecodeError`] carrying the offset and the reason.
+//!
+//! May import: nothing else of the crate: this is the ground floor that every
+//! other floor may import. The packet files import this one's [`Reader`] and
+//! [`DecodeError`]; this one re-exports their packet types (the module face).
 
 pub mod control;
 pub mod framing;

@@ -1,6 +1,8 @@
 //! Publish and PubFrag: `u32 destination, u32 publisher ETID, u32 sub-topic ID,
 //! payload`. PubFrag shares the layout; only the last fragment (non-zero
 //! destination) carries a meaningful header.
+//!
+//! May import: `protocol` (parent: `Reader`, `DecodeError`), bytes.
 
 use bytes::{BufMut, Bytes, BytesMut};
 

@@ -3,6 +3,8 @@
 //! The three requests carry a bare name (running to the end of the packet); the
 //! three acks share one layout, [`Ack`]: status, the ID (0 when denied) and the
 //! name echoed back, which is how a client matches an ack to its request.
+//!
+//! May import: `protocol` (parent: `Reader`, `DecodeError`), bytes.
 
 use bytes::{BufMut, Bytes, BytesMut};
 

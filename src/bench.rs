@@ -1,0 +1,473 @@
+//! The measurement engine behind `smqctl bench`: [`pubsub`] pushes messages
+//! from publishers through one topic to subscribers and measures throughput
+//! and latency; [`connections`] opens idle connections and reads the broker's
+//! resident memory around them. Each takes a plain spec and returns plain
+//! figures; `commands::bench` turns flags into the spec (and starts an
+//! embedded broker for `--embedded`) and prints the figures.
+//!
+//! Both stop on the one SIGINT/SIGTERM ([`crate::shutdown`]) and keep the
+//! figures so far.
+//!
+//! May import: `client`, `latency`, `shutdown`. Never `commands`, `cli` or
+//! `args`, nor `broker` (the command starts one when asked).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use bytes::{BufMut, BytesMut};
+use tokio::sync::mpsc;
+
+use crate::client::{Client, ClientError, ClientOptions, Event};
+use crate::latency::Latency;
+
+/// What `bench pubsub` measures.
+#[derive(Debug, Clone)]
+pub struct PubsubSpec {
+    /// Every connection's options (each gets its own UID: see [`pubsub`]).
+    pub opts: ClientOptions,
+    pub topic: String,
+    /// Publishing and subscribing connections (at least 1 each).
+    pub pubs: usize,
+    pub subs: usize,
+    /// Messages per publisher, unless `duration` is set.
+    pub count: u64,
+    /// Publish for this long instead of `count` messages.
+    pub duration: Option<Duration>,
+    /// At most this many messages per second per publisher (`None` or not
+    /// positive: flat out).
+    pub rate: Option<f64>,
+    /// Payload bytes; the first 8 carry the send time when there is room.
+    pub size: usize,
+    /// Subscribers give up after this long without a message.
+    pub idle_timeout: Duration,
+}
+
+/// How a `bench pubsub` run ended.
+#[derive(Debug)]
+pub enum Pubsub {
+    /// Stopped by a signal while connecting: nothing measured.
+    NotReady {
+        /// Clients connected (and subscribed) before the signal.
+        ready: usize,
+    },
+    Measured(PubsubReport),
+}
+
+/// The figures of a `bench pubsub` run.
+#[derive(Debug)]
+pub struct PubsubReport {
+    /// Stopped by a signal: the figures so far.
+    pub interrupted: bool,
+    pub sent: u64,
+    pub received: u64,
+    /// Deliveries expected (sent × subscribers) that did not arrive.
+    pub lost: u64,
+    /// From the first publish to the last publisher's flush.
+    pub send_secs: f64,
+    /// From the first publish to the last message received.
+    pub recv_secs: f64,
+    pub msgs_per_s: f64,
+    pub mb_per_s: f64,
+    /// One-way latency from the payload's send stamp.
+    pub latency: Latency,
+}
+
+/// Runs `bench pubsub`: subscribers first, each ready (Suback) before
+/// anything is published, then the publishers; subscribers stop once they
+/// have everything that was sent, or after the idle timeout.
+pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub> {
+    let mut opts = spec.opts.clone();
+    // Each connection needs its own UID, or they would take each other over.
+    opts.uid = None;
+    let opts = Arc::new(opts);
+    let topic = spec.topic.as_str();
+    let epoch = Instant::now();
+    // Ctrl-C or SIGTERM: the publishers stop, the subscribers take what is
+    // still on its way, and the figures so far are returned.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            crate::shutdown::requested().await;
+            interrupted.store(true, Ordering::Release);
+        })
+    };
+    let _watcher = AbortOnDrop(watcher);
+
+    // Raced against the signal (a broker that does not answer holds a
+    // connect for the whole connect timeout).
+    let ready = AtomicUsize::new(0);
+    let setup = async {
+        let mut subs = Vec::new();
+        for _ in 0..spec.subs {
+            let (client, _events) = Client::connect(&opts).await.context("subscriber")?;
+            // Room for every message of a run (up to 4M): what the bench measures
+            // is the broker, not this process's scheduling of its own consumer.
+            let room = (spec.count.saturating_mul(spec.pubs as u64)).min(1 << 22) as usize;
+            let sub = client.subscribe_with_capacity(topic, None, room).await?;
+            subs.push((client, sub));
+            ready.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut pubs = Vec::new();
+        for _ in 0..spec.pubs {
+            let (client, _events) = Client::connect(&opts).await.context("publisher")?;
+            let tid = client.create(topic).await?;
+            pubs.push((client, tid));
+            ready.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok::<_, anyhow::Error>((subs, pubs))
+    };
+    let setup = tokio::select! {
+        r = setup => Some(r?),
+        _ = crate::shutdown::requested() => None,
+    };
+    let (subs, pubs) = match setup {
+        Some(clients) if !interrupted.load(Ordering::Acquire) => clients,
+        // Nothing measured yet; the connections close on the way out.
+        _ => {
+            return Ok(Pubsub::NotReady {
+                ready: ready.load(Ordering::Relaxed),
+            });
+        }
+    };
+
+    let idle = spec.idle_timeout;
+    // Publishers add what they sent; subscribers stop once they have it all
+    // (after the publishers are done), or after `idle` without a message.
+    let sent_total = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sub_tasks: Vec<_> = subs
+        .into_iter()
+        .map(|(client, mut sub)| {
+            let sent_total = sent_total.clone();
+            let done = done.clone();
+            tokio::spawn(async move {
+                let mut lat = Latency::new();
+                let mut got = 0u64;
+                let mut last = Instant::now();
+                loop {
+                    if done.load(Ordering::Acquire) && got >= sent_total.load(Ordering::Acquire) {
+                        break;
+                    }
+                    match tokio::time::timeout(Duration::from_millis(100), sub.rx.recv()).await {
+                        Ok(Some(m)) => {
+                            got += 1;
+                            last = Instant::now();
+                            if m.payload.len() >= 8 {
+                                let mut stamp = [0u8; 8];
+                                stamp.copy_from_slice(&m.payload[..8]);
+                                let sent = u64::from_be_bytes(stamp);
+                                let now = epoch.elapsed().as_nanos() as u64;
+                                lat.record(Duration::from_nanos(now.saturating_sub(sent)));
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(_) if done.load(Ordering::Acquire) && last.elapsed() > idle => break,
+                        Err(_) => {}
+                    }
+                }
+                client.disconnect("").await;
+                (got, last, lat)
+            })
+        })
+        .collect();
+
+    let started = Instant::now();
+    let size = spec.size;
+    let count = spec.count;
+    let duration = spec.duration;
+    let pace = spec.rate.filter(|r| *r > 0.0);
+    let pub_tasks: Vec<_> = pubs
+        .into_iter()
+        .map(|(client, tid)| {
+            let sent_total = sent_total.clone();
+            let interrupted = interrupted.clone();
+            tokio::spawn(async move {
+                let filler = vec![b'x'; size.saturating_sub(8)];
+                let mut i = 0u64;
+                loop {
+                    let elapsed = started.elapsed();
+                    if interrupted.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match duration {
+                        Some(d) if elapsed >= d => break,
+                        None if i >= count => break,
+                        _ => {}
+                    }
+                    if let Some(r) = pace {
+                        let due = Duration::from_secs_f64(i as f64 / r);
+                        if due > elapsed {
+                            client.flush().await?;
+                            // A slow pace still notices the signal soon.
+                            tokio::time::sleep((due - elapsed).min(Duration::from_millis(100)))
+                                .await;
+                            continue;
+                        }
+                    }
+                    let mut p = BytesMut::with_capacity(size);
+                    if size >= 8 {
+                        p.put_u64(epoch.elapsed().as_nanos() as u64);
+                        p.put_slice(&filler);
+                    } else {
+                        p.put_bytes(b'x', size);
+                    }
+                    client.publish_ids(tid, 0, p.freeze()).await?;
+                    i += 1;
+                }
+                client.flush().await?;
+                sent_total.fetch_add(i, Ordering::AcqRel);
+                let finished = Instant::now();
+                client.disconnect("").await;
+                Ok::<_, ClientError>(finished)
+            })
+        })
+        .collect();
+
+    let mut sent_done = started;
+    for t in pub_tasks {
+        sent_done = sent_done.max(t.await.context("publisher task")??);
+    }
+    done.store(true, Ordering::Release);
+    let mut received = 0u64;
+    let mut last_rx = started;
+    let mut latency = Latency::new();
+    for t in sub_tasks {
+        let (got, last, lat) = t.await.context("subscriber task")?;
+        received += got;
+        last_rx = last_rx.max(last);
+        latency.merge(&lat);
+    }
+    let send_secs = (sent_done - started).as_secs_f64().max(1e-9);
+    let recv_secs = (last_rx - started).as_secs_f64().max(1e-9);
+    let sent = sent_total.load(Ordering::Acquire);
+    let want = sent * spec.subs as u64;
+    let msgs_per_s = received as f64 / recv_secs;
+    Ok(Pubsub::Measured(PubsubReport {
+        interrupted: interrupted.load(Ordering::Acquire),
+        sent,
+        received,
+        lost: want.saturating_sub(received),
+        send_secs,
+        recv_secs,
+        msgs_per_s,
+        mb_per_s: msgs_per_s * size as f64 / 1_000_000.0,
+        latency,
+    }))
+}
+
+/// Ends a helper task with the function that started it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What `bench connections` opens.
+#[derive(Debug, Clone)]
+pub struct ConnSpec {
+    /// Every connection's options (own UIDs and no keepalive: see [`connections`]).
+    pub opts: ClientOptions,
+    pub count: usize,
+    /// Connections opened at the same time (at least 1).
+    pub parallel: usize,
+    /// The broker's process, to read its memory (Linux `/proc`).
+    pub broker_pid: Option<u32>,
+}
+
+/// The figures of a `bench connections` run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnReport {
+    pub connect_secs: f64,
+    /// The broker's resident memory before and after, in KiB (with a PID).
+    pub rss_before_kib: Option<u64>,
+    pub rss_after_kib: Option<u64>,
+    pub bytes_per_connection: Option<f64>,
+}
+
+/// The idle connections a `bench connections` run keeps open until
+/// [`Idle::close`] (the command holds them for `--hold`).
+pub struct Idle(Vec<(Client, mpsc::Receiver<Event>)>);
+
+impl Idle {
+    /// Says goodbye on every connection at once.
+    pub async fn close(self) {
+        let closing = self.0.iter().map(|(c, _)| c.disconnect(""));
+        futures_util::future::join_all(closing).await;
+    }
+}
+
+/// Runs `bench connections`: opens `count` idle connections and reads the
+/// broker's memory before and (after settling) with them. `None`: a signal
+/// came while opening (those already open close on the way out, through
+/// `client::close_all`).
+pub async fn connections(spec: &ConnSpec) -> Result<Option<(ConnReport, Idle)>> {
+    let mut opts = spec.opts.clone();
+    opts.uid = None;
+    // Idle means idle: no keepalive traffic during the measurement.
+    opts.ping_interval = Duration::from_secs(24 * 3600);
+    let opts = Arc::new(opts);
+    let before = spec.broker_pid.map(rss_kib).transpose()?;
+    let started = Instant::now();
+    let sem = Arc::new(tokio::sync::Semaphore::new(spec.parallel.max(1)));
+    let opening = async {
+        let mut tasks = Vec::with_capacity(spec.count);
+        for _ in 0..spec.count {
+            let opts = opts.clone();
+            let permit = sem.clone().acquire_owned().await?;
+            tasks.push(tokio::spawn(async move {
+                let r = Client::connect(&opts).await;
+                drop(permit);
+                r
+            }));
+        }
+        let mut clients = Vec::with_capacity(spec.count);
+        for t in tasks {
+            clients.push(t.await.context("connect task")??);
+        }
+        anyhow::Ok(clients)
+    };
+    let clients = tokio::select! {
+        c = opening => c?,
+        _ = crate::shutdown::requested() => return Ok(None),
+    };
+    let connect_secs = started.elapsed().as_secs_f64();
+    // Let the broker settle (buffers, allocator) before reading its memory.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = spec.broker_pid.map(rss_kib).transpose()?;
+    let bytes_per_connection = match (before, after) {
+        (Some(b), Some(a)) => Some(a.saturating_sub(b) as f64 * 1024.0 / spec.count as f64),
+        _ => None,
+    };
+    let report = ConnReport {
+        connect_secs,
+        rss_before_kib: before,
+        rss_after_kib: after,
+        bytes_per_connection,
+    };
+    Ok(Some((report, Idle(clients))))
+}
+
+/// Resident memory of a process in KiB (Linux /proc).
+fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| {
+        format!("cannot read /proc/{pid}/status (is {pid} the broker's PID, on Linux?)")
+    })?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .context("no VmRSS line in /proc/PID/status")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::{Broker, BrokerConfig};
+    use crate::transport::Endpoint;
+
+    /// An embedded broker on 127.0.0.1:0 and options pointing at it.
+    async fn broker() -> (ClientOptions, tokio::sync::oneshot::Sender<()>) {
+        let listener = crate::broker::listen("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = Broker::new(BrokerConfig::default())
+                .run(listener, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        let url = format!("ws://{addr}/");
+        let opts = ClientOptions::new(Endpoint::parse(&url).expect("url"));
+        (opts, stop)
+    }
+
+    #[tokio::test]
+    async fn pubsub_counts_every_delivery_to_every_subscriber_and_times_each() {
+        let (opts, _stop) = broker().await;
+        let spec = PubsubSpec {
+            opts,
+            topic: "bench-engine-test".into(),
+            pubs: 2,
+            subs: 3,
+            count: 200,
+            duration: None,
+            rate: None,
+            size: 16,
+            idle_timeout: Duration::from_secs(10),
+        };
+        let Pubsub::Measured(r) = pubsub(&spec).await.expect("run") else {
+            panic!("not interrupted, yet nothing measured");
+        };
+        assert!(!r.interrupted);
+        assert_eq!(r.sent, 400, "2 publishers x 200");
+        assert_eq!(r.received, 1200, "each of 3 subscribers gets all 400");
+        assert_eq!(r.lost, 0);
+        assert_eq!(
+            r.latency.count(),
+            1200,
+            "every 16-byte payload carries its stamp"
+        );
+        assert!(r.msgs_per_s > 0.0 && r.mb_per_s > 0.0);
+    }
+
+    #[tokio::test]
+    async fn pubsub_payloads_too_small_for_a_stamp_are_counted_but_not_timed() {
+        let (opts, _stop) = broker().await;
+        let spec = PubsubSpec {
+            opts,
+            topic: "bench-engine-tiny".into(),
+            pubs: 1,
+            subs: 1,
+            count: 50,
+            duration: None,
+            rate: None,
+            size: 4,
+            idle_timeout: Duration::from_secs(10),
+        };
+        let Pubsub::Measured(r) = pubsub(&spec).await.expect("run") else {
+            panic!("nothing measured");
+        };
+        assert_eq!((r.sent, r.received, r.lost), (50, 50, 0));
+        assert_eq!(r.latency.count(), 0);
+    }
+
+    #[tokio::test]
+    async fn connections_opens_them_all_and_reads_memory_only_with_a_pid() {
+        let (opts, _stop) = broker().await;
+        let spec = ConnSpec {
+            opts,
+            count: 5,
+            parallel: 2,
+            broker_pid: Some(std::process::id()),
+        };
+        let (report, idle) = connections(&spec).await.expect("run").expect("no signal");
+        assert_eq!(idle.0.len(), 5);
+        let (before, after) = (report.rss_before_kib, report.rss_after_kib);
+        assert!(before.is_some_and(|b| b > 0) && after.is_some_and(|a| a > 0));
+        assert!(report.bytes_per_connection.is_some());
+        idle.close().await;
+
+        let spec = ConnSpec {
+            broker_pid: None,
+            count: 1,
+            ..spec
+        };
+        let (report, idle) = connections(&spec).await.expect("run").expect("no signal");
+        assert_eq!(report.rss_before_kib, None);
+        assert_eq!(report.bytes_per_connection, None);
+        idle.close().await;
+    }
+
+    #[test]
+    fn rss_of_a_missing_process_names_the_pid() {
+        let err = rss_kib(u32::MAX).expect_err("no such process").to_string();
+        assert!(err.contains(&u32::MAX.to_string()), "{err}");
+    }
+}

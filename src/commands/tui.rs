@@ -1,0 +1,453 @@
+//! `smqctl tui`: a live, searchable view of broker trace events.
+//!
+//! The engine (state, keys, drawing) is [`crate::tui`]; this file is the
+//! command around it: its flags, terminal setup and restore (also on panic
+//! and Ctrl-C), a source task feeding a bounded channel of [`Update`]s, the
+//! `select!` loop over keys, updates and a frame tick, the export the keys ask
+//! for, and the mapping of the engine's [`Action`]s to exit codes.
+//!
+//! Keeping up with a busy broker: updates are drained in batches (never one
+//! redraw per event), frames are drawn at most every [`FRAME`] while events
+//! flow, and a key is handled before any pending batch and redrawn at once.
+//!
+//! May import: `args`, `exit`, `text`, `tui`, `trace`, `output`,
+//! ratatui, crossterm.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use ratatui::layout::Rect;
+use tokio::sync::mpsc;
+
+use crate::args::{AttachArgs, ConnectArgs, GlobalArgs, at_least_one, client_options};
+use crate::client::ReconnectPolicy;
+use crate::exit::{self, input_error};
+use crate::output::ColorChoice;
+use crate::trace::attach::{self, AttachConfig};
+use crate::trace::file::{self, FileOptions};
+use crate::trace::source::{Status, Update};
+use crate::tui::app::{App, Flash};
+use crate::tui::input::{self, Action};
+use crate::tui::ui;
+
+/// Shortest time between two frames while events flow (25 frames/s).
+pub const FRAME: Duration = Duration::from_millis(40);
+/// Most updates applied between two looks at the keyboard.
+const BATCH: usize = 1024;
+/// Updates a source may queue before it waits for the TUI.
+const CHANNEL: usize = 16 * 1024;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  smqctl tui                                      # attach to the broker at $SMQCTL_URL
+  smqctl tui --url ws://device.local/smq.lsp --fallback-topic DeviceState
+  smqctl tui --file events.ndjson                 # replay a recorded trace
+  smqctl tui --file events.ndjson --replay-rate 500   # at 500 events/s
+  smqctl tui --file live.ndjson --follow          # like tail -f
+  smqctl tui --file big.ndjson --buffer 50000     # keep more events for scrolling
+
+Keys: ↑↓ select · Enter detail · Space pause · / search · d drops only ·
+t/x topics to keep/hide · e export · Tab views · ? help · q quit
+
+Without a broker-side tracer the TUI runs degraded: it subscribes to the
+--fallback-topic topics (and self), shows client-side messages only, and says so
+in the header.";
+
+/// `smqctl tui` arguments.
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    /// Replay trace events from an NDJSON file (one event per line) instead of a broker
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// With --file: events per second (default: as fast as the TUI takes them)
+    #[arg(long, value_name = "N", requires = "file", value_parser = positive_rate)]
+    pub replay_rate: Option<f64>,
+    /// With --file: keep reading as the file grows, like `tail -f`
+    #[arg(long, requires = "file")]
+    pub follow: bool,
+    /// Events kept for scrolling, detail and export (totals are exact regardless)
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = at_least_one::<usize>)]
+    pub buffer: usize,
+    #[command(flatten)]
+    pub attach: AttachArgs,
+    /// Old name of --fallback-topic (kept so scripts still work)
+    #[arg(long = "topic", value_name = "TOPIC", hide = true)]
+    pub topic: Vec<String>,
+    /// Write the loop's own timings as JSON to this file on exit (performance tests)
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub stats_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub conn: ConnectArgs,
+}
+
+impl TuiArgs {
+    /// The attach engine's config; the old spelling `--topic` adds to the
+    /// `--fallback-topic` list.
+    pub fn attach_config(&self) -> AttachConfig {
+        let mut cfg = self.attach.config(ReconnectPolicy::default());
+        cfg.fallback_topics.extend(self.topic.iter().cloned());
+        cfg
+    }
+}
+
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        Ok(_) => Err("must be more than 0 events per second".into()),
+        Err(_) => Err(format!("'{s}' is not a number of events per second")),
+    }
+}
+
+/// Runs the TUI until the user quits; returns the exit code.
+pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(input_error(
+            "smqctl tui needs a terminal: stdin or stdout is not one (for pipes and logs, `smqctl trace` prints the same events)",
+        ));
+    }
+    let (tx, rx) = mpsc::channel(CHANNEL);
+    let source = start_source(&args, global, tx).await?;
+    let mut app = App::new(args.buffer, source);
+    app.color = match global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let mut stats = LoopStats::new(args.stats_file.is_some());
+
+    // Installs a panic hook that restores the terminal before the panic prints.
+    let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
+    let outcome = event_loop(&mut terminal, &mut app, rx, &mut stats).await;
+    ratatui::restore();
+
+    if let Some(path) = &args.stats_file {
+        std::fs::write(path, stats.to_json(&app).to_string())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let code = outcome?;
+    if code == exit::OK
+        && let Some(Status::Ended {
+            reason,
+            error: true,
+        }) = &app.status
+    {
+        return Err(input_error(reason.clone()));
+    }
+    Ok(code)
+}
+
+/// Starts the task that feeds `tx`; returns what the header calls the source.
+async fn start_source(
+    args: &TuiArgs,
+    global: &GlobalArgs,
+    tx: mpsc::Sender<Update>,
+) -> Result<String> {
+    match &args.file {
+        Some(path) => {
+            let f = file::open(path)
+                .await
+                .map_err(|e| input_error(e.to_string()))?;
+            let opts = FileOptions {
+                path: path.clone(),
+                rate: args.replay_rate,
+                follow: args.follow,
+            };
+            tokio::spawn(file::run(opts, f, tx));
+            Ok(format!("file {}", path.display()))
+        }
+        None => {
+            let opts = client_options(&args.conn, global).await?;
+            let cfg = args.attach_config();
+            tokio::spawn(attach::run(opts, cfg, tx));
+            Ok(args.conn.url.clone())
+        }
+    }
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    mut rx: mpsc::Receiver<Update>,
+    stats: &mut LoopStats,
+) -> Result<u8> {
+    let mut keys = EventStream::new();
+    let mut tick = tokio::time::interval(FRAME);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // SIGINT or SIGTERM from outside (a key Ctrl-C is a key here): quit, and
+    // the caller restores the terminal.
+    let interrupt = crate::shutdown::requested();
+    tokio::pin!(interrupt);
+    let start = Instant::now();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut source_open = true;
+    let mut dirty = true;
+    let mut urgent = true;
+    let mut last_draw = Instant::now();
+    let mut key_at: Option<Instant> = None;
+    loop {
+        if urgent || (dirty && last_draw.elapsed() >= FRAME) {
+            let t0 = Instant::now();
+            terminal.draw(|f| ui::draw(f, app))?;
+            let size = terminal.size()?;
+            app.viewport = ui::table_rows(Rect::new(0, 0, size.width, size.height), app);
+            last_draw = Instant::now();
+            stats.draw(t0, last_draw, key_at.take());
+            dirty = false;
+            urgent = false;
+        }
+        tokio::select! {
+            biased;
+            _ = &mut interrupt => return Ok(exit::INTERRUPTED),
+            ev = keys.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) => {
+                    let at = Instant::now();
+                    match input::handle_key(app, k) {
+                        Action::None => {}
+                        Action::Redraw => {
+                            urgent = true;
+                            key_at = Some(at);
+                        }
+                        Action::Quit => return Ok(exit::OK),
+                        Action::Interrupt => return Ok(exit::INTERRUPTED),
+                        Action::Export(path) => {
+                            export(app, &path);
+                            urgent = true;
+                            key_at = Some(at);
+                        }
+                    }
+                }
+                Some(Ok(TermEvent::Resize(..))) => urgent = true,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e).context("cannot read the terminal"),
+                None => return Ok(exit::OK),
+            },
+            // Before updates, so a flood of them cannot starve the clock.
+            at = tick.tick() => {
+                stats.tick(at.into_std(), rx.len());
+                let second = start.elapsed().as_secs();
+                if second != app.second {
+                    app.roll_to(second);
+                    dirty = true;
+                }
+            },
+            n = rx.recv_many(&mut batch, BATCH), if source_open => {
+                if n == 0 {
+                    source_open = false;
+                    dirty = true;
+                } else {
+                    stats.batch(n, rx.len());
+                    for u in batch.drain(..) {
+                        match u {
+                            Update::Event(e) => app.push(*e),
+                            Update::Status(s) => app.set_status(s),
+                        }
+                    }
+                    dirty = true;
+                }
+            },
+        }
+    }
+}
+
+fn export(app: &mut App, path: &str) {
+    let p = PathBuf::from(path);
+    let shown = std::path::absolute(&p).unwrap_or(p.clone());
+    app.flash = Some(match file::export(&p, app.filtered()) {
+        Ok(n) => Flash {
+            text: format!("exported {n} events to {}", shown.display()),
+            error: false,
+        },
+        Err(e) => Flash {
+            text: format!("cannot export to {}: {e}", shown.display()),
+            error: true,
+        },
+    });
+}
+
+/// The loop's own timings (hidden `--stats-file`), for the README's
+/// performance figures: how far behind the loop ran and what a frame cost.
+struct LoopStats {
+    on: bool,
+    started: Instant,
+    events: u64,
+    batches: u64,
+    max_batch: usize,
+    /// Updates still queued after a batch was taken (the loop's backlog).
+    max_backlog: usize,
+    /// How late the frame tick fired (the loop was busy elsewhere).
+    tick_late: hdrhistogram::Histogram<u64>,
+    draw_us: hdrhistogram::Histogram<u64>,
+    /// Key received → its frame flushed.
+    key_us: hdrhistogram::Histogram<u64>,
+    rss_kib: Vec<u64>,
+    last_rss: Instant,
+}
+
+fn histogram() -> hdrhistogram::Histogram<u64> {
+    hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant bounds are valid")
+}
+
+impl LoopStats {
+    fn new(on: bool) -> Self {
+        LoopStats {
+            on,
+            started: Instant::now(),
+            events: 0,
+            batches: 0,
+            max_batch: 0,
+            max_backlog: 0,
+            tick_late: histogram(),
+            draw_us: histogram(),
+            key_us: histogram(),
+            rss_kib: Vec::new(),
+            last_rss: Instant::now(),
+        }
+    }
+
+    fn batch(&mut self, n: usize, backlog: usize) {
+        if !self.on {
+            return;
+        }
+        self.events += n as u64;
+        self.batches += 1;
+        self.max_batch = self.max_batch.max(n);
+        self.max_backlog = self.max_backlog.max(backlog);
+    }
+
+    fn tick(&mut self, scheduled: Instant, backlog: usize) {
+        if !self.on {
+            return;
+        }
+        let late = Instant::now().saturating_duration_since(scheduled);
+        let _ = self.tick_late.record((late.as_micros() as u64).max(1));
+        self.max_backlog = self.max_backlog.max(backlog);
+        if self.last_rss.elapsed() >= Duration::from_secs(1) {
+            self.last_rss = Instant::now();
+            if let Some(kib) = rss_kib() {
+                self.rss_kib.push(kib);
+            }
+        }
+    }
+
+    fn draw(&mut self, t0: Instant, done: Instant, key: Option<Instant>) {
+        if !self.on {
+            return;
+        }
+        let _ = self
+            .draw_us
+            .record((done.duration_since(t0).as_micros() as u64).max(1));
+        if let Some(k) = key {
+            let _ = self
+                .key_us
+                .record((done.duration_since(k).as_micros() as u64).max(1));
+        }
+    }
+
+    fn to_json(&self, app: &App) -> serde_json::Value {
+        let h = |h: &hdrhistogram::Histogram<u64>| {
+            serde_json::json!({
+                "count": h.len(),
+                "p50_us": h.value_at_quantile(0.5),
+                "p99_us": h.value_at_quantile(0.99),
+                "max_us": h.max(),
+            })
+        };
+        let secs = self.started.elapsed().as_secs_f64();
+        serde_json::json!({
+            "seconds": secs,
+            "updates": self.events,
+            "updates_per_s": self.events as f64 / secs.max(1e-9),
+            "events_total": app.totals.events,
+            "ring": app.ring.len(),
+            "batches": self.batches,
+            "max_batch": self.max_batch,
+            "max_backlog": self.max_backlog,
+            "tick_late": h(&self.tick_late),
+            "draw": h(&self.draw_us),
+            "key_to_frame": h(&self.key_us),
+            "rss_kib": self.rss_kib,
+        })
+    }
+}
+
+/// Resident memory of this process in KiB (Linux; `None` elsewhere).
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::schema::Kind;
+    use crate::tui::app::tests::message;
+
+    #[test]
+    fn export_writes_the_filtered_events_and_says_where() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut app = App::new(10, "test");
+        app.push(message(Kind::Publish, "a", "A", b"1"));
+        app.push(message(Kind::Drop, "a", "B", b"2"));
+        let mut f = app.filter.clone();
+        f.toggle_kind(Kind::Drop);
+        app.set_filter(f);
+        let path = dir.path().join("out.ndjson");
+        let shown = path.to_str().expect("utf-8").to_string();
+        export(&mut app, &shown);
+        let flash = app.flash.take().expect("a message");
+        assert!(!flash.error);
+        assert_eq!(flash.text, format!("exported 1 events to {shown}"));
+        let back = file::read_file(&path).expect("reads back");
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].kind, Kind::Drop);
+        // A second export to the same name refuses to overwrite it.
+        export(&mut app, &shown);
+        let flash = app.flash.take().expect("a message");
+        assert!(
+            flash.error && flash.text.contains("cannot export"),
+            "{flash:?}"
+        );
+    }
+
+    /// `TuiArgs` on its own command line, as `smqctl tui` parses it.
+    #[derive(clap::Parser)]
+    #[command(no_binary_name = true)]
+    struct Tui {
+        #[command(flatten)]
+        args: TuiArgs,
+    }
+
+    #[test]
+    fn tui_topic_still_means_fallback_topic() {
+        use clap::Parser;
+        let t = Tui::try_parse_from([
+            "--topic",
+            "Old",
+            "--fallback-topic",
+            "New",
+            "--topic",
+            "Old2",
+        ])
+        .expect("both spellings parse");
+        assert_eq!(
+            t.args.attach_config().fallback_topics,
+            ["New", "Old", "Old2"]
+        );
+        let t = Tui::try_parse_from(["--topic", "DeviceState"]).expect("the old name alone");
+        assert_eq!(t.args.attach_config().fallback_topics, ["DeviceState"]);
+    }
+
+    #[test]
+    fn tui_help_does_not_list_the_old_topic_name() {
+        use clap::CommandFactory;
+        let help = Tui::command().render_long_help().to_string();
+        assert!(help.contains("--fallback-topic"), "{help}");
+        assert!(!help.contains("--topic"), "{help}");
+    }
+}

@@ -1,0 +1,20 @@
+//! The engine behind `smqctl shell`: everything but the prompt and the
+//! command execution, which stay in `commands::shell`.
+//!
+//! - [`session`]: the one long-lived connection, its reconnects and the replay
+//!   of what the session subscribed and observed; the [`session::Out`] sink.
+//! - [`line`]: the line grammar (one clap definition flattening the one-shot
+//!   commands' flag groups) and `help`.
+//! - [`complete`]: tab completion from that grammar and the names the session
+//!   has seen.
+//!
+//! Imports inside the folder point one way: complete → line, session; line and
+//! session import nothing of the folder.
+//!
+//! May import: `client`, `output`, and the shared flag groups (`SubTopics`,
+//! `PubMessage`, `RpcRequest`) with their value parsers; rustyline and clap.
+//! Never `commands`: what a line does is the command's business.
+
+pub mod complete;
+pub mod line;
+pub mod session;

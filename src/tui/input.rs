@@ -1,0 +1,464 @@
+//! Key handling: one handler per mode (normal, help overlay, prompt) and per
+//! view, each turning a key into a state change and saying what the loop must
+//! do next ([`Action`]). No I/O here: export only asks the loop to write.
+//!
+//! May import: `tui::app`, `trace::schema`, crossterm key types.
+//! Never `commands`: the loop there maps an [`Action`] to an exit code.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::app::{App, Flash, Mode, Prompt, PromptKind, Tab};
+use crate::trace::schema::Kind;
+
+/// What the loop does after a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing changed on screen.
+    None,
+    Redraw,
+    /// The user quit (`q`): leave, the work is done.
+    Quit,
+    /// Ctrl-C as a key: leave as interrupted (the command says with what exit code).
+    Interrupt,
+    /// Write the filtered events to this path.
+    Export(String),
+}
+
+/// Handles one key.
+pub fn handle_key(app: &mut App, key: KeyEvent) -> Action {
+    if key.kind == KeyEventKind::Release {
+        return Action::None;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return Action::Interrupt;
+    }
+    // Any key clears a transient message.
+    let had_flash = app.flash.take().is_some();
+    let action = match app.mode.clone() {
+        Mode::Help => help_key(app, key),
+        Mode::Prompt(p) => prompt_key(app, p, key),
+        Mode::Normal => normal_key(app, key),
+    };
+    match action {
+        Action::None if had_flash => Action::Redraw,
+        a => a,
+    }
+}
+
+fn help_key(app: &mut App, key: KeyEvent) -> Action {
+    match key.code {
+        KeyCode::Char('q') => Action::Quit,
+        _ => {
+            app.mode = Mode::Normal;
+            Action::Redraw
+        }
+    }
+}
+
+fn patterns(input: &str) -> Vec<String> {
+    input
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Applies what the prompt holds so far (text filters apply as typed).
+fn apply_prompt(app: &mut App, p: &Prompt) {
+    let mut f = app.filter.clone();
+    match p.kind {
+        PromptKind::Text => f.text = p.input.clone(),
+        PromptKind::Include => f.include = patterns(&p.input),
+        PromptKind::Exclude => f.exclude = patterns(&p.input),
+        PromptKind::Export => return,
+    }
+    if f != app.filter {
+        app.set_filter(f);
+    }
+}
+
+fn prompt_key(app: &mut App, mut p: Prompt, key: KeyEvent) -> Action {
+    match key.code {
+        KeyCode::Esc => {
+            if p.kind != PromptKind::Export && app.filter != p.before {
+                app.set_filter(p.before);
+            }
+            app.mode = Mode::Normal;
+            return Action::Redraw;
+        }
+        KeyCode::Enter => {
+            app.mode = Mode::Normal;
+            if p.kind == PromptKind::Export {
+                let path = p.input.trim().to_string();
+                if path.is_empty() {
+                    return Action::Redraw;
+                }
+                return Action::Export(path);
+            }
+            apply_prompt(app, &p);
+            return Action::Redraw;
+        }
+        KeyCode::Backspace => {
+            p.input.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            if p.input.len() < 1024 {
+                p.input.push(c);
+            }
+        }
+        KeyCode::Char('u') => p.input.clear(),
+        _ => return Action::None,
+    }
+    apply_prompt(app, &p);
+    app.mode = Mode::Prompt(p);
+    Action::Redraw
+}
+
+fn open_prompt(app: &mut App, kind: PromptKind, input: String) -> Action {
+    app.mode = Mode::Prompt(Prompt {
+        kind,
+        input,
+        before: app.filter.clone(),
+    });
+    Action::Redraw
+}
+
+/// Keys that work in every view.
+fn normal_key(app: &mut App, key: KeyEvent) -> Action {
+    match key.code {
+        KeyCode::Char('q') => return Action::Quit,
+        KeyCode::Char('?') | KeyCode::F(1) => {
+            app.mode = Mode::Help;
+            return Action::Redraw;
+        }
+        KeyCode::Tab => {
+            app.tab = match app.tab {
+                Tab::Events => Tab::Stats,
+                Tab::Stats => Tab::Topics,
+                Tab::Topics => Tab::Events,
+            };
+            return Action::Redraw;
+        }
+        KeyCode::BackTab => {
+            app.tab = match app.tab {
+                Tab::Events => Tab::Topics,
+                Tab::Stats => Tab::Events,
+                Tab::Topics => Tab::Stats,
+            };
+            return Action::Redraw;
+        }
+        KeyCode::Char('1') => {
+            app.tab = Tab::Events;
+            return Action::Redraw;
+        }
+        KeyCode::Char('2') => {
+            app.tab = Tab::Stats;
+            return Action::Redraw;
+        }
+        KeyCode::Char('3') => {
+            app.tab = Tab::Topics;
+            return Action::Redraw;
+        }
+        KeyCode::Char(' ') | KeyCode::Char('p') => {
+            app.toggle_pause();
+            return Action::Redraw;
+        }
+        KeyCode::Char('/') => {
+            let text = app.filter.text.clone();
+            return open_prompt(app, PromptKind::Text, text);
+        }
+        KeyCode::Char('t') => {
+            let text = app.filter.include.join(",");
+            return open_prompt(app, PromptKind::Include, text);
+        }
+        KeyCode::Char('x') => {
+            let text = app.filter.exclude.join(",");
+            return open_prompt(app, PromptKind::Exclude, text);
+        }
+        KeyCode::Char('e') => {
+            let name = format!(
+                "smqctl-export-{}.ndjson",
+                jiff::Zoned::now().strftime("%Y%m%d-%H%M%S")
+            );
+            return open_prompt(app, PromptKind::Export, name);
+        }
+        KeyCode::Char('d') => {
+            let mut f = app.filter.clone();
+            f.toggle_kind(Kind::Drop);
+            app.set_filter(f);
+            return Action::Redraw;
+        }
+        KeyCode::Char('m') => {
+            // Messages only: publish, drop and deny (toggle).
+            let mut f = app.filter.clone();
+            let messages = [Kind::Publish, Kind::Drop, Kind::Deny];
+            if messages.iter().all(|k| f.kinds.contains(k)) && f.kinds.len() == 3 {
+                f.kinds.clear();
+            } else {
+                f.kinds = messages.into_iter().collect();
+            }
+            app.set_filter(f);
+            return Action::Redraw;
+        }
+        KeyCode::Char('c') => {
+            app.set_filter(Default::default());
+            app.flash = Some(Flash {
+                text: "filter cleared".into(),
+                error: false,
+            });
+            return Action::Redraw;
+        }
+        _ => {}
+    }
+    match app.tab {
+        Tab::Events => events_key(app, key),
+        Tab::Topics => topics_key(app, key),
+        Tab::Stats => Action::None,
+    }
+}
+
+/// The events table and its detail pane.
+fn events_key(app: &mut App, key: KeyEvent) -> Action {
+    let page = app.viewport.max(1) as isize;
+    match key.code {
+        KeyCode::Up | KeyCode::Char('k') => app.move_selection(-1),
+        KeyCode::Down | KeyCode::Char('j') => app.move_selection(1),
+        KeyCode::PageUp => app.move_selection(-page),
+        KeyCode::PageDown => app.move_selection(page),
+        KeyCode::Home | KeyCode::Char('g') => app.select_first(),
+        KeyCode::End | KeyCode::Char('G') => app.select_last(),
+        KeyCode::Enter => {
+            app.detail = !app.detail;
+            app.detail_scroll = 0;
+        }
+        KeyCode::Esc if app.detail => app.detail = false,
+        KeyCode::Char('J') | KeyCode::Char(']') if app.detail => {
+            app.detail_scroll = app.detail_scroll.saturating_add(1)
+        }
+        KeyCode::Char('K') | KeyCode::Char('[') if app.detail => {
+            app.detail_scroll = app.detail_scroll.saturating_sub(1)
+        }
+        KeyCode::Char('+') | KeyCode::Char('-') => {
+            let Some(name) = app
+                .selected_event()
+                .and_then(|e| e.to.as_ref()?.name.clone())
+            else {
+                app.flash = Some(Flash {
+                    text: "the selected event has no topic to keep or hide".into(),
+                    error: true,
+                });
+                return Action::Redraw;
+            };
+            let mut f = app.filter.clone();
+            if key.code == KeyCode::Char('+') {
+                f.include = vec![name];
+            } else if !f.exclude.contains(&name) {
+                f.exclude.push(name);
+            }
+            app.set_filter(f);
+        }
+        _ => return Action::None,
+    }
+    Action::Redraw
+}
+
+fn topics_key(app: &mut App, key: KeyEvent) -> Action {
+    let max = app.topics.len().saturating_sub(1);
+    let page = app.viewport.max(1);
+    let s = &mut app.topics_scroll;
+    match key.code {
+        KeyCode::Up | KeyCode::Char('k') => *s = s.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => *s = (*s + 1).min(max),
+        KeyCode::PageUp => *s = s.saturating_sub(page),
+        KeyCode::PageDown => *s = (*s + page).min(max),
+        KeyCode::Home | KeyCode::Char('g') => *s = 0,
+        KeyCode::End | KeyCode::Char('G') => *s = max,
+        KeyCode::Enter => {
+            let rows = app.topic_rows();
+            let Some((name, _)) = rows.get(app.topics_scroll.min(max)) else {
+                return Action::None;
+            };
+            let mut f = app.filter.clone();
+            f.include = vec![name.to_string()];
+            app.set_filter(f);
+            app.tab = Tab::Events;
+        }
+        _ => return Action::None,
+    }
+    Action::Redraw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::app::tests::message;
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn typed(app: &mut App, s: &str) {
+        for c in s.chars() {
+            handle_key(app, key(KeyCode::Char(c)));
+        }
+    }
+
+    fn app() -> App {
+        let mut app = App::new(100, "test");
+        app.push(message(
+            Kind::Publish,
+            "alice",
+            "DeviceState",
+            b"{\"On\":true}",
+        ));
+        app.push(message(Kind::Drop, "bob", "Nobody", b"lost"));
+        app.push(message(Kind::Publish, "carol", "Chat", b"hello"));
+        app
+    }
+
+    #[test]
+    fn slash_filters_as_you_type_and_esc_restores() {
+        let mut app = app();
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('/'))),
+            Action::Redraw
+        );
+        typed(&mut app, "BOB");
+        assert_eq!(app.view.len(), 1);
+        assert!(matches!(app.mode, Mode::Prompt(_)));
+        handle_key(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.view.len(), 3);
+        assert_eq!(app.filter.text, "");
+        handle_key(&mut app, key(KeyCode::Char('/')));
+        typed(&mut app, "chat");
+        handle_key(&mut app, key(KeyCode::Enter));
+        assert_eq!(app.mode, Mode::Normal);
+        assert_eq!(app.filter.text, "chat");
+        assert_eq!(app.view.len(), 1);
+        // 'q' inside a prompt is text, not quit.
+        handle_key(&mut app, key(KeyCode::Char('/')));
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('q'))),
+            Action::Redraw
+        );
+    }
+
+    #[test]
+    fn d_toggles_drops_only_and_c_clears() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Char('d')));
+        assert_eq!(app.view.len(), 1);
+        assert_eq!(app.selected_event().map(|e| e.kind), Some(Kind::Drop));
+        handle_key(&mut app, key(KeyCode::Char('d')));
+        assert_eq!(app.view.len(), 3);
+        handle_key(&mut app, key(KeyCode::Char('x')));
+        typed(&mut app, "Chat, Device*");
+        handle_key(&mut app, key(KeyCode::Enter));
+        assert_eq!(app.filter.exclude, vec!["Chat", "Device*"]);
+        assert_eq!(app.view.len(), 1);
+        handle_key(&mut app, key(KeyCode::Char('c')));
+        assert_eq!(app.view.len(), 3);
+    }
+
+    #[test]
+    fn plus_on_an_event_without_a_topic_says_so_and_keeps_the_filter() {
+        let mut app = app();
+        app.push(crate::trace::schema::Event::new(
+            Kind::Connect,
+            "2026-01-01T00:00:00Z".into(),
+        ));
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('+'))),
+            Action::Redraw
+        );
+        assert!(app.filter.include.is_empty());
+        let flash = app.flash.as_ref().expect("a message");
+        assert!(flash.error && flash.text.contains("no topic"), "{flash:?}");
+    }
+
+    #[test]
+    fn plus_keeps_only_the_selected_topic_and_minus_hides_it() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Char('+')));
+        assert_eq!(app.filter.include, vec!["Chat"]);
+        assert_eq!(app.view.len(), 1);
+        handle_key(&mut app, key(KeyCode::Char('c')));
+        handle_key(&mut app, key(KeyCode::Up));
+        handle_key(&mut app, key(KeyCode::Char('-')));
+        assert_eq!(app.filter.exclude, vec!["Nobody"]);
+        assert_eq!(app.view.len(), 2);
+    }
+
+    #[test]
+    fn export_prompt_asks_the_loop_to_write_and_keys_route_by_mode() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Char('e')));
+        let Mode::Prompt(p) = &app.mode else {
+            panic!("export opens a prompt");
+        };
+        assert!(p.input.starts_with("smqctl-export-") && p.input.ends_with(".ndjson"));
+        handle_key(&mut app, key(KeyCode::Char('u')).with_ctrl());
+        typed(&mut app, "out.ndjson");
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Enter)),
+            Action::Export("out.ndjson".into())
+        );
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('?'))),
+            Action::Redraw
+        );
+        assert_eq!(app.mode, Mode::Help);
+        handle_key(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.mode, Mode::Normal);
+        assert_eq!(handle_key(&mut app, key(KeyCode::Char('q'))), Action::Quit);
+        assert_eq!(
+            handle_key(
+                &mut app,
+                KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
+            Action::Interrupt
+        );
+    }
+
+    #[test]
+    fn space_pauses_and_arrows_leave_follow() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Char(' ')));
+        assert!(app.paused);
+        handle_key(&mut app, key(KeyCode::Up));
+        assert!(!app.follow);
+        assert_eq!(app.selected, Some(1));
+        handle_key(&mut app, key(KeyCode::End));
+        assert!(app.follow);
+        handle_key(&mut app, key(KeyCode::Enter));
+        assert!(app.detail);
+        handle_key(&mut app, key(KeyCode::Esc));
+        assert!(!app.detail);
+    }
+
+    #[test]
+    fn enter_on_a_topic_shows_its_events() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Char('3')));
+        // Sorted by name: Chat, DeviceState, Nobody.
+        handle_key(&mut app, key(KeyCode::Down));
+        handle_key(&mut app, key(KeyCode::Down));
+        handle_key(&mut app, key(KeyCode::Down));
+        assert_eq!(app.topics_scroll, 2, "stops at the last topic");
+        handle_key(&mut app, key(KeyCode::Enter));
+        assert_eq!(app.tab, Tab::Events);
+        assert_eq!(app.filter.include, vec!["Nobody"]);
+        assert_eq!(app.view.len(), 1);
+    }
+
+    trait Ctrl {
+        fn with_ctrl(self) -> Self;
+    }
+    impl Ctrl for KeyEvent {
+        fn with_ctrl(mut self) -> Self {
+            self.modifiers = KeyModifiers::CONTROL;
+            self
+        }
+    }
+}

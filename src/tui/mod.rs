@@ -1,0 +1,33 @@
+//! The terminal UI engine behind `smqctl tui` (and `demo`'s screen): the state
+//! as plain data, key handling, and drawing as a pure function of the state
+//! (ARCHITECTURE.md habits 8 and 15). No terminal I/O and no flags here:
+//! `commands::tui` parses the flags, sets up and restores the terminal, feeds
+//! [`trace::source::Update`](crate::trace::source::Update)s in and runs the loop.
+//!
+//! - [`app`]: the state (ring of events, filter, totals, rates, topics, mode).
+//! - [`input`]: keys → state changes and an [`input::Action`] for the loop.
+//! - [`ui`]: the screen layout; dispatches to the views and the bars.
+//! - [`bars`]: header, filter bar and status line; [`help`]: the keys overlay.
+//! - [`events`] (with [`detail`]), [`stats`], [`topics`]: the three views.
+//! - [`theme`]: styles and small formatting helpers, the leaf every view uses.
+//!
+//! Imports inside the folder point one way: ui → bars, help, views; events →
+//! detail; every drawing file → theme, app; theme → nothing of the folder.
+//!
+//! May import: `trace` (schema, filter, source), `output` (escaping, hex
+//! dumps), `text`, ratatui, crossterm key types. Never `commands`, `cli` or
+//! `args`: exit codes are the command's business (see [`input::Action`]).
+
+pub mod app;
+pub mod bars;
+pub mod detail;
+pub mod events;
+pub mod help;
+pub mod input;
+pub mod stats;
+pub mod theme;
+pub mod topics;
+pub mod ui;
+
+#[cfg(test)]
+mod snapshot_tests;

@@ -1,0 +1,357 @@
+//! Snapshot tests: every view drawn from fixed state with ratatui's TestBackend,
+//! compared with insta snapshots (in `snapshots/` beside this file). Times are
+//! rendered in UTC so the snapshots do not depend on the machine's zone.
+//!
+//! May import: `tui::{app, ui}` (and `app`'s test fixtures), `trace`, ratatui's
+//! TestBackend, insta.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+
+use super::app::tests::{client, message, topic};
+use super::app::{App, Flash, Mode, Prompt, PromptKind, Tab};
+use super::ui;
+use crate::trace::filter::Filter;
+use crate::trace::schema::{Client, Dest, DestType, Event, Kind, Snapshot, TopicInfo};
+use crate::trace::source::Status;
+
+fn at(mut e: Event, secs: u32) -> Event {
+    e.ts = format!("2026-11-22T03:44:{secs:02}.{:03}Z", secs * 7 % 1000);
+    e
+}
+
+/// A small session: snapshot, a connect, a subscription, JSON, text and binary
+/// messages, a drop to a topic nobody subscribes, a direct message, a close.
+pub fn fixture() -> App {
+    let mut app = App::new(100, "file demo.ndjson");
+    app.zone = jiff::tz::TimeZone::UTC;
+    app.color = true;
+    let mut snap = Event::new(Kind::Snapshot, String::new());
+    snap.snapshot = Some(Snapshot {
+        server_etid: Some(1),
+        topics: vec![
+            TopicInfo {
+                tid: 9,
+                name: "DeviceState".into(),
+                subscribers: Some(1),
+            },
+            TopicInfo {
+                tid: 14,
+                name: "Chargers/Cmd".into(),
+                subscribers: Some(0),
+            },
+        ],
+        subtopics: vec![],
+        clients: vec![client(5, "dashboard-1")],
+    });
+    app.push(at(snap, 1));
+    let mut conn = Event::new(Kind::Connect, String::new());
+    conn.from = Some(Client {
+        etid: 7,
+        uid: Some("charger-007".into()),
+        info: Some("fw 1.2".into()),
+        addr: Some("127.0.0.1:50312".into()),
+        server: false,
+    });
+    app.push(at(conn, 2));
+    let mut sub = Event::new(Kind::Subscribe, String::new());
+    sub.from = Some(client(5, "dashboard-1"));
+    sub.to = Some(topic(12, "Alerts"));
+    app.push(at(sub, 3));
+    let mut json = message(
+        Kind::Publish,
+        "charger-007",
+        "DeviceState",
+        br#"{"id":7,"On":true,"kW":11.5,"site":"north"}"#,
+    );
+    json.subtopic = Some("Telemetry".into());
+    json.subtid = Some(20);
+    json.receivers = Some(1);
+    json.verdict = Some(true);
+    app.push(at(json, 4));
+    let mut drop = message(
+        Kind::Drop,
+        "charger-007",
+        "Chargers/Cmd",
+        b"reboot now\nplease",
+    );
+    drop.reason = Some("no subscriber".into());
+    drop.to = Some(topic(14, "Chargers/Cmd"));
+    app.push(at(drop, 5));
+    let mut bin = message(
+        Kind::Publish,
+        "charger-007",
+        "DeviceState",
+        &[
+            0x00, 0x01, 0xfe, 0xff, b'S', b'M', b'Q', 0x7f, 0x80, 0x10, 0x20, 0x30, 0x41, 0x42,
+            0x43, 0x44, 0x45,
+        ],
+    );
+    bin.receivers = Some(1);
+    app.push(at(bin, 6));
+    let mut direct = message(Kind::Publish, "dashboard-1", "", b"{\"cmd\":\"ping\"}");
+    direct.to = Some(Dest {
+        tid: 7,
+        kind: DestType::Client,
+        name: None,
+        uid: Some("charger-007".into()),
+    });
+    app.push(at(direct, 7));
+    let mut close = Event::new(Kind::Close, String::new());
+    close.from = Some(client(7, "charger-007"));
+    close.reason = Some("socket closed".into());
+    app.push(at(close, 8));
+    app.roll_to(1);
+    for _ in 0..3 {
+        app.push(at(
+            message(Kind::Publish, "charger-007", "DeviceState", b"{}"),
+            9,
+        ));
+    }
+    app.roll_to(2);
+    app.roll_to(3);
+    app.status = Some(Status::Ended {
+        reason: "end of demo.ndjson (11 events)".into(),
+        error: false,
+    });
+    app.viewport = 20;
+    app
+}
+
+fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    t.draw(|f| ui::draw(f, app)).expect("draws");
+    t
+}
+
+fn select_kind(app: &mut App, kind: Kind) {
+    let i = app
+        .view
+        .iter()
+        .position(|&s| app.ring.get(s).is_some_and(|e| e.kind == kind))
+        .expect("kind present");
+    app.follow = false;
+    app.selected = Some(app.view[i]);
+}
+
+#[test]
+fn events_table_with_a_drop() {
+    let app = fixture();
+    let t = render(&app, 100, 30);
+    insta::assert_snapshot!(t.backend());
+    // The DROP cell stands out: white on red.
+    let buf = t.backend().buffer();
+    let cell = (0..30u16)
+        .flat_map(|y| (0..100u16).map(move |x| (x, y)))
+        .find(|&(x, y)| {
+            buf[(x, y)].symbol() == "D"
+                && buf[(x + 1, y)].symbol() == "R"
+                && buf[(x + 2, y)].symbol() == "O"
+        })
+        .expect("a DROP cell");
+    assert_eq!(buf[cell].bg, Color::Red);
+    assert!(buf[cell].modifier.contains(Modifier::BOLD));
+}
+
+#[test]
+fn detail_pane_json() {
+    let mut app = fixture();
+    app.detail = true;
+    select_kind(&mut app, Kind::Publish);
+    app.move_selection(0);
+    insta::assert_snapshot!(render(&app, 100, 30).backend());
+}
+
+#[test]
+fn detail_pane_text_of_a_drop() {
+    let mut app = fixture();
+    app.detail = true;
+    select_kind(&mut app, Kind::Drop);
+    insta::assert_snapshot!(render(&app, 100, 30).backend());
+}
+
+#[test]
+fn detail_pane_binary_hex_dump() {
+    let mut app = fixture();
+    app.detail = true;
+    let seq = app.view[5];
+    app.follow = false;
+    app.selected = Some(seq);
+    assert_eq!(
+        app.selected_event().and_then(|e| e.encoding),
+        Some(crate::trace::schema::Encoding::Base64)
+    );
+    insta::assert_snapshot!(render(&app, 100, 30).backend());
+}
+
+#[test]
+fn filter_bar_while_typing_and_applied() {
+    let mut app = fixture();
+    let before = app.filter.clone();
+    let f = Filter {
+        text: "charger".into(),
+        ..Filter::default()
+    };
+    app.set_filter(f);
+    app.mode = Mode::Prompt(Prompt {
+        kind: PromptKind::Text,
+        input: "charger".into(),
+        before,
+    });
+    insta::assert_snapshot!("filter_typing", render(&app, 100, 30).backend());
+    app.mode = Mode::Normal;
+    let mut f = app.filter.clone();
+    f.toggle_kind(Kind::Drop);
+    f.exclude = vec!["Alerts".into()];
+    app.set_filter(f);
+    insta::assert_snapshot!("filter_applied", render(&app, 100, 30).backend());
+}
+
+#[test]
+fn stats_view() {
+    let mut app = fixture();
+    app.tab = Tab::Stats;
+    insta::assert_snapshot!(render(&app, 100, 30).backend());
+}
+
+#[test]
+fn topics_view_flags_drops_without_subscribers() {
+    let mut app = fixture();
+    app.tab = Tab::Topics;
+    insta::assert_snapshot!(render(&app, 100, 30).backend());
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = fixture();
+    app.mode = Mode::Help;
+    insta::assert_snapshot!(render(&app, 100, 30).backend());
+}
+
+#[test]
+fn paused_and_degraded_status() {
+    let mut app = fixture();
+    app.toggle_pause();
+    app.push(message(Kind::Publish, "x", "y", b"z"));
+    app.status = Some(Status::Degraded {
+        etid: 9,
+        reason: "no tracer answered the attach request".into(),
+        topics: vec!["DeviceState".into(), "self".into()],
+    });
+    insta::assert_snapshot!(render(&app, 100, 30).backend());
+}
+
+#[test]
+fn standard_80x24_terminal() {
+    let mut app = fixture();
+    insta::assert_snapshot!("events_80x24", render(&app, 80, 24).backend());
+    app.detail = true;
+    select_kind(&mut app, Kind::Drop);
+    insta::assert_snapshot!("detail_80x24", render(&app, 80, 24).backend());
+    app.tab = Tab::Stats;
+    insta::assert_snapshot!("stats_80x24", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn very_narrow_terminals_do_not_panic() {
+    let mut app = fixture();
+    insta::assert_snapshot!("events_50x15", render(&app, 50, 15).backend());
+    for (w, h) in [(50, 15), (20, 6), (1, 1), (0, 0), (200, 3)] {
+        for tab in [Tab::Events, Tab::Stats, Tab::Topics] {
+            for detail in [false, true] {
+                for mode in [Mode::Normal, Mode::Help] {
+                    app.tab = tab;
+                    app.detail = detail;
+                    app.mode = mode;
+                    render(&app, w, h);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn empty_state_says_why_nothing_is_shown() {
+    let mut app = App::new(10, "file empty.ndjson");
+    app.zone = jiff::tz::TimeZone::UTC;
+    insta::assert_snapshot!("empty", render(&app, 80, 24).backend());
+    app.push(message(Kind::Publish, "a", "b", b"c"));
+    let f = Filter {
+        text: "nothing".into(),
+        ..Filter::default()
+    };
+    app.set_filter(f);
+    insta::assert_snapshot!("nothing_matches", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn without_colour_drops_and_the_selection_use_reverse_video() {
+    let mut app = fixture();
+    app.color = false;
+    let t = render(&app, 100, 30);
+    let buf = t.backend().buffer();
+    let find = |text: &str| {
+        (0..30u16)
+            .find_map(|y| {
+                let row: String = (0..100u16).map(|x| buf[(x, y)].symbol()).collect();
+                row.find(text).map(|i| (row[..i].chars().count() as u16, y))
+            })
+            .expect("text on screen")
+    };
+    let drop = find("DROP");
+    assert!(buf[drop].modifier.contains(Modifier::REVERSED));
+    assert_eq!(buf[drop].fg, Color::Reset, "no colour at all");
+    let sel = find("▶");
+    assert!(buf[sel].modifier.contains(Modifier::REVERSED));
+}
+
+/// Real TIDs and ETIDs have up to ten digits; a column too narrow for them
+/// showed only their last digits (a wrong ID) in an 80×24 terminal.
+#[test]
+fn full_ten_digit_tids_and_etids_fit_an_80x24_terminal() {
+    let mut app = App::new(10, "file ids.ndjson");
+    app.zone = jiff::tz::TimeZone::UTC;
+    let mut snap = Event::new(Kind::Snapshot, String::new());
+    snap.snapshot = Some(Snapshot {
+        server_etid: Some(1),
+        topics: vec![TopicInfo {
+            tid: 4_032_326_919,
+            name: "DeviceState".into(),
+            subscribers: Some(1),
+        }],
+        subtopics: vec![],
+        clients: vec![client(3_668_314_590, "charger-00001")],
+    });
+    app.push(snap);
+    let screen = |app: &App| {
+        let t = render(app, 80, 24);
+        let buf = t.backend().buffer();
+        (0..24u16)
+            .map(|y| (0..80u16).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    app.tab = Tab::Topics;
+    let topics = screen(&app);
+    assert!(topics.contains("4032326919"), "{topics}");
+    app.tab = Tab::Stats;
+    let stats = screen(&app);
+    assert!(stats.contains("3668314590"), "{stats}");
+}
+
+/// The export message names the file it wrote; at 80 columns the counters
+/// beside it used to cut the path (and its `.ndjson`) off.
+#[test]
+fn export_message_shows_the_whole_path_in_80_columns() {
+    let mut app = fixture();
+    let text = "exported 2 events to /tmp/qa/smqctl-export-20261122-045255.ndjson";
+    app.flash = Some(Flash {
+        text: text.into(),
+        error: false,
+    });
+    let t = render(&app, 80, 24);
+    let buf = t.backend().buffer();
+    let last: String = (0..80u16).map(|x| buf[(x, 23)].symbol()).collect();
+    assert!(last.contains(text), "{last}");
+}
