@@ -7,6 +7,7 @@
 
 mod handshake;
 mod listen;
+mod log;
 mod mako_compat;
 mod observe;
 mod routing;

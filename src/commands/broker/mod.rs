@@ -114,7 +114,7 @@ async fn log_events(mut events: tokio::sync::broadcast::Receiver<TraceRecord>, v
     loop {
         match events.recv().await {
             Ok(rec) => {
-                if let Some(line) = log_line(&rec.event, verbose) {
+                if let Some(line) = log_line(&rec, verbose) {
                     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(rec.ts);
                     eprintln!("{} {line}", clock_time(t));
                 }
@@ -126,9 +126,9 @@ async fn log_events(mut events: tokio::sync::broadcast::Receiver<TraceRecord>, v
 }
 
 /// One log line per event; `-v` shows the lifecycle, `-vv` everything.
-fn log_line(ev: &TraceEvent, verbose: u8) -> Option<String> {
+pub(crate) fn log_line(rec: &TraceRecord, verbose: u8) -> Option<String> {
     let all = verbose >= 2;
-    Some(match ev {
+    Some(match &rec.event {
         TraceEvent::Listening { .. } => return None,
         TraceEvent::Connect {
             etid,
