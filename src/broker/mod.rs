@@ -19,6 +19,7 @@
 
 mod auth;
 mod http;
+mod outbox;
 mod router;
 mod session;
 mod tls;
@@ -42,7 +43,8 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 pub use self::auth::Auth;
-use self::router::{Outgoing, Router, publish_body};
+use self::outbox::{Outgoing, publish_body};
+use self::router::Router;
 #[doc(hidden)]
 pub use self::session::Offline;
 pub use self::tls::{load_tls_config, load_tls_config_with_clients};

@@ -38,7 +38,8 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::Shared;
 use super::http::{self, HeadError, Request};
-use super::router::{Inbox, NewPeer, Outbox, Outgoing, Who, publish_body};
+use super::outbox::{Inbox, Outbox, Outgoing, publish_body};
+use super::router::{NewPeer, Who};
 use crate::protocol::{
     Connack, ConnackCode, Connect, DecodeError, Init, MAX_PAYLOAD, MIN_UID_LEN, MakoConnect,
     PUBLISH_HEADER_LEN, Packet, Publish, display_bytes, parse_connect_like_mako,

@@ -11,7 +11,7 @@
 //! while that outbox is full: a slow tracer slows only its own pump, and its
 //! pump's queue is bounded, so the broker neither blocks nor grows.
 //!
-//! May import: `trace::schema`, the router's outbox. No sockets.
+//! May import: `trace::schema`, `broker::outbox`. No sockets.
 
 use std::cell::Cell;
 use std::net::IpAddr;
@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::router::{Outbox, Sent, publish_body};
+use super::outbox::{Outbox, Sent, publish_body};
 use crate::trace::schema::{self, Event, Kind};
 
 /// Events a tracer may have waiting before further ones are skipped (counted).

@@ -7,7 +7,7 @@
 //! The embedded broker emits these through its hooks (the places where Mako's
 //! `smq.hub` calls `onconnect`, `onpublish`, `ondrop`, `onclose`, ...). The
 //! wire events come from the broker's tracer outboxes or the Mako hook
-//! (`hook.lua`), reach consumers through [`attach`] (over SMQ) or [`file`]
+//! ([`hook`]), reach consumers through [`attach`] (over SMQ) or [`file`]
 //! (NDJSON), and are picked with [`filter`].
 //!
 //! A [`TraceRecord`] is an event plus the wall-clock time it happened; it
@@ -23,6 +23,7 @@
 pub mod attach;
 pub mod file;
 pub mod filter;
+pub mod hook;
 pub mod schema;
 pub mod source;
 
