@@ -12,7 +12,12 @@
 //! The server handler is never called here: [`Router::publish`] returns the call
 //! to make, and the caller makes it after releasing the lock.
 //!
-//! May import: `protocol`, `trace`, and siblings' plain types (no sockets).
+//! Each decision is described once, as a schema event in an
+//! [`events::Record`](super::events::Record) built only when somebody listens
+//! (`Router::emit`): attached tracers and `Broker::events` share it.
+//!
+//! May import: `protocol`, `trace::schema`, the leaves `broker::{outbox,
+//! events}`, `broker::tracers`, and the broker's plain types (no sockets).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,12 +26,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use super::events::{Events, Local, REFUSED, Record};
 use super::outbox::{Outbox, Outgoing, Sent};
 use super::tracers::{self, Pump, TraceAllow, Tracers};
-use super::{BrokerStats, PeerInfo, ServerHandler, ServerMessage, Tracer};
+use super::{BrokerStats, PeerInfo, ServerHandler, ServerMessage};
 use crate::protocol::{Ack, Change, Connack, Packet, Publish, display_bytes};
-use crate::trace::schema::{self, Dest, DestType, Event, Kind};
-use crate::trace::{TraceEvent, Transport};
+use crate::trace::schema::{self, Dest, DestType, Event, Kind, Transport};
+
+/// The `reason` of a [`Kind::Connect`] that replaced a live connection with the same UID.
+pub(crate) const TAKEOVER: &str = "took over a live connection with the same UID";
 
 /// Identifies one accepted TCP connection; an ETID outlives it on takeover.
 pub(crate) type ConnId = u64;
@@ -106,7 +114,8 @@ pub(crate) struct Router {
     /// Observed TID/ETID -> observing ETIDs.
     observers: HashMap<u32, Vec<u32>>,
     handler: Option<Arc<dyn ServerHandler>>,
-    tracer: Tracer,
+    /// `Broker::events` subscribers (the `-v` log, demo, tests).
+    events: Events,
     /// Set when the broker shuts down: no new registrations.
     closing: bool,
     /// Topic patterns whose Subscribe/Create is refused (Mako's `permittop`
@@ -121,7 +130,7 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    pub(crate) fn new(rndtid: bool, tracer: Tracer) -> Self {
+    pub(crate) fn new(rndtid: bool, events: Events) -> Self {
         let mut r = Router {
             server_etid: 1,
             topics: HashMap::new(),
@@ -132,7 +141,7 @@ impl Router {
             uids: HashMap::new(),
             observers: HashMap::new(),
             handler: None,
-            tracer,
+            events,
             closing: false,
             deny: Vec::new(),
             stats: BrokerStats::default(),
@@ -170,12 +179,7 @@ impl Router {
     /// Suback/Createack with status 1 and TID 0, the name echoed, as Mako answers
     /// a refused `permittop`.
     fn deny_topic(&self, etid: u32, name: Bytes, subscribe: bool) {
-        self.tracer.emit(|| TraceEvent::TopicDenied {
-            etid,
-            topic: display_bytes(&name),
-            subscribe,
-        });
-        self.trace(|r| {
+        self.emit(true, Some(Local::Permittop { subscribe }), None, |r| {
             let mut e = r.event(Kind::Deny, etid);
             e.to = Some(Dest {
                 tid: 0,
@@ -239,16 +243,11 @@ impl Router {
         new.outbox
             .send_packet(&Packet::Connack(Connack::accepted(etid)));
         self.stats.connections_total += 1;
-        self.tracer.emit(|| TraceEvent::Connect {
-            etid,
-            uid: display_bytes(&new.uid),
-            info: display_bytes(&new.info),
-            peer: new.addr.to_string(),
+        let link = Local::Link {
             transport: new.transport,
             tls: new.tls,
-            takeover: old.is_some(),
-        });
-        if !self.tracers.is_empty() {
+        };
+        self.emit(true, Some(link), None, |_| {
             let mut e = Event::new(Kind::Connect, String::new());
             e.from = Some(schema::Client {
                 etid,
@@ -258,10 +257,10 @@ impl Router {
                 server: false,
             });
             if old.is_some() {
-                e.reason = Some("took over a live connection with the same UID".into());
+                e.reason = Some(TAKEOVER.into());
             }
-            self.tracers.emit(e, None);
-        }
+            e
+        });
         self.uids.insert(new.uid.clone(), etid);
         self.peers.insert(
             etid,
@@ -311,12 +310,7 @@ impl Router {
         if self.uids.get(&uid) == Some(&etid) {
             self.uids.remove(&uid);
         }
-        self.tracer.emit(|| TraceEvent::Close {
-            etid,
-            uid: display_bytes(&uid),
-            reason: reason.to_string(),
-        });
-        self.trace(|r| {
+        self.emit(true, None, None, |r| {
             let mut e = r.event(Kind::Close, etid);
             e.reason = Some(reason.to_string());
             e
@@ -346,8 +340,10 @@ impl Router {
 
     /// Sends `Disconnect msg` to every client and removes them all.
     pub(crate) fn shutdown_all(&mut self, msg: &str) {
-        self.tracer.emit(|| TraceEvent::Shutdown {
-            message: msg.to_string(),
+        self.events.local(|| {
+            let mut e = Event::new(Kind::Shutdown, String::new());
+            e.reason = Some(msg.to_string());
+            e
         });
         // Like Mako's lShutdown: everyone gets the Disconnect first, then the
         // clients are removed one by one.
@@ -447,12 +443,9 @@ impl Router {
             }
             self.notify_count(tid);
         }
-        self.tracer.emit(|| TraceEvent::Subscribe {
-            etid,
-            tid,
-            topic: display_bytes(&name),
+        self.emit(true, None, None, |r| {
+            r.event(Kind::Subscribe, etid).with_to(r.dest(tid))
         });
-        self.trace(|r| r.event(Kind::Subscribe, etid).with_to(r.dest(tid)));
         self.reply(
             etid,
             Packet::Suback(Ack {
@@ -472,12 +465,9 @@ impl Router {
             return self.deny_topic(etid, name, false);
         }
         let tid = self.lookup_or_create(&name);
-        self.tracer.emit(|| TraceEvent::Create {
-            etid,
-            tid,
-            topic: display_bytes(&name),
+        self.emit(true, None, None, |r| {
+            r.event(Kind::Create, etid).with_to(r.dest(tid))
         });
-        self.trace(|r| r.event(Kind::Create, etid).with_to(r.dest(tid)));
         self.reply(
             etid,
             Packet::Createack(Ack {
@@ -494,18 +484,12 @@ impl Router {
         }
         let etid = who.etid;
         let subtid = self.create_subtopic(&name);
-        self.tracer.emit(|| TraceEvent::CreateSub {
-            etid,
-            subtid,
-            name: display_bytes(&name),
+        // The tracing machinery's own sub-topics are never traced (the log shows them).
+        self.emit(!self.is_reserved(subtid), None, None, |r| {
+            let mut e = r.event(Kind::Createsub, etid);
+            r.set_subtopic(&mut e, subtid);
+            e
         });
-        if !self.is_reserved(subtid) {
-            self.trace(|r| {
-                let mut e = r.event(Kind::Createsub, etid);
-                r.set_subtopic(&mut e, subtid);
-                e
-            });
-        }
         self.reply(
             etid,
             Packet::Createsuback(Ack {
@@ -542,8 +526,9 @@ impl Router {
         if let Some(topic) = self.topics.get_mut(&tid) {
             topic.subs.retain(|&s| s != etid);
         }
-        self.tracer.emit(|| TraceEvent::Unsubscribe { etid, tid });
-        self.trace(|r| r.event(Kind::Unsubscribe, etid).with_to(r.dest(tid)));
+        self.emit(true, None, None, |r| {
+            r.event(Kind::Unsubscribe, etid).with_to(r.dest(tid))
+        });
         self.notify_count(tid);
     }
 
@@ -576,7 +561,8 @@ impl Router {
         if tid == etid || !self.current(who) {
             return; // observing yourself is ignored
         }
-        self.tracer.emit(|| TraceEvent::Observe { etid, tid });
+        self.events
+            .local(|| self.event(Kind::Observe, etid).with_to(self.dest(tid)));
         let topic_count = self.topics.get(&tid).map(Topic::count);
         let known =
             topic_count.is_some() || tid == self.server_etid || self.peers.contains_key(&tid);
@@ -610,7 +596,8 @@ impl Router {
         };
         peer.observing.retain(|&t| t != tid);
         self.drop_observer(tid, etid);
-        self.tracer.emit(|| TraceEvent::Unobserve { etid, tid });
+        self.events
+            .local(|| self.event(Kind::Unobserve, etid).with_to(self.dest(tid)));
     }
 
     fn drop_observer(&mut self, tid: u32, etid: u32) {
@@ -675,11 +662,13 @@ impl Router {
         }
         let mut receivers = 0usize;
         let mut server = None;
+        // Receivers whose queue was full: (etid, messages missed so far).
+        let mut full: Vec<(u32, u64)> = Vec::new();
         let why: &str;
         if let Some(topic) = self.topics.get(&msg.tid) {
             for etid in &topic.subs {
                 if let Some(peer) = self.peers.get_mut(etid) {
-                    receivers += deliver(peer, *etid, &mut out, msg, &self.tracer, &mut self.stats);
+                    receivers += deliver(peer, *etid, &mut out, &mut full, &mut self.stats);
                 }
             }
             if topic.server
@@ -701,7 +690,7 @@ impl Router {
             why = "server has no handler";
         } else if let Some(peer) = self.peers.get_mut(&msg.tid) {
             if peer.direct {
-                receivers = deliver(peer, msg.tid, &mut out, msg, &self.tracer, &mut self.stats);
+                receivers = deliver(peer, msg.tid, &mut out, &mut full, &mut self.stats);
                 why = "the receiver could not take it (queue full or closing)";
             } else {
                 why = "receiver unsubscribed its own ETID";
@@ -714,29 +703,16 @@ impl Router {
         if receivers == 0 {
             self.stats.dropped += 1;
         }
-        if self.tracer.enabled() {
-            let (ptid, tid, subtid, payload) = (msg.ptid, msg.tid, msg.subtid, msg.payload.clone());
-            self.tracer.send(if receivers == 0 {
-                TraceEvent::Drop {
-                    ptid,
-                    tid,
-                    subtid,
-                    payload,
-                    why: why.to_string(),
-                }
-            } else {
-                TraceEvent::Publish {
-                    ptid,
-                    tid,
-                    subtid,
-                    payload,
-                    receivers,
-                }
+        for (etid, missed) in full {
+            self.events.local(|| {
+                let mut e = self
+                    .event(Kind::Queuefull, etid)
+                    .with_to(self.dest(msg.tid));
+                e.skipped = Some(missed);
+                e
             });
         }
-        if !self.tracers.is_empty() && !self.is_reserved(msg.subtid) {
-            self.trace_message(msg, (receivers == 0).then_some(why), receivers);
-        }
+        self.trace_message(msg, (receivers == 0).then_some(why), receivers);
         Routed {
             receivers,
             tracer: None,
@@ -758,24 +734,36 @@ impl Router {
     /// fragments, server handler recursion).
     pub(crate) fn dropped(&mut self, msg: &Publish, why: &str) {
         self.stats.dropped += 1;
-        self.tracer.emit(|| TraceEvent::Drop {
-            ptid: msg.ptid,
-            tid: msg.tid,
-            subtid: msg.subtid,
-            payload: msg.payload.clone(),
-            why: why.to_string(),
-        });
-        if !self.tracers.is_empty() && !self.is_reserved(msg.subtid) {
-            self.trace_message(msg, Some(why), 0);
-        }
+        self.trace_message(msg, Some(why), 0);
     }
 
-    // ----- tracers (schema events, see `tracers`) -----
+    // ----- events (one per decision, see `events` and `tracers`) -----
 
-    /// Builds and offers a schema event only when a tracer is attached.
-    fn trace(&self, build: impl FnOnce(&Router) -> Event) {
-        if !self.tracers.is_empty() {
-            self.tracers.emit(build(self), None);
+    /// Builds the event of one decision, once, only when somebody listens:
+    /// attached tracers (if `to_tracers`) and `Broker::events` subscribers,
+    /// who also get `local`. `payload` is the message a publish or drop is about.
+    fn emit(
+        &self,
+        to_tracers: bool,
+        local: Option<Local>,
+        payload: Option<&Bytes>,
+        build: impl FnOnce(&Router) -> Event,
+    ) {
+        let to_tracers = to_tracers && !self.tracers.is_empty();
+        if !to_tracers && !self.events.enabled() {
+            return;
+        }
+        let event = build(self);
+        debug_assert!(
+            !event.kind.is_local(),
+            "local kinds go through Events::local"
+        );
+        let rec = Arc::new(Record::new(event, payload.cloned(), local));
+        if to_tracers {
+            self.tracers.emit(&rec);
+        }
+        if self.events.enabled() {
+            self.events.send(rec);
         }
     }
 
@@ -837,32 +825,33 @@ impl Router {
         }
     }
 
-    /// A publish (`why` is `None`) or drop event for one routed message.
+    /// A publish (`why` is `None`) or drop event for one routed message; one
+    /// with a sub-topic of the tracing machinery is not traced (only logged).
     fn trace_message(&self, msg: &Publish, why: Option<&str>, receivers: usize) {
-        let mut e = self.event(
-            if why.is_some() {
+        let to_tracers = !self.is_reserved(msg.subtid);
+        self.emit(to_tracers, None, Some(&msg.payload), |r| {
+            let kind = if why.is_some() {
                 Kind::Drop
             } else {
                 Kind::Publish
-            },
-            msg.ptid,
-        );
-        e.to = Some(self.dest(msg.tid));
-        self.set_subtopic(&mut e, msg.subtid);
-        match why {
-            Some(why) => e.reason = Some(why.to_string()),
-            None => {
-                e.verdict = Some(true);
-                e.receivers = Some(receivers as u32);
+            };
+            let mut e = r.event(kind, msg.ptid).with_to(r.dest(msg.tid));
+            r.set_subtopic(&mut e, msg.subtid);
+            match why {
+                Some(why) => e.reason = Some(why.to_string()),
+                None => {
+                    e.verdict = Some(true);
+                    e.receivers = Some(receivers as u32);
+                }
             }
-        }
-        self.tracers.emit(e, Some(&msg.payload));
+            e
+        });
     }
 
-    /// A refused Connect (bad credentials, UID too short...): who and why,
-    /// never what they sent as a secret.
-    pub(crate) fn trace_refused(&self, uid: &[u8], reason: &str, addr: SocketAddr) {
-        self.trace(|_| {
+    /// A refused Connect (bad credentials, UID too short...) answered with
+    /// Connack `code`: who and why, never what they sent as a secret.
+    pub(crate) fn refused(&self, uid: &[u8], code: u8, reason: &str, addr: SocketAddr) {
+        self.emit(true, Some(Local::Connack(code)), None, |_| {
             let mut e = Event::new(Kind::Deny, String::new());
             e.from = Some(schema::Client {
                 etid: 0,
@@ -871,7 +860,7 @@ impl Router {
                 addr: Some(addr.to_string()),
                 server: false,
             });
-            e.reason = Some(format!("connection refused: {reason}"));
+            e.reason = Some(format!("{REFUSED}{reason}"));
             e
         });
     }
@@ -900,11 +889,13 @@ impl Router {
             return routed;
         };
         let allowed = self.trace_allow.permits(peer.addr.ip());
-        self.tracer.emit(|| TraceEvent::TracerAttach {
-            etid,
-            uid: display_bytes(&peer.uid),
-            peer: peer.addr.to_string(),
-            allowed,
+        self.events.local(|| {
+            let mut e = self.event(Kind::Attach, etid);
+            if let Some(from) = &mut e.from {
+                from.addr = Some(peer.addr.to_string());
+            }
+            e.verdict = Some(allowed);
+            e
         });
         if !allowed {
             let mut e = Event::new(Kind::Error, schema::now_ts());
@@ -1053,13 +1044,13 @@ fn non_empty(b: &Bytes) -> Option<String> {
     (!b.is_empty()).then(|| display_bytes(b))
 }
 
-/// Queues a message for one receiver; 1 if queued, 0 if dropped.
+/// Queues a message for one receiver; 1 if queued, 0 if dropped. A full
+/// queue is noted in `full` (etid, missed so far) for the log.
 fn deliver(
     peer: &mut Peer,
     etid: u32,
     out: &mut Outgoing,
-    msg: &Publish,
-    tracer: &Tracer,
+    full: &mut Vec<(u32, u64)>,
     stats: &mut BrokerStats,
 ) -> usize {
     let Some(frame) = out.for_transport(peer.outbox.is_raw()) else {
@@ -1070,12 +1061,7 @@ fn deliver(
         Sent::Full => {
             peer.dropped += 1;
             stats.queue_full += 1;
-            tracer.emit(|| TraceEvent::QueueFull {
-                etid,
-                ptid: msg.ptid,
-                tid: msg.tid,
-                dropped: peer.dropped,
-            });
+            full.push((etid, peer.dropped));
             0
         }
         Sent::Closed => 0,
@@ -1088,7 +1074,7 @@ mod tests {
     use crate::broker::outbox::{Inbox, QUEUE_FRAMES};
 
     fn router() -> Router {
-        Router::new(false, Tracer::new())
+        Router::new(false, Events::new())
     }
 
     struct Client {
@@ -1154,9 +1140,9 @@ mod tests {
     #[test]
     fn rndtid_gives_a_random_server_etid() {
         // Against the default (1): `!= 0` alone passed with rndtid ignored.
-        assert_eq!(Router::new(false, Tracer::new()).server_etid(), 1);
-        let a = Router::new(true, Tracer::new()).server_etid();
-        let b = Router::new(true, Tracer::new()).server_etid();
+        assert_eq!(Router::new(false, Events::new()).server_etid(), 1);
+        let a = Router::new(true, Events::new()).server_etid();
+        let b = Router::new(true, Events::new()).server_etid();
         assert!(a != 0 && a != 1 && b != 0 && b != 1, "{a} {b}");
         assert_ne!(a, b, "two rndtid routers drew the same ETID");
     }
@@ -1613,6 +1599,62 @@ mod tests {
             Some("publisher-a"),
             "the name is resolved before the client is forgotten"
         );
+    }
+
+    #[test]
+    fn one_record_per_decision_reaches_log_and_tracer_and_local_kinds_only_the_log() {
+        let mut r = router();
+        let mut log = r.events.subscribe();
+        let tracer = join(&mut r, "tracer-01");
+        let mut pump = attach(&mut r, &tracer, 256).expect("attached");
+        let mut logged = Vec::new();
+        while let Ok(rec) = log.try_recv() {
+            logged.push(rec.event.kind);
+        }
+        assert_eq!(
+            logged,
+            [Kind::Connect, Kind::Attach],
+            "the log hears the attach"
+        );
+        assert_eq!(events(&mut pump).len(), 1, "the tracer only its snapshot");
+
+        let watcher = join(&mut r, "watcher");
+        let t = r.lookup_or_create(b"T");
+        r.observe(watcher.who, t);
+        r.unobserve(watcher.who, t);
+        r.subscribe(watcher.who, Bytes::from_static(b"T"));
+        r.disconnect(watcher.who, "gone");
+        r.shutdown_all("bye");
+        let mut logged = Vec::new();
+        while let Ok(rec) = log.try_recv() {
+            logged.push(rec);
+        }
+        let kinds: Vec<Kind> = logged.iter().map(|r| r.event.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::Connect,
+                Kind::Observe,
+                Kind::Unobserve,
+                Kind::Subscribe,
+                Kind::Close,
+                Kind::Shutdown,
+                Kind::Close
+            ]
+        );
+        let mut queued = Vec::new();
+        while let Ok(q) = pump.rx.try_recv() {
+            queued.push(q);
+        }
+        let traced: Vec<Kind> = queued.iter().map(|q| q.event.kind).collect();
+        assert_eq!(
+            traced,
+            [Kind::Connect, Kind::Subscribe, Kind::Close, Kind::Close],
+            "no broker-local kind reaches a tracer"
+        );
+        // The tracer's record is the log's: built once.
+        assert!(Arc::ptr_eq(&queued[0], &logged[0]));
+        assert!(Arc::ptr_eq(&queued[1], &logged[3]));
     }
 
     #[test]

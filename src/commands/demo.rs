@@ -29,7 +29,7 @@ use crate::commands::simulate::scenario;
 use crate::commands::trace::{TraceArgs, TraceFormat};
 use crate::commands::tui::TuiArgs;
 use crate::commands::{exit, input_error};
-use crate::trace::TraceEvent;
+use crate::trace::schema::Kind;
 use crate::transport::Endpoint;
 
 pub const EXAMPLES: &str = "\
@@ -153,12 +153,7 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Result<u8> {
             let wait = async {
                 loop {
                     match attached.recv().await {
-                        Ok(r)
-                            if matches!(
-                                r.event,
-                                TraceEvent::TracerAttach { allowed: true, .. }
-                            ) =>
-                        {
+                        Ok(r) if r.event.kind == Kind::Attach && r.event.verdict == Some(true) => {
                             break;
                         }
                         Err(broadcast::error::RecvError::Closed) => break,

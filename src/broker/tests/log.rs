@@ -141,7 +141,7 @@ async fn verbose_log_lines_are_pinned_for_every_kind_of_broker_event() {
     .await;
     let mut rx = b.broker.events();
     let mut log = Log::default();
-    let line = |r: &_, v| log_line(r, v);
+    let line = |r: &std::sync::Arc<_>, v| log_line(r, v);
 
     // Connect over WebSocket and raw socket, both TLS; a takeover.
     let ws = tls_stream(b.addr, &cert).await;
