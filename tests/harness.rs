@@ -11,7 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use smqctl::broker::handlers::HandlerFile;
 use smqctl::broker::{Broker, BrokerConfig};
-use smqctl::trace::TraceEvent;
+use smqctl::trace::schema::Kind;
 
 /// Longest any single step may take before the test fails.
 pub const STEP: Duration = Duration::from_secs(15);
@@ -355,11 +355,17 @@ impl Closes {
         std::thread::spawn(move || {
             loop {
                 let entry = match events.blocking_recv() {
-                    Ok(rec) => match rec.event {
-                        TraceEvent::Connect { uid, .. } => (uid, None),
-                        TraceEvent::Close { uid, reason, .. } => (uid, Some(reason)),
-                        _ => continue,
-                    },
+                    Ok(rec) => {
+                        let uid = rec.event.from.as_ref().and_then(|c| c.uid.clone());
+                        match rec.event.kind {
+                            Kind::Connect => (uid.unwrap_or_default(), None),
+                            Kind::Close => (
+                                uid.unwrap_or_default(),
+                                Some(rec.event.reason.clone().unwrap_or_default()),
+                            ),
+                            _ => continue,
+                        }
+                    }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 };

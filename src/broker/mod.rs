@@ -6,9 +6,10 @@
 //! subscriptions, observers, routing), [`session`] runs one connection (TLS,
 //! HTTP bootstrap, WebSocket or raw framing, handshake, reader and writer
 //! tasks), [`http`] parses the request head, [`auth`] checks credentials and
-//! [`tls`] loads certificates. What happens is published as
-//! [`TraceRecord`]s on [`Broker::events`]; building them costs nothing while
-//! nobody listens.
+//! [`tls`] loads certificates, `outbox` holds the per-client queues. What
+//! happens is published once per decision as a [`Record`] (see [`events`]):
+//! to attached tracers (`tracers`) and on [`Broker::events`]; building it
+//! costs nothing while nobody listens.
 //!
 //! [`Broker`] also offers the server-side API of `smq.hub` (create, publish,
 //! subscribe as the server client at ETID 1, lookups, shutdown) for features such
@@ -20,8 +21,10 @@
 //! `client`: broker and client are siblings that share only the protocol floor.
 
 mod auth;
+pub mod events;
 pub mod handlers;
 mod http;
+mod outbox;
 mod router;
 mod session;
 mod tls;
@@ -45,20 +48,21 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 pub use self::auth::Auth;
+use self::events::Events;
+pub use self::events::{Local, Record};
 pub use self::handlers::{HandlerError, HandlerFile};
-use self::router::{Outgoing, Router, publish_body};
+use self::outbox::{Outgoing, publish_body};
+use self::router::Router;
 #[doc(hidden)]
 pub use self::session::Offline;
 pub use self::tls::{load_tls_config, load_tls_config_with_clients};
 pub use self::tracers::{IpNet, TraceAllow};
 use crate::protocol::{MAX_PAYLOAD, PUBLISH_HEADER_LEN, Publish};
-pub use crate::trace::{TraceEvent, TraceRecord, Transport};
+pub use crate::trace::schema::Transport;
 
 /// Time connections get to receive `Disconnect "broker shutting down"` before
 /// [`Broker::run`] returns.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-/// Trace records buffered per listener before a slow one starts lagging.
-const TRACE_CAPACITY: usize = 4096;
 /// Connections the kernel may queue for `accept` before it drops SYNs (Linux
 /// lowers it to `net.core.somaxconn`). The usual 128 overflowed under a burst
 /// of 5,000 connects (1 s SYN retries).
@@ -190,39 +194,10 @@ pub struct BrokerStats {
     pub queue_full: u64,
 }
 
-/// Emits trace records; a no-op while nobody listens.
-#[derive(Clone)]
-pub(crate) struct Tracer {
-    tx: broadcast::Sender<TraceRecord>,
-}
-
-impl Tracer {
-    pub(crate) fn new() -> Self {
-        Tracer {
-            tx: broadcast::channel(TRACE_CAPACITY).0,
-        }
-    }
-
-    pub(crate) fn enabled(&self) -> bool {
-        self.tx.receiver_count() > 0
-    }
-
-    /// Builds and sends the event only if somebody listens.
-    pub(crate) fn emit(&self, event: impl FnOnce() -> TraceEvent) {
-        if self.enabled() {
-            self.send(event());
-        }
-    }
-
-    pub(crate) fn send(&self, event: TraceEvent) {
-        let _ = self.tx.send(TraceRecord::now(event));
-    }
-}
-
 pub(crate) struct Shared {
     config: BrokerConfig,
     router: Mutex<Router>,
-    tracer: Tracer,
+    events: Events,
     next_conn: AtomicU64,
     /// Becomes true when `run` shuts down; connections still in their
     /// handshake give up (registered ones are told by the router).
@@ -316,24 +291,25 @@ pub struct Broker {
 
 impl Broker {
     pub fn new(config: BrokerConfig) -> Broker {
-        let tracer = Tracer::new();
-        let mut router = Router::new(config.rndtid, tracer.clone());
+        let events = Events::new();
+        let mut router = Router::new(config.rndtid, events.clone());
         router.set_deny(config.deny_topics.clone());
         router.set_trace_allow(config.trace_allow.clone());
         Broker {
             shared: Arc::new(Shared {
                 config,
                 router: Mutex::new(router),
-                tracer,
+                events,
                 next_conn: AtomicU64::new(1),
                 closing: watch::channel(false).0,
             }),
         }
     }
 
-    /// Trace records from now on (hook point for traces, logs and the TUI).
-    pub fn events(&self) -> broadcast::Receiver<TraceRecord> {
-        self.shared.tracer.tx.subscribe()
+    /// Every decision from now on, one [`Record`] each (the `-v` log, demo,
+    /// tests); tracers get the same events over SMQ, minus the broker-local kinds.
+    pub fn events(&self) -> broadcast::Receiver<Arc<Record>> {
+        self.shared.events.subscribe()
     }
 
     /// Accepts connections until `shutdown` resolves, then sends every client
@@ -347,12 +323,6 @@ impl Broker {
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
         let acceptor = self.shared.config.tls.clone().map(TlsAcceptor::from);
-        if let Ok(addr) = listener.local_addr() {
-            self.shared.tracer.emit(|| TraceEvent::Listening {
-                addr: addr.to_string(),
-                tls: acceptor.is_some(),
-            });
-        }
         let mut tasks = JoinSet::new();
         tokio::pin!(shutdown);
         loop {

@@ -12,37 +12,29 @@
 //! The server handler is never called here: [`Router::publish`] returns the call
 //! to make, and the caller makes it after releasing the lock.
 //!
-//! May import: `protocol`, `trace`, and siblings' plain types (no sockets).
+//! Each decision is described once, as a schema event in an
+//! [`events::Record`](super::events::Record) built only when somebody listens
+//! (`Router::emit`): attached tracers and `Broker::events` share it.
+//!
+//! May import: `protocol`, `trace::schema`, the leaves `broker::{outbox,
+//! events}`, `broker::tracers`, and the broker's plain types (no sockets).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bytes::{BufMut, Bytes, BytesMut};
-use tokio::sync::{Notify, mpsc};
+use bytes::Bytes;
+use tokio::sync::Notify;
 
+use super::events::{Events, Local, REFUSED, Record};
+use super::outbox::{Outbox, Outgoing, Sent};
 use super::tracers::{self, Pump, TraceAllow, Tracers};
-use super::{BrokerStats, PeerInfo, ServerHandler, ServerMessage, Tracer};
-use crate::protocol::framing;
-use crate::protocol::{
-    Ack, Change, Connack, PUBLISH_HEADER_LEN, Packet, Publish, display_bytes, kind,
-};
-use crate::trace::schema::{self, Dest, DestType, Event, Kind};
-use crate::trace::{TraceEvent, Transport};
+use super::{BrokerStats, PeerInfo, ServerHandler, ServerMessage};
+use crate::protocol::{Ack, Change, Connack, Packet, Publish, display_bytes};
+use crate::trace::schema::{self, Dest, DestType, Event, Kind, Transport};
 
-/// Frames a client may have waiting before further messages to it are dropped.
-pub(crate) const QUEUE_FRAMES: usize = 65536;
-/// Bytes a client may have waiting (queued, or in the batch its writer is
-/// writing) before further messages to it are dropped, so one stalled reader
-/// holds at most about this much (README, "The embedded broker"). Each frame
-/// is its own allocation (the session copies it out of the read buffer), so
-/// what is counted is what is held.
-pub(crate) const QUEUE_BYTES: usize = 8 << 20;
-/// Bytes charged per frame on top of its length: its queue slot, the
-/// allocation's header and the shared reference count. Without it a queue of
-/// 20-byte frames would cost several times what it is charged.
-pub(crate) const FRAME_OVERHEAD: usize = 64;
+/// The `reason` of a [`Kind::Connect`] that replaced a live connection with the same UID.
+pub(crate) const TAKEOVER: &str = "took over a live connection with the same UID";
 
 /// Identifies one accepted TCP connection; an ETID outlives it on takeover.
 pub(crate) type ConnId = u64;
@@ -53,145 +45,6 @@ pub(crate) type ConnId = u64;
 pub(crate) struct Who {
     pub etid: u32,
     pub conn: ConnId,
-}
-
-/// The sending side of one client's queue of encoded frames. The router holds
-/// one clone, the client's session another; the writer ends when both are gone.
-#[derive(Clone)]
-pub(crate) struct Outbox {
-    tx: mpsc::Sender<Bytes>,
-    /// Raw frames carry the 2-byte length prefix; WebSocket frames do not.
-    raw: bool,
-    queued: Arc<AtomicUsize>,
-}
-
-pub(crate) enum Sent {
-    Ok,
-    Full,
-    Closed,
-}
-
-impl Outbox {
-    pub(crate) fn new(raw: bool) -> (Outbox, Inbox) {
-        let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
-        let queued = Arc::new(AtomicUsize::new(0));
-        (
-            Outbox {
-                tx,
-                raw,
-                queued: queued.clone(),
-            },
-            Inbox { rx, queued },
-        )
-    }
-
-    /// Queues one frame already encoded for this client's transport.
-    pub(crate) fn send(&self, frame: Bytes) -> Sent {
-        let len = frame.len() + FRAME_OVERHEAD;
-        let before = self.queued.fetch_add(len, Ordering::Relaxed);
-        if before > 0 && before + len > QUEUE_BYTES {
-            self.queued.fetch_sub(len, Ordering::Relaxed);
-            return Sent::Full;
-        }
-        match self.tx.try_send(frame) {
-            Ok(()) => Sent::Ok,
-            Err(e) => {
-                self.queued.fetch_sub(len, Ordering::Relaxed);
-                match e {
-                    mpsc::error::TrySendError::Full(_) => Sent::Full,
-                    mpsc::error::TrySendError::Closed(_) => Sent::Closed,
-                }
-            }
-        }
-    }
-
-    /// Queues a message body (type byte onwards), framed for this transport.
-    pub(crate) fn send_body(&self, body: Bytes) -> Sent {
-        if !self.raw {
-            return self.send(body);
-        }
-        let mut out = BytesMut::new();
-        match framing::prefix_raw(&body, &mut out) {
-            Ok(()) => self.send(out.freeze()),
-            Err(_) => Sent::Full,
-        }
-    }
-
-    /// Encodes and queues a packet the broker generates (acks, Change, ...).
-    pub(crate) fn send_packet(&self, packet: &Packet) -> Sent {
-        let frame = if self.raw {
-            match framing::encode_raw(packet) {
-                Ok(f) => f,
-                // A name too long to echo in a raw frame; Mako would send a
-                // corrupt frame here, we send nothing.
-                Err(_) => return Sent::Full,
-            }
-        } else {
-            packet.to_bytes()
-        };
-        self.send(frame)
-    }
-}
-
-/// The receiving side of a client's queue, owned by its writer task.
-pub(crate) struct Inbox {
-    rx: mpsc::Receiver<Bytes>,
-    queued: Arc<AtomicUsize>,
-}
-
-impl Inbox {
-    /// Waits for frames and moves up to `limit` of them into `out`; 0 means every
-    /// sender is gone and the queue is empty. They still count against the
-    /// queue's byte budget until [`Inbox::written`].
-    pub(crate) async fn recv_many(&mut self, out: &mut Vec<Bytes>, limit: usize) -> usize {
-        self.rx.recv_many(out, limit).await
-    }
-
-    /// Gives the budget of frames from [`Inbox::recv_many`] back once written.
-    pub(crate) fn written(&self, frames: &[Bytes]) {
-        let bytes: usize = frames.iter().map(|f| f.len() + FRAME_OVERHEAD).sum();
-        self.queued.fetch_sub(bytes, Ordering::Relaxed);
-    }
-}
-
-/// One message body on its way to several receivers: the raw-framed copy is made
-/// at most once per fan-out, and only if a raw receiver exists.
-pub(crate) struct Outgoing {
-    body: Bytes,
-    raw: Option<Bytes>,
-}
-
-impl Outgoing {
-    /// `framed` is the same body with its length prefix when it arrived that way.
-    pub(crate) fn new(body: Bytes, framed: Option<Bytes>) -> Self {
-        Outgoing { body, raw: framed }
-    }
-
-    /// The frame for one receiver, or `None` when the body cannot be framed for a
-    /// raw client (a WebSocket message above the 16-bit raw limit).
-    fn for_transport(&mut self, raw: bool) -> Option<Bytes> {
-        if !raw {
-            return Some(self.body.clone());
-        }
-        if self.raw.is_none() {
-            let mut out = BytesMut::new();
-            framing::prefix_raw(&self.body, &mut out).ok()?;
-            self.raw = Some(out.freeze());
-        }
-        self.raw.clone()
-    }
-}
-
-/// Builds a Publish body (type byte, header, payload) for server-side publishes
-/// and assembled fragments.
-pub(crate) fn publish_body(tid: u32, ptid: u32, subtid: u32, payload: &[u8]) -> Bytes {
-    let mut out = BytesMut::with_capacity(1 + PUBLISH_HEADER_LEN + payload.len());
-    out.put_u8(kind::PUBLISH);
-    out.put_u32(tid);
-    out.put_u32(ptid);
-    out.put_u32(subtid);
-    out.put_slice(payload);
-    out.freeze()
 }
 
 /// A client as the router knows it.
@@ -261,7 +114,8 @@ pub(crate) struct Router {
     /// Observed TID/ETID -> observing ETIDs.
     observers: HashMap<u32, Vec<u32>>,
     handler: Option<Arc<dyn ServerHandler>>,
-    tracer: Tracer,
+    /// `Broker::events` subscribers (the `-v` log, demo, tests).
+    events: Events,
     /// Set when the broker shuts down: no new registrations.
     closing: bool,
     /// Topic patterns whose Subscribe/Create is refused (Mako's `permittop`
@@ -276,7 +130,7 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    pub(crate) fn new(rndtid: bool, tracer: Tracer) -> Self {
+    pub(crate) fn new(rndtid: bool, events: Events) -> Self {
         let mut r = Router {
             server_etid: 1,
             topics: HashMap::new(),
@@ -287,7 +141,7 @@ impl Router {
             uids: HashMap::new(),
             observers: HashMap::new(),
             handler: None,
-            tracer,
+            events,
             closing: false,
             deny: Vec::new(),
             stats: BrokerStats::default(),
@@ -325,12 +179,7 @@ impl Router {
     /// Suback/Createack with status 1 and TID 0, the name echoed, as Mako answers
     /// a refused `permittop`.
     fn deny_topic(&self, etid: u32, name: Bytes, subscribe: bool) {
-        self.tracer.emit(|| TraceEvent::TopicDenied {
-            etid,
-            topic: display_bytes(&name),
-            subscribe,
-        });
-        self.trace(|r| {
+        self.emit(true, Some(Local::Permittop { subscribe }), None, |r| {
             let mut e = r.event(Kind::Deny, etid);
             e.to = Some(Dest {
                 tid: 0,
@@ -394,16 +243,11 @@ impl Router {
         new.outbox
             .send_packet(&Packet::Connack(Connack::accepted(etid)));
         self.stats.connections_total += 1;
-        self.tracer.emit(|| TraceEvent::Connect {
-            etid,
-            uid: display_bytes(&new.uid),
-            info: display_bytes(&new.info),
-            peer: new.addr.to_string(),
+        let link = Local::Link {
             transport: new.transport,
             tls: new.tls,
-            takeover: old.is_some(),
-        });
-        if !self.tracers.is_empty() {
+        };
+        self.emit(true, Some(link), None, |_| {
             let mut e = Event::new(Kind::Connect, String::new());
             e.from = Some(schema::Client {
                 etid,
@@ -413,10 +257,10 @@ impl Router {
                 server: false,
             });
             if old.is_some() {
-                e.reason = Some("took over a live connection with the same UID".into());
+                e.reason = Some(TAKEOVER.into());
             }
-            self.tracers.emit(e, None);
-        }
+            e
+        });
         self.uids.insert(new.uid.clone(), etid);
         self.peers.insert(
             etid,
@@ -466,12 +310,7 @@ impl Router {
         if self.uids.get(&uid) == Some(&etid) {
             self.uids.remove(&uid);
         }
-        self.tracer.emit(|| TraceEvent::Close {
-            etid,
-            uid: display_bytes(&uid),
-            reason: reason.to_string(),
-        });
-        self.trace(|r| {
+        self.emit(true, None, None, |r| {
             let mut e = r.event(Kind::Close, etid);
             e.reason = Some(reason.to_string());
             e
@@ -501,8 +340,10 @@ impl Router {
 
     /// Sends `Disconnect msg` to every client and removes them all.
     pub(crate) fn shutdown_all(&mut self, msg: &str) {
-        self.tracer.emit(|| TraceEvent::Shutdown {
-            message: msg.to_string(),
+        self.events.local(|| {
+            let mut e = Event::new(Kind::Shutdown, String::new());
+            e.reason = Some(msg.to_string());
+            e
         });
         // Like Mako's lShutdown: everyone gets the Disconnect first, then the
         // clients are removed one by one.
@@ -602,12 +443,9 @@ impl Router {
             }
             self.notify_count(tid);
         }
-        self.tracer.emit(|| TraceEvent::Subscribe {
-            etid,
-            tid,
-            topic: display_bytes(&name),
+        self.emit(true, None, None, |r| {
+            r.event(Kind::Subscribe, etid).with_to(r.dest(tid))
         });
-        self.trace(|r| r.event(Kind::Subscribe, etid).with_to(r.dest(tid)));
         self.reply(
             etid,
             Packet::Suback(Ack {
@@ -627,12 +465,9 @@ impl Router {
             return self.deny_topic(etid, name, false);
         }
         let tid = self.lookup_or_create(&name);
-        self.tracer.emit(|| TraceEvent::Create {
-            etid,
-            tid,
-            topic: display_bytes(&name),
+        self.emit(true, None, None, |r| {
+            r.event(Kind::Create, etid).with_to(r.dest(tid))
         });
-        self.trace(|r| r.event(Kind::Create, etid).with_to(r.dest(tid)));
         self.reply(
             etid,
             Packet::Createack(Ack {
@@ -649,18 +484,12 @@ impl Router {
         }
         let etid = who.etid;
         let subtid = self.create_subtopic(&name);
-        self.tracer.emit(|| TraceEvent::CreateSub {
-            etid,
-            subtid,
-            name: display_bytes(&name),
+        // The tracing machinery's own sub-topics are never traced (the log shows them).
+        self.emit(!self.is_reserved(subtid), None, None, |r| {
+            let mut e = r.event(Kind::Createsub, etid);
+            r.set_subtopic(&mut e, subtid);
+            e
         });
-        if !self.is_reserved(subtid) {
-            self.trace(|r| {
-                let mut e = r.event(Kind::Createsub, etid);
-                r.set_subtopic(&mut e, subtid);
-                e
-            });
-        }
         self.reply(
             etid,
             Packet::Createsuback(Ack {
@@ -697,8 +526,9 @@ impl Router {
         if let Some(topic) = self.topics.get_mut(&tid) {
             topic.subs.retain(|&s| s != etid);
         }
-        self.tracer.emit(|| TraceEvent::Unsubscribe { etid, tid });
-        self.trace(|r| r.event(Kind::Unsubscribe, etid).with_to(r.dest(tid)));
+        self.emit(true, None, None, |r| {
+            r.event(Kind::Unsubscribe, etid).with_to(r.dest(tid))
+        });
         self.notify_count(tid);
     }
 
@@ -731,7 +561,8 @@ impl Router {
         if tid == etid || !self.current(who) {
             return; // observing yourself is ignored
         }
-        self.tracer.emit(|| TraceEvent::Observe { etid, tid });
+        self.events
+            .local(|| self.event(Kind::Observe, etid).with_to(self.dest(tid)));
         let topic_count = self.topics.get(&tid).map(Topic::count);
         let known =
             topic_count.is_some() || tid == self.server_etid || self.peers.contains_key(&tid);
@@ -765,7 +596,8 @@ impl Router {
         };
         peer.observing.retain(|&t| t != tid);
         self.drop_observer(tid, etid);
-        self.tracer.emit(|| TraceEvent::Unobserve { etid, tid });
+        self.events
+            .local(|| self.event(Kind::Unobserve, etid).with_to(self.dest(tid)));
     }
 
     fn drop_observer(&mut self, tid: u32, etid: u32) {
@@ -792,7 +624,7 @@ impl Router {
         let mut frame = Outgoing::new(Packet::Change(Change { tid, count }).to_bytes(), None);
         for etid in list {
             if let Some(p) = self.peers.get(etid)
-                && let Some(f) = frame.for_transport(p.outbox.raw)
+                && let Some(f) = frame.for_transport(p.outbox.is_raw())
             {
                 p.outbox.send(f);
             }
@@ -830,11 +662,13 @@ impl Router {
         }
         let mut receivers = 0usize;
         let mut server = None;
+        // Receivers whose queue was full: (etid, messages missed so far).
+        let mut full: Vec<(u32, u64)> = Vec::new();
         let why: &str;
         if let Some(topic) = self.topics.get(&msg.tid) {
             for etid in &topic.subs {
                 if let Some(peer) = self.peers.get_mut(etid) {
-                    receivers += deliver(peer, *etid, &mut out, msg, &self.tracer, &mut self.stats);
+                    receivers += deliver(peer, *etid, &mut out, &mut full, &mut self.stats);
                 }
             }
             if topic.server
@@ -856,7 +690,7 @@ impl Router {
             why = "server has no handler";
         } else if let Some(peer) = self.peers.get_mut(&msg.tid) {
             if peer.direct {
-                receivers = deliver(peer, msg.tid, &mut out, msg, &self.tracer, &mut self.stats);
+                receivers = deliver(peer, msg.tid, &mut out, &mut full, &mut self.stats);
                 why = "the receiver could not take it (queue full or closing)";
             } else {
                 why = "receiver unsubscribed its own ETID";
@@ -869,29 +703,16 @@ impl Router {
         if receivers == 0 {
             self.stats.dropped += 1;
         }
-        if self.tracer.enabled() {
-            let (ptid, tid, subtid, payload) = (msg.ptid, msg.tid, msg.subtid, msg.payload.clone());
-            self.tracer.send(if receivers == 0 {
-                TraceEvent::Drop {
-                    ptid,
-                    tid,
-                    subtid,
-                    payload,
-                    why: why.to_string(),
-                }
-            } else {
-                TraceEvent::Publish {
-                    ptid,
-                    tid,
-                    subtid,
-                    payload,
-                    receivers,
-                }
+        for (etid, missed) in full {
+            self.events.local(|| {
+                let mut e = self
+                    .event(Kind::Queuefull, etid)
+                    .with_to(self.dest(msg.tid));
+                e.skipped = Some(missed);
+                e
             });
         }
-        if !self.tracers.is_empty() && !self.is_reserved(msg.subtid) {
-            self.trace_message(msg, (receivers == 0).then_some(why), receivers);
-        }
+        self.trace_message(msg, (receivers == 0).then_some(why), receivers);
         Routed {
             receivers,
             tracer: None,
@@ -913,24 +734,36 @@ impl Router {
     /// fragments, server handler recursion).
     pub(crate) fn dropped(&mut self, msg: &Publish, why: &str) {
         self.stats.dropped += 1;
-        self.tracer.emit(|| TraceEvent::Drop {
-            ptid: msg.ptid,
-            tid: msg.tid,
-            subtid: msg.subtid,
-            payload: msg.payload.clone(),
-            why: why.to_string(),
-        });
-        if !self.tracers.is_empty() && !self.is_reserved(msg.subtid) {
-            self.trace_message(msg, Some(why), 0);
-        }
+        self.trace_message(msg, Some(why), 0);
     }
 
-    // ----- tracers (schema events, see `tracers`) -----
+    // ----- events (one per decision, see `events` and `tracers`) -----
 
-    /// Builds and offers a schema event only when a tracer is attached.
-    fn trace(&self, build: impl FnOnce(&Router) -> Event) {
-        if !self.tracers.is_empty() {
-            self.tracers.emit(build(self), None);
+    /// Builds the event of one decision, once, only when somebody listens:
+    /// attached tracers (if `to_tracers`) and `Broker::events` subscribers,
+    /// who also get `local`. `payload` is the message a publish or drop is about.
+    fn emit(
+        &self,
+        to_tracers: bool,
+        local: Option<Local>,
+        payload: Option<&Bytes>,
+        build: impl FnOnce(&Router) -> Event,
+    ) {
+        let to_tracers = to_tracers && !self.tracers.is_empty();
+        if !to_tracers && !self.events.enabled() {
+            return;
+        }
+        let event = build(self);
+        debug_assert!(
+            !event.kind.is_local(),
+            "local kinds go through Events::local"
+        );
+        let rec = Arc::new(Record::new(event, payload.cloned(), local));
+        if to_tracers {
+            self.tracers.emit(&rec);
+        }
+        if self.events.enabled() {
+            self.events.send(rec);
         }
     }
 
@@ -992,32 +825,33 @@ impl Router {
         }
     }
 
-    /// A publish (`why` is `None`) or drop event for one routed message.
+    /// A publish (`why` is `None`) or drop event for one routed message; one
+    /// with a sub-topic of the tracing machinery is not traced (only logged).
     fn trace_message(&self, msg: &Publish, why: Option<&str>, receivers: usize) {
-        let mut e = self.event(
-            if why.is_some() {
+        let to_tracers = !self.is_reserved(msg.subtid);
+        self.emit(to_tracers, None, Some(&msg.payload), |r| {
+            let kind = if why.is_some() {
                 Kind::Drop
             } else {
                 Kind::Publish
-            },
-            msg.ptid,
-        );
-        e.to = Some(self.dest(msg.tid));
-        self.set_subtopic(&mut e, msg.subtid);
-        match why {
-            Some(why) => e.reason = Some(why.to_string()),
-            None => {
-                e.verdict = Some(true);
-                e.receivers = Some(receivers as u32);
+            };
+            let mut e = r.event(kind, msg.ptid).with_to(r.dest(msg.tid));
+            r.set_subtopic(&mut e, msg.subtid);
+            match why {
+                Some(why) => e.reason = Some(why.to_string()),
+                None => {
+                    e.verdict = Some(true);
+                    e.receivers = Some(receivers as u32);
+                }
             }
-        }
-        self.tracers.emit(e, Some(&msg.payload));
+            e
+        });
     }
 
-    /// A refused Connect (bad credentials, UID too short...): who and why,
-    /// never what they sent as a secret.
-    pub(crate) fn trace_refused(&self, uid: &[u8], reason: &str, addr: SocketAddr) {
-        self.trace(|_| {
+    /// A refused Connect (bad credentials, UID too short...) answered with
+    /// Connack `code`: who and why, never what they sent as a secret.
+    pub(crate) fn refused(&self, uid: &[u8], code: u8, reason: &str, addr: SocketAddr) {
+        self.emit(true, Some(Local::Connack(code)), None, |_| {
             let mut e = Event::new(Kind::Deny, String::new());
             e.from = Some(schema::Client {
                 etid: 0,
@@ -1026,7 +860,7 @@ impl Router {
                 addr: Some(addr.to_string()),
                 server: false,
             });
-            e.reason = Some(format!("connection refused: {reason}"));
+            e.reason = Some(format!("{REFUSED}{reason}"));
             e
         });
     }
@@ -1055,11 +889,13 @@ impl Router {
             return routed;
         };
         let allowed = self.trace_allow.permits(peer.addr.ip());
-        self.tracer.emit(|| TraceEvent::TracerAttach {
-            etid,
-            uid: display_bytes(&peer.uid),
-            peer: peer.addr.to_string(),
-            allowed,
+        self.events.local(|| {
+            let mut e = self.event(Kind::Attach, etid);
+            if let Some(from) = &mut e.from {
+                from.addr = Some(peer.addr.to_string());
+            }
+            e.verdict = Some(allowed);
+            e
         });
         if !allowed {
             let mut e = Event::new(Kind::Error, schema::now_ts());
@@ -1208,16 +1044,16 @@ fn non_empty(b: &Bytes) -> Option<String> {
     (!b.is_empty()).then(|| display_bytes(b))
 }
 
-/// Queues a message for one receiver; 1 if queued, 0 if dropped.
+/// Queues a message for one receiver; 1 if queued, 0 if dropped. A full
+/// queue is noted in `full` (etid, missed so far) for the log.
 fn deliver(
     peer: &mut Peer,
     etid: u32,
     out: &mut Outgoing,
-    msg: &Publish,
-    tracer: &Tracer,
+    full: &mut Vec<(u32, u64)>,
     stats: &mut BrokerStats,
 ) -> usize {
-    let Some(frame) = out.for_transport(peer.outbox.raw) else {
+    let Some(frame) = out.for_transport(peer.outbox.is_raw()) else {
         return 0;
     };
     match peer.outbox.send(frame) {
@@ -1225,12 +1061,7 @@ fn deliver(
         Sent::Full => {
             peer.dropped += 1;
             stats.queue_full += 1;
-            tracer.emit(|| TraceEvent::QueueFull {
-                etid,
-                ptid: msg.ptid,
-                tid: msg.tid,
-                dropped: peer.dropped,
-            });
+            full.push((etid, peer.dropped));
             0
         }
         Sent::Closed => 0,
@@ -1240,9 +1071,10 @@ fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::outbox::{Inbox, QUEUE_FRAMES};
 
     fn router() -> Router {
-        Router::new(false, Tracer::new())
+        Router::new(false, Events::new())
     }
 
     struct Client {
@@ -1254,7 +1086,7 @@ mod tests {
     impl Client {
         fn drain(&mut self) -> Vec<Packet> {
             let mut out = Vec::new();
-            while let Ok(f) = self.inbox.rx.try_recv() {
+            while let Some(f) = self.inbox.try_recv() {
                 out.push(Packet::decode(f).expect("broker sends valid packets"));
             }
             out
@@ -1308,9 +1140,9 @@ mod tests {
     #[test]
     fn rndtid_gives_a_random_server_etid() {
         // Against the default (1): `!= 0` alone passed with rndtid ignored.
-        assert_eq!(Router::new(false, Tracer::new()).server_etid(), 1);
-        let a = Router::new(true, Tracer::new()).server_etid();
-        let b = Router::new(true, Tracer::new()).server_etid();
+        assert_eq!(Router::new(false, Events::new()).server_etid(), 1);
+        let a = Router::new(true, Events::new()).server_etid();
+        let b = Router::new(true, Events::new()).server_etid();
         assert!(a != 0 && a != 1 && b != 0 && b != 1, "{a} {b}");
         assert_ne!(a, b, "two rndtid routers drew the same ETID");
     }
@@ -1651,29 +1483,6 @@ mod tests {
         assert_eq!(r.stats().queue_full, 10);
     }
 
-    #[test]
-    fn byte_budget_limits_a_queue_of_large_frames() {
-        let (outbox, _inbox) = Outbox::new(true);
-        let big = Bytes::from(vec![0u8; 60_000]);
-        let accepted = (0..1000)
-            .take_while(|_| matches!(outbox.send(big.clone()), Sent::Ok))
-            .count();
-        assert_eq!(accepted, QUEUE_BYTES / (60_000 + FRAME_OVERHEAD));
-    }
-
-    #[tokio::test]
-    async fn frames_being_written_still_count_against_the_byte_budget() {
-        let (outbox, mut inbox) = Outbox::new(true);
-        let big = Bytes::from(vec![0u8; 60_000]);
-        while let Sent::Ok = outbox.send(big.clone()) {}
-        let mut batch = Vec::new();
-        assert!(inbox.recv_many(&mut batch, 8).await > 0);
-        // Taken by the writer but not yet written: the client still holds them.
-        assert!(matches!(outbox.send(big.clone()), Sent::Full));
-        inbox.written(&batch);
-        assert!(matches!(outbox.send(big), Sent::Ok));
-    }
-
     // ----- tracers -----
 
     /// Publishes an attach request from `c`; returns the pump the caller would run.
@@ -1790,6 +1599,62 @@ mod tests {
             Some("publisher-a"),
             "the name is resolved before the client is forgotten"
         );
+    }
+
+    #[test]
+    fn one_record_per_decision_reaches_log_and_tracer_and_local_kinds_only_the_log() {
+        let mut r = router();
+        let mut log = r.events.subscribe();
+        let tracer = join(&mut r, "tracer-01");
+        let mut pump = attach(&mut r, &tracer, 256).expect("attached");
+        let mut logged = Vec::new();
+        while let Ok(rec) = log.try_recv() {
+            logged.push(rec.event.kind);
+        }
+        assert_eq!(
+            logged,
+            [Kind::Connect, Kind::Attach],
+            "the log hears the attach"
+        );
+        assert_eq!(events(&mut pump).len(), 1, "the tracer only its snapshot");
+
+        let watcher = join(&mut r, "watcher");
+        let t = r.lookup_or_create(b"T");
+        r.observe(watcher.who, t);
+        r.unobserve(watcher.who, t);
+        r.subscribe(watcher.who, Bytes::from_static(b"T"));
+        r.disconnect(watcher.who, "gone");
+        r.shutdown_all("bye");
+        let mut logged = Vec::new();
+        while let Ok(rec) = log.try_recv() {
+            logged.push(rec);
+        }
+        let kinds: Vec<Kind> = logged.iter().map(|r| r.event.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::Connect,
+                Kind::Observe,
+                Kind::Unobserve,
+                Kind::Subscribe,
+                Kind::Close,
+                Kind::Shutdown,
+                Kind::Close
+            ]
+        );
+        let mut queued = Vec::new();
+        while let Ok(q) = pump.rx.try_recv() {
+            queued.push(q);
+        }
+        let traced: Vec<Kind> = queued.iter().map(|q| q.event.kind).collect();
+        assert_eq!(
+            traced,
+            [Kind::Connect, Kind::Subscribe, Kind::Close, Kind::Close],
+            "no broker-local kind reaches a tracer"
+        );
+        // The tracer's record is the log's: built once.
+        assert!(Arc::ptr_eq(&queued[0], &logged[0]));
+        assert!(Arc::ptr_eq(&queued[1], &logged[3]));
     }
 
     #[test]

@@ -38,12 +38,13 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::Shared;
 use super::http::{self, HeadError, Request};
-use super::router::{Inbox, NewPeer, Outbox, Outgoing, Who, publish_body};
+use super::outbox::{Inbox, Outbox, Outgoing, publish_body};
+use super::router::{NewPeer, Who};
 use crate::protocol::{
     Connack, ConnackCode, Connect, DecodeError, Init, MAX_PAYLOAD, MIN_UID_LEN, MakoConnect,
     PUBLISH_HEADER_LEN, Packet, Publish, display_bytes, parse_connect_like_mako,
 };
-use crate::trace::{TraceEvent, Transport};
+use crate::trace::schema::{self, Event, Kind, Transport};
 
 /// Time allowed for the TLS handshake and for the HTTP request head.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -124,10 +125,16 @@ async fn unless_closing<F: Future>(shared: &Shared, step: F) -> Option<F::Output
     }
 }
 
+/// A connection that never became an SMQ session (only the broker's log hears).
 fn handshake_failed(shared: &Shared, addr: SocketAddr, reason: impl FnOnce() -> String) {
-    shared.tracer.emit(|| TraceEvent::HandshakeFailed {
-        peer: addr.to_string(),
-        reason: reason(),
+    shared.events.local(|| {
+        let mut e = Event::new(Kind::Reject, String::new());
+        e.from = Some(schema::Client {
+            addr: Some(addr.to_string()),
+            ..schema::Client::default()
+        });
+        e.reason = Some(reason());
+        e
     });
 }
 
@@ -547,10 +554,7 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
         Ok(Ok(None)) => {
             // Like Mako: no Connack to a client that has gone (a WebSocket
             // Close is answered with Close by the writer).
-            shared.tracer.emit(|| TraceEvent::HandshakeFailed {
-                peer: addr.to_string(),
-                reason: "closed before Connect".into(),
-            });
+            handshake_failed(&shared, addr, || "closed before Connect".into());
             drop(outbox);
             let _ = timeout(CLOSE_GRACE, &mut writer.0).await;
             return;
@@ -579,9 +583,8 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
             )),
             MakoConnect::Truncated => {
                 // Mako's Lua fails on this Connect and answers nothing.
-                shared.tracer.emit(|| TraceEvent::HandshakeFailed {
-                    peer: addr.to_string(),
-                    reason: "Connect too short for its length fields".into(),
+                handshake_failed(&shared, addr, || {
+                    "Connect too short for its length fields".into()
                 });
                 return;
             }
@@ -598,13 +601,7 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
                 ""
             };
             outbox.send_packet(&Packet::Connack(Connack::refused(code, reason)));
-            shared.tracer.emit(|| TraceEvent::Denied {
-                uid: display_bytes(&uid),
-                code: code.as_u8(),
-                reason: why.to_string(),
-                peer: addr.to_string(),
-            });
-            shared.router().trace_refused(&uid, why, addr);
+            shared.router().refused(&uid, code.as_u8(), why, addr);
             drop(outbox);
             let _ = timeout(CLOSE_GRACE, &mut writer.0).await;
             return;

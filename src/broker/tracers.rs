@@ -11,16 +11,17 @@
 //! while that outbox is full: a slow tracer slows only its own pump, and its
 //! pump's queue is bounded, so the broker neither blocks nor grows.
 //!
-//! May import: `trace::schema`, the router's outbox. No sockets.
+//! May import: `trace::schema`, `broker::outbox`. No sockets.
 
 use std::cell::Cell;
 use std::net::IpAddr;
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::router::{Outbox, Sent, publish_body};
+use super::events::Record;
+use super::outbox::{Outbox, Sent, publish_body};
 use crate::trace::schema::{self, Event, Kind, MAX_PREVIEW};
 
 /// Events a tracer may have waiting before further ones are skipped (counted).
@@ -121,29 +122,11 @@ impl TraceAllow {
     }
 }
 
-/// An event waiting in a tracer's queue. Its time and payload preview are
-/// rendered by the tracer's pump, outside the router lock: under the lock the
-/// router only resolves names and clones a few strings.
-pub(crate) struct Queued {
-    ev: Box<Event>,
-    /// The message bytes, for the preview (a reference count, not a copy).
-    payload: Option<Bytes>,
-    at: SystemTime,
-}
-
-impl Queued {
-    /// The event as the tracer receives it, with a preview of `preview` bytes.
-    pub(crate) fn into_event(self, preview: usize) -> Event {
-        let mut ev = *self.ev;
-        if ev.ts.is_empty() {
-            ev.ts = schema::ts_of(self.at);
-        }
-        match self.payload {
-            Some(data) => ev.with_payload(&data, preview),
-            None => ev,
-        }
-    }
-}
+/// An event waiting in a tracer's queue: the router's [`Record`], shared with
+/// the other tracers and the log. Its time and payload preview are rendered
+/// by the tracer's pump, outside the router lock: under the lock the router
+/// only resolves names and clones a few strings.
+pub(crate) type Queued = Arc<Record>;
 
 /// One attached tracer as the router sees it.
 struct Link {
@@ -155,8 +138,8 @@ struct Link {
 }
 
 impl Link {
-    /// Queues `ev`, first owning up to earlier losses; never waits.
-    fn offer(&self, ev: Box<Event>, payload: Option<Bytes>, at: SystemTime) {
+    /// Queues `rec`, first owning up to earlier losses; never waits.
+    fn offer(&self, rec: &Queued) {
         let pending = self.skipped.get();
         if pending > 0 {
             let mut notice = Event::new(Kind::Notice, String::new());
@@ -164,18 +147,17 @@ impl Link {
             notice.reason = Some(format!(
                 "{pending} event(s) skipped: this tracer did not keep up"
             ));
-            let notice = Queued {
-                ev: Box::new(notice),
-                payload: None,
-                at,
+            let notice = Record {
+                at: rec.at,
+                ..Record::new(notice, None, None)
             };
-            if self.tx.try_send(notice).is_err() {
+            if self.tx.try_send(Arc::new(notice)).is_err() {
                 self.skipped.set(pending + 1);
                 return;
             }
             self.skipped.set(0);
         }
-        if self.tx.try_send(Queued { ev, payload, at }).is_err() {
+        if self.tx.try_send(rec.clone()).is_err() {
             self.skipped.set(self.skipped.get() + 1);
         }
     }
@@ -218,23 +200,18 @@ impl Tracers {
         self.links.iter().any(|l| l.etid == etid)
     }
 
-    /// Offers `ev` to every tracer; `payload` becomes each one's preview.
-    pub(crate) fn emit(&self, ev: Event, payload: Option<&Bytes>) {
-        let Some((last, rest)) = self.links.split_last() else {
-            return;
-        };
-        let at = SystemTime::now();
-        let ev = Box::new(ev);
-        for link in rest {
-            link.offer(ev.clone(), payload.cloned(), at);
+    /// Offers `rec` to every tracer; its payload becomes each one's preview.
+    pub(crate) fn emit(&self, rec: &Queued) {
+        debug_assert!(!rec.event.kind.is_local(), "{}", rec.event.kind);
+        for link in &self.links {
+            link.offer(rec);
         }
-        last.offer(ev, payload.cloned(), at);
     }
 
     /// Offers `ev` to one tracer only (its snapshot).
     pub(crate) fn emit_to(&self, etid: u32, ev: Event) {
         if let Some(link) = self.links.iter().find(|l| l.etid == etid) {
-            link.offer(Box::new(ev), None, SystemTime::now());
+            link.offer(&Arc::new(Record::new(ev, None, None)));
         }
     }
 
@@ -305,10 +282,10 @@ mod tests {
         rx.try_recv().expect("queued").into_event(preview)
     }
 
-    fn ev(n: u32) -> Event {
+    fn ev(n: u32) -> Queued {
         let mut e = Event::new(Kind::Publish, format!("t{n}"));
         e.subtid = Some(n);
-        e
+        Arc::new(Record::new(e, None, None))
     }
 
     #[test]
@@ -346,7 +323,7 @@ mod tests {
         let mut t = Tracers::default();
         let (mut rx, _) = t.attach(7, 16);
         for n in 0..TRACER_QUEUE as u32 + 5 {
-            t.emit(ev(n), None);
+            t.emit(&ev(n));
         }
         assert_eq!(t.skipped(7), Some(5), "5 events did not fit");
         // The tracer catches up on everything queued...
@@ -354,7 +331,7 @@ mod tests {
             assert_eq!(take(&mut rx, 16).subtid, Some(n));
         }
         // ...and the next event is preceded by a notice with the count.
-        t.emit(ev(99), None);
+        t.emit(&ev(99));
         let notice = take(&mut rx, 16);
         assert_eq!((notice.kind, notice.skipped), (Kind::Notice, Some(5)));
         assert!(notice.timestamp().is_some(), "the pump stamps the time");
@@ -367,10 +344,10 @@ mod tests {
         let mut t = Tracers::default();
         let (mut rx, _) = t.attach(7, 16);
         for n in 0..TRACER_QUEUE as u32 + 2 {
-            t.emit(ev(n), None);
+            t.emit(&ev(n));
         }
         rx.try_recv().expect("one slot frees");
-        t.emit(ev(1000), None); // the notice takes the slot, the event is lost
+        t.emit(&ev(1000)); // the notice takes the slot, the event is lost
         assert_eq!(t.skipped(7), Some(1));
         for _ in 1..TRACER_QUEUE {
             rx.try_recv().expect("queued");
@@ -385,10 +362,11 @@ mod tests {
         let (mut small, ps) = t.attach(1, 2);
         let (mut big, pb) = t.attach(2, MAX_PREVIEW + 1);
         assert_eq!((ps, pb), (2, MAX_PREVIEW), "previews are capped");
-        t.emit(
+        t.emit(&Arc::new(Record::new(
             Event::new(Kind::Publish, "t".into()),
-            Some(&Bytes::from_static(b"hello")),
-        );
+            Some(bytes::Bytes::from_static(b"hello")),
+            None,
+        )));
         let s = take(&mut small, ps);
         let b = take(&mut big, pb);
         assert_eq!((s.payload.as_deref(), s.truncated), (Some("he"), true));

@@ -3,7 +3,8 @@
 //! The first stdout line is `listening on HOST:PORT` (scripts and tests read it
 //! to learn the port when `--listen` asks for port 0). With `-v`, connects,
 //! closes and refusals are logged on stderr; `-vv` adds every subscription and
-//! message. The log comes from the broker's trace events, never from credentials.
+//! message. The log reads the broker's events (`broker::Record`, the same
+//! events tracers get, plus a few broker-local kinds), never credentials.
 //! Tracers (`smqctl trace`, `smqctl tui`) attach over SMQ itself; `--trace-allow`
 //! says from where. The `--handlers` rules are the engine's: [`crate::broker::handlers`].
 //!
@@ -13,6 +14,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -70,13 +72,14 @@ pub struct BrokerArgs {
 }
 
 use crate::args::GlobalArgs;
+use crate::broker::events::REFUSED;
 use crate::broker::{
-    Auth, Broker, BrokerConfig, HandlerFile, TraceAllow, load_tls_config_with_clients,
+    Auth, Broker, BrokerConfig, HandlerFile, Local, Record, TraceAllow,
+    load_tls_config_with_clients,
 };
-
 use crate::exit::{self, input_error};
 use crate::output::clock_time;
-use crate::trace::{TraceEvent, TraceRecord};
+use crate::trace::schema::{Kind, Transport};
 
 pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
     let auth = match (&args.auth, &args.credentials) {
@@ -168,13 +171,12 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-async fn log_events(mut events: tokio::sync::broadcast::Receiver<TraceRecord>, verbose: u8) {
+async fn log_events(mut events: tokio::sync::broadcast::Receiver<Arc<Record>>, verbose: u8) {
     loop {
         match events.recv().await {
             Ok(rec) => {
-                if let Some(line) = log_line(&rec.event, verbose) {
-                    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(rec.ts);
-                    eprintln!("{} {line}", clock_time(t));
+                if let Some(line) = log_line(&rec, verbose) {
+                    eprintln!("{} {line}", clock_time(rec.at));
                 }
             }
             Err(RecvError::Lagged(n)) => eprintln!("({n} log events skipped: stderr too slow)"),
@@ -184,100 +186,92 @@ async fn log_events(mut events: tokio::sync::broadcast::Receiver<TraceRecord>, v
 }
 
 /// One log line per event; `-v` shows the lifecycle, `-vv` everything.
-fn log_line(ev: &TraceEvent, verbose: u8) -> Option<String> {
-    let all = verbose >= 2;
-    Some(match ev {
-        TraceEvent::Listening { .. } => return None,
-        TraceEvent::Connect {
-            etid,
-            uid,
-            info,
-            peer,
-            transport,
-            tls,
-            takeover,
-        } => format!(
-            "connect etid={etid} uid={uid:?} info={info:?} peer={peer} transport={}{}{}",
-            match transport {
-                crate::trace::Transport::Ws => "ws",
-                crate::trace::Transport::Raw => "raw",
+pub(crate) fn log_line(rec: &Record, verbose: u8) -> Option<String> {
+    let ev = &rec.event;
+    let from = ev.from.clone().unwrap_or_default();
+    let (etid, uid, peer) = (
+        from.etid,
+        from.uid.unwrap_or_default(),
+        from.addr.unwrap_or_default(),
+    );
+    let (tid, topic) = ev.to.as_ref().map_or((0, String::new()), |d| {
+        (d.tid, d.name.clone().unwrap_or_default())
+    });
+    let reason = ev.reason.clone().unwrap_or_default();
+    Some(match ev.kind {
+        Kind::Connect => format!(
+            "connect etid={etid} uid={uid:?} info={:?} peer={peer} transport={}{}",
+            from.info.unwrap_or_default(),
+            match rec.local {
+                Some(Local::Link { transport, tls }) => format!(
+                    "{}{}",
+                    match transport {
+                        Transport::Ws => "ws",
+                        Transport::Raw => "raw",
+                    },
+                    if tls { "+tls" } else { "" }
+                ),
+                _ => "?".into(),
             },
-            if *tls { "+tls" } else { "" },
-            if *takeover {
+            if ev.reason.is_some() {
                 " (took over the same UID)"
             } else {
                 ""
             }
         ),
-        TraceEvent::Denied {
-            uid,
-            code,
-            reason,
-            peer,
-        } => format!("denied uid={uid:?} peer={peer} code={code} reason={reason:?}"),
-        TraceEvent::Close { etid, uid, reason } => {
-            format!("close etid={etid} uid={uid:?} reason={reason}")
+        Kind::Deny => match rec.local {
+            Some(Local::Permittop { subscribe }) => format!(
+                "denied {} of {topic:?} to etid={etid}",
+                if subscribe { "Subscribe" } else { "Create" }
+            ),
+            Some(Local::Connack(code)) => {
+                let why = reason.strip_prefix(REFUSED).unwrap_or(&reason);
+                format!("denied uid={uid:?} peer={peer} code={code} reason={why:?}")
+            }
+            _ => format!("denied etid={etid}: {reason}"),
+        },
+        Kind::Close => format!("close etid={etid} uid={uid:?} reason={reason}"),
+        Kind::Reject => format!("rejected peer={peer}: {reason}"),
+        Kind::Shutdown => format!("shutdown: {reason}"),
+        Kind::Attach if ev.verdict == Some(true) => {
+            format!("tracer attached etid={etid} uid={uid:?} peer={peer}")
         }
-        TraceEvent::HandshakeFailed { peer, reason } => format!("rejected peer={peer}: {reason}"),
-        TraceEvent::Shutdown { message } => format!("shutdown: {message}"),
-        TraceEvent::TracerAttach {
-            etid,
-            uid,
-            peer,
-            allowed,
-        } => {
-            if *allowed {
-                format!("tracer attached etid={etid} uid={uid:?} peer={peer}")
-            } else {
-                format!("tracer refused etid={etid} uid={uid:?} peer={peer} (not in --trace-allow)")
+        Kind::Attach => {
+            format!("tracer refused etid={etid} uid={uid:?} peer={peer} (not in --trace-allow)")
+        }
+        Kind::Queuefull => format!(
+            "queue full: etid={etid} missed a message for tid={tid} ({} so far)",
+            ev.skipped.unwrap_or(0)
+        ),
+        _ if verbose < 2 => return None,
+        Kind::Publish | Kind::Drop => {
+            let payload = rec.payload.clone().unwrap_or_default();
+            let head = format!(
+                "{} ptid={etid} tid={tid} subtid={} {} bytes",
+                ev.kind,
+                ev.subtid.unwrap_or(0),
+                payload.len()
+            );
+            match ev.kind {
+                Kind::Publish => format!(
+                    "{head} to {} receiver(s): {}",
+                    ev.receivers.unwrap_or(0),
+                    crate::output::preview(&payload, 60)
+                ),
+                _ => format!("{head} ({reason})"),
             }
         }
-        TraceEvent::TopicDenied {
-            etid,
-            topic,
-            subscribe,
-        } => format!(
-            "denied {} of {topic:?} to etid={etid}",
-            if *subscribe { "Subscribe" } else { "Create" }
+        Kind::Subscribe => format!("subscribe etid={etid} {topic:?} tid={tid}"),
+        Kind::Unsubscribe => format!("unsubscribe etid={etid} tid={tid}"),
+        Kind::Create => format!("create etid={etid} {topic:?} tid={tid}"),
+        Kind::Createsub => format!(
+            "createsub etid={etid} {:?} subtid={}",
+            ev.subtopic.clone().unwrap_or_default(),
+            ev.subtid.unwrap_or(0)
         ),
-        TraceEvent::QueueFull {
-            etid, tid, dropped, ..
-        } => {
-            format!("queue full: etid={etid} missed a message for tid={tid} ({dropped} so far)")
-        }
-        _ if !all => return None,
-        TraceEvent::Publish {
-            ptid,
-            tid,
-            subtid,
-            payload,
-            receivers,
-        } => format!(
-            "publish ptid={ptid} tid={tid} subtid={subtid} {} bytes to {receivers} receiver(s): {}",
-            payload.len(),
-            crate::output::preview(payload, 60)
-        ),
-        TraceEvent::Drop {
-            ptid,
-            tid,
-            subtid,
-            payload,
-            why,
-        } => format!(
-            "drop ptid={ptid} tid={tid} subtid={subtid} {} bytes ({why})",
-            payload.len()
-        ),
-        TraceEvent::Subscribe { etid, tid, topic } => {
-            format!("subscribe etid={etid} {topic:?} tid={tid}")
-        }
-        TraceEvent::Unsubscribe { etid, tid } => format!("unsubscribe etid={etid} tid={tid}"),
-        TraceEvent::Create { etid, tid, topic } => {
-            format!("create etid={etid} {topic:?} tid={tid}")
-        }
-        TraceEvent::CreateSub { etid, subtid, name } => {
-            format!("createsub etid={etid} {name:?} subtid={subtid}")
-        }
-        TraceEvent::Observe { etid, tid } => format!("observe etid={etid} tid={tid}"),
-        TraceEvent::Unobserve { etid, tid } => format!("unobserve etid={etid} tid={tid}"),
+        Kind::Observe => format!("observe etid={etid} tid={tid}"),
+        Kind::Unobserve => format!("unobserve etid={etid} tid={tid}"),
+        // Tracer-only kinds: the broker sends them to tracers, never here.
+        Kind::Snapshot | Kind::Notice | Kind::Error | Kind::Unknown => return None,
     })
 }

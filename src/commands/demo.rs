@@ -27,11 +27,11 @@ use crate::client::{Client, ClientOptions, Dest};
 use crate::commands::trace::{TraceArgs, TraceFormat};
 use crate::commands::tui::TuiArgs;
 use crate::exit::{self, input_error};
-use crate::text::parse_positive_duration;
 use crate::fleet::scenario;
 use crate::fleet::{FleetConfig, run_fleet};
 use crate::protocol::rpc::{RPC_REQ, RPC_RESP, rpc_request};
-use crate::trace::TraceEvent;
+use crate::text::parse_positive_duration;
+use crate::trace::schema::Kind;
 use crate::transport::Endpoint;
 
 pub const EXAMPLES: &str = "\
@@ -155,12 +155,7 @@ pub async fn run(args: DemoArgs, global: &GlobalArgs) -> Result<u8> {
             let wait = async {
                 loop {
                     match attached.recv().await {
-                        Ok(r)
-                            if matches!(
-                                r.event,
-                                TraceEvent::TracerAttach { allowed: true, .. }
-                            ) =>
-                        {
+                        Ok(r) if r.event.kind == Kind::Attach && r.event.verdict == Some(true) => {
                             break;
                         }
                         Err(broadcast::error::RecvError::Closed) => break,

@@ -1,8 +1,8 @@
 //! `smqctl hook lua`: writes out the broker-side trace hook for Mako Server /
-//! BAS apps (src/trace/hook.lua, embedded in the binary), so a Mako broker
+//! BAS apps (`trace::hook`, embedded in the binary), so a Mako broker
 //! becomes a trace source for `smqctl trace` and `smqctl tui`.
 //!
-//! May import: `exit` only; the hook itself is plain text.
+//! May import: `exit` and `trace::hook` (the hook itself is plain text).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,18 +11,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 
 use crate::exit;
-
-/// The Lua module, as shipped.
-pub const LUA_HOOK: &str = include_str!("../trace/hook.lua");
-
-/// The lines an app's `.preload` needs (printed by `--output`, shown in
-/// `--help`, the same as the README's Mako hook section). Mako's `.preload`
-/// does not look in the app's `.lua/` for modules until
-/// `mako.createloader(io)` adds a loader for it: without that line the app
-/// fails to load and its SMQ page answers 404.
-pub const PRELOAD_LINES: &str = "\
-mako.createloader(io)
-local smq = require\"smqctl.trace\".create(op)   -- instead of require\"smq.hub\".create(op)";
+use crate::trace::hook::{LUA_HOOK, PRELOAD_LINES};
 
 const EXAMPLES: &str = "\
 Examples:

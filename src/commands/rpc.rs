@@ -25,9 +25,9 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::args::{ConnectArgs, GlobalArgs, RpcRequest, client_options};
+use crate::client::rpc::{Call, CallError, CallSpec, Caller, LoadSpec, Reply, StartError, Target};
 use crate::client::{self, Client, ClientError, Event, Subscription};
 use crate::exit::{self, input_error, json_error};
-use crate::client::rpc::{Call, CallError, CallSpec, Caller, LoadSpec, Reply, StartError, Target};
 use crate::output::{Format, Printer, escape_controls, use_color};
 use crate::protocol::rpc::derive_response;
 use crate::shutdown::Signals;

@@ -20,10 +20,10 @@ use clap::{Args, Subcommand};
 use crate::args::{ConnectArgs, GlobalArgs, SummaryFormat, client_options};
 use crate::client::ReconnectPolicy;
 use crate::exit::{self, input_error};
-use crate::text::parse_duration;
 use crate::fleet::report::{self, Report};
 use crate::fleet::scenario::{self, Scenario};
 use crate::fleet::{self, FleetConfig, run_fleet_with};
+use crate::text::parse_duration;
 
 pub const EXAMPLES: &str = "\
 Examples:

@@ -103,6 +103,27 @@ pub enum Kind {
     Notice,
     /// Attaching failed (`reason`: "not authorized", …); no events follow.
     Error,
+    // Broker-local kinds: the embedded broker's own log (`smqctl broker -v`)
+    // reads them; they never reach a tracer or a file, so they are neither
+    // written nor read on the wire (a "reject" there reads as `Unknown`).
+    /// A connection that never became an SMQ session (TLS, HTTP, no Connect).
+    #[serde(skip)]
+    Reject,
+    /// The broker is closing every connection (`reason`).
+    #[serde(skip)]
+    Shutdown,
+    /// A client asked to attach a tracer; `verdict` says whether it may.
+    #[serde(skip)]
+    Attach,
+    /// A receiver (`from`) missed a message to `to`: its send queue was full.
+    #[serde(skip)]
+    Queuefull,
+    /// A client observes `to`.
+    #[serde(skip)]
+    Observe,
+    /// A client stopped observing `to`.
+    #[serde(skip)]
+    Unobserve,
     /// A kind this reader does not know (from a newer source).
     #[serde(other)]
     Unknown,
@@ -125,6 +146,19 @@ impl Kind {
         Kind::Error,
     ];
 
+    /// Whether this kind is the embedded broker's own (never on the wire).
+    pub fn is_local(self) -> bool {
+        matches!(
+            self,
+            Kind::Reject
+                | Kind::Shutdown
+                | Kind::Attach
+                | Kind::Queuefull
+                | Kind::Observe
+                | Kind::Unobserve
+        )
+    }
+
     /// The lowercase name used on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -141,6 +175,12 @@ impl Kind {
             Kind::Notice => "notice",
             Kind::Error => "error",
             Kind::Unknown => "unknown",
+            Kind::Reject => "reject",
+            Kind::Shutdown => "shutdown",
+            Kind::Attach => "attach",
+            Kind::Queuefull => "queuefull",
+            Kind::Observe => "observe",
+            Kind::Unobserve => "unobserve",
         }
     }
 }
@@ -149,6 +189,16 @@ impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// How a client is connected to the embedded broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// WebSocket (`ws://`, or `wss://` when `tls` is set alongside).
+    Ws,
+    /// Raw socket after an HTTP request with a `SimpleMQ` header.
+    Raw,
 }
 
 /// A connected client as the broker knows it (`etid2peer`).
@@ -441,6 +491,25 @@ impl Preview {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broker_local_kinds_are_never_written_nor_read_on_the_wire() {
+        for kind in [
+            Kind::Reject,
+            Kind::Shutdown,
+            Kind::Attach,
+            Kind::Queuefull,
+            Kind::Observe,
+            Kind::Unobserve,
+        ] {
+            assert!(kind.is_local() && !Kind::ALL.contains(&kind), "{kind}");
+            let e = Event::new(kind, "2026-11-22T03:44:17.123Z".into());
+            assert!(serde_json::to_vec(&e).is_err(), "{kind} serialised");
+            let read: Kind = serde_json::from_str(&format!("{:?}", kind.as_str())).expect("reads");
+            assert_eq!(read, Kind::Unknown, "{kind} read from the wire");
+        }
+        assert!(Kind::ALL.iter().all(|k| !k.is_local()));
+    }
 
     #[test]
     fn whole_seconds_tells_a_lua_ts_from_one_with_a_fraction() {

@@ -90,6 +90,13 @@ impl Theme {
             Kind::Notice => self.warn(),
             Kind::Error => self.error(),
             Kind::Create | Kind::Createsub | Kind::Unknown => self.dim(),
+            // Broker-local: never sent to a tracer, shown like an unknown kind.
+            Kind::Reject
+            | Kind::Shutdown
+            | Kind::Attach
+            | Kind::Queuefull
+            | Kind::Observe
+            | Kind::Unobserve => self.dim(),
         }
     }
 }
@@ -109,7 +116,14 @@ pub fn kind_label(k: Kind) -> &'static str {
         Kind::Snapshot => "SNAP",
         Kind::Notice => "NOTICE",
         Kind::Error => "ERROR",
-        Kind::Unknown => "?",
+        // Broker-local kinds never reach a tracer.
+        Kind::Unknown
+        | Kind::Reject
+        | Kind::Shutdown
+        | Kind::Attach
+        | Kind::Queuefull
+        | Kind::Observe
+        | Kind::Unobserve => "?",
     }
 }
 

@@ -266,10 +266,10 @@ async fn shared_secret_refuses_wrong_credentials_with_connack_3_and_reason() {
         ))
     );
     bad.expect_closed().await;
-    let seen = events_until(&mut events, |e| matches!(e, TraceEvent::Denied { .. })).await;
+    let seen = events_until(&mut events, Kind::Deny).await;
     let denied = format!("{:?}", seen.last());
     assert!(
-        denied.contains("device-01") && denied.contains("code: 3"),
+        denied.contains("device-01") && denied.contains("Connack(3)"),
         "{denied}"
     );
     assert!(

@@ -7,6 +7,7 @@
 
 mod handshake;
 mod listen;
+mod log;
 mod mako_compat;
 mod observe;
 mod routing;
@@ -26,9 +27,10 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{Broker, BrokerConfig, TraceEvent, TraceRecord};
+use super::{Broker, BrokerConfig, Record};
 use crate::protocol::framing::{decode_raw, encode_raw};
 use crate::protocol::{Connect, ConnectVersion, Packet, Publish};
+use crate::trace::schema::Kind;
 
 /// Guard against hangs; every wait in these tests is bounded by it.
 pub(super) const LIMIT: Duration = Duration::from_secs(5);
@@ -354,18 +356,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsClient<S> {
     }
 }
 
-/// Collects trace events until one matches `pred`; returns everything seen.
+/// Collects broker events until one of `kind` arrives; returns everything seen.
 pub(super) async fn events_until(
-    rx: &mut broadcast::Receiver<TraceRecord>,
-    mut pred: impl FnMut(&TraceEvent) -> bool,
-) -> Vec<TraceEvent> {
+    rx: &mut broadcast::Receiver<Arc<Record>>,
+    kind: Kind,
+) -> Vec<Arc<Record>> {
     let mut seen = Vec::new();
     loop {
-        let rec = within("trace event", rx.recv())
+        let rec = within("broker event", rx.recv())
             .await
-            .expect("trace channel open");
-        let done = pred(&rec.event);
-        seen.push(rec.event);
+            .expect("event channel open");
+        let done = rec.event.kind == kind;
+        seen.push(rec);
         if done {
             return seen;
         }

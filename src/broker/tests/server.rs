@@ -134,28 +134,33 @@ async fn trace_events_cover_connect_publish_drop_and_close() {
     })
     .await;
     a.expect_closed().await;
-    let mut seen = events_until(&mut events, |e| matches!(e, TraceEvent::Close { .. })).await;
-    // The run task may announce itself after we subscribed.
-    seen.retain(|e| !matches!(e, TraceEvent::Listening { .. }));
+    let seen = events_until(&mut events, Kind::Close).await;
     let etid = a.etid;
-    assert!(
-        matches!(&seen[0], TraceEvent::Connect { etid: e, uid, .. } if *e == etid && uid == "traced-01"),
+    let from = |r: &Record| r.event.from.as_ref().map(|c| (c.etid, c.uid.clone()));
+    let to = |r: &Record| r.event.to.as_ref().map(|d| (d.tid, d.name.clone()));
+    let reason = |r: &Record| r.event.reason.clone();
+    let kinds: Vec<Kind> = seen.iter().map(|r| r.event.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            Kind::Connect,
+            Kind::Subscribe,
+            Kind::Publish,
+            Kind::Drop,
+            Kind::Drop,
+            Kind::Close
+        ],
         "{seen:?}"
     );
-    assert!(
-        matches!(&seen[1], TraceEvent::Subscribe { tid: t, topic, .. } if *t == tid && topic == "T")
-    );
-    assert!(
-        matches!(&seen[2], TraceEvent::Publish { receivers: 1, payload, .. } if &payload[..] == b"seen")
-    );
-    assert!(
-        matches!(&seen[3], TraceEvent::Drop { why, tid: 0x0bad_0bad, .. } if why == "unknown tid")
-    );
-    assert!(
-        matches!(&seen[4], TraceEvent::Drop { why, tid: 1, .. } if why == "server has no handler")
-    );
-    assert!(matches!(&seen[5], TraceEvent::Close { etid: e, .. } if *e == etid));
-    assert_eq!(seen.len(), 6, "{seen:?}");
+    assert_eq!(from(&seen[0]), Some((etid, Some("traced-01".into()))));
+    assert_eq!(to(&seen[1]), Some((tid, Some("T".into()))));
+    assert_eq!(seen[2].event.receivers, Some(1));
+    assert_eq!(seen[2].payload.as_deref(), Some(&b"seen"[..]));
+    assert_eq!(to(&seen[3]).map(|t| t.0), Some(0x0bad_0bad));
+    assert_eq!(reason(&seen[3]).as_deref(), Some("unknown tid"));
+    assert_eq!(to(&seen[4]).map(|t| t.0), Some(1));
+    assert_eq!(reason(&seen[4]).as_deref(), Some("server has no handler"));
+    assert_eq!(from(&seen[5]).map(|f| f.0), Some(etid));
     b.stop().await;
 }
 
@@ -238,15 +243,17 @@ async fn a_request_no_server_handler_takes_is_a_drop() {
     })
     .await;
     a.expect_closed().await;
-    let seen = events_until(&mut events, |e| matches!(e, TraceEvent::Close { .. })).await;
+    let seen = events_until(&mut events, Kind::Close).await;
     assert!(
-        seen.iter().any(
-            |e| matches!(e, TraceEvent::Publish { subtid, receivers: 1, .. } if *subtid == known)
-        ),
+        seen.iter().any(|r| r.event.kind == Kind::Publish
+            && r.event.subtid == Some(known)
+            && r.event.receivers == Some(1)),
         "{seen:?}"
     );
     assert!(
-        seen.iter().any(|e| matches!(e, TraceEvent::Drop { subtid, why, .. } if *subtid == unknown && why == "server has no handler")),
+        seen.iter().any(|r| r.event.kind == Kind::Drop
+            && r.event.subtid == Some(unknown)
+            && r.event.reason.as_deref() == Some("server has no handler")),
         "{seen:?}"
     );
     assert_eq!(
