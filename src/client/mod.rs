@@ -4,14 +4,14 @@
 //! transport, then spawns one connection task that owns the socket (`conn.rs`).
 //! [`Client`] is a cheap cloneable handle that sends it requests; replies come back
 //! on oneshot channels, messages on per-subscription channels or on the
-//! [`Event`] stream. Protocol state lives in `state.rs` without I/O; reconnecting
-//! with backoff, re-running the caller's setup, is in `reconnect.rs`.
+//! [`Event`] stream. Protocol state lives in `state.rs` without I/O; one
+//! reconnecting connection the caller polls, [`Session`], is in `session.rs`.
 //!
 //! May import: `protocol`, `transport`. Prints only under `--trace-packets`.
 
 mod conn;
 pub mod live;
-pub mod reconnect;
+pub mod session;
 pub mod state;
 pub mod trace;
 #[cfg(test)]
@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::protocol::{ConnackCode, Connect, ConnectVersion, MAX_PAYLOAD, Packet, Publish, kind};
 use crate::transport::{self, Endpoint, TlsOptions, TransportError};
 pub use live::close_all;
-pub use reconnect::{Backoff, ReconnectPolicy, run_session};
+pub use session::{Backoff, Lost, ReconnectPolicy, Session, Step, run_session};
 pub use state::{Names, SharedNames};
 
 /// Messages buffered per consumer (event stream, each subscription) before the
