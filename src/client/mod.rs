@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::protocol::{ConnackCode, Connect, ConnectVersion, MAX_PAYLOAD, Packet, Publish, kind};
 use crate::transport::{self, Endpoint, TlsOptions, TransportError};
 pub use live::close_all;
-pub use session::{Backoff, Lost, ReconnectPolicy, Session, Step, run_session};
+pub use session::{Backoff, Lost, ReconnectPolicy, Session, Step};
 pub use state::{Names, SharedNames};
 
 /// Messages buffered per consumer (event stream, each subscription) before the
@@ -200,14 +200,6 @@ pub enum Event {
         /// Ended by a same-UID takeover; reconnecting would only take it back.
         taken_over: bool,
     },
-    /// (From [`run_session`]) the connection was lost and a new attempt follows.
-    Reconnecting {
-        error: String,
-        delay: Duration,
-        attempt: u32,
-    },
-    /// (From [`run_session`]) connected and the caller's setup has run.
-    Ready { etid: u32, reconnect: bool },
 }
 
 /// Destination of a publish.

@@ -23,7 +23,6 @@
 //! `ClientError`); nothing above the client floor.
 
 use std::fmt;
-use std::ops::ControlFlow;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -375,74 +374,6 @@ impl Session {
     pub async fn close(&mut self) {
         if let State::Live { client, .. } = std::mem::replace(&mut self.state, State::Closed) {
             client.disconnect("").await;
-        }
-    }
-}
-
-/// Runs a session that survives lost connections.
-///
-/// `setup` runs after every successful connection (subscribe, create, ...);
-/// `on_event` sees every event, including `Ready` and `Reconnecting`, and returns
-/// `Break` to end the session (the client then disconnects politely). The first
-/// connection attempt is not retried: a wrong URL or refused credentials should
-/// fail at once, not loop.
-pub async fn run_session<S, H>(
-    opts: &ClientOptions,
-    policy: ReconnectPolicy,
-    mut setup: S,
-    mut on_event: H,
-) -> Result<(), ClientError>
-where
-    S: AsyncFnMut(&Client) -> Result<(), ClientError>,
-    H: AsyncFnMut(&Client, Event) -> ControlFlow<()>,
-{
-    let mut session = Session::new(opts.clone(), policy);
-    // The last connection whose setup ran: `Reconnecting` is told to it.
-    let mut last: Option<Client> = None;
-    loop {
-        match session.poll().await? {
-            Step::Connecting { .. } => {}
-            Step::Connected { client, reconnect } => {
-                if let Err(e) = setup(&client).await {
-                    session.setup_failed(e).await?;
-                    continue;
-                }
-                last = Some(client.clone());
-                let ready = Event::Ready {
-                    etid: client.etid(),
-                    reconnect,
-                };
-                if on_event(&client, ready).await.is_break() {
-                    session.close().await;
-                    return Ok(());
-                }
-            }
-            Step::Event(ev) => {
-                let Some(client) = session.client().cloned() else {
-                    continue;
-                };
-                if on_event(&client, ev).await.is_break() {
-                    session.close().await;
-                    return Ok(());
-                }
-            }
-            Step::Reconnecting {
-                error,
-                delay,
-                attempt,
-            } => {
-                if let Some(client) = &last {
-                    let ev = Event::Reconnecting {
-                        error: error.to_string(),
-                        delay,
-                        attempt,
-                    };
-                    if on_event(client, ev).await.is_break() {
-                        return Ok(());
-                    }
-                }
-            }
-            Step::Closed => return Ok(()),
         }
     }
 }
