@@ -4,16 +4,16 @@
 //! transport, then spawns one connection task that owns the socket (`conn.rs`).
 //! [`Client`] is a cheap cloneable handle that sends it requests; replies come back
 //! on oneshot channels, messages on per-subscription channels or on the
-//! [`Event`] stream. Protocol state lives in `state.rs` without I/O; reconnecting
-//! with backoff, re-running the caller's setup, is in `reconnect.rs`; the RPC
-//! caller (named requests and `$RpcReq` calls, from a plain `CallSpec`) in `rpc.rs`.
+//! [`Event`] stream. Protocol state lives in `state.rs` without I/O; one
+//! reconnecting connection the caller polls, [`Session`], is in `session.rs`; the
+//! RPC caller (named requests and `$RpcReq` calls, from a plain `CallSpec`) in `rpc.rs`.
 //!
 //! May import: `protocol`, `transport`. Prints only under `--trace-packets`.
 
 mod conn;
 pub mod live;
-pub mod reconnect;
 pub mod rpc;
+pub mod session;
 pub mod state;
 pub mod trace;
 #[cfg(test)]
@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::protocol::{ConnackCode, Connect, ConnectVersion, MAX_PAYLOAD, Packet, Publish, kind};
 use crate::transport::{self, Endpoint, TlsOptions, TransportError};
 pub use live::close_all;
-pub use reconnect::{Backoff, ReconnectPolicy, run_session};
+pub use session::{Backoff, Lost, ReconnectPolicy, Session, Step};
 pub use state::{Names, SharedNames};
 
 /// Messages buffered per consumer (event stream, each subscription) before the
@@ -202,14 +202,6 @@ pub enum Event {
         /// Ended by a same-UID takeover; reconnecting would only take it back.
         taken_over: bool,
     },
-    /// (From [`run_session`]) the connection was lost and a new attempt follows.
-    Reconnecting {
-        error: String,
-        delay: Duration,
-        attempt: u32,
-    },
-    /// (From [`run_session`]) connected and the caller's setup has run.
-    Ready { etid: u32, reconnect: bool },
 }
 
 /// Destination of a publish.

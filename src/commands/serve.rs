@@ -12,7 +12,6 @@
 //! (the Req -> Resp conventions). Never `cli`.
 
 use std::io::{self, BufWriter};
-use std::ops::ControlFlow;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +24,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::task::JoinSet;
 
 use crate::args::{ConnectArgs, GlobalArgs, at_least_one, client_options};
-use crate::client::{Client, ClientError, Event, Message, ReconnectPolicy, run_session};
+use crate::client::{Client, ClientError, Event, Message, ReconnectPolicy, Session, Step};
 use crate::exit::{self, input_error};
 use crate::output::{DataType, Format, Printer, use_color};
 use crate::protocol::rpc::{derive_response, json_or_string, rpc_reply};
@@ -268,23 +267,27 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Result<u8> {
     let mut inflight = JoinSet::new();
     let limit = args.count;
 
-    let setup = async |client: &Client| -> Result<(), ClientError> {
-        // Learn every sub-topic ID first so requests can be recognised by name.
-        let names = [&plan.request, &plan.response]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .chain(plan.rpc_exec.as_ref().map(|_| plan.rpc_req.clone()))
-            .chain(plan.rpc_exec.as_ref().map(|_| plan.rpc_resp.clone()));
-        for name in names {
-            client.createsub(&name).await?;
-        }
-        client.subscribe_to_events(&listen_on).await?;
-        client.flush().await
-    };
-    let on_event = async |client: &Client, ev: Event| -> ControlFlow<()> {
-        match ev {
-            Event::Ready { etid, .. } => {
+    let mut session = Session::new(opts, policy);
+    let shutdown = crate::shutdown::requested();
+    tokio::pin!(shutdown);
+    loop {
+        let step = tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            step = session.poll() => step?,
+        };
+        match step {
+            Step::Connected { client, .. } => {
+                let done = tokio::select! {
+                    biased;
+                    _ = &mut shutdown => break,
+                    done = setup(&client, &plan, &listen_on) => done,
+                };
+                if let Err(e) = done {
+                    session.setup_failed(e).await?;
+                    continue;
+                }
+                let etid = client.etid();
                 printer.own_etid = etid;
                 let what: Vec<String> = plan
                     .request
@@ -301,40 +304,57 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Result<u8> {
                     what.join(" and ")
                 );
             }
-            Event::Message(m) => {
+            Step::Event(Event::Message(m)) => {
                 let sub = m.subtopic.as_deref();
                 let wanted = sub.is_some()
                     && (sub == plan.request.as_deref()
                         || (plan.rpc_exec.is_some() && sub == Some(plan.rpc_req.as_str())));
-                if !wanted {
-                    return ControlFlow::Continue(());
-                }
+                let Some(client) = session.client().filter(|_| wanted).cloned() else {
+                    continue;
+                };
                 served += 1;
                 let _ = printer.message(&m).and_then(|_| printer.flush());
                 inflight.spawn(respond(client.clone(), plan.clone(), m, served));
                 while inflight.try_join_next().is_some() {}
                 if limit.is_some_and(|n| served >= n) {
-                    while inflight.join_next().await.is_some() {}
+                    tokio::select! {
+                        biased;
+                        _ = &mut shutdown => break,
+                        () = async { while inflight.join_next().await.is_some() {} } => {}
+                    }
                     let _ = client.flush().await;
-                    return ControlFlow::Break(());
+                    break;
                 }
             }
-            Event::Reconnecting { error, delay, .. } => {
+            Step::Reconnecting { error, delay, .. } => {
                 eprintln!(
                     "smqctl serve: connection lost ({}); reconnecting in {:.1}s",
-                    crate::output::escape_controls(&error),
+                    crate::output::escape_controls(&error.to_string()),
                     delay.as_secs_f64()
                 );
             }
-            _ => {}
+            Step::Closed => break,
+            Step::Connecting { .. } | Step::Event(_) => {}
         }
-        ControlFlow::Continue(())
-    };
-    tokio::select! {
-        r = run_session(&opts, policy, setup, on_event) => r?,
-        _ = crate::shutdown::requested() => {}
     }
+    let _ = tokio::time::timeout(Duration::from_secs(1), session.close()).await;
     Ok(exit::OK)
+}
+
+/// One connection's setup: learn every sub-topic ID first so requests can be
+/// recognised by name, then listen; flushed, so it has reached the broker.
+async fn setup(client: &Client, plan: &Plan, listen_on: &str) -> Result<(), ClientError> {
+    let names = [&plan.request, &plan.response]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .chain(plan.rpc_exec.as_ref().map(|_| plan.rpc_req.clone()))
+        .chain(plan.rpc_exec.as_ref().map(|_| plan.rpc_resp.clone()));
+    for name in names {
+        client.createsub(&name).await?;
+    }
+    client.subscribe_to_events(listen_on).await?;
+    client.flush().await
 }
 
 #[cfg(test)]

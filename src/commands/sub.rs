@@ -1,22 +1,22 @@
 //! `smqctl sub`: subscribe to topics (and `self`) and print what arrives.
 //!
-//! Subscriptions go through [`run_session`], so a dropped connection is followed
-//! by a reconnect that subscribes again (unless --no-reconnect). Messages no route
-//! claims arrive on the client's event stream, which is all this command needs.
+//! The connection is a client [`Session`], polled beside `-W` and the shutdown
+//! signal, so a dropped connection is followed by a reconnect that subscribes
+//! again (unless --no-reconnect). Messages no route claims arrive on the
+//! session's events, which is all this command needs.
 //!
 //! Its flags ([`SubArgs`]) and long-help [`EXAMPLES`] live here too.
 //!
 //! May import: `args`, `exit`, `client`, `output`, `text`. Never `cli`.
 
 use std::io::{self, BufWriter, Write};
-use std::ops::ControlFlow;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::args::{ConnectArgs, GlobalArgs, SubTopics, at_least_one, client_options};
-use crate::client::{Client, ClientError, Event, ReconnectPolicy, run_session};
+use crate::client::{Client, ClientError, Event, ReconnectPolicy, Session, Step};
 use crate::exit;
 use crate::output::DataType;
 use crate::output::{Format, Printer, escape_controls, use_color};
@@ -80,47 +80,50 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
     let wanted = args.count;
     let mut received: u64 = 0;
     let mut dropped_seen: u64 = 0;
-    let mut write_error: Option<io::Error> = None;
-    let topics = args.sub.topics.clone();
-    let subtopics = args.sub.subtopics.clone();
-    let resolve = args.sub.resolve_subtopics.clone();
-    let observe = args.sub.observe;
-    let verbose = global.verbose;
+    let topics = &args.sub.topics;
+    let subtopics = &args.sub.subtopics;
     let url = opts.endpoint.to_string();
-    // The live connection, so Ctrl-C can say goodbye (Disconnect) properly.
-    let current: std::sync::Mutex<Option<Client>> = std::sync::Mutex::new(None);
+    let timeout = args.timeout.unwrap_or(Duration::MAX);
+    let mut session = Session::new(opts, policy);
+    // The connection whose setup ran last: the one whose drops are reported.
+    let mut last: Option<Client> = None;
+    let expiry = tokio::time::sleep(timeout);
+    tokio::pin!(expiry);
+    let interrupted = crate::shutdown::requested();
+    tokio::pin!(interrupted);
 
-    let setup = async |client: &Client| -> Result<(), ClientError> {
-        let mut tids = Vec::new();
-        for topic in &topics {
-            tids.push(client.subscribe_to_events(topic).await?);
-        }
-        // Learn the sub-topic IDs so messages can be filtered (and named) by them.
-        for name in subtopics.iter().chain(&resolve) {
-            client.createsub(name).await?;
-        }
-        if observe {
-            for (topic, tid) in topics.iter().zip(&tids) {
-                if topic != "self" {
-                    client.observe(*tid).await?;
+    let signalled = loop {
+        // A signal, then an expired -W, win over a busy connection.
+        let step = tokio::select! {
+            biased;
+            _ = &mut interrupted => break true,
+            () = &mut expiry => break false,
+            step = session.poll() => step?,
+        };
+        let written = match step {
+            Step::Connecting { .. } => continue,
+            Step::Connected { client, reconnect } => {
+                let sub = &args.sub;
+                let resolve = &sub.resolve_subtopics;
+                let done = tokio::select! {
+                    biased;
+                    _ = &mut interrupted => break true,
+                    () = &mut expiry => break false,
+                    done = setup(&client, topics, subtopics, resolve, sub.observe) => done,
+                };
+                if let Err(e) = done {
+                    session.setup_failed(e).await?;
+                    continue;
                 }
-            }
-        }
-        client.flush().await?;
-        Ok(())
-    };
-
-    let on_event = async |client: &Client, ev: Event| -> ControlFlow<()> {
-        let result = match ev {
-            Event::Ready { etid, reconnect } => {
-                *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(client.clone());
+                last = Some(client.clone());
+                let etid = client.etid();
                 printer.own_etid = etid;
                 let verb = if reconnect {
                     "reconnected to"
                 } else {
                     "connected to"
                 };
-                if verbose > 0 || reconnect || topics.iter().any(|t| t == "self") {
+                if global.verbose > 0 || reconnect || topics.iter().any(|t| t == "self") {
                     eprintln!(
                         "smqctl: {verb} {url} as ETID {etid}; subscribed to {}",
                         topics.join(", ")
@@ -128,99 +131,114 @@ pub async fn run(args: SubArgs, global: &GlobalArgs) -> Result<u8> {
                 }
                 Ok(())
             }
-            Event::Message(m) => {
+            Step::Event(Event::Message(m)) => {
                 if !subtopics.is_empty()
                     && !m
                         .subtopic
                         .as_deref()
                         .is_some_and(|s| subtopics.iter().any(|w| w == s))
                 {
-                    return ControlFlow::Continue(());
+                    continue;
                 }
                 received += 1;
                 printer.message(&m)
             }
-            Event::Change {
+            Step::Event(Event::Change {
                 tid,
                 name,
                 count,
                 peer_gone,
-            } => printer.change(tid, name.as_deref(), count, peer_gone),
-            Event::Reconnecting {
+            }) => printer.change(tid, name.as_deref(), count, peer_gone),
+            Step::Event(_) => Ok(()),
+            Step::Reconnecting {
                 error,
                 delay,
                 attempt,
             } => {
                 eprintln!(
                     "smqctl: connection lost ({}); reconnecting in {:.1}s (attempt {attempt})",
-                    escape_controls(&error),
+                    escape_controls(&error.to_string()),
                     delay.as_secs_f64()
                 );
                 Ok(())
             }
-            Event::Closed { .. } => Ok(()),
+            Step::Closed => return Ok(exit::OK),
         };
-        if let Err(e) = result.and_then(|_| printer.flush()) {
+        if let Err(e) = written.and_then(|_| printer.flush()) {
+            session.close().await;
             // A closed pipe (`| head`) is a normal end; anything else is an error.
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                write_error = Some(e);
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(exit::OK);
             }
-            return ControlFlow::Break(());
+            return Err(e).context("cannot write the output");
         }
-        let dropped = client.dropped();
-        if dropped > dropped_seen {
-            eprintln!(
-                "smqctl: {} message(s) dropped: output could not keep up ({dropped} so far)",
-                dropped - dropped_seen
-            );
-            dropped_seen = dropped;
+        if let Some(client) = &last {
+            let dropped = client.dropped();
+            if dropped > dropped_seen {
+                eprintln!(
+                    "smqctl: {} message(s) dropped: output could not keep up ({dropped} so far)",
+                    dropped - dropped_seen
+                );
+                dropped_seen = dropped;
+            }
         }
-        match wanted {
-            Some(n) if received >= n => ControlFlow::Break(()),
-            _ => ControlFlow::Continue(()),
+        if wanted.is_some_and(|n| received >= n) {
+            session.close().await;
+            return Ok(exit::OK);
         }
     };
 
-    let session = run_session(&opts, policy, setup, on_event);
-    let timeout = args.timeout.unwrap_or(Duration::MAX);
-    let outcome = tokio::select! {
-        r = tokio::time::timeout(timeout, session) => r,
-        _ = crate::shutdown::requested() => {
-            let _ = io::stdout().flush();
-            let live = current.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(client) = live {
-                let _ = tokio::time::timeout(Duration::from_secs(1), client.disconnect("")).await;
-            }
-            // Interrupted before -C messages arrived is not a success.
-            return Ok(if wanted.is_some() { exit::INTERRUPTED } else { exit::OK });
-        }
+    let _ = io::stdout().flush();
+    let _ = tokio::time::timeout(Duration::from_secs(1), session.close()).await;
+    if signalled {
+        // Interrupted before -C messages arrived is not a success.
+        return Ok(if wanted.is_some() {
+            exit::INTERRUPTED
+        } else {
+            exit::OK
+        });
+    }
+    // -W ran out.
+    let enough = match wanted {
+        Some(n) => received >= n,
+        None => received > 0,
     };
-    if let Some(e) = write_error {
-        return Err(e).context("cannot write the output");
+    if enough {
+        return Ok(exit::OK);
     }
-    match outcome {
-        Ok(result) => {
-            result?;
-            Ok(exit::OK)
-        }
-        Err(_elapsed) => {
-            let _ = io::stdout().flush();
-            let enough = match wanted {
-                Some(n) => received >= n,
-                None => received > 0,
-            };
-            if enough {
-                return Ok(exit::OK);
+    let expected = wanted
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| "any".into());
+    eprintln!(
+        "smqctl: timed out after {}: received {received} of {expected} message(s) on {}",
+        humantime::format_duration(timeout),
+        args.sub.topics.join(", ")
+    );
+    Ok(exit::TIMEOUT)
+}
+
+/// One connection's setup: subscribe, learn the sub-topic IDs (so messages can
+/// be filtered and named by them), observe; flushed, so it has reached the broker.
+async fn setup(
+    client: &Client,
+    topics: &[String],
+    subtopics: &[String],
+    resolve: &[String],
+    observe: bool,
+) -> Result<(), ClientError> {
+    let mut tids = Vec::new();
+    for topic in topics {
+        tids.push(client.subscribe_to_events(topic).await?);
+    }
+    for name in subtopics.iter().chain(resolve) {
+        client.createsub(name).await?;
+    }
+    if observe {
+        for (topic, tid) in topics.iter().zip(&tids) {
+            if topic != "self" {
+                client.observe(*tid).await?;
             }
-            let expected = wanted
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "any".into());
-            eprintln!(
-                "smqctl: timed out after {}: received {received} of {expected} message(s) on {}",
-                humantime::format_duration(timeout),
-                args.sub.topics.join(", ")
-            );
-            Ok(exit::TIMEOUT)
         }
     }
+    client.flush().await
 }

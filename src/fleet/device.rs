@@ -6,10 +6,10 @@
 //! — subscriptions, barrier, ready message — runs again on the new connection.
 //!
 //! A device is one tokio task plus the client's connection task: no thread, no
-//! buffer beyond one reused `String` for payload expansion.
-//! `client::run_session` is not used because a device must also run timers
-//! (reports, churn, kill) and drop its own connection on purpose; it reuses the
-//! same [`Backoff`].
+//! buffer beyond one reused `String` for payload expansion. Its connection is
+//! a [`Session`] polled in the device's own `select!` beside its timers
+//! (reports, churn, kill) and `stop`; churn, kill and restart are the
+//! session's `drop_connection`.
 //!
 //! May import: `client`, `template`, `protocol`, and its siblings `scenario`, `report`.
 
@@ -19,11 +19,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::report::Stats;
 use super::scenario::{Action, Dest, Msg, PayloadFormat, Scenario};
-use crate::client::{Backoff, Client, ClientError, ClientOptions, Event, ReconnectPolicy, Secret};
+use crate::client::{
+    Client, ClientError, ClientOptions, Event, Lost, ReconnectPolicy, Secret, Session, Step,
+};
 use crate::template::{self, Context, Vars};
 
 /// Fleet-wide settings every device reads.
@@ -87,7 +89,8 @@ struct Route {
 /// Why a session ended.
 enum End {
     Stop,
-    Lost,
+    /// What the connection's poll brought that is not an event: the caller's.
+    Poll(Result<Step, ClientError>),
     Churn,
     Kill,
     Restart,
@@ -306,7 +309,7 @@ impl Device {
         &mut self,
         shared: &Arc<Shared>,
         client: &Client,
-        events: &mut mpsc::Receiver<Event>,
+        conn: &mut Session,
         stop: &mut watch::Receiver<bool>,
         started: Instant,
     ) -> End {
@@ -342,7 +345,7 @@ impl Device {
             .record(started.elapsed());
         stats.online.fetch_add(1, Relaxed);
         let end = self
-            .serve(shared, client, events, stop, &ctx, &routes, &replies)
+            .serve(shared, client, conn, stop, &ctx, &routes, &replies)
             .await;
         stats.online.fetch_sub(1, Relaxed);
         end
@@ -353,7 +356,7 @@ impl Device {
         &mut self,
         shared: &Arc<Shared>,
         client: &Client,
-        events: &mut mpsc::Receiver<Event>,
+        conn: &mut Session,
         stop: &mut watch::Receiver<bool>,
         ctx: &Context,
         routes: &[Route],
@@ -386,16 +389,15 @@ impl Device {
             tokio::select! {
                 biased;
                 _ = stop.changed() => return End::Stop,
-                ev = events.recv() => match ev {
-                    None => return End::Lost,
-                    Some(Event::Closed { .. }) => return End::Lost,
-                    Some(Event::Message(m)) => {
+                step = conn.poll() => match step {
+                    Ok(Step::Event(Event::Message(m))) => {
                         stats.msgs_in.fetch_add(1, Relaxed);
                         if let Some(end) = self.command(shared, client, ctx, replies, m).await {
                             return end;
                         }
                     }
-                    Some(_) => {}
+                    Ok(Step::Event(_)) => {}
+                    other => return End::Poll(other),
                 },
                 _ = tokio::time::sleep_until(due), if due_i.is_some() => {
                     let i = due_i.unwrap_or(0);
@@ -546,32 +548,47 @@ pub fn options_for(shared: &Shared, index: u32) -> ClientOptions {
 pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool>) -> DeviceResult {
     let stats = &shared.stats;
     let mut dev = Device::new(&shared, index);
-    let mut backoff = Backoff::new(shared.reconnect.initial, shared.reconnect.max);
+    // A device retries its first connection too, and a takeover is one more
+    // lost connection: a fleet comes back the way real devices do.
+    let policy = ReconnectPolicy {
+        retry_first: true,
+        end_on_takeover: false,
+        ..shared.reconnect
+    };
+    let mut conn = Session::new(shared.base.clone(), policy);
     let mut failed = None;
+    let mut started = Instant::now();
+    // Counted in `stats.connecting` from Connecting until the attempt's end.
+    let mut connecting = false;
+    // A step the serving loop handed back, handled here before polling again.
+    let mut pending = None;
+    let no_reconnect = || Some("connection ended and --no-reconnect is set".to_string());
     loop {
         if *stop.borrow() {
             break;
         }
-        let opts = dev.options(&shared);
-        let started = Instant::now();
-        stats.connecting.fetch_add(1, Relaxed);
-        let attempt = tokio::select! {
-            // Boxed: the handshake's state is large and only needed until connected.
-            r = Box::pin(Client::connect(&opts)) => Some(r),
-            _ = stop.changed() => None,
+        let step = match pending.take() {
+            Some(step) => step,
+            None => tokio::select! {
+                step = conn.poll() => step,
+                _ = stop.changed() => break,
+            },
         };
-        stats.connecting.fetch_sub(1, Relaxed);
-        let Some(attempt) = attempt else { break };
-        let mut delay = None;
-        match attempt {
-            Err(e) => {
-                stats.error(error_kind(&e));
-                if !e.is_retryable() || !shared.reconnect.enabled {
-                    failed = Some(e.to_string());
-                    break;
-                }
+        // The step ends a connect attempt: its failure is the connect's.
+        let attempt_ended = connecting && !matches!(step, Ok(Step::Connecting { .. }));
+        if attempt_ended {
+            stats.connecting.fetch_sub(1, Relaxed);
+            connecting = false;
+        }
+        match step {
+            Ok(Step::Connecting { .. }) => {
+                // Rebuilt per attempt: templates may use random values or the time.
+                *conn.options_mut() = dev.options(&shared);
+                started = Instant::now();
+                stats.connecting.fetch_add(1, Relaxed);
+                connecting = true;
             }
-            Ok((client, mut events)) => {
+            Ok(Step::Connected { client, .. }) => {
                 stats
                     .connect_latency
                     .lock()
@@ -583,58 +600,74 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
                 }
                 dev.connects += 1;
                 let end = dev
-                    .session(&shared, &client, &mut events, &mut stop, started)
+                    .session(&shared, &client, &mut conn, &mut stop, started)
                     .await;
-                match end {
-                    End::Stop => {
-                        client.disconnect("").await;
-                        break;
+                let again = |initial: Duration| Some(jittered(initial, initial / 2));
+                let (reason, delay) = match end {
+                    End::Stop => break,
+                    End::Poll(step) => {
+                        pending = Some(step);
+                        continue;
                     }
-                    End::Lost => stats.error("connection lost"),
                     End::Setup(e) => {
                         stats.error(error_kind(&e));
-                        client.disconnect("").await;
-                        if !e.is_retryable() {
-                            failed = Some(e.to_string());
+                        let retryable = e.is_retryable();
+                        if let Err(e) = conn.setup_failed(e).await {
+                            failed = if retryable {
+                                no_reconnect()
+                            } else {
+                                Some(e.to_string())
+                            };
                             break;
                         }
+                        continue;
                     }
                     End::Churn => {
                         stats.churned.fetch_add(1, Relaxed);
-                        client.disconnect("churn").await;
-                        delay = Some(jittered(
-                            shared.reconnect.initial,
-                            shared.reconnect.initial / 2,
-                        ));
+                        ("churn", again(shared.reconnect.initial))
                     }
                     End::Kill => {
                         stats.killed.fetch_add(1, Relaxed);
-                        client.disconnect("kill").await;
+                        ("kill", None)
                     }
                     End::Restart => {
                         stats.restarts.fetch_add(1, Relaxed);
-                        client.disconnect("restart").await;
-                        delay = Some(jittered(
-                            shared.reconnect.initial,
-                            shared.reconnect.initial / 2,
-                        ));
+                        ("restart", again(shared.reconnect.initial))
                     }
-                }
-                if started.elapsed() >= Duration::from_secs(10) {
-                    backoff.reset();
-                }
+                };
+                conn.drop_connection(reason, delay).await;
                 if !shared.reconnect.enabled {
-                    failed = Some("connection ended and --no-reconnect is set".into());
+                    failed = no_reconnect();
                     break;
                 }
             }
-        }
-        let delay = delay.unwrap_or_else(|| backoff.next_delay());
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = stop.changed() => break,
+            // Only while serving (handled there); none between connections.
+            Ok(Step::Event(_)) => {}
+            Ok(Step::Reconnecting { error, .. }) => match error {
+                Lost::Connect(e) => stats.error(error_kind(&e)),
+                Lost::Dropped(_) => stats.error("connection lost"),
+                // Counted when the setup failed.
+                Lost::Setup(_) => {}
+            },
+            Ok(Step::Closed) => break,
+            // A failed connect (not retryable, or --no-reconnect), or a lost
+            // connection with --no-reconnect.
+            Err(e) if attempt_ended => {
+                stats.error(error_kind(&e));
+                failed = Some(e.to_string());
+                break;
+            }
+            Err(_) => {
+                stats.error("connection lost");
+                failed = no_reconnect();
+                break;
+            }
         }
     }
+    if connecting {
+        stats.connecting.fetch_sub(1, Relaxed);
+    }
+    conn.close().await;
     if failed.is_some() {
         stats.failed.fetch_add(1, Relaxed);
     }

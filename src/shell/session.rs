@@ -1,8 +1,9 @@
-//! The shell's one long-lived connection: a task running [`run_session`] (so a
-//! lost connection is retried with backoff) whose setup subscribes and observes
-//! again whatever the session had, and which prints arriving messages through
-//! an [`Out`] sink (stdout in scripts, rustyline's external printer at the
-//! prompt, so a message never tears the line being typed).
+//! The shell's one long-lived connection: a driver polling a client
+//! [`client::Session`] (so a lost connection is retried with backoff), which
+//! subscribes and observes again whatever the session had on every new
+//! connection, and prints arriving messages through an [`Out`] sink (stdout in
+//! scripts, rustyline's external printer at the prompt, so a message never
+//! tears the line being typed).
 //!
 //! Commands get the live [`Client`] from a watch channel; `wait` watches the
 //! count of printed events.
@@ -11,13 +12,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
-use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::client::{Client, ClientError, ClientOptions, Event, ReconnectPolicy, run_session};
+use crate::client::{self, Client, ClientError, ClientOptions, Event, ReconnectPolicy, Step};
 use crate::output::{DataType, Format, Printer};
 
 /// Where the shell's output goes.
@@ -152,8 +152,7 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Session {
     /// The session and the future that drives its connection. The caller polls
-    /// that future alongside its own work (it never completes; it is not
-    /// spawned because the client's session loop borrows across awaits) and
+    /// that future alongside its own work (it never completes) and
     /// calls [`Session::wait_up`] for the first connection.
     pub fn new(
         opts: ClientOptions,
@@ -330,12 +329,19 @@ async fn drive(
         out: out.clone(),
     };
     let mut printer = Printer::new(writer, format, DataType::Auto, color);
-    let setup = async |client: &Client| replay(client, &wanted).await;
-    let on_event = async |client: &Client, ev: Event| -> ControlFlow<()> {
+    let mut session = client::Session::new(opts, policy);
+    loop {
+        let step = session.poll().await?;
         printer.format = lock(&wanted).format.unwrap_or(format);
-        match ev {
-            Event::Ready { etid, reconnect } => {
-                conn_tx.send_replace(Conn::Up(client.clone()));
+        match step {
+            Step::Connecting { .. } => {}
+            Step::Connected { client, reconnect } => {
+                if let Err(e) = replay(&client, &wanted).await {
+                    session.setup_failed(e).await?;
+                    continue;
+                }
+                let etid = client.etid();
+                conn_tx.send_replace(Conn::Up(client));
                 printer.own_etid = etid;
                 if reconnect {
                     let mut w = lock(&wanted);
@@ -352,7 +358,7 @@ async fn drive(
                     out.note(&format!("connected to {url} as ETID {etid}"));
                 }
             }
-            Event::Message(m) => {
+            Step::Event(Event::Message(m)) => {
                 let shown = {
                     let w = lock(&wanted);
                     let name = m.topic.as_deref().unwrap_or("");
@@ -373,22 +379,24 @@ async fn drive(
                     events_tx.send_modify(|n| *n += 1);
                 }
             }
-            Event::Change {
+            Step::Event(Event::Change {
                 tid,
                 name,
                 count,
                 peer_gone,
-            } => {
+            }) => {
                 let _ = printer
                     .change(tid, name.as_deref(), count, peer_gone)
                     .and_then(|_| printer.flush());
                 events_tx.send_modify(|n| *n += 1);
             }
-            Event::Reconnecting {
+            Step::Event(_) => {}
+            Step::Reconnecting {
                 error,
                 delay,
                 attempt,
             } => {
+                let error = error.to_string();
                 conn_tx.send_replace(Conn::Down {
                     reason: error.clone(),
                     attempt,
@@ -398,9 +406,7 @@ async fn drive(
                     delay.as_secs_f64()
                 ));
             }
-            Event::Closed { .. } => {}
+            Step::Closed => return Ok(()),
         }
-        ControlFlow::Continue(())
-    };
-    run_session(&opts, policy, setup, on_event).await
+    }
 }

@@ -1,8 +1,8 @@
 //! The SMQ trace source: attach to a broker-side tracer (the embedded broker, or
 //! a Mako app with the smqctl Lua hook) and forward its events to a consumer.
 //!
-//! [`run`] connects with the ordinary client and stays connected (reconnect
-//! with the client's [`Backoff`]). On every connection it registers a
+//! [`run`] connects with the ordinary client and stays connected (the
+//! client's reconnecting [`Session`]). On every connection it registers a
 //! `self` route for [`SUB_EVENTS`], publishes an [`AttachRequest`] to the server
 //! ETID and waits for the first answer. A snapshot means attached: events are
 //! forwarded as they come. No answer within the attach timeout, or a refusal,
@@ -41,13 +41,13 @@ use super::schema::{
     SUB_EVENTS,
 };
 use super::source::{Status, Update};
-use crate::client::{self, Backoff, Client, ClientError, ClientOptions, Message, ReconnectPolicy};
+use crate::client::{
+    self, Client, ClientError, ClientOptions, Message, ReconnectPolicy, Session, Step,
+};
 use crate::protocol::SERVER_ETID;
 
 /// Trace messages buffered between the connection and the consumer.
 const QUEUE: usize = 4096;
-/// How long a connection must have lasted for the backoff to start over.
-const STABLE: Duration = Duration::from_secs(10);
 
 /// How [`run`] attaches.
 #[derive(Debug, Clone)]
@@ -100,7 +100,7 @@ pub async fn session(
         .into();
     let url = opts.endpoint.to_string();
     status(&tx, Status::Connecting { url }).await;
-    let result = reconnecting(&opts, &cfg, &tx, &uid).await;
+    let result = reconnecting(opts, &cfg, &tx, &uid).await;
     let ended = match &result {
         Ok(()) => Status::Ended {
             reason: "disconnected".into(),
@@ -115,83 +115,52 @@ pub async fn session(
     result
 }
 
-/// Connects, attaches, and does it again after a lost connection, with
-/// [`Backoff`] from the client's reconnect module. (It does not use
-/// [`crate::client::run_session`] because that takes async closures whose
-/// futures the compiler cannot prove `Send`, and this source must be
-/// spawnable; the rules are the same: the first attempt is not retried, a
-/// takeover ends the session, a connection that lasted resets the backoff.)
+/// Connects, attaches, and does it again after a lost connection: the
+/// client's [`Session`] polled beside the consumer going away (the session's
+/// rules: the first attempt is not retried, a takeover ends it, a connection
+/// that lasted resets the backoff).
 async fn reconnecting(
-    opts: &ClientOptions,
+    opts: ClientOptions,
     cfg: &AttachConfig,
     tx: &mpsc::Sender<Update>,
     uid: &Arc<str>,
 ) -> Result<(), ClientError> {
-    let policy = cfg.reconnect;
-    let mut backoff = Backoff::new(policy.initial, policy.max);
-    let mut connected_once = false;
+    let mut session = Session::new(opts, cfg.reconnect);
     loop {
-        let attempt = async {
-            let (client, events) = Client::connect(opts).await?;
-            attach(&client, cfg, tx, uid).await?;
-            Ok::<_, ClientError>((client, events))
+        let step = tokio::select! {
+            s = session.poll() => s?,
+            _ = tx.closed() => {
+                session.close().await;
+                return Ok(());
+            }
         };
-        let attempt = tokio::select! {
-            a = attempt => a,
-            _ = tx.closed() => return Ok(()),
-        };
-        let error = match attempt {
-            Ok((client, mut events)) => {
-                connected_once = true;
-                let since = std::time::Instant::now();
-                let reason = loop {
-                    tokio::select! {
-                        ev = events.recv() => match ev {
-                            None => break "connection task ended".to_string(),
-                            Some(client::Event::Closed { reason, by_request, taken_over }) => {
-                                if by_request {
-                                    return Ok(());
-                                }
-                                if taken_over {
-                                    return Err(ClientError::ConnectionLost(format!(
-                                        "{reason}; not reconnecting, which would take it back (use another --uid)"
-                                    )));
-                                }
-                                break reason;
-                            }
-                            Some(_) => {}
-                        },
-                        _ = tx.closed() => {
-                            client.disconnect("").await;
-                            return Ok(());
-                        }
+        match step {
+            Step::Connecting { .. } | Step::Event(_) => {}
+            Step::Connected { client, .. } => {
+                let attached = tokio::select! {
+                    a = attach(&client, cfg, tx, uid) => a,
+                    _ = tx.closed() => {
+                        session.close().await;
+                        return Ok(());
                     }
                 };
-                if !policy.enabled {
-                    return Err(ClientError::ConnectionLost(reason));
+                if let Err(e) = attached {
+                    session.setup_failed(e).await?;
                 }
-                if since.elapsed() >= STABLE {
-                    backoff.reset();
-                }
-                reason
             }
-            Err(e) => {
-                if !connected_once || !policy.enabled || !e.is_retryable() {
-                    return Err(e);
-                }
-                e.to_string()
+            Step::Reconnecting {
+                error,
+                delay,
+                attempt,
+            } => {
+                let s = Status::Reconnecting {
+                    reason: error.to_string(),
+                    attempt,
+                    delay,
+                };
+                status(tx, s).await;
             }
-        };
-        let delay = backoff.next_delay();
-        let s = Status::Reconnecting {
-            reason: error,
-            attempt: backoff.attempt(),
-            delay,
-        };
-        status(tx, s).await;
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = tx.closed() => return Ok(()),
+            Step::Closed => return Ok(()),
         }
     }
 }

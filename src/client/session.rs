@@ -1,0 +1,674 @@
+//! Staying connected: [`Session`], one reconnecting connection the caller
+//! polls, and the [`Backoff`] (exponential, with jitter) between attempts.
+//!
+//! A `Session` is driven the way rumqttc drives its `EventLoop`: the caller
+//! calls [`Session::poll`] in its own `select!`, beside its timers and its
+//! signals, and gets one [`Step`] at a time: about to connect, connected (the
+//! caller runs its setup now: subscribe, create...), an event of the live
+//! connection, or lost and reconnecting after a delay. No closures are handed
+//! in, so a session is `Send` and spawnable; and `poll` is cancel-safe (a
+//! dropped poll keeps the backoff deadline; a connect it abandoned finishes in
+//! the connection's own task and says goodbye).
+//!
+//! Nothing is replayed behind the caller's back: subscriptions and IDs belong to
+//! a connection (a restarted broker hands out new TIDs), so the caller's setup
+//! runs again on every [`Step::Connected`]. The rules every caller shares: the
+//! first connection is not retried unless [`ReconnectPolicy::retry_first`] (a
+//! wrong URL or refused credentials fail at once, not loop), a same-UID
+//! takeover ends the session unless [`ReconnectPolicy::end_on_takeover`] is
+//! off, an error retrying cannot fix ends it, and only a connection that lasted
+//! [`STABLE`] resets the backoff.
+//!
+//! May import: the client's own items (`Client`, `ClientOptions`, `Event`,
+//! `ClientError`); nothing above the client floor.
+
+use std::fmt;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::{Client, ClientError, ClientOptions, Event};
+
+/// How long a connection must have lasted for the backoff to start over: a
+/// broker that accepts and drops at once must not be hammered.
+pub const STABLE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReconnectPolicy {
+    /// Reconnect after a lost connection at all (`--no-reconnect` turns it off).
+    pub enabled: bool,
+    pub initial: Duration,
+    pub max: Duration,
+    /// Retry a failed first connection too (fleet devices); default false: a
+    /// wrong URL fails at once.
+    pub retry_first: bool,
+    /// A same-UID takeover ends the session (default true: two clients with
+    /// one UID would take each other over forever); false: reconnect as after
+    /// any loss (fleet devices).
+    pub end_on_takeover: bool,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            enabled: true,
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+            retry_first: false,
+            end_on_takeover: true,
+        }
+    }
+}
+
+/// Exponential backoff with "equal jitter": half the step fixed, half random, so a
+/// fleet that lost its broker together does not come back together.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    initial: Duration,
+    max: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    pub fn new(initial: Duration, max: Duration) -> Self {
+        Backoff {
+            initial,
+            max,
+            attempt: 0,
+        }
+    }
+
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    pub fn next_delay(&mut self) -> Duration {
+        let factor = 1u32.checked_shl(self.attempt.min(16)).unwrap_or(u32::MAX);
+        let step = self.initial.saturating_mul(factor).min(self.max);
+        self.attempt = self.attempt.saturating_add(1);
+        let half = step / 2;
+        half + half.mul_f64(rand::random::<f64>())
+    }
+
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+}
+
+/// What one [`Session::poll`] brings.
+pub enum Step {
+    /// About to connect (`attempt` 0 first, and again after the backoff
+    /// started over); [`Session::options_mut`] may still change the options.
+    Connecting { attempt: u32 },
+    /// Connected. The caller runs its setup now (subscribe, create...), then
+    /// keeps polling, or reports a failed setup with [`Session::setup_failed`].
+    /// `reconnect`: an earlier connection of this session got that far.
+    Connected { client: Client, reconnect: bool },
+    /// A message or change of the live connection (its `Closed` never
+    /// surfaces: it becomes `Reconnecting`, `Closed` or the error).
+    Event(Event),
+    /// The connection or an attempt failed; the next poll waits `delay`, then
+    /// connects again.
+    Reconnecting {
+        error: Lost,
+        delay: Duration,
+        attempt: u32,
+    },
+    /// Ended by our own Disconnect ([`Session::close`], or a clone of the
+    /// client disconnecting); every later poll says so again.
+    Closed,
+}
+
+impl fmt::Debug for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Connecting { attempt } => write!(f, "Connecting {{ attempt: {attempt} }}"),
+            Step::Connected { client, reconnect } => write!(
+                f,
+                "Connected {{ etid: {}, reconnect: {reconnect} }}",
+                client.etid()
+            ),
+            Step::Event(ev) => write!(f, "Event({ev:?})"),
+            Step::Reconnecting {
+                error,
+                delay,
+                attempt,
+            } => write!(
+                f,
+                "Reconnecting {{ error: {error}, delay: {delay:?}, attempt: {attempt} }}"
+            ),
+            Step::Closed => f.write_str("Closed"),
+        }
+    }
+}
+
+/// Why a connection is gone; its Display is the reason callers print.
+#[derive(Debug)]
+pub enum Lost {
+    /// The connect (TCP, TLS, HTTP, handshake) failed.
+    Connect(ClientError),
+    /// A live connection ended (the broker's close, a read error, a takeover).
+    Dropped(String),
+    /// The caller's setup failed ([`Session::setup_failed`]).
+    Setup(ClientError),
+}
+
+impl fmt::Display for Lost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lost::Connect(e) | Lost::Setup(e) => e.fmt(f),
+            Lost::Dropped(reason) => f.write_str(reason),
+        }
+    }
+}
+
+enum State {
+    /// Connect once this deadline has passed (yielding `Connecting` first).
+    Wait(Instant),
+    /// `Connecting` was yielded: connect on this poll.
+    Connect,
+    Live {
+        client: Client,
+        events: mpsc::Receiver<Event>,
+        since: Instant,
+    },
+    /// A failed setup, reported as `Reconnecting` on the next poll.
+    Report(Lost),
+    /// Closed by us, or ended by an error: later polls yield `Closed`.
+    Closed,
+}
+
+/// One reconnecting connection, polled by its caller (see the module doc).
+pub struct Session {
+    opts: ClientOptions,
+    policy: ReconnectPolicy,
+    backoff: Backoff,
+    state: State,
+    /// A connection's setup succeeded (or is running) in this session.
+    established: bool,
+    /// `established` before the current connection, restored by a failed setup.
+    established_before: bool,
+    connects: u32,
+}
+
+impl Session {
+    /// A session that connects on its first poll.
+    pub fn new(opts: ClientOptions, policy: ReconnectPolicy) -> Session {
+        Session {
+            opts,
+            policy,
+            backoff: Backoff::new(policy.initial, policy.max),
+            state: State::Wait(Instant::now()),
+            established: false,
+            established_before: false,
+            connects: 0,
+        }
+    }
+
+    /// The next step. Cancel-safe: a dropped poll keeps a waiting deadline,
+    /// and a connect it abandoned starts again on the next call. An error ends
+    /// the session (later polls yield `Closed`).
+    pub async fn poll(&mut self) -> Result<Step, ClientError> {
+        match &mut self.state {
+            State::Wait(at) => {
+                tokio::time::sleep_until(*at).await;
+                self.state = State::Connect;
+                Ok(Step::Connecting {
+                    attempt: self.backoff.attempt(),
+                })
+            }
+            State::Connect => {
+                let lost = match Client::connect(&self.opts).await {
+                    Ok((client, events)) => {
+                        self.connects += 1;
+                        let reconnect = self.established;
+                        self.established_before = self.established;
+                        self.established = true;
+                        self.state = State::Live {
+                            client: client.clone(),
+                            events,
+                            since: Instant::now(),
+                        };
+                        return Ok(Step::Connected { client, reconnect });
+                    }
+                    Err(e) => Lost::Connect(e),
+                };
+                self.lost(lost, false)
+            }
+            State::Live { events, since, .. } => {
+                let (reason, stable) = match events.recv().await {
+                    Some(Event::Closed {
+                        reason,
+                        by_request,
+                        taken_over,
+                    }) => {
+                        if by_request {
+                            self.state = State::Closed;
+                            return Ok(Step::Closed);
+                        }
+                        if taken_over && self.policy.end_on_takeover {
+                            self.state = State::Closed;
+                            // Two clients with one UID would take each
+                            // other over forever; the newer one keeps it.
+                            return Err(ClientError::ConnectionLost(format!(
+                                "{reason}; not reconnecting, which would take it back (use another --uid)"
+                            )));
+                        }
+                        (reason, since.elapsed() >= STABLE)
+                    }
+                    Some(ev) => return Ok(Step::Event(ev)),
+                    None => (
+                        "connection task ended".to_string(),
+                        since.elapsed() >= STABLE,
+                    ),
+                };
+                self.lost(Lost::Dropped(reason), stable)
+            }
+            State::Report(_) => match std::mem::replace(&mut self.state, State::Closed) {
+                State::Report(lost) => self.lost(lost, false),
+                _ => Ok(Step::Closed),
+            },
+            State::Closed => Ok(Step::Closed),
+        }
+    }
+
+    /// Ends the session on `lost` when the policy says so, else schedules the
+    /// next attempt and reports it.
+    fn lost(&mut self, lost: Lost, stable: bool) -> Result<Step, ClientError> {
+        if self.is_fatal(&lost) {
+            self.state = State::Closed;
+            return Err(match lost {
+                Lost::Connect(e) | Lost::Setup(e) => e,
+                Lost::Dropped(reason) => ClientError::ConnectionLost(reason),
+            });
+        }
+        if stable {
+            self.backoff.reset();
+        }
+        let delay = self.backoff.next_delay();
+        self.state = State::Wait(Instant::now() + delay);
+        Ok(Step::Reconnecting {
+            error: lost,
+            delay,
+            attempt: self.backoff.attempt(),
+        })
+    }
+
+    fn is_fatal(&self, lost: &Lost) -> bool {
+        if !self.policy.enabled {
+            return true;
+        }
+        match lost {
+            Lost::Connect(e) | Lost::Setup(e) => self.ends_on(e),
+            Lost::Dropped(_) => false,
+        }
+    }
+
+    /// A failed connect or setup that ends the session (reconnect enabled).
+    fn ends_on(&self, e: &ClientError) -> bool {
+        !e.is_retryable() || (!self.established && !self.policy.retry_first)
+    }
+
+    /// The live connection's client, if there is one.
+    pub fn client(&self) -> Option<&Client> {
+        match &self.state {
+            State::Live { client, .. } => Some(client),
+            _ => None,
+        }
+    }
+
+    /// The options of the next connect (set them on `Connecting`).
+    pub fn options_mut(&mut self) -> &mut ClientOptions {
+        &mut self.opts
+    }
+
+    /// Connections made so far (whether or not their setup succeeded).
+    pub fn connects(&self) -> u32 {
+        self.connects
+    }
+
+    /// The caller's setup on the current connection failed with `e`: the
+    /// connection is closed, and `Err(e)` comes back when `e` is not
+    /// retryable, reconnect is off, or no connection has been set up yet and
+    /// the policy does not retry the first; else the next poll yields
+    /// `Reconnecting` with [`Lost::Setup`].
+    pub async fn setup_failed(&mut self, e: ClientError) -> Result<(), ClientError> {
+        let was = std::mem::replace(&mut self.state, State::Closed);
+        self.established = self.established_before;
+        if !self.policy.enabled || self.ends_on(&e) {
+            if let State::Live { client, .. } = was {
+                client.disconnect("").await;
+            }
+            return Err(e);
+        }
+        self.state = State::Report(Lost::Setup(e));
+        if let State::Live { client, .. } = was {
+            client.disconnect("").await;
+        }
+        Ok(())
+    }
+
+    /// Our own drop (churn, kill, restart): Disconnect with `reason`, and
+    /// connect again after `delay` (None: the backoff's next delay). No
+    /// `Reconnecting` step follows; the next poll waits, then `Connecting`.
+    pub async fn drop_connection(&mut self, reason: &str, delay: Option<Duration>) {
+        let was = std::mem::replace(&mut self.state, State::Connect);
+        if let State::Live { since, .. } = &was
+            && since.elapsed() >= STABLE
+        {
+            self.backoff.reset();
+        }
+        let delay = delay.unwrap_or_else(|| self.backoff.next_delay());
+        // Set before the Disconnect so that a cancelled drop still waits.
+        self.state = State::Wait(Instant::now() + delay);
+        if let State::Live { client, .. } = was {
+            client.disconnect(reason).await;
+            // The delay counts from the broker's close on.
+            self.state = State::Wait(Instant::now() + delay);
+        }
+    }
+
+    /// Sends Disconnect on a live connection (if any) and ends the session:
+    /// later polls yield `Closed`.
+    pub async fn close(&mut self) {
+        if let State::Live { client, .. } = std::mem::replace(&mut self.state, State::Closed) {
+            client.disconnect("").await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_the_cap_with_jitter_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+        let d: Vec<Duration> = (0..8).map(|_| b.next_delay()).collect();
+        // Step n is min(100ms * 2^n, 2s); the delay lies in [step/2, step].
+        for (n, delay) in d.iter().enumerate() {
+            let step = Duration::from_millis(100 * (1 << n)).min(Duration::from_secs(2));
+            assert!(
+                *delay >= step / 2 && *delay <= step,
+                "attempt {n}: {delay:?}"
+            );
+        }
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(100));
+    }
+}
+
+/// Sessions against the embedded broker on 127.0.0.1:0 (and a port nobody
+/// listens on). Timeouts only guard against hangs; where a test measures a
+/// delay, it bounds it from below exactly and from above generously.
+#[cfg(test)]
+mod session_tests {
+    use std::net::SocketAddr;
+
+    use tokio::net::TcpListener;
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::transport::Endpoint;
+
+    /// Guard against hangs.
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
+        tokio::time::timeout(LIMIT, f)
+            .await
+            .unwrap_or_else(|_| panic!("timed out: {what}"))
+    }
+
+    /// The embedded broker on a port of its own; it stops when the sender drops.
+    async fn broker() -> (SocketAddr, oneshot::Sender<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let broker = crate::broker::Broker::new(crate::broker::BrokerConfig::default());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            broker
+                .run(listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        (addr, stop)
+    }
+
+    fn options(addr: SocketAddr, uid: &str) -> ClientOptions {
+        let url = format!("http://{addr}/smq/");
+        let mut o = ClientOptions::new(Endpoint::parse(&url).expect("url"));
+        o.uid = Some(uid.to_string());
+        o.connect_timeout = Duration::from_secs(5);
+        o
+    }
+
+    /// A port that refuses connections: bound to find a free one, then closed.
+    async fn refusing() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        listener.local_addr().expect("addr")
+    }
+
+    fn policy(initial: Duration) -> ReconnectPolicy {
+        ReconnectPolicy {
+            initial,
+            max: initial,
+            ..ReconnectPolicy::default()
+        }
+    }
+
+    async fn step(s: &mut Session, what: &str) -> Step {
+        within(what, s.poll())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: session ended: {e}"))
+    }
+
+    async fn connected(s: &mut Session) -> (Client, bool) {
+        assert!(matches!(
+            step(s, "connecting").await,
+            Step::Connecting { .. }
+        ));
+        match step(s, "connected").await {
+            Step::Connected { client, reconnect } => (client, reconnect),
+            other => panic!("expected Connected, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn first_connect_failure_is_not_retried_unless_retry_first() {
+        let addr = refusing().await;
+        let fast = policy(Duration::from_millis(20));
+
+        let mut s = Session::new(options(addr, "first-fail-1"), fast);
+        assert!(matches!(
+            step(&mut s, "connecting").await,
+            Step::Connecting { attempt: 0 }
+        ));
+        let e = within("connect fails", s.poll())
+            .await
+            .expect_err("refused");
+        assert!(matches!(e, ClientError::Transport(_)), "{e}");
+        assert!(matches!(step(&mut s, "after the end").await, Step::Closed));
+
+        let retry = ReconnectPolicy {
+            retry_first: true,
+            ..fast
+        };
+        let mut s = Session::new(options(addr, "first-fail-2"), retry);
+        for attempt in 0..3 {
+            match step(&mut s, "connecting").await {
+                Step::Connecting { attempt: a } => assert_eq!(a, attempt),
+                other => panic!("expected Connecting, got {other:?}"),
+            }
+            match step(&mut s, "retried").await {
+                Step::Reconnecting {
+                    error: Lost::Connect(ClientError::Transport(_)),
+                    attempt: a,
+                    ..
+                } => assert_eq!(a, attempt + 1),
+                other => panic!("expected Reconnecting, got {other:?}"),
+            }
+        }
+
+        // A failed setup on the first connection is a first failure too.
+        let (addr, _stop) = broker().await;
+        let mut s = Session::new(options(addr, "first-setup-1"), fast);
+        connected(&mut s).await;
+        let e = s
+            .setup_failed(ClientError::ConnectionLost("setup broke".into()))
+            .await
+            .expect_err("first setup failure ends it");
+        assert_eq!(e.to_string(), "connection lost: setup broke");
+        let mut s = Session::new(options(addr, "first-setup-2"), retry);
+        connected(&mut s).await;
+        s.setup_failed(ClientError::ConnectionLost("setup broke".into()))
+            .await
+            .expect("retried");
+        match step(&mut s, "reported").await {
+            Step::Reconnecting {
+                error: Lost::Setup(_),
+                ..
+            } => {}
+            other => panic!("expected Reconnecting after setup, got {other:?}"),
+        }
+        // That connection did not count: the next one is no reconnect.
+        let (_client, reconnect) = connected(&mut s).await;
+        assert!(!reconnect);
+        // An error retrying cannot fix ends it even with retry_first.
+        let e = s
+            .setup_failed(ClientError::Invalid("bad name".into()))
+            .await
+            .expect_err("not retryable");
+        assert_eq!(e.to_string(), "bad name");
+    }
+
+    #[tokio::test]
+    async fn takeover_ends_the_session_unless_told_otherwise() {
+        let (addr, _stop) = broker().await;
+        let fast = policy(Duration::from_millis(20));
+
+        let mut s = Session::new(options(addr, "taken-over-1"), fast);
+        connected(&mut s).await;
+        let (_newer, _events) = within(
+            "second client",
+            Client::connect(&options(addr, "taken-over-1")),
+        )
+        .await
+        .expect("second client connects");
+        let e = loop {
+            match within("taken over", s.poll()).await {
+                Ok(Step::Event(_)) => continue,
+                Ok(other) => panic!("expected the end, got {other:?}"),
+                Err(e) => break e,
+            }
+        };
+        assert!(
+            e.to_string()
+                .contains("not reconnecting, which would take it back (use another --uid)"),
+            "{e}"
+        );
+        assert!(matches!(step(&mut s, "after the end").await, Step::Closed));
+
+        let keep = ReconnectPolicy {
+            end_on_takeover: false,
+            ..fast
+        };
+        let mut s = Session::new(options(addr, "taken-over-2"), keep);
+        let (first, reconnect) = connected(&mut s).await;
+        assert!(!reconnect);
+        let (_newer, _events) = within(
+            "second client",
+            Client::connect(&options(addr, "taken-over-2")),
+        )
+        .await
+        .expect("second client connects");
+        loop {
+            match step(&mut s, "taken over").await {
+                Step::Event(_) => continue,
+                Step::Reconnecting {
+                    error: Lost::Dropped(_),
+                    ..
+                } => break,
+                other => panic!("expected Reconnecting, got {other:?}"),
+            }
+        }
+        let (again, reconnect) = connected(&mut s).await;
+        assert!(reconnect, "the second connection is a reconnect");
+        assert_eq!(s.connects(), 2);
+        assert!(first.is_closed());
+        assert!(!again.is_closed());
+        s.close().await;
+        assert!(matches!(step(&mut s, "closed").await, Step::Closed));
+        assert!(s.client().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_poll_keeps_its_backoff_deadline() {
+        let addr = refusing().await;
+        let slow = ReconnectPolicy {
+            retry_first: true,
+            ..policy(Duration::from_secs(3))
+        };
+        let mut s = Session::new(options(addr, "cancelled-1"), slow);
+        assert!(matches!(
+            step(&mut s, "connecting").await,
+            Step::Connecting { .. }
+        ));
+        let t0 = Instant::now();
+        let delay = match step(&mut s, "refused").await {
+            Step::Reconnecting { delay, .. } => delay,
+            other => panic!("expected Reconnecting, got {other:?}"),
+        };
+        // Polls given up on (as a select! with a timer arm does), for most
+        // of the delay: none may restart the wait.
+        while t0.elapsed() < delay.mul_f64(0.9) {
+            if let Ok(r) = tokio::time::timeout(Duration::from_millis(50), s.poll()).await {
+                let early = t0.elapsed();
+                panic!("a poll {early:?} into a delay of {delay:?} returned {r:?}");
+            }
+        }
+        let last = Instant::now();
+        assert!(matches!(
+            step(&mut s, "connecting again").await,
+            Step::Connecting { .. }
+        ));
+        assert!(t0.elapsed() >= delay, "connected before the delay");
+        // A fresh wait would be a whole delay again (at least 1.5 s here).
+        assert!(
+            last.elapsed() < delay / 2,
+            "the last poll waited {:?} of a {delay:?} delay",
+            last.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn drop_connection_reconnects_after_the_given_delay() {
+        let (addr, _stop) = broker().await;
+        // A backoff far longer than the given delay: the given one must win.
+        let mut s = Session::new(options(addr, "dropped-1"), policy(Duration::from_secs(30)));
+        let (first, _) = connected(&mut s).await;
+        let delay = Duration::from_millis(600);
+        let t0 = Instant::now();
+        within("drop", s.drop_connection("churn", Some(delay))).await;
+        assert!(first.is_closed(), "the dropped connection is closed");
+        assert!(s.client().is_none());
+        // No Reconnecting step: straight to Connecting, after the delay.
+        assert!(matches!(
+            step(&mut s, "connecting").await,
+            Step::Connecting { .. }
+        ));
+        assert!(
+            t0.elapsed() >= delay,
+            "reconnected after {:?}",
+            t0.elapsed()
+        );
+        match step(&mut s, "connected").await {
+            Step::Connected { reconnect, .. } => assert!(reconnect),
+            other => panic!("expected Connected, got {other:?}"),
+        }
+        assert!(t0.elapsed() < LIMIT);
+        assert_eq!(s.connects(), 2);
+    }
+}
