@@ -192,10 +192,10 @@ pub struct RpcRequest {
     #[arg(long, value_name = "NAME")]
     pub resp: Option<String>,
     /// Request sub-topic for --call
-    #[arg(long, default_value = "$RpcReq", value_name = "NAME")]
+    #[arg(long, default_value = crate::protocol::rpc::RPC_REQ, value_name = "NAME")]
     pub rpc_req: String,
     /// Reply sub-topic for --call
-    #[arg(long, default_value = "$RpcResp", value_name = "NAME")]
+    #[arg(long, default_value = crate::protocol::rpc::RPC_RESP, value_name = "NAME")]
     pub rpc_resp: String,
     /// Put a unique ID into this field of the request JSON and match replies by it
     #[arg(long, value_name = "FIELD")]

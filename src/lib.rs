@@ -2,34 +2,46 @@
 //! (Real Time Logic's Barracuda App Server and Mako Server).
 //!
 //! Data flows one way: bytes → [`protocol`] packets → [`transport`] connections →
-//! [`client`] → [`commands`] → terminal. The [`broker`] is a sibling of the client:
-//! both stand on the protocol floor and never import each other.
+//! [`client`] → an engine → [`commands`] → terminal. The [`broker`] is a sibling
+//! of the client: both stand on the protocol floor and never import each other.
+//! An import only ever points down this list (each module's `//!` says what it
+//! may import); `cli` is imported by `main.rs` alone.
 //!
+//! Leaves, usable from every floor:
+//! - [`text`]: durations, time and payload-preview helpers (no I/O).
+//! - [`template`]: `{{field}}` templates (serve, broker handlers, fleet UIDs).
+//! - [`latency`]: the one latency summary (HDR histogram percentiles).
+//! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
+//!
+//! Floors, from the ground up:
 //! - [`protocol`]: packet encode/decode, raw framing and the RPC conventions
 //!   ([`protocol::rpc`]); no I/O.
 //! - [`transport`]: WebSocket and raw (HTTP-bootstrapped) byte streams, TLS.
-//! - [`client`]: the async SMQ client (handshake, caches, keepalive, reconnect).
-//! - [`broker`]: the embedded broker that behaves like Mako's `smq.hub`, and its
-//!   request/RPC handler rules ([`broker::handlers`]).
-//! - [`trace`]: trace events (one wire schema for the embedded broker and the
-//!   Mako Lua hook), their sources (attach over SMQ, NDJSON files) and filters.
-//! - [`fleet`]: the simulated-device engine (scenario, device, run, report,
-//!   built-in scenarios); [`fleet::run_fleet`] is the in-process entry point.
+//! - [`client`]: the async SMQ client (handshake, caches, keepalive), the one
+//!   pollable reconnecting [`client::Session`], and the RPC caller ([`client::rpc`]).
+//! - [`trace`]: the trace event schema (one for every source: the embedded
+//!   broker, the Mako Lua hook, files), attach over SMQ, NDJSON files, filters.
+//! - [`broker`]: the embedded broker that behaves like Mako's `smq.hub`: router,
+//!   per-client outboxes, sessions, tracers, and the request/RPC handler rules
+//!   ([`broker::handlers`]).
+//! - Engines (plain config in, plain results out; never clap types):
+//!   [`fleet`] the simulated devices ([`fleet::run_fleet`] is the in-process
+//!   entry point), [`bench`] the measurements of `smqctl bench`.
+//! - [`output`]: payload rendering shared by every command (pretty, json, raw,
+//!   hex; colour only on a terminal).
 //! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
 //!   as a pure function of the state (no terminal I/O; `commands::tui` runs it).
+//! - [`args`]: flag groups shared by several commands (GlobalArgs, ConnectArgs →
+//!   ClientOptions, AttachArgs for trace and tui, the request and topic groups).
 //! - [`shell`]: the `smqctl shell` engine: its connection and replay after a
 //!   reconnect, line grammar and completion (`commands::shell` runs the prompt).
-//! - [`bench`]: the `smqctl bench` measurement engine (plain spec in, figures out).
-//! - [`commands`]: one module per subcommand, each a file (`demo` assembles
-//!   broker, fleet, operator and TUI).
-//! - [`output`]: payload rendering shared by every command.
-//! - [`latency`]: the one latency summary (HDR histogram percentiles).
-//! - [`text`]: time and payload-preview helpers (no I/O).
-//! - [`latency`]: the one latency summary (HDR histogram percentiles).
-//! - [`template`]: `{{field}}` reply templates (serve, broker handlers).
-//! - [`cli`]: the clap definitions.
-//! - [`profile`]: connection profiles from the config file, and their precedence.
-//! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
+//! - [`profile`]: connection profiles from the config file; fills one command's
+//!   ConnectArgs, never sees the command tree.
+//! - [`exit`]: the documented exit codes, input errors, error text and hints.
+//! - [`commands`]: one file per subcommand: its flags, examples, run() and
+//!   printing (`demo` assembles broker, fleet, operator and TUI).
+//! - [`cli`]: the clap tree only (Cli + Command, each variant wraps a command's
+//!   Args).
 //! - `fuzzing` (hidden): the fuzz targets' bodies, shared with the corpus replay test.
 
 pub mod args;

@@ -13,8 +13,8 @@
 //! built-in scenarios (each ships the handler file its devices expect).
 //!
 //! May import: the broker's face (`Broker`, `ServerHandler`, `ServerMessage`),
-//! `protocol::rpc` (the Req→Resp and `$RpcReq` conventions), `template`, `cli`
-//! (only `parse_duration`, until it moves to `text`). Never `commands`.
+//! `protocol::rpc` (the Req→Resp and `$RpcReq` conventions), `template`, `text`
+//! (durations). Never `commands`.
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -16,8 +16,7 @@
 //! as RPC handlers: [`handlers`] is the rule set of `smqctl broker --handlers`
 //! (named requests, `$RpcReq` functions, events) built on that API.
 //!
-//! May import: `protocol`, `trace`, `template` (handler replies), `cli`
-//! (only `parse_duration` in handlers, until it moves to `text`). Never
+//! May import: `protocol`, `trace`, `template` (handler replies), `text`. Never
 //! `client`: broker and client are siblings that share only the protocol floor.
 
 mod auth;

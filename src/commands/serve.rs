@@ -66,10 +66,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "CMD")]
     pub rpc_exec: Option<String>,
     /// Request sub-topic for --rpc-exec
-    #[arg(long, default_value = "$RpcReq", value_name = "NAME")]
+    #[arg(long, default_value = crate::protocol::rpc::RPC_REQ, value_name = "NAME")]
     pub rpc_req: String,
     /// Reply sub-topic for --rpc-exec
-    #[arg(long, default_value = "$RpcResp", value_name = "NAME")]
+    #[arg(long, default_value = crate::protocol::rpc::RPC_RESP, value_name = "NAME")]
     pub rpc_resp: String,
     /// Reply sub-topic (default: REQUEST with Req -> Resp)
     #[arg(long, value_name = "NAME")]

@@ -20,8 +20,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! May import: `client`, `transport`, `protocol`, `template`, `latency`, `cli`
-//! (only `parse_duration`, until it moves to `text`), its children. Never
+//! May import: `client`, `transport`, `protocol`, `template`, `latency`, `text`,
+//! its children. Never
 //! `commands` or `output`: errors are typed ([`FleetError`], `ScenarioError`)
 //! and printing is the command's.
 

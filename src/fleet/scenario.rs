@@ -4,7 +4,7 @@
 //! the line it is on: syntax errors through the `toml` crate's spans, checks of
 //! our own through `toml::Spanned` fields.
 //!
-//! May import: `template` (placeholder checks), `cli` (duration parsing), serde, toml.
+//! May import: `template` (placeholder checks), `text` (duration parsing), serde, toml.
 
 use std::time::Duration;
 
