@@ -14,9 +14,12 @@
 //! - [`commands`]: one module per subcommand (`simulate/`, `shell/`, `tui/` are
 //!   folders; `demo` assembles broker, fleet, operator and TUI).
 //! - [`output`]: payload rendering shared by every command.
-//! - [`text`]: time and payload-preview helpers (no I/O).
+//! - [`text`]: time, payload-preview and duration helpers (no I/O).
 //! - [`template`]: `{{field}}` reply templates (serve, broker handlers).
-//! - [`cli`]: the clap definitions.
+//! - [`args`]: flag groups shared by several commands (GlobalArgs, ConnectArgs,
+//!   AttachArgs, …), one definition each.
+//! - [`exit`]: the documented exit codes, input errors, how errors print.
+//! - [`cli`]: the clap tree (Cli + Command); only the binary uses it.
 //! - [`profile`]: connection profiles from the config file, and their precedence.
 //! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
 //! - `fuzzing` (hidden): the fuzz targets' bodies, shared with the corpus replay test.
