@@ -20,7 +20,8 @@
 //! [`STABLE`] resets the backoff.
 //!
 //! May import: the client's own items (`Client`, `ClientOptions`, `Event`,
-//! `ClientError`); nothing above the client floor.
+//! `ClientError`); nothing above the client floor (its tests also start the
+//! embedded broker, as tests may).
 
 use std::fmt;
 use std::time::Duration;
