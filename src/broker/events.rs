@@ -5,7 +5,7 @@
 //!
 //! The router builds each record once, only when somebody listens: attached
 //! tracers get the event (never one of the broker-local kinds, see
-//! [`Kind::is_local`]), and [`Broker::events`](super::Broker::events)
+//! [`Kind::is_local`]), and `Broker::events`
 //! subscribers (`smqctl broker -v`, `demo`, tests) get the record itself, the
 //! same `Arc` a tracer's queue holds.
 //!
@@ -21,7 +21,7 @@ use tokio::sync::broadcast;
 use crate::trace::schema::Kind;
 use crate::trace::schema::{self, Event, Transport};
 
-/// Records a slow [`Broker::events`](super::Broker::events) subscriber may
+/// Records a slow `Broker::events` subscriber may
 /// lag behind before it misses some (it is told how many).
 const CAPACITY: usize = 4096;
 
@@ -78,7 +78,7 @@ impl Record {
     }
 }
 
-/// The broadcast behind [`Broker::events`](super::Broker::events); sending
+/// The broadcast behind `Broker::events`; sending
 /// costs nothing while nobody listens.
 #[derive(Clone)]
 pub(crate) struct Events {

@@ -2,8 +2,9 @@
 //! schema events each one has, and the task that writes them to its socket.
 //!
 //! The router builds a [`schema::Event`] (names resolved from its own tables)
-//! only when at least one tracer is attached, and offers it to every tracer's
-//! queue without waiting ([`Tracers::emit`]). A tracer whose queue is full loses
+//! only when somebody listens, as one shared [`Record`], and offers it to every
+//! tracer's queue without waiting ([`Tracers::emit`]; broker-local kinds never
+//! come here). A tracer whose queue is full loses
 //! the event and the loss is counted; once its queue has room again it first
 //! receives a `notice` event carrying the count. A [`Pump`] per tracer turns
 //! events into JSON and queues them straight into the tracer's outbox (never
@@ -11,7 +12,7 @@
 //! while that outbox is full: a slow tracer slows only its own pump, and its
 //! pump's queue is bounded, so the broker neither blocks nor grows.
 //!
-//! May import: `trace::schema`, `broker::outbox`. No sockets.
+//! May import: `trace::schema`, the leaves `broker::{outbox, events}`. No sockets.
 
 use std::cell::Cell;
 use std::net::IpAddr;
