@@ -72,6 +72,16 @@ fn printer(
     p
 }
 
+/// The `rsp` of a correlated reply (null when it has none).
+fn correlated_result(reply: &Reply) -> Value {
+    reply
+        .json
+        .as_ref()
+        .and_then(|j| j.get("rsp"))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
 /// `--to`: numbers are ETIDs (and must be valid ones); names are topics. A
 /// number that does not fit is an error, not a topic called "4294967296".
 fn parse_target(to: &str) -> Result<Target> {
@@ -332,21 +342,11 @@ fn print_reply(caller: &Caller, printer: &mut Printer<impl Write>, reply: &Reply
             printer.write_line(&obj.to_string())?;
         }
         (Call::Correlated { .. }, Format::Pretty) => {
-            let rsp = reply
-                .json
-                .as_ref()
-                .and_then(|j| j.get("rsp"))
-                .cloned()
-                .unwrap_or(Value::Null);
+            let rsp = correlated_result(reply);
             printer.write_line(&serde_json::to_string_pretty(&rsp)?)?;
         }
         (Call::Correlated { .. }, _) => {
-            let rsp = reply
-                .json
-                .as_ref()
-                .and_then(|j| j.get("rsp"))
-                .cloned()
-                .unwrap_or(Value::Null);
+            let rsp = correlated_result(reply);
             printer.write_line(&rsp.to_string())?;
         }
         (Call::Named { .. }, Format::Json) => {

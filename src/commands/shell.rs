@@ -141,6 +141,27 @@ fn script_lines(path: Option<&std::path::Path>) -> Result<mpsc::Receiver<(usize,
 /// what it has (an rpc load run's summary) before the shell moves on.
 const SIGNAL_GRACE: Duration = Duration::from_millis(500);
 
+/// Runs one command line unless SIGINT/SIGTERM comes first; then the command
+/// gets [`SIGNAL_GRACE`] to finish on its own (an rpc load run printing what it
+/// has, since it stops on the signal itself) and the signal is returned.
+async fn exec_unless_signalled(
+    session: &Session,
+    cmd: Line,
+    global: &GlobalArgs,
+    signals: &mut Signals,
+) -> std::result::Result<Result<Step>, Signal> {
+    let run = exec(session, cmd, global);
+    tokio::pin!(run);
+    tokio::select! {
+        biased;
+        r = &mut run => Ok(r),
+        s = signals.next() => {
+            let _ = tokio::time::timeout(SIGNAL_GRACE, &mut run).await;
+            Err(s)
+        }
+    }
+}
+
 async fn script_loop(
     session: &Session,
     mut lines: mpsc::Receiver<(usize, String)>,
@@ -169,15 +190,9 @@ async fn script_loop(
                 return Ok(exit::USAGE);
             }
         };
-        let run = exec(session, *cmd, global);
-        tokio::pin!(run);
-        let outcome = tokio::select! {
-            biased;
-            r = &mut run => r,
-            s = signals.next() => {
-                // A command that stops on the signal itself (an rpc load
-                // printing what it has) gets to finish.
-                let _ = tokio::time::timeout(SIGNAL_GRACE, &mut run).await;
+        let outcome = match exec_unless_signalled(session, *cmd, global, &mut signals).await {
+            Ok(outcome) => outcome,
+            Err(s) => {
                 failed(format!("interrupted ({})", s.name()));
                 return Ok(exit::INTERRUPTED);
             }
@@ -403,15 +418,9 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
                 continue;
             }
         };
-        let run = exec(session, *cmd, global);
-        tokio::pin!(run);
-        let outcome = tokio::select! {
-            biased;
-            r = &mut run => r,
-            s = signals.next() => {
-                // A command that stops on the signal itself (an rpc load
-                // printing what it has) gets to finish.
-                let _ = tokio::time::timeout(SIGNAL_GRACE, &mut run).await;
+        let outcome = match exec_unless_signalled(session, *cmd, global, &mut signals).await {
+            Ok(outcome) => outcome,
+            Err(s) => {
                 pasted.clear();
                 if s == Signal::Terminate {
                     out.note("terminated (SIGTERM)");
