@@ -14,8 +14,9 @@
 //! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
 //!   as a pure function of the state (no terminal I/O; `commands::tui` runs it).
 //! - [`shell`]: the `smqctl shell` engine: its connection and replay after a
-//!   reconnect, line grammar and completion (`commands::shell` runs the prompt).
-//! - [`bench`]: the `smqctl bench` measurement engine (plain spec in, figures out).
+//!   reconnect, line grammar, completion and line editor (`commands::shell`
+//!   runs the prompt and script loops and executes the lines).
+//! - [`bench`](mod@bench): the `smqctl bench` measurement engine (plain spec in, figures out).
 //! - [`commands`]: one module per subcommand (`simulate/` is a folder; `demo`
 //!   assembles broker, fleet, operator and TUI).
 //! - [`output`]: payload rendering shared by every command.
