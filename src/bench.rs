@@ -6,7 +6,7 @@
 //! embedded broker for `--embedded`) and prints the figures.
 //!
 //! Both stop on the one SIGINT/SIGTERM ([`crate::shutdown`]) and keep the
-//! figures so far.
+//! figures so far. Errors are a [`BenchError`].
 //!
 //! May import: `client`, `latency`, `shutdown`. Never `commands`, `cli` or
 //! `args`, nor `broker` (the command starts one when asked).
@@ -15,12 +15,56 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
 use bytes::{BufMut, BytesMut};
 use tokio::sync::mpsc;
 
 use crate::client::{Client, ClientError, ClientOptions, Event};
 use crate::latency::Latency;
+
+/// Why a bench run failed. [`BenchError::Client`] is the client's own error
+/// (the command hands it on as is, so its exit code and hint apply); the
+/// others name the step around their cause.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// Connecting a subscriber or a publisher failed.
+    #[error("{role}")]
+    Connect {
+        role: &'static str,
+        #[source]
+        source: ClientError,
+    },
+    /// A publisher, subscriber or connect task panicked or was cancelled.
+    #[error("{0} task")]
+    Task(&'static str, #[source] tokio::task::JoinError),
+    #[error(transparent)]
+    Slots(#[from] tokio::sync::AcquireError),
+    #[error("cannot read /proc/{pid}/status (is {pid} the broker's PID, on Linux?)")]
+    Rss {
+        pid: u32,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no VmRSS line in /proc/PID/status")]
+    NoRss,
+}
+
+impl BenchError {
+    /// For the command's error chain: a client error stays the outermost
+    /// error, as it was before the engine had an error type of its own, so
+    /// the exit code and the hint read it.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            BenchError::Client(e) => e.into(),
+            e => e.into(),
+        }
+    }
+}
+
+fn connect_error(role: &'static str) -> impl FnOnce(ClientError) -> BenchError {
+    move |source| BenchError::Connect { role, source }
+}
 
 /// What `bench pubsub` measures.
 #[derive(Debug, Clone)]
@@ -77,7 +121,7 @@ pub struct PubsubReport {
 /// Runs `bench pubsub`: subscribers first, each ready (Suback) before
 /// anything is published, then the publishers; subscribers stop once they
 /// have everything that was sent, or after the idle timeout.
-pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub> {
+pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
     let mut opts = spec.opts.clone();
     // Each connection needs its own UID, or they would take each other over.
     opts.uid = None;
@@ -102,7 +146,9 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub> {
     let setup = async {
         let mut subs = Vec::new();
         for _ in 0..spec.subs {
-            let (client, _events) = Client::connect(&opts).await.context("subscriber")?;
+            let (client, _events) = Client::connect(&opts)
+                .await
+                .map_err(connect_error("subscriber"))?;
             // Room for every message of a run (up to 4M): what the bench measures
             // is the broker, not this process's scheduling of its own consumer.
             let room = (spec.count.saturating_mul(spec.pubs as u64)).min(1 << 22) as usize;
@@ -112,12 +158,14 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub> {
         }
         let mut pubs = Vec::new();
         for _ in 0..spec.pubs {
-            let (client, _events) = Client::connect(&opts).await.context("publisher")?;
+            let (client, _events) = Client::connect(&opts)
+                .await
+                .map_err(connect_error("publisher"))?;
             let tid = client.create(topic).await?;
             pubs.push((client, tid));
             ready.fetch_add(1, Ordering::Relaxed);
         }
-        Ok::<_, anyhow::Error>((subs, pubs))
+        Ok::<_, BenchError>((subs, pubs))
     };
     let setup = tokio::select! {
         r = setup => Some(r?),
@@ -228,14 +276,14 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub> {
 
     let mut sent_done = started;
     for t in pub_tasks {
-        sent_done = sent_done.max(t.await.context("publisher task")??);
+        sent_done = sent_done.max(t.await.map_err(|e| BenchError::Task("publisher", e))??);
     }
     done.store(true, Ordering::Release);
     let mut received = 0u64;
     let mut last_rx = started;
     let mut latency = Latency::new();
     for t in sub_tasks {
-        let (got, last, lat) = t.await.context("subscriber task")?;
+        let (got, last, lat) = t.await.map_err(|e| BenchError::Task("subscriber", e))?;
         received += got;
         last_rx = last_rx.max(last);
         latency.merge(&lat);
@@ -305,7 +353,7 @@ impl Idle {
 /// broker's memory before and (after settling) with them. `None`: a signal
 /// came while opening (those already open close on the way out, through
 /// `client::close_all`).
-pub async fn connections(spec: &ConnSpec) -> Result<Option<(ConnReport, Idle)>> {
+pub async fn connections(spec: &ConnSpec) -> Result<Option<(ConnReport, Idle)>, BenchError> {
     let mut opts = spec.opts.clone();
     opts.uid = None;
     // Idle means idle: no keepalive traffic during the measurement.
@@ -327,9 +375,9 @@ pub async fn connections(spec: &ConnSpec) -> Result<Option<(ConnReport, Idle)>> 
         }
         let mut clients = Vec::with_capacity(spec.count);
         for t in tasks {
-            clients.push(t.await.context("connect task")??);
+            clients.push(t.await.map_err(|e| BenchError::Task("connect", e))??);
         }
-        anyhow::Ok(clients)
+        Ok::<_, BenchError>(clients)
     };
     let clients = tokio::select! {
         c = opening => c?,
@@ -353,16 +401,15 @@ pub async fn connections(spec: &ConnSpec) -> Result<Option<(ConnReport, Idle)>> 
 }
 
 /// Resident memory of a process in KiB (Linux /proc).
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| {
-        format!("cannot read /proc/{pid}/status (is {pid} the broker's PID, on Linux?)")
-    })?;
+fn rss_kib(pid: u32) -> Result<u64, BenchError> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|source| BenchError::Rss { pid, source })?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|n| n.parse().ok())
-        .context("no VmRSS line in /proc/PID/status")
+        .ok_or(BenchError::NoRss)
 }
 
 #[cfg(test)]
@@ -463,6 +510,51 @@ mod tests {
         assert_eq!(report.rss_before_kib, None);
         assert_eq!(report.bytes_per_connection, None);
         idle.close().await;
+    }
+
+    #[tokio::test]
+    async fn pubsub_names_the_subscriber_whose_connect_failed_and_keeps_the_cause() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("ws://{}/", closed.local_addr().expect("addr"));
+        drop(closed);
+        let spec = PubsubSpec {
+            opts: ClientOptions::new(Endpoint::parse(&url).expect("url")),
+            topic: "t".into(),
+            pubs: 1,
+            subs: 1,
+            count: 1,
+            duration: None,
+            rate: None,
+            size: 8,
+            idle_timeout: Duration::from_secs(1),
+        };
+        let err = pubsub(&spec).await.expect_err("nothing listens there");
+        assert!(
+            matches!(
+                err,
+                BenchError::Connect {
+                    role: "subscriber",
+                    source: ClientError::Transport(_)
+                }
+            ),
+            "{err:?}"
+        );
+        // The command's chain reads the client error, as with the context it had.
+        let err = err.into_anyhow();
+        assert_eq!(err.to_string(), "subscriber");
+        assert!(
+            err.chain()
+                .any(|c| c.downcast_ref::<ClientError>().is_some())
+        );
+    }
+
+    #[test]
+    fn a_client_error_stays_outermost_for_the_exit_code_and_hint() {
+        let err = BenchError::from(ClientError::ConnectionLost("gone".into())).into_anyhow();
+        assert!(matches!(
+            err.downcast_ref::<ClientError>(),
+            Some(ClientError::ConnectionLost(r)) if r == "gone"
+        ));
     }
 
     #[test]

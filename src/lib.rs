@@ -26,7 +26,7 @@
 //!   ([`broker::handlers`]).
 //! - Engines (plain config in, plain results out; never clap types):
 //!   [`fleet`] the simulated devices ([`fleet::run_fleet`] is the in-process
-//!   entry point), [`bench`] the measurements of `smqctl bench`.
+//!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`.
 //! - [`output`]: payload rendering shared by every command (pretty, json, raw,
 //!   hex; colour only on a terminal).
 //! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
@@ -34,7 +34,8 @@
 //! - [`args`]: flag groups shared by several commands (GlobalArgs, ConnectArgs →
 //!   ClientOptions, AttachArgs for trace and tui, the request and topic groups).
 //! - [`shell`]: the `smqctl shell` engine: its connection and replay after a
-//!   reconnect, line grammar and completion (`commands::shell` runs the prompt).
+//!   reconnect, line grammar, completion and line editor (`commands::shell`
+//!   runs the prompt and script loops and executes the lines).
 //! - [`profile`]: connection profiles from the config file; fills one command's
 //!   ConnectArgs, never sees the command tree.
 //! - [`exit`]: the documented exit codes, input errors, error text and hints.

@@ -17,7 +17,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::args::{ConnectArgs, GlobalArgs, SummaryFormat, at_least_one, client_options};
-use crate::bench::{ConnReport, ConnSpec, Pubsub, PubsubReport, PubsubSpec};
+use crate::bench::{BenchError, ConnReport, ConnSpec, Pubsub, PubsubReport, PubsubSpec};
 use crate::broker::{Broker, BrokerConfig};
 use crate::client::ClientOptions;
 use crate::exit;
@@ -188,7 +188,10 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
         idle_timeout: args.idle_timeout,
     };
     // Ctrl-C or SIGTERM: the engine stops and returns the figures so far (exit 130).
-    match crate::bench::pubsub(&spec).await? {
+    match crate::bench::pubsub(&spec)
+        .await
+        .map_err(BenchError::into_anyhow)?
+    {
         Pubsub::NotReady { ready } => {
             print_not_ready(&spec, ready, args.format);
             Ok(exit::INTERRUPTED)
@@ -294,7 +297,10 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
         parallel: args.parallel,
         broker_pid: args.broker_pid,
     };
-    let Some((report, idle)) = crate::bench::connections(&spec).await? else {
+    let Some((report, idle)) = crate::bench::connections(&spec)
+        .await
+        .map_err(BenchError::into_anyhow)?
+    else {
         return Ok(exit::INTERRUPTED);
     };
     print_connections(args.count, &report, args.format);

@@ -1,9 +1,9 @@
 //! `smqctl shell`: one connection kept open while you subscribe, publish, call
 //! and observe, at a rustyline prompt or from a script.
 //!
-//! The same engine runs both: lines come from the line editor (a thread of its
+//! The same engine runs both: lines come from the [line editor](crate::shell::editor) (a thread of its
 //! own, since rustyline blocks) or from a script (`--script FILE`, or stdin when
-//! it is not a terminal); each is parsed by [`line`] with the one-shot commands'
+//! it is not a terminal); each is parsed by [`line`](mod@line) with the one-shot commands'
 //! argument structs and executed against the [`session`]'s live client, through
 //! the one-shot commands' own payload, publish, rpc and rendering functions. A
 //! script stops at the first failing line with that command's exit code.
@@ -14,13 +14,13 @@
 //! shell as Ctrl-D does, and puts the terminal back the way it was.
 //!
 //! May import: `args`, `exit`, `text`, `client`, `output`, [`crate::shell`] (the engine:
-//! line grammar, session, completion), sibling command modules (publish, rpc).
+//! line grammar, session, completion, editor), sibling command modules (publish, rpc).
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -30,6 +30,7 @@ use crate::args::{ConnectArgs, GlobalArgs, SubTopics, client_options};
 use crate::client::ReconnectPolicy;
 use crate::exit::{self, error_text, hint, input_error};
 use crate::output::{Format, use_color};
+use crate::shell::editor::{Read, SharedOut, start_editor, terminal};
 use crate::shell::line::{Line, Parsed};
 use crate::shell::session::{Conn, Out, Session, lock};
 use crate::shell::{complete, line, session};
@@ -216,118 +217,6 @@ async fn script_loop(
     Ok(exit::OK)
 }
 
-/// `$XDG_STATE_HOME/smqctl/history`, else `~/.local/state/smqctl/history`.
-fn history_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(base.join("smqctl").join("history"))
-}
-
-enum Read {
-    Line(String),
-    Interrupted,
-    Eof,
-}
-
-/// The line editor on a thread of its own: it gets a prompt, gives back a line.
-struct Editor {
-    prompts: std::sync::mpsc::Sender<String>,
-    lines: mpsc::Receiver<Result<Read, String>>,
-}
-
-fn start_editor(helper: complete::ShellHelper) -> Result<(Editor, Out)> {
-    let (prompt_tx, prompt_rx) = std::sync::mpsc::channel::<String>();
-    let (line_tx, line_rx) = mpsc::channel(1);
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let config = rustyline::Config::builder()
-            .max_history_size(2000)
-            .map(|b| {
-                b.completion_type(rustyline::CompletionType::List)
-                    .auto_add_history(true)
-                    .build()
-            });
-        let editor = config.and_then(
-            rustyline::Editor::<complete::ShellHelper, rustyline::history::FileHistory>::with_config,
-        );
-        let mut editor = match editor {
-            Ok(e) => e,
-            Err(e) => {
-                let _ = ready_tx.send(Err(e.to_string()));
-                return;
-            }
-        };
-        editor.set_helper(Some(helper));
-        let history = history_path();
-        if let Some(path) = &history {
-            let _ = editor.load_history(path);
-        }
-        match editor.create_external_printer() {
-            Ok(p) => {
-                let p: Box<dyn rustyline::ExternalPrinter + Send> = Box::new(p);
-                let _ = ready_tx.send(Ok(p));
-            }
-            Err(e) => {
-                let _ = ready_tx.send(Err(e.to_string()));
-                return;
-            }
-        }
-        while let Ok(prompt) = prompt_rx.recv() {
-            let read = match editor.readline(&prompt) {
-                Ok(line) => {
-                    if let Some(path) = &history
-                        && !line.trim().is_empty()
-                    {
-                        if let Some(dir) = path.parent() {
-                            let _ = std::fs::create_dir_all(dir);
-                        }
-                        let _ = editor.append_history(path);
-                    }
-                    Ok(Read::Line(line))
-                }
-                Err(rustyline::error::ReadlineError::Interrupted) => Ok(Read::Interrupted),
-                Err(rustyline::error::ReadlineError::Eof) => Ok(Read::Eof),
-                Err(e) => Err(e.to_string()),
-            };
-            if line_tx.blocking_send(read).is_err() {
-                break;
-            }
-        }
-    });
-    let printer = ready_rx
-        .recv()
-        .context("the line editor did not start")?
-        .map_err(|e| anyhow::anyhow!("cannot start the line editor: {e}"))?;
-    let out = Out::Editor(std::sync::Arc::new(std::sync::Mutex::new(printer)));
-    Ok((
-        Editor {
-            prompts: prompt_tx,
-            lines: line_rx,
-        },
-        out,
-    ))
-}
-
-impl Editor {
-    /// Shows the prompt; [`Editor::answer`] gets the line.
-    fn ask(&mut self, prompt: String) -> Result<()> {
-        self.prompts
-            .send(prompt)
-            .map_err(|_| anyhow::anyhow!("the line editor stopped"))
-    }
-
-    /// The line for the last prompt. Cancel-safe.
-    async fn answer(&mut self) -> Result<Read> {
-        match self.lines.recv().await {
-            Some(Ok(r)) => Ok(r),
-            Some(Err(e)) => Err(anyhow::anyhow!("cannot read the line: {e}")),
-            None => Ok(Read::Eof),
-        }
-    }
-}
-
 async fn interactive_loop(
     opts: crate::client::ClientOptions,
     policy: ReconnectPolicy,
@@ -449,56 +338,6 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
         terminal::restore(saved);
     }
     Ok(code)
-}
-
-/// Saving and restoring the terminal's mode around the line editor.
-mod terminal {
-    #[cfg(unix)]
-    pub type Saved = Option<nix::sys::termios::Termios>;
-    #[cfg(not(unix))]
-    pub type Saved = ();
-
-    pub fn save() -> Saved {
-        #[cfg(unix)]
-        {
-            nix::sys::termios::tcgetattr(std::io::stdin()).ok()
-        }
-    }
-
-    /// Puts the saved mode back, ends bracketed paste (which the editor turns
-    /// on while it reads) and leaves the cursor on a fresh line.
-    pub fn restore(saved: Saved) {
-        use std::io::{IsTerminal, Write};
-        let mut out = std::io::stdout();
-        if out.is_terminal() {
-            let _ = out.write_all(b"\x1b[?2004l\r\n");
-            let _ = out.flush();
-        }
-        #[cfg(unix)]
-        if let Some(t) = saved {
-            let _ = nix::sys::termios::tcsetattr(
-                std::io::stdin(),
-                nix::sys::termios::SetArg::TCSANOW,
-                &t,
-            );
-        }
-        #[cfg(not(unix))]
-        let _ = saved;
-    }
-}
-
-/// An [`Out`] that can be re-pointed once the editor exists; until then it
-/// writes like a script would.
-#[derive(Clone, Default)]
-struct SharedOut(std::sync::Arc<std::sync::Mutex<Option<Out>>>);
-
-impl SharedOut {
-    fn out(&self) -> Out {
-        Out::Deferred(self.0.clone())
-    }
-    fn set(&self, out: Out) {
-        *lock(&self.0) = Some(out);
-    }
 }
 
 /// Runs one parsed command.
