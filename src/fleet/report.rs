@@ -651,4 +651,295 @@ mod tests {
             [20, 21, 22, 23, 24].map(sum)
         );
     }
+
+    /// Stats with every counter set to a different non-zero number, two
+    /// kinds out, two rules in, errors of two kinds and latency samples.
+    fn busy_stats() -> Stats {
+        let s = Stats::new(2, 2);
+        s.connecting.store(3, Relaxed);
+        s.online.store(4, Relaxed);
+        s.connects.store(5, Relaxed);
+        s.reconnects.store(6, Relaxed);
+        s.churned.store(7, Relaxed);
+        s.killed.store(8, Relaxed);
+        s.restarts.store(9, Relaxed);
+        s.failed.store(10, Relaxed);
+        s.msgs_out.store(11, Relaxed);
+        s.msgs_in.store(12, Relaxed);
+        s.replies.store(13, Relaxed);
+        s.unhandled.store(14, Relaxed);
+        s.late.store(15, Relaxed);
+        s.requests.store(16, Relaxed);
+        s.answered.store(17, Relaxed);
+        s.uncorrelated.store(18, Relaxed);
+        s.kind_out(0);
+        for _ in 0..3 {
+            s.kind_out(1);
+        }
+        s.kind_out(2); // no such kind: ignored
+        for _ in 0..2 {
+            s.kind_in(1);
+        }
+        s.kind_in(7); // no such rule: ignored
+        s.error("refused");
+        s.error("refused");
+        s.error("timeout");
+        let lock = |m: &Mutex<Latency>, ms: u64| {
+            m.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record(std::time::Duration::from_millis(ms));
+        };
+        lock(&s.connect_latency, 20);
+        lock(&s.ready_latency, 30);
+        lock(&s.request_latency, 40);
+        s
+    }
+
+    fn busy_report() -> Report {
+        let names = |a: &str, b: &str| vec![a.to_string(), b.to_string()];
+        Report::from_stats(
+            &busy_stats(),
+            &names("ready", "ChargerState"),
+            &names("SetCharger", "Reset"),
+            "charger",
+            "ws://h/smq.lsp",
+            (2, 5),
+            50,
+        )
+    }
+
+    #[test]
+    fn stats_count_each_kind_each_rule_and_each_error_into_the_report() {
+        let stats = busy_stats();
+        assert_eq!(stats.errors_total(), 3);
+        let r = busy_report();
+        assert_eq!(
+            (
+                r.scenario.as_str(),
+                r.url.as_str(),
+                r.shard.as_str(),
+                r.fleet
+            ),
+            ("charger", "ws://h/smq.lsp", "2/5", 50)
+        );
+        assert_eq!(
+            [
+                r.connects,
+                r.reconnects,
+                r.churned,
+                r.killed,
+                r.restarts,
+                r.failed,
+                r.messages_out,
+                r.messages_in,
+                r.replies,
+                r.unhandled,
+                r.late,
+                r.requests,
+                r.requests_answered,
+                r.responses_uncorrelated,
+            ],
+            [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]
+        );
+        let map = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        assert_eq!(r.by_kind_out, map(&[("ready", 1), ("ChargerState", 3)]));
+        assert_eq!(r.commands_in, map(&[("SetCharger", 0), ("Reset", 2)]));
+        assert_eq!(r.errors, map(&[("refused", 2), ("timeout", 1)]));
+        for (what, ms, json, buckets) in [
+            ("connect", 20.0, &r.connect_ms, &r.connect_hist),
+            ("ready", 30.0, &r.ready_ms, &r.ready_hist),
+            ("request", 40.0, &r.request_ms, &r.request_hist),
+        ] {
+            let p50 = json["p50"].as_f64().unwrap_or(-1.0);
+            assert!((p50 - ms).abs() < 0.1, "{what} p50 {json}");
+            assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 1, "{what}");
+            assert!(buckets[0].0.abs_diff(ms as u64 * 1000) < 100, "{what}");
+        }
+    }
+
+    #[test]
+    fn live_progress_carries_every_counter_and_prints_them() {
+        let l = Live {
+            elapsed_s: 1.5,
+            target: 40,
+            out_per_s: 21.0,
+            in_per_s: 22.0,
+            ..busy_stats().live()
+        };
+        assert_eq!(
+            [
+                l.connecting,
+                l.online,
+                l.connects,
+                l.reconnects,
+                l.msgs_out,
+                l.msgs_in,
+                l.commands,
+                l.replies,
+                l.errors
+            ],
+            [3, 4, 5, 6, 11, 12, 2, 13, 3]
+        );
+        assert_eq!(
+            l.line(),
+            "   1.5s  online 4/40  connecting 3  out 21/s  in 22/s  commands 2 (replies 13)  reconnects 6  errors 3"
+        );
+    }
+
+    #[test]
+    fn summary_json_is_typed_summary_without_the_device_list_or_histograms() {
+        let r = Report {
+            device_list: shard(0, 1, 2).device_list,
+            ..busy_report()
+        };
+        let v = r.summary_json();
+        assert_eq!(v["type"], "summary");
+        assert_eq!(v["scenario"], "charger");
+        assert_eq!(v["connects"], 5);
+        assert_eq!(v["errors"]["refused"], 2);
+        assert!(v["connect_ms"]["p50"].is_f64(), "{v}");
+        for gone in ["device_list", "connect_hist", "ready_hist", "request_hist"] {
+            assert!(v.get(gone).is_none(), "{gone} in {v}");
+        }
+    }
+
+    #[test]
+    fn text_summary_shows_every_figure_of_the_run() {
+        let r = Report {
+            devices: 10,
+            elapsed_s: 12.34,
+            online_at_end: 8,
+            peak_online: 9,
+            all_online_s: Some(2.25),
+            verify: Some(VerifyReport {
+                topics: vec!["A".into(), "B".into()],
+                expected: 31,
+                received: 32,
+                lost: 33,
+                duplicated: 34,
+                devices_with_loss: 35,
+            }),
+            ..busy_report()
+        };
+        let t = r.text();
+        for want in [
+            "simulate   10 device(s) of charger (shard 2/5, fleet 50) against ws://h/smq.lsp for 12.3 s\n",
+            "devices    peak online 9, online at end 8, all online after 2.2 s, failed 10\n",
+            "connects   5 (6 reconnects; dropped on purpose: 7 churn, 8 kill, 9 restart command)\n",
+            "connect    min 20.",
+            "ready      min 30.",
+            "sent       11 message(s): ChargerState 3, ready 1, replies 13 (15 late: the devices fell behind)\n",
+            "received   12 message(s); commands: Reset 2, SetCharger 0; unhandled 14\n",
+            "requests   16 sent, 17 answered, 18 response(s) matching no request; min 40.",
+            "errors     refused 2, timeout 1\n",
+            "verify     A, B: expected 31, received 32, lost 33, duplicated 34 (35 device(s) with loss)\n",
+        ] {
+            assert!(t.contains(want), "want {want:?} in\n{t}");
+        }
+    }
+
+    #[test]
+    fn text_summary_leaves_out_what_did_not_happen() {
+        let quiet = Report {
+            scenario: "charger".into(),
+            ..Report::default()
+        };
+        let t = quiet.text();
+        for want in [
+            "all online after never",
+            "connect    no samples\n",
+            "sent       0 message(s): , replies 0\n",
+            "commands: none;",
+            "errors     none\n",
+        ] {
+            assert!(t.contains(want), "want {want:?} in\n{t}");
+        }
+        for unwanted in ["late:", "requests", "verify"] {
+            assert!(!t.contains(unwanted), "{unwanted:?} in\n{t}");
+        }
+        // Either count alone brings the requests line.
+        let only_sent = Report {
+            requests: 1,
+            ..quiet.clone()
+        };
+        assert!(only_sent.text().contains("requests   1 sent, 0 answered"));
+        let only_stray = Report {
+            responses_uncorrelated: 1,
+            ..quiet.clone()
+        };
+        assert!(
+            only_stray
+                .text()
+                .contains("requests   0 sent, 0 answered, 1 response(s) matching no request")
+        );
+        let one_late = Report { late: 1, ..quiet };
+        assert!(
+            one_late
+                .text()
+                .contains("(1 late: the devices fell behind)")
+        );
+    }
+
+    #[test]
+    fn merge_refuses_a_report_of_another_fleet_size_or_scenario() {
+        let other_size = merge(vec![shard(0, 2, 10), shard(1, 2, 12)]).expect_err("fleet");
+        assert!(
+            other_size.contains("report #2 is of another fleet"),
+            "{other_size}"
+        );
+        let other_scenario = Report {
+            scenario: "smib".into(),
+            ..shard(1, 2, 10)
+        };
+        let e = merge(vec![shard(0, 2, 10), other_scenario]).expect_err("scenario");
+        assert!(e.contains("10 devices of smib"), "{e}");
+        // Same fleet and scenario: merged.
+        assert!(merge(vec![shard(0, 2, 10), shard(1, 2, 10)]).is_ok());
+    }
+
+    #[test]
+    fn merge_all_online_is_the_last_shard_to_get_there_or_never_if_one_never_did() {
+        let at = |i: u32, t: Option<f64>| Report {
+            all_online_s: t,
+            ..shard(i, 2, 10)
+        };
+        let all = |a, b| merge(vec![at(0, a), at(1, b)]).map(|(m, _)| m.all_online_s);
+        assert_eq!(all(Some(3.0), Some(5.0)), Ok(Some(5.0)));
+        assert_eq!(all(Some(5.0), Some(3.0)), Ok(Some(5.0)));
+        assert_eq!(all(None, Some(3.0)), Ok(None));
+        assert_eq!(all(Some(3.0), None), Ok(None));
+        let one = merge(vec![at(0, Some(4.0))]).map(|(m, _)| m.all_online_s);
+        assert_eq!(one, Ok(Some(4.0)));
+    }
+
+    #[test]
+    fn merge_pools_the_latency_samples_of_every_shard() {
+        let with = |i: u32, ms: u64| {
+            let mut l = Latency::new();
+            l.record(std::time::Duration::from_millis(ms));
+            Report {
+                connect_hist: l.buckets(),
+                ready_hist: l.buckets(),
+                request_hist: l.buckets(),
+                ..shard(i, 2, 10)
+            }
+        };
+        let (m, _) = merge(vec![with(0, 10), with(1, 50)]).unwrap_or_else(|e| panic!("{e}"));
+        for (what, json, buckets) in [
+            ("connect", &m.connect_ms, &m.connect_hist),
+            ("ready", &m.ready_ms, &m.ready_hist),
+            ("request", &m.request_ms, &m.request_hist),
+        ] {
+            assert_eq!(buckets.len(), 2, "{what} {buckets:?}");
+            let min = json["min"].as_f64().unwrap_or(-1.0);
+            let max = json["max"].as_f64().unwrap_or(-1.0);
+            assert!(
+                (min - 10.0).abs() < 0.1 && (max - 50.0).abs() < 0.1,
+                "{what} {json}"
+            );
+        }
+        assert!(m.text().contains("connect    min 10."), "{}", m.text());
+    }
 }

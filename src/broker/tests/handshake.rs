@@ -342,3 +342,44 @@ async fn rndtid_broker_has_random_server_etid() {
     assert!(!matches!(b.broker.server_etid(), 0 | 1));
     b.stop().await;
 }
+
+/// A wss:// or https:// client on the plain port: the broker closes its side
+/// at once but keeps reading (and discarding) what the client still sends, so
+/// the client sees a clean end of stream, not a reset, and can still write.
+#[tokio::test]
+async fn tls_hello_on_the_plain_port_gets_a_clean_close_not_a_reset() {
+    let b = TestBroker::default().await;
+    let mut tcp = TcpStream::connect(b.addr).await.expect("connect");
+    // A ClientHello record header, then far more than the broker reads for a
+    // request head: most of it is still unread when the broker decides.
+    let mut hello = vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01];
+    hello.resize(64 * 1024, 0);
+    within("write hello", tcp.write_all(&hello))
+        .await
+        .expect("write hello");
+    let mut got = Vec::new();
+    let end = within("end of stream", tcp.read_to_end(&mut got)).await;
+    assert!(
+        matches!(end, Ok(0)),
+        "want a clean end of stream with nothing sent, got {end:?} after {} byte(s)",
+        got.len()
+    );
+    // Our side is still open and the broker still drains it.
+    within("write after the close", tcp.write_all(&[0u8; 1024]))
+        .await
+        .expect("the broker still reads after closing its side");
+    drop(tcp);
+    b.stop().await;
+}
+
+/// Six bytes is the shortest UID the broker takes (five is refused above).
+#[tokio::test]
+async fn uid_of_six_bytes_is_accepted() {
+    let b = TestBroker::default().await;
+    let c = RawClient::connect(b.addr, "six-ch").await;
+    assert_eq!(
+        b.broker.etid2peer(c.etid).map(|p| p.uid),
+        Some("six-ch".to_string())
+    );
+    b.stop().await;
+}

@@ -152,3 +152,56 @@ async fn websocket_protocol_errors_get_a_close_with_1002_or_1003() {
     }
     b.stop().await;
 }
+
+/// The WebSocket size limit fits the largest SMQ packet and no more: a
+/// Publish of the largest payload gets through, a message twice that size is
+/// refused with Close 1003 (Mako's status for a frame it will not take).
+#[tokio::test]
+async fn largest_packet_passes_over_websocket_and_a_larger_message_gets_close_1003() {
+    let b = TestBroker::default().await;
+    let mut w = WsClient::connect(b.addr, "ws-largest").await;
+    w.send(&Packet::Subscribe {
+        topic: Bytes::from_static(b"Large"),
+    })
+    .await;
+    let tid = match w.recv().await {
+        Packet::Suback(ack) if ack.status == 0 => ack.tid,
+        other => panic!("expected Suback, got {other:?}"),
+    };
+    let largest = Packet::Publish(Publish {
+        tid,
+        ptid: w.etid,
+        subtid: 0,
+        payload: Bytes::from(vec![b'L'; crate::protocol::MAX_PAYLOAD]),
+    });
+    w.send(&largest).await;
+    assert_eq!(w.recv().await, largest, "the largest Publish comes back");
+    w.send_bytes(Bytes::from(vec![8u8; 2 * crate::protocol::MAX_PAYLOAD]))
+        .await;
+    loop {
+        match within("close", w.ws.next()).await {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(frame.code, CloseCode::from(1003));
+                break;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("expected Close 1003, got {other:?}"),
+        }
+    }
+    b.stop().await;
+}
+
+/// A text message that is not UTF-8 is a WebSocket error: Close 1007.
+#[tokio::test]
+async fn websocket_text_message_that_is_not_utf8_gets_close_1007() {
+    let b = TestBroker::default().await;
+    let (mut tcp, _) = hand_rolled_ws(b.addr, "ws-bad-utf8").await;
+    // FIN + text, masked with a zero key, two bytes that are no UTF-8.
+    tcp.write_all(&[0x81, 0x82, 0, 0, 0, 0, 0xff, 0xfe])
+        .await
+        .expect("bad text");
+    let (op, payload) = read_ws_frame(&mut tcp).await;
+    assert_eq!(op, 8, "a Close frame");
+    assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1007);
+    b.stop().await;
+}

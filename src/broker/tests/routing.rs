@@ -447,3 +447,128 @@ async fn slow_subscriber_loses_messages_but_never_slows_others() {
     drop(slow); // its writer is stuck on a full socket; let it fail at once
     b.stop().await;
 }
+
+/// `--deny-topic`: an exact name or a `prefix*` refuses Subscribe and Create
+/// with status 1, TID 0 and the name echoed (Mako's `permittop`); names that
+/// only resemble a pattern are accepted as usual.
+#[tokio::test]
+async fn denied_topic_gets_status_1_and_tid_0_and_lookalike_names_are_accepted() {
+    let b = TestBroker::start(BrokerConfig {
+        deny_topics: vec!["secret".into(), "admin/*".into()],
+        ..BrokerConfig::default()
+    })
+    .await;
+    let mut c = RawClient::connect(b.addr, "deny-client").await;
+    for (name, subscribe) in [
+        ("secret", true),
+        ("secret", false),
+        ("admin/x", true),
+        ("admin/", false),
+    ] {
+        let topic = Bytes::copy_from_slice(name.as_bytes());
+        c.send(&if subscribe {
+            Packet::Subscribe { topic }
+        } else {
+            Packet::Create { topic }
+        })
+        .await;
+        let ack = match c.recv().await {
+            Packet::Suback(a) if subscribe => a,
+            Packet::Createack(a) if !subscribe => a,
+            other => panic!("{name} (subscribe {subscribe}): got {other:?}"),
+        };
+        assert_eq!(
+            (ack.status, ack.tid, &ack.name[..]),
+            (1, 0, name.as_bytes()),
+            "{name} (subscribe {subscribe})"
+        );
+    }
+    for name in ["secret2", "secre", "admin", "xadmin/x"] {
+        let tid = c.subscribe(name).await; // asserts status 0 and the name
+        assert_ne!(tid, 0, "{name}");
+    }
+    b.stop().await;
+}
+
+/// `Broker::stats()`: clients and topics now, connections ever (a takeover
+/// counts as a new connection), publishes routed, copies delivered and
+/// publishes nobody got.
+#[tokio::test]
+async fn broker_stats_count_connections_topics_and_what_was_routed() {
+    let b = TestBroker::default().await;
+    let mut a = RawClient::connect(b.addr, "stats-a").await;
+    let mut p = RawClient::connect(b.addr, "stats-p").await;
+    let mut old = RawClient::connect(b.addr, "stats-x").await;
+    let _new = RawClient::connect(b.addr, "stats-x").await;
+    old.recv().await; // Disconnect "reconnect"
+    old.expect_closed().await;
+    let tid = a.subscribe("Counted").await;
+    assert_eq!(p.subscribe("Counted").await, tid);
+    p.send(&Packet::Create {
+        topic: Bytes::from_static(b"Nobody"),
+    })
+    .await;
+    let empty = match p.recv().await {
+        Packet::Createack(ack) if ack.status == 0 => ack.tid,
+        other => panic!("expected Createack, got {other:?}"),
+    };
+    let to_two = publish(tid, p.etid, 0, b"to two");
+    p.send(&to_two).await;
+    p.send(&publish(empty, p.etid, 0, b"to nobody")).await;
+    assert_eq!(p.fence().await, vec![to_two.clone()]);
+    assert_eq!(a.recv().await, to_two);
+    assert_eq!(
+        b.broker.stats(),
+        crate::broker::BrokerStats {
+            connections: 3,
+            topics: 2,
+            connections_total: 4,
+            published: 2,
+            delivered: 2,
+            dropped: 1,
+            queue_full: 0,
+        }
+    );
+    b.stop().await;
+}
+
+/// A client that left is forgotten: its UID connecting again is a new client
+/// with a new ETID, not the old one brought back.
+#[tokio::test]
+async fn uid_that_disconnected_gets_a_new_etid_when_it_connects_again() {
+    let b = TestBroker::default().await;
+    let mut first = RawClient::connect(b.addr, "comes-back").await;
+    first
+        .send(&Packet::Disconnect {
+            reason: Bytes::new(),
+        })
+        .await;
+    first.expect_closed().await;
+    let second = RawClient::connect(b.addr, "comes-back").await;
+    assert_ne!(second.etid, first.etid, "the old ETID came back");
+    assert!(b.broker.etid2peer(first.etid).is_none());
+    assert_eq!(
+        b.broker.etid2peer(second.etid).map(|p| p.uid),
+        Some("comes-back".to_string())
+    );
+    b.stop().await;
+}
+
+/// Fragments that add up to the largest body (type byte and header
+/// included) are delivered: the limit is inclusive, as Mako's.
+#[tokio::test]
+async fn pubfrag_adding_up_to_exactly_the_largest_body_is_delivered() {
+    let b = TestBroker::default().await;
+    let mut h = RawClient::connect(b.addr, "frag-exact").await;
+    let tid = h.subscribe("T").await;
+    let total = MAX_PAYLOAD - 13;
+    h.write(&fragment(0, 0, 30_000)).await;
+    h.write(&fragment(tid, h.etid, total - 30_000)).await;
+    match h.recv().await {
+        Packet::Publish(p) => {
+            assert_eq!((p.tid, p.ptid, p.payload.len()), (tid, h.etid, total));
+        }
+        other => panic!("expected the assembled Publish, got {other:?}"),
+    }
+    b.stop().await;
+}
