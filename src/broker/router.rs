@@ -900,7 +900,8 @@ impl Router {
         if !allowed {
             let mut e = Event::new(Kind::Error, schema::now_ts());
             e.reason = Some("not authorized".into());
-            if let Some(body) = tracers::encode(&e, etid, self.server_etid, subtid) {
+            if let Some(body) = tracers::encode(&e, schema::VERSION, etid, self.server_etid, subtid)
+            {
                 peer.outbox.send_body(body);
             }
             return routed;
@@ -916,6 +917,7 @@ impl Router {
             tid: etid,
             ptid: self.server_etid,
             subtid,
+            version: req.v,
         });
         routed
     }
