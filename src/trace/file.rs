@@ -262,7 +262,11 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].payload, events[1].payload);
         assert_eq!(events[0].payload.as_deref(), Some(r#"{"On":true}"#));
-        assert_eq!((events[0].v, events[1].v), (1, 2), "the version read is kept");
+        assert_eq!(
+            (events[0].v, events[1].v),
+            (1, 2),
+            "the version read is kept"
+        );
     }
 
     #[test]

@@ -387,6 +387,19 @@ impl Serialize for WirePayload<'_> {
     }
 }
 
+/// The deepest JSON payload written as a value (the event around it adds one
+/// level, and readers stop at 128).
+const MAX_PAYLOAD_DEPTH: usize = 100;
+
+/// How deeply `v` nests arrays and objects (a scalar is 0).
+fn depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 #[derive(Serialize)]
 struct WireOut<'a> {
     v: u32,
@@ -427,10 +440,14 @@ impl Serialize for Versioned<'_> {
         let mut encoding = e.encoding;
         let payload = e.payload.as_deref().map(|text| {
             if v >= 2 && encoding == Some(Encoding::Json) {
-                match serde_json::from_str(text) {
-                    Ok(value) => return WirePayload::Json(value),
+                match serde_json::from_str::<serde_json::Value>(text) {
+                    // Nested in the event, the value must still parse (serde_json
+                    // stops at 128 levels): a deeper one stays a string.
+                    Ok(value) if depth(&value) < MAX_PAYLOAD_DEPTH => {
+                        return WirePayload::Json(value);
+                    }
                     // Not JSON after all (a hand-made event): say text.
-                    Err(_) => encoding = Some(Encoding::Text),
+                    _ => encoding = Some(Encoding::Text),
                 }
             }
             WirePayload::Text(text)
@@ -745,6 +762,16 @@ mod tests {
         assert_eq!(old.payload.as_deref(), Some(r#"{"n":1.50}"#));
         let again = serde_json::to_string(&old).expect("rewritten as v2");
         assert!(again.contains(r#""payload":{"n":1.50}"#), "{again}");
+        // A payload too deep to nest in the event stays a string, marked text.
+        let deep = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        let e = Event::new(Kind::Publish, now_ts()).with_payload(deep.as_bytes(), 1024);
+        assert_eq!(e.encoding, Some(Encoding::Json));
+        let line = serde_json::to_string(&e).expect("writes");
+        let back: Event = serde_json::from_str(&line).expect("reads back");
+        assert_eq!(
+            (back.encoding, back.payload.as_deref()),
+            (Some(Encoding::Text), Some(deep.as_str()))
+        );
         // A json encoding whose text is not JSON (hand-made) is written as text.
         let mut odd = Event::new(Kind::Publish, now_ts());
         odd.encoding = Some(Encoding::Json);
