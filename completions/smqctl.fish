@@ -154,6 +154,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l color -d 'Colour o
 always\t''
 never\t''"
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l args-text -d 'Send ARGS that are not JSON as strings (and a named PAYLOAD as text, unchecked)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
@@ -498,6 +499,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 always\t''
 never\t''"
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l args-text -d 'Send ARGS that are not JSON as strings (and a named PAYLOAD as text, unchecked)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'

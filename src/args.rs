@@ -182,6 +182,9 @@ pub struct RpcRequest {
     /// Arguments of --call as one JSON array (instead of ARGS)
     #[arg(long, value_name = "JSON", requires = "call")]
     pub args: Option<String>,
+    /// Send ARGS that are not JSON as strings (and a named PAYLOAD as text, unchecked)
+    #[arg(long, conflicts_with = "args")]
+    pub args_text: bool,
     /// ETID of the broker's server-side client (brokers made with rndtid)
     #[arg(long, default_value_t = 1, value_name = "ETID")]
     pub broker_tid: u32,

@@ -1,5 +1,7 @@
 //! [`Latency`]: an HDR histogram summarised as min/p50/p90/p99/p99.9/max — the
 //! one latency summary of the project (bench pubsub, rpc load mode, bench rpc).
+//! Also the one rounding of times in JSON output ([`ms`], [`secs`],
+//! [`rounded`]): microseconds, so `0.137`, never `0.13718899999999998`.
 //!
 //! May import: hdrhistogram, serde_json.
 
@@ -7,6 +9,35 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde_json::json;
+
+/// `x` rounded to `places` decimals, so JSON prints it with at most that many
+/// (`n / 10^places` is the double nearest to the decimal, which serde writes
+/// back as that decimal).
+pub fn rounded(x: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    let r = (x * scale).round() / scale;
+    if r.is_finite() { r } else { x }
+}
+
+/// `d` in milliseconds, rounded to the microsecond: every latency in JSON output.
+pub fn ms(d: Duration) -> f64 {
+    rounded(d.as_secs_f64() * 1000.0, 3)
+}
+
+/// `x` milliseconds rounded to the microsecond (for values already in ms).
+pub fn round_ms(x: f64) -> f64 {
+    rounded(x, 3)
+}
+
+/// `x` seconds rounded to the microsecond: every elapsed time in JSON output.
+pub fn secs(x: f64) -> f64 {
+    rounded(x, 6)
+}
+
+/// A rate (per second) in JSON output: three decimals are plenty.
+pub fn rate(x: f64) -> f64 {
+    rounded(x, 3)
+}
 
 /// Latency percentiles from an HDR histogram of microseconds.
 #[derive(Debug, Clone)]
@@ -56,7 +87,7 @@ impl Latency {
     }
 
     fn ms(&self, q: f64) -> f64 {
-        self.hist.value_at_quantile(q) as f64 / 1000.0
+        round_ms(self.hist.value_at_quantile(q) as f64 / 1000.0)
     }
 
     /// `{min,p50,p90,p99,p99_9,max}` in milliseconds.
@@ -65,12 +96,12 @@ impl Latency {
             return serde_json::Value::Null;
         }
         json!({
-            "min": self.hist.min() as f64 / 1000.0,
+            "min": round_ms(self.hist.min() as f64 / 1000.0),
             "p50": self.ms(0.5),
             "p90": self.ms(0.9),
             "p99": self.ms(0.99),
             "p99_9": self.ms(0.999),
-            "max": self.hist.max() as f64 / 1000.0,
+            "max": round_ms(self.hist.max() as f64 / 1000.0),
         })
     }
 
@@ -99,6 +130,24 @@ fn unreachable_hist() -> Histogram<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_times_are_rounded_to_microseconds_not_printed_with_17_digits() {
+        let d = Duration::from_nanos(137_188_999);
+        assert_eq!(serde_json::json!(ms(d)).to_string(), "137.189");
+        assert_eq!(
+            serde_json::json!(round_ms(0.13718899999999998)).to_string(),
+            "0.137"
+        );
+        assert_eq!(serde_json::json!(secs(1.000_000_4)).to_string(), "1.0");
+        assert_eq!(serde_json::json!(rate(2000.0 / 3.0)).to_string(), "666.667");
+        for n in 0..20_000u64 {
+            let t = serde_json::json!(round_ms(n as f64 * 0.001_000_1)).to_string();
+            let decimals = t.split_once('.').map_or(0, |(_, f)| f.len());
+            assert!(decimals <= 3, "{t}");
+        }
+        assert!(rounded(f64::MAX, 3).is_finite());
+    }
 
     #[test]
     fn latency_percentiles_come_from_the_samples() {

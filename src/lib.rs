@@ -10,7 +10,8 @@
 //! Leaves, usable from every floor:
 //! - [`text`]: durations, time and payload-preview helpers (no I/O).
 //! - [`template`]: `{{field}}` templates (serve, broker handlers, fleet UIDs).
-//! - [`latency`]: the one latency summary (HDR histogram percentiles).
+//! - [`latency`]: the one latency summary (HDR histogram percentiles) and the
+//!   one rounding of times in JSON output (microseconds).
 //! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
 //!
 //! Floors, from the ground up:

@@ -77,17 +77,29 @@ fn demo_off_a_terminal_traces_fleet_rpc_and_deliberate_drops() {
                 .is_some_and(|u| u.starts_with("charger-"))
     }));
     // RPC: an answer and a handler error, both from the server.
-    let rpc = |pred: &dyn Fn(&str) -> bool| {
+    // demo_json_payload_was_a_string_needing_fromjson: it is the value.
+    let rpc = |pred: &dyn Fn(&Value) -> bool| {
         events.iter().any(|e| {
             e["subtopic"] == "$RpcResp"
                 && e["from"]["server"] == true
-                && e["payload"].as_str().is_some_and(pred)
+                && e["encoding"] == "json"
+                && e["payload"].is_object()
+                && pred(&e["payload"])
         })
     };
-    assert!(rpc(&|p| p.contains("\"rsp\"")), "an answered $RpcReq");
+    assert!(rpc(&|p| p.get("rsp").is_some()), "an answered $RpcReq");
     assert!(
-        rpc(&|p| p.contains("not allowed from the demo")),
+        rpc(&|p| p["err"]
+            .as_str()
+            .is_some_and(|t| t.contains("not allowed from the demo"))),
         "an $RpcReq error"
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["encoding"] == "json")
+            .all(|e| !e["payload"].is_string() && e["v"] == 2),
+        "every json payload is the JSON value"
     );
 
     // The deliberate mistakes are visible as drops, with reasons.

@@ -471,3 +471,36 @@ impl BrokerProcess {
         format!("{scheme}://{}/smq/", self.addr)
     }
 }
+
+/// Asserts every time in a JSON output is rounded to microseconds: numbers
+/// under a key ending in `_ms` have at most 3 decimals, `_s` at most 6, rates
+/// (`_per_s`) at most 3 (`0.137`, never `0.13718899999999998`).
+pub fn assert_times_rounded(v: &serde_json::Value) {
+    fn decimals(n: &serde_json::Value) -> usize {
+        n.to_string().split_once('.').map_or(0, |(_, f)| f.len())
+    }
+    fn walk(v: &serde_json::Value, limit: Option<usize>, path: &str) {
+        match v {
+            serde_json::Value::Number(_) => {
+                if let Some(max) = limit {
+                    assert!(decimals(v) <= max, "{path} = {v}: more than {max} decimals");
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, limit, path)),
+            serde_json::Value::Object(o) => {
+                for (k, x) in o {
+                    let own = if k.ends_with("_per_s") || k.ends_with("_ms") {
+                        Some(3)
+                    } else if k.ends_with("_s") {
+                        Some(6)
+                    } else {
+                        limit
+                    };
+                    walk(x, own, &format!("{path}.{k}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(v, None, "");
+}

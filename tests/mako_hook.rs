@@ -228,3 +228,32 @@ fn the_mako_install_the_readme_and_hook_lua_output_give_loads_and_traces() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn mako_hook_json_payload_is_the_value_in_schema_v2_and_a_string_for_a_v1_tracer() {
+    let raw = lua_case_raw("json_payload_is_the_value_for_a_version_2_tracer", None);
+    let values: Vec<serde_json::Value> = raw
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let publishes: Vec<&serde_json::Value> = values
+        .iter()
+        .filter(|v| v["kind"] == "publish" && v["encoding"] == "json")
+        .collect();
+    assert_eq!(publishes.len(), 2, "{raw:#?}");
+    let (v1, v2): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+        publishes.into_iter().partition(|v| v["v"] == 1);
+    assert!(v1[0]["payload"].is_string(), "{raw:#?}");
+    assert_eq!(v2[0]["v"], 2);
+    assert!(v2[0]["payload"].is_object(), "{raw:#?}");
+    assert_eq!(v2[0]["payload"]["On"], true);
+    // Both read as the same event: the payload's JSON text.
+    let events = lua_case("json_payload_is_the_value_for_a_version_2_tracer", None);
+    let texts: Vec<serde_json::Value> = events
+        .iter()
+        .filter(|e| e.kind == Kind::Publish && e.payload.as_deref() != Some("plain"))
+        .map(|e| serde_json::from_str(e.payload.as_deref().expect("payload")).expect("json text"))
+        .collect();
+    assert_eq!(texts.len(), 2);
+    assert_eq!(texts[0], texts[1]);
+}

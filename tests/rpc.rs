@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use smqctl::broker::handlers::HandlerFile;
 
-use crate::harness::{Running, TestBroker, json_lines, publish, ready_sub, run, smqctl, text};
+use crate::harness::{
+    Running, TestBroker, assert_times_rounded, json_lines, publish, ready_sub, run, smqctl, text,
+};
 
 const HANDLERS: &str = r#"
 [[request]]
@@ -577,4 +579,178 @@ fn remote_error_prints_the_reply_in_json_only() {
     assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "", "raw output of an error reply");
     assert!(text(&out.stderr).contains("out of coffee"));
+}
+
+/// Digits after the decimal point of a JSON number as printed.
+fn decimals(v: &serde_json::Value) -> usize {
+    v.to_string().split_once('.').map_or(0, |(_, f)| f.len())
+}
+
+#[test]
+fn rpc_call_format_hex_printed_the_bare_result_instead_of_the_reply_like_named_requests() {
+    let broker = broker_with_handlers();
+    let url = broker.url("ws");
+    let call = rpc(&url, &["--call", "first", "7", "-F", "hex"]);
+    let named = rpc(&url, &["SearchSitesReq", "{}", "-F", "hex"]);
+    for (what, out) in [("--call", &call), ("named", &named)] {
+        assert!(out.status.success(), "{what}: {}", text(&out.stderr));
+        let s = text(&out.stdout);
+        let lines: Vec<&str> = s.lines().collect();
+        assert!(lines.len() >= 2, "{what}: a header and a dump: {s}");
+        assert!(lines[0].contains(" bytes)"), "{what}: {s}");
+        assert!(lines[1].starts_with("00000000  7b 22"), "{what}: {s}");
+    }
+    assert!(
+        text(&call.stdout).contains("[$RpcResp]"),
+        "{}",
+        text(&call.stdout)
+    );
+    // Pretty: the same one-line shape, header then the reply.
+    let call = rpc(&url, &["--call", "first", "7", "-F", "pretty"]);
+    let named = rpc(&url, &["SearchSitesReq", "{}", "-F", "pretty"]);
+    let shape = |out: &std::process::Output| {
+        let s = text(&out.stdout);
+        let line = s.lines().next().unwrap_or_default().to_string();
+        let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        (words.len(), words.get(1).cloned(), line)
+    };
+    let (c, n) = (shape(&call), shape(&named));
+    assert_eq!((c.0, &c.1), (n.0, &n.1), "{} / {}", c.2, n.2);
+    assert!(
+        c.2.contains("[$RpcResp]") && c.2.ends_with(r#"{"id":1,"rsp":7}"#),
+        "{}",
+        c.2
+    );
+    // Raw stays the result alone.
+    let out = rpc(&url, &["--call", "first", "7", "-F", "raw"]);
+    assert_eq!(text(&out.stdout).trim(), "7");
+}
+
+#[test]
+fn rpc_call_json_is_the_message_envelope_with_the_payload_as_a_value_and_rsp_kept() {
+    let broker = broker_with_handlers();
+    let url = broker.url("ws");
+    let out = rpc(&url, &["--call", "first", r#"{"a":[1,2]}"#, "-F", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v = &json_lines(&out)[0];
+    assert_eq!(
+        (&v["encoding"], &v["subtopic"]),
+        (&"json".into(), &"$RpcResp".into()),
+        "{v}"
+    );
+    assert!(v["payload"].is_object(), "{v}");
+    assert_eq!(v["payload"]["rsp"]["a"][1], 2, "{v}");
+    assert_eq!((&v["id"], &v["rsp"]["a"][0]), (&1.into(), &1.into()), "{v}");
+    let named = &json_lines(&rpc(&url, &["SearchSitesReq", "{}", "-F", "json"]))[0];
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v
+            .as_object()
+            .map(|o| {
+                o.keys()
+                    .filter(|k| !["id", "rsp", "err"].contains(&k.as_str()))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(v), keys(named), "one envelope for both kinds");
+}
+
+#[test]
+fn rpc_sent_an_invalid_json_payload_without_saying_line_and_column() {
+    let broker = broker_with_handlers();
+    let url = broker.url("ws");
+    let out = rpc(&url, &["SearchSitesReq", "{\n  \"SiteName\": alpha\n}"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("invalid JSON in PAYLOAD at line 2, column"),
+        "{err}"
+    );
+    // Plain words are still a text payload; --args-text sends JSON-looking text unchecked.
+    let out = rpc(&url, &["LateReq", "plain", "-F", "raw"]);
+    assert_eq!(text(&out.stdout).trim(), "plain", "{}", text(&out.stderr));
+    let out = rpc(&url, &["LateReq", "[not json", "--args-text", "-F", "raw"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "[not json",
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn rpc_call_sent_words_that_are_not_json_as_strings_without_args_text() {
+    let broker = broker_with_handlers();
+    let url = broker.url("ws");
+    let out = rpc(&url, &["--call", "first", "eco"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("ARG 1 'eco'") && err.contains("--args-text"),
+        "{err}"
+    );
+    let out = rpc(
+        &url,
+        &["--call", "first", "eco", "--args-text", "-F", "raw"],
+    );
+    assert_eq!(
+        text(&out.stdout).trim(),
+        r#""eco""#,
+        "{}",
+        text(&out.stderr)
+    );
+    // Valid JSON arguments are what they were: values.
+    let out = rpc(&url, &["--call", "first", r#""eco""#, "-F", "raw"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        r#""eco""#,
+        "{}",
+        text(&out.stderr)
+    );
+    let out = rpc(&url, &["--call", "first", "-2.5", "-F", "raw"]);
+    assert_eq!(text(&out.stdout).trim(), "-2.5", "{}", text(&out.stderr));
+}
+
+#[test]
+fn json_latencies_were_printed_with_17_digits_instead_of_microseconds() {
+    let broker = broker_with_handlers();
+    let url = broker.url("ws");
+    for args in [
+        &["--call", "first", "1", "-F", "json"][..],
+        &["SearchSitesReq", "{}", "-F", "json"][..],
+    ] {
+        let v = &json_lines(&rpc(&url, args))[0];
+        assert!(v["latency_ms"].as_f64().is_some(), "{v}");
+        assert!(decimals(&v["latency_ms"]) <= 3, "{v}");
+    }
+    let load = &json_lines(&rpc(
+        &url,
+        &[
+            "--call",
+            "first",
+            "1",
+            "--count",
+            "50",
+            "--concurrency",
+            "4",
+            "-F",
+            "json",
+        ],
+    ))[0];
+    for k in ["min", "p50", "p90", "p99", "p99_9", "max"] {
+        assert!(decimals(&load["latency_ms"][k]) <= 3, "{k}: {load}");
+    }
+    assert!(decimals(&load["elapsed_s"]) <= 6, "{load}");
+    assert!(decimals(&load["calls_per_s"]) <= 3, "{load}");
+    assert_times_rounded(load);
+    let bench = run(smqctl().args([
+        "bench", "pubsub", "--url", &url, "--count", "300", "--size", "16", "--format", "json",
+    ]));
+    assert!(bench.status.success(), "{}", text(&bench.stderr));
+    let b = &json_lines(&bench)[0];
+    assert!(b["latency_ms"]["p50"].as_f64().is_some(), "{b}");
+    assert_times_rounded(b);
 }

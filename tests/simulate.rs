@@ -9,7 +9,8 @@ use serde_json::Value;
 use smqctl::broker::{Broker, BrokerConfig, ServerMessage};
 
 use crate::harness::{
-    Running, STEP, TestBroker, json_lines, publish, ready_sub, run, smqctl, text,
+    Running, STEP, TestBroker, assert_times_rounded, json_lines, publish, ready_sub, run, smqctl,
+    text,
 };
 
 /// The handler file a built-in scenario expects, as `--print-handlers` prints it.
@@ -61,6 +62,8 @@ fn every_builtin_scenario_runs_a_small_fleet_without_losing_reports() {
             ],
         ));
         assert!(out.status.success(), "{scenario}: {}", text(&out.stderr));
+        // simulate_json_times_had_17_digits: every line's times are in µs.
+        json_lines(&out).iter().for_each(assert_times_rounded);
         let s = summary(&json_lines(&out));
         assert_eq!(s["peak_online"], 4, "{scenario}: {s}");
         assert_eq!(s["online_at_end"], 4, "{scenario}: {s}");
@@ -476,6 +479,7 @@ fn shards_cover_every_device_exactly_once_and_merge() {
     for f in &files {
         let r: Value =
             serde_json::from_str(&std::fs::read_to_string(f).expect("report")).expect("JSON");
+        assert_times_rounded(&r);
         for d in r["device_list"].as_array().expect("device_list") {
             uids.push(d["uid"].as_str().unwrap_or_default().to_string());
         }

@@ -299,3 +299,38 @@ fn broker_logs_who_attaches_and_refuses_a_bad_trace_allow() {
     let log = broker.stderr_line("tracer attached");
     assert!(log.contains("tracer-0042"), "{log}");
 }
+
+#[test]
+fn trace_json_payload_is_the_json_value_not_a_string_needing_fromjson() {
+    let broker = TestBroker::start();
+    let url = broker.url("http");
+    let t = tracer(&url, &["--drops", "--count", "2", "--timeout", "10s"]);
+    publish(
+        &url,
+        &[
+            "Nobody",
+            r#"{"On": true, "n": [1, 2]}"#,
+            "--uid",
+            "sender-0001",
+        ],
+    );
+    publish(&url, &["Nobody", "plain words", "--uid", "sender-0001"]);
+    let out = t.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = std::str::from_utf8(&out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let (json, plain) = (&lines[0], &lines[1]);
+    assert_eq!(
+        (&json["v"], &json["encoding"]),
+        (&2.into(), &"json".into()),
+        "{json}"
+    );
+    assert!(json["payload"].is_object(), "payload is the value: {json}");
+    assert_eq!(json["payload"]["n"][1], 2, "{json}");
+    assert_eq!(plain["encoding"], "text");
+    assert_eq!(plain["payload"], "plain words");
+}

@@ -110,6 +110,15 @@ fn tui_filters_shows_help_exports_and_quits_cleanly_in_a_terminal() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["kind"], "drop");
     assert_eq!(lines[0]["to"]["name"], "Nobody/Here");
+    // tui_export_wrote_the_json_payload_as_a_string: a version-1 file loads
+    // and is exported in version 2, the payload as the JSON value.
+    assert_eq!(lines[0]["v"], 2, "{}", lines[0]);
+    assert_eq!(
+        lines[0]["payload"],
+        serde_json::json!({"n": 100}),
+        "{}",
+        lines[0]
+    );
 
     term.keys(&["q"]);
     let exit = term.wait_exit();

@@ -900,7 +900,8 @@ impl Router {
         if !allowed {
             let mut e = Event::new(Kind::Error, schema::now_ts());
             e.reason = Some("not authorized".into());
-            if let Some(body) = tracers::encode(&e, etid, self.server_etid, subtid) {
+            if let Some(body) = tracers::encode(&e, schema::VERSION, etid, self.server_etid, subtid)
+            {
                 peer.outbox.send_body(body);
             }
             return routed;
@@ -916,6 +917,7 @@ impl Router {
             tid: etid,
             ptid: self.server_etid,
             subtid,
+            version: req.v,
         });
         routed
     }
@@ -1487,12 +1489,17 @@ mod tests {
 
     /// Publishes an attach request from `c`; returns the pump the caller would run.
     fn attach(r: &mut Router, c: &Client, preview: usize) -> Option<Pump> {
+        attach_with(r, c, format!(r#"{{"v":1,"preview":{preview}}}"#))
+    }
+
+    /// Publishes the attach request `body` from `c`.
+    fn attach_with(r: &mut Router, c: &Client, body: String) -> Option<Pump> {
         let sub = r.create_subtopic(schema::SUB_ATTACH.as_bytes());
         let p = Publish {
             tid: r.server_etid(),
             ptid: c.etid,
             subtid: sub,
-            payload: Bytes::from(format!(r#"{{"v":1,"preview":{preview}}}"#)),
+            payload: Bytes::from(body),
         };
         let body = Packet::Publish(p.clone()).to_bytes();
         r.publish(Some(c.who), &p, Outgoing::new(body, None)).tracer
@@ -1745,6 +1752,21 @@ mod tests {
         assert_eq!(got[0].skipped, Some(skipped));
         r.disconnect(tracer.who, "gone");
         assert!(r.tracers().is_empty());
+    }
+
+    #[test]
+    fn a_tracer_gets_the_schema_version_it_attached_with() {
+        let mut r = router();
+        for (body, want) in [
+            (r#"{"v":1,"preview":8}"#, 1),
+            (r#"{"v":2,"preview":8}"#, 2),
+            (r#"{"preview":8}"#, schema::VERSION),
+        ] {
+            let tracer = join(&mut r, "tracer-01");
+            let pump = attach_with(&mut r, &tracer, body.into()).expect("attached");
+            assert_eq!(pump.version, want, "{body}");
+            r.disconnect(tracer.who, "next");
+        }
     }
 
     #[tokio::test]

@@ -238,6 +238,9 @@ pub(crate) struct Pump {
     pub(crate) ptid: u32,
     /// The ID of [`schema::SUB_EVENTS`].
     pub(crate) subtid: u32,
+    /// The schema version the tracer asked for (a version-1 tracer reads a
+    /// `json` payload as a string).
+    pub(crate) version: u32,
 }
 
 impl Pump {
@@ -245,7 +248,7 @@ impl Pump {
     pub(crate) async fn run(mut self) {
         while let Some(q) = self.rx.recv().await {
             let ev = q.into_event(self.preview);
-            let Some(body) = encode(&ev, self.tid, self.ptid, self.subtid) else {
+            let Some(body) = encode(&ev, self.version, self.tid, self.ptid, self.subtid) else {
                 continue;
             };
             loop {
@@ -264,9 +267,16 @@ impl Pump {
     }
 }
 
-/// The Publish body carrying `ev`, or `None` when it would exceed one message.
-pub(crate) fn encode(ev: &Event, tid: u32, ptid: u32, subtid: u32) -> Option<bytes::Bytes> {
-    let json = serde_json::to_vec(ev).ok()?;
+/// The Publish body carrying `ev` in schema `version`, or `None` when it would
+/// exceed one message.
+pub(crate) fn encode(
+    ev: &Event,
+    version: u32,
+    tid: u32,
+    ptid: u32,
+    subtid: u32,
+) -> Option<bytes::Bytes> {
+    let json = serde_json::to_vec(&schema::Versioned(ev, version)).ok()?;
     (json.len() <= crate::protocol::MAX_PAYLOAD).then(|| publish_body(tid, ptid, subtid, &json))
 }
 
@@ -355,6 +365,26 @@ mod tests {
         }
         let notice = take(&mut rx, 16);
         assert_eq!(notice.skipped, Some(2));
+    }
+
+    #[test]
+    fn a_v1_tracer_gets_the_json_payload_as_a_string_and_a_v2_tracer_the_value() {
+        let e = Event::new(Kind::Publish, "t".into()).with_payload(br#"{"On":true}"#, 256);
+        let body = |v: u32| -> serde_json::Value {
+            let b = encode(&e, v, 5, 1, 3).expect("fits");
+            serde_json::from_slice(&b[1 + crate::protocol::PUBLISH_HEADER_LEN..]).expect("json")
+        };
+        let (v1, v2) = (body(1), body(2));
+        assert_eq!(
+            (&v1["v"], &v1["payload"]),
+            (&1.into(), &r#"{"On":true}"#.into())
+        );
+        assert_eq!((&v2["v"], &v2["payload"]["On"]), (&2.into(), &true.into()));
+        assert_eq!(
+            body(9)["v"],
+            schema::VERSION,
+            "a newer tracer gets this build's newest"
+        );
     }
 
     #[test]

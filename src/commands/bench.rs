@@ -251,10 +251,10 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, format: SummaryFormat) {
                 "sent": sent,
                 "received": received,
                 "lost": lost,
-                "send_s": send_secs,
-                "elapsed_s": recv_secs,
-                "msgs_per_s": rate,
-                "mb_per_s": mbps,
+                "send_s": crate::latency::secs(send_secs),
+                "elapsed_s": crate::latency::secs(recv_secs),
+                "msgs_per_s": crate::latency::rate(rate),
+                "mb_per_s": crate::latency::rate(mbps),
                 "latency_ms": r.latency.to_json(),
             });
             println!("{v}");
@@ -319,10 +319,10 @@ fn print_connections(count: usize, r: &ConnReport, format: SummaryFormat) {
             "{}",
             json!({
                 "connections": count,
-                "connect_s": connect_secs,
+                "connect_s": crate::latency::secs(connect_secs),
                 "broker_rss_before_kib": r.rss_before_kib,
                 "broker_rss_after_kib": r.rss_after_kib,
-                "bytes_per_connection": r.bytes_per_connection,
+                "bytes_per_connection": r.bytes_per_connection.map(crate::latency::rate),
             })
         ),
         SummaryFormat::Pretty => {

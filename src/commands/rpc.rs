@@ -106,6 +106,29 @@ fn parse_target(to: &str) -> Result<Target> {
     Ok(Target::Topic(to.to_string()))
 }
 
+/// `--call`'s ARGS, each a JSON value: `1`, `true`, `"eco"`, `{"a":1}`. A
+/// word that is not JSON is an error, or a string with `--args-text`.
+fn call_words(words: &[String], as_text: bool) -> Result<Vec<Value>> {
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| match serde_json::from_str(w) {
+            Ok(v) => Ok(v),
+            Err(_) if as_text => Ok(Value::String(w.clone())),
+            Err(e) => Err(input_error(format!(
+                "{} (--call arguments are JSON values: quote a string as '\"{w}\"', or --args-text sends words that are not JSON as strings)",
+                json_error(&format!("ARG {} '{w}'", i + 1), &e),
+                w = escape_controls(w)
+            ))),
+        })
+        .collect()
+}
+
+/// Whether a named request's PAYLOAD is meant as JSON (and so is checked).
+fn looks_like_json(payload: &str) -> bool {
+    payload.trim_start().starts_with(['{', '[', '"'])
+}
+
 /// What a call sends, and the sub-topic it goes on.
 fn parse_call(args: &RpcRequest) -> Result<(Call, String)> {
     if let Some(name) = &args.call {
@@ -119,11 +142,7 @@ fn parse_call(args: &RpcRequest) -> Result<(Call, String)> {
                 }
                 Err(e) => return Err(json_error("--args", &e)),
             },
-            None => args
-                .words
-                .iter()
-                .map(|w| serde_json::from_str(w).unwrap_or_else(|_| Value::String(w.clone())))
-                .collect(),
+            None => call_words(&args.words, args.args_text)?,
         };
         if args.args.is_some() && !args.words.is_empty() {
             return Err(input_error(
@@ -152,6 +171,15 @@ fn parse_call(args: &RpcRequest) -> Result<(Call, String)> {
             ));
         }
     };
+    if !args.args_text && looks_like_json(&payload) {
+        // As `pub --json`: JSON is checked before anything is sent.
+        if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&payload) {
+            return Err(input_error(format!(
+                "{} (a PAYLOAD starting with {{ [ or \" must be JSON; --args-text sends it as text)",
+                json_error("PAYLOAD", &e)
+            )));
+        }
+    }
     let object = match &args.id_field {
         None => None,
         Some(field) => match serde_json::from_str::<Value>(&payload) {
@@ -331,30 +359,32 @@ async fn single(caller: &Caller, format: Format, global: &GlobalArgs) -> Result<
     }
 }
 
+/// One reply, the same shape for named requests and `--call`: pretty and hex
+/// show the reply message as `sub` does, json is the message envelope (the
+/// payload as its JSON value) with `latency_ms`; `--call`'s json also keeps the
+/// reply's `id` and `rsp` (or `err`) at the top, and its raw is the `rsp` alone.
 fn print_reply(caller: &Caller, printer: &mut Printer<impl Write>, reply: &Reply) -> Result<()> {
-    let latency_ms = reply.latency.as_secs_f64() * 1000.0;
-    match (caller.call_kind(), printer.format) {
-        (Call::Correlated { .. }, Format::Json) => {
-            let mut obj = reply.json.clone().unwrap_or(Value::Null);
-            if let Value::Object(o) = &mut obj {
-                o.insert("latency_ms".into(), json!(latency_ms));
+    let correlated = matches!(caller.call_kind(), Call::Correlated { .. });
+    match printer.format {
+        Format::Json => {
+            let mut obj = printer.message_json(&reply.msg);
+            if let (true, Some(Value::Object(answer)), Value::Object(o)) =
+                (correlated, &reply.json, &mut obj)
+            {
+                for key in ["id", "rsp", "err"] {
+                    if let Some(v) = answer.get(key) {
+                        o.insert(key.into(), v.clone());
+                    }
+                }
             }
+            obj["latency_ms"] = json!(crate::latency::ms(reply.latency));
             printer.write_line(&obj.to_string())?;
         }
-        (Call::Correlated { .. }, Format::Pretty) => {
-            let rsp = correlated_result(reply);
-            printer.write_line(&serde_json::to_string_pretty(&rsp)?)?;
-        }
-        (Call::Correlated { .. }, _) => {
+        Format::Raw if correlated => {
             let rsp = correlated_result(reply);
             printer.write_line(&rsp.to_string())?;
         }
-        (Call::Named { .. }, Format::Json) => {
-            let mut obj = printer.message_json(&reply.msg);
-            obj["latency_ms"] = json!(latency_ms);
-            printer.write_line(&obj.to_string())?;
-        }
-        (Call::Named { .. }, _) => printer.message(&reply.msg)?,
+        _ => printer.message(&reply.msg)?,
     }
     printer.flush()?;
     Ok(())
@@ -446,8 +476,8 @@ async fn load(
                 "lost": r.lost,
                 "not_sent": r.not_sent,
                 "unmatched_replies": r.unmatched,
-                "elapsed_s": secs,
-                "calls_per_s": rate,
+                "elapsed_s": crate::latency::secs(secs),
+                "calls_per_s": crate::latency::rate(rate),
                 "latency_ms": r.latency.to_json(),
             })
         ),

@@ -359,9 +359,9 @@ impl LoopStats {
         };
         let secs = self.started.elapsed().as_secs_f64();
         serde_json::json!({
-            "seconds": secs,
+            "seconds": crate::latency::secs(secs),
             "updates": self.events,
-            "updates_per_s": self.events as f64 / secs.max(1e-9),
+            "updates_per_s": crate::latency::rate(self.events as f64 / secs.max(1e-9)),
             "events_total": app.totals.events,
             "ring": app.ring.len(),
             "batches": self.batches,

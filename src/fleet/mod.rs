@@ -369,18 +369,18 @@ pub async fn run_fleet_with(
             break;
         }
         if all_online.is_none() && online >= target {
-            all_online = Some(started.elapsed().as_secs_f64());
+            all_online = Some(crate::latency::secs(started.elapsed().as_secs_f64()));
         }
         if Instant::now() >= next_tick {
             next_tick += cfg.tick;
             let mut live = shared.stats.live();
             let now = Instant::now();
             let dt = (now - last_tick.0).as_secs_f64().max(1e-9);
-            live.elapsed_s = started.elapsed().as_secs_f64();
+            live.elapsed_s = crate::latency::secs(started.elapsed().as_secs_f64());
             live.target = target;
             live.started = u64::from(next_index - range.0);
-            live.out_per_s = (live.msgs_out - last_tick.1) as f64 / dt;
-            live.in_per_s = (live.msgs_in - last_tick.2) as f64 / dt;
+            live.out_per_s = crate::latency::rate((live.msgs_out - last_tick.1) as f64 / dt);
+            live.in_per_s = crate::latency::rate((live.msgs_in - last_tick.2) as f64 / dt);
             last_tick = (now, live.msgs_out, live.msgs_in);
             on_tick(&live);
         }
@@ -393,7 +393,7 @@ pub async fn run_fleet_with(
             break;
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = crate::latency::secs(started.elapsed().as_secs_f64());
     let online_at_end = shared.stats.online.load(Relaxed).max(0) as u64;
     let _ = stop_tx.send(true);
     // Every device says goodbye (Disconnect); a device stuck in a dead

@@ -252,6 +252,24 @@ mod tests {
     }
 
     #[test]
+    fn a_file_mixing_schema_v1_and_v2_lines_reads_the_same_payloads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mixed.ndjson");
+        let v1 = r#"{"v":1,"ts":"2026-11-22T03:44:17Z","kind":"publish","size":11,"encoding":"json","payload":"{\"On\":true}"}"#;
+        let v2 = r#"{"v":2,"ts":"2026-11-22T03:44:18Z","kind":"publish","size":11,"encoding":"json","payload":{"On":true}}"#;
+        std::fs::write(&path, format!("{v1}\n{v2}\n")).expect("write");
+        let events = read_file(&path).expect("both versions load");
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].payload, events[1].payload);
+        assert_eq!(events[0].payload.as_deref(), Some(r#"{"On":true}"#));
+        assert_eq!(
+            (events[0].v, events[1].v),
+            (1, 2),
+            "the version read is kept"
+        );
+    }
+
+    #[test]
     fn a_bad_line_names_its_line_number() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("bad.ndjson");

@@ -3,7 +3,7 @@
 Written out by `smqctl hook lua`. It wraps the option table an app passes to
 smq.hub.create, calls the app's own onpublish/ondrop/onconnect/onclose/
 permittop/permitsubtop/authenticate and keeps their decisions, and streams
-trace events (JSON, schema version 1) to tracers such as `smqctl trace` and
+trace events (JSON, schema version 2; version 1 to a tracer asking for it) to tracers such as `smqctl trace` and
 `smqctl tui` that attach by publishing to the broker's ETID with the sub-topic
 "$smqctl.trace.attach".
 
@@ -42,6 +42,7 @@ local SUB_EVENTS = "$smqctl.trace"
 local SUB_ATTACH = "$smqctl.trace.attach"
 local SUB_DETACH = "$smqctl.trace.detach"
 local MAX_PREVIEW = 32768
+local VERSION = 2 -- schema version: in 2 a json payload is the value, in 1 a string
 
 local function isloopback(ip)
    if not ip then return false end
@@ -166,7 +167,17 @@ function M.wrap(op, cfg)
 
    -- Sends one event to one tracer, straight to its socket.
    local function sendto(etid, t, e)
+      local v = t and t.v or VERSION
+      e.v = v
+      local raw = v >= 2 and e.encoding == "json" and e.payload or nil
+      if raw then e.payload = nil end
       local ok, json = pcall(ba.json.encode, e)
+      if raw then
+         e.payload = raw
+         -- The payload is valid JSON (preview checked it): splice it in as
+         -- the value itself, exactly as sent (an encoded event ends in "}").
+         if ok and json then json = json:sub(1, -2) .. ',"payload":' .. raw .. "}" end
+      end
       if not ok or not json then return false end
       insend = true
       -- pcall: the hub's pubon error path can raise (it hands its write-error
@@ -185,7 +196,7 @@ function M.wrap(op, cfg)
 
    local function deliver(etid, t, e)
       if t.skipped > 0 then
-         local n = {v = 1, ts = e.ts, kind = "notice", skipped = t.skipped,
+         local n = {v = VERSION, ts = e.ts, kind = "notice", skipped = t.skipped,
             reason = t.skipped .. " event(s) skipped: this tracer did not keep up"}
          if not sendto(etid, t, n) then t.skipped = t.skipped + 1 return end
          t.skipped = 0
@@ -195,7 +206,7 @@ function M.wrap(op, cfg)
 
    -- Sends `e` to every tracer; `data` (a payload) is cut to each one's preview.
    local function emit(e, data)
-      e.v, e.ts = 1, e.ts or now()
+      e.v, e.ts = VERSION, e.ts or now()
       for etid, t in pairs(tracers) do
          local x = e
          if data then
@@ -245,14 +256,17 @@ function M.wrap(op, cfg)
       if not peer then return end
       local ip = peerip(peer)
       if not authorize(peer, ip) then
-         sendto(ptid, nil, {v = 1, ts = now(), kind = "error", reason = "not authorized"})
+         sendto(ptid, nil, {v = VERSION, ts = now(), kind = "error", reason = "not authorized"})
          return
       end
       local ok, req = pcall(ba.json.decode, data)
       local want = ok and type(req) == "table" and tonumber(req.preview) or 256
-      local t = {preview = math.max(0, math.min(want, maxpreview)), skipped = 0}
+      -- A version-1 tracer (an older smqctl) reads a json payload as a string.
+      local v = ok and type(req) == "table" and tonumber(req.v) or VERSION
+      local t = {preview = math.max(0, math.min(want, maxpreview)), skipped = 0,
+         v = math.max(1, math.min(math.floor(v), VERSION))}
       tracers[ptid] = t
-      deliver(ptid, t, {v = 1, ts = now(), kind = "snapshot", snapshot = snapshot()})
+      deliver(ptid, t, {v = VERSION, ts = now(), kind = "snapshot", snapshot = snapshot()})
    end
 
    local function ondetach(_, ptid) tracers[ptid] = nil end

@@ -1,4 +1,6 @@
-//! The trace wire schema (version 1): what a tracer receives from a broker.
+//! The trace wire schema (version 2): what a tracer receives from a broker.
+//! Version 1 (a `json` payload as a string) is still read, and written to a
+//! tracer that attaches asking for it.
 //!
 //! Two sources speak it: the Lua hook smqctl installs into a Mako app
 //! (`smqctl hook lua`) and the embedded broker (`smqctl broker`). Every consumer
@@ -28,7 +30,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 /// Schema version carried in every event's `v` field.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Sub-topic of the events a broker sends to an attached tracer.
 pub const SUB_EVENTS: &str = "$smqctl.trace";
 /// Sub-topic a tracer publishes its [`AttachRequest`] with, to the broker ETID.
@@ -44,7 +46,9 @@ pub const DEFAULT_PREVIEW: usize = 256;
 /// the event it still fits in one SMQ message (0xFFF0 bytes).
 pub const MAX_PREVIEW: usize = 32 * 1024;
 
-/// What a tracer asks for when it attaches. Sent as JSON: `{"v":1,"preview":256}`.
+/// What a tracer asks for when it attaches. Sent as JSON: `{"v":2,"preview":256}`;
+/// `v` is the schema version the tracer reads (a version-1 tracer gets
+/// version-1 events).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachRequest {
     #[serde(default = "version")]
@@ -316,50 +320,223 @@ pub struct Snapshot {
 }
 
 /// One trace event. See the module documentation for the protocol around it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// On the wire (version 2) a `json` payload is the JSON value itself; in
+/// memory [`Event::payload`] is always its text. Serialising writes the
+/// current [`VERSION`] ([`Versioned`] writes an older one for an old tracer);
+/// reading accepts both: in version 1 every payload is a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    /// Schema version ([`VERSION`]).
-    #[serde(default = "version")]
+    /// Schema version the event was read in (or [`VERSION`] when made here).
     pub v: u32,
     /// When it happened, RFC 3339 in UTC (`2026-11-22T03:44:17.123Z`; the
     /// fraction is optional: Lua sources may only have whole seconds).
     pub ts: String,
     pub kind: Kind,
     /// Who acted: the publisher, the client that connected, subscribed, closed…
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Client>,
     /// Where a message went, or which topic was (un)subscribed/created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Dest>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subtid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subtopic: Option<String>,
     /// Full payload size in bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<Encoding>,
-    /// The payload preview (see [`Encoding`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The payload preview as text (see [`Encoding`]): for `json`, the JSON
+    /// text (compact once it has been through a file or a tracer).
     pub payload: Option<String>,
     /// The preview is shorter than the payload.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     /// The app's `onpublish` answer (false on [`Kind::Deny`] of a message).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<bool>,
     /// How many clients received a message, when the source knows it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receivers: Option<u32>,
     /// Why: drop, close, deny, notice and error events.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Events the source skipped for this tracer ([`Kind::Notice`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Snapshot>,
+}
+
+/// The oldest schema version this build reads and can write (for a tracer
+/// that attaches asking for it).
+pub const OLDEST_VERSION: u32 = 1;
+
+/// `ev` as written in schema version `v` (clamped to what this build knows):
+/// version 1 carries a `json` payload as a string, version 2 as the value.
+pub struct Versioned<'a>(pub &'a Event, pub u32);
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Versioned(self, VERSION).serialize(s)
+    }
+}
+
+/// A payload on the wire: a string, or (version 2, `json`) the value itself.
+enum WirePayload<'a> {
+    Text(&'a str),
+    Json(serde_json::Value),
+}
+
+impl Serialize for WirePayload<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            WirePayload::Text(t) => s.serialize_str(t),
+            WirePayload::Json(v) => v.serialize(s),
+        }
+    }
+}
+
+/// The deepest JSON payload written as a value (the event around it adds one
+/// level, and readers stop at 128).
+const MAX_PAYLOAD_DEPTH: usize = 100;
+
+/// How deeply `v` nests arrays and objects (a scalar is 0).
+fn depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+#[derive(Serialize)]
+struct WireOut<'a> {
+    v: u32,
+    ts: &'a str,
+    kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'a Client>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<&'a Dest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subtid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subtopic: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<Encoding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<WirePayload<'a>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receivers: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot: Option<&'a Snapshot>,
+}
+
+impl Serialize for Versioned<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Versioned(e, v) = *self;
+        let v = v.clamp(OLDEST_VERSION, VERSION);
+        let mut encoding = e.encoding;
+        let payload = e.payload.as_deref().map(|text| {
+            if v >= 2 && encoding == Some(Encoding::Json) {
+                match serde_json::from_str::<serde_json::Value>(text) {
+                    // Nested in the event, the value must still parse (serde_json
+                    // stops at 128 levels): a deeper one stays a string.
+                    Ok(value) if depth(&value) < MAX_PAYLOAD_DEPTH => {
+                        return WirePayload::Json(value);
+                    }
+                    // Not JSON after all (a hand-made event): say text.
+                    _ => encoding = Some(Encoding::Text),
+                }
+            }
+            WirePayload::Text(text)
+        });
+        WireOut {
+            v,
+            ts: &e.ts,
+            kind: e.kind,
+            from: e.from.as_ref(),
+            to: e.to.as_ref(),
+            subtid: e.subtid,
+            subtopic: e.subtopic.as_deref(),
+            size: e.size,
+            encoding,
+            payload,
+            truncated: e.truncated,
+            verdict: e.verdict,
+            receivers: e.receivers,
+            reason: e.reason.as_deref(),
+            skipped: e.skipped,
+            snapshot: e.snapshot.as_ref(),
+        }
+        .serialize(s)
+    }
+}
+
+#[derive(Deserialize)]
+struct WireIn {
+    #[serde(default = "version")]
+    v: u32,
+    ts: String,
+    kind: Kind,
+    #[serde(default)]
+    from: Option<Client>,
+    #[serde(default)]
+    to: Option<Dest>,
+    #[serde(default)]
+    subtid: Option<u32>,
+    #[serde(default)]
+    subtopic: Option<String>,
+    #[serde(default)]
+    size: Option<usize>,
+    #[serde(default)]
+    encoding: Option<Encoding>,
+    #[serde(default)]
+    payload: Option<serde_json::Value>,
+    #[serde(default)]
+    truncated: bool,
+    #[serde(default)]
+    verdict: Option<bool>,
+    #[serde(default)]
+    receivers: Option<u32>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    skipped: Option<u64>,
+    #[serde(default)]
+    snapshot: Option<Snapshot>,
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = WireIn::deserialize(d)?;
+        // Version 1 (and any string outside a version-2 `json` payload) is
+        // the text; a version-2 `json` payload is the value: keep its text.
+        let json_value = w.v >= 2 && w.encoding == Some(Encoding::Json);
+        let payload = w.payload.map(|p| match p {
+            serde_json::Value::String(text) if !json_value => text,
+            value => value.to_string(),
+        });
+        Ok(Event {
+            v: w.v,
+            ts: w.ts,
+            kind: w.kind,
+            from: w.from,
+            to: w.to,
+            subtid: w.subtid,
+            subtopic: w.subtopic,
+            size: w.size,
+            encoding: w.encoding,
+            payload,
+            truncated: w.truncated,
+            verdict: w.verdict,
+            receivers: w.receivers,
+            reason: w.reason,
+            skipped: w.skipped,
+            snapshot: w.snapshot,
+        })
+    }
 }
 
 impl Event {
@@ -545,13 +722,65 @@ mod tests {
         let v = serde_json::to_value(&e).expect("serialises");
         assert_eq!(
             v,
-            serde_json::json!({"v":1,"ts":"2026-11-22T03:44:17.123Z","kind":"publish",
+            serde_json::json!({"v":2,"ts":"2026-11-22T03:44:17.123Z","kind":"publish",
                 "from":{"etid":7,"uid":"sim-00001"},
                 "to":{"tid":9,"type":"topic","name":"DeviceState"},
-                "size":11,"encoding":"json","payload":"{\"On\":true}","verdict":true})
+                "size":11,"encoding":"json","payload":{"On":true},"verdict":true})
         );
         let back: Event = serde_json::from_value(v).expect("reads back");
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn a_json_payload_is_the_value_in_v2_and_a_string_in_v1_and_both_read() {
+        let e = Event::new(Kind::Publish, "2026-11-22T03:44:17.123Z".into())
+            .with_payload(br#""quoted""#, 256);
+        let v2 = serde_json::to_value(&e).expect("v2");
+        assert_eq!(
+            (&v2["v"], &v2["payload"]),
+            (&serde_json::json!(2), &serde_json::json!("quoted"))
+        );
+        let v1 = serde_json::to_value(Versioned(&e, 1)).expect("v1");
+        assert_eq!(
+            (&v1["v"], &v1["payload"]),
+            (&serde_json::json!(1), &serde_json::json!("\"quoted\""))
+        );
+        for (what, wire) in [("v2", v2), ("v1", v1)] {
+            let back: Event = serde_json::from_value(wire).expect(what);
+            assert_eq!(back.payload.as_deref(), Some(r#""quoted""#), "{what}");
+            assert_eq!(
+                back.preview_bytes().as_deref(),
+                Some(&br#""quoted""#[..]),
+                "{what}"
+            );
+        }
+        // A file written by version 1 (payload a string) still loads.
+        let old: Event = serde_json::from_str(
+            r#"{"v":1,"ts":"2026-11-22T03:44:17Z","kind":"publish","encoding":"json","payload":"{\"n\":1.50}"}"#,
+        )
+        .expect("v1 line");
+        assert_eq!(old.payload.as_deref(), Some(r#"{"n":1.50}"#));
+        let again = serde_json::to_string(&old).expect("rewritten as v2");
+        assert!(again.contains(r#""payload":{"n":1.50}"#), "{again}");
+        // A payload too deep to nest in the event stays a string, marked text.
+        let deep = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        let e = Event::new(Kind::Publish, now_ts()).with_payload(deep.as_bytes(), 1024);
+        assert_eq!(e.encoding, Some(Encoding::Json));
+        let line = serde_json::to_string(&e).expect("writes");
+        let back: Event = serde_json::from_str(&line).expect("reads back");
+        assert_eq!(
+            (back.encoding, back.payload.as_deref()),
+            (Some(Encoding::Text), Some(deep.as_str()))
+        );
+        // A json encoding whose text is not JSON (hand-made) is written as text.
+        let mut odd = Event::new(Kind::Publish, now_ts());
+        odd.encoding = Some(Encoding::Json);
+        odd.payload = Some("{cut".into());
+        let w = serde_json::to_value(&odd).expect("writes");
+        assert_eq!(
+            (&w["encoding"], &w["payload"]),
+            (&serde_json::json!("text"), &serde_json::json!("{cut"))
+        );
     }
 
     #[test]

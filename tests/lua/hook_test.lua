@@ -37,9 +37,10 @@ local function taker(smq)
    end
 end
 
-local function attach(smq, peer, preview)
+local function attach(smq, peer, preview, version)
    local stid = smq:client_createsub(peer, "$smqctl.trace.attach")
-   smq:client_publish(peer, smq:gettid(), stid, string.format('{"v":1,"preview":%d}', preview or 256))
+   smq:client_publish(peer, smq:gettid(), stid,
+      string.format('{"v":%d,"preview":%d}', version or 1, preview or 256))
 end
 
 -- A loopback tracer attached to `smq`.
@@ -417,6 +418,33 @@ function cases.install(dir)
    smq:client_publish(a, tid, 0, "hi")
    ev = take(t)
    check(kinds(ev) == "connect,subscribe,publish", kinds(ev))
+   return seen
+end
+
+-- Schema version 2: a json payload is the value itself; a tracer that asks
+-- for version 1 (an older smqctl) still gets it as a string.
+function cases.json_payload_is_the_value_for_a_version_2_tracer()
+   local smq = hook().create({})
+   local take = taker(smq)
+   local old = smq:connect("tracer-v1", "", "127.0.0.1")
+   attach(smq, old, 256, 1)
+   check(kinds(take(old)) == "snapshot", "a v1 attach gets a snapshot")
+   local newer = smq:connect("tracer-v2", "", "127.0.0.1")
+   attach(smq, newer, 256, 2)
+   check(kinds(take(newer)) == "snapshot", "a v2 attach gets a snapshot")
+   take(old)
+   local a = smq:connect("client-a", "", "127.0.0.1")
+   local tid = smq:client_subscribe(a, "T")
+   take(old) take(newer)
+   smq:client_publish(a, tid, 0, '{"On": true, "n": [1, 2]}')
+   smq:client_publish(a, tid, 0, "plain")
+   local e1, e2 = take(old), take(newer)
+   check(#e1 == 2 and #e2 == 2, "both tracers get both publishes")
+   check(e1[1].v == 1 and e1[1].encoding == "json" and e1[1].payload == '{"On": true, "n": [1, 2]}',
+      "version 1: the json payload is a string")
+   check(e2[1].v == 2 and e2[1].encoding == "json" and type(e2[1].payload) == "table"
+      and e2[1].payload.On == true and #e2[1].payload.n == 2, "version 2: the json payload is the value")
+   check(e2[2].encoding == "text" and e2[2].payload == "plain", "text stays a string in version 2")
    return seen
 end
 
