@@ -23,6 +23,20 @@ use crate::trace::attach::AttachConfig;
 use crate::trace::schema;
 use crate::transport::{Endpoint, TlsOptions};
 
+/// The value of a boolean flag, from the command line or its environment
+/// variable: `1/0`, `true/false`, `yes/no`, `on/off` (any case); empty is
+/// false. One parser for every boolean `SMQCTL_*` variable, so
+/// `SMQCTL_INSECURE=1` works as `SMQCTL_INSECURE=true` does.
+pub fn env_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" | "y" | "t" => Ok(true),
+        "" | "0" | "false" | "no" | "off" | "n" | "f" => Ok(false),
+        _ => Err(format!(
+            "'{s}' is not a yes/no value (use 1/0, true/false, yes/no or on/off)"
+        )),
+    }
+}
+
 /// A count that must be 1 or more (`-C 0` would mean nothing useful).
 pub fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(s: &str) -> Result<T, String> {
     match s.trim().parse::<T>() {
@@ -36,7 +50,7 @@ pub fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(s: &str) -> Re
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Print every SMQ packet sent and received, decoded, on stderr
-    #[arg(long, global = true, env = "SMQCTL_TRACE_PACKETS")]
+    #[arg(long, global = true, env = "SMQCTL_TRACE_PACKETS", action = ArgAction::SetTrue, value_parser = env_bool)]
     pub trace_packets: bool,
     /// More log output on stderr (repeat for more)
     #[arg(short, long, global = true, action = ArgAction::Count)]
@@ -95,7 +109,7 @@ pub struct ConnectArgs {
     #[arg(long, env = "SMQCTL_KEY", value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// Do not verify the broker's TLS certificate (prints a warning)
-    #[arg(long, env = "SMQCTL_INSECURE")]
+    #[arg(long, env = "SMQCTL_INSECURE", action = ArgAction::SetTrue, value_parser = env_bool)]
     pub insecure: bool,
     /// Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long;
     /// also the longest a write may wait without progress (broker not reading)
