@@ -94,6 +94,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--subtopic', '--subtopic', [CompletionResultType]::ParameterName, 'Sub-topic name to send with the message (e.g. a message type)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read the payload from a file')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read the payload from a file')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Send the message this many times')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send the message this many times')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Wait this long between messages')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
@@ -142,8 +143,8 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for a reply')
             [CompletionResult]::new('--responses', '--responses', [CompletionResultType]::ParameterName, 'Gather this many replies (e.g. from several peers) before exiting')
             [CompletionResult]::new('--collect', '--collect', [CompletionResultType]::ParameterName, 'Gather replies for this long, then exit (discovery)')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Load mode: calls in flight at once')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Load mode: calls in flight at once')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Load mode: at most this many calls per second')
@@ -533,7 +534,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         'smqctl;bench;pubsub' {
             [CompletionResult]::new('--pubs', '--pubs', [CompletionResultType]::ParameterName, 'Number of publishing connections')
             [CompletionResult]::new('--subs', '--subs', [CompletionResultType]::ParameterName, 'Number of subscribing connections')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Messages per publisher')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Messages per publisher')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Messages per publisher')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Publish for this long instead of --count messages')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many messages per second per publisher (latency under a given load; without it publishers go flat out)')
@@ -582,8 +583,8 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for a reply')
             [CompletionResult]::new('--responses', '--responses', [CompletionResultType]::ParameterName, 'Gather this many replies (e.g. from several peers) before exiting')
             [CompletionResult]::new('--collect', '--collect', [CompletionResultType]::ParameterName, 'Gather replies for this long, then exit (discovery)')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Load mode: calls in flight at once')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Load mode: calls in flight at once')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Load mode: at most this many calls per second')
@@ -617,8 +618,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             break
         }
         'smqctl;bench;connections' {
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Connections to open')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Connections to open')
+            [CompletionResult]::new('--connections', '--connections', [CompletionResultType]::ParameterName, 'Connections to open (`--count` and `-n` are old spellings, kept hidden)')
             [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Connections opened at the same time')
             [CompletionResult]::new('--broker-pid', '--broker-pid', [CompletionResultType]::ParameterName, 'PID of the broker process, to read its memory (Linux)')
             [CompletionResult]::new('--hold', '--hold', [CompletionResultType]::ParameterName, 'Keep the connections open this long after the measurement')

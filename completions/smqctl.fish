@@ -89,7 +89,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -s V -l version -d 'P
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l to-etid -d 'Send straight to this client ETID (or any numeric TID) instead of a topic' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l subtopic -d 'Sub-topic name to send with the message (e.g. a message type)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s f -l file -d 'Read the payload from a file' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l count -d 'Send the message this many times' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s C -l count -d 'Send the message this many times' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l interval -d 'Wait this long between messages' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
@@ -131,7 +131,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l id-field -d 'Put a
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s W -l timeout -d 'How long to wait for a reply' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l responses -d 'Gather this many replies (e.g. from several peers) before exiting' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l collect -d 'Gather replies for this long, then exit (discovery)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s n -l count -d 'Load mode: make this many calls and print a latency summary' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s C -l count -d 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s c -l concurrency -d 'Load mode: calls in flight at once' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l rate -d 'Load mode: at most this many calls per second' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Time, topic, sub-topic, sender and the payload, for people'
@@ -432,7 +432,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l pubs -d 'Number of publishing connections' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l subs -d 'Number of subscribing connections' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s n -l count -d 'Messages per publisher' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s C -l count -d 'Messages per publisher' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l duration -d 'Publish for this long instead of --count messages' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l rate -d 'At most this many messages per second per publisher (latency under a given load; without it publishers go flat out)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l size -d 'Payload size in bytes' -r
@@ -475,7 +475,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s W -l timeout -d 'How long to wait for a reply' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l responses -d 'Gather this many replies (e.g. from several peers) before exiting' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l collect -d 'Gather replies for this long, then exit (discovery)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s n -l count -d 'Load mode: make this many calls and print a latency summary' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s C -l count -d 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s c -l concurrency -d 'Load mode: calls in flight at once' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l rate -d 'Load mode: at most this many calls per second' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Time, topic, sub-topic, sender and the payload, for people'
@@ -505,7 +505,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s n -l count -d 'Connections to open' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l connections -d 'Connections to open (`--count` and `-n` are old spellings, kept hidden)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l parallel -d 'Connections opened at the same time' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l broker-pid -d 'PID of the broker process, to read its memory (Linux)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l hold -d 'Keep the connections open this long after the measurement' -r

@@ -176,7 +176,7 @@ pub struct PubMessage {
     #[arg(long, group = "kind")]
     pub hex: bool,
     /// Send the message this many times
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = at_least_one::<u64>)]
+    #[arg(short = 'C', long, default_value_t = 1, value_name = "N", value_parser = at_least_one::<u64>)]
     pub count: u64,
     /// Wait this long between messages
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -223,11 +223,12 @@ pub struct RpcRequest {
     /// Gather replies for this long, then exit (discovery)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["count"])]
     pub collect: Option<Duration>,
-    /// Load mode: make this many calls and print a latency summary
-    #[arg(long, short = 'n', value_name = "N", value_parser = at_least_one::<u64>)]
+    /// Load mode: make this many calls and print a latency summary (`-n` is
+    /// the old short form, kept hidden)
+    #[arg(long, short = 'C', short_alias = 'n', value_name = "N", value_parser = at_least_one::<u64>)]
     pub count: Option<u64>,
     /// Load mode: calls in flight at once
-    #[arg(long, short = 'c', default_value_t = 1, value_name = "C", value_parser = at_least_one::<usize>)]
+    #[arg(long, short = 'c', default_value_t = 1, value_name = "N", value_parser = at_least_one::<usize>)]
     pub concurrency: usize,
     /// Load mode: at most this many calls per second
     #[arg(long, value_name = "PER_SECOND")]

@@ -2,7 +2,7 @@
 //! old spellings kept as hidden aliases, one piped default, one boolean parser
 //! for the SMQCTL_* yes/no variables. Each test runs the real binary.
 
-use crate::harness::{TestBroker, run, smqctl, text};
+use crate::harness::{TestBroker, json_lines, run, smqctl, text};
 
 #[test]
 fn smqctl_insecure_1_is_accepted_like_true() {
@@ -86,5 +86,88 @@ fn smqctl_trace_packets_1_turns_packet_tracing_on() {
         !text(&out.stderr).contains("Publish"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+const RPC_HANDLERS: &str = r#"
+[[rpc]]
+name = "first"
+result = '{{args.0}}'
+"#;
+
+#[test]
+fn pub_dash_c_is_the_message_count_as_in_sub() {
+    // Today's bug: `pub -C 3` was an error while `sub -C 3` worked.
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let (sub, _) = crate::harness::ready_sub(&url, &["Counted", "-C", "3", "-W", "10s"]);
+    crate::harness::publish(&url, &["Counted", "m", "-C", "3"]);
+    let out = sub.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(json_lines(&out).len(), 3);
+}
+
+#[test]
+fn rpc_count_is_dash_c_and_the_old_dash_n_still_works() {
+    let broker = TestBroker::with_handlers(RPC_HANDLERS);
+    for flag in ["-C", "-n", "--count"] {
+        let out = run(smqctl()
+            .args([
+                "rpc", "--call", "first", "1", flag, "7", "-F", "json", "--url",
+            ])
+            .arg(broker.url("ws")));
+        assert!(out.status.success(), "{flag}: {}", text(&out.stderr));
+        assert_eq!(json_lines(&out)[0]["ok"].as_u64(), Some(7), "{flag}");
+    }
+    // `-c` stays the concurrency (in flight at once), not a count.
+    let help = text(&run(smqctl().args(["rpc", "--help"])).stdout);
+    assert!(help.contains("-c, --concurrency <N>"), "{help}");
+    assert!(help.contains("-C, --count <N>"), "{help}");
+    assert!(
+        !help.contains("-n,"),
+        "the old short form is hidden: {help}"
+    );
+}
+
+#[test]
+fn bench_pubsub_dash_c_is_messages_and_the_old_dash_n_still_works() {
+    for flag in ["-C", "-n", "--count"] {
+        let out = run(smqctl().args([
+            "bench",
+            "pubsub",
+            "--embedded",
+            flag,
+            "300",
+            "--format",
+            "json",
+        ]));
+        assert!(out.status.success(), "{flag}: {}", text(&out.stderr));
+        assert_eq!(json_lines(&out)[0]["sent"].as_u64(), Some(300), "{flag}");
+    }
+}
+
+#[test]
+fn bench_connections_count_is_named_connections_old_spellings_still_work() {
+    let broker = TestBroker::start();
+    for flag in ["--connections", "--count", "-n"] {
+        let out = run(smqctl()
+            .args([
+                "bench",
+                "connections",
+                flag,
+                "3",
+                "--format",
+                "json",
+                "--url",
+            ])
+            .arg(broker.url("ws")));
+        assert!(out.status.success(), "{flag}: {}", text(&out.stderr));
+        assert_eq!(json_lines(&out)[0]["connections"], 3, "{flag}");
+    }
+    let help = text(&run(smqctl().args(["bench", "connections", "--help"])).stdout);
+    assert!(help.contains("--connections <N>"), "{help}");
+    assert!(
+        !help.contains("--count <"),
+        "the old name is hidden: {help}"
     );
 }

@@ -54,7 +54,7 @@ shows them as lost.";
 
 const CONN_EXAMPLES: &str = "\
 Examples:
-  smqctl broker & smqctl bench connections --count 5000 --broker-pid $!
+  smqctl broker & smqctl bench connections --connections 5000 --broker-pid $!
 
 Reads the broker's resident memory (VmRSS in /proc/PID/status, Linux) before and
 after opening the connections and prints the difference per connection.";
@@ -68,7 +68,7 @@ pub struct BenchPubsubArgs {
     #[arg(long, default_value_t = 1, value_parser = at_least_one::<usize>)]
     pub subs: usize,
     /// Messages per publisher
-    #[arg(long, short = 'n', default_value_t = 200_000, value_parser = at_least_one::<u64>)]
+    #[arg(long, short = 'C', short_alias = 'n', value_name = "N", default_value_t = 200_000, value_parser = at_least_one::<u64>)]
     pub count: u64,
     /// Publish for this long instead of --count messages
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -98,9 +98,9 @@ pub struct BenchPubsubArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchConnArgs {
-    /// Connections to open
-    #[arg(long, short = 'n', default_value_t = 5000, value_parser = at_least_one::<usize>)]
-    pub count: usize,
+    /// Connections to open (`--count` and `-n` are old spellings, kept hidden)
+    #[arg(long, alias = "count", short_alias = 'n', value_name = "N", default_value_t = 5000, value_parser = at_least_one::<usize>)]
+    pub connections: usize,
     /// Connections opened at the same time
     #[arg(long, default_value_t = 64, value_parser = at_least_one::<usize>)]
     pub parallel: usize,
@@ -290,14 +290,14 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, format: SummaryFormat) {
 async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
     let spec = ConnSpec {
         opts: client_options(&args.conn, global).await?,
-        count: args.count,
+        count: args.connections,
         parallel: args.parallel,
         broker_pid: args.broker_pid,
     };
     let Some((report, idle)) = crate::bench::connections(&spec).await? else {
         return Ok(exit::INTERRUPTED);
     };
-    print_connections(args.count, &report, args.format);
+    print_connections(args.connections, &report, args.format);
     let code = tokio::select! {
         _ = tokio::time::sleep(args.hold) => exit::OK,
         _ = crate::shutdown::requested() => exit::INTERRUPTED,
