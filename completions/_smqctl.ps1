@@ -133,7 +133,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         'smqctl;rpc' {
             [CompletionResult]::new('--call', '--call', [CompletionResultType]::ParameterName, 'Correlated RPC: call this function on $RpcReq and await its $RpcResp')
             [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Arguments of --call as one JSON array (instead of ARGS)')
-            [CompletionResult]::new('--broker-tid', '--broker-tid', [CompletionResultType]::ParameterName, 'ETID of the broker''s server-side client (brokers made with rndtid)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Send to this client ETID (number) or topic (name) instead of the broker')
             [CompletionResult]::new('--resp', '--resp', [CompletionResultType]::ParameterName, 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)')
             [CompletionResult]::new('--rpc-req', '--rpc-req', [CompletionResultType]::ParameterName, 'Request sub-topic for --call')
@@ -263,7 +263,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             break
         }
         'smqctl;trace' {
-            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where the attach request goes (brokers made with rndtid have a random one)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'Payload bytes kept in each event''s preview (at most 32768)')
             [CompletionResult]::new('--attach-timeout', '--attach-timeout', [CompletionResultType]::ParameterName, 'How long to wait for the broker''s tracer to answer before falling back')
             [CompletionResult]::new('--fallback-topic', '--fallback-topic', [CompletionResultType]::ParameterName, 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)')
@@ -350,7 +350,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Replay trace events from an NDJSON file (one event per line) instead of a broker')
             [CompletionResult]::new('--replay-rate', '--replay-rate', [CompletionResultType]::ParameterName, 'With --file: events per second (default: as fast as the TUI takes them)')
             [CompletionResult]::new('--buffer', '--buffer', [CompletionResultType]::ParameterName, 'Events kept for scrolling, detail and export (totals are exact regardless)')
-            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where the attach request goes (brokers made with rndtid have a random one)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'Payload bytes kept in each event''s preview (at most 32768)')
             [CompletionResult]::new('--attach-timeout', '--attach-timeout', [CompletionResultType]::ParameterName, 'How long to wait for the broker''s tracer to answer before falling back')
             [CompletionResult]::new('--fallback-topic', '--fallback-topic', [CompletionResultType]::ParameterName, 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)')
@@ -573,7 +573,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         'smqctl;bench;rpc' {
             [CompletionResult]::new('--call', '--call', [CompletionResultType]::ParameterName, 'Correlated RPC: call this function on $RpcReq and await its $RpcResp')
             [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Arguments of --call as one JSON array (instead of ARGS)')
-            [CompletionResult]::new('--broker-tid', '--broker-tid', [CompletionResultType]::ParameterName, 'ETID of the broker''s server-side client (brokers made with rndtid)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Send to this client ETID (number) or topic (name) instead of the broker')
             [CompletionResult]::new('--resp', '--resp', [CompletionResultType]::ParameterName, 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)')
             [CompletionResult]::new('--rpc-req', '--rpc-req', [CompletionResultType]::ParameterName, 'Request sub-topic for --call')
@@ -687,7 +687,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write the full report (summary, latency histograms, every device) as JSON')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Summary and progress format on stdout')
             [CompletionResult]::new('--stats-every', '--stats-every', [CompletionResultType]::ParameterName, 'Progress line every this long when stderr is not a terminal (and --format json stats lines)')
-            [CompletionResult]::new('--broker-tid', '--broker-tid', [CompletionResultType]::ParameterName, 'ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Spread the devices'' connections over these local source addresses (comma-separated), for fleets beyond one address''s ephemeral ports')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')

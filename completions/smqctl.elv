@@ -127,7 +127,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;rpc'= {
             cand --call 'Correlated RPC: call this function on $RpcReq and await its $RpcResp'
             cand --args 'Arguments of --call as one JSON array (instead of ARGS)'
-            cand --broker-tid 'ETID of the broker''s server-side client (brokers made with rndtid)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --to 'Send to this client ETID (number) or topic (name) instead of the broker'
             cand --resp 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)'
             cand --rpc-req 'Request sub-topic for --call'
@@ -253,7 +253,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --version 'Print version'
         }
         &'smqctl;trace'= {
-            cand --server-etid 'ETID of the broker''s own client, where the attach request goes (brokers made with rndtid have a random one)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --preview 'Payload bytes kept in each event''s preview (at most 32768)'
             cand --attach-timeout 'How long to wait for the broker''s tracer to answer before falling back'
             cand --fallback-topic 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)'
@@ -334,7 +334,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --file 'Replay trace events from an NDJSON file (one event per line) instead of a broker'
             cand --replay-rate 'With --file: events per second (default: as fast as the TUI takes them)'
             cand --buffer 'Events kept for scrolling, detail and export (totals are exact regardless)'
-            cand --server-etid 'ETID of the broker''s own client, where the attach request goes (brokers made with rndtid have a random one)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --preview 'Payload bytes kept in each event''s preview (at most 32768)'
             cand --attach-timeout 'How long to wait for the broker''s tracer to answer before falling back'
             cand --fallback-topic 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)'
@@ -542,7 +542,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;bench;rpc'= {
             cand --call 'Correlated RPC: call this function on $RpcReq and await its $RpcResp'
             cand --args 'Arguments of --call as one JSON array (instead of ARGS)'
-            cand --broker-tid 'ETID of the broker''s server-side client (brokers made with rndtid)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --to 'Send to this client ETID (number) or topic (name) instead of the broker'
             cand --resp 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)'
             cand --rpc-req 'Request sub-topic for --call'
@@ -649,7 +649,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --report 'Write the full report (summary, latency histograms, every device) as JSON'
             cand --format 'Summary and progress format on stdout'
             cand --stats-every 'Progress line every this long when stderr is not a terminal (and --format json stats lines)'
-            cand --broker-tid 'ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --bind 'Spread the devices'' connections over these local source addresses (comma-separated), for fleets beyond one address''s ephemeral ports'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'

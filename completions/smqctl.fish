@@ -122,7 +122,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s h -l help -d 'Prin
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l call -d 'Correlated RPC: call this function on $RpcReq and await its $RpcResp' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l args -d 'Arguments of --call as one JSON array (instead of ARGS)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l broker-tid -d 'ETID of the broker\'s server-side client (brokers made with rndtid)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l to -d 'Send to this client ETID (number) or topic (name) instead of the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l resp -d 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l rpc-req -d 'Request sub-topic for --call' -r
@@ -233,7 +233,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l trace-packets -d 
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l server-etid -d 'ETID of the broker\'s own client, where the attach request goes (brokers made with rndtid have a random one)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
@@ -295,7 +295,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subc
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l file -d 'Replay trace events from an NDJSON file (one event per line) instead of a broker' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l replay-rate -d 'With --file: events per second (default: as fast as the TUI takes them)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l buffer -d 'Events kept for scrolling, detail and export (totals are exact regardless)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l server-etid -d 'ETID of the broker\'s own client, where the attach request goes (brokers made with rndtid have a random one)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
@@ -466,7 +466,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l call -d 'Correlated RPC: call this function on $RpcReq and await its $RpcResp' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l args -d 'Arguments of --call as one JSON array (instead of ARGS)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l broker-tid -d 'ETID of the broker\'s server-side client (brokers made with rndtid)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l to -d 'Send to this client ETID (number) or topic (name) instead of the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l resp -d 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l rpc-req -d 'Request sub-topic for --call' -r
@@ -553,7 +553,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_s
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l format -d 'Summary and progress format on stdout' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l stats-every -d 'Progress line every this long when stderr is not a terminal (and --format json stats lines)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l broker-tid -d 'ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l bind -d 'Spread the devices\' connections over these local source addresses (comma-separated), for fleets beyond one address\'s ephemeral ports' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r

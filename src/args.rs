@@ -183,6 +183,24 @@ pub struct PubMessage {
     pub interval: Option<Duration>,
 }
 
+/// `--server-etid`: the broker's own client, where named requests, `--call`,
+/// the fleet's requests and the tracer attach go. One definition for every
+/// command that sends to it; `--broker-tid` (rpc, simulate) is its old name.
+#[derive(Debug, Clone, Args)]
+pub struct ServerEtid {
+    /// ETID of the broker's own client, where requests and the trace attach go
+    /// (brokers made with rndtid have a random one)
+    #[arg(
+        id = "server_etid",
+        long = "server-etid",
+        alias = "broker-tid",
+        value_name = "ETID",
+        env = "SMQCTL_SERVER_ETID",
+        default_value_t = crate::protocol::SERVER_ETID
+    )]
+    pub etid: u32,
+}
+
 /// What to call and how to wait: shared by `smqctl rpc`, `bench rpc` and the
 /// shell's `rpc`/`call`.
 #[derive(Debug, Clone, Args)]
@@ -196,9 +214,8 @@ pub struct RpcRequest {
     /// Arguments of --call as one JSON array (instead of ARGS)
     #[arg(long, value_name = "JSON", requires = "call")]
     pub args: Option<String>,
-    /// ETID of the broker's server-side client (brokers made with rndtid)
-    #[arg(long, default_value_t = 1, value_name = "ETID")]
-    pub broker_tid: u32,
+    #[command(flatten)]
+    pub server: ServerEtid,
     /// Send to this client ETID (number) or topic (name) instead of the broker
     #[arg(long, value_name = "ETID|TOPIC")]
     pub to: Option<String>,
@@ -251,10 +268,8 @@ pub enum SummaryFormat {
 /// the same way.
 #[derive(Debug, Clone, Args)]
 pub struct AttachArgs {
-    /// ETID of the broker's own client, where the attach request goes (brokers
-    /// made with rndtid have a random one)
-    #[arg(long, value_name = "ETID", default_value_t = crate::protocol::SERVER_ETID, env = "SMQCTL_SERVER_ETID")]
-    pub server_etid: u32,
+    #[command(flatten)]
+    pub server: ServerEtid,
     /// Payload bytes kept in each event's preview (at most 32768)
     #[arg(long, value_name = "BYTES", default_value_t = schema::DEFAULT_PREVIEW, value_parser = parse_preview)]
     pub preview: usize,
@@ -270,7 +285,7 @@ impl AttachArgs {
     /// The attach engine's plain config for these flags.
     pub fn config(&self, reconnect: ReconnectPolicy) -> AttachConfig {
         AttachConfig {
-            server_etid: self.server_etid,
+            server_etid: self.server.etid,
             preview: self.preview,
             attach_timeout: self.attach_timeout,
             fallback_topics: self.fallback_topic.clone(),

@@ -171,3 +171,49 @@ fn bench_connections_count_is_named_connections_old_spellings_still_work() {
         "the old name is hidden: {help}"
     );
 }
+
+#[test]
+fn server_etid_is_one_flag_with_its_env_var_and_broker_tid_still_works() {
+    // An ETID where nothing listens: the request goes there and is not answered
+    // within -W, so the flag (or variable) demonstrably took effect.
+    let broker = TestBroker::with_handlers(RPC_HANDLERS);
+    let url = broker.url("ws");
+    let call = |extra: &[&str], env: Option<&str>| {
+        let mut cmd = smqctl();
+        cmd.args(["rpc", "--call", "first", "1", "-W", "300ms", "--url", &url]);
+        cmd.args(extra);
+        if let Some(v) = env {
+            cmd.env("SMQCTL_SERVER_ETID", v);
+        }
+        run(&mut cmd)
+    };
+    let ok = call(&[], None);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    for (extra, env) in [
+        (&["--server-etid", "77"][..], None),
+        (&["--broker-tid", "77"][..], None),
+        (&[][..], Some("77")),
+    ] {
+        let out = call(extra, env);
+        assert_eq!(
+            out.status.code(),
+            Some(5),
+            "{extra:?} {env:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // The flag beats the variable.
+    let out = call(&["--server-etid", "1"], Some("77"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // simulate takes the same flag, its old name and the variable.
+    for args in [&["--server-etid", "9"][..], &["--broker-tid", "9"][..]] {
+        let out = run(smqctl()
+            .args(["simulate", "--print-scenario", "charger"])
+            .args(args));
+        assert!(
+            out.status.success(),
+            "simulate {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}

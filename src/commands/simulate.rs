@@ -101,9 +101,8 @@ pub struct SimulateArgs {
     /// Progress line every this long when stderr is not a terminal (and --format json stats lines)
     #[arg(long, default_value = "5s", value_parser = crate::text::parse_positive_duration, value_name = "DURATION")]
     pub stats_every: Duration,
-    /// ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)
-    #[arg(long, default_value_t = 1, value_name = "ETID")]
-    pub broker_tid: u32,
+    #[command(flatten)]
+    pub server: crate::args::ServerEtid,
     /// Spread the devices' connections over these local source addresses
     /// (comma-separated), for fleets beyond one address's ephemeral ports
     #[arg(long, value_delimiter = ',', value_name = "ADDR,...")]
@@ -270,7 +269,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     cfg.kill_after = args.kill_after;
     cfg.stagger = args.stagger;
     cfg.interval = args.interval;
-    cfg.broker_tid = args.broker_tid;
+    cfg.broker_tid = args.server.etid;
     cfg.verify = args.verify;
     cfg.verify_uid = verify_uid;
     cfg.bind = args.bind.clone();
