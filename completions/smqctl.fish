@@ -438,7 +438,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l size -d 'Payload size in bytes' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l topic -d 'Topic to use (default: a fresh random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l idle-timeout -d 'Give up waiting for missing messages after this long without one' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l format -r -f -a "pretty\t'Aligned text for people'
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
@@ -509,7 +509,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l parallel -d 'Connections opened at the same time' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l broker-pid -d 'PID of the broker process, to read its memory (Linux)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l hold -d 'Keep the connections open this long after the measurement' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l format -r -f -a "pretty\t'Aligned text for people'
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
@@ -550,7 +550,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_s
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l kill-after -d 'Drop each device\'s connection after it has been online this long (±10 %); it reconnects with backoff' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l shard -d 'Simulate only shard I of N (0-based): devices [I*N_dev/N, (I+1)*N_dev/N)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l report -d 'Write the full report (summary, latency histograms, every device) as JSON' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l format -d 'Summary and progress format on stdout' -r -f -a "pretty\t'Aligned text for people'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s F -l format -d 'Summary and progress format on stdout (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l stats-every -d 'Progress line every this long when stderr is not a terminal (and --format json stats lines)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
@@ -582,7 +582,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_s
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -f -a "merge" -d 'Merge the --report files of several shards into one summary'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l format -r -f -a "pretty\t'Aligned text for people'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l report -d 'Also write the merged report here' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''

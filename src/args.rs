@@ -263,6 +263,13 @@ pub enum SummaryFormat {
     Json,
 }
 
+impl SummaryFormat {
+    /// `-F` if given, else pretty on a terminal and json when piped.
+    pub fn for_stdout(chosen: Option<SummaryFormat>) -> SummaryFormat {
+        crate::output::format_for_stdout(chosen, SummaryFormat::Pretty, SummaryFormat::Json)
+    }
+}
+
 /// How `trace` and `tui` attach to a broker's tracer, and what they watch
 /// without one: one definition, so both commands spell and check these flags
 /// the same way.

@@ -217,3 +217,84 @@ fn server_etid_is_one_flag_with_its_env_var_and_broker_tid_still_works() {
         );
     }
 }
+
+/// The first stdout line parses as one JSON object (the piped default).
+fn first_line_is_json(out: &std::process::Output, what: &str) -> serde_json::Value {
+    assert!(out.status.success(), "{what}: {}", text(&out.stderr));
+    let first = text(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    serde_json::from_str(&first).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {first:?}"))
+}
+
+#[test]
+fn bench_simulate_and_merge_print_json_when_piped_and_take_dash_f() {
+    // Today's bug: bench pubsub and simulate stayed pretty when piped (while
+    // bench rpc switched), and none of them took -F.
+    let broker = TestBroker::with_handlers(&text(
+        &run(smqctl().args(["simulate", "--print-handlers", "charger"])).stdout,
+    ));
+    let url = broker.url("ws");
+    let v = first_line_is_json(
+        &run(smqctl().args(["bench", "pubsub", "--embedded", "-C", "100"])),
+        "bench pubsub",
+    );
+    assert_eq!(v["sent"].as_u64(), Some(100), "{v}");
+    let v = first_line_is_json(
+        &run(smqctl().args(["bench", "connections", "--connections", "2", "--url", &url])),
+        "bench connections",
+    );
+    assert_eq!(v["connections"], 2, "{v}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("r.json");
+    let out = run(smqctl()
+        .args([
+            "simulate",
+            "-n",
+            "2",
+            "--duration",
+            "1s",
+            "--url",
+            &url,
+            "--report",
+        ])
+        .arg(&report));
+    first_line_is_json(&out, "simulate");
+    assert!(
+        json_lines(&out).iter().any(|v| v["type"] == "summary"),
+        "{}",
+        text(&out.stdout)
+    );
+    let merged = run(smqctl().args(["simulate", "merge"]).arg(&report));
+    first_line_is_json(&merged, "simulate merge");
+    // -F pretty (and the long form) still gives the text for people.
+    for (cmd, args) in [
+        (
+            "bench pubsub",
+            vec!["bench", "pubsub", "--embedded", "-C", "100", "-F", "pretty"],
+        ),
+        (
+            "simulate merge",
+            vec!["simulate", "merge", "--format", "pretty"],
+        ),
+    ] {
+        let mut c = smqctl();
+        c.args(&args);
+        if cmd == "simulate merge" {
+            c.arg(&report);
+        }
+        let out = run(&mut c);
+        assert!(out.status.success(), "{cmd}: {}", text(&out.stderr));
+        let first = text(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&first).is_err(),
+            "{cmd} -F pretty printed JSON: {first}"
+        );
+    }
+}

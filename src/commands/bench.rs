@@ -90,8 +90,9 @@ pub struct BenchPubsubArgs {
     /// Give up waiting for missing messages after this long without one
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
-    pub format: SummaryFormat,
+    /// Output (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<SummaryFormat>,
     #[command(flatten)]
     pub conn: ConnectArgs,
 }
@@ -110,8 +111,9 @@ pub struct BenchConnArgs {
     /// Keep the connections open this long after the measurement
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub hold: Duration,
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
-    pub format: SummaryFormat,
+    /// Output (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<SummaryFormat>,
     #[command(flatten)]
     pub conn: ConnectArgs,
 }
@@ -190,11 +192,11 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     // Ctrl-C or SIGTERM: the engine stops and returns the figures so far (exit 130).
     match crate::bench::pubsub(&spec).await? {
         Pubsub::NotReady { ready } => {
-            print_not_ready(&spec, ready, args.format);
+            print_not_ready(&spec, ready, SummaryFormat::for_stdout(args.format));
             Ok(exit::INTERRUPTED)
         }
         Pubsub::Measured(r) => {
-            print_pubsub(&spec, &r, args.format);
+            print_pubsub(&spec, &r, SummaryFormat::for_stdout(args.format));
             Ok(if r.interrupted {
                 exit::INTERRUPTED
             } else if r.lost == 0 {
@@ -297,7 +299,11 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
     let Some((report, idle)) = crate::bench::connections(&spec).await? else {
         return Ok(exit::INTERRUPTED);
     };
-    print_connections(args.connections, &report, args.format);
+    print_connections(
+        args.connections,
+        &report,
+        SummaryFormat::for_stdout(args.format),
+    );
     let code = tokio::select! {
         _ = tokio::time::sleep(args.hold) => exit::OK,
         _ = crate::shutdown::requested() => exit::INTERRUPTED,

@@ -95,9 +95,10 @@ pub struct SimulateArgs {
     /// Write the full report (summary, latency histograms, every device) as JSON
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Summary and progress format on stdout
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
-    pub format: SummaryFormat,
+    /// Summary and progress format on stdout (default: pretty on a terminal,
+    /// json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<SummaryFormat>,
     /// Progress line every this long when stderr is not a terminal (and --format json stats lines)
     #[arg(long, default_value = "5s", value_parser = crate::text::parse_positive_duration, value_name = "DURATION")]
     pub stats_every: Duration,
@@ -128,8 +129,9 @@ pub struct MergeArgs {
     /// Report files written by `simulate --report`
     #[arg(required = true, value_name = "REPORT")]
     pub reports: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
-    pub format: SummaryFormat,
+    /// Output (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<SummaryFormat>,
     /// Also write the merged report here
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -283,7 +285,8 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         args.stats_every
     };
-    let json = args.format == SummaryFormat::Json;
+    let format = SummaryFormat::for_stdout(args.format);
+    let json = format == SummaryFormat::Json;
     let bar = crate::output::progress(Some(target), "online");
     if terminal {
         // The shared bar shows a rate of its own position; a fleet wants its own line.
@@ -332,7 +335,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     };
     let report = run_fleet_with(cfg, shutdown, on_tick).await?;
     bar.finish_and_clear();
-    print_report(&report, args.format)?;
+    print_report(&report, format)?;
     if let Some(path) = &args.report {
         write_report(&report, path)?;
     }
@@ -407,7 +410,7 @@ fn merge(args: MergeArgs) -> Result<u8> {
             return Ok(exit::ERROR);
         }
     };
-    print_report(&merged, args.format)?;
+    print_report(&merged, SummaryFormat::for_stdout(args.format))?;
     if let Some(path) = &args.report {
         write_report(&merged, path)?;
     }

@@ -7,7 +7,7 @@
 //!
 //! May import: `args`, `exit`, `text`, `client`, `trace`, `output`.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -120,11 +120,8 @@ impl TraceArgs {
 
 pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
     let opts = client_options(&args.conn, global).await?;
-    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
-        TraceFormat::Pretty
-    } else {
-        TraceFormat::Json
-    });
+    let format =
+        crate::output::format_for_stdout(args.format, TraceFormat::Pretty, TraceFormat::Json);
     let color = use_color(global.color);
     let cfg = args.attach.config(ReconnectPolicy {
         enabled: !args.no_reconnect,
