@@ -221,7 +221,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -s V -l version -d
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s n -l devices -d 'Charger devices in the simulated fleet' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l listen -d 'Address of the embedded broker (port 0 picks a free one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l every -d 'Time between two operator actions (e.g. 700ms, 2s)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l duration -d 'With --no-tui: stop after this long (default: until Ctrl-C)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s d -l duration -d 'With --no-tui: stop after this long (default: until Ctrl-C)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s F -l format -d 'With --no-tui: pretty lines or the trace schema\'s JSON (default: pretty on a terminal)' -r -f -a "pretty\t'One readable line per event (colour on a terminal)'
 json\t'The schema\'s JSON, one event per line'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -433,7 +433,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l pubs -d 'Number of publishing connections' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l subs -d 'Number of subscribing connections' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s C -l count -d 'Messages per publisher' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l duration -d 'Publish for this long instead of --count messages' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s d -l duration -d 'Publish for this long instead of --count messages' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l rate -d 'At most this many messages per second per publisher (latency under a given load; without it publishers go flat out)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l size -d 'Payload size in bytes' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l topic -d 'Topic to use (default: a fresh random one)' -r

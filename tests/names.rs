@@ -298,3 +298,40 @@ fn bench_simulate_and_merge_print_json_when_piped_and_take_dash_f() {
         );
     }
 }
+
+#[test]
+fn duration_is_dash_d_on_simulate_bench_and_demo() {
+    for cmd in [&["simulate"][..], &["bench", "pubsub"], &["demo"]] {
+        let help = text(&run(smqctl().args(cmd).arg("--help")).stdout);
+        assert!(
+            help.contains("-d, --duration <DURATION>"),
+            "{cmd:?}: {help}"
+        );
+    }
+    let started = std::time::Instant::now();
+    let out = run(smqctl().args([
+        "bench",
+        "pubsub",
+        "--embedded",
+        "-d",
+        "500ms",
+        "--rate",
+        "200",
+    ]));
+    let v = first_line_is_json(&out, "bench pubsub -d");
+    assert!(v["sent"].as_u64().unwrap_or(0) > 0, "{v}");
+    let out = run(smqctl().args([
+        "demo",
+        "--devices",
+        "1",
+        "--every",
+        "150ms",
+        "-d",
+        "1s",
+        "-F",
+        "json",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!json_lines(&out).is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}

@@ -71,7 +71,7 @@ pub struct BenchPubsubArgs {
     #[arg(long, short = 'C', short_alias = 'n', value_name = "N", default_value_t = 200_000, value_parser = at_least_one::<u64>)]
     pub count: u64,
     /// Publish for this long instead of --count messages
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// At most this many messages per second per publisher (latency under a
     /// given load; without it publishers go flat out)

@@ -76,7 +76,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub no_tui: bool,
     /// With --no-tui: stop after this long (default: until Ctrl-C)
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub duration: Option<Duration>,
     /// With --no-tui: pretty lines or the trace schema's JSON (default: pretty on a terminal)
     #[arg(short = 'F', long, value_enum)]
