@@ -2360,7 +2360,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__trace)
-            opts="-C -W -F -u -v -h -V --server-etid --preview --attach-timeout --fallback-topic --kind --drops --topic --exclude --grep --count --timeout --no-fallback --no-reconnect --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-C -W -F -u -v -h -V --server-etid --preview --attach-timeout --fallback-topic --file --kind --drops --exclude --grep --topic --count --timeout --no-fallback --no-reconnect --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2382,11 +2382,11 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --kind)
+                --file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --topic)
+                --kind)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2395,6 +2395,10 @@ _smqctl() {
                     return 0
                     ;;
                 --grep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2490,7 +2494,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__tui)
-            opts="-u -v -h -V --file --replay-rate --follow --buffer --server-etid --preview --attach-timeout --fallback-topic --topic --stats-file --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-u -v -h -V --file --replay-rate --follow --buffer --server-etid --preview --attach-timeout --fallback-topic --kind --drops --exclude --grep --topic --stats-file --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2521,6 +2525,18 @@ _smqctl() {
                     return 0
                     ;;
                 --fallback-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grep)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

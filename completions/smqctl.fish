@@ -237,10 +237,11 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l server-etid -d '
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l file -d 'Read the events from this NDJSON file (`trace --format json` output, a TUI export) instead of a broker; the same filters, --count and --format apply' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l kind -d 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l topic -d 'Only events whose topic matches this pattern (`*` wildcard; repeatable)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l exclude -d 'Hide events whose topic matches this pattern (repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l exclude -d 'Hide events whose topic matches this pattern (`*` wildcard; repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l grep -d 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l topic -d 'Only events whose topic matches this pattern (`*` wildcard; repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s C -l count -d 'Exit after this many events (snapshots and notices do not count)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s W -l timeout -d 'Stop after this long; exit 5 if --count events (without --count: any event) did not arrive' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s F -l format -d 'Output format (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'One readable line per event (colour on a terminal)'
@@ -299,6 +300,9 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l server-etid -d 'ET
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l kind -d 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l exclude -d 'Hide events whose topic matches this pattern (`*` wildcard; repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l grep -d 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l topic -d 'Old name of --fallback-topic (kept so scripts still work)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l stats-file -d 'Write the loop\'s own timings as JSON to this file on exit (performance tests)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
@@ -318,6 +322,7 @@ always\t''
 never\t''"
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l follow -d 'With --file: keep reading as the file grows, like `tail -f`'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l drops -d 'Only drops (same as --kind drop)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'

@@ -20,7 +20,8 @@ use crate::output::{ColorChoice, Format};
 use crate::shutdown::Interrupted;
 use crate::text::{parse_duration, parse_positive_duration};
 use crate::trace::attach::AttachConfig;
-use crate::trace::schema;
+use crate::trace::filter::Filter;
+use crate::trace::schema::{self, Kind};
 use crate::transport::{Endpoint, TlsOptions};
 
 /// The value of a boolean flag, from the command line or its environment
@@ -299,6 +300,55 @@ impl AttachArgs {
             reconnect,
         }
     }
+}
+
+/// Which trace events to show: one definition for `trace` and `tui`, turned
+/// into the engine's plain [`Filter`] (the TUI's filter bar edits the same
+/// type). `trace`'s `--topic PATTERN` is not here: in `tui`, `--topic` is the
+/// old name of `--fallback-topic`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Only these kinds (comma-separated): publish, drop, deny, connect, close,
+    /// subscribe, unsubscribe, create, createsub, snapshot, notice, error
+    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = parse_kind)]
+    pub kind: Vec<Kind>,
+    /// Only drops (same as --kind drop)
+    #[arg(long)]
+    pub drops: bool,
+    /// Hide events whose topic matches this pattern (`*` wildcard; repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+}
+
+impl FilterArgs {
+    /// The filter these flags describe; `include` are topic patterns to keep
+    /// (empty: every topic).
+    pub fn filter(&self, include: &[String]) -> Filter {
+        let mut kinds: std::collections::BTreeSet<Kind> = self.kind.iter().copied().collect();
+        if self.drops {
+            kinds.insert(Kind::Drop);
+        }
+        Filter {
+            kinds,
+            include: include.to_vec(),
+            exclude: self.exclude.clone(),
+            text: self.grep.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// `--kind`: one of the schema's event kinds (any case).
+pub fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == s.trim().to_ascii_lowercase())
+        .ok_or_else(|| {
+            let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("'{s}' is not an event kind (one of: {})", all.join(", "))
+        })
 }
 
 /// `--preview`: 0 to [`schema::MAX_PREVIEW`] bytes (a tracer's event must fit in

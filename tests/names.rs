@@ -335,3 +335,112 @@ fn duration_is_dash_d_on_simulate_bench_and_demo() {
     assert!(!json_lines(&out).is_empty());
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
+
+/// `n` recorded trace events: publishes to DeviceState from sim-0000N, one
+/// drop to Nobody/Here in the middle.
+fn trace_file(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let mut out = String::new();
+    for i in 0..n {
+        let (kind, topic, extra) = if i == n / 2 {
+            ("drop", "Nobody/Here", r#","reason":"no subscriber""#)
+        } else {
+            ("publish", "DeviceState", "")
+        };
+        out.push_str(&format!(
+            concat!(
+                r#"{{"v":1,"ts":"2026-11-22T03:44:{:02}.000Z","kind":"{}","#,
+                r#""from":{{"etid":{},"uid":"sim-{:05}"}},"to":{{"tid":9,"type":"topic","name":"{}"}},"#,
+                r#""size":7,"encoding":"text","payload":"n{}"{}}}"#,
+                "\n"
+            ),
+            i % 60,
+            kind,
+            10 + i,
+            i,
+            topic,
+            i,
+            extra
+        ));
+    }
+    let path = dir.join("events.ndjson");
+    std::fs::write(&path, out).expect("write trace file");
+    path
+}
+
+#[test]
+fn trace_file_reads_a_recording_with_the_same_filters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = trace_file(dir.path(), 10);
+    let f = f.to_str().expect("utf-8 path");
+    let trace = |args: &[&str]| {
+        let out = run(smqctl()
+            .args(["trace", "--file", f, "-F", "json"])
+            .args(args));
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        json_lines(&out)
+    };
+    assert_eq!(trace(&[]).len(), 10);
+    let drops = trace(&["--drops"]);
+    assert_eq!(drops.len(), 1);
+    assert_eq!(drops[0]["to"]["name"], "Nobody/Here");
+    assert_eq!(trace(&["--kind", "publish"]).len(), 9);
+    assert_eq!(trace(&["--exclude", "Device*"]).len(), 1);
+    assert_eq!(trace(&["--topic", "Device*"]).len(), 9);
+    let one = trace(&["--grep", "sim-00003"]);
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0]["from"]["uid"], "sim-00003");
+    assert_eq!(trace(&["-C", "3"]).len(), 3);
+    // Piped, the default is json too.
+    let out = run(smqctl().args(["trace", "--file", f]));
+    assert_eq!(json_lines(&out).len(), 10);
+    // A broken line is bad input naming the file and line, not a short read.
+    let bad = dir.path().join("bad.ndjson");
+    std::fs::write(
+        &bad,
+        "{\"v\":1,\"ts\":\"2026-11-22T03:44:00Z\",\"kind\":\"notice\"}\nnot json\n",
+    )
+    .expect("write");
+    let out = run(smqctl().args(["trace", "--file"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("line 2"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(smqctl().args(["trace", "--file", "/nonexistent.ndjson"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+#[test]
+fn tui_accepts_the_trace_filter_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = trace_file(dir.path(), 10);
+    let f = f.to_str().expect("utf-8 path");
+    let term = crate::pty::Pty::start(dir.path(), &["tui", "--file", f, "--drops"], 100, 30);
+    term.wait_for("only the drop shown", |s| {
+        s.contains("1 shown") && s.contains("Nobody/Here") && s.contains("end of")
+    });
+    term.keys(&["q"]);
+    assert_eq!(term.wait_exit().code, Some(0));
+    let term = crate::pty::Pty::start(
+        dir.path(),
+        &[
+            "tui",
+            "--file",
+            f,
+            "--kind",
+            "publish",
+            "--exclude",
+            "Nobody*",
+            "--grep",
+            "sim-00004",
+        ],
+        100,
+        30,
+    );
+    term.wait_for("only sim-00004's publish", |s| {
+        s.contains("1 shown") && s.contains("sim-00004") && s.contains("end of")
+    });
+    term.keys(&["q"]);
+    assert_eq!(term.wait_exit().code, Some(0));
+}
