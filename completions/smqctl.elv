@@ -34,12 +34,12 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
             cand demo 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
-            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
             cand tui 'Watch broker trace events live: table, detail, filters, stats, export'
             cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
-            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand simulate 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
+            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -81,8 +81,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;pub'= {
             cand --to-etid 'Send straight to this client ETID (or any numeric TID) instead of a topic'
@@ -121,8 +119,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;rpc'= {
             cand --call 'Correlated RPC: call this function on $RpcReq and await its $RpcResp'
@@ -167,8 +163,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;serve'= {
             cand --reply 'Answer with this payload (a template)'
@@ -209,8 +203,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;broker'= {
             cand --listen 'Address to listen on (loopback unless told otherwise; port 0 picks one)'
@@ -230,8 +222,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;demo'= {
             cand -n 'Charger devices in the simulated fleet'
@@ -250,14 +240,13 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;trace'= {
             cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --preview 'Payload bytes kept in each event''s preview (at most 32768)'
             cand --attach-timeout 'How long to wait for the broker''s tracer to answer before falling back'
             cand --fallback-topic 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)'
+            cand -f 'Read the events from this NDJSON file (`trace --format json` output, a TUI export) instead of a broker; the same filters, --count and --format apply'
             cand --file 'Read the events from this NDJSON file (`trace --format json` output, a TUI export) instead of a broker; the same filters, --count and --format apply'
             cand --kind 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error'
             cand --exclude 'Hide events whose topic matches this pattern (`*` wildcard; repeatable)'
@@ -295,44 +284,9 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;hook'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'smqctl;hook;lua'= {
-            cand -o 'Write to this file instead of stdout'
-            cand --output 'Write to this file instead of stdout'
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;hook;help'= {
-            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'smqctl;hook;help;lua'= {
-        }
-        &'smqctl;hook;help;help'= {
         }
         &'smqctl;tui'= {
+            cand -f 'Replay trace events from an NDJSON file (one event per line) instead of a broker'
             cand --file 'Replay trace events from an NDJSON file (one event per line) instead of a broker'
             cand --replay-rate 'With --file: events per second (default: as fast as the TUI takes them)'
             cand --buffer 'Events kept for scrolling, detail and export (totals are exact regardless)'
@@ -370,8 +324,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;shell'= {
             cand --script 'Run the commands in FILE (`-` for stdin) instead of prompting'
@@ -401,96 +353,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;profile'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-            cand list 'List the profiles: name and URL'
-            cand show 'Show one profile''s settings (credentials as their source only)'
-            cand add 'Add a profile (or replace one with --force)'
-            cand remove 'Remove a profile'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'smqctl;profile;list'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;profile;show'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;profile;add'= {
-            cand --url 'Broker URL'
-            cand --uid 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in'
-            cand --info 'Info text sent in Connect'
-            cand --credentials-env 'Take the credentials from this environment variable when connecting'
-            cand --credentials-cmd 'Compute the credentials with this shell command (as --credentials-cmd)'
-            cand --cacert 'CA certificates (PEM) to trust'
-            cand --cert 'Client certificate (PEM); needs --key'
-            cand --key 'Private key of --cert'
-            cand --format 'Default output format of sub, rpc, serve and shell'
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --insecure 'Do not verify the broker''s certificate'
-            cand --force 'Replace a profile of the same name'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;profile;remove'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;profile;help'= {
-            cand list 'List the profiles: name and URL'
-            cand show 'Show one profile''s settings (credentials as their source only)'
-            cand add 'Add a profile (or replace one with --force)'
-            cand remove 'Remove a profile'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'smqctl;profile;help;list'= {
-        }
-        &'smqctl;profile;help;show'= {
-        }
-        &'smqctl;profile;help;add'= {
-        }
-        &'smqctl;profile;help;remove'= {
-        }
-        &'smqctl;profile;help;help'= {
         }
         &'smqctl;bench'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
@@ -500,8 +362,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
             cand pubsub 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
             cand rpc 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
             cand connections 'Open many idle connections and report the broker''s memory per connection'
@@ -544,8 +404,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;bench;rpc'= {
             cand --call 'Correlated RPC: call this function on $RpcReq and await its $RpcResp'
@@ -590,8 +448,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;bench;connections'= {
             cand --connections 'Connections to open (`--count` and `-n` are old spellings, kept hidden)'
@@ -623,8 +479,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;bench;help'= {
             cand pubsub 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
@@ -686,8 +540,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
             cand merge 'Merge the --report files of several shards into one summary'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -702,8 +554,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;simulate;help'= {
             cand merge 'Merge the --report files of several shards into one summary'
@@ -713,28 +563,132 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;simulate;help;help'= {
         }
-        &'smqctl;completions'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+        &'smqctl;hook'= {
             cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;hook;lua'= {
+            cand -o 'Write to this file instead of stdout'
+            cand --output 'Write to this file instead of stdout'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
+        }
+        &'smqctl;hook;help'= {
+            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;hook;help;lua'= {
+        }
+        &'smqctl;hook;help;help'= {
+        }
+        &'smqctl;profile'= {
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;profile;list'= {
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'smqctl;profile;show'= {
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'smqctl;profile;add'= {
+            cand --url 'Broker URL'
+            cand --uid 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in'
+            cand --info 'Info text sent in Connect'
+            cand --credentials-env 'Take the credentials from this environment variable when connecting'
+            cand --credentials-cmd 'Compute the credentials with this shell command (as --credentials-cmd)'
+            cand --cacert 'CA certificates (PEM) to trust'
+            cand --cert 'Client certificate (PEM); needs --key'
+            cand --key 'Private key of --cert'
+            cand --format 'Default output format of sub, rpc, serve and shell'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --insecure 'Do not verify the broker''s certificate'
+            cand --force 'Replace a profile of the same name'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'smqctl;profile;remove'= {
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'smqctl;profile;help'= {
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;profile;help;list'= {
+        }
+        &'smqctl;profile;help;show'= {
+        }
+        &'smqctl;profile;help;add'= {
+        }
+        &'smqctl;profile;help;remove'= {
+        }
+        &'smqctl;profile;help;help'= {
+        }
+        &'smqctl;completions'= {
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'smqctl;man'= {
             cand --dir 'Directory to write every page into; without it, smqctl.1 goes to stdout'
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;help'= {
             cand sub 'Subscribe to topics (or `self`) and print what arrives'
@@ -744,12 +698,12 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
             cand demo 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
-            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
             cand tui 'Watch broker trace events live: table, detail, filters, stats, export'
             cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
-            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand simulate 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
+            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -768,28 +722,9 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;help;trace'= {
         }
-        &'smqctl;help;hook'= {
-            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
-        }
-        &'smqctl;help;hook;lua'= {
-        }
         &'smqctl;help;tui'= {
         }
         &'smqctl;help;shell'= {
-        }
-        &'smqctl;help;profile'= {
-            cand list 'List the profiles: name and URL'
-            cand show 'Show one profile''s settings (credentials as their source only)'
-            cand add 'Add a profile (or replace one with --force)'
-            cand remove 'Remove a profile'
-        }
-        &'smqctl;help;profile;list'= {
-        }
-        &'smqctl;help;profile;show'= {
-        }
-        &'smqctl;help;profile;add'= {
-        }
-        &'smqctl;help;profile;remove'= {
         }
         &'smqctl;help;bench'= {
             cand pubsub 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
@@ -806,6 +741,25 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand merge 'Merge the --report files of several shards into one summary'
         }
         &'smqctl;help;simulate;merge'= {
+        }
+        &'smqctl;help;hook'= {
+            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+        }
+        &'smqctl;help;hook;lua'= {
+        }
+        &'smqctl;help;profile'= {
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+        }
+        &'smqctl;help;profile;list'= {
+        }
+        &'smqctl;help;profile;show'= {
+        }
+        &'smqctl;help;profile;add'= {
+        }
+        &'smqctl;help;profile;remove'= {
         }
         &'smqctl;help;completions'= {
         }

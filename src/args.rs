@@ -78,10 +78,10 @@ pub struct ConnectArgs {
     )]
     pub url: String,
     /// Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID
-    #[arg(long, env = "SMQCTL_UID")]
+    #[arg(long, value_name = "UID", env = "SMQCTL_UID")]
     pub uid: Option<String>,
     /// Info text sent in Connect (the broker's authenticate hook sees it)
-    #[arg(long, env = "SMQCTL_INFO", default_value = "")]
+    #[arg(long, value_name = "TEXT", env = "SMQCTL_INFO", default_value = "")]
     pub info: String,
     /// Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials,
     /// which keep them out of the process list. Never printed.
@@ -114,13 +114,13 @@ pub struct ConnectArgs {
     pub insecure: bool,
     /// Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long;
     /// also the longest a write may wait without progress (broker not reading)
-    #[arg(long, env = "SMQCTL_CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", env = "SMQCTL_CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub connect_timeout: Duration,
     /// Send Ping after this long without any packet from the broker
-    #[arg(long, env = "SMQCTL_PING_INTERVAL", default_value = "120s", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", env = "SMQCTL_PING_INTERVAL", default_value = "120s", value_parser = parse_positive_duration)]
     pub ping_interval: Duration,
     /// Close the connection when nothing arrives this long after a Ping
-    #[arg(long, env = "SMQCTL_PONG_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", env = "SMQCTL_PONG_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub pong_timeout: Duration,
     /// Send Connect version 2 (as RTL's C client does) instead of version 1
     #[arg(long)]
@@ -233,7 +233,7 @@ pub struct RpcRequest {
     #[arg(long, value_name = "FIELD")]
     pub id_field: Option<String>,
     /// How long to wait for a reply
-    #[arg(long, short = 'W', default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, short = 'W', value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Gather this many replies (e.g. from several peers) before exiting
     #[arg(long, value_name = "N", conflicts_with_all = ["count"], value_parser = at_least_one::<u64>)]

@@ -444,3 +444,282 @@ fn tui_accepts_the_trace_filter_flags() {
     term.keys(&["q"]);
     assert_eq!(term.wait_exit().code, Some(0));
 }
+
+/// Every command of the tree, built (globals propagated), with its path.
+fn every_command() -> Vec<(String, clap::Command)> {
+    fn walk(prefix: &str, c: &clap::Command, out: &mut Vec<(String, clap::Command)>) {
+        for sc in c.get_subcommands() {
+            if sc.get_name() == "help" {
+                continue;
+            }
+            let path = format!("{prefix} {}", sc.get_name());
+            out.push((path.clone(), sc.clone()));
+            walk(&path, sc, out);
+        }
+    }
+    let mut root = smqctl::cli::command();
+    root.build();
+    let mut out = vec![("smqctl".to_string(), root.clone())];
+    walk("smqctl", &root, &mut out);
+    out
+}
+
+fn takes_value(a: &clap::Arg) -> bool {
+    a.get_num_args().is_some_and(|n| n.takes_values())
+        && !matches!(
+            a.get_action(),
+            clap::ArgAction::SetTrue | clap::ArgAction::Count | clap::ArgAction::Help
+        )
+}
+
+/// How a flag looks wherever it appears: short form, value names, env var.
+fn shape(a: &clap::Arg) -> String {
+    format!(
+        "short={:?} value={:?} env={:?}",
+        a.get_short(),
+        a.get_value_names()
+            .map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+        a.get_env().map(|e| e.to_string_lossy().into_owned())
+    )
+}
+
+#[test]
+fn every_subcommand_help_spells_shared_flags_the_same_way() {
+    use std::collections::BTreeMap;
+    // Same long name, different thing on purpose (and why):
+    let unlike: &[(&str, &str)] = &[
+        // the broker's own listen address: SMQCTL_BROKER_LISTEN is for `broker`
+        ("demo", "listen"),
+        // the credentials the broker accepts, not the ones a client sends
+        ("smqctl broker", "credentials"),
+        // `bench pubsub --topic` and `serve --topic` name a topic; trace's is a pattern
+        ("smqctl trace", "topic"),
+    ];
+    let mut seen: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (path, cmd) in every_command() {
+        // `profile add` stores settings (no env vars, no connecting): its own family.
+        if path.starts_with("smqctl profile") {
+            continue;
+        }
+        if path != "smqctl" && cmd.get_arguments().any(|a| a.get_id() == "version") {
+            problems.push(format!(
+                "{path}: has -V/--version (only the top level should)"
+            ));
+        }
+        for a in cmd.get_arguments() {
+            let Some(long) = a.get_long() else { continue };
+            if a.is_hide_set() || long == "help" || long == "version" {
+                continue;
+            }
+            if unlike.iter().any(|(p, l)| path.ends_with(p) && *l == long) {
+                continue;
+            }
+            // One vocabulary of value names (a clap default, the field name in
+            // capitals such as <CONNECT_TIMEOUT>, is not in it).
+            const WORDS: &[&str] = &[
+                "DURATION",
+                "N",
+                "ADDR",
+                "FILE",
+                "DIR",
+                "NAME",
+                "TOPIC",
+                "ETID",
+                "URL",
+                "UID",
+                "TEXT",
+                "CMD",
+                "JSON",
+                "FIELD",
+                "PATTERN",
+                "KINDS",
+                "BYTES",
+                "PER_SECOND",
+                "TEMPLATE",
+                "CREDENTIALS",
+                "PID",
+                "WHO",
+                "VAR",
+                "P",
+                "I",
+                "RATE",
+                "s",
+                "...",
+            ];
+            if takes_value(a) && a.get_possible_values().is_empty() {
+                for v in a.get_value_names().into_iter().flatten() {
+                    let v = v.as_str();
+                    if v.split(['|', '/', ',']).any(|w| !WORDS.contains(&w)) {
+                        problems.push(format!(
+                            "{path}: --{long} <{v}> is not in the value-name vocabulary"
+                        ));
+                    }
+                }
+            }
+            let durations = [
+                "timeout", "interval", "every", "hold", "delay", "duration", "stagger", "after",
+                "collect",
+            ];
+            if takes_value(a)
+                && durations.iter().any(|d| long.ends_with(d))
+                && a.get_value_names()
+                    .is_none_or(|v| v.iter().any(|n| n != "DURATION"))
+            {
+                problems.push(format!("{path}: --{long} is a duration, not <DURATION>"));
+            }
+            let counts = [
+                "count",
+                "devices",
+                "connections",
+                "parallel",
+                "pubs",
+                "subs",
+                "buffer",
+                "responses",
+                "concurrency",
+            ];
+            if takes_value(a)
+                && counts.contains(&long)
+                && a.get_value_names()
+                    .is_none_or(|v| v.iter().any(|n| n != "N"))
+            {
+                problems.push(format!("{path}: --{long} is a count, not <N>"));
+            }
+            seen.entry(long.to_string())
+                .or_default()
+                .push((path.clone(), shape(a)));
+        }
+    }
+    for (long, uses) in &seen {
+        let first = &uses[0].1;
+        for (path, s) in uses {
+            if s != first {
+                problems.push(format!(
+                    "--{long}: {path} has {s}, {} has {first}",
+                    uses[0].0
+                ));
+            }
+        }
+    }
+    // The shared flags this issue is about, where they must be.
+    let has = |path: &str, long: &str| {
+        seen.get(long)
+            .is_some_and(|u| u.iter().any(|(p, _)| p == path))
+    };
+    for (path, long) in [
+        ("smqctl sub", "count"),
+        ("smqctl pub", "count"),
+        ("smqctl serve", "count"),
+        ("smqctl trace", "count"),
+        ("smqctl rpc", "count"),
+        ("smqctl bench rpc", "count"),
+        ("smqctl bench pubsub", "count"),
+        ("smqctl simulate", "devices"),
+        ("smqctl demo", "devices"),
+        ("smqctl bench connections", "connections"),
+        ("smqctl sub", "format"),
+        ("smqctl serve", "format"),
+        ("smqctl rpc", "format"),
+        ("smqctl trace", "format"),
+        ("smqctl demo", "format"),
+        ("smqctl shell", "format"),
+        ("smqctl bench pubsub", "format"),
+        ("smqctl bench rpc", "format"),
+        ("smqctl bench connections", "format"),
+        ("smqctl simulate", "format"),
+        ("smqctl simulate merge", "format"),
+        ("smqctl simulate", "duration"),
+        ("smqctl bench pubsub", "duration"),
+        ("smqctl demo", "duration"),
+        ("smqctl rpc", "server-etid"),
+        ("smqctl bench rpc", "server-etid"),
+        ("smqctl simulate", "server-etid"),
+        ("smqctl trace", "server-etid"),
+        ("smqctl tui", "server-etid"),
+        ("smqctl trace", "kind"),
+        ("smqctl tui", "kind"),
+        ("smqctl trace", "drops"),
+        ("smqctl tui", "drops"),
+        ("smqctl trace", "grep"),
+        ("smqctl tui", "grep"),
+        ("smqctl trace", "exclude"),
+        ("smqctl tui", "exclude"),
+        ("smqctl trace", "file"),
+        ("smqctl tui", "file"),
+    ] {
+        if !has(path, long) {
+            problems.push(format!("{path} lacks --{long}"));
+        }
+    }
+    for (long, short) in [
+        ("count", 'C'),
+        ("devices", 'n'),
+        ("format", 'F'),
+        ("duration", 'd'),
+        ("timeout", 'W'),
+    ] {
+        for (path, s) in seen.get(long).into_iter().flatten() {
+            if !s.starts_with(&format!("short=Some({short:?})")) {
+                problems.push(format!("{path}: --{long} should be -{short} ({s})"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn local_commands_hide_connection_flags_and_examples_fit_100_columns() {
+    let mut problems = Vec::new();
+    for (path, cmd) in every_command() {
+        let local = ["hook", "profile", "completions", "man"]
+            .iter()
+            .any(|l| path.starts_with(&format!("smqctl {l}")));
+        if local {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                // `profile add --url` is a setting it stores, not where it connects.
+                let connection = ["profile", "trace_packets", "server_etid"].contains(&id)
+                    || (id == "url" && !path.starts_with("smqctl profile"));
+                if connection && !a.is_hide_set() {
+                    problems.push(format!("{path}: shows --{id}, a connection flag"));
+                }
+            }
+        }
+        for text in [cmd.get_after_long_help(), cmd.get_after_help()]
+            .into_iter()
+            .flatten()
+        {
+            for line in text.to_string().lines() {
+                if line.chars().count() > 100 {
+                    problems.push(format!("{path}: help line wraps at 100 columns: {line}"));
+                }
+            }
+        }
+    }
+    // Through the binary too: -V at the top only; local help without --profile.
+    assert!(run(smqctl().arg("-V")).status.success());
+    assert_eq!(run(smqctl().args(["sub", "-V"])).status.code(), Some(2));
+    let help = text(&run(smqctl().args(["hook", "lua", "--help"])).stdout);
+    assert!(
+        !help.contains("--profile") && !help.contains("--trace-packets"),
+        "{help}"
+    );
+    // Still accepted there, so `smqctl --profile x hook lua` keeps working.
+    assert!(
+        run(smqctl().args(["hook", "lua", "--trace-packets"]))
+            .status
+            .success()
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}

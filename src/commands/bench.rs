@@ -62,10 +62,10 @@ after opening the connections and prints the difference per connection.";
 #[derive(Debug, Args)]
 pub struct BenchPubsubArgs {
     /// Number of publishing connections
-    #[arg(long, default_value_t = 1, value_parser = at_least_one::<usize>)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = at_least_one::<usize>)]
     pub pubs: usize,
     /// Number of subscribing connections
-    #[arg(long, default_value_t = 1, value_parser = at_least_one::<usize>)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = at_least_one::<usize>)]
     pub subs: usize,
     /// Messages per publisher
     #[arg(long, short = 'C', short_alias = 'n', value_name = "N", default_value_t = 200_000, value_parser = at_least_one::<u64>)]
@@ -78,17 +78,17 @@ pub struct BenchPubsubArgs {
     #[arg(long, value_name = "PER_SECOND")]
     pub rate: Option<f64>,
     /// Payload size in bytes
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, value_name = "BYTES", default_value_t = 64)]
     pub size: usize,
     /// Topic to use (default: a fresh random one)
-    #[arg(long)]
+    #[arg(long, value_name = "TOPIC")]
     pub topic: Option<String>,
     /// Start a broker inside this process on 127.0.0.1:0 and use it (the --url
     /// scheme still picks the transport: ws:// or http://)
     #[arg(long)]
     pub embedded: bool,
     /// Give up waiting for missing messages after this long without one
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
     /// Output (default: pretty on a terminal, json otherwise)
     #[arg(long, short = 'F', value_enum)]
@@ -103,13 +103,13 @@ pub struct BenchConnArgs {
     #[arg(long, alias = "count", short_alias = 'n', value_name = "N", default_value_t = 5000, value_parser = at_least_one::<usize>)]
     pub connections: usize,
     /// Connections opened at the same time
-    #[arg(long, default_value_t = 64, value_parser = at_least_one::<usize>)]
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = at_least_one::<usize>)]
     pub parallel: usize,
     /// PID of the broker process, to read its memory (Linux)
-    #[arg(long)]
+    #[arg(long, value_name = "PID")]
     pub broker_pid: Option<u32>,
     /// Keep the connections open this long after the measurement
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub hold: Duration,
     /// Output (default: pretty on a terminal, json otherwise)
     #[arg(long, short = 'F', value_enum)]

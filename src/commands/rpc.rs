@@ -36,7 +36,7 @@ use crate::shutdown::Signals;
 pub const EXAMPLES: &str = "\
 Examples:
   smqctl rpc SearchSitesReq '{\"SiteName\":\"alpha\"}'     # reply awaited on SearchSitesResp
-  smqctl rpc --call add 1 2                              # {\"id\":1,\"name\":\"add\",\"args\":[1,2]} on $RpcReq
+  smqctl rpc --call add 1 2          # {\"id\":1,\"name\":\"add\",\"args\":[1,2]} on $RpcReq
   smqctl rpc --call setMode --args '[\"eco\", {\"force\":true}]'
   smqctl rpc GetStatusReq '{}' --id-field request_id --count 1000 --concurrency 20
   smqctl rpc --call add 1 2 --count 10000 --concurrency 50 --rate 2000 --format json

@@ -61,7 +61,7 @@ pub struct TraceArgs {
     pub attach: AttachArgs,
     /// Read the events from this NDJSON file (`trace --format json` output, a TUI
     /// export) instead of a broker; the same filters, --count and --format apply
-    #[arg(long, value_name = "FILE")]
+    #[arg(short = 'f', long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub filters: FilterArgs,

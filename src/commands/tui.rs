@@ -62,10 +62,10 @@ in the header.";
 #[derive(Debug, Args)]
 pub struct TuiArgs {
     /// Replay trace events from an NDJSON file (one event per line) instead of a broker
-    #[arg(long, value_name = "FILE")]
+    #[arg(short = 'f', long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// With --file: events per second (default: as fast as the TUI takes them)
-    #[arg(long, value_name = "N", requires = "file", value_parser = positive_rate)]
+    #[arg(long, value_name = "PER_SECOND", requires = "file", value_parser = positive_rate)]
     pub replay_rate: Option<f64>,
     /// With --file: keep reading as the file grows, like `tail -f`
     #[arg(long, requires = "file")]
