@@ -101,7 +101,7 @@ pub struct ConnectArgs {
     pub cacert: Option<PathBuf>,
     /// Accept exactly the certificate(s) in this PEM file whatever their name
     /// and dates (prints a warning)
-    #[arg(long, env = "SMQCTL_PIN_CERT", value_name = "FILE", conflicts_with_all = ["cacert", "insecure"])]
+    #[arg(long, env = "SMQCTL_PIN_CERT", value_name = "FILE", conflicts_with_all = ["cacert"])]
     pub pin_cert: Option<PathBuf>,
     /// Client certificate (PEM) for mutual TLS; needs --key
     #[arg(long, env = "SMQCTL_CERT", value_name = "FILE", requires = "key")]
@@ -368,6 +368,14 @@ pub fn parse_preview(s: &str) -> Result<usize, String> {
 /// asked (Ctrl-C or SIGTERM at the prompt: [`Interrupted`], exit 130).
 pub async fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientOptions> {
     let endpoint = Endpoint::parse(&conn.url).map_err(ClientError::from)?;
+    // Checked here, not as a clap conflict: clap counts SMQCTL_INSECURE=0 as
+    // "given", and a false variable must not refuse --pin-cert.
+    if conn.insecure && conn.pin_cert.is_some() {
+        return Err(ClientError::Invalid(
+            "--pin-cert and --insecure cannot be used together (--pin-cert trusts one certificate; --insecure trusts any)".into(),
+        )
+        .into());
+    }
     let credentials = if conn.ask_credentials {
         Some(ask_credentials().await?)
     } else {

@@ -43,6 +43,27 @@ fn smqctl_insecure_1_is_accepted_like_true() {
             text(&out.stderr)
         );
     }
+    // A false variable is no --insecure: --pin-cert is not refused because of it.
+    let pinned = |v: &str| {
+        run(smqctl()
+            .env("SMQCTL_INSECURE", v)
+            .args(["pub", "T", "x", "--pin-cert"])
+            .arg(&c.cert)
+            .args(["--url", &broker.url("wss")]))
+    };
+    let out = pinned("0");
+    assert!(
+        out.status.success(),
+        "SMQCTL_INSECURE=0 --pin-cert: {}",
+        text(&out.stderr)
+    );
+    let out = pinned("1");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot be used together"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(smqctl().env("SMQCTL_INSECURE", "maybe").args([
         "pub",
         "T",
