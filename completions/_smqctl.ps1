@@ -37,12 +37,12 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('broker', 'broker', [CompletionResultType]::ParameterValue, 'Run the embedded SMQ broker (WebSocket and raw transport on one port)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Show what a broker does: publishes, drops, denials, connects, closes (live)')
-            [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)')
             [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Watch broker trace events live: table, detail, filters, stats, export')
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
-            [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)')
+            [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)')
+            [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (smqctl.1 and one per subcommand)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -85,8 +85,6 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;pub' {
@@ -94,6 +92,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--subtopic', '--subtopic', [CompletionResultType]::ParameterName, 'Sub-topic name to send with the message (e.g. a message type)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read the payload from a file')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read the payload from a file')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Send the message this many times')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Send the message this many times')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Wait this long between messages')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
@@ -125,14 +124,12 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;rpc' {
             [CompletionResult]::new('--call', '--call', [CompletionResultType]::ParameterName, 'Correlated RPC: call this function on $RpcReq and await its $RpcResp')
             [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Arguments of --call as one JSON array (instead of ARGS)')
-            [CompletionResult]::new('--broker-tid', '--broker-tid', [CompletionResultType]::ParameterName, 'ETID of the broker''s server-side client (brokers made with rndtid)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Send to this client ETID (number) or topic (name) instead of the broker')
             [CompletionResult]::new('--resp', '--resp', [CompletionResultType]::ParameterName, 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)')
             [CompletionResult]::new('--rpc-req', '--rpc-req', [CompletionResultType]::ParameterName, 'Request sub-topic for --call')
@@ -142,8 +139,8 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for a reply')
             [CompletionResult]::new('--responses', '--responses', [CompletionResultType]::ParameterName, 'Gather this many replies (e.g. from several peers) before exiting')
             [CompletionResult]::new('--collect', '--collect', [CompletionResultType]::ParameterName, 'Gather replies for this long, then exit (discovery)')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Load mode: calls in flight at once')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Load mode: calls in flight at once')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Load mode: at most this many calls per second')
@@ -173,8 +170,6 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;serve' {
@@ -216,8 +211,6 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;broker' {
@@ -238,8 +231,6 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;demo' {
@@ -247,6 +238,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--devices', '--devices', [CompletionResultType]::ParameterName, 'Charger devices in the simulated fleet')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address of the embedded broker (port 0 picks a free one)')
             [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Time between two operator actions (e.g. 700ms, 2s)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'With --no-tui: stop after this long (default: until Ctrl-C)')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'With --no-tui: stop after this long (default: until Ctrl-C)')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'With --no-tui: pretty lines or the trace schema''s JSON (default: pretty on a terminal)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'With --no-tui: pretty lines or the trace schema''s JSON (default: pretty on a terminal)')
@@ -258,19 +250,19 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;trace' {
-            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where the attach request goes (brokers made with rndtid have a random one)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'Payload bytes kept in each event''s preview (at most 32768)')
             [CompletionResult]::new('--attach-timeout', '--attach-timeout', [CompletionResultType]::ParameterName, 'How long to wait for the broker''s tracer to answer before falling back')
             [CompletionResult]::new('--fallback-topic', '--fallback-topic', [CompletionResultType]::ParameterName, 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read the events from this NDJSON file (`trace --format json` output, a TUI export) instead of a broker; the same filters, --count and --format apply')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Read the events from this NDJSON file (`trace --format json` output, a TUI export) instead of a broker; the same filters, --count and --format apply')
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error')
-            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'Only events whose topic matches this pattern (`*` wildcard; repeatable)')
-            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Hide events whose topic matches this pattern (repeatable)')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Hide events whose topic matches this pattern (`*` wildcard; repeatable)')
             [CompletionResult]::new('--grep', '--grep', [CompletionResultType]::ParameterName, 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)')
+            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'Only events whose topic matches this pattern (`*` wildcard; repeatable)')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Exit after this many events (snapshots and notices do not count)')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after this many events (snapshots and notices do not count)')
             [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Stop after this long; exit 5 if --count events (without --count: any event) did not arrive')
@@ -303,57 +295,20 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'smqctl;hook' {
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
-            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('lua', 'lua', [CompletionResultType]::ParameterValue, 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'smqctl;hook;lua' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
-            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'smqctl;hook;help' {
-            [CompletionResult]::new('lua', 'lua', [CompletionResultType]::ParameterValue, 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'smqctl;hook;help;lua' {
-            break
-        }
-        'smqctl;hook;help;help' {
             break
         }
         'smqctl;tui' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Replay trace events from an NDJSON file (one event per line) instead of a broker')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Replay trace events from an NDJSON file (one event per line) instead of a broker')
             [CompletionResult]::new('--replay-rate', '--replay-rate', [CompletionResultType]::ParameterName, 'With --file: events per second (default: as fast as the TUI takes them)')
             [CompletionResult]::new('--buffer', '--buffer', [CompletionResultType]::ParameterName, 'Events kept for scrolling, detail and export (totals are exact regardless)')
-            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where the attach request goes (brokers made with rndtid have a random one)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'Payload bytes kept in each event''s preview (at most 32768)')
             [CompletionResult]::new('--attach-timeout', '--attach-timeout', [CompletionResultType]::ParameterName, 'How long to wait for the broker''s tracer to answer before falling back')
             [CompletionResult]::new('--fallback-topic', '--fallback-topic', [CompletionResultType]::ParameterName, 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Hide events whose topic matches this pattern (`*` wildcard; repeatable)')
+            [CompletionResult]::new('--grep', '--grep', [CompletionResultType]::ParameterName, 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)')
             [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'Old name of --fallback-topic (kept so scripts still work)')
             [CompletionResult]::new('--stats-file', '--stats-file', [CompletionResultType]::ParameterName, 'Write the loop''s own timings as JSON to this file on exit (performance tests)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
@@ -372,6 +327,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
             [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'With --file: keep reading as the file grows, like `tail -f`')
+            [CompletionResult]::new('--drops', '--drops', [CompletionResultType]::ParameterName, 'Only drops (same as --kind drop)')
             [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
             [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
@@ -380,8 +336,6 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;shell' {
@@ -412,107 +366,6 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'smqctl;profile' {
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
-            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles: name and URL')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one profile''s settings (credentials as their source only)')
-            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a profile (or replace one with --force)')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'smqctl;profile;list' {
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
-            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'smqctl;profile;show' {
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
-            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'smqctl;profile;add' {
-            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL')
-            [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in')
-            [CompletionResult]::new('--info', '--info', [CompletionResultType]::ParameterName, 'Info text sent in Connect')
-            [CompletionResult]::new('--credentials-env', '--credentials-env', [CompletionResultType]::ParameterName, 'Take the credentials from this environment variable when connecting')
-            [CompletionResult]::new('--credentials-cmd', '--credentials-cmd', [CompletionResultType]::ParameterName, 'Compute the credentials with this shell command (as --credentials-cmd)')
-            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificates (PEM) to trust')
-            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM); needs --key')
-            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key of --cert')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Default output format of sub, rpc, serve and shell')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
-            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s certificate')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a profile of the same name')
-            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'smqctl;profile;remove' {
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
-            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'smqctl;profile;help' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles: name and URL')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one profile''s settings (credentials as their source only)')
-            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a profile (or replace one with --force)')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
-            break
-        }
-        'smqctl;profile;help;list' {
-            break
-        }
-        'smqctl;profile;help;show' {
-            break
-        }
-        'smqctl;profile;help;add' {
-            break
-        }
-        'smqctl;profile;help;remove' {
-            break
-        }
-        'smqctl;profile;help;help' {
             break
         }
         'smqctl;bench' {
@@ -523,8 +376,6 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('pubsub', 'pubsub', [CompletionResultType]::ParameterValue, 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles')
             [CompletionResult]::new('rpc', 'rpc', [CompletionResultType]::ParameterValue, 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency')
             [CompletionResult]::new('connections', 'connections', [CompletionResultType]::ParameterValue, 'Open many idle connections and report the broker''s memory per connection')
@@ -534,14 +385,16 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         'smqctl;bench;pubsub' {
             [CompletionResult]::new('--pubs', '--pubs', [CompletionResultType]::ParameterName, 'Number of publishing connections')
             [CompletionResult]::new('--subs', '--subs', [CompletionResultType]::ParameterName, 'Number of subscribing connections')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Messages per publisher')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Messages per publisher')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Messages per publisher')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Publish for this long instead of --count messages')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Publish for this long instead of --count messages')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'At most this many messages per second per publisher (latency under a given load; without it publishers go flat out)')
             [CompletionResult]::new('--size', '--size', [CompletionResultType]::ParameterName, 'Payload size in bytes')
             [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'Topic to use (default: a fresh random one)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Give up waiting for missing messages after this long without one')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
@@ -566,14 +419,12 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;bench;rpc' {
             [CompletionResult]::new('--call', '--call', [CompletionResultType]::ParameterName, 'Correlated RPC: call this function on $RpcReq and await its $RpcResp')
             [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Arguments of --call as one JSON array (instead of ARGS)')
-            [CompletionResult]::new('--broker-tid', '--broker-tid', [CompletionResultType]::ParameterName, 'ETID of the broker''s server-side client (brokers made with rndtid)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Send to this client ETID (number) or topic (name) instead of the broker')
             [CompletionResult]::new('--resp', '--resp', [CompletionResultType]::ParameterName, 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)')
             [CompletionResult]::new('--rpc-req', '--rpc-req', [CompletionResultType]::ParameterName, 'Request sub-topic for --call')
@@ -583,8 +434,8 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for a reply')
             [CompletionResult]::new('--responses', '--responses', [CompletionResultType]::ParameterName, 'Gather this many replies (e.g. from several peers) before exiting')
             [CompletionResult]::new('--collect', '--collect', [CompletionResultType]::ParameterName, 'Gather replies for this long, then exit (discovery)')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Load mode: calls in flight at once')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Load mode: calls in flight at once')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Load mode: at most this many calls per second')
@@ -614,17 +465,15 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;bench;connections' {
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Connections to open')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Connections to open')
+            [CompletionResult]::new('--connections', '--connections', [CompletionResultType]::ParameterName, 'Connections to open (`--count` and `-n` are old spellings, kept hidden)')
             [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Connections opened at the same time')
             [CompletionResult]::new('--broker-pid', '--broker-pid', [CompletionResultType]::ParameterName, 'PID of the broker process, to read its memory (Linux)')
             [CompletionResult]::new('--hold', '--hold', [CompletionResultType]::ParameterName, 'Keep the connections open this long after the measurement')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
@@ -648,8 +497,6 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;bench;help' {
@@ -687,9 +534,10 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--kill-after', '--kill-after', [CompletionResultType]::ParameterName, 'Drop each device''s connection after it has been online this long (±10 %); it reconnects with backoff')
             [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Simulate only shard I of N (0-based): devices [I*N_dev/N, (I+1)*N_dev/N)')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write the full report (summary, latency histograms, every device) as JSON')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Summary and progress format on stdout')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Summary and progress format on stdout (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Summary and progress format on stdout (default: pretty on a terminal, json otherwise)')
             [CompletionResult]::new('--stats-every', '--stats-every', [CompletionResultType]::ParameterName, 'Progress line every this long when stderr is not a terminal (and --format json stats lines)')
-            [CompletionResult]::new('--broker-tid', '--broker-tid', [CompletionResultType]::ParameterName, 'ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Spread the devices'' connections over these local source addresses (comma-separated), for fleets beyond one address''s ephemeral ports')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
@@ -716,14 +564,13 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Merge the --report files of several shards into one summary')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'smqctl;simulate;merge' {
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'format')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Also write the merged report here')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
@@ -732,8 +579,6 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;simulate;help' {
@@ -747,29 +592,149 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         'smqctl;simulate;help;help' {
             break
         }
-        'smqctl;completions' {
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+        'smqctl;hook' {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('lua', 'lua', [CompletionResultType]::ParameterValue, 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'smqctl;hook;lua' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
             [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'smqctl;hook;help' {
+            [CompletionResult]::new('lua', 'lua', [CompletionResultType]::ParameterValue, 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'smqctl;hook;help;lua' {
+            break
+        }
+        'smqctl;hook;help;help' {
+            break
+        }
+        'smqctl;profile' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles: name and URL')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one profile''s settings (credentials as their source only)')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a profile (or replace one with --force)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'smqctl;profile;list' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'smqctl;profile;show' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'smqctl;profile;add' {
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL')
+            [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in')
+            [CompletionResult]::new('--info', '--info', [CompletionResultType]::ParameterName, 'Info text sent in Connect')
+            [CompletionResult]::new('--credentials-env', '--credentials-env', [CompletionResultType]::ParameterName, 'Take the credentials from this environment variable when connecting')
+            [CompletionResult]::new('--credentials-cmd', '--credentials-cmd', [CompletionResultType]::ParameterName, 'Compute the credentials with this shell command (as --credentials-cmd)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'CA certificates (PEM) to trust')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM); needs --key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key of --cert')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Default output format of sub, rpc, serve and shell')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s certificate')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a profile of the same name')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'smqctl;profile;remove' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'smqctl;profile;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles: name and URL')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one profile''s settings (credentials as their source only)')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a profile (or replace one with --force)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'smqctl;profile;help;list' {
+            break
+        }
+        'smqctl;profile;help;show' {
+            break
+        }
+        'smqctl;profile;help;add' {
+            break
+        }
+        'smqctl;profile;help;remove' {
+            break
+        }
+        'smqctl;profile;help;help' {
+            break
+        }
+        'smqctl;completions' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'smqctl;man' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory to write every page into; without it, smqctl.1 goes to stdout')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
             [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'smqctl;help' {
@@ -780,12 +745,12 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('broker', 'broker', [CompletionResultType]::ParameterValue, 'Run the embedded SMQ broker (WebSocket and raw transport on one port)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Show what a broker does: publishes, drops, denials, connects, closes (live)')
-            [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)')
             [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Watch broker trace events live: table, detail, filters, stats, export')
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
-            [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)')
+            [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)')
+            [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (smqctl.1 and one per subcommand)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -812,36 +777,10 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         'smqctl;help;trace' {
             break
         }
-        'smqctl;help;hook' {
-            [CompletionResult]::new('lua', 'lua', [CompletionResultType]::ParameterValue, 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)')
-            break
-        }
-        'smqctl;help;hook;lua' {
-            break
-        }
         'smqctl;help;tui' {
             break
         }
         'smqctl;help;shell' {
-            break
-        }
-        'smqctl;help;profile' {
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles: name and URL')
-            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one profile''s settings (credentials as their source only)')
-            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a profile (or replace one with --force)')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile')
-            break
-        }
-        'smqctl;help;profile;list' {
-            break
-        }
-        'smqctl;help;profile;show' {
-            break
-        }
-        'smqctl;help;profile;add' {
-            break
-        }
-        'smqctl;help;profile;remove' {
             break
         }
         'smqctl;help;bench' {
@@ -864,6 +803,32 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             break
         }
         'smqctl;help;simulate;merge' {
+            break
+        }
+        'smqctl;help;hook' {
+            [CompletionResult]::new('lua', 'lua', [CompletionResultType]::ParameterValue, 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)')
+            break
+        }
+        'smqctl;help;hook;lua' {
+            break
+        }
+        'smqctl;help;profile' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the profiles: name and URL')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one profile''s settings (credentials as their source only)')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Add a profile (or replace one with --force)')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a profile')
+            break
+        }
+        'smqctl;help;profile;list' {
+            break
+        }
+        'smqctl;help;profile;show' {
+            break
+        }
+        'smqctl;help;profile;add' {
+            break
+        }
+        'smqctl;help;profile;remove' {
             break
         }
         'smqctl;help;completions' {

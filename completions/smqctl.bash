@@ -224,7 +224,7 @@ _smqctl() {
 
     case "${cmd}" in
         smqctl)
-            opts="-v -h -V --trace-packets --verbose --color --profile --help --version sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help"
+            opts="-v -h -V --trace-packets --verbose --color --profile --help --version sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -246,7 +246,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench)
-            opts="-v -h -V --trace-packets --verbose --color --profile --help --version pubsub rpc connections help"
+            opts="-v -h --trace-packets --verbose --color --profile --help pubsub rpc connections help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -268,17 +268,13 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__connections)
-            opts="-n -u -v -h -V --count --parallel --broker-pid --hold --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-F -u -v -h --connections --parallel --broker-pid --hold --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --count)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -n)
+                --connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -295,6 +291,10 @@ _smqctl() {
                     return 0
                     ;;
                 --format)
+                    COMPREPLY=($(compgen -W "pretty json" -- "${cur}"))
+                    return 0
+                    ;;
+                -F)
                     COMPREPLY=($(compgen -W "pretty json" -- "${cur}"))
                     return 0
                     ;;
@@ -436,7 +436,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__pubsub)
-            opts="-n -u -v -h -V --pubs --subs --count --duration --rate --size --topic --embedded --idle-timeout --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-C -d -F -u -v -h --pubs --subs --count --duration --rate --size --topic --embedded --idle-timeout --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -454,11 +454,15 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -n)
+                -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -479,6 +483,10 @@ _smqctl() {
                     return 0
                     ;;
                 --format)
+                    COMPREPLY=($(compgen -W "pretty json" -- "${cur}"))
+                    return 0
+                    ;;
+                -F)
                     COMPREPLY=($(compgen -W "pretty json" -- "${cur}"))
                     return 0
                     ;;
@@ -550,7 +558,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__rpc)
-            opts="-W -n -c -F -u -v -h -V --call --args --args-text --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-W -C -c -F -u -v -h --call --args --args-text --server-etid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -564,7 +572,7 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --broker-tid)
+                --server-etid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -608,7 +616,7 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -n)
+                -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -700,7 +708,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__broker)
-            opts="-v -h -V --listen --tls-cert --tls-key --tls-client-ca --rndtid --auth --handlers --deny-topic --credentials --trace-allow --trace-packets --verbose --color --profile --help --version"
+            opts="-v -h --listen --tls-cert --tls-key --tls-client-ca --rndtid --auth --handlers --deny-topic --credentials --trace-allow --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -758,18 +766,18 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__completions)
-            opts="-v -h -V --trace-packets --verbose --color --profile --help --version bash elvish fish powershell zsh"
+            opts="-v -h --trace-packets --profile --verbose --color --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -780,7 +788,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__demo)
-            opts="-n -F -v -h -V --devices --listen --every --no-tui --duration --format --trace-packets --verbose --color --profile --help --version"
+            opts="-n -d -F -v -h --devices --listen --every --no-tui --duration --format --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -803,6 +811,10 @@ _smqctl() {
                     return 0
                     ;;
                 --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -830,7 +842,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__help)
-            opts="sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help"
+            opts="sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1194,18 +1206,18 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__hook)
-            opts="-v -h -V --trace-packets --verbose --color --profile --help --version lua help"
+            opts="-v -h --trace-packets --profile --verbose --color --help lua help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1258,7 +1270,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__hook__subcmd__lua)
-            opts="-o -v -h -V --output --trace-packets --verbose --color --profile --help --version"
+            opts="-o -v -h --output --trace-packets --profile --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1272,12 +1284,12 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1288,7 +1300,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__man)
-            opts="-v -h -V --dir --trace-packets --verbose --color --profile --help --version"
+            opts="-v -h --dir --trace-packets --profile --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1298,12 +1310,12 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1314,18 +1326,18 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__profile)
-            opts="-v -h -V --trace-packets --verbose --color --profile --help --version list show add remove help"
+            opts="-v -h --trace-packets --profile --verbose --color --help list show add remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1336,7 +1348,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__profile__subcmd__add)
-            opts="-v -h -V --url --uid --info --credentials-env --credentials-cmd --cacert --cert --key --insecure --format --force --trace-packets --verbose --color --profile --help --version"
+            opts="-v -h --url --uid --info --credentials-env --credentials-cmd --cacert --cert --key --insecure --format --force --trace-packets --profile --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1378,12 +1390,12 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "pretty json raw hex" -- "${cur}"))
                     return 0
                     ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1478,18 +1490,18 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__profile__subcmd__list)
-            opts="-v -h -V --trace-packets --verbose --color --profile --help --version"
+            opts="-v -h --trace-packets --profile --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1500,18 +1512,18 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__profile__subcmd__remove)
-            opts="-v -h -V --trace-packets --verbose --color --profile --help --version"
+            opts="-v -h --trace-packets --profile --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1522,18 +1534,18 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__profile__subcmd__show)
-            opts="-v -h -V --trace-packets --verbose --color --profile --help --version"
+            opts="-v -h --trace-packets --profile --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1544,7 +1556,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__pub)
-            opts="-f -u -v -h -V --to-etid --subtopic --file --json --text --binary --hex --count --interval --stdin --stdin-lines --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-f -C -u -v -h --to-etid --subtopic --file --json --text --binary --hex --count --interval --stdin --stdin-lines --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1567,6 +1579,10 @@ _smqctl() {
                     return 0
                     ;;
                 --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1642,7 +1658,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__rpc)
-            opts="-W -n -c -F -u -v -h -V --call --args --args-text --broker-tid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-W -C -c -F -u -v -h --call --args --args-text --server-etid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1656,7 +1672,7 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --broker-tid)
+                --server-etid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1700,7 +1716,7 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                -n)
+                -C)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1792,7 +1808,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__serve)
-            opts="-C -F -u -v -h -V --reply --echo --exec --rpc-exec --rpc-req --rpc-resp --resp --topic --delay --exec-timeout --count --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-C -F -u -v -h --reply --echo --exec --rpc-exec --rpc-req --rpc-resp --resp --topic --delay --exec-timeout --count --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1918,7 +1934,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__shell)
-            opts="-F -u -v -h -V --script --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-F -u -v -h --script --format --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2004,7 +2020,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__simulate)
-            opts="-n -s -d -u -v -h -V --devices --scenario --print-scenario --print-handlers --ramp --duration --stagger --interval --churn --kill-after --shard --verify --report --format --stats-every --broker-tid --bind --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version merge help"
+            opts="-n -s -d -F -u -v -h --devices --scenario --print-scenario --print-handlers --ramp --duration --stagger --interval --churn --kill-after --shard --verify --report --format --stats-every --server-etid --bind --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2074,11 +2090,15 @@ _smqctl() {
                     COMPREPLY=($(compgen -W "pretty json" -- "${cur}"))
                     return 0
                     ;;
+                -F)
+                    COMPREPLY=($(compgen -W "pretty json" -- "${cur}"))
+                    return 0
+                    ;;
                 --stats-every)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --broker-tid)
+                --server-etid)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2196,13 +2216,17 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__simulate__subcmd__merge)
-            opts="-v -h -V --format --report --trace-packets --verbose --color --profile --help --version"
+            opts="-F -v -h --format --report --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
+                    COMPREPLY=($(compgen -W "pretty json" -- "${cur}"))
+                    return 0
+                    ;;
+                -F)
                     COMPREPLY=($(compgen -W "pretty json" -- "${cur}"))
                     return 0
                     ;;
@@ -2226,7 +2250,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__sub)
-            opts="-F -C -W -N -u -v -h -V --subtopic --resolve-subtopic --observe --datatype --format --count --timeout --no-newline --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-F -C -W -N -u -v -h --subtopic --resolve-subtopic --observe --datatype --format --count --timeout --no-newline --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2336,7 +2360,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__trace)
-            opts="-C -W -F -u -v -h -V --server-etid --preview --attach-timeout --fallback-topic --kind --drops --topic --exclude --grep --count --timeout --no-fallback --no-reconnect --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-f -C -W -F -u -v -h --server-etid --preview --attach-timeout --fallback-topic --file --kind --drops --exclude --grep --topic --count --timeout --no-fallback --no-reconnect --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2358,11 +2382,15 @@ _smqctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --kind)
+                --file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --topic)
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2371,6 +2399,10 @@ _smqctl() {
                     return 0
                     ;;
                 --grep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2466,13 +2498,17 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__tui)
-            opts="-u -v -h -V --file --replay-rate --follow --buffer --server-etid --preview --attach-timeout --fallback-topic --topic --stats-file --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help --version"
+            opts="-f -u -v -h --file --replay-rate --follow --buffer --server-etid --preview --attach-timeout --fallback-topic --kind --drops --exclude --grep --topic --stats-file --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2497,6 +2533,18 @@ _smqctl() {
                     return 0
                     ;;
                 --fallback-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grep)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,12 +34,12 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
             cand demo 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
-            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
             cand tui 'Watch broker trace events live: table, detail, filters, stats, export'
             cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
-            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand simulate 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
+            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -81,14 +81,13 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;pub'= {
             cand --to-etid 'Send straight to this client ETID (or any numeric TID) instead of a topic'
             cand --subtopic 'Sub-topic name to send with the message (e.g. a message type)'
             cand -f 'Read the payload from a file'
             cand --file 'Read the payload from a file'
+            cand -C 'Send the message this many times'
             cand --count 'Send the message this many times'
             cand --interval 'Wait this long between messages'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
@@ -120,13 +119,11 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;rpc'= {
             cand --call 'Correlated RPC: call this function on $RpcReq and await its $RpcResp'
             cand --args 'Arguments of --call as one JSON array (instead of ARGS)'
-            cand --broker-tid 'ETID of the broker''s server-side client (brokers made with rndtid)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --to 'Send to this client ETID (number) or topic (name) instead of the broker'
             cand --resp 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)'
             cand --rpc-req 'Request sub-topic for --call'
@@ -136,8 +133,8 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --timeout 'How long to wait for a reply'
             cand --responses 'Gather this many replies (e.g. from several peers) before exiting'
             cand --collect 'Gather replies for this long, then exit (discovery)'
-            cand -n 'Load mode: make this many calls and print a latency summary'
-            cand --count 'Load mode: make this many calls and print a latency summary'
+            cand -C 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)'
+            cand --count 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)'
             cand -c 'Load mode: calls in flight at once'
             cand --concurrency 'Load mode: calls in flight at once'
             cand --rate 'Load mode: at most this many calls per second'
@@ -167,8 +164,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;serve'= {
             cand --reply 'Answer with this payload (a template)'
@@ -209,8 +204,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;broker'= {
             cand --listen 'Address to listen on (loopback unless told otherwise; port 0 picks one)'
@@ -230,14 +223,13 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;demo'= {
             cand -n 'Charger devices in the simulated fleet'
             cand --devices 'Charger devices in the simulated fleet'
             cand --listen 'Address of the embedded broker (port 0 picks a free one)'
             cand --every 'Time between two operator actions (e.g. 700ms, 2s)'
+            cand -d 'With --no-tui: stop after this long (default: until Ctrl-C)'
             cand --duration 'With --no-tui: stop after this long (default: until Ctrl-C)'
             cand -F 'With --no-tui: pretty lines or the trace schema''s JSON (default: pretty on a terminal)'
             cand --format 'With --no-tui: pretty lines or the trace schema''s JSON (default: pretty on a terminal)'
@@ -249,18 +241,18 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;trace'= {
-            cand --server-etid 'ETID of the broker''s own client, where the attach request goes (brokers made with rndtid have a random one)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --preview 'Payload bytes kept in each event''s preview (at most 32768)'
             cand --attach-timeout 'How long to wait for the broker''s tracer to answer before falling back'
             cand --fallback-topic 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)'
+            cand -f 'Read the events from this NDJSON file (`trace --format json` output, a TUI export) instead of a broker; the same filters, --count and --format apply'
+            cand --file 'Read the events from this NDJSON file (`trace --format json` output, a TUI export) instead of a broker; the same filters, --count and --format apply'
             cand --kind 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error'
-            cand --topic 'Only events whose topic matches this pattern (`*` wildcard; repeatable)'
-            cand --exclude 'Hide events whose topic matches this pattern (repeatable)'
+            cand --exclude 'Hide events whose topic matches this pattern (`*` wildcard; repeatable)'
             cand --grep 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)'
+            cand --topic 'Only events whose topic matches this pattern (`*` wildcard; repeatable)'
             cand -C 'Exit after this many events (snapshots and notices do not count)'
             cand --count 'Exit after this many events (snapshots and notices do not count)'
             cand -W 'Stop after this long; exit 5 if --count events (without --count: any event) did not arrive'
@@ -293,51 +285,19 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;hook'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'smqctl;hook;lua'= {
-            cand -o 'Write to this file instead of stdout'
-            cand --output 'Write to this file instead of stdout'
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;hook;help'= {
-            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'smqctl;hook;help;lua'= {
-        }
-        &'smqctl;hook;help;help'= {
         }
         &'smqctl;tui'= {
+            cand -f 'Replay trace events from an NDJSON file (one event per line) instead of a broker'
             cand --file 'Replay trace events from an NDJSON file (one event per line) instead of a broker'
             cand --replay-rate 'With --file: events per second (default: as fast as the TUI takes them)'
             cand --buffer 'Events kept for scrolling, detail and export (totals are exact regardless)'
-            cand --server-etid 'ETID of the broker''s own client, where the attach request goes (brokers made with rndtid have a random one)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --preview 'Payload bytes kept in each event''s preview (at most 32768)'
             cand --attach-timeout 'How long to wait for the broker''s tracer to answer before falling back'
             cand --fallback-topic 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)'
+            cand --kind 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error'
+            cand --exclude 'Hide events whose topic matches this pattern (`*` wildcard; repeatable)'
+            cand --grep 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)'
             cand --topic 'Old name of --fallback-topic (kept so scripts still work)'
             cand --stats-file 'Write the loop''s own timings as JSON to this file on exit (performance tests)'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
@@ -356,6 +316,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --follow 'With --file: keep reading as the file grows, like `tail -f`'
+            cand --drops 'Only drops (same as --kind drop)'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
             cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
@@ -364,8 +325,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;shell'= {
             cand --script 'Run the commands in FILE (`-` for stdin) instead of prompting'
@@ -395,96 +354,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;profile'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-            cand list 'List the profiles: name and URL'
-            cand show 'Show one profile''s settings (credentials as their source only)'
-            cand add 'Add a profile (or replace one with --force)'
-            cand remove 'Remove a profile'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'smqctl;profile;list'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;profile;show'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;profile;add'= {
-            cand --url 'Broker URL'
-            cand --uid 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in'
-            cand --info 'Info text sent in Connect'
-            cand --credentials-env 'Take the credentials from this environment variable when connecting'
-            cand --credentials-cmd 'Compute the credentials with this shell command (as --credentials-cmd)'
-            cand --cacert 'CA certificates (PEM) to trust'
-            cand --cert 'Client certificate (PEM); needs --key'
-            cand --key 'Private key of --cert'
-            cand --format 'Default output format of sub, rpc, serve and shell'
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --insecure 'Do not verify the broker''s certificate'
-            cand --force 'Replace a profile of the same name'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;profile;remove'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
-            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
-            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
-            cand -v 'More log output on stderr (repeat for more)'
-            cand --verbose 'More log output on stderr (repeat for more)'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'smqctl;profile;help'= {
-            cand list 'List the profiles: name and URL'
-            cand show 'Show one profile''s settings (credentials as their source only)'
-            cand add 'Add a profile (or replace one with --force)'
-            cand remove 'Remove a profile'
-            cand help 'Print this message or the help of the given subcommand(s)'
-        }
-        &'smqctl;profile;help;list'= {
-        }
-        &'smqctl;profile;help;show'= {
-        }
-        &'smqctl;profile;help;add'= {
-        }
-        &'smqctl;profile;help;remove'= {
-        }
-        &'smqctl;profile;help;help'= {
         }
         &'smqctl;bench'= {
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
@@ -494,8 +363,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
             cand pubsub 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
             cand rpc 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
             cand connections 'Open many idle connections and report the broker''s memory per connection'
@@ -504,14 +371,16 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;bench;pubsub'= {
             cand --pubs 'Number of publishing connections'
             cand --subs 'Number of subscribing connections'
-            cand -n 'Messages per publisher'
+            cand -C 'Messages per publisher'
             cand --count 'Messages per publisher'
+            cand -d 'Publish for this long instead of --count messages'
             cand --duration 'Publish for this long instead of --count messages'
             cand --rate 'At most this many messages per second per publisher (latency under a given load; without it publishers go flat out)'
             cand --size 'Payload size in bytes'
             cand --topic 'Topic to use (default: a fresh random one)'
             cand --idle-timeout 'Give up waiting for missing messages after this long without one'
-            cand --format 'format'
+            cand -F 'Output (default: pretty on a terminal, json otherwise)'
+            cand --format 'Output (default: pretty on a terminal, json otherwise)'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
@@ -536,13 +405,11 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;bench;rpc'= {
             cand --call 'Correlated RPC: call this function on $RpcReq and await its $RpcResp'
             cand --args 'Arguments of --call as one JSON array (instead of ARGS)'
-            cand --broker-tid 'ETID of the broker''s server-side client (brokers made with rndtid)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --to 'Send to this client ETID (number) or topic (name) instead of the broker'
             cand --resp 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)'
             cand --rpc-req 'Request sub-topic for --call'
@@ -552,8 +419,8 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --timeout 'How long to wait for a reply'
             cand --responses 'Gather this many replies (e.g. from several peers) before exiting'
             cand --collect 'Gather replies for this long, then exit (discovery)'
-            cand -n 'Load mode: make this many calls and print a latency summary'
-            cand --count 'Load mode: make this many calls and print a latency summary'
+            cand -C 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)'
+            cand --count 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)'
             cand -c 'Load mode: calls in flight at once'
             cand --concurrency 'Load mode: calls in flight at once'
             cand --rate 'Load mode: at most this many calls per second'
@@ -583,16 +450,14 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;bench;connections'= {
-            cand -n 'Connections to open'
-            cand --count 'Connections to open'
+            cand --connections 'Connections to open (`--count` and `-n` are old spellings, kept hidden)'
             cand --parallel 'Connections opened at the same time'
             cand --broker-pid 'PID of the broker process, to read its memory (Linux)'
             cand --hold 'Keep the connections open this long after the measurement'
-            cand --format 'format'
+            cand -F 'Output (default: pretty on a terminal, json otherwise)'
+            cand --format 'Output (default: pretty on a terminal, json otherwise)'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
@@ -616,8 +481,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;bench;help'= {
             cand pubsub 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
@@ -649,9 +512,10 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --kill-after 'Drop each device''s connection after it has been online this long (±10 %); it reconnects with backoff'
             cand --shard 'Simulate only shard I of N (0-based): devices [I*N_dev/N, (I+1)*N_dev/N)'
             cand --report 'Write the full report (summary, latency histograms, every device) as JSON'
-            cand --format 'Summary and progress format on stdout'
+            cand -F 'Summary and progress format on stdout (default: pretty on a terminal, json otherwise)'
+            cand --format 'Summary and progress format on stdout (default: pretty on a terminal, json otherwise)'
             cand --stats-every 'Progress line every this long when stderr is not a terminal (and --format json stats lines)'
-            cand --broker-tid 'ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --bind 'Spread the devices'' connections over these local source addresses (comma-separated), for fleets beyond one address''s ephemeral ports'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
@@ -678,13 +542,12 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
             cand merge 'Merge the --report files of several shards into one summary'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'smqctl;simulate;merge'= {
-            cand --format 'format'
+            cand -F 'Output (default: pretty on a terminal, json otherwise)'
+            cand --format 'Output (default: pretty on a terminal, json otherwise)'
             cand --report 'Also write the merged report here'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
@@ -693,8 +556,6 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;simulate;help'= {
             cand merge 'Merge the --report files of several shards into one summary'
@@ -704,28 +565,132 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;simulate;help;help'= {
         }
-        &'smqctl;completions'= {
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+        &'smqctl;hook'= {
             cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;hook;lua'= {
+            cand -o 'Write to this file instead of stdout'
+            cand --output 'Write to this file instead of stdout'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
+        }
+        &'smqctl;hook;help'= {
+            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;hook;help;lua'= {
+        }
+        &'smqctl;hook;help;help'= {
+        }
+        &'smqctl;profile'= {
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;profile;list'= {
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'smqctl;profile;show'= {
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'smqctl;profile;add'= {
+            cand --url 'Broker URL'
+            cand --uid 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in'
+            cand --info 'Info text sent in Connect'
+            cand --credentials-env 'Take the credentials from this environment variable when connecting'
+            cand --credentials-cmd 'Compute the credentials with this shell command (as --credentials-cmd)'
+            cand --cacert 'CA certificates (PEM) to trust'
+            cand --cert 'Client certificate (PEM); needs --key'
+            cand --key 'Private key of --cert'
+            cand --format 'Default output format of sub, rpc, serve and shell'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --insecure 'Do not verify the broker''s certificate'
+            cand --force 'Replace a profile of the same name'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'smqctl;profile;remove'= {
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'smqctl;profile;help'= {
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'smqctl;profile;help;list'= {
+        }
+        &'smqctl;profile;help;show'= {
+        }
+        &'smqctl;profile;help;add'= {
+        }
+        &'smqctl;profile;help;remove'= {
+        }
+        &'smqctl;profile;help;help'= {
+        }
+        &'smqctl;completions'= {
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'smqctl;man'= {
             cand --dir 'Directory to write every page into; without it, smqctl.1 goes to stdout'
-            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
             cand -v 'More log output on stderr (repeat for more)'
             cand --verbose 'More log output on stderr (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'smqctl;help'= {
             cand sub 'Subscribe to topics (or `self`) and print what arrives'
@@ -735,12 +700,12 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand broker 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
             cand demo 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
             cand trace 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
-            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
             cand tui 'Watch broker trace events live: table, detail, filters, stats, export'
             cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
-            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand simulate 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
+            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+            cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -759,28 +724,9 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;help;trace'= {
         }
-        &'smqctl;help;hook'= {
-            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
-        }
-        &'smqctl;help;hook;lua'= {
-        }
         &'smqctl;help;tui'= {
         }
         &'smqctl;help;shell'= {
-        }
-        &'smqctl;help;profile'= {
-            cand list 'List the profiles: name and URL'
-            cand show 'Show one profile''s settings (credentials as their source only)'
-            cand add 'Add a profile (or replace one with --force)'
-            cand remove 'Remove a profile'
-        }
-        &'smqctl;help;profile;list'= {
-        }
-        &'smqctl;help;profile;show'= {
-        }
-        &'smqctl;help;profile;add'= {
-        }
-        &'smqctl;help;profile;remove'= {
         }
         &'smqctl;help;bench'= {
             cand pubsub 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
@@ -797,6 +743,25 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand merge 'Merge the --report files of several shards into one summary'
         }
         &'smqctl;help;simulate;merge'= {
+        }
+        &'smqctl;help;hook'= {
+            cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+        }
+        &'smqctl;help;hook;lua'= {
+        }
+        &'smqctl;help;profile'= {
+            cand list 'List the profiles: name and URL'
+            cand show 'Show one profile''s settings (credentials as their source only)'
+            cand add 'Add a profile (or replace one with --force)'
+            cand remove 'Remove a profile'
+        }
+        &'smqctl;help;profile;list'= {
+        }
+        &'smqctl;help;profile;show'= {
+        }
+        &'smqctl;help;profile;add'= {
+        }
+        &'smqctl;help;profile;remove'= {
         }
         &'smqctl;help;completions'= {
         }

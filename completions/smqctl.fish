@@ -39,12 +39,12 @@ complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "serve" -d 'Answer req
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "demo" -d 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
-complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
-complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "simulate" -d 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -85,11 +85,10 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l connect-v2 -d 'Sen
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand sub" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l to-etid -d 'Send straight to this client ETID (or any numeric TID) instead of a topic' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l subtopic -d 'Sub-topic name to send with the message (e.g. a message type)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s f -l file -d 'Read the payload from a file' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l count -d 'Send the message this many times' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s C -l count -d 'Send the message this many times' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l interval -d 'Wait this long between messages' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
@@ -119,10 +118,9 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l connect-v2 -d 'Sen
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand pub" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l call -d 'Correlated RPC: call this function on $RpcReq and await its $RpcResp' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l args -d 'Arguments of --call as one JSON array (instead of ARGS)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l broker-tid -d 'ETID of the broker\'s server-side client (brokers made with rndtid)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l to -d 'Send to this client ETID (number) or topic (name) instead of the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l resp -d 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l rpc-req -d 'Request sub-topic for --call' -r
@@ -131,7 +129,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l id-field -d 'Put a
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s W -l timeout -d 'How long to wait for a reply' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l responses -d 'Gather this many replies (e.g. from several peers) before exiting' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l collect -d 'Gather replies for this long, then exit (discovery)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s n -l count -d 'Load mode: make this many calls and print a latency summary' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s C -l count -d 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s c -l concurrency -d 'Load mode: calls in flight at once' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l rate -d 'Load mode: at most this many calls per second' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Time, topic, sub-topic, sender and the payload, for people'
@@ -161,7 +159,6 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l connect-v2 -d 'Sen
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l reply -d 'Answer with this payload (a template)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l exec -d 'Answer with the stdout of this shell command (request on its stdin)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l rpc-exec -d 'Answer $RpcReq calls with this command ({name,args} on stdin, result JSON on stdout)' -r
@@ -200,7 +197,6 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l connect-v2 -d 'S
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l listen -d 'Address to listen on (loopback unless told otherwise; port 0 picks one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l tls-cert -d 'TLS certificate chain (PEM): serve wss:// and https:// instead of ws:// and http://' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l tls-key -d 'TLS private key (PEM) for --tls-cert' -r -F
@@ -218,11 +214,10 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l rndtid -d 'Give
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s n -l devices -d 'Charger devices in the simulated fleet' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l listen -d 'Address of the embedded broker (port 0 picks a free one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l every -d 'Time between two operator actions (e.g. 700ms, 2s)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l duration -d 'With --no-tui: stop after this long (default: until Ctrl-C)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s d -l duration -d 'With --no-tui: stop after this long (default: until Ctrl-C)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s F -l format -d 'With --no-tui: pretty lines or the trace schema\'s JSON (default: pretty on a terminal)' -r -f -a "pretty\t'One readable line per event (colour on a terminal)'
 json\t'The schema\'s JSON, one event per line'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -233,15 +228,15 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l no-tui -d 'Print 
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l server-etid -d 'ETID of the broker\'s own client, where the attach request goes (brokers made with rndtid have a random one)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s f -l file -d 'Read the events from this NDJSON file (`trace --format json` output, a TUI export) instead of a broker; the same filters, --count and --format apply' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l kind -d 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l topic -d 'Only events whose topic matches this pattern (`*` wildcard; repeatable)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l exclude -d 'Hide events whose topic matches this pattern (repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l exclude -d 'Hide events whose topic matches this pattern (`*` wildcard; repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l grep -d 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l topic -d 'Only events whose topic matches this pattern (`*` wildcard; repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s C -l count -d 'Exit after this many events (snapshots and notices do not count)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s W -l timeout -d 'Stop after this long; exit 5 if --count events (without --count: any event) did not arrive' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s F -l format -d 'Output format (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'One readable line per event (colour on a terminal)'
@@ -271,35 +266,16 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l connect-v2 -d 'S
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s h -l help -d 'Print help'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s o -l output -d 'Write to this file instead of stdout' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s v -l verbose -d 'More log output on stderr (repeat for more)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l file -d 'Replay trace events from an NDJSON file (one event per line) instead of a broker' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s f -l file -d 'Replay trace events from an NDJSON file (one event per line) instead of a broker' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l replay-rate -d 'With --file: events per second (default: as fast as the TUI takes them)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l buffer -d 'Events kept for scrolling, detail and export (totals are exact regardless)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l server-etid -d 'ETID of the broker\'s own client, where the attach request goes (brokers made with rndtid have a random one)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l kind -d 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l exclude -d 'Hide events whose topic matches this pattern (`*` wildcard; repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l grep -d 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l topic -d 'Old name of --fallback-topic (kept so scripts still work)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l stats-file -d 'Write the loop\'s own timings as JSON to this file on exit (performance tests)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
@@ -319,13 +295,13 @@ always\t''
 never\t''"
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l follow -d 'With --file: keep reading as the file grows, like `tail -f`'
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l drops -d 'Only drops (same as --kind drop)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l script -d 'Run the commands in FILE (`-` for stdin) instead of prompting' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -s F -l format -d 'How messages print (default: pretty at a prompt or terminal, json otherwise)' -r -f -a "pretty\t'Time, topic, sub-topic, sender and the payload, for people'
 json\t'One JSON object per line (for jq)'
@@ -354,71 +330,6 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l connect-v2 -d 'S
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "list" -d 'List the profiles: name and URL'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "add" -d 'Add a profile (or replace one with --force)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "remove" -d 'Remove a profile'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (repeat for more)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log output on stderr (repeat for more)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l url -d 'Broker URL' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l uid -d 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l info -d 'Info text sent in Connect' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l credentials-env -d 'Take the credentials from this environment variable when connecting' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l credentials-cmd -d 'Compute the credentials with this shell command (as --credentials-cmd)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l cacert -d 'CA certificates (PEM) to trust' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l cert -d 'Client certificate (PEM); needs --key' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l key -d 'Private key of --cert' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l format -d 'Default output format of sub, rpc, serve and shell' -r -f -a "pretty\t'Time, topic, sub-topic, sender and the payload, for people'
-json\t'One JSON object per line (for jq)'
-raw\t'The payload bytes only'
-hex\t'A hex dump of the payload'"
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l insecure -d 'Do not verify the broker\'s certificate'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l force -d 'Replace a profile of the same name'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More log output on stderr (repeat for more)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
-always\t''
-never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More log output on stderr (repeat for more)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the profiles: name and URL'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a profile (or replace one with --force)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a profile'
-complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -426,20 +337,19 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -s h -l help -d 'Print help'
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -f -a "pubsub" -d 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -f -a "rpc" -d 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -f -a "connections" -d 'Open many idle connections and report the broker\'s memory per connection'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and not __fish_seen_subcommand_from pubsub rpc connections help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l pubs -d 'Number of publishing connections' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l subs -d 'Number of subscribing connections' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s n -l count -d 'Messages per publisher' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l duration -d 'Publish for this long instead of --count messages' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s C -l count -d 'Messages per publisher' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s d -l duration -d 'Publish for this long instead of --count messages' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l rate -d 'At most this many messages per second per publisher (latency under a given load; without it publishers go flat out)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l size -d 'Payload size in bytes' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l topic -d 'Topic to use (default: a fresh random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l idle-timeout -d 'Give up waiting for missing messages after this long without one' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l format -r -f -a "pretty\t'Aligned text for people'
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
@@ -464,10 +374,9 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l call -d 'Correlated RPC: call this function on $RpcReq and await its $RpcResp' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l args -d 'Arguments of --call as one JSON array (instead of ARGS)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l broker-tid -d 'ETID of the broker\'s server-side client (brokers made with rndtid)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l to -d 'Send to this client ETID (number) or topic (name) instead of the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l resp -d 'Sub-topic the reply arrives on (default: REQUEST with Req -> Resp)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l rpc-req -d 'Request sub-topic for --call' -r
@@ -476,7 +385,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s W -l timeout -d 'How long to wait for a reply' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l responses -d 'Gather this many replies (e.g. from several peers) before exiting' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l collect -d 'Gather replies for this long, then exit (discovery)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s n -l count -d 'Load mode: make this many calls and print a latency summary' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s C -l count -d 'Load mode: make this many calls and print a latency summary (`-n` is the old short form, kept hidden)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s c -l concurrency -d 'Load mode: calls in flight at once' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l rate -d 'Load mode: at most this many calls per second' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Time, topic, sub-topic, sender and the payload, for people'
@@ -506,12 +415,11 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s n -l count -d 'Connections to open' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l connections -d 'Connections to open (`--count` and `-n` are old spellings, kept hidden)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l parallel -d 'Connections opened at the same time' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l broker-pid -d 'PID of the broker process, to read its memory (Linux)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l hold -d 'Keep the connections open this long after the measurement' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l format -r -f -a "pretty\t'Aligned text for people'
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
@@ -535,7 +443,6 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "pubsub" -d 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "rpc" -d 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from help" -f -a "connections" -d 'Open many idle connections and report the broker\'s memory per connection'
@@ -552,10 +459,10 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_s
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l kill-after -d 'Drop each device\'s connection after it has been online this long (±10 %); it reconnects with backoff' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l shard -d 'Simulate only shard I of N (0-based): devices [I*N_dev/N, (I+1)*N_dev/N)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l report -d 'Write the full report (summary, latency histograms, every device) as JSON' -r -F
-complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l format -d 'Summary and progress format on stdout' -r -f -a "pretty\t'Aligned text for people'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s F -l format -d 'Summary and progress format on stdout (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l stats-every -d 'Progress line every this long when stderr is not a terminal (and --format json stats lines)' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l broker-tid -d 'ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l bind -d 'Spread the devices\' connections over these local source addresses (comma-separated), for fleets beyond one address\'s ephemeral ports' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
@@ -581,10 +488,9 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_s
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -f -a "merge" -d 'Merge the --report files of several shards into one summary'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l format -r -f -a "pretty\t'Aligned text for people'
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l report -d 'Also write the merged report here' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -594,48 +500,123 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from help" -f -a "merge" -d 'Merge the --report files of several shards into one summary'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s h -l help -d 'Print help'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s o -l output -d 'Write to this file instead of stdout' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "list" -d 'List the profiles: name and URL'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "add" -d 'Add a profile (or replace one with --force)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "remove" -d 'Remove a profile'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l url -d 'Broker URL' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l uid -d 'UID template: {{user}}, {{host}}, {{pid}} and {{random}} are filled in' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l info -d 'Info text sent in Connect' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l credentials-env -d 'Take the credentials from this environment variable when connecting' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l credentials-cmd -d 'Compute the credentials with this shell command (as --credentials-cmd)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l cacert -d 'CA certificates (PEM) to trust' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l cert -d 'Client certificate (PEM); needs --key' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l key -d 'Private key of --cert' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l format -d 'Default output format of sub, rpc, serve and shell' -r -f -a "pretty\t'Time, topic, sub-topic, sender and the payload, for people'
+json\t'One JSON object per line (for jq)'
+raw\t'The payload bytes only'
+hex\t'A hex dump of the payload'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l insecure -d 'Do not verify the broker\'s certificate'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l force -d 'Replace a profile of the same name'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the profiles: name and URL'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a profile (or replace one with --force)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a profile'
+complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l dir -d 'Directory to write every page into; without it, smqctl.1 goes to stdout' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "demo" -d 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "simulate" -d 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace hook tui shell profile bench simulate completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "demo" -d 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "simulate" -d 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "pubsub" -d 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "rpc" -d 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "connections" -d 'Open many idle connections and report the broker\'s memory per connection'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from simulate" -f -a "merge" -d 'Merge the --report files of several shards into one summary'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "list" -d 'List the profiles: name and URL'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "add" -d 'Add a profile (or replace one with --force)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "remove" -d 'Remove a profile'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "pubsub" -d 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "rpc" -d 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "connections" -d 'Open many idle connections and report the broker\'s memory per connection'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from simulate" -f -a "merge" -d 'Merge the --report files of several shards into one summary'

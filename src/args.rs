@@ -20,8 +20,23 @@ use crate::output::{ColorChoice, Format};
 use crate::shutdown::Interrupted;
 use crate::text::{parse_duration, parse_positive_duration};
 use crate::trace::attach::AttachConfig;
-use crate::trace::schema;
+use crate::trace::filter::Filter;
+use crate::trace::schema::{self, Kind};
 use crate::transport::{Endpoint, TlsOptions};
+
+/// The value of a boolean flag, from the command line or its environment
+/// variable: `1/0`, `true/false`, `yes/no`, `on/off` (any case); empty is
+/// false. One parser for every boolean `SMQCTL_*` variable, so
+/// `SMQCTL_INSECURE=1` works as `SMQCTL_INSECURE=true` does.
+pub fn env_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" | "y" | "t" => Ok(true),
+        "" | "0" | "false" | "no" | "off" | "n" | "f" => Ok(false),
+        _ => Err(format!(
+            "'{s}' is not a yes/no value (use 1/0, true/false, yes/no or on/off)"
+        )),
+    }
+}
 
 /// A count that must be 1 or more (`-C 0` would mean nothing useful).
 pub fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(s: &str) -> Result<T, String> {
@@ -36,7 +51,7 @@ pub fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(s: &str) -> Re
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Print every SMQ packet sent and received, decoded, on stderr
-    #[arg(long, global = true, env = "SMQCTL_TRACE_PACKETS")]
+    #[arg(long, global = true, env = "SMQCTL_TRACE_PACKETS", action = ArgAction::SetTrue, value_parser = env_bool)]
     pub trace_packets: bool,
     /// More log output on stderr (repeat for more)
     #[arg(short, long, global = true, action = ArgAction::Count)]
@@ -63,10 +78,10 @@ pub struct ConnectArgs {
     )]
     pub url: String,
     /// Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID
-    #[arg(long, env = "SMQCTL_UID")]
+    #[arg(long, value_name = "UID", env = "SMQCTL_UID")]
     pub uid: Option<String>,
     /// Info text sent in Connect (the broker's authenticate hook sees it)
-    #[arg(long, env = "SMQCTL_INFO", default_value = "")]
+    #[arg(long, value_name = "TEXT", env = "SMQCTL_INFO", default_value = "")]
     pub info: String,
     /// Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials,
     /// which keep them out of the process list. Never printed.
@@ -86,7 +101,7 @@ pub struct ConnectArgs {
     pub cacert: Option<PathBuf>,
     /// Accept exactly the certificate(s) in this PEM file whatever their name
     /// and dates (prints a warning)
-    #[arg(long, env = "SMQCTL_PIN_CERT", value_name = "FILE", conflicts_with_all = ["cacert", "insecure"])]
+    #[arg(long, env = "SMQCTL_PIN_CERT", value_name = "FILE", conflicts_with_all = ["cacert"])]
     pub pin_cert: Option<PathBuf>,
     /// Client certificate (PEM) for mutual TLS; needs --key
     #[arg(long, env = "SMQCTL_CERT", value_name = "FILE", requires = "key")]
@@ -95,17 +110,17 @@ pub struct ConnectArgs {
     #[arg(long, env = "SMQCTL_KEY", value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
     /// Do not verify the broker's TLS certificate (prints a warning)
-    #[arg(long, env = "SMQCTL_INSECURE")]
+    #[arg(long, env = "SMQCTL_INSECURE", action = ArgAction::SetTrue, value_parser = env_bool)]
     pub insecure: bool,
     /// Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long;
     /// also the longest a write may wait without progress (broker not reading)
-    #[arg(long, env = "SMQCTL_CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", env = "SMQCTL_CONNECT_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub connect_timeout: Duration,
     /// Send Ping after this long without any packet from the broker
-    #[arg(long, env = "SMQCTL_PING_INTERVAL", default_value = "120s", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", env = "SMQCTL_PING_INTERVAL", default_value = "120s", value_parser = parse_positive_duration)]
     pub ping_interval: Duration,
     /// Close the connection when nothing arrives this long after a Ping
-    #[arg(long, env = "SMQCTL_PONG_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", env = "SMQCTL_PONG_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
     pub pong_timeout: Duration,
     /// Send Connect version 2 (as RTL's C client does) instead of version 1
     #[arg(long)]
@@ -162,11 +177,29 @@ pub struct PubMessage {
     #[arg(long, group = "kind")]
     pub hex: bool,
     /// Send the message this many times
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = at_least_one::<u64>)]
+    #[arg(short = 'C', long, default_value_t = 1, value_name = "N", value_parser = at_least_one::<u64>)]
     pub count: u64,
     /// Wait this long between messages
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub interval: Option<Duration>,
+}
+
+/// `--server-etid`: the broker's own client, where named requests, `--call`,
+/// the fleet's requests and the tracer attach go. One definition for every
+/// command that sends to it; `--broker-tid` (rpc, simulate) is its old name.
+#[derive(Debug, Clone, Args)]
+pub struct ServerEtid {
+    /// ETID of the broker's own client, where requests and the trace attach go
+    /// (brokers made with rndtid have a random one)
+    #[arg(
+        id = "server_etid",
+        long = "server-etid",
+        alias = "broker-tid",
+        value_name = "ETID",
+        env = "SMQCTL_SERVER_ETID",
+        default_value_t = crate::protocol::SERVER_ETID
+    )]
+    pub etid: u32,
 }
 
 /// What to call and how to wait: shared by `smqctl rpc`, `bench rpc` and the
@@ -185,9 +218,8 @@ pub struct RpcRequest {
     /// Send ARGS that are not JSON as strings (and a named PAYLOAD as text, unchecked)
     #[arg(long, conflicts_with = "args")]
     pub args_text: bool,
-    /// ETID of the broker's server-side client (brokers made with rndtid)
-    #[arg(long, default_value_t = 1, value_name = "ETID")]
-    pub broker_tid: u32,
+    #[command(flatten)]
+    pub server: ServerEtid,
     /// Send to this client ETID (number) or topic (name) instead of the broker
     #[arg(long, value_name = "ETID|TOPIC")]
     pub to: Option<String>,
@@ -204,7 +236,7 @@ pub struct RpcRequest {
     #[arg(long, value_name = "FIELD")]
     pub id_field: Option<String>,
     /// How long to wait for a reply
-    #[arg(long, short = 'W', default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, short = 'W', value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Gather this many replies (e.g. from several peers) before exiting
     #[arg(long, value_name = "N", conflicts_with_all = ["count"], value_parser = at_least_one::<u64>)]
@@ -212,11 +244,12 @@ pub struct RpcRequest {
     /// Gather replies for this long, then exit (discovery)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["count"])]
     pub collect: Option<Duration>,
-    /// Load mode: make this many calls and print a latency summary
-    #[arg(long, short = 'n', value_name = "N", value_parser = at_least_one::<u64>)]
+    /// Load mode: make this many calls and print a latency summary (`-n` is
+    /// the old short form, kept hidden)
+    #[arg(long, short = 'C', short_alias = 'n', value_name = "N", value_parser = at_least_one::<u64>)]
     pub count: Option<u64>,
     /// Load mode: calls in flight at once
-    #[arg(long, short = 'c', default_value_t = 1, value_name = "C", value_parser = at_least_one::<usize>)]
+    #[arg(long, short = 'c', default_value_t = 1, value_name = "N", value_parser = at_least_one::<usize>)]
     pub concurrency: usize,
     /// Load mode: at most this many calls per second
     #[arg(long, value_name = "PER_SECOND")]
@@ -234,15 +267,20 @@ pub enum SummaryFormat {
     Json,
 }
 
+impl SummaryFormat {
+    /// `-F` if given, else pretty on a terminal and json when piped.
+    pub fn for_stdout(chosen: Option<SummaryFormat>) -> SummaryFormat {
+        crate::output::format_for_stdout(chosen, SummaryFormat::Pretty, SummaryFormat::Json)
+    }
+}
+
 /// How `trace` and `tui` attach to a broker's tracer, and what they watch
 /// without one: one definition, so both commands spell and check these flags
 /// the same way.
 #[derive(Debug, Clone, Args)]
 pub struct AttachArgs {
-    /// ETID of the broker's own client, where the attach request goes (brokers
-    /// made with rndtid have a random one)
-    #[arg(long, value_name = "ETID", default_value_t = crate::protocol::SERVER_ETID, env = "SMQCTL_SERVER_ETID")]
-    pub server_etid: u32,
+    #[command(flatten)]
+    pub server: ServerEtid,
     /// Payload bytes kept in each event's preview (at most 32768)
     #[arg(long, value_name = "BYTES", default_value_t = schema::DEFAULT_PREVIEW, value_parser = parse_preview)]
     pub preview: usize,
@@ -258,13 +296,62 @@ impl AttachArgs {
     /// The attach engine's plain config for these flags.
     pub fn config(&self, reconnect: ReconnectPolicy) -> AttachConfig {
         AttachConfig {
-            server_etid: self.server_etid,
+            server_etid: self.server.etid,
             preview: self.preview,
             attach_timeout: self.attach_timeout,
             fallback_topics: self.fallback_topic.clone(),
             reconnect,
         }
     }
+}
+
+/// Which trace events to show: one definition for `trace` and `tui`, turned
+/// into the engine's plain [`Filter`] (the TUI's filter bar edits the same
+/// type). `trace`'s `--topic PATTERN` is not here: in `tui`, `--topic` is the
+/// old name of `--fallback-topic`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FilterArgs {
+    /// Only these kinds (comma-separated): publish, drop, deny, connect, close,
+    /// subscribe, unsubscribe, create, createsub, snapshot, notice, error
+    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = parse_kind)]
+    pub kind: Vec<Kind>,
+    /// Only drops (same as --kind drop)
+    #[arg(long)]
+    pub drops: bool,
+    /// Hide events whose topic matches this pattern (`*` wildcard; repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+}
+
+impl FilterArgs {
+    /// The filter these flags describe; `include` are topic patterns to keep
+    /// (empty: every topic).
+    pub fn filter(&self, include: &[String]) -> Filter {
+        let mut kinds: std::collections::BTreeSet<Kind> = self.kind.iter().copied().collect();
+        if self.drops {
+            kinds.insert(Kind::Drop);
+        }
+        Filter {
+            kinds,
+            include: include.to_vec(),
+            exclude: self.exclude.clone(),
+            text: self.grep.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// `--kind`: one of the schema's event kinds (any case).
+pub fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == s.trim().to_ascii_lowercase())
+        .ok_or_else(|| {
+            let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("'{s}' is not an event kind (one of: {})", all.join(", "))
+        })
 }
 
 /// `--preview`: 0 to [`schema::MAX_PREVIEW`] bytes (a tracer's event must fit in
@@ -284,6 +371,14 @@ pub fn parse_preview(s: &str) -> Result<usize, String> {
 /// asked (Ctrl-C or SIGTERM at the prompt: [`Interrupted`], exit 130).
 pub async fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<ClientOptions> {
     let endpoint = Endpoint::parse(&conn.url).map_err(ClientError::from)?;
+    // Checked here, not as a clap conflict: clap counts SMQCTL_INSECURE=0 as
+    // "given", and a false variable must not refuse --pin-cert.
+    if conn.insecure && conn.pin_cert.is_some() {
+        return Err(ClientError::Invalid(
+            "--pin-cert and --insecure cannot be used together (--pin-cert trusts one certificate; --insecure trusts any)".into(),
+        )
+        .into());
+    }
     let credentials = if conn.ask_credentials {
         Some(ask_credentials().await?)
     } else {

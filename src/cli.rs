@@ -37,7 +37,7 @@ Exit codes:
   7 the remote handler answered with an error (rpc)   130 interrupted (Ctrl-C, SIGTERM)";
 
 #[derive(Debug, Parser)]
-#[command(name = "smqctl", version, about = ABOUT, after_long_help = MAIN_EXAMPLES, propagate_version = true)]
+#[command(name = "smqctl", version, about = ABOUT, after_long_help = MAIN_EXAMPLES)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -99,9 +99,35 @@ pub enum Command {
     )]
     Man {
         /// Directory to write every page into; without it, smqctl.1 goes to stdout
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+/// Commands that never connect: they take no connection flags, and their help
+/// hides the connection globals (`--profile`, `--trace-packets`) too.
+pub const LOCAL_COMMANDS: [&str; 4] = ["hook", "profile", "completions", "man"];
+
+/// Global flags that only mean something to a command that connects.
+const CONNECTION_GLOBALS: [&str; 2] = ["profile", "trace_packets"];
+
+/// The clap tree as the binary parses it (and as help, completions and man
+/// pages show it): [`Cli`], with the connection globals hidden in the
+/// [`LOCAL_COMMANDS`]. They are still accepted there (a script that sets them
+/// for every command keeps working): each local command gets a hidden copy of
+/// the global, which clap then propagates to its own subcommands instead.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let hidden: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| CONNECTION_GLOBALS.contains(&a.get_id().as_str()))
+        .map(|a| a.clone().hide(true))
+        .collect();
+    for name in LOCAL_COMMANDS {
+        cmd = cmd.mut_subcommand(name, |c| c.args(hidden.iter().cloned()));
+    }
+    cmd
 }
 
 impl Command {

@@ -5,14 +5,14 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 use smqctl::cli::{Cli, Command};
 use smqctl::commands;
 use smqctl::exit::{self, error_text, exit_code, hint};
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let matches = smqctl::cli::command().get_matches();
     let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
@@ -125,10 +125,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
         Command::Simulate(args) => commands::simulate::run(*args, &global).await,
         Command::Completions { shell } => {
-            commands::generate::completions(Cli::command(), shell, &mut io::stdout().lock())
+            commands::generate::completions(smqctl::cli::command(), shell, &mut io::stdout().lock())
         }
-        Command::Man { dir } => {
-            commands::generate::man(Cli::command(), dir.as_deref(), &mut io::stdout().lock())
-        }
+        Command::Man { dir } => commands::generate::man(
+            smqctl::cli::command(),
+            dir.as_deref(),
+            &mut io::stdout().lock(),
+        ),
     }
 }

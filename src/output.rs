@@ -31,14 +31,20 @@ pub enum Format {
     Hex,
 }
 
+/// The one rule for every command's default output: `pretty` when stdout is
+/// a terminal, `json` when it is piped or redirected; an explicit `-F` wins.
+pub fn format_for_stdout<T>(chosen: Option<T>, pretty: T, json: T) -> T {
+    match chosen {
+        Some(f) => f,
+        None if io::stdout().is_terminal() => pretty,
+        None => json,
+    }
+}
+
 impl Format {
-    /// Pretty on a terminal, json when piped.
+    /// Pretty on a terminal, json when piped ([`format_for_stdout`]).
     pub fn default_for_stdout() -> Format {
-        if io::stdout().is_terminal() {
-            Format::Pretty
-        } else {
-            Format::Json
-        }
+        format_for_stdout(None, Format::Pretty, Format::Json)
     }
 }
 

@@ -12,6 +12,7 @@ mod fuzz_corpus;
 mod generated;
 mod hostile;
 mod mako_hook;
+mod names;
 mod netfaults;
 mod profile;
 mod pty;

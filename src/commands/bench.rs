@@ -54,7 +54,7 @@ shows them as lost.";
 
 const CONN_EXAMPLES: &str = "\
 Examples:
-  smqctl broker & smqctl bench connections --count 5000 --broker-pid $!
+  smqctl broker & smqctl bench connections --connections 5000 --broker-pid $!
 
 Reads the broker's resident memory (VmRSS in /proc/PID/status, Linux) before and
 after opening the connections and prints the difference per connection.";
@@ -62,56 +62,58 @@ after opening the connections and prints the difference per connection.";
 #[derive(Debug, Args)]
 pub struct BenchPubsubArgs {
     /// Number of publishing connections
-    #[arg(long, default_value_t = 1, value_parser = at_least_one::<usize>)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = at_least_one::<usize>)]
     pub pubs: usize,
     /// Number of subscribing connections
-    #[arg(long, default_value_t = 1, value_parser = at_least_one::<usize>)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = at_least_one::<usize>)]
     pub subs: usize,
     /// Messages per publisher
-    #[arg(long, short = 'n', default_value_t = 200_000, value_parser = at_least_one::<u64>)]
+    #[arg(long, short = 'C', short_alias = 'n', value_name = "N", default_value_t = 200_000, value_parser = at_least_one::<u64>)]
     pub count: u64,
     /// Publish for this long instead of --count messages
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// At most this many messages per second per publisher (latency under a
     /// given load; without it publishers go flat out)
     #[arg(long, value_name = "PER_SECOND")]
     pub rate: Option<f64>,
     /// Payload size in bytes
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, value_name = "BYTES", default_value_t = 64)]
     pub size: usize,
     /// Topic to use (default: a fresh random one)
-    #[arg(long)]
+    #[arg(long, value_name = "TOPIC")]
     pub topic: Option<String>,
     /// Start a broker inside this process on 127.0.0.1:0 and use it (the --url
     /// scheme still picks the transport: ws:// or http://)
     #[arg(long)]
     pub embedded: bool,
     /// Give up waiting for missing messages after this long without one
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
-    pub format: SummaryFormat,
+    /// Output (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<SummaryFormat>,
     #[command(flatten)]
     pub conn: ConnectArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct BenchConnArgs {
-    /// Connections to open
-    #[arg(long, short = 'n', default_value_t = 5000, value_parser = at_least_one::<usize>)]
-    pub count: usize,
+    /// Connections to open (`--count` and `-n` are old spellings, kept hidden)
+    #[arg(long, alias = "count", short_alias = 'n', value_name = "N", default_value_t = 5000, value_parser = at_least_one::<usize>)]
+    pub connections: usize,
     /// Connections opened at the same time
-    #[arg(long, default_value_t = 64, value_parser = at_least_one::<usize>)]
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = at_least_one::<usize>)]
     pub parallel: usize,
     /// PID of the broker process, to read its memory (Linux)
-    #[arg(long)]
+    #[arg(long, value_name = "PID")]
     pub broker_pid: Option<u32>,
     /// Keep the connections open this long after the measurement
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub hold: Duration,
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
-    pub format: SummaryFormat,
+    /// Output (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<SummaryFormat>,
     #[command(flatten)]
     pub conn: ConnectArgs,
 }
@@ -193,11 +195,11 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
         .map_err(BenchError::into_anyhow)?
     {
         Pubsub::NotReady { ready } => {
-            print_not_ready(&spec, ready, args.format);
+            print_not_ready(&spec, ready, SummaryFormat::for_stdout(args.format));
             Ok(exit::INTERRUPTED)
         }
         Pubsub::Measured(r) => {
-            print_pubsub(&spec, &r, args.format);
+            print_pubsub(&spec, &r, SummaryFormat::for_stdout(args.format));
             Ok(if r.interrupted {
                 exit::INTERRUPTED
             } else if r.lost == 0 {
@@ -293,7 +295,7 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, format: SummaryFormat) {
 async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
     let spec = ConnSpec {
         opts: client_options(&args.conn, global).await?,
-        count: args.count,
+        count: args.connections,
         parallel: args.parallel,
         broker_pid: args.broker_pid,
     };
@@ -303,7 +305,11 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
     else {
         return Ok(exit::INTERRUPTED);
     };
-    print_connections(args.count, &report, args.format);
+    print_connections(
+        args.connections,
+        &report,
+        SummaryFormat::for_stdout(args.format),
+    );
     let code = tokio::select! {
         _ = tokio::time::sleep(args.hold) => exit::OK,
         _ = crate::shutdown::requested() => exit::INTERRUPTED,

@@ -37,7 +37,12 @@ The first line on stdout is `listening on HOST:PORT`.";
 #[derive(Debug, Args)]
 pub struct BrokerArgs {
     /// Address to listen on (loopback unless told otherwise; port 0 picks one)
-    #[arg(long, env = "SMQCTL_BROKER_LISTEN", default_value = "127.0.0.1:9357")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "SMQCTL_BROKER_LISTEN",
+        default_value = "127.0.0.1:9357"
+    )]
     pub listen: String,
     /// TLS certificate chain (PEM): serve wss:// and https:// instead of ws:// and http://
     #[arg(long, value_name = "FILE", requires = "tls_key")]

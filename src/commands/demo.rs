@@ -67,7 +67,7 @@ pub struct DemoArgs {
     #[arg(short = 'n', long, value_name = "N", default_value_t = 20, value_parser = at_least_one::<u32>)]
     pub devices: u32,
     /// Address of the embedded broker (port 0 picks a free one)
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: String,
     /// Time between two operator actions (e.g. 700ms, 2s)
     #[arg(long, value_name = "DURATION", default_value = "700ms", value_parser = parse_positive_duration)]
@@ -76,7 +76,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub no_tui: bool,
     /// With --no-tui: stop after this long (default: until Ctrl-C)
-    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub duration: Option<Duration>,
     /// With --no-tui: pretty lines or the trace schema's JSON (default: pretty on a terminal)
     #[arg(short = 'F', long, value_enum)]

@@ -36,13 +36,13 @@ use crate::shutdown::Signals;
 pub const EXAMPLES: &str = "\
 Examples:
   smqctl rpc SearchSitesReq '{\"SiteName\":\"alpha\"}'     # reply awaited on SearchSitesResp
-  smqctl rpc --call add 1 2                              # {\"id\":1,\"name\":\"add\",\"args\":[1,2]} on $RpcReq
+  smqctl rpc --call add 1 2          # {\"id\":1,\"name\":\"add\",\"args\":[1,2]} on $RpcReq
   smqctl rpc --call setMode --args '[\"eco\", {\"force\":true}]'
   smqctl rpc GetStatusReq '{}' --id-field request_id --count 1000 --concurrency 20
   smqctl rpc --call add 1 2 --count 10000 --concurrency 50 --rate 2000 --format json
   smqctl rpc Hello '{}' --to Presence --collect 2s       # discovery: everyone who answers
 
-Named requests go to the broker's ETID (1, or --broker-tid) with the request name as
+Named requests go to the broker's ETID (1, or --server-etid) with the request name as
 sub-topic; the reply is awaited on `self` with the sub-topic derived as ...Req ->
 ...Resp (--resp overrides). --to sends to a client ETID or a topic instead.
 Exit codes: 0 ok, 5 no reply within --timeout, 7 the handler answered with err,
@@ -241,7 +241,7 @@ fn spec(args: &RpcRequest) -> Result<CallSpec> {
         Call::Correlated { .. } => args.rpc_resp.clone(),
     };
     let to = match args.to.as_deref() {
-        None => Target::Server(args.broker_tid),
+        None => Target::Server(args.server.etid),
         Some(to) => parse_target(to)?,
     };
     Ok(CallSpec {

@@ -81,7 +81,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub delay: Option<Duration>,
     /// Kill --exec/--rpc-exec commands that run longer than this
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub exec_timeout: Duration,
     /// Exit after answering this many requests
     #[arg(short = 'C', long, value_name = "N", value_parser = at_least_one::<u64>)]

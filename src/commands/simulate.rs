@@ -35,7 +35,7 @@ Examples:
   smqctl simulate --print-scenario player > player.toml   # a starting point
   smqctl simulate -n 100000 --shard 3/10 --report shard-3.json   # one of 10 processes
   smqctl simulate merge shard-*.json
-  smqctl simulate -n 60000 --bind 127.0.0.1,127.0.0.2,127.0.0.3   # beyond one source address's ports
+  smqctl simulate -n 60000 --bind 127.0.0.1,127.0.0.2,127.0.0.3   # beyond one address's ports
 
 Built-in scenarios: charger, smib, player (see --print-scenario NAME; the broker
 side they expect: --print-handlers NAME, for `smqctl broker --handlers FILE`).
@@ -95,15 +95,15 @@ pub struct SimulateArgs {
     /// Write the full report (summary, latency histograms, every device) as JSON
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Summary and progress format on stdout
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
-    pub format: SummaryFormat,
+    /// Summary and progress format on stdout (default: pretty on a terminal,
+    /// json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<SummaryFormat>,
     /// Progress line every this long when stderr is not a terminal (and --format json stats lines)
     #[arg(long, default_value = "5s", value_parser = crate::text::parse_positive_duration, value_name = "DURATION")]
     pub stats_every: Duration,
-    /// ETID of the broker, the destination `to = "broker"` (1 unless the broker uses random ETIDs)
-    #[arg(long, default_value_t = 1, value_name = "ETID")]
-    pub broker_tid: u32,
+    #[command(flatten)]
+    pub server: crate::args::ServerEtid,
     /// Spread the devices' connections over these local source addresses
     /// (comma-separated), for fleets beyond one address's ephemeral ports
     #[arg(long, value_delimiter = ',', value_name = "ADDR,...")]
@@ -129,8 +129,9 @@ pub struct MergeArgs {
     /// Report files written by `simulate --report`
     #[arg(required = true, value_name = "REPORT")]
     pub reports: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Pretty)]
-    pub format: SummaryFormat,
+    /// Output (default: pretty on a terminal, json otherwise)
+    #[arg(long, short = 'F', value_enum)]
+    pub format: Option<SummaryFormat>,
     /// Also write the merged report here
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -270,7 +271,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     cfg.kill_after = args.kill_after;
     cfg.stagger = args.stagger;
     cfg.interval = args.interval;
-    cfg.broker_tid = args.broker_tid;
+    cfg.broker_tid = args.server.etid;
     cfg.verify = args.verify;
     cfg.verify_uid = verify_uid;
     cfg.bind = args.bind.clone();
@@ -284,7 +285,8 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         args.stats_every
     };
-    let json = args.format == SummaryFormat::Json;
+    let format = SummaryFormat::for_stdout(args.format);
+    let json = format == SummaryFormat::Json;
     let bar = crate::output::progress(Some(target), "online");
     if terminal {
         // The shared bar shows a rate of its own position; a fleet wants its own line.
@@ -333,7 +335,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     };
     let report = run_fleet_with(cfg, shutdown, on_tick).await?;
     bar.finish_and_clear();
-    print_report(&report, args.format)?;
+    print_report(&report, format)?;
     if let Some(path) = &args.report {
         write_report(&report, path)?;
     }
@@ -408,7 +410,7 @@ fn merge(args: MergeArgs) -> Result<u8> {
             return Ok(exit::ERROR);
         }
     };
-    print_report(&merged, args.format)?;
+    print_report(&merged, SummaryFormat::for_stdout(args.format))?;
     if let Some(path) = &args.report {
         write_report(&merged, path)?;
     }

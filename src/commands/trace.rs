@@ -7,19 +7,21 @@
 //!
 //! May import: `args`, `exit`, `text`, `client`, `trace`, `output`.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use tokio::sync::mpsc;
 
-use crate::args::{AttachArgs, ConnectArgs, GlobalArgs, at_least_one, client_options};
+use crate::args::{AttachArgs, ConnectArgs, FilterArgs, GlobalArgs, at_least_one, client_options};
 use crate::client::ReconnectPolicy;
 use crate::exit;
 use crate::output::{clock_time, escape_controls, paint, use_color};
 use crate::text::{clock_seconds_in, parse_duration};
 use crate::trace::attach;
+use crate::trace::file::{self, FileOptions};
 use crate::trace::filter::Filter;
 use crate::trace::schema::{self, Event, Kind};
 use crate::trace::source::{Status, Update};
@@ -57,22 +59,15 @@ pub enum TraceFormat {
 pub struct TraceArgs {
     #[command(flatten)]
     pub attach: AttachArgs,
-    /// Only these kinds (comma-separated): publish, drop, deny, connect, close,
-    /// subscribe, unsubscribe, create, createsub, snapshot, notice, error
-    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = parse_kind)]
-    pub kind: Vec<Kind>,
-    /// Only drops (same as --kind drop)
-    #[arg(long)]
-    pub drops: bool,
+    /// Read the events from this NDJSON file (`trace --format json` output, a TUI
+    /// export) instead of a broker; the same filters, --count and --format apply
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Only events whose topic matches this pattern (`*` wildcard; repeatable)
     #[arg(long, value_name = "PATTERN")]
     pub topic: Vec<String>,
-    /// Hide events whose topic matches this pattern (repeatable)
-    #[arg(long, value_name = "PATTERN")]
-    pub exclude: Vec<String>,
-    /// Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)
-    #[arg(long, value_name = "TEXT")]
-    pub grep: Option<String>,
     /// Exit after this many events (snapshots and notices do not count)
     #[arg(short = 'C', long, value_name = "N", value_parser = at_least_one::<u64>)]
     pub count: Option<u64>,
@@ -92,39 +87,16 @@ pub struct TraceArgs {
     pub conn: ConnectArgs,
 }
 
-fn parse_kind(s: &str) -> Result<Kind, String> {
-    Kind::ALL
-        .into_iter()
-        .find(|k| k.as_str() == s.trim().to_ascii_lowercase())
-        .ok_or_else(|| {
-            let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-            format!("'{s}' is not an event kind (one of: {})", all.join(", "))
-        })
-}
-
 impl TraceArgs {
     /// The filter these flags describe (the TUI's filter bar builds the same type).
     pub fn filter(&self) -> Filter {
-        let mut kinds: std::collections::BTreeSet<Kind> = self.kind.iter().copied().collect();
-        if self.drops {
-            kinds.insert(Kind::Drop);
-        }
-        Filter {
-            kinds,
-            include: self.topic.clone(),
-            exclude: self.exclude.clone(),
-            text: self.grep.clone().unwrap_or_default(),
-        }
+        self.filters.filter(&self.topic)
     }
 }
 
 pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
-    let opts = client_options(&args.conn, global).await?;
-    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
-        TraceFormat::Pretty
-    } else {
-        TraceFormat::Json
-    });
+    let format =
+        crate::output::format_for_stdout(args.format, TraceFormat::Pretty, TraceFormat::Json);
     let color = use_color(global.color);
     let cfg = args.attach.config(ReconnectPolicy {
         enabled: !args.no_reconnect,
@@ -143,7 +115,26 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
         .unwrap_or_else(|| {
             tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
         });
-    let source = tokio::spawn(attach::session(opts, cfg, tx));
+    let source = match &args.file {
+        Some(path) => {
+            let f = file::open(path)
+                .await
+                .map_err(|e| exit::input_error(e.to_string()))?;
+            let opts = FileOptions {
+                path: path.clone(),
+                rate: None,
+                follow: false,
+            };
+            tokio::spawn(async move {
+                file::run(opts, f, tx).await;
+                Ok::<(), crate::client::ClientError>(())
+            })
+        }
+        None => {
+            let opts = client_options(&args.conn, global).await?;
+            tokio::spawn(attach::session(opts, cfg, tx))
+        }
+    };
     let mut out = BufWriter::new(io::stdout().lock());
     let mut counted: u64 = 0;
     let timed_out = |counted: u64| -> u8 {
@@ -198,7 +189,12 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                     source.abort();
                     return Ok(exit::REFUSED);
                 }
-                if let Status::Ended { .. } = &s {
+                if let Status::Ended { reason, error } = &s {
+                    if *error && args.file.is_some() {
+                        // A broken line: the file is bad input, not shortened silently.
+                        let _ = out.flush();
+                        return Err(exit::input_error(escape_controls(reason)));
+                    }
                     continue; // the session's own result says more
                 }
                 eprintln!("smqctl: {}", escape_controls(&status_line(&s)));
@@ -430,9 +426,9 @@ mod tests {
         assert_eq!(f.include, ["Device*"]);
         assert_eq!(f.exclude, ["DeviceHeartbeat"]);
         assert_eq!(f.text, "sim");
-        assert!(parse_kind("DROP").is_ok());
+        assert!(crate::args::parse_kind("DROP").is_ok());
         assert!(
-            parse_kind("teleport")
+            crate::args::parse_kind("teleport")
                 .expect_err("unknown kind")
                 .contains("one of: publish")
         );

@@ -24,7 +24,7 @@ use futures_util::StreamExt;
 use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
-use crate::args::{AttachArgs, ConnectArgs, GlobalArgs, at_least_one, client_options};
+use crate::args::{AttachArgs, ConnectArgs, FilterArgs, GlobalArgs, at_least_one, client_options};
 use crate::client::ReconnectPolicy;
 use crate::exit::{self, input_error};
 use crate::output::ColorChoice;
@@ -62,10 +62,10 @@ in the header.";
 #[derive(Debug, Args)]
 pub struct TuiArgs {
     /// Replay trace events from an NDJSON file (one event per line) instead of a broker
-    #[arg(long, value_name = "FILE")]
+    #[arg(short = 'f', long, value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// With --file: events per second (default: as fast as the TUI takes them)
-    #[arg(long, value_name = "N", requires = "file", value_parser = positive_rate)]
+    #[arg(long, value_name = "PER_SECOND", requires = "file", value_parser = positive_rate)]
     pub replay_rate: Option<f64>,
     /// With --file: keep reading as the file grows, like `tail -f`
     #[arg(long, requires = "file")]
@@ -75,6 +75,8 @@ pub struct TuiArgs {
     pub buffer: usize,
     #[command(flatten)]
     pub attach: AttachArgs,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Old name of --fallback-topic (kept so scripts still work)
     #[arg(long = "topic", value_name = "TOPIC", hide = true)]
     pub topic: Vec<String>,
@@ -113,6 +115,8 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
     let (tx, rx) = mpsc::channel(CHANNEL);
     let source = start_source(&args, global, tx).await?;
     let mut app = App::new(args.buffer, source);
+    // The trace filter flags start the filter bar where `trace` would filter.
+    app.set_filter(args.filters.filter(&[]));
     app.color = match global.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,

@@ -142,7 +142,7 @@ fn no_payload() -> Spanned<String> {
 /// Where a message goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dest {
-    /// The broker's ETID (`--broker-tid`, 1 unless the broker uses random ones).
+    /// The broker's ETID (`--server-etid`, 1 unless the broker uses random ones).
     Broker,
     /// The sender of the command being answered (its `ptid`).
     Sender,

@@ -98,10 +98,10 @@ Fails (exit code 5) when they do not arrive in time."
     )]
     Wait {
         /// How many messages (or observed changes)
-        #[arg(short = 'C', long, default_value_t = 1, value_parser = at_least_one::<u64>)]
+        #[arg(short = 'C', long, default_value_t = 1, value_name = "N", value_parser = at_least_one::<u64>)]
         count: u64,
         /// Give up after this long
-        #[arg(short = 'W', long, default_value = "5s", value_parser = parse_duration)]
+        #[arg(short = 'W', long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
         timeout: Duration,
     },
     /// List the commands, or show one command's options
