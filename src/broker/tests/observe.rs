@@ -126,3 +126,22 @@ async fn observer_that_subscribes_sees_change_before_its_suback() {
     assert!(matches!(&got[1], Packet::Suback(a) if a.tid == tid));
     b.stop().await;
 }
+
+/// Observing your own ETID is ignored: a client taken over by its UID gets
+/// the Disconnect and nothing about its own departure.
+#[tokio::test]
+async fn observing_your_own_etid_is_ignored() {
+    let b = TestBroker::default().await;
+    let mut old = RawClient::connect(b.addr, "self-watcher").await;
+    old.send(&Packet::Observe { tid: old.etid }).await;
+    assert!(old.fence().await.is_empty());
+    let _new = RawClient::connect(b.addr, "self-watcher").await;
+    assert_eq!(
+        old.recv().await,
+        Packet::Disconnect {
+            reason: Bytes::from_static(b"reconnect")
+        }
+    );
+    old.expect_closed().await;
+    b.stop().await;
+}

@@ -572,3 +572,55 @@ async fn pubfrag_adding_up_to_exactly_the_largest_body_is_delivered() {
     }
     b.stop().await;
 }
+
+/// Createsub: the sub-topic's ID with the name echoed; the same name gets the
+/// same ID, another name another one.
+#[tokio::test]
+async fn createsub_answers_the_subtopic_id_and_the_same_id_for_the_same_name() {
+    let b = TestBroker::default().await;
+    let mut c = RawClient::connect(b.addr, "createsub-client").await;
+    let mut ids = Vec::new();
+    for name in ["Reply", "Other", "Reply"] {
+        c.send(&Packet::Createsub {
+            subtopic: Bytes::from_static(name.as_bytes()),
+        })
+        .await;
+        match c.recv().await {
+            Packet::Createsuback(a) => {
+                assert_eq!((a.status, &a.name[..]), (0, name.as_bytes()));
+                assert_ne!(a.tid, 0, "{name}");
+                ids.push(a.tid);
+            }
+            other => panic!("expected Createsuback for {name}, got {other:?}"),
+        }
+    }
+    assert_eq!(ids[0], ids[2], "same name, same ID");
+    assert_ne!(ids[0], ids[1], "another name, another ID");
+    assert_eq!(b.broker.subtopic2tid("Reply"), Some(ids[0]));
+    b.stop().await;
+}
+
+/// A raw client that closes its TCP connection is removed at once: whoever
+/// observes its ETID hears count 0.
+#[tokio::test]
+async fn raw_client_that_closes_its_connection_is_removed_and_observers_told() {
+    let b = TestBroker::default().await;
+    let mut watcher = RawClient::connect(b.addr, "watcher-raw").await;
+    let leaver = RawClient::connect(b.addr, "leaver-raw").await;
+    let etid = leaver.etid;
+    watcher.send(&Packet::Observe { tid: etid }).await;
+    assert!(
+        watcher.fence().await.is_empty(),
+        "an ETID answers only when it goes"
+    );
+    drop(leaver);
+    assert_eq!(
+        watcher.recv().await,
+        Packet::Change(Change {
+            tid: etid,
+            count: 0
+        })
+    );
+    assert!(b.broker.etid2peer(etid).is_none());
+    b.stop().await;
+}

@@ -82,3 +82,25 @@ async fn plain_tcp_to_a_tls_broker_is_dropped_and_traced() {
     );
     b.stop().await;
 }
+
+/// When the broker closes a raw TLS connection (here a takeover by the same
+/// UID) it ends TLS properly (close_notify): the client reads a clean end of
+/// stream, not an unexpected EOF.
+#[tokio::test]
+async fn broker_closing_a_raw_tls_connection_sends_close_notify() {
+    let (b, cert) = tls_broker().await;
+    let mut old = RawClient::open_on(Box::new(tls_stream(b.addr, &cert).await)).await;
+    old.send(&connect_packet("tls-takeover")).await;
+    old.etid = old.expect_connack().await;
+    let mut new = RawClient::open_on(Box::new(tls_stream(b.addr, &cert).await)).await;
+    new.send(&connect_packet("tls-takeover")).await;
+    new.etid = new.expect_connack().await;
+    assert_eq!(
+        old.recv().await,
+        Packet::Disconnect {
+            reason: Bytes::from_static(b"reconnect")
+        }
+    );
+    old.expect_closed().await; // panics on a read error such as UnexpectedEof
+    b.stop().await;
+}
