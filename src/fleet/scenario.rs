@@ -261,6 +261,11 @@ fn line_of(text: &str, offset: usize) -> usize {
 struct Checker<'a> {
     origin: &'a str,
     text: &'a str,
+    /// The device state as the ready and periodic messages see it first ([state]).
+    state: Value,
+    /// Every field the state can ever have ([state] and the commands' `set`
+    /// keys), None when a command merges whole commands into it (`update_state`).
+    state_fields: Option<Vec<String>>,
 }
 
 impl Checker<'_> {
@@ -313,10 +318,54 @@ impl Checker<'_> {
         Ok(d)
     }
 
+    /// Checks that every `{{field}}` of `s` is one of `allowed` (by its first
+    /// part); `allowed` None: anything may be there.
+    fn fields(
+        &self,
+        s: &Spanned<String>,
+        what: &str,
+        allowed: Option<&[String]>,
+        whose: &str,
+    ) -> Result<(), ScenarioError> {
+        let Some(allowed) = allowed else {
+            return Ok(());
+        };
+        for f in template::fields(s.get_ref()) {
+            let top = f.split('.').next().unwrap_or(f);
+            if !allowed.iter().any(|a| a == top) {
+                let has = if allowed.is_empty() {
+                    "no fields: only $ variables work here".to_string()
+                } else {
+                    format!("only {} (add it under [state])", allowed.join(", "))
+                };
+                return self.err(
+                    s.span(),
+                    format!("{what}: '{{{{{f}}}}}' can never be filled in: {whose} has {has}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn device_template(&self, s: &Spanned<String>, what: &str) -> Result<String, ScenarioError> {
+        let t = self.template(s, what)?;
+        self.fields(s, what, Some(&[]), "a device's identity")?;
+        Ok(t)
+    }
+
     fn msg(&self, m: &MsgSection, what: &str, reply: bool) -> Result<Msg, ScenarioError> {
         let format = self.format(m.format.as_ref())?;
         let payload = self.template(&m.payload, &format!("{what} payload"))?;
-        self.sample(&m.payload, format, what)?;
+        if !reply {
+            // Ready and periodic messages are filled in from the state alone.
+            self.fields(
+                &m.payload,
+                &format!("{what} payload"),
+                self.state_fields.as_deref(),
+                "the device state",
+            )?;
+        }
+        self.sample(&m.payload, format, what, (!reply).then_some(&self.state))?;
         Ok(Msg {
             to: self.dest(&m.to, reply)?,
             subtopic: m.subtopic.clone().filter(|s| !s.is_empty()),
@@ -347,6 +396,7 @@ impl Checker<'_> {
         t: &Spanned<String>,
         format: PayloadFormat,
         what: &str,
+        fields: Option<&Value>,
     ) -> Result<(), ScenarioError> {
         struct Sample;
         impl template::Vars for Sample {
@@ -360,11 +410,12 @@ impl Checker<'_> {
             }
         }
         let mut out = String::new();
-        // Fields of a command or of the state read as null here, which is valid JSON.
+        // Fields of a command read as null here, which is valid JSON; the state's
+        // as their first values.
         template::expand_into(
             &mut out,
             t.get_ref(),
-            None,
+            fields,
             "",
             &template::Context::default(),
             &Sample,
@@ -417,22 +468,40 @@ impl Scenario {
             line: e.span().map(|s| line_of(text, s.start)),
             message: e.message().trim().to_string(),
         })?;
-        let c = Checker { origin, text };
+        let state = toml_to_json(&toml::Value::Table(file.state.clone()));
+        let state_fields = (!file.command.iter().any(|c| c.update_state)).then(|| {
+            let mut f: Vec<String> = file.state.keys().cloned().collect();
+            for c in &file.command {
+                f.extend(
+                    c.set
+                        .keys()
+                        .filter(|k| !file.state.contains_key(*k))
+                        .cloned(),
+                );
+            }
+            f
+        });
+        let c = Checker {
+            origin,
+            text,
+            state: state.clone(),
+            state_fields,
+        };
         let uid = match &file.device.uid {
-            Some(u) => c.template(u, "device uid")?,
+            Some(u) => c.device_template(u, "device uid")?,
             None => "sim-{{$index:05}}".to_string(),
         };
         let info = file
             .device
             .info
             .as_ref()
-            .map(|t| c.template(t, "device info"))
+            .map(|t| c.device_template(t, "device info"))
             .transpose()?;
         let credentials = file
             .device
             .credentials
             .as_ref()
-            .map(|t| c.template(t, "device credentials"))
+            .map(|t| c.device_template(t, "device credentials"))
             .transpose()?;
         let mut topics = Vec::new();
         for t in &file.subscribe.topics {
@@ -570,7 +639,7 @@ impl Scenario {
                 topics.push(t.clone());
             }
         }
-        let state = match toml_to_json(&toml::Value::Table(file.state.clone())) {
+        let state = match state {
             Value::Object(m) => m,
             _ => serde_json::Map::new(),
         };
@@ -639,7 +708,7 @@ mod tests {
             assert!(s.ready.is_some(), "{name} has a ready message");
             assert!(!s.periodic.is_empty() && !s.commands.is_empty(), "{name}");
             assert!(!s.description.is_empty(), "{name}");
-            let h: Result<crate::broker::handlers::HandlerFile, _> = toml::from_str(handlers);
+            let h = crate::broker::handlers::HandlerFile::parse(handlers, name);
             assert!(h.is_ok(), "{name} handlers: {:?}", h.err());
         }
     }
@@ -686,6 +755,39 @@ mod tests {
 
         let e = Scenario::parse("t", "t.toml", "[devise]\n").expect_err("must be refused");
         assert_eq!(e.line, Some(1), "{e}");
+    }
+
+    #[test]
+    fn fields_no_state_can_have_and_state_values_that_break_json_are_refused() {
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[state]\nOn = false\n\n[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\npayload = '{\"on\":{{Onn}}}'\n",
+        )
+        .expect_err("must be refused");
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(
+            e.message.contains("{{Onn}}") && e.message.contains("only On"),
+            "{e}"
+        );
+        let e = Scenario::parse("t", "t.toml", "[device]\nuid = \"d-{{name}}\"\n")
+            .expect_err("must be refused");
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("only $ variables"), "{e}");
+        // A text state value written unquoted is not JSON once filled in.
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[state]\nname = \"alpha\"\n[ready]\nto = \"broker\"\npayload = '{\"n\":{{name}}}'\n",
+        )
+        .expect_err("must be refused");
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("not JSON"), "{e}");
+        // Fields a command sets, or merges with update_state, may be read.
+        let set = "[state]\n[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\npayload = '{\"on\":{{On}}}'\n[[command]]\non = \"S\"\nset = { On = \"{{On}}\" }\n";
+        Scenario::parse("t", "t", set).unwrap_or_else(|e| panic!("{e}"));
+        let merge = "[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\npayload = '{\"on\":{{On}}}'\n[[command]]\non = \"S\"\nupdate_state = true\n";
+        Scenario::parse("t", "t", merge).unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]
