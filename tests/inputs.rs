@@ -2,7 +2,7 @@
 //! scenarios whose templates cannot work, and command-line values (hex, topic
 //! names, ETIDs, UIDs, intervals) refused with exit 2 before anything connects.
 
-use crate::harness::{BrokerProcess, run, smqctl, text};
+use crate::harness::{BrokerProcess, TestBroker, run, smqctl, text};
 
 fn file_with(dir: &tempfile::TempDir, name: &str, body: &str) -> String {
     let p = dir.path().join(name);
@@ -115,4 +115,95 @@ fn builtin_scenarios_and_their_handler_files_still_load() {
             .arg(broker.url("ws")));
         assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
     }
+}
+
+/// `smqctl ARGS --url URL`: its exit code and stderr.
+fn refused(args: &[&str], url: &str) -> (Option<i32>, String) {
+    let out = run(smqctl().args(args).args(["--url", url]));
+    (out.status.code(), text(&out.stderr))
+}
+
+#[test]
+fn pub_hex_with_odd_or_unpaired_digits_is_refused_not_sent_as_one_byte() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    for hex in ["0 1", "abc", "0x1 02", "01:2"] {
+        let (code, err) = refused(&["pub", "T", "--hex", hex], &url);
+        assert_eq!(code, Some(2), "{hex}: {err}");
+        assert!(err.contains("odd number of digits"), "{hex}: {err}");
+    }
+    // Whole bytes in every spelling still go out.
+    let (code, err) = refused(&["pub", "T", "--hex", "0x01,02 ff:0a"], &url);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn empty_topic_names_a_zero_etid_and_interval_without_count_are_refused() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["pub", "", "x"], "cannot be empty"),
+        (&["pub", "T", "x", "--subtopic", ""], "cannot be empty"),
+        (&["sub", ""], "cannot be empty"),
+        (&["sub", "T", "--subtopic", ""], "cannot be empty"),
+        (&["pub", "--to-etid", "0", "x"], "0 is not an ETID"),
+        (&["pub", "T", "x", "--interval", "1s"], "give --count N"),
+    ];
+    for (args, word) in cases {
+        let (code, err) = refused(args, CLOSED);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(word), "{args:?}: {err}");
+    }
+    // --interval with --stdin-lines paces the lines: allowed.
+    let broker = TestBroker::start();
+    let out = run(smqctl()
+        .args(["pub", "T", "--stdin-lines", "--interval", "10ms", "--url"])
+        .arg(broker.url("ws"))
+        .stdin(std::process::Stdio::null()));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_uid_shorter_than_6_bytes_is_refused_before_connecting_in_every_command() {
+    // A live broker: a command that connected would be refused with Connack 1
+    // (exit 4); exit 2 and no connection means the UID was checked first.
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let commands: &[&[&str]] = &[
+        &["sub", "T", "-W", "1s"],
+        &["pub", "T", "x"],
+        &["rpc", "XReq", "--timeout", "500ms"],
+        &["serve", "XReq", "--echo"],
+        &["trace", "-W", "1s"],
+        &["bench", "pubsub"],
+        &["bench", "rpc", "--call", "f"],
+        &["bench", "connections"],
+        &[
+            "simulate", "-s", "charger", "--verify", "-n", "1", "-d", "1s",
+        ],
+        &["shell"],
+    ];
+    for args in commands {
+        let out = run(smqctl()
+            .args(*args)
+            .args(["--uid", "abcde", "--url", &url])
+            .stdin(std::process::Stdio::null()));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("shorter than 6 bytes"), "{args:?}: {err}");
+    }
+    // The same through the environment, and six bytes are fine.
+    let out = run(smqctl()
+        .args(["pub", "T", "x", "--url", &url])
+        .env("SMQCTL_UID", "a"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = run(smqctl().args(["pub", "T", "x", "--uid", "abcdef", "--url", &url]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The TUI (it needs a terminal) refuses it too, before drawing.
+    let pty = crate::pty::PtyCommand::smqctl(&["tui", "--uid", "abcde", "--url", &url]).start();
+    let exit = pty.wait_exit();
+    assert_eq!(exit.code, Some(2), "{}", exit.screen);
+    assert!(
+        exit.screen.contains("shorter than 6 bytes"),
+        "{}",
+        exit.screen
+    );
 }
