@@ -31,6 +31,7 @@ use crate::client::ReconnectPolicy;
 use crate::exit::{self, error_text, hint, input_error};
 use crate::output::{Format, use_color};
 use crate::shell::line::{Line, Parsed};
+use crate::shell::prompt::LivePrompt;
 use crate::shell::session::{Conn, Out, Session, lock};
 use crate::shell::{complete, line, session};
 use crate::shutdown::{Signal, Signals};
@@ -233,12 +234,12 @@ enum Read {
 
 /// The line editor on a thread of its own: it gets a prompt, gives back a line.
 struct Editor {
-    prompts: std::sync::mpsc::Sender<String>,
+    prompts: std::sync::mpsc::Sender<LivePrompt>,
     lines: mpsc::Receiver<Result<Read, String>>,
 }
 
 fn start_editor(helper: complete::ShellHelper) -> Result<(Editor, Out)> {
-    let (prompt_tx, prompt_rx) = std::sync::mpsc::channel::<String>();
+    let (prompt_tx, prompt_rx) = std::sync::mpsc::channel::<LivePrompt>();
     let (line_tx, line_rx) = mpsc::channel(1);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -312,7 +313,7 @@ fn start_editor(helper: complete::ShellHelper) -> Result<(Editor, Out)> {
 
 impl Editor {
     /// Shows the prompt; [`Editor::answer`] gets the line.
-    fn ask(&mut self, prompt: String) -> Result<()> {
+    fn ask(&mut self, prompt: LivePrompt) -> Result<()> {
         self.prompts
             .send(prompt)
             .map_err(|_| anyhow::anyhow!("the line editor stopped"))
@@ -381,8 +382,8 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
         let text = match pasted.pop_front() {
             Some(t) => t,
             None => {
-                let prompt = format!("smq [{}]> ", session.conn.borrow().label());
-                editor.ask(prompt)?;
+                // Follows the connection while the line is being typed.
+                editor.ask(LivePrompt::new(session.conn.clone()))?;
                 let read = loop {
                     tokio::select! {
                         r = editor.answer() => break Some(r?),
@@ -514,7 +515,13 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
         Line::Format { format: None } => {
             out.data(&format!("{}\n", format!("{format:?}").to_lowercase()))
         }
-        Line::Format { format: Some(f) } => lock(&session.wanted).format = Some(f),
+        Line::Format { format: Some(f) } => {
+            lock(&session.wanted).format = Some(f);
+            out.note(&format!(
+                "messages print as {}",
+                format!("{f:?}").to_lowercase()
+            ));
+        }
         Line::Sub(sub) => subscribe(session, sub).await?,
         Line::Unsub { topics } => {
             let client = session.client().await?;

@@ -7,9 +7,10 @@
 //!   commands' flag groups) and `help`.
 //! - [`complete`]: tab completion from that grammar and the names the session
 //!   has seen.
+//! - [`prompt`]: the prompt that shows the connection state as it changes.
 //!
-//! Imports inside the folder point one way: complete → line, session; line and
-//! session import nothing of the folder.
+//! Imports inside the folder point one way: complete → line, session; prompt →
+//! session; line and session import nothing of the folder.
 //!
 //! May import: `client`, `output`, and the shared flag groups (`SubTopics`,
 //! `PubMessage`, `RpcRequest`) with their value parsers; rustyline and clap.
@@ -17,4 +18,5 @@
 
 pub mod complete;
 pub mod line;
+pub mod prompt;
 pub mod session;
