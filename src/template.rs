@@ -198,6 +198,34 @@ pub fn check(template: &str, known: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a payload template as a request handler uses it ([`check`] with no
+/// caller variables), and that one starting like JSON (`{` or `[`) is still
+/// JSON once filled in with sample values: request fields as `null`, the
+/// request as `{}`, 1 for `$ptid`, `$etid` and `$n`.
+pub fn check_payload(template: &str) -> Result<(), String> {
+    check(template, &[])?;
+    let trimmed = template.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let sample = Context {
+            ptid: 1,
+            etid: 1,
+            n: 1,
+        };
+        let out = expand(
+            template,
+            Some(&Value::Object(Default::default())),
+            "",
+            &sample,
+        );
+        if let Err(e) = serde_json::from_str::<Value>(&out) {
+            return Err(format!(
+                "is not JSON once filled in with sample values ({e}): {out}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The field paths (`{{a.b}}`, not the `$` variables) a template reads, in order.
 pub fn fields(template: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -375,6 +403,15 @@ mod tests {
         assert!(check("a {{}} b", &[]).is_err());
         assert!(check("{{a..b}}", &[]).is_err());
         assert!(check("{{$rand:1..9}}", &[]).is_ok());
+    }
+
+    #[test]
+    fn check_payload_refuses_json_that_breaks_once_filled_in() {
+        assert!(check_payload(r#"{"a":{{x}},"n":{{$n}}}"#).is_ok());
+        assert!(check_payload("pong {{x}} {").is_ok(), "text stays text");
+        let e = check_payload(r#"{"a":{{x}}"#).expect_err("unbalanced");
+        assert!(e.contains("not JSON once filled in"), "{e}");
+        assert!(check_payload(r#"["{{x"]"#).is_err());
     }
 
     #[test]

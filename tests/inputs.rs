@@ -86,6 +86,12 @@ fn scenario_fields_no_state_can_have_stop_the_fleet_with_file_and_line() {
             "line 3",
             "names no field",
         ),
+        // --verify would count every report lost: the payload has no `idx`.
+        (
+            "[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\nverify_topic = \"T\"\nverify_index = \"idx\"\npayload = '{\"index\":{{$index}},\"seq\":{{$seq}}}'\n",
+            "line 6",
+            "no field idx",
+        ),
     ];
     for (i, (body, line, word)) in cases.iter().enumerate() {
         let path = file_with(&dir, &format!("s{i}.toml"), body);
@@ -97,6 +103,32 @@ fn scenario_fields_no_state_can_have_stop_the_fleet_with_file_and_line() {
             "case {i}: {err}"
         );
         assert!(err.contains(word), "case {i}: {err}");
+    }
+}
+
+#[test]
+fn serve_reply_templates_and_names_are_checked_before_connecting() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["serve", "XReq", "--reply", "{\"a\":{{x}}"],
+            "not JSON once filled in",
+        ),
+        (&["serve", "XReq", "--reply", "{{$sequence}}"], "$sequence"),
+        (
+            &["serve", "XReq", "--reply", "ok {{name"],
+            "without a closing",
+        ),
+        (&["serve", "", "--echo"], "cannot be empty"),
+        (
+            &["serve", "XReq", "--echo", "--topic", ""],
+            "cannot be empty",
+        ),
+    ];
+    for (args, word) in cases {
+        let out = run(smqctl().args(*args).args(["--url", CLOSED]));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(word), "{args:?}: {err}");
     }
 }
 

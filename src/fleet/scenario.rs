@@ -258,6 +258,20 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Sample values of the scenario's own `$` variables for the load-time checks.
+struct Sample;
+
+impl template::Vars for Sample {
+    fn write(&self, name: &str, arg: Option<&str>, out: &mut String) -> bool {
+        match name {
+            "index" | "seq" => template::write_int(out, 1, arg),
+            "uid" => out.push_str("sim-00001"),
+            _ => return false,
+        }
+        true
+    }
+}
+
 struct Checker<'a> {
     origin: &'a str,
     text: &'a str,
@@ -398,17 +412,6 @@ impl Checker<'_> {
         what: &str,
         fields: Option<&Value>,
     ) -> Result<(), ScenarioError> {
-        struct Sample;
-        impl template::Vars for Sample {
-            fn write(&self, name: &str, arg: Option<&str>, out: &mut String) -> bool {
-                match name {
-                    "index" | "seq" => template::write_int(out, 1, arg),
-                    "uid" => out.push_str("sim-00001"),
-                    _ => return false,
-                }
-                true
-            }
-        }
         let mut out = String::new();
         // Fields of a command read as null here, which is valid JSON; the state's
         // as their first values.
@@ -439,6 +442,40 @@ impl Checker<'_> {
                 }
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A ready or periodic payload filled in with sample values and the first
+    /// state, as JSON (None when it is not JSON).
+    fn rendered(&self, t: &Spanned<String>) -> Option<Value> {
+        let mut out = String::new();
+        template::expand_into(
+            &mut out,
+            t.get_ref(),
+            Some(&self.state),
+            "",
+            &template::Context::default(),
+            &Sample,
+        );
+        serde_json::from_str(&out).ok()
+    }
+
+    /// `key = "path"` must name a field the payload `t` carries.
+    fn carries(
+        &self,
+        t: &Spanned<String>,
+        path: &str,
+        key: &str,
+        what: &str,
+    ) -> Result<(), ScenarioError> {
+        if let Some(v) = self.rendered(t)
+            && template::lookup(&v, path).is_none()
+        {
+            return self.err(
+                t.span(),
+                format!("{what}: {key} = \"{path}\", but its payload has no field {path}"),
+            );
         }
         Ok(())
     }
@@ -566,14 +603,21 @@ impl Scenario {
                         );
                     }
                     verify_topics.push(topic.clone());
+                    let index_path = p.verify_index.clone().unwrap_or_else(|| "index".into());
+                    let seq_path = p.verify_seq.clone().unwrap_or_else(|| "seq".into());
+                    c.carries(&p.payload, &index_path, "verify_index", &what)?;
+                    c.carries(&p.payload, &seq_path, "verify_seq", &what)?;
                     Some(Verify {
                         topic,
-                        index_path: p.verify_index.clone().unwrap_or_else(|| "index".into()),
-                        seq_path: p.verify_seq.clone().unwrap_or_else(|| "seq".into()),
+                        index_path,
+                        seq_path,
                     })
                 }
                 None => None,
             };
+            if let Some(path) = p.correlate.as_deref().filter(|c| !c.is_empty()) {
+                c.carries(&p.payload, path, "correlate", &what)?;
+            }
             periodic.push(Periodic {
                 name: p
                     .name
@@ -783,6 +827,25 @@ mod tests {
         .expect_err("must be refused");
         assert_eq!(e.line, Some(5), "{e}");
         assert!(e.message.contains("not JSON"), "{e}");
+        // --verify and correlate read fields the payload must carry.
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\nverify_topic = \"T\"\nverify_index = \"idx\"\npayload = '{\"index\":{{$index}},\"seq\":{{$seq}}}'\n",
+        )
+        .expect_err("must be refused");
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(e.message.contains("no field idx"), "{e}");
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\ncorrelate = \"rid\"\npayload = '{\"id\":\"{{$uid}}-{{$seq}}\"}'\n",
+        )
+        .expect_err("must be refused");
+        assert!(
+            e.message.contains("correlate") && e.message.contains("no field rid"),
+            "{e}"
+        );
         // Fields a command sets, or merges with update_state, may be read.
         let set = "[state]\n[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\npayload = '{\"on\":{{On}}}'\n[[command]]\non = \"S\"\nset = { On = \"{{On}}\" }\n";
         Scenario::parse("t", "t", set).unwrap_or_else(|e| panic!("{e}"));
