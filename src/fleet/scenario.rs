@@ -758,6 +758,51 @@ mod tests {
     }
 
     #[test]
+    fn builtin_handler_fields_are_ones_the_devices_send() {
+        // A `{{field}}` in a built-in handler file that no message of its
+        // scenario carries would always go out as null.
+        for (name, text, handlers) in BUILTIN {
+            let s = Scenario::parse(name, name, text).unwrap_or_else(|e| panic!("{e}"));
+            let state = Value::Object(s.state.clone());
+            let sent: Vec<(String, Value)> = s
+                .ready
+                .iter()
+                .chain(s.periodic.iter().map(|p| &p.msg))
+                .chain(s.commands.iter().filter_map(|c| c.reply.as_ref()))
+                .filter(|m| m.to == Dest::Broker && m.format == PayloadFormat::Json)
+                .filter_map(|m| {
+                    let mut out = String::new();
+                    let ctx = template::Context::default();
+                    template::expand_into(&mut out, &m.payload, Some(&state), "", &ctx, &Sample);
+                    let v = serde_json::from_str(&out).ok()?;
+                    Some((m.subtopic.clone().unwrap_or_default(), v))
+                })
+                .collect();
+            let rules: toml::Table = toml::from_str(handlers).expect("handler toml");
+            for kind in ["event", "request"] {
+                let Some(list) = rules.get(kind).and_then(|v| v.as_array()) else {
+                    continue;
+                };
+                for rule in list {
+                    let sub = rule["name"].as_str().unwrap_or_default();
+                    for key in ["payload", "reply", "event_payload"] {
+                        let Some(t) = rule.get(key).and_then(|v| v.as_str()) else {
+                            continue;
+                        };
+                        for f in template::fields(t) {
+                            assert!(
+                                sent.iter()
+                                    .any(|(s, v)| s == sub && template::lookup(v, f).is_some()),
+                                "{name} handlers: [[{kind}]] {sub} {key} reads {{{{{f}}}}}, which no {sub} message of the scenario carries"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn errors_carry_the_line() {
         let text = "[device]\nuid = \"x-{{$index}}\"\n\n[[periodic]]\nto = \"broker\"\ninterval = \"soon\"\n";
         let e = Scenario::parse("t", "t.toml", text).expect_err("must be refused");
