@@ -86,6 +86,12 @@ fn scenario_fields_no_state_can_have_stop_the_fleet_with_file_and_line() {
             "line 3",
             "names no field",
         ),
+        // Every device would be refused by the broker (Connack 1): "d1".
+        (
+            "[device]\nuid = \"d{{$index}}\"\n",
+            "line 2",
+            "shorter than 6 bytes",
+        ),
         // --verify would count every report lost: the payload has no `idx`.
         (
             "[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\nverify_topic = \"T\"\nverify_index = \"idx\"\npayload = '{\"index\":{{$index}},\"seq\":{{$seq}}}'\n",

@@ -4,7 +4,8 @@
 //! the line it is on: syntax errors through the `toml` crate's spans, checks of
 //! our own through `toml::Spanned` fields.
 //!
-//! May import: `template` (placeholder checks), `text` (duration parsing), serde, toml.
+//! May import: `template` (placeholder checks), `text` (duration parsing),
+//! `protocol` (the shortest UID), serde, toml.
 
 use std::time::Duration;
 
@@ -525,7 +526,24 @@ impl Scenario {
             state_fields,
         };
         let uid = match &file.device.uid {
-            Some(u) => c.device_template(u, "device uid")?,
+            Some(u) => {
+                let t = c.device_template(u, "device uid")?;
+                // Device 1's UID is as short as any (indexes only grow).
+                let mut first = String::new();
+                let ctx = template::Context::default();
+                template::expand_into(&mut first, &t, None, "", &ctx, &Sample);
+                if first.len() < crate::protocol::MIN_UID_LEN {
+                    return c.err(
+                        u.span(),
+                        format!(
+                            "device uid '{first}' is {} byte(s): SMQ brokers refuse UIDs shorter than {} bytes (Connack 1); pad it, e.g. \"dev-{{{{$index:05}}}}\"",
+                            first.len(),
+                            crate::protocol::MIN_UID_LEN
+                        ),
+                    );
+                }
+                t
+            }
             None => "sim-{{$index:05}}".to_string(),
         };
         let info = file
@@ -804,7 +822,7 @@ mod tests {
 
     #[test]
     fn errors_carry_the_line() {
-        let text = "[device]\nuid = \"x-{{$index}}\"\n\n[[periodic]]\nto = \"broker\"\ninterval = \"soon\"\n";
+        let text = "[device]\nuid = \"dev-x-{{$index}}\"\n\n[[periodic]]\nto = \"broker\"\ninterval = \"soon\"\n";
         let e = Scenario::parse("t", "t.toml", text).expect_err("must be refused");
         assert_eq!(e.line, Some(6), "{e}");
         assert!(
@@ -859,6 +877,10 @@ mod tests {
             e.message.contains("{{Onn}}") && e.message.contains("only On"),
             "{e}"
         );
+        let e = Scenario::parse("t", "t.toml", "[device]\n\nuid = \"d{{$index}}\"\n")
+            .expect_err("must be refused");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("shorter than 6 bytes"), "{e}");
         let e = Scenario::parse("t", "t.toml", "[device]\nuid = \"d-{{name}}\"\n")
             .expect_err("must be refused");
         assert_eq!(e.line, Some(2), "{e}");
