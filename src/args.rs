@@ -47,6 +47,26 @@ pub fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(s: &str) -> Re
     }
 }
 
+/// A topic or sub-topic name: SMQ names are never empty (the broker would
+/// create a topic "" that no other client means).
+pub fn topic_name(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        return Err("a topic or sub-topic name cannot be empty".into());
+    }
+    Ok(s.to_string())
+}
+
+/// A client's ETID: 1 to 4294967295 (0 is no client: a message to it goes nowhere).
+pub fn etid(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(0) => Err("0 is not an ETID (ETIDs are 1 to 4294967295)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "'{s}' is not an ETID (a whole number, 1 to 4294967295)"
+        )),
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
@@ -131,14 +151,14 @@ pub struct ConnectArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SubTopics {
     /// Topics to subscribe to; `self` means messages sent to this client's ETID
-    #[arg(required = true, value_name = "TOPIC")]
+    #[arg(required = true, value_name = "TOPIC", value_parser = topic_name)]
     pub topics: Vec<String>,
     /// Only show messages with this sub-topic (repeatable)
-    #[arg(long = "subtopic", value_name = "NAME")]
+    #[arg(long = "subtopic", value_name = "NAME", value_parser = topic_name)]
     pub subtopics: Vec<String>,
     /// Sub-topic names to show by name without filtering on them (repeatable);
     /// SMQ has no reverse lookup, so a client only knows names it registered
-    #[arg(long = "resolve-subtopic", value_name = "NAME")]
+    #[arg(long = "resolve-subtopic", value_name = "NAME", value_parser = topic_name)]
     pub resolve_subtopics: Vec<String>,
     /// Also print subscriber-count changes of the topics
     #[arg(long)]
@@ -150,16 +170,16 @@ pub struct SubTopics {
 #[derive(Debug, Clone, Args)]
 pub struct PubMessage {
     /// Topic name, or `self`; omit with --to-etid
-    #[arg(value_name = "TOPIC")]
+    #[arg(value_name = "TOPIC", value_parser = topic_name)]
     pub topic: Option<String>,
     /// The payload (or use -f, --stdin, --stdin-lines)
     #[arg(value_name = "MESSAGE")]
     pub message: Option<String>,
     /// Send straight to this client ETID (or any numeric TID) instead of a topic
-    #[arg(long, value_name = "ETID")]
+    #[arg(long, value_name = "ETID", value_parser = etid)]
     pub to_etid: Option<u32>,
     /// Sub-topic name to send with the message (e.g. a message type)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = topic_name)]
     pub subtopic: Option<String>,
     /// Read the payload from a file
     #[arg(short = 'f', long, value_name = "FILE")]
@@ -379,6 +399,18 @@ pub async fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<C
         )
         .into());
     }
+    // Brokers refuse a UID of 5 bytes or fewer (Connack 1): say so before
+    // connecting, whether it came from --uid, SMQCTL_UID or a profile.
+    if let Some(uid) = &conn.uid
+        && uid.len() < crate::protocol::MIN_UID_LEN
+    {
+        return Err(ClientError::Invalid(format!(
+            "--uid '{uid}' is {} byte(s): SMQ brokers refuse UIDs shorter than {} bytes (Connack 1)",
+            uid.len(),
+            crate::protocol::MIN_UID_LEN
+        ))
+        .into());
+    }
     let credentials = if conn.ask_credentials {
         Some(ask_credentials().await?)
     } else {
@@ -411,13 +443,6 @@ pub async fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<C
         eprintln!(
             "warning: TLS options are ignored for {} (not wss:// or https://)",
             endpoint
-        );
-    }
-    if let Some(uid) = &conn.uid
-        && uid.len() < crate::protocol::MIN_UID_LEN
-    {
-        eprintln!(
-            "warning: UID '{uid}' is shorter than 6 bytes; SMQ brokers refuse it (Connack 1)"
         );
     }
     let mut opts = ClientOptions::new(endpoint);

@@ -154,6 +154,14 @@ pub fn check(template: &str, known: &[&str]) -> Result<(), String> {
             return Err("'{{' without a closing '}}'".into());
         };
         let key = after[..end].trim();
+        if key.is_empty() {
+            return Err("'{{}}' names no field (the whole request is {{$request}})".into());
+        }
+        if !key.starts_with('$') && key.split('.').any(str::is_empty) {
+            return Err(format!(
+                "'{{{{{key}}}}}': a field path is names joined by single dots (a.b.0)"
+            ));
+        }
         if let Some(var) = key.strip_prefix('$') {
             let (name, arg) = match var.split_once(':') {
                 Some((n, a)) => (n, Some(a)),
@@ -188,6 +196,52 @@ pub fn check(template: &str, known: &[&str]) -> Result<(), String> {
         rest = &after[end + 2..];
     }
     Ok(())
+}
+
+/// Checks a payload template as a request handler uses it ([`check`] with no
+/// caller variables), and that one starting like JSON (`{` or `[`) is still
+/// JSON once filled in with sample values: request fields as `null`, the
+/// request as `{}`, 1 for `$ptid`, `$etid` and `$n`.
+pub fn check_payload(template: &str) -> Result<(), String> {
+    check(template, &[])?;
+    let trimmed = template.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let sample = Context {
+            ptid: 1,
+            etid: 1,
+            n: 1,
+        };
+        let out = expand(
+            template,
+            Some(&Value::Object(Default::default())),
+            "",
+            &sample,
+        );
+        if let Err(e) = serde_json::from_str::<Value>(&out) {
+            return Err(format!(
+                "is not JSON once filled in with sample values ({e}): {out}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The field paths (`{{a.b}}`, not the `$` variables) a template reads, in order.
+pub fn fields(template: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            break;
+        };
+        let key = after[..end].trim();
+        if !key.starts_with('$') {
+            out.push(key);
+        }
+        rest = &after[end + 2..];
+    }
+    out
 }
 
 /// Expands every `{{…}}` in `template`. `request` is the request payload parsed as
@@ -346,6 +400,23 @@ mod tests {
         );
         assert!(check("{{$index:zz}}", &["index"]).is_err());
         assert!(check("{{open", &[]).is_err());
+        assert!(check("a {{}} b", &[]).is_err());
+        assert!(check("{{a..b}}", &[]).is_err());
+        assert!(check("{{$rand:1..9}}", &[]).is_ok());
+    }
+
+    #[test]
+    fn check_payload_refuses_json_that_breaks_once_filled_in() {
+        assert!(check_payload(r#"{"a":{{x}},"n":{{$n}}}"#).is_ok());
+        assert!(check_payload("pong {{x}} {").is_ok(), "text stays text");
+        let e = check_payload(r#"{"a":{{x}}"#).expect_err("unbalanced");
+        assert!(e.contains("not JSON once filled in"), "{e}");
+        assert!(check_payload(r#"["{{x"]"#).is_err());
+    }
+
+    #[test]
+    fn fields_lists_the_paths_but_not_the_variables() {
+        assert_eq!(fields("{{a.b}} {{$n}} {{ c }} {{open"), vec!["a.b", "c"]);
     }
 
     #[test]

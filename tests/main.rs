@@ -11,6 +11,7 @@ mod exits;
 mod fuzz_corpus;
 mod generated;
 mod hostile;
+mod inputs;
 mod mako_hook;
 mod names;
 mod netfaults;

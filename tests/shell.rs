@@ -464,3 +464,60 @@ fn interactive_shell_on_sigterm_mid_line_exits_130_restores_the_terminal_and_dis
         crate::harness::SENT_DISCONNECT
     );
 }
+
+#[test]
+fn wait_timeout_and_format_confirmation_print_at_the_prompt_as_in_scripts() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    // A script: the timeout and the new format are said on stderr.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = script(&dir, &["format json", "wait -W 300ms"]);
+    let out = run(smqctl().args(["shell", "--url", &url, "--script", &path]));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("messages print as json"), "{err}");
+    assert!(err.contains("timed out after 300ms"), "{err}");
+    // At the prompt: the same lines, above the next prompt.
+    let state = tempfile::tempdir().expect("tempdir");
+    let t = interactive_shell(&url, state.path());
+    t.text("format json");
+    t.keys(&["Enter"]);
+    t.wait_for("the format confirmed", |s| {
+        s.contains("messages print as json")
+    });
+    t.text("wait -W 300ms");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the timeout", |s| s.contains("timed out after 300ms"));
+    assert!(s.contains("0 of 1 message(s) arrived"), "{s}");
+    t.wait_for("the next prompt", |s| {
+        prompt_line(s).starts_with("smq [ETID ")
+    });
+    t.keys(&["C-d"]);
+    assert_eq!(t.wait_exit().code, Some(0));
+}
+
+#[test]
+fn the_prompt_shows_reconnecting_while_it_waits_for_a_line_not_the_old_etid() {
+    let broker = crate::harness::BrokerProcess::start(&[]);
+    let url = broker.url("ws");
+    let state = tempfile::tempdir().expect("tempdir");
+    let t = interactive_shell(&url, state.path());
+    // The broker goes away while nobody types: the prompt says so by itself.
+    drop(broker);
+    let s = t.wait_for("the prompt to say reconnecting", |s| {
+        // At the width the line began with: the whole label, or as much as fits.
+        prompt_line(s).contains("reconnecting #")
+    });
+    assert!(s.contains("connection lost"), "{s}");
+    // The line still edits and runs where the prompt ends.
+    t.text("status");
+    t.wait_for("the typed text", |s| {
+        let p = prompt_line(s);
+        p.contains("reconnecting #") && p.ends_with(" status")
+    });
+    t.keys(&["Enter"]);
+    t.wait_for("status while down", |s| s.contains("reconnecting (attempt"));
+    t.keys(&["C-d"]);
+    let exit = t.wait_exit();
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+}

@@ -389,7 +389,7 @@ fn scenario_errors_name_the_file_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cases = [
         (
-            "[device]\nuid = \"d-{{$index}}\"\n\n[[periodic]]\nto = \"broker\"\ninterval = \"often\"\n",
+            "[device]\nuid = \"device-{{$index}}\"\n\n[[periodic]]\nto = \"broker\"\ninterval = \"often\"\n",
             "line 6",
             "interval",
         ),

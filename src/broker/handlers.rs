@@ -24,6 +24,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
+use toml::Spanned;
 
 use crate::broker::{Broker, ServerHandler, ServerMessage};
 use crate::protocol::rpc::{RPC_REQ, RPC_RESP, derive_response, json_or_string, rpc_reply};
@@ -60,19 +61,19 @@ pub struct RequestRule {
     /// Request sub-topic, e.g. "SearchSitesReq".
     pub name: String,
     /// Reply payload template.
-    pub reply: Option<String>,
+    pub reply: Option<Spanned<String>>,
     /// Answer with the request payload.
     #[serde(default)]
     pub echo: bool,
     /// Reply sub-topic (default: name with Req -> Resp).
     pub response: Option<String>,
     /// Wait this long before answering, e.g. "200ms".
-    pub delay: Option<String>,
+    pub delay: Option<Spanned<String>>,
     /// After answering, also publish an event on this topic (e.g. a
     /// `SetChargerReq` that announces the new `ChargerState` to everyone).
     pub event_topic: Option<String>,
     /// Event payload template (default: the request payload).
-    pub event_payload: Option<String>,
+    pub event_payload: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,7 +82,7 @@ pub struct RpcRule {
     /// Function name in `{id, name, args}`.
     pub name: String,
     /// Template of the `rsp` value (JSON; text that is not JSON becomes a string).
-    pub result: Option<String>,
+    pub result: Option<Spanned<String>>,
     /// Answer `{id, err}` with this text instead.
     pub error: Option<String>,
 }
@@ -94,7 +95,7 @@ pub struct EventRule {
     /// Topic to publish the event on (default: the same name).
     pub topic: Option<String>,
     /// Event payload template (default: the received payload unchanged).
-    pub payload: Option<String>,
+    pub payload: Option<Spanned<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,8 +105,12 @@ pub enum HandlerError {
         path: String,
         source: std::io::Error,
     },
-    #[error("handler file {path}: {message}")]
-    Invalid { path: String, message: String },
+    #[error("handler file {path}{}: {message}", .line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Invalid {
+        path: String,
+        line: Option<usize>,
+        message: String,
+    },
 }
 
 enum Action {
@@ -145,9 +150,15 @@ impl HandlerFile {
     pub fn parse(text: &str, origin: &str) -> Result<HandlerFile, HandlerError> {
         let invalid = |message: String| HandlerError::Invalid {
             path: origin.to_string(),
+            line: None,
             message,
         };
         let file: HandlerFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let at = |s: &Spanned<String>, message: String| HandlerError::Invalid {
+            path: origin.to_string(),
+            line: Some(line_of(text, s.span().start)),
+            message,
+        };
         for r in &file.request {
             if r.reply.is_some() == r.echo {
                 return Err(invalid(format!(
@@ -156,8 +167,15 @@ impl HandlerFile {
                 )));
             }
             if let Some(d) = &r.delay {
-                crate::text::parse_duration(d)
-                    .map_err(|e| invalid(format!("[[request]] {}: delay: {e}", r.name)))?;
+                crate::text::parse_duration(d.get_ref())
+                    .map_err(|e| at(d, format!("[[request]] {}: delay: {e}", r.name)))?;
+            }
+            let what = format!("[[request]] {}", r.name);
+            if let Some(t) = &r.reply {
+                check_template(t, &format!("{what} reply"), None).map_err(|m| at(t, m))?;
+            }
+            if let Some(t) = &r.event_payload {
+                check_template(t, &format!("{what} event_payload"), None).map_err(|m| at(t, m))?;
             }
         }
         for f in &file.rpc {
@@ -166,6 +184,16 @@ impl HandlerFile {
                     "[[rpc]] {}: give exactly one of `result` or `error`",
                     f.name
                 )));
+            }
+            if let Some(t) = &f.result {
+                check_template(t, &format!("[[rpc]] {} result", f.name), Some(RPC_FIELDS))
+                    .map_err(|m| at(t, m))?;
+            }
+        }
+        for e in &file.event {
+            if let Some(t) = &e.payload {
+                check_template(t, &format!("[[event]] {} payload", e.name), None)
+                    .map_err(|m| at(t, m))?;
             }
         }
         Ok(file)
@@ -182,13 +210,15 @@ impl HandlerFile {
             by_subtid.insert(
                 broker.createsub(&r.name),
                 Action::Reply {
-                    template: r.reply,
+                    template: r.reply.map(Spanned::into_inner),
                     resp_subtid: broker.createsub(&resp),
-                    delay: r.delay.and_then(|d| crate::text::parse_duration(&d).ok()),
+                    delay: r
+                        .delay
+                        .and_then(|d| crate::text::parse_duration(d.get_ref()).ok()),
                     event: r
                         .event_topic
                         .as_deref()
-                        .map(|t| (broker.create(t), r.event_payload.clone())),
+                        .map(|t| (broker.create(t), r.event_payload.map(Spanned::into_inner))),
                 },
             );
         }
@@ -198,7 +228,7 @@ impl HandlerFile {
                 broker.createsub(&e.name),
                 Action::Event {
                     topic,
-                    template: e.payload,
+                    template: e.payload.map(Spanned::into_inner),
                 },
             );
         }
@@ -231,11 +261,48 @@ impl Handlers {
             Some(RpcRule { error: Some(e), .. }) => Err(e.clone()),
             Some(RpcRule {
                 result: Some(t), ..
-            }) => Ok(json_or_string(&template::expand(t, Some(&req), "", ctx))),
+            }) => Ok(json_or_string(&template::expand(
+                t.get_ref(),
+                Some(&req),
+                "",
+                ctx,
+            ))),
             Some(_) => Ok(Value::Null),
         };
         rpc_reply(&req, result)
     }
+}
+
+/// The fields of a `$RpcReq` call a `[[rpc]]` result can read.
+const RPC_FIELDS: &[&str] = &["id", "name", "args"];
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+/// Checks one payload template when the file is loaded: well-formed, JSON
+/// once filled in if it starts like JSON ([`template::check_payload`]), and
+/// each field one the request can have (`fields`: the only top-level names it
+/// has; None: any).
+fn check_template(t: &Spanned<String>, what: &str, fields: Option<&[&str]>) -> Result<(), String> {
+    let text = t.get_ref();
+    template::check_payload(text).map_err(|e| format!("{what}: {e}"))?;
+    if let Some(allowed) = fields {
+        for f in template::fields(text) {
+            let top = f.split('.').next().unwrap_or(f);
+            if !allowed.contains(&top) {
+                return Err(format!(
+                    "{what}: '{{{{{f}}}}}' can never be filled in: a call has only {} (its arguments are {{{{args.0}}}}, {{{{args.1}}}}...)",
+                    allowed.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn expand(template: &str, payload: &[u8], ctx: &Context) -> Bytes {
@@ -336,6 +403,49 @@ mod tests {
         assert!(HandlerFile::load(&p).is_err());
         let (_d, p) = write("[[request]]\nname = \"XReq\"\necho = true\ndelay = \"soon\"\n");
         assert!(HandlerFile::load(&p).is_err());
+    }
+
+    #[test]
+    fn templates_that_cannot_render_or_are_not_json_are_refused_with_their_line() {
+        let cases = [
+            (
+                "[[request]]\nname = \"AReq\"\nreply = '{\"a\":\"{{name\"}'\n",
+                3,
+                "without a closing",
+            ),
+            (
+                "[[request]]\nname = \"AReq\"\n\nreply = '{\"a\":{{x}}'\n",
+                4,
+                "not JSON",
+            ),
+            (
+                "[[event]]\nname = \"E\"\npayload = '{{$sequence}}'\n",
+                3,
+                "$sequence",
+            ),
+            (
+                "[[rpc]]\nname = \"f\"\nresult = '{{site}}'\n",
+                3,
+                "only id, name, args",
+            ),
+            (
+                "[[request]]\nname = \"AReq\"\nreply = \"ok\"\nevent_topic = \"T\"\nevent_payload = '[{{}}]'\n",
+                5,
+                "names no field",
+            ),
+        ];
+        for (text, line, word) in cases {
+            let e = HandlerFile::parse(text, "h.toml").expect_err(text);
+            let msg = e.to_string();
+            assert!(
+                msg.starts_with(&format!("handler file h.toml, line {line}: ")),
+                "{msg}"
+            );
+            assert!(msg.contains(word), "{msg}");
+        }
+        // Text replies, fields of the request and the RPC arguments stay allowed.
+        let ok = "[[request]]\nname = \"PReq\"\nreply = \"pong {{$n}} {{who}}\"\n[[rpc]]\nname = \"f\"\nresult = '{\"a\":{{args.0}},\"id\":{{id}}}'\n";
+        HandlerFile::parse(ok, "ok.toml").unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]

@@ -89,12 +89,18 @@ fn prepare(input: Vec<u8>, kind: Kind, origin: &str) -> Result<Bytes> {
         }
         Kind::Hex => {
             let text = String::from_utf8_lossy(&input);
-            // "01 02 ff", "0102ff", "0x01,0x02", "01:02:ff" all work.
-            let digits: String = text
-                .replace([':', ','], " ")
-                .split_whitespace()
-                .map(|w| w.trim_start_matches("0x").trim_start_matches("0X"))
-                .collect();
+            // "01 02 ff", "0102ff", "0x01,0x02", "01:02:ff" all work; each
+            // group is whole bytes, so "0 1" is refused rather than read as 01.
+            let mut digits = String::new();
+            for w in text.replace([':', ','], " ").split_whitespace() {
+                let w = w.trim_start_matches("0x").trim_start_matches("0X");
+                if w.len() % 2 == 1 {
+                    return Err(input_error(format!(
+                        "{origin} is not hex: '{w}' has an odd number of digits (write each byte as two digits, e.g. 0f 01)"
+                    )));
+                }
+                digits.push_str(w);
+            }
             hex::decode(&digits).map_err(|e| input_error(format!("{origin} is not hex: {e}")))?
         }
     };
@@ -171,6 +177,11 @@ pub struct Prepared {
 /// standard input) and the names, before anything touches the network.
 pub fn prepare_message(msg: &PubMessage, stdin: bool, stdin_lines: bool) -> Result<Prepared> {
     let kind = kind(msg);
+    if msg.interval.is_some() && msg.count < 2 && !stdin_lines {
+        return Err(input_error(
+            "--interval is the wait between messages: give --count N (2 or more) or --stdin-lines",
+        ));
+    }
     let (topic, message) = destination(msg)?;
     let single = if stdin_lines {
         if message.is_some() {

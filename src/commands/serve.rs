@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::task::JoinSet;
 
-use crate::args::{ConnectArgs, GlobalArgs, at_least_one, client_options};
+use crate::args::{ConnectArgs, GlobalArgs, at_least_one, client_options, topic_name};
 use crate::client::{Client, ClientError, Event, Message, ReconnectPolicy, Session, Step};
 use crate::exit::{self, input_error};
 use crate::output::{DataType, Format, Printer, use_color};
@@ -51,7 +51,7 @@ The ETID to send requests to is printed on stderr at start.";
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Request sub-topic to answer (e.g. SearchSitesReq); optional with --rpc-exec
-    #[arg(value_name = "REQUEST")]
+    #[arg(value_name = "REQUEST", value_parser = topic_name)]
     pub request: Option<String>,
     /// Answer with this payload (a template)
     #[arg(long, value_name = "TEMPLATE", group = "answer")]
@@ -72,10 +72,10 @@ pub struct ServeArgs {
     #[arg(long, default_value = crate::protocol::rpc::RPC_RESP, value_name = "NAME")]
     pub rpc_resp: String,
     /// Reply sub-topic (default: REQUEST with Req -> Resp)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = topic_name)]
     pub resp: Option<String>,
     /// Listen on this topic instead of `self`
-    #[arg(long, value_name = "TOPIC")]
+    #[arg(long, value_name = "TOPIC", value_parser = topic_name)]
     pub topic: Option<String>,
     /// Wait this long before answering
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -226,6 +226,7 @@ pub async fn run(args: ServeArgs, global: &GlobalArgs) -> Result<u8> {
         ));
     }
     let answer = if let Some(t) = &args.reply {
+        template::check_payload(t).map_err(|e| input_error(format!("--reply {e}")))?;
         Some(Answer::Template(t.clone()))
     } else if args.echo {
         Some(Answer::Echo)

@@ -32,6 +32,7 @@ use crate::exit::{self, error_text, hint, input_error};
 use crate::output::{Format, use_color};
 use crate::shell::editor::{Read, SharedOut, start_editor, terminal};
 use crate::shell::line::{Line, Parsed};
+use crate::shell::prompt::LivePrompt;
 use crate::shell::session::{Conn, Out, Session, lock};
 use crate::shell::{complete, line, session};
 use crate::shutdown::{Signal, Signals};
@@ -270,8 +271,8 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
         let text = match pasted.pop_front() {
             Some(t) => t,
             None => {
-                let prompt = format!("smq [{}]> ", session.conn.borrow().label());
-                editor.ask(prompt)?;
+                // Follows the connection while the line is being typed.
+                editor.ask(LivePrompt::new(session.conn.clone()))?;
                 let read = loop {
                     tokio::select! {
                         r = editor.answer() => break Some(r?),
@@ -353,7 +354,13 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
         Line::Format { format: None } => {
             out.data(&format!("{}\n", format!("{format:?}").to_lowercase()))
         }
-        Line::Format { format: Some(f) } => lock(&session.wanted).format = Some(f),
+        Line::Format { format: Some(f) } => {
+            lock(&session.wanted).format = Some(f);
+            out.note(&format!(
+                "messages print as {}",
+                format!("{f:?}").to_lowercase()
+            ));
+        }
         Line::Sub(sub) => subscribe(session, sub).await?,
         Line::Unsub { topics } => {
             let client = session.client().await?;

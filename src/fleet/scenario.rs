@@ -4,7 +4,8 @@
 //! the line it is on: syntax errors through the `toml` crate's spans, checks of
 //! our own through `toml::Spanned` fields.
 //!
-//! May import: `template` (placeholder checks), `text` (duration parsing), serde, toml.
+//! May import: `template` (placeholder checks), `text` (duration parsing),
+//! `protocol` (the shortest UID), serde, toml.
 
 use std::time::Duration;
 
@@ -258,9 +259,28 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Sample values of the scenario's own `$` variables for the load-time checks.
+struct Sample;
+
+impl template::Vars for Sample {
+    fn write(&self, name: &str, arg: Option<&str>, out: &mut String) -> bool {
+        match name {
+            "index" | "seq" => template::write_int(out, 1, arg),
+            "uid" => out.push_str("sim-00001"),
+            _ => return false,
+        }
+        true
+    }
+}
+
 struct Checker<'a> {
     origin: &'a str,
     text: &'a str,
+    /// The device state as the ready and periodic messages see it first ([state]).
+    state: Value,
+    /// Every field the state can ever have ([state] and the commands' `set`
+    /// keys), None when a command merges whole commands into it (`update_state`).
+    state_fields: Option<Vec<String>>,
 }
 
 impl Checker<'_> {
@@ -313,10 +333,54 @@ impl Checker<'_> {
         Ok(d)
     }
 
+    /// Checks that every `{{field}}` of `s` is one of `allowed` (by its first
+    /// part); `allowed` None: anything may be there.
+    fn fields(
+        &self,
+        s: &Spanned<String>,
+        what: &str,
+        allowed: Option<&[String]>,
+        whose: &str,
+    ) -> Result<(), ScenarioError> {
+        let Some(allowed) = allowed else {
+            return Ok(());
+        };
+        for f in template::fields(s.get_ref()) {
+            let top = f.split('.').next().unwrap_or(f);
+            if !allowed.iter().any(|a| a == top) {
+                let has = if allowed.is_empty() {
+                    "no fields: only $ variables work here".to_string()
+                } else {
+                    format!("only {} (add it under [state])", allowed.join(", "))
+                };
+                return self.err(
+                    s.span(),
+                    format!("{what}: '{{{{{f}}}}}' can never be filled in: {whose} has {has}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn device_template(&self, s: &Spanned<String>, what: &str) -> Result<String, ScenarioError> {
+        let t = self.template(s, what)?;
+        self.fields(s, what, Some(&[]), "a device's identity")?;
+        Ok(t)
+    }
+
     fn msg(&self, m: &MsgSection, what: &str, reply: bool) -> Result<Msg, ScenarioError> {
         let format = self.format(m.format.as_ref())?;
         let payload = self.template(&m.payload, &format!("{what} payload"))?;
-        self.sample(&m.payload, format, what)?;
+        if !reply {
+            // Ready and periodic messages are filled in from the state alone.
+            self.fields(
+                &m.payload,
+                &format!("{what} payload"),
+                self.state_fields.as_deref(),
+                "the device state",
+            )?;
+        }
+        self.sample(&m.payload, format, what, (!reply).then_some(&self.state))?;
         Ok(Msg {
             to: self.dest(&m.to, reply)?,
             subtopic: m.subtopic.clone().filter(|s| !s.is_empty()),
@@ -347,24 +411,15 @@ impl Checker<'_> {
         t: &Spanned<String>,
         format: PayloadFormat,
         what: &str,
+        fields: Option<&Value>,
     ) -> Result<(), ScenarioError> {
-        struct Sample;
-        impl template::Vars for Sample {
-            fn write(&self, name: &str, arg: Option<&str>, out: &mut String) -> bool {
-                match name {
-                    "index" | "seq" => template::write_int(out, 1, arg),
-                    "uid" => out.push_str("sim-00001"),
-                    _ => return false,
-                }
-                true
-            }
-        }
         let mut out = String::new();
-        // Fields of a command or of the state read as null here, which is valid JSON.
+        // Fields of a command read as null here, which is valid JSON; the state's
+        // as their first values.
         template::expand_into(
             &mut out,
             t.get_ref(),
-            None,
+            fields,
             "",
             &template::Context::default(),
             &Sample,
@@ -388,6 +443,40 @@ impl Checker<'_> {
                 }
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A ready or periodic payload filled in with sample values and the first
+    /// state, as JSON (None when it is not JSON).
+    fn rendered(&self, t: &Spanned<String>) -> Option<Value> {
+        let mut out = String::new();
+        template::expand_into(
+            &mut out,
+            t.get_ref(),
+            Some(&self.state),
+            "",
+            &template::Context::default(),
+            &Sample,
+        );
+        serde_json::from_str(&out).ok()
+    }
+
+    /// `key = "path"` must name a field the payload `t` carries.
+    fn carries(
+        &self,
+        t: &Spanned<String>,
+        path: &str,
+        key: &str,
+        what: &str,
+    ) -> Result<(), ScenarioError> {
+        if let Some(v) = self.rendered(t)
+            && template::lookup(&v, path).is_none()
+        {
+            return self.err(
+                t.span(),
+                format!("{what}: {key} = \"{path}\", but its payload has no field {path}"),
+            );
         }
         Ok(())
     }
@@ -417,22 +506,57 @@ impl Scenario {
             line: e.span().map(|s| line_of(text, s.start)),
             message: e.message().trim().to_string(),
         })?;
-        let c = Checker { origin, text };
+        let state = toml_to_json(&toml::Value::Table(file.state.clone()));
+        let state_fields = (!file.command.iter().any(|c| c.update_state)).then(|| {
+            let mut f: Vec<String> = file.state.keys().cloned().collect();
+            for c in &file.command {
+                f.extend(
+                    c.set
+                        .keys()
+                        .filter(|k| !file.state.contains_key(*k))
+                        .cloned(),
+                );
+            }
+            f
+        });
+        let c = Checker {
+            origin,
+            text,
+            state: state.clone(),
+            state_fields,
+        };
         let uid = match &file.device.uid {
-            Some(u) => c.template(u, "device uid")?,
+            Some(u) => {
+                let t = c.device_template(u, "device uid")?;
+                // Device 1's UID is as short as any (indexes only grow).
+                let mut first = String::new();
+                let ctx = template::Context::default();
+                template::expand_into(&mut first, &t, None, "", &ctx, &Sample);
+                if first.len() < crate::protocol::MIN_UID_LEN {
+                    return c.err(
+                        u.span(),
+                        format!(
+                            "device uid '{first}' is {} byte(s): SMQ brokers refuse UIDs shorter than {} bytes (Connack 1); pad it, e.g. \"dev-{{{{$index:05}}}}\"",
+                            first.len(),
+                            crate::protocol::MIN_UID_LEN
+                        ),
+                    );
+                }
+                t
+            }
             None => "sim-{{$index:05}}".to_string(),
         };
         let info = file
             .device
             .info
             .as_ref()
-            .map(|t| c.template(t, "device info"))
+            .map(|t| c.device_template(t, "device info"))
             .transpose()?;
         let credentials = file
             .device
             .credentials
             .as_ref()
-            .map(|t| c.template(t, "device credentials"))
+            .map(|t| c.device_template(t, "device credentials"))
             .transpose()?;
         let mut topics = Vec::new();
         for t in &file.subscribe.topics {
@@ -497,14 +621,21 @@ impl Scenario {
                         );
                     }
                     verify_topics.push(topic.clone());
+                    let index_path = p.verify_index.clone().unwrap_or_else(|| "index".into());
+                    let seq_path = p.verify_seq.clone().unwrap_or_else(|| "seq".into());
+                    c.carries(&p.payload, &index_path, "verify_index", &what)?;
+                    c.carries(&p.payload, &seq_path, "verify_seq", &what)?;
                     Some(Verify {
                         topic,
-                        index_path: p.verify_index.clone().unwrap_or_else(|| "index".into()),
-                        seq_path: p.verify_seq.clone().unwrap_or_else(|| "seq".into()),
+                        index_path,
+                        seq_path,
                     })
                 }
                 None => None,
             };
+            if let Some(path) = p.correlate.as_deref().filter(|c| !c.is_empty()) {
+                c.carries(&p.payload, path, "correlate", &what)?;
+            }
             periodic.push(Periodic {
                 name: p
                     .name
@@ -570,7 +701,7 @@ impl Scenario {
                 topics.push(t.clone());
             }
         }
-        let state = match toml_to_json(&toml::Value::Table(file.state.clone())) {
+        let state = match state {
             Value::Object(m) => m,
             _ => serde_json::Map::new(),
         };
@@ -639,14 +770,59 @@ mod tests {
             assert!(s.ready.is_some(), "{name} has a ready message");
             assert!(!s.periodic.is_empty() && !s.commands.is_empty(), "{name}");
             assert!(!s.description.is_empty(), "{name}");
-            let h: Result<crate::broker::handlers::HandlerFile, _> = toml::from_str(handlers);
+            let h = crate::broker::handlers::HandlerFile::parse(handlers, name);
             assert!(h.is_ok(), "{name} handlers: {:?}", h.err());
         }
     }
 
     #[test]
+    fn builtin_handler_fields_are_ones_the_devices_send() {
+        // A `{{field}}` in a built-in handler file that no message of its
+        // scenario carries would always go out as null.
+        for (name, text, handlers) in BUILTIN {
+            let s = Scenario::parse(name, name, text).unwrap_or_else(|e| panic!("{e}"));
+            let state = Value::Object(s.state.clone());
+            let sent: Vec<(String, Value)> = s
+                .ready
+                .iter()
+                .chain(s.periodic.iter().map(|p| &p.msg))
+                .chain(s.commands.iter().filter_map(|c| c.reply.as_ref()))
+                .filter(|m| m.to == Dest::Broker && m.format == PayloadFormat::Json)
+                .filter_map(|m| {
+                    let mut out = String::new();
+                    let ctx = template::Context::default();
+                    template::expand_into(&mut out, &m.payload, Some(&state), "", &ctx, &Sample);
+                    let v = serde_json::from_str(&out).ok()?;
+                    Some((m.subtopic.clone().unwrap_or_default(), v))
+                })
+                .collect();
+            let rules: toml::Table = toml::from_str(handlers).expect("handler toml");
+            for kind in ["event", "request"] {
+                let Some(list) = rules.get(kind).and_then(|v| v.as_array()) else {
+                    continue;
+                };
+                for rule in list {
+                    let sub = rule["name"].as_str().unwrap_or_default();
+                    for key in ["payload", "reply", "event_payload"] {
+                        let Some(t) = rule.get(key).and_then(|v| v.as_str()) else {
+                            continue;
+                        };
+                        for f in template::fields(t) {
+                            assert!(
+                                sent.iter()
+                                    .any(|(s, v)| s == sub && template::lookup(v, f).is_some()),
+                                "{name} handlers: [[{kind}]] {sub} {key} reads {{{{{f}}}}}, which no {sub} message of the scenario carries"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn errors_carry_the_line() {
-        let text = "[device]\nuid = \"x-{{$index}}\"\n\n[[periodic]]\nto = \"broker\"\ninterval = \"soon\"\n";
+        let text = "[device]\nuid = \"dev-x-{{$index}}\"\n\n[[periodic]]\nto = \"broker\"\ninterval = \"soon\"\n";
         let e = Scenario::parse("t", "t.toml", text).expect_err("must be refused");
         assert_eq!(e.line, Some(6), "{e}");
         assert!(
@@ -686,6 +862,62 @@ mod tests {
 
         let e = Scenario::parse("t", "t.toml", "[devise]\n").expect_err("must be refused");
         assert_eq!(e.line, Some(1), "{e}");
+    }
+
+    #[test]
+    fn fields_no_state_can_have_and_state_values_that_break_json_are_refused() {
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[state]\nOn = false\n\n[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\npayload = '{\"on\":{{Onn}}}'\n",
+        )
+        .expect_err("must be refused");
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(
+            e.message.contains("{{Onn}}") && e.message.contains("only On"),
+            "{e}"
+        );
+        let e = Scenario::parse("t", "t.toml", "[device]\n\nuid = \"d{{$index}}\"\n")
+            .expect_err("must be refused");
+        assert_eq!(e.line, Some(3), "{e}");
+        assert!(e.message.contains("shorter than 6 bytes"), "{e}");
+        let e = Scenario::parse("t", "t.toml", "[device]\nuid = \"d-{{name}}\"\n")
+            .expect_err("must be refused");
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.message.contains("only $ variables"), "{e}");
+        // A text state value written unquoted is not JSON once filled in.
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[state]\nname = \"alpha\"\n[ready]\nto = \"broker\"\npayload = '{\"n\":{{name}}}'\n",
+        )
+        .expect_err("must be refused");
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("not JSON"), "{e}");
+        // --verify and correlate read fields the payload must carry.
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\nverify_topic = \"T\"\nverify_index = \"idx\"\npayload = '{\"index\":{{$index}},\"seq\":{{$seq}}}'\n",
+        )
+        .expect_err("must be refused");
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(e.message.contains("no field idx"), "{e}");
+        let e = Scenario::parse(
+            "t",
+            "t.toml",
+            "[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\ncorrelate = \"rid\"\npayload = '{\"id\":\"{{$uid}}-{{$seq}}\"}'\n",
+        )
+        .expect_err("must be refused");
+        assert!(
+            e.message.contains("correlate") && e.message.contains("no field rid"),
+            "{e}"
+        );
+        // Fields a command sets, or merges with update_state, may be read.
+        let set = "[state]\n[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\npayload = '{\"on\":{{On}}}'\n[[command]]\non = \"S\"\nset = { On = \"{{On}}\" }\n";
+        Scenario::parse("t", "t", set).unwrap_or_else(|e| panic!("{e}"));
+        let merge = "[[periodic]]\nto = \"broker\"\ninterval = \"1s\"\npayload = '{\"on\":{{On}}}'\n[[command]]\non = \"S\"\nupdate_state = true\n";
+        Scenario::parse("t", "t", merge).unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]

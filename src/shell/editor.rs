@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 use super::complete;
+use super::prompt::LivePrompt;
 use super::session::{Out, lock};
 
 /// What can go wrong with the line editor.
@@ -44,12 +45,12 @@ pub enum Read {
 
 /// The line editor on a thread of its own: it gets a prompt, gives back a line.
 pub struct Editor {
-    prompts: std::sync::mpsc::Sender<String>,
+    prompts: std::sync::mpsc::Sender<LivePrompt>,
     lines: mpsc::Receiver<Result<Read, String>>,
 }
 
 pub fn start_editor(helper: complete::ShellHelper) -> Result<(Editor, Out), EditorError> {
-    let (prompt_tx, prompt_rx) = std::sync::mpsc::channel::<String>();
+    let (prompt_tx, prompt_rx) = std::sync::mpsc::channel::<LivePrompt>();
     let (line_tx, line_rx) = mpsc::channel(1);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -123,7 +124,7 @@ pub fn start_editor(helper: complete::ShellHelper) -> Result<(Editor, Out), Edit
 
 impl Editor {
     /// Shows the prompt; [`Editor::answer`] gets the line.
-    pub fn ask(&mut self, prompt: String) -> Result<(), EditorError> {
+    pub fn ask(&mut self, prompt: LivePrompt) -> Result<(), EditorError> {
         self.prompts.send(prompt).map_err(|_| EditorError::Stopped)
     }
 

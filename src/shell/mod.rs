@@ -9,9 +9,11 @@
 //!   has seen.
 //! - [`editor`]: the line editor on its own thread, its history, the terminal
 //!   mode saved around it.
+//! - [`prompt`]: the prompt that shows the connection state as it changes.
 //!
-//! Imports inside the folder point one way: editor → complete, session;
-//! complete → line, session; line and session import nothing of the folder.
+//! Imports inside the folder point one way: editor → complete, prompt, session;
+//! complete → line, session; prompt → session; line and session import nothing
+//! of the folder.
 //!
 //! May import: `client`, `output`, and the shared flag groups (`SubTopics`,
 //! `PubMessage`, `RpcRequest`) with their value parsers; rustyline, clap, nix.
@@ -20,4 +22,5 @@
 pub mod complete;
 pub mod editor;
 pub mod line;
+pub mod prompt;
 pub mod session;
