@@ -239,6 +239,10 @@ pub async fn connect(
                 None if !answer.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     (not_tls(&answer), false)
                 }
+                None if e.kind() == std::io::ErrorKind::ConnectionReset => (
+                    "the server reset the connection during the TLS handshake".to_string(),
+                    false,
+                ),
                 None if e.kind() == std::io::ErrorKind::UnexpectedEof => (
                     "the server closed the connection without a TLS answer (does this port speak TLS? try ws:// or http://)".to_string(),
                     false,
@@ -345,7 +349,7 @@ pub struct FirstBytes<S> {
     full: bool,
 }
 
-const KEEP: usize = 64;
+const KEEP: usize = 1024;
 
 /// A TLS record header (handshake or alert, version 3.x): what a TLS server
 /// answers to a plain HTTP request.
