@@ -445,19 +445,28 @@ async fn connect_once(
                 location: head.location,
             })
         }
-        (Err(e), _) => Err(reset_said_plainly(e, &addr)),
+        (Err(e), _) => Err(said_plainly(e, ep)),
         (ok, _) => ok,
     }
 }
 
-/// A connection reset during the bootstrap, in words.
-fn reset_said_plainly(e: TransportError, addr: &str) -> TransportError {
-    match &e {
-        TransportError::Io(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
-            TransportError::Reset(addr.to_string())
-        }
-        _ => e,
+/// A connection reset, or a TLS error that arrives after the handshake (a
+/// TLS 1.3 broker refuses a client certificate on the first read), in words.
+fn said_plainly(e: TransportError, ep: &Endpoint) -> TransportError {
+    let TransportError::Io(io) = &e else {
+        return e;
+    };
+    if let Some(re) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return TransportError::Tls(format!(
+            "the TLS session with {} failed: {}",
+            ep.host,
+            tls::plain_words(re, &ep.host, &[])
+        ));
     }
+    if io.kind() == std::io::ErrorKind::ConnectionReset {
+        return TransportError::Reset(format!("{}:{}", ep.host, ep.port));
+    }
+    e
 }
 
 type WsStream = WebSocketStream<ByteStream>;
