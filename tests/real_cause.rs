@@ -234,3 +234,26 @@ fn a_host_name_that_does_not_resolve_was_answered_with_is_the_broker_running() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn tui_to_a_refused_port_or_a_404_url_exited_2_instead_of_3_as_trace_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let not_found =
+        fake(|_| b"HTTP/1.1 404 Not Found\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n".to_vec());
+    for (url, says) in [
+        (format!("ws://{closed}/smq/"), "refused"),
+        (format!("ws://{not_found}/nope"), "404"),
+    ] {
+        let trace = run(smqctl().args(["trace", "-W", "5s", "--url", &url]));
+        assert_eq!(trace.status.code(), Some(3), "{}", text(&trace.stderr));
+        let term = crate::pty::Pty::start(dir.path(), &["tui", "--url", &url], 120, 24);
+        term.wait_for("the error in the status line", |s| s.contains(says));
+        term.keys(&["q"]);
+        let exit = term.wait_exit();
+        assert_eq!(exit.code, Some(3), "{url}: {exit:?}");
+    }
+}
