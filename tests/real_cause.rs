@@ -257,3 +257,69 @@ fn tui_to_a_refused_port_or_a_404_url_exited_2_instead_of_3_as_trace_does() {
         assert_eq!(exit.code, Some(3), "{url}: {exit:?}");
     }
 }
+
+#[test]
+fn rpc_id_field_the_handler_does_not_echo_threw_replies_away_and_timed_out_call_after_call() {
+    let broker = TestBroker::with_handlers(
+        r#"
+[[request]]
+name = "NoEchoReq"
+reply = '{"ok":true}'
+"#,
+    );
+    let url = broker.url("ws");
+    let started = Instant::now();
+    let one = run(smqctl().args([
+        "rpc",
+        "NoEchoReq",
+        "{}",
+        "--id-field",
+        "rid",
+        "--timeout",
+        "20s",
+        "--url",
+        &url,
+    ]));
+    assert_says(
+        &one,
+        5,
+        &["a reply arrived without `rid`: the handler does not echo it"],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    let load = run(smqctl().args([
+        "rpc",
+        "NoEchoReq",
+        "{}",
+        "--id-field",
+        "rid",
+        "--count",
+        "50",
+        "--concurrency",
+        "5",
+        "--timeout",
+        "20s",
+        "-F",
+        "pretty",
+        "--url",
+        &url,
+    ]));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(load.status.code(), Some(5), "{}", text(&load.stderr));
+    let out = text(&load.stdout);
+    assert_eq!(
+        out.matches("a reply arrived without `rid`").count(),
+        1,
+        "said once: {out}"
+    );
+    assert!(out.contains("unmatched replies"), "{out}");
+    assert!(out.contains("no id 50"), "{out}");
+}
