@@ -360,7 +360,12 @@ fn print_report(report: &Report, format: SummaryFormat) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
         SummaryFormat::Json => writeln!(out, "{}", report.summary_json())?,
-        SummaryFormat::Pretty => write!(out, "{}", report.text())?,
+        // Error causes quote the broker (Connack and close reasons): escaped.
+        SummaryFormat::Pretty => {
+            for line in report.text().lines() {
+                writeln!(out, "{}", crate::output::escape_controls(line))?;
+            }
+        }
     }
     out.flush()?;
     Ok(())

@@ -36,6 +36,8 @@ pub struct Stats {
     /// Commands in, by rule.
     kinds_in: Vec<AtomicU64>,
     errors: Mutex<BTreeMap<&'static str, u64>>,
+    /// The first message of each error kind: what "connect failed 49" was.
+    causes: Mutex<BTreeMap<&'static str, String>>,
     pub connect_latency: Mutex<Latency>,
     pub ready_latency: Mutex<Latency>,
     /// Correlated requests (`correlate`): sent, answered, answers matching none.
@@ -73,6 +75,16 @@ impl Stats {
             .unwrap_or_else(|e| e.into_inner())
             .entry(kind)
             .or_default() += 1;
+    }
+
+    /// [`Stats::error`], keeping `cause` when it is the kind's first.
+    pub fn error_because(&self, kind: &'static str, cause: impl FnOnce() -> String) {
+        self.error(kind);
+        self.causes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(kind)
+            .or_insert_with(cause);
     }
 
     pub fn errors_total(&self) -> u64 {
@@ -195,6 +207,9 @@ pub struct Report {
     pub unhandled: u64,
     pub late: u64,
     pub errors: BTreeMap<String, u64>,
+    /// The first message of each error kind in `errors` (when one was said).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_causes: BTreeMap<String, String>,
     pub connect_ms: Value,
     pub ready_ms: Value,
     /// Correlated requests (scenario `correlate`): sent, answered, responses
@@ -283,6 +298,13 @@ impl Report {
                 .unwrap_or_else(|e| e.into_inner())
                 .iter()
                 .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            error_causes: stats
+                .causes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
             connect_ms: connect.to_json(),
             ready_ms: ready.to_json(),
@@ -399,7 +421,10 @@ impl Report {
         let errs: Vec<String> = self
             .errors
             .iter()
-            .map(|(k, v)| format!("{k} {v}"))
+            .map(|(k, v)| match self.error_causes.get(k) {
+                Some(cause) => format!("{k} {v} (first: {cause})"),
+                None => format!("{k} {v}"),
+            })
             .collect();
         line(
             "errors",
@@ -488,6 +513,9 @@ pub fn merge(reports: Vec<Report>) -> Result<(Report, Vec<u32>), String> {
         }
         for (k, v) in r.errors {
             *out.errors.entry(k).or_default() += v;
+        }
+        for (k, v) in r.error_causes {
+            out.error_causes.entry(k).or_insert(v);
         }
         out.replies += r.replies;
         out.unhandled += r.unhandled;
