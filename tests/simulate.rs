@@ -1096,3 +1096,48 @@ fn simulate_connect_errors_were_a_bare_count_without_their_cause() {
         }
     }
 }
+
+#[test]
+fn verify_against_a_broker_without_the_scenarios_handlers_said_lost_as_if_some_reports_went_missing()
+ {
+    // No handlers: the broker never re-publishes a report on the verify topic.
+    let broker = TestBroker::start();
+    let (out, v) = verify_run(&broker);
+    assert_eq!(out.status.code(), Some(1), "{v} {}", text(&out.stderr));
+    assert_eq!(v["received"], 0, "{v}");
+    let reason = v["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("none of the")
+            && reason.contains("does not re-publish")
+            && reason.contains("--print-handlers"),
+        "{v}"
+    );
+    assert!(
+        text(&out.stderr).contains("does not re-publish"),
+        "{}",
+        text(&out.stderr)
+    );
+    let pretty = run(&mut simulate(
+        &broker.url("ws"),
+        &[
+            "-n",
+            "1",
+            "--duration",
+            "1s",
+            "--interval",
+            "150ms",
+            "--verify",
+            "--format",
+            "pretty",
+        ],
+    ));
+    assert!(
+        text(&pretty.stdout).contains("does not re-publish"),
+        "{}",
+        text(&pretty.stdout)
+    );
+    // Partial loss stays partial loss.
+    let lossy = lossy_charger_broker(|index, seq| usize::from(!(index == 0 && seq == 2)));
+    let (_, v) = verify_run(&lossy);
+    assert!(v["reason"].is_null(), "{v}");
+}

@@ -337,6 +337,13 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(path) = &args.report {
         write_report(&report, path)?;
     }
+    if let Some(reason) = report
+        .verify
+        .as_ref()
+        .and_then(|v| v.none_came_back(&report.scenario))
+    {
+        eprintln!("error: --verify: {reason}");
+    }
     let interrupted = interrupted.load(std::sync::atomic::Ordering::Relaxed);
     if interrupted && args.duration.is_some() {
         return Ok(exit::INTERRUPTED);

@@ -165,6 +165,21 @@ pub struct VerifyReport {
     pub devices_with_loss: u64,
 }
 
+impl VerifyReport {
+    /// When not one report came back: not loss but a broker that does not
+    /// re-publish the reports on the verify topic (it lacks the scenario's
+    /// handlers), said as such.
+    pub fn none_came_back(&self, scenario: &str) -> Option<String> {
+        (self.expected > 0 && self.received == 0).then(|| {
+            format!(
+                "none of the {} reports came back on {}: the broker does not re-publish them (it needs the scenario's handlers: see `smqctl simulate --print-handlers {scenario}`)",
+                self.expected,
+                self.topics.join(", ")
+            )
+        })
+    }
+}
+
 /// One device in a report (so `merge` can check shards cover each once).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DeviceRow {
@@ -327,6 +342,14 @@ impl Report {
             m.remove("connect_hist");
             m.remove("ready_hist");
             m.remove("request_hist");
+            if let Some(reason) = self
+                .verify
+                .as_ref()
+                .and_then(|v| v.none_came_back(&self.scenario))
+                && let Some(Value::Object(v)) = m.get_mut("verify")
+            {
+                v.insert("reason".into(), json!(reason));
+            }
             let mut out = serde_json::Map::new();
             out.insert("type".into(), json!("summary"));
             out.extend(std::mem::take(m));
@@ -447,6 +470,9 @@ impl Report {
                     v.devices_with_loss
                 ),
             );
+            if let Some(reason) = v.none_came_back(&self.scenario) {
+                line("", reason);
+            }
         }
         s
     }
