@@ -323,3 +323,38 @@ reply = '{"ok":true}'
     assert!(out.contains("unmatched replies"), "{out}");
     assert!(out.contains("no id 50"), "{out}");
 }
+
+#[test]
+fn a_silent_port_timed_out_without_saying_it_may_be_the_other_scheme() {
+    // Reads whatever comes and never answers: a plain server waiting for the
+    // end of an "HTTP head" that is our ClientHello, or a TLS port reading our
+    // HTTP request as a record.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let mut b = [0u8; 4096];
+                while s.read(&mut b).unwrap_or(0) > 0 {}
+            });
+        }
+    });
+    for (scheme, says) in [
+        ("wss", "in the TLS handshake with"),
+        ("https", "try http://"),
+        ("ws", "try wss://"),
+        ("http", "waiting for the HTTP answer of"),
+    ] {
+        let out = run(smqctl().args([
+            "pub",
+            "T",
+            "x",
+            "--connect-timeout",
+            "1s",
+            "--url",
+            &format!("{scheme}://{addr}/smq/"),
+        ]));
+        assert_says(&out, 3, &[says]);
+    }
+}

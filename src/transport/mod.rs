@@ -192,6 +192,16 @@ pub enum TransportError {
     },
     #[error("timed out after {0:?} connecting to {1}")]
     Timeout(Duration, String),
+    /// Timed out with nothing back in a phase where the other scheme's
+    /// server would sit silent (a TLS port reading our HTTP request, a plain
+    /// port reading our ClientHello).
+    #[error("timed out after {after:?} {phase} {addr}: {advice}")]
+    SilentTimeout {
+        after: Duration,
+        phase: &'static str,
+        addr: String,
+        advice: String,
+    },
     #[error("TLS: {0}")]
     Tls(String),
     #[error("{0}")]
@@ -285,11 +295,12 @@ pub async fn connect_from(
     bind: Option<std::net::IpAddr>,
     ws_read_buffer: usize,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
+    let progress = Progress::default();
     let work = async {
         let mut ep = ep.clone();
         let mut followed = false;
         loop {
-            match connect_once(&ep, tls, timeout, bind, ws_read_buffer).await {
+            match connect_once(&ep, tls, timeout, bind, ws_read_buffer, &progress).await {
                 Err(TransportError::HttpStatus {
                     url,
                     status,
@@ -326,7 +337,63 @@ pub async fn connect_from(
     };
     tokio::time::timeout(timeout, work)
         .await
-        .map_err(|_| TransportError::Timeout(timeout, ep.to_string()))?
+        .map_err(|_| progress.timeout(timeout, ep))?
+}
+
+/// How far a connection attempt got, for a timeout that says where it hung.
+#[derive(Default)]
+struct Progress {
+    /// 0 TCP, 1 TLS handshake, 2 HTTP/WebSocket bootstrap.
+    phase: std::sync::atomic::AtomicU8,
+    /// A plain stream's first bytes (empty: the server said nothing).
+    answer: std::sync::Mutex<Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>>,
+}
+
+impl Progress {
+    fn set(&self, phase: u8) {
+        self.phase
+            .store(phase, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn timeout(&self, after: Duration, ep: &Endpoint) -> TransportError {
+        let addr = format!("{}:{}", ep.host, ep.port);
+        let silent = || {
+            self.answer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .is_none_or(|a| a.lock().unwrap_or_else(|e| e.into_inner()).is_empty())
+        };
+        let plain = if ep.scheme.is_websocket() {
+            "ws://"
+        } else {
+            "http://"
+        };
+        let tls = if ep.scheme.is_websocket() {
+            "wss://"
+        } else {
+            "https://"
+        };
+        match self.phase.load(std::sync::atomic::Ordering::Relaxed) {
+            1 => TransportError::SilentTimeout {
+                after,
+                phase: "in the TLS handshake with",
+                addr,
+                advice: format!(
+                    "no TLS answer: the port may speak plain HTTP (try {plain}), or the broker is stuck"
+                ),
+            },
+            2 if !ep.scheme.is_tls() && silent() => TransportError::SilentTimeout {
+                after,
+                phase: "waiting for the HTTP answer of",
+                addr,
+                advice: format!(
+                    "nothing came back: the port may speak TLS (try {tls}), or the broker is stuck"
+                ),
+            },
+            _ => TransportError::Timeout(after, ep.to_string()),
+        }
+    }
 }
 
 fn is_redirect(status: &str) -> bool {
@@ -384,8 +451,10 @@ async fn connect_once(
     timeout: Duration,
     bind: Option<std::net::IpAddr>,
     ws_read_buffer: usize,
+    progress: &Progress,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
     let addr = format!("{}:{}", ep.host, ep.port);
+    progress.set(0);
     let tcp = match bind {
         None => {
             let addrs: Vec<std::net::SocketAddr> =
@@ -411,12 +480,15 @@ async fn connect_once(
     // Every write is bounded by the same timeout: a broker that stops
     // reading cannot hold a command forever (see `StallGuard`).
     let (stream, answer): (ByteStream, _) = if ep.scheme.is_tls() {
+        progress.set(1);
         let tls = tls::connect(tcp, &ep.host, tls).await?;
         (Box::new(StallGuard::new(tls, timeout)), None)
     } else {
         let (tcp, answer) = tls::FirstBytes::new(tcp);
+        *progress.answer.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer.clone());
         (Box::new(StallGuard::new(tcp, timeout)), Some(answer))
     };
+    progress.set(2);
     let result = if ep.scheme.is_websocket() {
         ws::bootstrap(stream, ep, ws_read_buffer).await
     } else {
