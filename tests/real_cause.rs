@@ -358,3 +358,32 @@ fn a_silent_port_timed_out_without_saying_it_may_be_the_other_scheme() {
         assert_says(&out, 3, &[says]);
     }
 }
+
+#[test]
+fn a_server_that_closes_without_answering_was_called_the_broker_closing_the_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            let _ = read_head(&mut s);
+            drop(s);
+        }
+    });
+    for (scheme, try_) in [("http", "try https://"), ("ws", "try wss://")] {
+        let (out, _) = pub_to(&format!("{scheme}://{addr}/smq/"));
+        assert_says(
+            &out,
+            3,
+            &[
+                "closed the connection without answering the SMQ request",
+                try_,
+            ],
+        );
+        assert!(
+            !text(&out.stderr).contains("Handshake not finished"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

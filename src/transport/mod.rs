@@ -226,6 +226,11 @@ pub enum TransportError {
     },
     #[error("the broker at {0} reset the connection")]
     Reset(String),
+    /// Closed before any answer to the HTTP request (raw or WebSocket).
+    #[error(
+        "{0} closed the connection without answering the SMQ request: not an SMQ endpoint, or a TLS port (try {1})"
+    )]
+    NoAnswer(String, &'static str),
     #[error("WebSocket: {0}")]
     WebSocket(String),
     #[error("connection closed by the broker")]
@@ -516,6 +521,19 @@ async fn connect_once(
                 server: head.server,
                 location: head.location,
             })
+        }
+        (Err(TransportError::Closed | TransportError::WebSocket(_)), Some(answer))
+            if answer.is_empty() =>
+        {
+            // Nothing at all came back before the close.
+            Err(TransportError::NoAnswer(
+                addr,
+                if ep.scheme.is_websocket() {
+                    "wss://"
+                } else {
+                    "https://"
+                },
+            ))
         }
         (Err(e), _) => Err(said_plainly(e, ep)),
         (ok, _) => ok,
