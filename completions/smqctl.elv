@@ -275,6 +275,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --drops 'Only drops (same as --kind drop)'
+            cand --expect-none 'Success is no event: exit 0 when none matched within --timeout, 1 at the first that does (CI: `--drops -W 10s --expect-none`); implies --no-fallback'
             cand --no-fallback 'When no tracer answers: exit 4 instead of falling back'
             cand --no-reconnect 'Exit when the connection drops instead of reconnecting'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'

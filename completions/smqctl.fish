@@ -258,6 +258,7 @@ always\t''
 never\t''"
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l drops -d 'Only drops (same as --kind drop)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l expect-none -d 'Success is no event: exit 0 when none matched within --timeout, 1 at the first that does (CI: `--drops -W 10s --expect-none`); implies --no-fallback'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l no-fallback -d 'When no tracer answers: exit 4 instead of falling back'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l no-reconnect -d 'Exit when the connection drops instead of reconnecting'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'

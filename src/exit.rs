@@ -109,23 +109,33 @@ pub fn error_text(err: &anyhow::Error) -> String {
 /// A hint to print under an error, when there is an obvious next step.
 pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
     for cause in err.chain() {
-        match cause.downcast_ref::<ClientError>() {
-            Some(ClientError::Transport(TransportError::Connect { .. })) => {
+        let transport = match cause.downcast_ref::<ClientError>() {
+            Some(ClientError::Transport(t)) => Some(t),
+            _ => cause.downcast_ref::<TransportError>(),
+        };
+        match transport {
+            // Only a refused connection means nobody listens there.
+            Some(TransportError::Connect { source, .. })
+                if source.kind() == std::io::ErrorKind::ConnectionRefused =>
+            {
                 return Some(
                     "is the broker running? `smqctl broker` starts one on 127.0.0.1:9357; --url or SMQCTL_URL point elsewhere",
                 );
             }
-            Some(ClientError::Transport(TransportError::HttpStatus { .. })) => {
+            Some(TransportError::Resolve { .. }) => {
+                return Some("check the host name in --url or SMQCTL_URL");
+            }
+            Some(TransportError::HttpStatus { .. }) => {
                 return Some(
                     "check the URL path: it must be the page that runs the SMQ broker (e.g. /smq.lsp on Mako)",
                 );
             }
-            Some(ClientError::Refused { code: 3, .. }) => {
-                return Some(
-                    "pass the right secret with --credentials, SMQCTL_CREDENTIALS or --ask-credentials",
-                );
-            }
             _ => {}
+        }
+        if let Some(ClientError::Refused { code: 3, .. }) = cause.downcast_ref::<ClientError>() {
+            return Some(
+                "pass the right secret with --credentials, SMQCTL_CREDENTIALS or --ask-credentials",
+            );
         }
     }
     None

@@ -18,6 +18,7 @@ mod netfaults;
 mod profile;
 mod pty;
 mod pubsub;
+mod real_cause;
 mod robustness;
 mod rpc;
 mod serve;

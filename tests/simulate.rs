@@ -1043,3 +1043,105 @@ fn verify_on_a_scenario_without_a_verify_topic_is_bad_input_exit_2() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn simulate_connect_errors_were_a_bare_count_without_their_cause() {
+    // Devices come up, the broker goes; every reconnect is refused. The
+    // summary names the cause of each error kind (its first message) in
+    // pretty, json and the --report file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report_path = dir.path().join("run.json");
+    for format in ["json", "pretty"] {
+        let broker = TestBroker::start();
+        let seen = recorder(&broker.broker);
+        let sim = Running::spawn(&mut simulate(
+            &broker.url("ws"),
+            &[
+                "-n",
+                "2",
+                "--duration",
+                "3s",
+                "--format",
+                format,
+                "--report",
+                &report_path.to_string_lossy(),
+            ],
+        ));
+        wait_for(&seen, "2 DeviceReady", |s| ready_uids(s).len() == 2);
+        drop(broker);
+        let out = sim.wait();
+        if format == "json" {
+            let s = summary(&json_lines(&out));
+            assert!(s["errors"]["connect failed"].as_u64() >= Some(1), "{s}");
+            let cause = s["error_causes"]["connect failed"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(cause.contains("refused"), "{s}");
+            let file: Value = serde_json::from_str(
+                &std::fs::read_to_string(&report_path).expect("report written"),
+            )
+            .expect("report is JSON");
+            let cause = file["error_causes"]["connect failed"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(cause.contains("refused"), "{file}");
+        } else {
+            let s = text(&out.stdout);
+            let line = s
+                .lines()
+                .find(|l| l.starts_with("errors"))
+                .unwrap_or_else(|| panic!("no errors line: {s}"));
+            assert!(
+                line.contains("connect failed")
+                    && line.contains("(first: cannot connect to")
+                    && line.contains("refused"),
+                "{s}"
+            );
+        }
+    }
+}
+
+#[test]
+fn verify_against_a_broker_without_the_scenarios_handlers_said_lost_as_if_some_reports_went_missing()
+ {
+    // No handlers: the broker never re-publishes a report on the verify topic.
+    let broker = TestBroker::start();
+    let (out, v) = verify_run(&broker);
+    assert_eq!(out.status.code(), Some(1), "{v} {}", text(&out.stderr));
+    assert_eq!(v["received"], 0, "{v}");
+    let reason = v["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("none of the")
+            && reason.contains("does not re-publish")
+            && reason.contains("--print-handlers"),
+        "{v}"
+    );
+    assert!(
+        text(&out.stderr).contains("does not re-publish"),
+        "{}",
+        text(&out.stderr)
+    );
+    let pretty = run(&mut simulate(
+        &broker.url("ws"),
+        &[
+            "-n",
+            "1",
+            "--duration",
+            "1s",
+            "--interval",
+            "150ms",
+            "--verify",
+            "--format",
+            "pretty",
+        ],
+    ));
+    assert!(
+        text(&pretty.stdout).contains("does not re-publish"),
+        "{}",
+        text(&pretty.stdout)
+    );
+    // Partial loss stays partial loss.
+    let lossy = lossy_charger_broker(|index, seq| usize::from(!(index == 0 && seq == 2)));
+    let (_, v) = verify_run(&lossy);
+    assert!(v["reason"].is_null(), "{v}");
+}

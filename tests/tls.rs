@@ -411,3 +411,67 @@ fn ws_to_a_tls_port_says_it_speaks_tls_and_suggests_wss() {
         );
     }
 }
+
+#[test]
+fn a_ca_certificate_presented_as_the_brokers_own_was_printed_as_other_error_ca_used_as_end_entity()
+{
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut root_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let root =
+        CertifiedIssuer::self_signed(root_params, KeyPair::generate().expect("key")).expect("ca");
+    // An intermediate CA for 127.0.0.1, used by the broker as its own.
+    let mut mid_params = CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
+    mid_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let mid_key = KeyPair::generate().expect("key");
+    let mid = mid_params.signed_by(&mid_key, &root).expect("mid");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key, ca) = (
+        dir.path().join("mid.pem"),
+        dir.path().join("mid.key"),
+        dir.path().join("root.pem"),
+    );
+    std::fs::write(&cert, mid.pem()).expect("write");
+    std::fs::write(&key, mid_key.serialize_pem()).expect("write");
+    std::fs::write(&ca, root.pem()).expect("write");
+    let broker = broker_with(&cert, &key);
+    let out = pub_with(&broker.url("wss"), &["--cacert", &ca.to_string_lossy()]);
+    assert_refused(
+        &out,
+        "the broker presented a CA certificate as its own certificate",
+    );
+    assert!(
+        !text(&out.stderr).contains("CaUsedAsEndEntity"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn mtls_without_a_client_certificate_said_only_exit_3_not_what_the_broker_wants() {
+    let p = pki();
+    let broker = TestBroker::with_config(BrokerConfig {
+        tls: Some(
+            smqctl::broker::load_tls_config_with_clients(
+                &p.server_cert,
+                &p.server_key,
+                Some(&p.ca),
+            )
+            .expect("mtls config"),
+        ),
+        ..BrokerConfig::default()
+    });
+    let ca = p.ca.to_string_lossy().to_string();
+    for scheme in ["wss", "https"] {
+        let out = pub_with(&broker.url(scheme), &["--cacert", &ca]);
+        assert_refused(
+            &out,
+            "the broker requires a client certificate: give --cert and --key",
+        );
+        assert!(
+            !text(&out.stderr).contains("AlertReceived"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}

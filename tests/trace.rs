@@ -334,3 +334,51 @@ fn trace_json_payload_is_the_json_value_not_a_string_needing_fromjson() {
     assert_eq!(plain["encoding"], "text");
     assert_eq!(plain["payload"], "plain words");
 }
+
+#[test]
+fn trace_drops_with_no_drop_exited_5_with_no_way_to_say_none_is_success() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    // Traffic, but no drop: a subscriber receives every publish.
+    let (sub, _) = ready_sub(&url, &["Watched", "-C", "1", "-W", "10s"]);
+    let t = tracer(&url, &["--drops", "-W", "2s", "--expect-none"]);
+    publish(&url, &["Watched", "x"]);
+    let out = t.wait();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(sub.wait().status.success());
+    // A drop ends it at once with 1.
+    let started = Instant::now();
+    let t = tracer(&url, &["--drops", "-W", "20s", "--expect-none"]);
+    publish(&url, &["Nobody", "x", "--uid", "sender-0001"]);
+    let out = t.wait();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--expect-none: a drop event arrived"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    // Degraded mode cannot see drops: no false success.
+    let out = run(smqctl().args([
+        "trace",
+        "--drops",
+        "-W",
+        "5s",
+        "--expect-none",
+        "--server-etid",
+        "12345",
+        "--attach-timeout",
+        "300ms",
+        "--url",
+        &url,
+    ]));
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--expect-none needs one"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Without -W there is no "none within" to succeed on.
+    let out = run(smqctl().args(["trace", "--drops", "--expect-none", "--url", &url]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

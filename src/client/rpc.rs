@@ -93,6 +93,10 @@ pub enum CallError {
     Lost(String),
     /// The connection was already gone: the call was never sent.
     NotSent(String),
+    /// A reply came without the correlation field (`--id-field`, `id` of
+    /// `--call`): the handler does not echo it, so no reply can be matched.
+    /// Said once; every call then fails at once instead of timing out.
+    NoId(String),
 }
 
 /// Why [`Caller::start`] could not set up the reply route.
@@ -114,6 +118,8 @@ struct Pending {
     /// Timed-out calls without a correlation ID whose reply may still arrive;
     /// such a late reply must not be taken for the next call's.
     stale: u64,
+    /// Set by the first reply that lacks the correlation field.
+    no_id: Option<String>,
 }
 
 /// A connected caller: one client, one reply route, many calls.
@@ -136,6 +142,26 @@ pub struct Caller {
 
 fn lock(p: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
     p.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The field a reply must echo for this kind of call, if any.
+fn id_field(call: &Call) -> Option<&str> {
+    match call {
+        Call::Correlated { .. } => Some("id"),
+        Call::Named { id_field, .. } => id_field.as_deref(),
+    }
+}
+
+/// What to say when a reply cannot carry the correlation field `field`.
+fn no_id_reason(field: &str, json: Option<&Value>) -> String {
+    match json {
+        Some(Value::Object(_)) => {
+            format!("a reply arrived without `{field}`: the handler does not echo it")
+        }
+        _ => format!(
+            "a reply arrived that is not a JSON object, so it has no `{field}`: the handler does not echo it"
+        ),
+    }
 }
 
 /// The correlation key of a reply, per kind of call.
@@ -228,6 +254,18 @@ impl Caller {
                                 p.unmatched += 1;
                                 continue;
                             }
+                            if key.is_none()
+                                && let Some(field) = id_field(&call)
+                            {
+                                // No reply of this handler can ever match: every
+                                // waiting call fails now (said once), not by timeout.
+                                p.unmatched += 1;
+                                if p.no_id.is_none() {
+                                    p.no_id = Some(no_id_reason(field, json.as_ref()));
+                                }
+                                p.waiting.clear();
+                                continue;
+                            }
                             match key.and_then(|k| p.waiting.remove(&k)) {
                                 Some(tx) => {
                                     let _ = tx.send(Reply { msg: m, json, latency: Duration::ZERO });
@@ -273,6 +311,9 @@ impl Caller {
         let (tx, rx) = oneshot::channel();
         {
             let mut p = lock(&self.pending);
+            if let Some(reason) = &p.no_id {
+                return Err(CallError::NoId(reason.clone()));
+            }
             if let Some(reason) = &p.closed {
                 return Err(CallError::NotSent(reason.clone()));
             }
@@ -295,12 +336,17 @@ impl Caller {
                 }
                 Err(CallError::Timeout)
             }
-            Ok(Err(_)) => Err(CallError::Lost(
-                lock(&self.pending)
-                    .closed
-                    .clone()
-                    .unwrap_or_else(|| "connection closed".into()),
-            )),
+            Ok(Err(_)) => {
+                let p = lock(&self.pending);
+                if let Some(reason) = &p.no_id {
+                    return Err(CallError::NoId(reason.clone()));
+                }
+                Err(CallError::Lost(
+                    p.closed
+                        .clone()
+                        .unwrap_or_else(|| "connection closed".into()),
+                ))
+            }
             Ok(Ok(mut reply)) => {
                 reply.latency = started.elapsed();
                 if let Call::Correlated { .. } = self.call
@@ -386,6 +432,11 @@ impl Caller {
     }
 
     /// Replies that matched no waiting call (late, duplicated, or foreign).
+    /// Why no reply can be matched (a reply lacked the correlation field).
+    pub fn no_id(&self) -> Option<String> {
+        lock(&self.pending).no_id.clone()
+    }
+
     pub fn unmatched(&self) -> u64 {
         lock(&self.pending).unmatched
     }
@@ -414,6 +465,9 @@ pub struct LoadReport<S> {
     pub not_sent: u64,
     /// Replies that matched no waiting call.
     pub unmatched: u64,
+    /// Calls that failed because the handler's replies lack the correlation
+    /// field ([`CallError::NoId`]): sent or not, none can get a reply.
+    pub no_id: u64,
     /// Of the answered calls (ok and remote).
     pub latency: Latency,
     pub first_error: Option<String>,
@@ -424,7 +478,7 @@ pub struct LoadReport<S> {
 impl<S> LoadReport<S> {
     /// Calls that ended (answered, timed out or lost; not the never-sent).
     pub fn completed(&self) -> u64 {
-        self.ok + self.remote + self.timeout + self.lost
+        self.ok + self.remote + self.timeout + self.lost + self.no_id
     }
 
     /// Calls that got an answer, `{err}` included.
@@ -468,6 +522,11 @@ pub async fn load<S>(
                     let _ = tx.send(Err(CallError::NotSent(reason)));
                     continue;
                 }
+                if let Some(reason) = caller.no_id() {
+                    // No reply can match: likewise.
+                    let _ = tx.send(Err(CallError::NoId(reason)));
+                    continue;
+                }
                 if let Some(t) = ticker.as_mut() {
                     t.tick().await;
                 }
@@ -493,6 +552,7 @@ pub async fn load<S>(
         lost: 0,
         not_sent: 0,
         unmatched: 0,
+        no_id: 0,
         latency: Latency::default(),
         first_error: None,
         elapsed: Duration::ZERO,
@@ -537,6 +597,10 @@ pub async fn load<S>(
             }
             Err(CallError::NotSent(reason)) => {
                 t.not_sent += 1;
+                t.first_error.get_or_insert(reason);
+            }
+            Err(CallError::NoId(reason)) => {
+                t.no_id += 1;
                 t.first_error.get_or_insert(reason);
             }
         }

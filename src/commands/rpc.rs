@@ -356,6 +356,10 @@ async fn single(caller: &Caller, format: Format, global: &GlobalArgs) -> Result<
             );
             Ok(exit::LOST)
         }
+        Err(CallError::NoId(reason)) => {
+            eprintln!("error: {}", escape_controls(&reason));
+            Ok(exit::TIMEOUT)
+        }
     }
 }
 
@@ -476,6 +480,7 @@ async fn load(
                 "lost": r.lost,
                 "not_sent": r.not_sent,
                 "unmatched_replies": r.unmatched,
+                "no_id": r.no_id,
                 "elapsed_s": crate::latency::secs(secs),
                 "calls_per_s": crate::latency::rate(rate),
                 "latency_ms": r.latency.to_json(),
@@ -491,9 +496,21 @@ async fn load(
                 ),
             }
             println!(
-                "ok {}  error {}  timeout {}  lost {}  not sent {}   in {secs:.3} s = {rate:.0} calls/s",
-                r.ok, r.remote, r.timeout, r.lost, r.not_sent
+                "ok {}  error {}  timeout {}  lost {}  not sent {}{}   in {secs:.3} s = {rate:.0} calls/s",
+                r.ok,
+                r.remote,
+                r.timeout,
+                r.lost,
+                r.not_sent,
+                if r.no_id > 0 {
+                    format!("  no id {}", r.no_id)
+                } else {
+                    String::new()
+                }
             );
+            if r.unmatched > 0 {
+                println!("unmatched replies {}", r.unmatched);
+            }
             println!("latency   {}", r.latency.line());
             if let Some(e) = &r.first_error {
                 println!("first error: {}", escape_controls(e));
@@ -504,7 +521,7 @@ async fn load(
         exit::INTERRUPTED
     } else if r.lost > 0 || r.not_sent > 0 {
         exit::LOST
-    } else if r.timeout > 0 {
+    } else if r.timeout > 0 || r.no_id > 0 {
         exit::TIMEOUT
     } else if r.remote > 0 {
         exit::REMOTE

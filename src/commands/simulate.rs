@@ -339,6 +339,13 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(path) = &args.report {
         write_report(&report, path)?;
     }
+    if let Some(reason) = report
+        .verify
+        .as_ref()
+        .and_then(|v| v.none_came_back(&report.scenario))
+    {
+        eprintln!("error: --verify: {reason}");
+    }
     let interrupted = interrupted.load(std::sync::atomic::Ordering::Relaxed);
     if interrupted && args.duration.is_some() {
         return Ok(exit::INTERRUPTED);
@@ -362,7 +369,12 @@ fn print_report(report: &Report, format: SummaryFormat) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
         SummaryFormat::Json => writeln!(out, "{}", report.summary_json())?,
-        SummaryFormat::Pretty => write!(out, "{}", report.text())?,
+        // Error causes quote the broker (Connack and close reasons): escaped.
+        SummaryFormat::Pretty => {
+            for line in report.text().lines() {
+                writeln!(out, "{}", crate::output::escape_controls(line))?;
+            }
+        }
     }
     out.flush()?;
     Ok(())

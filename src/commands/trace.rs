@@ -34,6 +34,7 @@ Examples:
   smqctl trace --grep sim-00042                  # one client (UID, topic, payload text)
   smqctl trace --format json > trace.ndjson      # a file `smqctl tui` can replay
   smqctl trace --format json --count 100 --timeout 10s   # CI: 100 events or exit 5
+  smqctl trace --drops --timeout 10s --expect-none       # CI: no drop in 10 s, or exit 1
   smqctl trace --url http://mako.local/smq.lsp --fallback-topic DeviceState
 
 The broker must be a trace source: `smqctl broker`, or a Mako app with the hook
@@ -41,9 +42,10 @@ from `smqctl hook lua`. When none answers (or it refuses), smqctl falls back to
 showing what this client receives itself (direct messages and --fallback-topic
 topics), says so on stderr, and keeps going; --no-fallback exits 4 instead.
 
-Exit codes: 0 done (--count reached, or --timeout after some events), 3 cannot
-connect, 4 refused (or no tracer with --no-fallback), 5 timed out, 6 connection
-lost (with --no-reconnect), 130 interrupted.";
+Exit codes: 0 done (--count reached, or --timeout after some events; with
+--expect-none: after none), 1 an event with --expect-none, 3 cannot connect,
+4 refused (or no tracer with --no-fallback or --expect-none), 5 timed out,
+6 connection lost (with --no-reconnect), 130 interrupted.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TraceFormat {
@@ -74,6 +76,10 @@ pub struct TraceArgs {
     /// Stop after this long; exit 5 if --count events (without --count: any event) did not arrive
     #[arg(short = 'W', long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    /// Success is no event: exit 0 when none matched within --timeout, 1 at the
+    /// first that does (CI: `--drops -W 10s --expect-none`); implies --no-fallback
+    #[arg(long, requires = "timeout", conflicts_with = "count")]
+    pub expect_none: bool,
     /// When no tracer answers: exit 4 instead of falling back
     #[arg(long)]
     pub no_fallback: bool,
@@ -140,6 +146,7 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
     let timed_out = |counted: u64| -> u8 {
         let done = match args.count {
             Some(_) => false,
+            None if args.expect_none => counted == 0,
             None => counted > 0,
         };
         if !done {
@@ -177,13 +184,19 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
         };
         match update {
             Update::Status(s) => {
+                // Degraded mode cannot see what --expect-none expects none of.
                 if let Status::Degraded { reason, .. } = &s
-                    && args.no_fallback
+                    && (args.no_fallback || args.expect_none)
                 {
                     // Not the "degraded: showing ..." line: with --no-fallback
                     // nothing is shown, the run ends here.
                     eprintln!(
-                        "error: no trace source attached this tracer (--no-fallback): {}\nhint: start `smqctl broker`, or install the Mako hook (README: Mako hook; `smqctl hook lua --help`)",
+                        "error: no trace source attached this tracer ({}): {}\nhint: start `smqctl broker`, or install the Mako hook (README: Mako hook; `smqctl hook lua --help`)",
+                        if args.no_fallback {
+                            "--no-fallback"
+                        } else {
+                            "--expect-none needs one"
+                        },
                         escape_controls(reason)
                     );
                     source.abort();
@@ -217,6 +230,11 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                 }
                 if !matches!(ev.kind, Kind::Snapshot | Kind::Notice) {
                     counted += 1;
+                    if args.expect_none {
+                        source.abort();
+                        eprintln!("error: --expect-none: a {} event arrived", ev.kind.as_str());
+                        return Ok(exit::ERROR);
+                    }
                     if args.count.is_some_and(|n| counted >= n) {
                         source.abort();
                         return Ok(exit::OK);

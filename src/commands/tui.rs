@@ -113,7 +113,7 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
         ));
     }
     let (tx, rx) = mpsc::channel(CHANNEL);
-    let source = start_source(&args, global, tx).await?;
+    let (source, session) = start_source(&args, global, tx).await?;
     let mut app = App::new(args.buffer, source);
     // The trace filter flags start the filter bar where `trace` would filter.
     app.set_filter(args.filters.filter(&[]));
@@ -140,17 +140,30 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
             error: true,
         }) = &app.status
     {
+        // A connection that failed exits as `trace` does (3 cannot connect,
+        // 4 refused, …): the session's own error carries the code. A bad file
+        // is bad input (2).
+        if let Some(session) = session
+            && let Ok(Ok(Err(e))) =
+                tokio::time::timeout(std::time::Duration::from_secs(2), session).await
+        {
+            return Err(e.into());
+        }
         return Err(input_error(reason.clone()));
     }
     Ok(code)
 }
 
-/// Starts the task that feeds `tx`; returns what the header calls the source.
+/// The attach session's task: its error names the exit code.
+type SessionTask = tokio::task::JoinHandle<Result<(), crate::client::ClientError>>;
+
+/// Starts the task that feeds `tx`; returns what the header calls the source
+/// and, for a broker, the session task.
 async fn start_source(
     args: &TuiArgs,
     global: &GlobalArgs,
     tx: mpsc::Sender<Update>,
-) -> Result<String> {
+) -> Result<(String, Option<SessionTask>)> {
     match &args.file {
         Some(path) => {
             let f = file::open(path)
@@ -162,13 +175,13 @@ async fn start_source(
                 follow: args.follow,
             };
             tokio::spawn(file::run(opts, f, tx));
-            Ok(format!("file {}", path.display()))
+            Ok((format!("file {}", path.display()), None))
         }
         None => {
             let opts = client_options(&args.conn, global).await?;
             let cfg = args.attach_config();
-            tokio::spawn(attach::run(opts, cfg, tx));
-            Ok(args.conn.url.clone())
+            let session = tokio::spawn(attach::session(opts, cfg, tx));
+            Ok((args.conn.url.clone(), Some(session)))
         }
     }
 }

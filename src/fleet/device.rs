@@ -610,7 +610,7 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
                         continue;
                     }
                     End::Setup(e) => {
-                        stats.error(error_kind(&e));
+                        stats.error_because(error_kind(&e), || e.to_string());
                         let retryable = e.is_retryable();
                         if let Err(e) = conn.setup_failed(e).await {
                             failed = if retryable {
@@ -644,8 +644,8 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
             // Only while serving (handled there); none between connections.
             Ok(Step::Event(_)) => {}
             Ok(Step::Reconnecting { error, .. }) => match error {
-                Lost::Connect(e) => stats.error(error_kind(&e)),
-                Lost::Dropped(_) => stats.error("connection lost"),
+                Lost::Connect(e) => stats.error_because(error_kind(&e), || e.to_string()),
+                Lost::Dropped(reason) => stats.error_because("connection lost", || reason.clone()),
                 // Counted when the setup failed.
                 Lost::Setup(_) => {}
             },
@@ -653,12 +653,12 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
             // A failed connect (not retryable, or --no-reconnect), or a lost
             // connection with --no-reconnect.
             Err(e) if attempt_ended => {
-                stats.error(error_kind(&e));
+                stats.error_because(error_kind(&e), || e.to_string());
                 failed = Some(e.to_string());
                 break;
             }
-            Err(_) => {
-                stats.error("connection lost");
+            Err(e) => {
+                stats.error_because("connection lost", || e.to_string());
                 failed = no_reconnect();
                 break;
             }

@@ -36,6 +36,8 @@ pub struct Stats {
     /// Commands in, by rule.
     kinds_in: Vec<AtomicU64>,
     errors: Mutex<BTreeMap<&'static str, u64>>,
+    /// The first message of each error kind: what "connect failed 49" was.
+    causes: Mutex<BTreeMap<&'static str, String>>,
     pub connect_latency: Mutex<Latency>,
     pub ready_latency: Mutex<Latency>,
     /// Correlated requests (`correlate`): sent, answered, answers matching none.
@@ -73,6 +75,16 @@ impl Stats {
             .unwrap_or_else(|e| e.into_inner())
             .entry(kind)
             .or_default() += 1;
+    }
+
+    /// [`Stats::error`], keeping `cause` when it is the kind's first.
+    pub fn error_because(&self, kind: &'static str, cause: impl FnOnce() -> String) {
+        self.error(kind);
+        self.causes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(kind)
+            .or_insert_with(cause);
     }
 
     pub fn errors_total(&self) -> u64 {
@@ -153,6 +165,21 @@ pub struct VerifyReport {
     pub devices_with_loss: u64,
 }
 
+impl VerifyReport {
+    /// When not one report came back: not loss but a broker that does not
+    /// re-publish the reports on the verify topic (it lacks the scenario's
+    /// handlers), said as such.
+    pub fn none_came_back(&self, scenario: &str) -> Option<String> {
+        (self.expected > 0 && self.received == 0).then(|| {
+            format!(
+                "none of the {} reports came back on {}: the broker does not re-publish them (it needs the scenario's handlers: see `smqctl simulate --print-handlers {scenario}`)",
+                self.expected,
+                self.topics.join(", ")
+            )
+        })
+    }
+}
+
 /// One device in a report (so `merge` can check shards cover each once).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DeviceRow {
@@ -195,6 +222,9 @@ pub struct Report {
     pub unhandled: u64,
     pub late: u64,
     pub errors: BTreeMap<String, u64>,
+    /// The first message of each error kind in `errors` (when one was said).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_causes: BTreeMap<String, String>,
     pub connect_ms: Value,
     pub ready_ms: Value,
     /// Correlated requests (scenario `correlate`): sent, answered, responses
@@ -284,6 +314,13 @@ impl Report {
                 .iter()
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
+            error_causes: stats
+                .causes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
             connect_ms: connect.to_json(),
             ready_ms: ready.to_json(),
             connect_hist: connect.buckets(),
@@ -305,6 +342,14 @@ impl Report {
             m.remove("connect_hist");
             m.remove("ready_hist");
             m.remove("request_hist");
+            if let Some(reason) = self
+                .verify
+                .as_ref()
+                .and_then(|v| v.none_came_back(&self.scenario))
+                && let Some(Value::Object(v)) = m.get_mut("verify")
+            {
+                v.insert("reason".into(), json!(reason));
+            }
             let mut out = serde_json::Map::new();
             out.insert("type".into(), json!("summary"));
             out.extend(std::mem::take(m));
@@ -399,7 +444,10 @@ impl Report {
         let errs: Vec<String> = self
             .errors
             .iter()
-            .map(|(k, v)| format!("{k} {v}"))
+            .map(|(k, v)| match self.error_causes.get(k) {
+                Some(cause) => format!("{k} {v} (first: {cause})"),
+                None => format!("{k} {v}"),
+            })
             .collect();
         line(
             "errors",
@@ -422,6 +470,9 @@ impl Report {
                     v.devices_with_loss
                 ),
             );
+            if let Some(reason) = v.none_came_back(&self.scenario) {
+                line("", reason);
+            }
         }
         s
     }
@@ -488,6 +539,9 @@ pub fn merge(reports: Vec<Report>) -> Result<(Report, Vec<u32>), String> {
         }
         for (k, v) in r.errors {
             *out.errors.entry(k).or_default() += v;
+        }
+        for (k, v) in r.error_causes {
+            out.error_causes.entry(k).or_insert(v);
         }
         out.replies += r.replies;
         out.unhandled += r.unhandled;

@@ -178,6 +178,12 @@ impl Endpoint {
 pub enum TransportError {
     #[error("bad broker URL '{url}': {why}")]
     BadUrl { url: String, why: String },
+    #[error("cannot connect to {addr}: the host name does not resolve ({source})")]
+    Resolve {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot connect to {addr}: {source}")]
     Connect {
         addr: String,
@@ -186,12 +192,45 @@ pub enum TransportError {
     },
     #[error("timed out after {0:?} connecting to {1}")]
     Timeout(Duration, String),
+    /// Timed out with nothing back in a phase where the other scheme's
+    /// server would sit silent (a TLS port reading our HTTP request, a plain
+    /// port reading our ClientHello).
+    #[error("timed out after {after:?} {phase} {addr}: {advice}")]
+    SilentTimeout {
+        after: Duration,
+        phase: &'static str,
+        addr: String,
+        advice: String,
+    },
     #[error("TLS: {0}")]
     Tls(String),
     #[error("{0}")]
     TlsConfig(String),
-    #[error("broker at {url} answered the SMQ bootstrap with '{status}' (is this the SMQ URL?)")]
-    HttpStatus { url: String, status: String },
+    /// An HTTP answer that is not an SMQ broker's (a web server, a wrong path).
+    #[error("{url} is an HTTP server but not an SMQ endpoint: it answered '{status}'{}", server_note(.server))]
+    HttpStatus {
+        url: String,
+        status: String,
+        /// The answer's `Server` header.
+        server: Option<String>,
+        /// The answer's `Location` header (3xx), as sent.
+        location: Option<String>,
+    },
+    /// A redirect smqctl does not follow (another host, or a second one).
+    #[error("{url} answered '{status}' pointing to {location}: {why}")]
+    Redirect {
+        url: String,
+        status: String,
+        location: String,
+        why: String,
+    },
+    #[error("the broker at {0} reset the connection")]
+    Reset(String),
+    /// Closed before any answer to the HTTP request (raw or WebSocket).
+    #[error(
+        "{0} closed the connection without answering the SMQ request: not an SMQ endpoint, or a TLS port (try {1})"
+    )]
+    NoAnswer(String, &'static str),
     #[error("WebSocket: {0}")]
     WebSocket(String),
     #[error("connection closed by the broker")]
@@ -204,6 +243,13 @@ pub enum TransportError {
     Oversize(FrameError),
     #[error("the broker sent a text WebSocket message; SMQ uses binary messages")]
     TextMessage,
+}
+
+fn server_note(server: &Option<String>) -> String {
+    match server {
+        Some(s) => format!(" (Server: {s})"),
+        None => String::new(),
+    }
 }
 
 /// Opens the TCP (and TLS) stream, then bootstraps the transport the scheme asks
@@ -244,7 +290,9 @@ async fn tcp_from(host: &str, port: u16, local: std::net::IpAddr) -> std::io::Re
 }
 
 /// Like [`connect`], from the local address `bind` when given, with a
-/// WebSocket read buffer of `ws_read_buffer` bytes.
+/// WebSocket read buffer of `ws_read_buffer` bytes. One redirect to the same
+/// host and port (Mako answers `/smq` with 302 to `/smq/`) is followed; any
+/// other is reported with where it points.
 pub async fn connect_from(
     ep: &Endpoint,
     tls: &TlsOptions,
@@ -252,53 +300,263 @@ pub async fn connect_from(
     bind: Option<std::net::IpAddr>,
     ws_read_buffer: usize,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
-    let addr = format!("{}:{}", ep.host, ep.port);
+    let progress = Progress::default();
     let work = async {
-        let tcp = match bind {
-            None => TcpStream::connect((ep.host.as_str(), ep.port)).await,
-            Some(local) => tcp_from(&ep.host, ep.port, local).await,
-        }
-        .map_err(|source| TransportError::Connect {
-            addr: addr.clone(),
-            source,
-        })?;
-        let _ = tcp.set_nodelay(true);
-        // Plain streams keep their first bytes: a TLS answer to our HTTP
-        // request means the URL wants wss:// or https://.
-        // Every write is bounded by the same timeout: a broker that stops
-        // reading cannot hold a command forever (see `StallGuard`).
-        let (stream, answer): (ByteStream, _) = if ep.scheme.is_tls() {
-            let tls = tls::connect(tcp, &ep.host, tls).await?;
-            (Box::new(StallGuard::new(tls, timeout)), None)
-        } else {
-            let (tcp, answer) = tls::FirstBytes::new(tcp);
-            (Box::new(StallGuard::new(tcp, timeout)), Some(answer))
-        };
-        let result = if ep.scheme.is_websocket() {
-            ws::bootstrap(stream, ep, ws_read_buffer).await
-        } else {
-            raw::bootstrap(stream, ep).await
-        };
-        match (result, answer) {
-            (Err(_), Some(answer))
-                if tls::looks_like_tls(&answer.lock().unwrap_or_else(|e| e.into_inner())) =>
-            {
-                Err(TransportError::Tls(format!(
-                    "{} answered with TLS: this port speaks TLS; try {}",
-                    addr,
-                    if ep.scheme.is_websocket() {
-                        "wss://"
-                    } else {
-                        "https://"
+        let mut ep = ep.clone();
+        let mut followed = false;
+        loop {
+            match connect_once(&ep, tls, timeout, bind, ws_read_buffer, &progress).await {
+                Err(TransportError::HttpStatus {
+                    url,
+                    status,
+                    location: Some(location),
+                    ..
+                }) if is_redirect(&status) => {
+                    let location = without_userinfo(&location);
+                    match redirect_target(&ep, &location) {
+                        Some(next) if !followed => {
+                            followed = true;
+                            ep = next;
+                        }
+                        Some(_) => {
+                            return Err(TransportError::Redirect {
+                                url,
+                                status,
+                                location,
+                                why: "a second redirect (smqctl follows one); give the final URL with --url".into(),
+                            });
+                        }
+                        None => {
+                            return Err(TransportError::Redirect {
+                                url,
+                                status,
+                                location,
+                                why: "it leaves this host, port or scheme, so smqctl does not follow it; give that URL with --url if it is the broker".into(),
+                            });
+                        }
                     }
-                )))
+                }
+                other => return other,
             }
-            (result, _) => result,
         }
     };
     tokio::time::timeout(timeout, work)
         .await
-        .map_err(|_| TransportError::Timeout(timeout, ep.to_string()))?
+        .map_err(|_| progress.timeout(timeout, ep))?
+}
+
+/// How far a connection attempt got, for a timeout that says where it hung.
+#[derive(Default)]
+struct Progress {
+    /// 0 TCP, 1 TLS handshake, 2 HTTP/WebSocket bootstrap.
+    phase: std::sync::atomic::AtomicU8,
+    /// A plain stream's first bytes (empty: the server said nothing).
+    answer: std::sync::Mutex<Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>>,
+}
+
+impl Progress {
+    fn set(&self, phase: u8) {
+        self.phase
+            .store(phase, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn timeout(&self, after: Duration, ep: &Endpoint) -> TransportError {
+        let addr = format!("{}:{}", ep.host, ep.port);
+        let silent = || {
+            self.answer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .is_none_or(|a| a.lock().unwrap_or_else(|e| e.into_inner()).is_empty())
+        };
+        let plain = if ep.scheme.is_websocket() {
+            "ws://"
+        } else {
+            "http://"
+        };
+        let tls = if ep.scheme.is_websocket() {
+            "wss://"
+        } else {
+            "https://"
+        };
+        match self.phase.load(std::sync::atomic::Ordering::Relaxed) {
+            1 => TransportError::SilentTimeout {
+                after,
+                phase: "in the TLS handshake with",
+                addr,
+                advice: format!(
+                    "no TLS answer: the port may speak plain HTTP (try {plain}), or the broker is stuck"
+                ),
+            },
+            2 if !ep.scheme.is_tls() && silent() => TransportError::SilentTimeout {
+                after,
+                phase: "waiting for the HTTP answer of",
+                addr,
+                advice: format!(
+                    "nothing came back: the port may speak TLS (try {tls}), or the broker is stuck"
+                ),
+            },
+            _ => TransportError::Timeout(after, ep.to_string()),
+        }
+    }
+}
+
+fn is_redirect(status: &str) -> bool {
+    matches!(
+        status
+            .split_whitespace()
+            .find(|w| w.len() == 3 && w.starts_with('3')),
+        Some("301" | "302" | "303" | "307" | "308")
+    )
+}
+
+/// A Location with any `user:password@` taken out: it never reaches output.
+fn without_userinfo(location: &str) -> String {
+    match location.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?']).unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => location.to_string(),
+            }
+        }
+        None => location.to_string(),
+    }
+}
+
+/// The endpoint a redirect leads to when it stays on the same host, port and
+/// TLS-ness (the scheme's transport, ws or raw, is kept): `None` otherwise.
+fn redirect_target(ep: &Endpoint, location: &str) -> Option<Endpoint> {
+    if location.starts_with('/') && !location.starts_with("//") {
+        return Some(Endpoint {
+            path: location.to_string(),
+            ..ep.clone()
+        });
+    }
+    let to = Endpoint::parse(location).ok()?;
+    if !location.contains("://")
+        || to.scheme.is_tls() != ep.scheme.is_tls()
+        || !to.host.eq_ignore_ascii_case(&ep.host)
+        || to.port != ep.port
+    {
+        return None;
+    }
+    Some(Endpoint {
+        path: to.path,
+        ..ep.clone()
+    })
+}
+
+/// One connection attempt: resolve, TCP, TLS, bootstrap; errors say the
+/// real cause (no address, reset, TLS on a plain URL or the reverse, an HTTP
+/// server that is not SMQ).
+async fn connect_once(
+    ep: &Endpoint,
+    tls: &TlsOptions,
+    timeout: Duration,
+    bind: Option<std::net::IpAddr>,
+    ws_read_buffer: usize,
+    progress: &Progress,
+) -> Result<(PacketReader, PacketWriter), TransportError> {
+    let addr = format!("{}:{}", ep.host, ep.port);
+    progress.set(0);
+    let tcp = match bind {
+        None => {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((ep.host.as_str(), ep.port))
+                    .await
+                    .map_err(|source| TransportError::Resolve {
+                        addr: addr.clone(),
+                        source,
+                    })?
+                    .collect();
+            TcpStream::connect(&addrs[..]).await
+        }
+        Some(local) => tcp_from(&ep.host, ep.port, local).await,
+    }
+    .map_err(|source| TransportError::Connect {
+        addr: addr.clone(),
+        source,
+    })?;
+    let _ = tcp.set_nodelay(true);
+    // Plain streams keep their first bytes: a TLS answer to our HTTP
+    // request means the URL wants wss:// or https://, an HTTP head that
+    // tungstenite refuses still says what server answered.
+    // Every write is bounded by the same timeout: a broker that stops
+    // reading cannot hold a command forever (see `StallGuard`).
+    let (stream, answer): (ByteStream, _) = if ep.scheme.is_tls() {
+        progress.set(1);
+        let tls = tls::connect(tcp, &ep.host, tls).await?;
+        (Box::new(StallGuard::new(tls, timeout)), None)
+    } else {
+        let (tcp, answer) = tls::FirstBytes::new(tcp);
+        *progress.answer.lock().unwrap_or_else(|e| e.into_inner()) = Some(answer.clone());
+        (Box::new(StallGuard::new(tcp, timeout)), Some(answer))
+    };
+    progress.set(2);
+    let result = if ep.scheme.is_websocket() {
+        ws::bootstrap(stream, ep, ws_read_buffer).await
+    } else {
+        raw::bootstrap(stream, ep).await
+    };
+    let answer = answer.map(|a| a.lock().unwrap_or_else(|e| e.into_inner()).clone());
+    match (result, answer) {
+        (Err(_), Some(answer)) if tls::looks_like_tls(&answer) => {
+            Err(TransportError::Tls(format!(
+                "{} answered with TLS: this port speaks TLS; try {}",
+                addr,
+                if ep.scheme.is_websocket() {
+                    "wss://"
+                } else {
+                    "https://"
+                }
+            )))
+        }
+        (Err(TransportError::WebSocket(_)), Some(answer)) if answer.starts_with(b"HTTP/") => {
+            // tungstenite refused the answer itself (HTTP/1.0, a bad head).
+            let head = raw::Head::parse(&answer);
+            Err(TransportError::HttpStatus {
+                url: ep.to_string(),
+                status: head.status,
+                server: head.server,
+                location: head.location,
+            })
+        }
+        (Err(TransportError::Closed | TransportError::WebSocket(_)), Some(answer))
+            if answer.is_empty() =>
+        {
+            // Nothing at all came back before the close.
+            Err(TransportError::NoAnswer(
+                addr,
+                if ep.scheme.is_websocket() {
+                    "wss://"
+                } else {
+                    "https://"
+                },
+            ))
+        }
+        (Err(e), _) => Err(said_plainly(e, ep)),
+        (ok, _) => ok,
+    }
+}
+
+/// A connection reset, or a TLS error that arrives after the handshake (a
+/// TLS 1.3 broker refuses a client certificate on the first read), in words.
+fn said_plainly(e: TransportError, ep: &Endpoint) -> TransportError {
+    let TransportError::Io(io) = &e else {
+        return e;
+    };
+    if let Some(re) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return TransportError::Tls(format!(
+            "the TLS session with {} failed: {}",
+            ep.host,
+            tls::plain_words(re, &ep.host, &[])
+        ));
+    }
+    if io.kind() == std::io::ErrorKind::ConnectionReset {
+        return TransportError::Reset(format!("{}:{}", ep.host, ep.port));
+    }
+    e
 }
 
 type WsStream = WebSocketStream<ByteStream>;

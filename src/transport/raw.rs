@@ -34,6 +34,8 @@ pub async fn bootstrap(
             return Err(TransportError::HttpStatus {
                 url: ep.to_string(),
                 status: "an HTTP head longer than 16 KiB".into(),
+                server: Head::parse(&buf).server,
+                location: None,
             });
         }
         if stream.read_buf(&mut buf).await? == 0 {
@@ -43,21 +45,21 @@ pub async fn bootstrap(
                 TransportError::HttpStatus {
                     url: ep.to_string(),
                     status: "a truncated HTTP head".into(),
+                    server: Head::parse(&buf).server,
+                    location: None,
                 }
             });
         }
     };
-    let head = buf.split_to(head_end);
-    let status_line = head[..]
-        .split(|&b| b == b'\r' || b == b'\n')
-        .next()
-        .map(|l| String::from_utf8_lossy(l).into_owned())
-        .unwrap_or_default();
-    let code = status_line.split_whitespace().nth(1).unwrap_or("");
-    if !status_line.starts_with("HTTP/") || code != "200" {
+    let head = Head::parse(&buf.split_to(head_end));
+    // Mako's broker marks its answer with `SmqBroker: true`; a 200 without it
+    // is a web server's page, not the SMQ stream.
+    if !head.status.starts_with("HTTP/") || head.code() != "200" || !head.smq_broker {
         return Err(TransportError::HttpStatus {
             url: ep.to_string(),
-            status: status_line,
+            status: head.status,
+            server: head.server,
+            location: head.location,
         });
     }
     let (rd, wr) = tokio::io::split(stream);
@@ -68,6 +70,46 @@ pub async fn bootstrap(
             buf: BytesMut::new(),
         },
     ))
+}
+
+/// What an HTTP answer head says about who answered.
+#[derive(Debug, Default)]
+pub(super) struct Head {
+    /// The status line, e.g. `HTTP/1.1 404 Not Found`.
+    pub status: String,
+    pub server: Option<String>,
+    pub location: Option<String>,
+    /// `SmqBroker: true`, the mark of Mako's broker.
+    pub smq_broker: bool,
+}
+
+impl Head {
+    /// Parses as much of a head as `bytes` holds (it may be cut short).
+    pub fn parse(bytes: &[u8]) -> Head {
+        let text = String::from_utf8_lossy(bytes);
+        let mut lines = text.split("\r\n").flat_map(|l| l.split('\n'));
+        let mut head = Head {
+            status: lines.next().unwrap_or_default().trim().to_string(),
+            ..Head::default()
+        };
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            match name.trim().to_ascii_lowercase().as_str() {
+                "server" => head.server = Some(value.to_string()),
+                "location" => head.location = Some(value.to_string()),
+                "smqbroker" => head.smq_broker = value.eq_ignore_ascii_case("true"),
+                _ => {}
+            }
+        }
+        head
+    }
+
+    pub fn code(&self) -> &str {
+        self.status.split_whitespace().nth(1).unwrap_or("")
+    }
 }
 
 fn find_head_end(buf: &[u8]) -> Option<usize> {
@@ -139,5 +181,18 @@ mod tests {
             .expect("must fail")
             .to_string();
         assert!(err.contains("404 Not Found"), "{err}");
+    }
+
+    #[test]
+    fn head_parse_finds_server_location_and_the_smq_mark() {
+        let h = Head::parse(
+            b"HTTP/1.1 302 Found\r\nserver: nginx/1.25\r\nLocation: http://h/smq/\r\nSmqBroker: true\r\n\r\n",
+        );
+        assert_eq!(h.status, "HTTP/1.1 302 Found");
+        assert_eq!(h.code(), "302");
+        assert_eq!(h.server.as_deref(), Some("nginx/1.25"));
+        assert_eq!(h.location.as_deref(), Some("http://h/smq/"));
+        assert!(h.smq_broker);
+        assert!(!Head::parse(b"HTTP/1.1 200 OK\r\n").smq_broker);
     }
 }

@@ -239,6 +239,10 @@ pub async fn connect(
                 None if !answer.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     (not_tls(&answer), false)
                 }
+                None if e.kind() == std::io::ErrorKind::ConnectionReset => (
+                    "the server reset the connection during the TLS handshake".to_string(),
+                    false,
+                ),
                 None if e.kind() == std::io::ErrorKind::UnexpectedEof => (
                     "the server closed the connection without a TLS answer (does this port speak TLS? try ws:// or http://)".to_string(),
                     false,
@@ -264,7 +268,7 @@ fn is_certificate_error(e: &rustls::Error) -> bool {
 
 /// A rustls error as a sentence: what is wrong with the certificate, or that
 /// the server does not speak TLS at all (`answer`: its first bytes).
-fn plain_words(e: &rustls::Error, host: &str, answer: &[u8]) -> String {
+pub(super) fn plain_words(e: &rustls::Error, host: &str, answer: &[u8]) -> String {
     use rustls::CertificateError as C;
     let date = |t: &UnixTime| {
         let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.as_secs());
@@ -294,22 +298,134 @@ fn plain_words(e: &rustls::Error, host: &str, answer: &[u8]) -> String {
                 date(not_before)
             ),
             C::NotValidYet => "the broker's certificate is not valid yet".into(),
-            C::UnknownIssuer => {
-                "the broker's certificate is not signed by a trusted CA".into()
-            }
+            C::UnknownIssuer => "the broker's certificate is not signed by a trusted CA".into(),
             C::BadSignature => "the broker's certificate has a bad signature".into(),
             C::Revoked => "the broker's certificate is revoked".into(),
-            _ if is_ca_used_as_end_entity(e) => {
-                "the broker presents a CA certificate as its own, and it is not one of the trusted certificates".into()
+            C::BadEncoding => "the broker's certificate is malformed (not valid DER)".into(),
+            C::UnhandledCriticalExtension => {
+                "the broker's certificate has a critical extension that cannot be checked".into()
             }
-            other => format!("the broker's certificate was refused: {other:?}"),
+            C::UnknownRevocationStatus => {
+                "the revocation status of the broker's certificate is unknown".into()
+            }
+            C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. } => {
+                "the revocation list for the broker's certificate has expired".into()
+            }
+            C::UnsupportedSignatureAlgorithmContext { .. }
+            | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+                "the broker's certificate is signed with an algorithm smqctl does not support"
+                    .into()
+            }
+            C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+                "the broker's certificate is not for TLS servers (its extended key usage)".into()
+            }
+            C::InvalidOcspResponse => {
+                "the broker sent an invalid OCSP response for its certificate".into()
+            }
+            C::ApplicationVerificationFailure => {
+                "the broker's certificate failed verification".into()
+            }
+            C::Other(other) => match other.0.downcast_ref::<webpki::Error>() {
+                Some(w) => webpki_words(w),
+                None => format!("the broker's certificate was refused: {other}"),
+            },
+            other => format!("the broker's certificate was refused: {other}"),
         },
-        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. }
-            if !answer.is_empty() =>
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InappropriateMessage { .. }
+        | rustls::Error::InappropriateHandshakeMessage { .. }
+        | rustls::Error::PeerSentOversizedRecord
+            if !answer.is_empty() && !looks_like_tls(answer) =>
         {
             not_tls(answer)
         }
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InappropriateMessage { .. }
+        | rustls::Error::InappropriateHandshakeMessage { .. }
+        | rustls::Error::PeerSentOversizedRecord => {
+            "the broker's TLS messages are malformed".into()
+        }
+        rustls::Error::AlertReceived(a) => alert_words(*a),
+        rustls::Error::PeerIncompatible(p) => {
+            use rustls::PeerIncompatible as P;
+            let what = match p {
+                P::ServerDoesNotSupportTls12Or13 | P::ServerTlsVersionIsDisabledByOurConfig => {
+                    "it speaks neither TLS 1.2 nor TLS 1.3".to_string()
+                }
+                P::NoCipherSuitesInCommon => "no cipher suite in common".into(),
+                P::NoKxGroupsInCommon => "no key exchange group in common".into(),
+                P::NoSignatureSchemesInCommon => "no signature scheme in common".into(),
+                other => format!("{other:?}"),
+            };
+            format!("the broker's TLS settings are incompatible with smqctl's: {what}")
+        }
+        rustls::Error::PeerMisbehaved(p) => {
+            format!("the broker broke the TLS protocol ({p:?})")
+        }
+        rustls::Error::NoCertificatesPresented => "the broker presented no certificate".into(),
+        rustls::Error::DecryptError => {
+            "the broker's TLS records cannot be decrypted (a broken or tampered connection)".into()
+        }
+        rustls::Error::UnsupportedNameType => {
+            format!("'{host}' cannot be checked against a certificate")
+        }
+        rustls::Error::General(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// A TLS alert from the broker, as what it most likely means.
+fn alert_words(a: rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    match a {
+        A::CertificateRequired => {
+            "the broker requires a client certificate: give --cert and --key".into()
+        }
+        A::BadCertificate
+        | A::UnsupportedCertificate
+        | A::CertificateRevoked
+        | A::CertificateExpired
+        | A::CertificateUnknown
+        | A::UnknownCA
+        | A::AccessDenied => format!(
+            "the broker refused our client certificate (TLS alert {a:?}): check --cert, --key and that the broker trusts their CA"
+        ),
+        A::HandshakeFailure | A::InsufficientSecurity => format!(
+            "the broker refused the handshake (TLS alert {a:?}): no TLS version or cipher in common, or it wants a client certificate (--cert/--key)"
+        ),
+        A::ProtocolVersion => "the broker does not accept TLS 1.2 or 1.3".into(),
+        A::UnrecognisedName => {
+            "the broker does not serve the host name in the URL (TLS alert UnrecognisedName): check the host".into()
+        }
+        A::InternalError => "the broker failed in its TLS code (TLS alert InternalError)".into(),
+        other => format!("the broker ended the TLS handshake (TLS alert {other:?})"),
+    }
+}
+
+/// WebPKI's reasons (inside rustls' `CertificateError::Other`) in words.
+fn webpki_words(e: &webpki::Error) -> String {
+    use webpki::Error as W;
+    match e {
+        W::CaUsedAsEndEntity => {
+            "the broker presented a CA certificate as its own certificate (and it is not one of the trusted certificates)".into()
+        }
+        W::EndEntityUsedAsCa => {
+            "the broker's chain has a certificate that signs another but is not a CA".into()
+        }
+        W::BadDer | W::BadDerTime | W::TrailingData(_) => {
+            "the broker's certificate is malformed".into()
+        }
+        W::PathLenConstraintViolated | W::MaximumPathDepthExceeded => {
+            "the broker's certificate chain is longer than its CA allows".into()
+        }
+        W::NameConstraintViolation | W::MaximumNameConstraintComparisonsExceeded => {
+            "the broker's certificate is for a name its CA may not vouch for".into()
+        }
+        W::RequiredEkuNotFoundContext(_) => {
+            "the broker's certificate is not for TLS servers (its extended key usage)".into()
+        }
+        W::UnsupportedCertVersion => "the broker's certificate is not an X.509 v3 one".into(),
+        other => format!("the broker's certificate was refused ({other})"),
     }
 }
 
@@ -345,7 +461,7 @@ pub struct FirstBytes<S> {
     full: bool,
 }
 
-const KEEP: usize = 64;
+const KEEP: usize = 1024;
 
 /// A TLS record header (handshake or alert, version 3.x): what a TLS server
 /// answers to a plain HTTP request.
@@ -529,5 +645,89 @@ impl ServerCertVerifier for AcceptAnything {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rustls_error_a_user_can_hit_is_a_sentence_not_a_debug_dump() {
+        use rustls::CertificateError as C;
+        let mut errors: Vec<rustls::Error> = [
+            C::BadEncoding,
+            C::Expired,
+            C::NotValidYet,
+            C::Revoked,
+            C::UnhandledCriticalExtension,
+            C::UnknownIssuer,
+            C::UnknownRevocationStatus,
+            C::ExpiredRevocationList,
+            C::BadSignature,
+            C::NotValidForName,
+            C::InvalidPurpose,
+            C::InvalidOcspResponse,
+            C::ApplicationVerificationFailure,
+        ]
+        .into_iter()
+        .map(rustls::Error::InvalidCertificate)
+        .collect();
+        for w in [
+            webpki::Error::CaUsedAsEndEntity,
+            webpki::Error::EndEntityUsedAsCa,
+            webpki::Error::BadDer,
+            webpki::Error::PathLenConstraintViolated,
+            webpki::Error::NameConstraintViolation,
+            webpki::Error::UnsupportedCertVersion,
+        ] {
+            errors.push(rustls::Error::InvalidCertificate(C::Other(
+                rustls::OtherError(Arc::new(w)),
+            )));
+        }
+        for a in [
+            rustls::AlertDescription::HandshakeFailure,
+            rustls::AlertDescription::CertificateRequired,
+            rustls::AlertDescription::BadCertificate,
+            rustls::AlertDescription::UnknownCA,
+            rustls::AlertDescription::ProtocolVersion,
+            rustls::AlertDescription::UnrecognisedName,
+            rustls::AlertDescription::InternalError,
+            rustls::AlertDescription::DecodeError,
+        ] {
+            errors.push(rustls::Error::AlertReceived(a));
+        }
+        errors.extend([
+            rustls::Error::PeerIncompatible(
+                rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13,
+            ),
+            rustls::Error::PeerIncompatible(rustls::PeerIncompatible::NoCipherSuitesInCommon),
+            rustls::Error::NoCertificatesPresented,
+            rustls::Error::DecryptError,
+            rustls::Error::PeerSentOversizedRecord,
+        ]);
+        for e in &errors {
+            let said = plain_words(e, "broker.example", &[]);
+            assert!(
+                said.starts_with("the ") || said.starts_with('\''),
+                "{e:?}: {said}"
+            );
+            for jargon in [
+                "Other(",
+                "OtherError",
+                "InvalidCertificate",
+                "AlertReceived",
+                "Error::",
+            ] {
+                assert!(!said.contains(jargon), "{e:?}: {said}");
+            }
+        }
+        let ca = rustls::Error::InvalidCertificate(C::Other(rustls::OtherError(Arc::new(
+            webpki::Error::CaUsedAsEndEntity,
+        ))));
+        assert!(
+            plain_words(&ca, "h", &[])
+                .contains("presented a CA certificate as its own certificate")
+        );
     }
 }

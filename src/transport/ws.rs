@@ -38,14 +38,23 @@ pub async fn bootstrap(
         tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(config))
             .await
             .map_err(|e| match e {
-                WsError::Http(resp) => TransportError::HttpStatus {
-                    url: url.clone(),
-                    status: format!(
-                        "{} {}",
-                        resp.status().as_u16(),
-                        resp.status().canonical_reason().unwrap_or("")
-                    ),
-                },
+                WsError::Http(resp) => {
+                    let header = |name: &str| {
+                        resp.headers()
+                            .get(name)
+                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    };
+                    TransportError::HttpStatus {
+                        url: url.clone(),
+                        status: format!(
+                            "{} {}",
+                            resp.status().as_u16(),
+                            resp.status().canonical_reason().unwrap_or("")
+                        ),
+                        server: header("server"),
+                        location: header("location"),
+                    }
+                }
                 other => map_err(other),
             })?;
     let (sink, stream) = ws.split();
