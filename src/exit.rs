@@ -5,7 +5,8 @@
 //!
 //! May import: `client`, `transport`, `broker` (error types to map, the
 //! handler-file error included), `profile` (ProfileError), `shutdown`
-//! (Interrupted), `output` (escaping). Never `commands` or `cli`.
+//! (Interrupted), `fleet` (FleetError), `output` (escaping). Never `commands`
+//! or `cli`.
 
 use crate::client::ClientError;
 use crate::shutdown::Interrupted;

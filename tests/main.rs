@@ -12,6 +12,7 @@ mod fuzz_corpus;
 mod generated;
 mod hostile;
 mod inputs;
+mod layout;
 mod mako_hook;
 mod names;
 mod netfaults;

@@ -12,7 +12,8 @@
 //! while that outbox is full: a slow tracer slows only its own pump, and its
 //! pump's queue is bounded, so the broker neither blocks nor grows.
 //!
-//! May import: `trace::schema`, the leaves `broker::{outbox, events}`. No sockets.
+//! May import: `protocol` (the payload limit), `trace::schema`, the leaves
+//! `broker::{outbox, events}`. No sockets.
 
 use std::cell::Cell;
 use std::net::IpAddr;

@@ -8,7 +8,9 @@
 //! client for the operator, and the `tui`/`trace` commands attached over a real
 //! loopback connection exactly as they would attach to a Mako broker.
 //!
-//! May import: `broker`, `client`, `commands::{broker, simulate, trace, tui}`.
+//! May import: `args`, `exit`, `text`, `broker` (and its handlers), `client`,
+//! `transport`, `protocol` (`protocol::rpc`), `fleet`, `trace::schema`,
+//! `commands::{trace, tui}` (the viewer).
 
 use std::io::IsTerminal;
 use std::sync::Arc;

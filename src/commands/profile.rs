@@ -2,7 +2,7 @@
 //! the config file (see [`crate::profile`]). `show` prints where credentials
 //! come from, never what they are.
 //!
-//! May import: `profile`, `args`, `exit`, `output` (Format).
+//! May import: `profile`, `args`, `exit`, `output` (Format), `transport` (URLs).
 
 use std::path::PathBuf;
 

@@ -7,7 +7,8 @@
 //!
 //! Its flags ([`PubArgs`]) and long-help [`EXAMPLES`] live here too.
 //!
-//! May import: `args`, `exit`, `client`, `output`, `text`. Never `cli`.
+//! May import: `args`, `exit`, `client`, `protocol` (the payload limit), `output`,
+//! `text`. Never `cli`.
 
 use std::io::{self, BufRead, Read};
 use std::time::Duration;

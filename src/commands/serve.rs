@@ -8,7 +8,7 @@
 //!
 //! Its flags ([`ServeArgs`]) and long-help [`EXAMPLES`] live here too.
 //!
-//! May import: `args`, `exit`, `client`, `template`, `output`, `text`, `commands::rpc`
+//! May import: `args`, `exit`, `client`, `template`, `output`, `text`, `protocol::rpc`
 //! (the Req -> Resp conventions). Never `cli`.
 
 use std::io::{self, BufWriter};

@@ -10,8 +10,8 @@
 //! redraw per event), frames are drawn at most every [`FRAME`] while events
 //! flow, and a key is handled before any pending batch and redrawn at once.
 //!
-//! May import: `args`, `exit`, `text`, `tui`, `trace`, `output`,
-//! ratatui, crossterm.
+//! May import: `args`, `exit`, `text`, `tui`, `trace`, `client` (the reconnect
+//! policy), `output`, ratatui, crossterm.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -29,7 +29,7 @@
 //! # }
 //! ```
 //!
-//! May import: `client`, `trace::schema`, `trace::source`.
+//! May import: `client`, `protocol` (SERVER_ETID), `trace::schema`, `trace::source`.
 
 use std::sync::Arc;
 use std::time::Duration;
