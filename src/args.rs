@@ -467,7 +467,7 @@ pub async fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<C
 async fn ask_credentials() -> Result<Secret> {
     use std::io::{BufRead, Write};
 
-    use nix::sys::termios::{LocalFlags, SetArg, Termios, tcgetattr, tcsetattr};
+    use nix::sys::termios::{FlushArg, LocalFlags, SetArg, Termios, tcflush, tcgetattr, tcsetattr};
 
     /// Puts the saved settings back when dropped.
     struct Restore(std::fs::File, Termios);
@@ -514,6 +514,10 @@ async fn ask_credentials() -> Result<Secret> {
             Ok(Secret::new(line))
         }
         s = stop => {
+            // What was typed but not read (part of a secret) is thrown away
+            // before echo comes back: else the kernel may still echo keys it
+            // had not processed yet, and the shell would read them as a command.
+            let _ = tcflush(&restore.0, FlushArg::TCIFLUSH);
             drop(restore);
             // The line the prompt was on ends; the reader thread stays
             // blocked and is not waited for at exit.
