@@ -46,6 +46,28 @@
 //!   Args).
 //! - `fuzzing` (hidden): the fuzz targets' bodies, shared with the corpus replay test.
 
+// `println!`/`eprintln!` panic when their stream is a closed pipe
+// (`smqctl sub t 2>&1 | head -1`). These shadow them in every module of the
+// crate (textual scope: defined before the modules): a line to a closed
+// stream is dropped, and the command goes on to its own exit code (a closed
+// stdout also shows up where the command writes through `output`).
+macro_rules! println {
+    () => {{ let _ = std::io::Write::write_all(&mut std::io::stdout(), b"\n"); }};
+    ($($arg:tt)*) => {{ let _ = std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{}\n", format_args!($($arg)*))); }};
+}
+#[allow(unused_macros)]
+macro_rules! print {
+    ($($arg:tt)*) => {{ let _ = std::io::Write::write_fmt(&mut std::io::stdout(), format_args!($($arg)*)); }};
+}
+macro_rules! eprintln {
+    () => {{ let _ = std::io::Write::write_all(&mut std::io::stderr(), b"\n"); }};
+    ($($arg:tt)*) => {{ let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("{}\n", format_args!($($arg)*))); }};
+}
+#[allow(unused_macros)]
+macro_rules! eprint {
+    ($($arg:tt)*) => {{ let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!($($arg)*)); }};
+}
+
 pub mod args;
 pub mod bench;
 pub mod broker;

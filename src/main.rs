@@ -3,6 +3,16 @@
 //! their cause chain and a hint; a closed stdout (`| head`) is not an error.
 
 use std::io::{self, Write};
+
+// `eprintln!`/`println!` panic on a closed pipe (`smqctl … 2>&1 | head -1`);
+// these drop the line instead, as lib.rs's do for the rest of the crate.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{ let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("{}\n", format_args!($($arg)*))); }};
+}
+#[allow(unused_macros)]
+macro_rules! println {
+    ($($arg:tt)*) => {{ let _ = std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{}\n", format_args!($($arg)*))); }};
+}
 use std::process::ExitCode;
 
 use clap::FromArgMatches;

@@ -5,6 +5,8 @@
 //! measured. Readiness comes from the commands' own lines or the broker's
 //! connect events, never from sleeps.
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
 use crate::harness::{
@@ -282,5 +284,72 @@ fn long_running_commands_stop_on_sigterm_with_disconnect() {
             text(&out.stderr)
         );
         assert_eq!(closes.reason(&uid), SENT_DISCONNECT, "{args:?}");
+    }
+}
+
+/// `smqctl X 2>&1 | head -1`: stdout and stderr both a pipe whose reader is
+/// gone. Every line written after that must be dropped quietly: `eprintln!`
+/// and `println!` panicked ("failed printing to stderr"), exit 101.
+#[test]
+fn closed_stdout_and_stderr_pipe_exit_cleanly_not_with_a_panic() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "demo",
+            ["demo", "--no-tui", "--duration", "2s"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        (
+            "rpc load summary",
+            [
+                "rpc",
+                "--call",
+                "nothing",
+                "-C",
+                "3",
+                "--timeout",
+                "200ms",
+                "-F",
+                "pretty",
+                "--url",
+                &url,
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+    ];
+    for (what, args) in cases {
+        let mut child = smqctl()
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn smqctl");
+        // The reader goes away at once, like `| head -0`.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{what}: still running after 30 s with its pipes closed"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_ne!(
+            status.code(),
+            Some(101),
+            "{what}: panicked on the closed pipe"
+        );
+        assert!(
+            status.code().is_some(),
+            "{what}: killed by a signal: {status:?}"
+        );
     }
 }
