@@ -205,6 +205,13 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             } else if r.lost == 0 {
                 exit::OK
             } else {
+                // Exit 1 says why on stderr too, whatever the format.
+                eprintln!(
+                    "smqctl bench: {} of {} message(s) lost (the subscribers waited --idle-timeout {} for the rest)",
+                    r.lost,
+                    r.sent,
+                    humantime::format_duration(spec.idle_timeout)
+                );
                 exit::ERROR
             })
         }
