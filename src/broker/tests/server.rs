@@ -402,3 +402,28 @@ async fn event_of_a_server_publish_says_it_came_from_the_server() {
     );
     b.stop().await;
 }
+
+#[tokio::test]
+async fn close_event_keeps_the_reason_a_client_gave_in_its_disconnect() {
+    let b = TestBroker::default().await;
+    let mut events = b.broker.events();
+    for (uid, reason, want) in [
+        ("leaves-quietly", "", "client sent Disconnect"),
+        (
+            "leaves-saying",
+            "going home",
+            "client sent Disconnect \"going home\"",
+        ),
+    ] {
+        let mut c = RawClient::connect(b.addr, uid).await;
+        c.send(&Packet::Disconnect {
+            reason: Bytes::copy_from_slice(reason.as_bytes()),
+        })
+        .await;
+        c.expect_closed().await;
+        let seen = events_until(&mut events, Kind::Close).await;
+        let close = seen.last().expect("close event");
+        assert_eq!(close.event.reason.as_deref(), Some(want), "{seen:?}");
+    }
+    b.stop().await;
+}
