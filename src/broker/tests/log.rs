@@ -87,7 +87,7 @@ async fn raw_tls(b: &TestBroker, cert: &CertificateDer<'static>, uid: &str) -> R
 }
 
 /// Sends a packet whose answer is an Ack (Suback, Createack, Createsuback).
-async fn acked(c: &mut RawClient, p: Packet) -> Ack {
+pub(super) async fn acked(c: &mut RawClient, p: Packet) -> Ack {
     c.send(&p).await;
     loop {
         match c.recv().await {
@@ -98,12 +98,12 @@ async fn acked(c: &mut RawClient, p: Packet) -> Ack {
     }
 }
 
-fn name(s: &str) -> Bytes {
+pub(super) fn name(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
 
 /// Asks to attach a tracer the way `smqctl trace` does.
-async fn attach(c: &mut RawClient) {
+pub(super) async fn attach(c: &mut RawClient) {
     acked(
         c,
         Packet::Createsub {

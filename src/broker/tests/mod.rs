@@ -12,6 +12,7 @@ mod mako_compat;
 mod observe;
 mod routing;
 mod server;
+mod tracer;
 mod transport;
 
 use std::net::SocketAddr;

@@ -312,3 +312,118 @@ async fn connect_after_shutdown_is_not_registered() {
     assert!(!late.is_live(i), "registered after shutdown");
     assert_eq!(broker.stats().connections, 0);
 }
+
+/// Tasks alive in this test's runtime.
+fn alive_tasks() -> usize {
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
+#[tokio::test]
+async fn writer_stuck_on_a_client_that_reads_nothing_ends_with_its_session() {
+    let b = TestBroker::default().await;
+    let before = alive_tasks();
+    let mut slow = RawClient::connect(b.addr, "reads-nothing").await;
+    let tid = slow.subscribe("Bulk").await;
+    // Fill its socket and then its queue: the writer task blocks in a write.
+    let big = Bytes::from(vec![b'x'; 60_000]);
+    let mut sent = 0;
+    while b.broker.stats().queue_full == 0 {
+        assert!(sent < 10_000, "the queue never filled");
+        b.broker.publish(big.clone(), tid, 0);
+        sent += 1;
+        tokio::task::yield_now().await;
+    }
+    assert!(alive_tasks() > before, "session and writer run");
+    b.broker.shutdown_all("maintenance");
+    // The session waits 2 s (CLOSE_GRACE) for its writer, then ends, and its
+    // writer with it, though the client still holds the connection open.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while alive_tasks() > before {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "a writer task outlived its session");
+    assert!(b.broker.peers().is_empty());
+    drop(slow);
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn message_to_a_topic_only_the_server_subscribed_is_delivered_not_dropped() {
+    let b = TestBroker::default().await;
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    b.broker
+        .set_handler(Arc::new(move |_: &Broker, m: ServerMessage| {
+            sink.lock().expect("lock").push(m.payload);
+        }));
+    let tid = b.broker.subscribe_server("Telemetry");
+    let mut events = b.broker.events();
+    let mut c = RawClient::connect(b.addr, "sensor-02").await;
+    c.send(&publish(tid, c.etid, 0, b"21.5")).await;
+    let routed = loop {
+        let rec = within("publish event", events.recv())
+            .await
+            .expect("events");
+        if matches!(rec.event.kind, Kind::Publish | Kind::Drop) {
+            break rec;
+        }
+    };
+    assert_eq!(
+        (routed.event.kind, routed.event.receivers),
+        (Kind::Publish, Some(1)),
+        "{routed:?}"
+    );
+    assert_eq!(
+        *got.lock().expect("lock"),
+        vec![Bytes::from_static(b"21.5")]
+    );
+    let stats = b.broker.stats();
+    assert_eq!((stats.published, stats.delivered, stats.dropped), (1, 1, 0));
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn event_of_a_server_publish_says_it_came_from_the_server() {
+    let b = TestBroker::default().await;
+    let mut c = RawClient::connect(b.addr, "listener-02").await;
+    let tid = c.subscribe("News").await;
+    let mut events = b.broker.events();
+    assert_eq!(b.broker.publish(Bytes::from_static(b"hello"), tid, 0), 1);
+    let seen = events_until(&mut events, Kind::Publish).await;
+    let from = seen.last().and_then(|r| r.event.from.clone());
+    assert_eq!(
+        from.map(|f| (f.etid, f.server, f.uid)),
+        Some((b.broker.server_etid(), true, None)),
+        "{seen:?}"
+    );
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn close_event_keeps_the_reason_a_client_gave_in_its_disconnect() {
+    let b = TestBroker::default().await;
+    let mut events = b.broker.events();
+    for (uid, reason, want) in [
+        ("leaves-quietly", "", "client sent Disconnect"),
+        (
+            "leaves-saying",
+            "going home",
+            "client sent Disconnect \"going home\"",
+        ),
+    ] {
+        let mut c = RawClient::connect(b.addr, uid).await;
+        c.send(&Packet::Disconnect {
+            reason: Bytes::copy_from_slice(reason.as_bytes()),
+        })
+        .await;
+        c.expect_closed().await;
+        let seen = events_until(&mut events, Kind::Close).await;
+        let close = seen.last().expect("close event");
+        assert_eq!(close.event.reason.as_deref(), Some(want), "{seen:?}");
+    }
+    b.stop().await;
+}
