@@ -156,7 +156,7 @@ impl HandlerFile {
         let file: HandlerFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let at = |s: &Spanned<String>, message: String| HandlerError::Invalid {
             path: origin.to_string(),
-            line: Some(line_of(text, s.span().start)),
+            line: Some(crate::text::line_of(text, s.span().start)),
             message,
         };
         for r in &file.request {
@@ -275,14 +275,6 @@ impl Handlers {
 
 /// The fields of a `$RpcReq` call a `[[rpc]]` result can read.
 const RPC_FIELDS: &[&str] = &["id", "name", "args"];
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
-}
 
 /// Checks one payload template when the file is loaded: well-formed, JSON
 /// once filled in if it starts like JSON ([`template::check_payload`]), and

@@ -251,14 +251,6 @@ pub struct ScenarioError {
     pub message: String,
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
-}
-
 /// Sample values of the scenario's own `$` variables for the load-time checks.
 struct Sample;
 
@@ -291,7 +283,7 @@ impl Checker<'_> {
     ) -> Result<T, ScenarioError> {
         Err(ScenarioError {
             origin: self.origin.to_string(),
-            line: Some(line_of(self.text, span.start)),
+            line: Some(crate::text::line_of(self.text, span.start)),
             message: message.into(),
         })
     }
@@ -503,7 +495,7 @@ impl Scenario {
     pub fn parse(name: &str, origin: &str, text: &str) -> Result<Scenario, ScenarioError> {
         let file: File = toml::from_str(text).map_err(|e| ScenarioError {
             origin: origin.to_string(),
-            line: e.span().map(|s| line_of(text, s.start)),
+            line: e.span().map(|s| crate::text::line_of(text, s.start)),
             message: e.message().trim().to_string(),
         })?;
         let state = toml_to_json(&toml::Value::Table(file.state.clone()));
