@@ -152,15 +152,13 @@ fn rpc_count_is_dash_c_and_the_old_dash_n_still_works() {
 
 #[test]
 fn bench_pubsub_dash_c_is_messages_and_the_old_dash_n_still_works() {
+    // A broker of its own, not --embedded: the in-process broker of
+    // `bench pubsub --embedded` loses a message now and then (open defect).
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
     for flag in ["-C", "-n", "--count"] {
         let out = run(smqctl().args([
-            "bench",
-            "pubsub",
-            "--embedded",
-            flag,
-            "300",
-            "--format",
-            "json",
+            "bench", "pubsub", "--url", &url, flag, "300", "--format", "json",
         ]));
         assert!(out.status.success(), "{flag}: {}", text(&out.stderr));
         assert_eq!(json_lines(&out)[0]["sent"].as_u64(), Some(300), "{flag}");
@@ -259,7 +257,7 @@ fn bench_simulate_and_merge_print_json_when_piped_and_take_dash_f() {
     ));
     let url = broker.url("ws");
     let v = first_line_is_json(
-        &run(smqctl().args(["bench", "pubsub", "--embedded", "-C", "100"])),
+        &run(smqctl().args(["bench", "pubsub", "--url", &url, "-C", "100"])),
         "bench pubsub",
     );
     assert_eq!(v["sent"].as_u64(), Some(100), "{v}");
@@ -294,7 +292,9 @@ fn bench_simulate_and_merge_print_json_when_piped_and_take_dash_f() {
     for (cmd, args) in [
         (
             "bench pubsub",
-            vec!["bench", "pubsub", "--embedded", "-C", "100", "-F", "pretty"],
+            vec![
+                "bench", "pubsub", "--url", &url, "-C", "100", "-F", "pretty",
+            ],
         ),
         (
             "simulate merge",
@@ -322,6 +322,8 @@ fn bench_simulate_and_merge_print_json_when_piped_and_take_dash_f() {
 
 #[test]
 fn duration_is_dash_d_on_simulate_bench_and_demo() {
+    let broker = TestBroker::start();
+    let url = broker.url("ws");
     for cmd in [&["simulate"][..], &["bench", "pubsub"], &["demo"]] {
         let help = text(&run(smqctl().args(cmd).arg("--help")).stdout);
         assert!(
@@ -331,13 +333,7 @@ fn duration_is_dash_d_on_simulate_bench_and_demo() {
     }
     let started = std::time::Instant::now();
     let out = run(smqctl().args([
-        "bench",
-        "pubsub",
-        "--embedded",
-        "-d",
-        "500ms",
-        "--rate",
-        "200",
+        "bench", "pubsub", "--url", &url, "-d", "500ms", "--rate", "200",
     ]));
     let v = first_line_is_json(&out, "bench pubsub -d");
     assert!(v["sent"].as_u64().unwrap_or(0) > 0, "{v}");
