@@ -68,6 +68,7 @@ macro_rules! eprint {
     ($($arg:tt)*) => {{ let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!($($arg)*)); }};
 }
 
+pub mod analyze;
 pub mod args;
 pub mod bench;
 pub mod broker;
