@@ -157,4 +157,13 @@ mod tests {
         let s = format!("{:?}", Auth::Shared("topsecret".into()));
         assert!(!s.contains("topsecret"));
     }
+
+    #[test]
+    fn debug_output_says_which_kind_of_auth_without_a_secret() {
+        // Not vacuous: a Debug that prints nothing hides secrets too.
+        let shared = format!("{:?}", Auth::Shared("topsecret".into()));
+        assert_eq!(shared, "Auth::Shared(<secret>)");
+        let users = Auth::parse("alice:pw-a\nbob:pw-b\n").expect("valid");
+        assert_eq!(format!("{users:?}"), "Auth::Users(2 entries)");
+    }
 }
