@@ -475,4 +475,18 @@ mod tests {
             json!({"id":7,"err":"RPC function not found"})
         );
     }
+
+    #[test]
+    fn rules_counts_each_request_and_rpc_function_but_not_the_rpc_sub_topic_itself() {
+        // What `smqctl broker --handlers` says it loaded ("N handler rule(s)").
+        let broker = Broker::new(crate::broker::BrokerConfig::default());
+        let two_requests = "[[request]]\nname = \"AReq\"\necho = true\n[[request]]\nname = \"BReq\"\nreply = '{}'\n";
+        let file: HandlerFile = toml::from_str(two_requests).expect("toml");
+        assert_eq!(file.install(&broker).rules(), 2);
+        let rpc = "[[rpc]]\nname = \"f\"\nresult = '1'\n[[rpc]]\nname = \"g\"\nresult = '2'\n[[rpc]]\nname = \"h\"\nerror = \"no\"\n";
+        let file: HandlerFile = toml::from_str(&format!("{two_requests}{rpc}")).expect("toml");
+        assert_eq!(file.install(&broker).rules(), 5);
+        let file: HandlerFile = toml::from_str(rpc).expect("toml");
+        assert_eq!(file.install(&broker).rules(), 3);
+    }
 }
