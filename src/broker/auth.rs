@@ -120,6 +120,16 @@ mod tests {
     }
 
     #[test]
+    fn credentials_whose_byte_differences_cancel_out_are_refused() {
+        // 'a'^'b' twice: an XOR-accumulating compare would take "ab" for "ba".
+        let a = Auth::Shared("ba".into());
+        assert_eq!(a.check(b"uid", b"ab"), Err(BAD_CREDENTIALS));
+        let a = Auth::Shared("s3cret".into());
+        assert_eq!(a.check(b"uid", b"3scret"), Err(BAD_CREDENTIALS));
+        assert_eq!(a.check(b"uid", b"s3cert"), Err(BAD_CREDENTIALS));
+    }
+
+    #[test]
     fn users_file_maps_uid_or_user_to_secret() {
         let a = Auth::parse("# comment\n\n device-0001 : pw1 \nalice:wonder land\n")
             .expect("valid file");
