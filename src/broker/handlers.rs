@@ -489,4 +489,22 @@ mod tests {
         let file: HandlerFile = toml::from_str(rpc).expect("toml");
         assert_eq!(file.install(&broker).rules(), 3);
     }
+
+    #[test]
+    fn rpc_functions_answer_on_rpcreq_and_rpcresp_unless_the_file_names_others() {
+        // `smqctl rpc --call` sends on $RpcReq and waits on $RpcResp by default.
+        let broker = Broker::new(crate::broker::BrokerConfig::default());
+        let file: HandlerFile =
+            toml::from_str("[[rpc]]\nname = \"f\"\nresult = '1'\n").expect("toml");
+        let h = file.install(&broker);
+        assert_eq!(broker.subtopic2tid(RPC_REQ), Some(h.rpc_req));
+        assert_eq!(broker.subtopic2tid(RPC_RESP), Some(h.rpc_resp));
+        let file: HandlerFile = toml::from_str(
+            "rpc_request = \"MyReq\"\nrpc_response = \"MyResp\"\n[[rpc]]\nname = \"f\"\nresult = '1'\n",
+        )
+        .expect("toml");
+        let h = file.install(&broker);
+        assert_eq!(broker.subtopic2tid("MyReq"), Some(h.rpc_req));
+        assert_eq!(broker.subtopic2tid("MyResp"), Some(h.rpc_resp));
+    }
 }
