@@ -507,4 +507,20 @@ mod tests {
         assert_eq!(broker.subtopic2tid("MyReq"), Some(h.rpc_req));
         assert_eq!(broker.subtopic2tid("MyResp"), Some(h.rpc_resp));
     }
+
+    #[test]
+    fn rpcreq_is_handled_only_when_the_file_has_rpc_functions() {
+        // Without [[rpc]] a call on $RpcReq is the broker's "server has no
+        // handler" drop, not an "RPC function not found" answer.
+        let broker = Broker::new(crate::broker::BrokerConfig::default());
+        let with: HandlerFile =
+            toml::from_str("[[rpc]]\nname = \"f\"\nresult = '1'\n").expect("toml");
+        let h = with.install(&broker);
+        assert!(h.handles(h.rpc_req));
+        let without: HandlerFile =
+            toml::from_str("[[request]]\nname = \"AReq\"\necho = true\n").expect("toml");
+        let h = without.install(&broker);
+        assert!(!h.handles(h.rpc_req));
+        assert!(h.handles(broker.subtopic2tid("AReq").expect("created")));
+    }
 }
