@@ -523,4 +523,42 @@ mod tests {
         assert!(!h.handles(h.rpc_req));
         assert!(h.handles(broker.subtopic2tid("AReq").expect("created")));
     }
+
+    #[tokio::test]
+    async fn an_installed_request_rule_answers_the_requester_with_its_expanded_template() {
+        // The handler file at work in a running broker: the request on the
+        // server's ETID, the reply on the requester's `...Resp` sub-topic.
+        use crate::client::{Client, ClientOptions, Dest};
+        let broker = Broker::new(crate::broker::BrokerConfig::default());
+        let file: HandlerFile =
+            toml::from_str("[[request]]\nname = \"PingReq\"\nreply = 'pong {{$n}} {{who}}'\n")
+                .expect("toml");
+        broker.set_handler(std::sync::Arc::new(file.install(&broker)));
+        let listener = crate::broker::listen("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let running = broker.clone();
+        tokio::spawn(async move { running.run(listener, std::future::pending()).await });
+        let url = format!("ws://{addr}/");
+        let opts = ClientOptions::new(crate::transport::Endpoint::parse(&url).expect("url"));
+        let (client, _events) = Client::connect(&opts).await.expect("connect");
+        let mut replies = client
+            .subscribe("self", Some("PingResp"))
+            .await
+            .expect("route");
+        for n in 1..=2 {
+            let body = Bytes::from_static(br#"{"who":"me"}"#);
+            let to = Dest::Id(broker.server_etid());
+            client
+                .publish(to, Some("PingReq"), body)
+                .await
+                .expect("publish");
+            client.flush().await.expect("flush");
+            let reply = tokio::time::timeout(std::time::Duration::from_secs(10), replies.rx.recv())
+                .await
+                .expect("a reply within 10 s")
+                .expect("the route is open");
+            assert_eq!(&reply.payload[..], format!("pong {n} me").as_bytes());
+        }
+        client.disconnect("").await;
+    }
 }
