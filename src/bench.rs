@@ -108,6 +108,10 @@ pub struct PubsubReport {
     pub received: u64,
     /// Deliveries expected (sent × subscribers) that did not arrive.
     pub lost: u64,
+    /// Of `lost`: messages that reached this process but were dropped because
+    /// a subscriber's own queue was full ([`Client::dropped`]; it holds a
+    /// whole `--count` run, so this stays 0 unless the consumer fell behind).
+    pub dropped_here: u64,
     /// From the first publish to the last publisher's flush.
     pub send_secs: f64,
     /// From the first publish to the last message received.
@@ -216,8 +220,9 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                         Err(_) => {}
                     }
                 }
+                let dropped = client.dropped();
                 client.disconnect("").await;
-                (got, last, lat)
+                (got, last, lat, dropped)
             })
         })
         .collect();
@@ -282,9 +287,11 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
     let mut received = 0u64;
     let mut last_rx = started;
     let mut latency = Latency::new();
+    let mut dropped_here = 0u64;
     for t in sub_tasks {
-        let (got, last, lat) = t.await.map_err(|e| BenchError::Task("subscriber", e))?;
+        let (got, last, lat, dropped) = t.await.map_err(|e| BenchError::Task("subscriber", e))?;
         received += got;
+        dropped_here += dropped;
         last_rx = last_rx.max(last);
         latency.merge(&lat);
     }
@@ -298,6 +305,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
         sent,
         received,
         lost: want.saturating_sub(received),
+        dropped_here,
         send_secs,
         recv_secs,
         msgs_per_s,
@@ -455,7 +463,7 @@ mod tests {
         assert!(!r.interrupted);
         assert_eq!(r.sent, 400, "2 publishers x 200");
         assert_eq!(r.received, 1200, "each of 3 subscribers gets all 400");
-        assert_eq!(r.lost, 0);
+        assert_eq!((r.lost, r.dropped_here), (0, 0));
         assert_eq!(
             r.latency.count(),
             1200,
@@ -483,6 +491,32 @@ mod tests {
         };
         assert_eq!((r.sent, r.received, r.lost), (50, 50, 0));
         assert_eq!(r.latency.count(), 0);
+    }
+
+    #[tokio::test]
+    async fn messages_the_subscribers_own_queue_dropped_are_counted_apart_from_the_lost() {
+        // A --duration run sizes the subscriber's queue by --count: 1 here, so
+        // a burst overflows it in this process, not in the broker or on the
+        // way. Those must be told apart from messages that never arrived.
+        let (opts, _stop) = broker().await;
+        let spec = PubsubSpec {
+            opts,
+            topic: "bench-engine-overflow".into(),
+            pubs: 1,
+            subs: 1,
+            count: 1,
+            duration: Some(Duration::from_millis(300)),
+            rate: None,
+            size: 16,
+            idle_timeout: Duration::from_secs(3),
+        };
+        let Pubsub::Measured(r) = pubsub(&spec).await.expect("run") else {
+            panic!("nothing measured");
+        };
+        assert!(r.sent > 100, "a burst: {r:?}");
+        assert!(r.dropped_here > 0, "a queue of 1 overflows: {r:?}");
+        assert_eq!(r.received + r.dropped_here, r.sent, "{r:?}");
+        assert_eq!(r.lost, r.dropped_here, "every loss is one of ours: {r:?}");
     }
 
     #[tokio::test]

@@ -449,6 +449,11 @@ fn bench_pubsub_url_measures_a_separate_broker_process() {
         (Some(500), Some(500), Some(0)),
         "{s}"
     );
+    assert_eq!(s["dropped_here"].as_u64(), Some(0), "{s}");
+    assert!(
+        s["broker_dropped"].is_null(),
+        "a broker of its own does not say: {s}"
+    );
     // It went through that broker: its -vv log shows the subscription.
     broker.proc.stderr_line("\"BenchTopic\"");
 }

@@ -411,6 +411,12 @@ fn bench_pubsub_and_bench_rpc_report_json_summaries() {
         ),
         (Some(2000), Some(2000), Some(0))
     );
+    // The embedded broker says what it dropped (nothing); a broker of its own cannot.
+    assert_eq!(
+        (s["dropped_here"].as_u64(), s["broker_dropped"].as_u64()),
+        (Some(0), Some(0)),
+        "{s}"
+    );
     assert!(s["msgs_per_s"].as_f64().unwrap_or(0.0) > 0.0);
     let broker = broker_with_handlers();
     let out = run(smqctl()

@@ -436,7 +436,8 @@ fn a_pasted_block_of_lines_runs_as_one_command_per_line() {
 }
 
 #[test]
-fn interactive_shell_on_sigterm_mid_line_exits_130_restores_the_terminal_and_disconnects() {
+fn interactive_shell_on_sigterm_mid_line_says_so_below_the_line_restores_the_terminal_and_disconnects()
+ {
     let broker = TestBroker::start();
     let url = broker.url("ws");
     let closes = crate::harness::Closes::of(&broker.broker);
@@ -457,7 +458,18 @@ fn interactive_shell_on_sigterm_mid_line_exits_130_restores_the_terminal_and_dis
     t.terminate();
     let exit = t.wait_exit();
     assert_eq!(exit.code, Some(130), "{exit:?}");
-    assert!(exit.screen.contains("terminated (SIGTERM)"), "{exit:?}");
+    // The last word on the screen, below the abandoned line: not handed to
+    // the line editor's thread, which printed it above the line when it ran
+    // before the process exited, and not at all when it did not.
+    let lines: Vec<&str> = exit.screen.lines().collect();
+    let typed = lines.iter().rposition(|l| l.ends_with("half-typed"));
+    let note = lines
+        .iter()
+        .rposition(|l| l.contains("terminated (SIGTERM)"));
+    assert!(
+        matches!((typed, note), (Some(t), Some(n)) if n > t),
+        "{exit:?}"
+    );
     t.assert_restored();
     assert_eq!(
         closes.reason("shell-sigterm"),

@@ -120,6 +120,16 @@ mod tests {
     }
 
     #[test]
+    fn credentials_whose_byte_differences_cancel_out_are_refused() {
+        // 'a'^'b' twice: an XOR-accumulating compare would take "ab" for "ba".
+        let a = Auth::Shared("ba".into());
+        assert_eq!(a.check(b"uid", b"ab"), Err(BAD_CREDENTIALS));
+        let a = Auth::Shared("s3cret".into());
+        assert_eq!(a.check(b"uid", b"3scret"), Err(BAD_CREDENTIALS));
+        assert_eq!(a.check(b"uid", b"s3cert"), Err(BAD_CREDENTIALS));
+    }
+
+    #[test]
     fn users_file_maps_uid_or_user_to_secret() {
         let a = Auth::parse("# comment\n\n device-0001 : pw1 \nalice:wonder land\n")
             .expect("valid file");
@@ -156,5 +166,14 @@ mod tests {
     fn debug_output_hides_secrets() {
         let s = format!("{:?}", Auth::Shared("topsecret".into()));
         assert!(!s.contains("topsecret"));
+    }
+
+    #[test]
+    fn debug_output_says_which_kind_of_auth_without_a_secret() {
+        // Not vacuous: a Debug that prints nothing hides secrets too.
+        let shared = format!("{:?}", Auth::Shared("topsecret".into()));
+        assert_eq!(shared, "Auth::Shared(<secret>)");
+        let users = Auth::parse("alice:pw-a\nbob:pw-b\n").expect("valid");
+        assert_eq!(format!("{users:?}"), "Auth::Users(2 entries)");
     }
 }

@@ -475,4 +475,90 @@ mod tests {
             json!({"id":7,"err":"RPC function not found"})
         );
     }
+
+    #[test]
+    fn rules_counts_each_request_and_rpc_function_but_not_the_rpc_sub_topic_itself() {
+        // What `smqctl broker --handlers` says it loaded ("N handler rule(s)").
+        let broker = Broker::new(crate::broker::BrokerConfig::default());
+        let two_requests = "[[request]]\nname = \"AReq\"\necho = true\n[[request]]\nname = \"BReq\"\nreply = '{}'\n";
+        let file: HandlerFile = toml::from_str(two_requests).expect("toml");
+        assert_eq!(file.install(&broker).rules(), 2);
+        let rpc = "[[rpc]]\nname = \"f\"\nresult = '1'\n[[rpc]]\nname = \"g\"\nresult = '2'\n[[rpc]]\nname = \"h\"\nerror = \"no\"\n";
+        let file: HandlerFile = toml::from_str(&format!("{two_requests}{rpc}")).expect("toml");
+        assert_eq!(file.install(&broker).rules(), 5);
+        let file: HandlerFile = toml::from_str(rpc).expect("toml");
+        assert_eq!(file.install(&broker).rules(), 3);
+    }
+
+    #[test]
+    fn rpc_functions_answer_on_rpcreq_and_rpcresp_unless_the_file_names_others() {
+        // `smqctl rpc --call` sends on $RpcReq and waits on $RpcResp by default.
+        let broker = Broker::new(crate::broker::BrokerConfig::default());
+        let file: HandlerFile =
+            toml::from_str("[[rpc]]\nname = \"f\"\nresult = '1'\n").expect("toml");
+        let h = file.install(&broker);
+        assert_eq!(broker.subtopic2tid(RPC_REQ), Some(h.rpc_req));
+        assert_eq!(broker.subtopic2tid(RPC_RESP), Some(h.rpc_resp));
+        let file: HandlerFile = toml::from_str(
+            "rpc_request = \"MyReq\"\nrpc_response = \"MyResp\"\n[[rpc]]\nname = \"f\"\nresult = '1'\n",
+        )
+        .expect("toml");
+        let h = file.install(&broker);
+        assert_eq!(broker.subtopic2tid("MyReq"), Some(h.rpc_req));
+        assert_eq!(broker.subtopic2tid("MyResp"), Some(h.rpc_resp));
+    }
+
+    #[test]
+    fn rpcreq_is_handled_only_when_the_file_has_rpc_functions() {
+        // Without [[rpc]] a call on $RpcReq is the broker's "server has no
+        // handler" drop, not an "RPC function not found" answer.
+        let broker = Broker::new(crate::broker::BrokerConfig::default());
+        let with: HandlerFile =
+            toml::from_str("[[rpc]]\nname = \"f\"\nresult = '1'\n").expect("toml");
+        let h = with.install(&broker);
+        assert!(h.handles(h.rpc_req));
+        let without: HandlerFile =
+            toml::from_str("[[request]]\nname = \"AReq\"\necho = true\n").expect("toml");
+        let h = without.install(&broker);
+        assert!(!h.handles(h.rpc_req));
+        assert!(h.handles(broker.subtopic2tid("AReq").expect("created")));
+    }
+
+    #[tokio::test]
+    async fn an_installed_request_rule_answers_the_requester_with_its_expanded_template() {
+        // The handler file at work in a running broker: the request on the
+        // server's ETID, the reply on the requester's `...Resp` sub-topic.
+        use crate::client::{Client, ClientOptions, Dest};
+        let broker = Broker::new(crate::broker::BrokerConfig::default());
+        let file: HandlerFile =
+            toml::from_str("[[request]]\nname = \"PingReq\"\nreply = 'pong {{$n}} {{who}}'\n")
+                .expect("toml");
+        broker.set_handler(std::sync::Arc::new(file.install(&broker)));
+        let listener = crate::broker::listen("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let running = broker.clone();
+        tokio::spawn(async move { running.run(listener, std::future::pending()).await });
+        let url = format!("ws://{addr}/");
+        let opts = ClientOptions::new(crate::transport::Endpoint::parse(&url).expect("url"));
+        let (client, _events) = Client::connect(&opts).await.expect("connect");
+        let mut replies = client
+            .subscribe("self", Some("PingResp"))
+            .await
+            .expect("route");
+        for n in 1..=2 {
+            let body = Bytes::from_static(br#"{"who":"me"}"#);
+            let to = Dest::Id(broker.server_etid());
+            client
+                .publish(to, Some("PingReq"), body)
+                .await
+                .expect("publish");
+            client.flush().await.expect("flush");
+            let reply = tokio::time::timeout(std::time::Duration::from_secs(10), replies.rx.recv())
+                .await
+                .expect("a reply within 10 s")
+                .expect("the route is open");
+            assert_eq!(&reply.payload[..], format!("pong {n} me").as_bytes());
+        }
+        client.disconnect("").await;
+    }
 }

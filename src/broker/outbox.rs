@@ -206,4 +206,35 @@ mod tests {
         inbox.written(&batch);
         assert!(matches!(outbox.send(big), Sent::Ok));
     }
+
+    #[tokio::test]
+    async fn a_queue_takes_frames_up_to_exactly_its_byte_budget_and_all_of_it_again_once_written() {
+        // 65 472 bytes + the overhead = 64 KiB: 128 of them are the budget exactly.
+        let frame = Bytes::from(vec![0u8; (64 << 10) - FRAME_OVERHEAD]);
+        let (outbox, mut inbox) = Outbox::new(true);
+        for round in 0..2 {
+            let accepted = (0..1000)
+                .take_while(|_| matches!(outbox.send(frame.clone()), Sent::Ok))
+                .count();
+            assert_eq!(accepted, QUEUE_BYTES >> 16, "round {round}");
+            // Written out: the whole budget is free again, none of it leaked.
+            let mut batch = Vec::new();
+            while batch.len() < accepted {
+                inbox.recv_many(&mut batch, accepted).await;
+            }
+            inbox.written(&batch);
+        }
+    }
+
+    #[test]
+    fn small_frames_are_charged_their_overhead() {
+        // 100-byte frames: the byte budget (with 64 bytes each on top) binds
+        // before the frame count does.
+        let (outbox, _inbox) = Outbox::new(false);
+        let small = Bytes::from(vec![0u8; 100]);
+        let accepted = (0..QUEUE_FRAMES)
+            .take_while(|_| matches!(outbox.send(small.clone()), Sent::Ok))
+            .count();
+        assert_eq!(accepted, QUEUE_BYTES / (100 + FRAME_OVERHEAD));
+    }
 }

@@ -193,8 +193,9 @@ impl Connection {
                     ack_kind,
                     name,
                     reply,
+                    route,
                 } => {
-                    self.state.expect_ack(ack_kind, name, reply);
+                    self.state.expect_ack_routed(ack_kind, name, reply, route);
                     if let Err(e) = self.send(packet).await {
                         return Some(End::Lost(e));
                     }

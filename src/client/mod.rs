@@ -222,6 +222,8 @@ pub(crate) enum Command {
         ack_kind: u8,
         name: Bytes,
         reply: state::AckReply,
+        /// For a Subscribe: where its messages go, installed with the Suback.
+        route: Option<state::PendingRoute>,
     },
     Route {
         tid: u32,
@@ -488,6 +490,18 @@ impl Client {
     /// Sends a request and waits for its ack, at most `ack_timeout`: a broker
     /// that never answers (or answers another name) must not hang the caller.
     async fn request(&self, packet: Packet, ack_kind: u8, name: &str) -> Result<u32, ClientError> {
+        self.request_routed(packet, ack_kind, name, None).await
+    }
+
+    /// [`Client::request`] whose accepted ack also installs `route` (in the
+    /// connection task, before it reads on).
+    async fn request_routed(
+        &self,
+        packet: Packet,
+        ack_kind: u8,
+        name: &str,
+        route: Option<state::PendingRoute>,
+    ) -> Result<u32, ClientError> {
         let what = packet.name();
         let (reply, rx) = oneshot::channel();
         let exchange = async {
@@ -496,6 +510,7 @@ impl Client {
                 ack_kind,
                 name: Bytes::from(name.as_bytes().to_vec()),
                 reply,
+                route,
             })
             .await?;
             rx.await.map_err(|_| self.lost())?
@@ -550,18 +565,24 @@ impl Client {
             Some(s) => Some(self.createsub(s).await?),
             None => None,
         };
-        let tid = if topic == "self" {
+        if topic == "self" {
             // Direct messages need no subscription on the wire; sending one would
             // create an ordinary topic called "self".
-            self.etid
-        } else {
-            check_name("topic", topic)?;
-            let p = Packet::Subscribe {
-                topic: Bytes::from(topic.as_bytes().to_vec()),
-            };
-            self.request(p, kind::SUBACK, topic).await?
+            let tid = self.etid;
+            self.command(Command::Route { tid, subtid, sink }).await?;
+            return Ok(SubInfo { tid, subtid });
+        }
+        check_name("topic", topic)?;
+        let p = Packet::Subscribe {
+            topic: Bytes::from(topic.as_bytes().to_vec()),
         };
-        self.command(Command::Route { tid, subtid, sink }).await?;
+        // The route travels with the Subscribe and is installed as the Suback
+        // is handled: a route sent after the Suback came back raced the
+        // messages right behind it, which went to the event stream instead.
+        let route = state::PendingRoute { subtid, sink };
+        let tid = self
+            .request_routed(p, kind::SUBACK, topic, Some(route))
+            .await?;
         Ok(SubInfo { tid, subtid })
     }
 

@@ -659,4 +659,267 @@ mod tests {
         };
         assert_eq!(reply_key(&plain, None), Some(String::new()));
     }
+
+    use crate::broker::{Broker, BrokerConfig};
+    use crate::client::{ClientOptions, Dest};
+    use crate::protocol::rpc::{RPC_REQ, RPC_RESP};
+    use crate::transport::Endpoint;
+
+    /// An embedded broker on 127.0.0.1:0 and options pointing at it.
+    async fn broker() -> (ClientOptions, oneshot::Sender<()>) {
+        let listener = crate::broker::listen("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = Broker::new(BrokerConfig::default())
+                .run(listener, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        let url = format!("ws://{addr}/");
+        (
+            ClientOptions::new(Endpoint::parse(&url).expect("url")),
+            stop,
+        )
+    }
+
+    /// A peer answering correlated calls with `answer(id)` (None: silence).
+    /// Returns its ETID and a count of the requests it saw.
+    async fn responder(
+        opts: &ClientOptions,
+        answer: impl Fn(u64) -> Option<Value> + Send + 'static,
+    ) -> (Client, Arc<AtomicU64>) {
+        let (peer, _events) = Client::connect(opts).await.expect("responder");
+        let mut reqs = peer.subscribe("self", Some(RPC_REQ)).await.expect("route");
+        let seen = Arc::new(AtomicU64::new(0));
+        let (p, n) = (peer.clone(), seen.clone());
+        tokio::spawn(async move {
+            while let Some(m) = reqs.rx.recv().await {
+                n.fetch_add(1, Ordering::SeqCst);
+                let req: Value = serde_json::from_slice(&m.payload).expect("a JSON request");
+                let id = req["id"].as_u64().expect("a numeric id");
+                if let Some(reply) = answer(id) {
+                    let body = Bytes::from(reply.to_string());
+                    let _ = p.publish(Dest::Id(m.ptid), Some(RPC_RESP), body).await;
+                }
+            }
+        });
+        (peer, seen)
+    }
+
+    async fn caller_to(
+        opts: &ClientOptions,
+        peer: u32,
+        timeout: Duration,
+    ) -> (Client, Arc<Caller>) {
+        let (client, events) = Client::connect(opts).await.expect("caller");
+        let spec = CallSpec {
+            call: Call::Correlated {
+                name: "f".into(),
+                args: vec![],
+            },
+            to: Target::Etid(peer),
+            request: RPC_REQ.into(),
+            response: RPC_RESP.into(),
+            timeout,
+            collect: false,
+        };
+        let (caller, sub) = Caller::start(&client, Some(events), spec)
+            .await
+            .expect("start");
+        assert!(sub.is_none(), "not a collection");
+        (client, caller)
+    }
+
+    fn spec(calls: u64, concurrency: usize, rate: Option<f64>) -> LoadSpec {
+        LoadSpec {
+            calls,
+            concurrency,
+            rate,
+        }
+    }
+
+    #[test]
+    fn completed_counts_every_ended_call_but_the_never_sent_and_answered_the_replies() {
+        let r = LoadReport::<()> {
+            calls: 100,
+            ok: 1,
+            remote: 2,
+            timeout: 4,
+            lost: 8,
+            not_sent: 32,
+            unmatched: 64,
+            no_id: 16,
+            latency: Latency::default(),
+            first_error: None,
+            elapsed: Duration::ZERO,
+            interrupted: None,
+        };
+        assert_eq!(r.completed(), 1 + 2 + 4 + 8 + 16);
+        assert_eq!(r.answered(), 1 + 2);
+    }
+
+    #[tokio::test]
+    async fn load_counts_answers_remote_errors_and_timeouts_once_each_and_times_the_answered() {
+        let (opts, _stop) = broker().await;
+        // Calls 4, 8, 12 answer {err}; 1, 5, 9 get no answer; the rest rsp.
+        let (peer, _) = responder(&opts, |id| match id % 4 {
+            0 => Some(serde_json::json!({"id": id, "err": format!("boom {id}")})),
+            1 => None,
+            _ => Some(serde_json::json!({"id": id, "rsp": id * 10})),
+        })
+        .await;
+        let (_client, caller) = caller_to(&opts, peer.etid(), Duration::from_millis(500)).await;
+        let mut results = 0;
+        let r = load(
+            &caller,
+            spec(12, 3, None),
+            std::future::pending::<()>(),
+            || results += 1,
+        )
+        .await;
+        assert_eq!(
+            (
+                r.calls, r.ok, r.remote, r.timeout, r.lost, r.not_sent, r.no_id
+            ),
+            (12, 6, 3, 3, 0, 0, 0),
+            "{r:?}"
+        );
+        assert_eq!(results, 12, "one progress step per call");
+        assert_eq!(
+            r.latency.count(),
+            9,
+            "answered calls are timed, {{err}} too"
+        );
+        assert!(
+            r.first_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("boom")),
+            "{r:?}"
+        );
+        assert!(r.interrupted.is_none());
+    }
+
+    #[tokio::test]
+    async fn load_of_a_handler_that_echoes_no_id_fails_every_call_as_no_id_at_once() {
+        let (opts, _stop) = broker().await;
+        let (peer, _) = responder(&opts, |_| Some(serde_json::json!({"rsp": 1}))).await;
+        let (_client, caller) = caller_to(&opts, peer.etid(), Duration::from_secs(20)).await;
+        let started = Instant::now();
+        let r = load(
+            &caller,
+            spec(5, 1, None),
+            std::future::pending::<()>(),
+            || {},
+        )
+        .await;
+        assert_eq!(
+            (r.ok, r.timeout, r.no_id, r.not_sent),
+            (0, 0, 5, 0),
+            "{r:?}"
+        );
+        assert!(
+            r.first_error
+                .as_deref()
+                .is_some_and(|e| e.contains("without `id`")),
+            "{r:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not one timeout each"
+        );
+    }
+
+    #[tokio::test]
+    async fn load_counts_calls_in_flight_when_the_connection_goes_as_lost_and_the_rest_as_not_sent()
+    {
+        let (opts, _stop) = broker().await;
+        let (peer, seen) = responder(&opts, |_| None).await;
+        let (client, caller) = caller_to(&opts, peer.etid(), Duration::from_secs(20)).await;
+        let run = load(
+            &caller,
+            spec(6, 2, None),
+            std::future::pending::<()>(),
+            || {},
+        );
+        let cut = async {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while seen.load(Ordering::SeqCst) < 2 {
+                assert!(
+                    Instant::now() < deadline,
+                    "the two first calls never arrived"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            client.disconnect("").await;
+        };
+        let (r, ()) = tokio::join!(run, cut);
+        assert_eq!((r.ok, r.timeout, r.lost, r.not_sent), (0, 0, 2, 4), "{r:?}");
+        assert_eq!(r.completed(), 2, "the never-sent did not end");
+        assert!(r.first_error.is_some(), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn load_rate_spaces_the_calls_and_zero_means_flat_out() {
+        let (opts, _stop) = broker().await;
+        let (peer, _) = responder(&opts, |id| Some(serde_json::json!({"id": id, "rsp": 0}))).await;
+        let (_client, caller) = caller_to(&opts, peer.etid(), Duration::from_secs(5)).await;
+        // 20/s: five calls take four intervals of 50 ms (the first goes at once).
+        let r = load(
+            &caller,
+            spec(5, 5, Some(20.0)),
+            std::future::pending::<()>(),
+            || {},
+        )
+        .await;
+        assert_eq!(r.ok, 5, "{r:?}");
+        assert!(
+            r.elapsed >= Duration::from_millis(190),
+            "paced: {:?}",
+            r.elapsed
+        );
+        assert!(
+            r.elapsed < Duration::from_secs(3),
+            "at 20/s, not slower: {:?}",
+            r.elapsed
+        );
+        for rate in [Some(0.0), None] {
+            let r = load(
+                &caller,
+                spec(5, 5, rate),
+                std::future::pending::<()>(),
+                || {},
+            )
+            .await;
+            assert_eq!(r.ok, 5, "{rate:?}: {r:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn load_stopped_keeps_what_was_answered_and_says_what_stopped_it() {
+        let (opts, _stop) = broker().await;
+        // Call 1 is answered, every later one hangs.
+        let (peer, seen) = responder(&opts, |id| {
+            (id == 1).then(|| serde_json::json!({"id": 1, "rsp": 0}))
+        })
+        .await;
+        let (_client, caller) = caller_to(&opts, peer.etid(), Duration::from_secs(20)).await;
+        let stop = async {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while seen.load(Ordering::SeqCst) < 2 {
+                assert!(Instant::now() < deadline, "calls never arrived");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            "stopped"
+        };
+        let started = Instant::now();
+        let r = load(&caller, spec(50, 1, None), stop, || {}).await;
+        assert_eq!(r.interrupted, Some("stopped"));
+        assert_eq!((r.ok, r.timeout, r.lost), (1, 0, 0), "{r:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no call waited out its timeout"
+        );
+    }
 }

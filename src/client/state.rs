@@ -94,11 +94,25 @@ struct Route {
 
 pub type AckReply = oneshot::Sender<Result<u32, ClientError>>;
 
+/// A route a Subscribe brings along: installed by [`State::on_ack`] when the
+/// Suback is handled, before any packet behind it is read, so a message the
+/// broker sends right after the Suback reaches the subscription.
+pub struct PendingRoute {
+    pub subtid: Option<u32>,
+    pub sink: mpsc::Sender<Message>,
+}
+
+/// Who waits for one ack.
+struct Waiter {
+    reply: AckReply,
+    route: Option<PendingRoute>,
+}
+
 pub struct State {
     pub names: SharedNames,
     /// Messages dropped because a consumer's queue was full (shared with handles).
     pub dropped: Arc<AtomicU64>,
-    pending: HashMap<(u8, Bytes), VecDeque<AckReply>>,
+    pending: HashMap<(u8, Bytes), VecDeque<Waiter>>,
     routes: HashMap<u32, Route>,
     /// ETIDs we observe; their Change with count 0 ends the observation.
     observed_etids: HashSet<u32>,
@@ -123,10 +137,22 @@ impl State {
 
     /// Remembers who waits for the ack of a Subscribe/Create/Createsub of `name`.
     pub fn expect_ack(&mut self, ack_kind: u8, name: Bytes, reply: AckReply) {
+        self.expect_ack_routed(ack_kind, name, reply, None);
+    }
+
+    /// Like [`State::expect_ack`]; an accepted ack also installs `route` for
+    /// the TID it names (a waiter that gave up gets none).
+    pub fn expect_ack_routed(
+        &mut self,
+        ack_kind: u8,
+        name: Bytes,
+        reply: AckReply,
+        route: Option<PendingRoute>,
+    ) {
         self.pending
             .entry((ack_kind, name))
             .or_default()
-            .push_back(reply);
+            .push_back(Waiter { reply, route });
     }
 
     /// Applies an ack: learns the name and answers the oldest waiter.
@@ -141,33 +167,41 @@ impl State {
             }
         }
         let key = (ack_kind, ack.name.clone());
-        if let Some(queue) = self.pending.get_mut(&key) {
-            // A waiter that gave up (its ack deadline passed) must not swallow
-            // the ack meant for the one behind it.
-            while queue.front().is_some_and(|r| r.is_closed()) {
-                queue.pop_front();
-            }
-            if let Some(reply) = queue.pop_front() {
-                let result = if ack.accepted() {
-                    Ok(ack.tid)
-                } else {
-                    Err(ClientError::Denied {
-                        what: crate::protocol::kind_name(request_kind(ack_kind)),
-                        name,
-                    })
-                };
-                let _ = reply.send(result);
-            }
-            if queue.is_empty() {
-                self.pending.remove(&key);
-            }
+        let Some(queue) = self.pending.get_mut(&key) else {
+            return;
+        };
+        // A waiter that gave up (its ack deadline passed) must not swallow
+        // the ack meant for the one behind it.
+        while queue.front().is_some_and(|w| w.reply.is_closed()) {
+            queue.pop_front();
         }
+        let waiter = queue.pop_front();
+        if queue.is_empty() {
+            self.pending.remove(&key);
+        }
+        let Some(Waiter { reply, route }) = waiter else {
+            return;
+        };
+        let result = if ack.accepted() {
+            // Before the reply and before the next packet is read: what the
+            // broker sends behind this Suback is routed already.
+            if let Some(r) = route {
+                self.add_route(ack.tid, r.subtid, r.sink);
+            }
+            Ok(ack.tid)
+        } else {
+            Err(ClientError::Denied {
+                what: crate::protocol::kind_name(request_kind(ack_kind)),
+                name,
+            })
+        };
+        let _ = reply.send(result);
     }
 
     /// Fails every pending request: the connection is gone, nobody will answer.
     pub fn fail_all(&mut self, reason: &str) {
         for (_, queue) in self.pending.drain() {
-            for reply in queue {
+            for Waiter { reply, .. } in queue {
                 let _ = reply.send(Err(ClientError::ConnectionLost(reason.to_string())));
             }
         }
@@ -397,5 +431,39 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn suback_installs_its_route_before_answering_and_only_for_a_waiter_still_there() {
+        let mut s = state();
+        let ack = |status, tid| Ack {
+            status,
+            tid,
+            name: Bytes::from_static(b"T"),
+        };
+        // Accepted: the route is there by the time the caller hears the TID.
+        let (tx, mut rx) = oneshot::channel();
+        let (sink, mut msgs) = mpsc::channel(4);
+        let route = PendingRoute { subtid: None, sink };
+        s.expect_ack_routed(kind::SUBACK, Bytes::from_static(b"T"), tx, Some(route));
+        s.on_ack(kind::SUBACK, &ack(0, 9));
+        assert!(s.route(s.message(publish(9, 0))).is_none(), "routed");
+        assert_eq!(msgs.try_recv().expect("on the route").tid, 9);
+        assert_eq!(rx.try_recv().expect("answered").expect("ok"), 9);
+        // Denied: no route for the TID the refusal names.
+        let (tx, _rx) = oneshot::channel();
+        let (sink, _msgs) = mpsc::channel(4);
+        let route = PendingRoute { subtid: None, sink };
+        s.expect_ack_routed(kind::SUBACK, Bytes::from_static(b"T"), tx, Some(route));
+        s.on_ack(kind::SUBACK, &ack(1, 10));
+        assert!(s.route(s.message(publish(10, 0))).is_some(), "no route");
+        // Gave up (ack deadline passed): its route is not installed either.
+        let (tx, gone) = oneshot::channel();
+        let (sink, _msgs) = mpsc::channel(4);
+        let route = PendingRoute { subtid: None, sink };
+        s.expect_ack_routed(kind::SUBACK, Bytes::from_static(b"T"), tx, Some(route));
+        drop(gone);
+        s.on_ack(kind::SUBACK, &ack(0, 11));
+        assert!(s.route(s.message(publish(11, 0))).is_some(), "no route");
     }
 }

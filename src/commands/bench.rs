@@ -130,20 +130,26 @@ pub async fn run(cmd: BenchCommand, global: &GlobalArgs) -> Result<u8> {
     }
 }
 
-/// An in-process broker on 127.0.0.1:0 for `--embedded`.
-async fn embedded_broker() -> Result<(std::net::SocketAddr, tokio::sync::oneshot::Sender<()>)> {
+/// An in-process broker on 127.0.0.1:0 for `--embedded` (the handle reads
+/// its counters after the run).
+async fn embedded_broker() -> Result<(
+    std::net::SocketAddr,
+    Broker,
+    tokio::sync::oneshot::Sender<()>,
+)> {
     let listener = crate::broker::listen("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let broker = Broker::new(BrokerConfig::default());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = broker.clone();
     tokio::spawn(async move {
-        let _ = broker
+        let _ = running
             .run(listener, async {
                 let _ = stopped.await;
             })
             .await;
     });
-    Ok((addr, stop))
+    Ok((addr, broker, stop))
 }
 
 async fn options_for(
@@ -169,11 +175,11 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     if args.pubs == 0 || args.subs == 0 {
         bail!("--pubs and --subs must be at least 1");
     }
-    let (addr, _stop) = if args.embedded {
-        let (a, s) = embedded_broker().await?;
-        (Some(a), Some(s))
+    let (addr, embedded, _stop) = if args.embedded {
+        let (a, b, s) = embedded_broker().await?;
+        (Some(a), Some(b), Some(s))
     } else {
-        (None, None)
+        (None, None, None)
     };
     let spec = PubsubSpec {
         opts: options_for(&args, global, addr).await?,
@@ -199,7 +205,11 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             Ok(exit::INTERRUPTED)
         }
         Pubsub::Measured(r) => {
-            print_pubsub(&spec, &r, SummaryFormat::for_stdout(args.format));
+            // The embedded broker's own count of copies it did not queue
+            // because a subscriber's queue was full (a fresh broker: all this run's).
+            let broker_dropped = embedded.map(|b| b.stats().queue_full);
+            let losses = Losses::of(&r, broker_dropped);
+            print_pubsub(&spec, &r, &losses, SummaryFormat::for_stdout(args.format));
             Ok(if r.interrupted {
                 exit::INTERRUPTED
             } else if r.lost == 0 {
@@ -207,14 +217,70 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             } else {
                 // Exit 1 says why on stderr too, whatever the format.
                 eprintln!(
-                    "smqctl bench: {} of {} message(s) lost (the subscribers waited --idle-timeout {} for the rest)",
-                    r.lost,
-                    r.sent,
-                    humantime::format_duration(spec.idle_timeout)
+                    "smqctl bench: {}",
+                    losses.explain(&r, spec.subs, spec.idle_timeout)
                 );
                 exit::ERROR
             })
         }
+    }
+}
+
+/// Where the lost deliveries of a run went, as far as this process can tell.
+#[derive(Debug, PartialEq)]
+struct Losses {
+    /// Dropped by this process's subscriber queues.
+    here: u64,
+    /// Dropped by the embedded broker for a full subscriber queue (`None`:
+    /// a broker of its own, which does not say).
+    broker: Option<u64>,
+    /// The rest: neither dropped here nor (with --embedded) by the broker.
+    unexplained: u64,
+}
+
+impl Losses {
+    fn of(r: &PubsubReport, broker: Option<u64>) -> Losses {
+        let known = r.dropped_here + broker.unwrap_or(0);
+        Losses {
+            here: r.dropped_here,
+            broker,
+            unexplained: r.lost.saturating_sub(known),
+        }
+    }
+
+    /// The stderr line of a run that lost messages.
+    fn explain(&self, r: &PubsubReport, subs: usize, idle: Duration) -> String {
+        let mut parts = Vec::new();
+        if let Some(b) = self.broker.filter(|b| *b > 0) {
+            parts.push(format!(
+                "{b} dropped by the embedded broker (a subscriber's queue was full)"
+            ));
+        }
+        if self.here > 0 {
+            parts.push(format!(
+                "{} dropped by this process's subscriber queue(s), which fell behind",
+                self.here
+            ));
+        }
+        if self.unexplained > 0 {
+            let whose = match self.broker {
+                Some(_) => "never arrived",
+                // A broker of its own may drop for a full queue (Mako does) without saying.
+                None => "never arrived (dropped by the broker or lost on the way)",
+            };
+            parts.push(format!(
+                "{} {whose}; the subscribers waited --idle-timeout {} for them",
+                self.unexplained,
+                humantime::format_duration(idle)
+            ));
+        }
+        format!(
+            "{} of {} message(s) lost ({} sent x {subs} subscriber(s)): {}",
+            r.lost,
+            r.sent * subs as u64,
+            r.sent,
+            parts.join("; ")
+        )
     }
 }
 
@@ -242,7 +308,7 @@ fn print_not_ready(spec: &PubsubSpec, ready: usize, format: SummaryFormat) {
     }
 }
 
-fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, format: SummaryFormat) {
+fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, losses: &Losses, format: SummaryFormat) {
     let url = spec.opts.endpoint.to_string();
     let topic = &spec.topic;
     let (sent, received, lost) = (r.sent, r.received, r.lost);
@@ -260,6 +326,8 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, format: SummaryFormat) {
                 "sent": sent,
                 "received": received,
                 "lost": lost,
+                "dropped_here": losses.here,
+                "broker_dropped": losses.broker,
                 "send_s": crate::latency::secs(send_secs),
                 "elapsed_s": crate::latency::secs(recv_secs),
                 "msgs_per_s": crate::latency::rate(rate),
@@ -291,8 +359,20 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, format: SummaryFormat) {
                 "sent      {sent:>10} msgs in {send_secs:.3} s  ({:.0} msgs/s)",
                 sent as f64 / send_secs
             );
+            let mut why = Vec::new();
+            if let Some(b) = losses.broker.filter(|b| *b > 0) {
+                why.push(format!("{b} dropped by the broker"));
+            }
+            if losses.here > 0 {
+                why.push(format!("{} dropped here", losses.here));
+            }
+            let why = if why.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", why.join(", "))
+            };
             println!(
-                "received  {received:>10} msgs in {recv_secs:.3} s  ({rate:.0} msgs/s, {mbps:.1} MB/s)  lost {lost}"
+                "received  {received:>10} msgs in {recv_secs:.3} s  ({rate:.0} msgs/s, {mbps:.1} MB/s)  lost {lost}{why}"
             );
             println!("latency   {}", r.latency.line());
         }
@@ -352,5 +432,72 @@ fn print_connections(count: usize, r: &ConnReport, format: SummaryFormat) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(sent: u64, received: u64, lost: u64, dropped_here: u64) -> PubsubReport {
+        PubsubReport {
+            interrupted: false,
+            sent,
+            received,
+            lost,
+            dropped_here,
+            send_secs: 1.0,
+            recv_secs: 1.0,
+            msgs_per_s: 1.0,
+            mb_per_s: 1.0,
+            latency: crate::latency::Latency::new(),
+        }
+    }
+
+    #[test]
+    fn a_loss_says_who_dropped_what_and_what_never_arrived() {
+        let idle = Duration::from_secs(3);
+        // 100 sent to 2 subscribers: 200 deliveries, 20 missing.
+        let r = report(100, 180, 20, 5);
+        let embedded = Losses::of(&r, Some(12));
+        assert_eq!(
+            embedded,
+            Losses {
+                here: 5,
+                broker: Some(12),
+                unexplained: 3
+            }
+        );
+        let line = embedded.explain(&r, 2, idle);
+        assert!(
+            line.starts_with("20 of 200 message(s) lost (100 sent x 2 subscriber(s)): "),
+            "{line}"
+        );
+        assert!(
+            line.contains("12 dropped by the embedded broker (a subscriber's queue was full)"),
+            "{line}"
+        );
+        assert!(
+            line.contains("5 dropped by this process's subscriber queue(s)"),
+            "{line}"
+        );
+        assert!(
+            line.contains("3 never arrived; the subscribers waited --idle-timeout 3s"),
+            "{line}"
+        );
+        // A broker of its own does not say what it dropped: the rest may be its.
+        let own = Losses::of(&r, None);
+        assert_eq!(own.unexplained, 15);
+        let line = own.explain(&r, 2, idle);
+        assert!(!line.contains("embedded"), "{line}");
+        assert!(
+            line.contains("15 never arrived (dropped by the broker or lost on the way)"),
+            "{line}"
+        );
+        // Everything explained: no "never arrived" at all.
+        let r = report(10, 0, 10, 0);
+        let line = Losses::of(&r, Some(10)).explain(&r, 1, idle);
+        assert!(!line.contains("never arrived"), "{line}");
+        assert!(line.contains("10 dropped by the embedded broker"), "{line}");
     }
 }

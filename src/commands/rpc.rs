@@ -544,4 +544,186 @@ mod tests {
             assert!(parse_target(bad).is_err(), "{bad:?}");
         }
     }
+
+    /// The request flags as the command line gives them.
+    fn req(words: &[&str]) -> RpcRequest {
+        #[derive(clap::Parser)]
+        struct Line {
+            #[command(flatten)]
+            req: RpcRequest,
+        }
+        use clap::Parser;
+        Line::try_parse_from(std::iter::once("rpc").chain(words.iter().copied()))
+            .unwrap_or_else(|e| panic!("{words:?}: {e}"))
+            .req
+    }
+
+    fn call_of(words: &[&str]) -> Result<(Call, String)> {
+        parse_call(&req(words))
+    }
+
+    fn err_of(words: &[&str]) -> String {
+        match call_of(words) {
+            Ok((c, r)) => panic!("{words:?} accepted: {c:?} on {r}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_topic_name_may_hold_digits_signs_and_a_number_may_have_a_sign() {
+        assert!(matches!(parse_target("12a"), Ok(Target::Topic(t)) if t == "12a"));
+        assert!(matches!(parse_target("a-1+"), Ok(Target::Topic(t)) if t == "a-1+"));
+        assert!(matches!(parse_target("+7"), Ok(Target::Etid(7))));
+        // Spaces around a name are a mistake, not part of the topic.
+        assert!(parse_target(" Presence").is_err());
+        assert!(parse_target("Presence ").is_err());
+        assert!(matches!(parse_target("selfish"), Ok(Target::Topic(t)) if t == "selfish"));
+    }
+
+    #[test]
+    fn call_arguments_are_json_words_or_one_json_array() {
+        let (call, on) = call_of(&["--call", "add", "1", "\"two\"", "{\"a\":true}"]).expect("ok");
+        let Call::Correlated { name, args } = call else {
+            panic!("--call is correlated")
+        };
+        assert_eq!(name, "add");
+        assert_eq!(args, vec![json!(1), json!("two"), json!({"a": true})]);
+        assert_eq!(on, crate::protocol::rpc::RPC_REQ);
+        let (call, on) =
+            call_of(&["--call", "f", "--args", "[1, \"x\"]", "--rpc-req", "MyReq"]).expect("ok");
+        assert!(
+            matches!(call, Call::Correlated { args, .. } if args == vec![json!(1), json!("x")])
+        );
+        assert_eq!(on, "MyReq");
+        // No arguments at all: an empty list.
+        let (call, _) = call_of(&["--call", "ping"]).expect("ok");
+        assert!(matches!(call, Call::Correlated { args, .. } if args.is_empty()));
+    }
+
+    #[test]
+    fn a_call_argument_that_is_not_json_is_an_error_unless_sent_as_text() {
+        let e = err_of(&["--call", "setMode", "eco"]);
+        assert!(
+            e.contains("ARG 1 'eco'") && e.contains("--args-text"),
+            "{e}"
+        );
+        let (call, _) = call_of(&["--call", "setMode", "--args-text", "eco", "2"]).expect("ok");
+        // Only the words that are not JSON become strings.
+        assert!(
+            matches!(call, Call::Correlated { args, .. } if args == vec![json!("eco"), json!(2)])
+        );
+    }
+
+    #[test]
+    fn call_args_must_be_one_array_and_not_given_twice() {
+        let e = err_of(&["--call", "f", "--args", "{\"a\":1}"]);
+        assert!(e.contains("--args must be a JSON array"), "{e}");
+        let e = err_of(&["--call", "f", "--args", "[1"]);
+        assert!(e.contains("--args"), "{e}");
+        let e = err_of(&["--call", "f", "--args", "[1]", "2"]);
+        assert!(e.contains("either as ARGS or with --args"), "{e}");
+    }
+
+    #[test]
+    fn a_named_request_takes_a_request_and_at_most_one_payload() {
+        let e = err_of(&[]);
+        assert!(e.contains("give a REQUEST sub-topic"), "{e}");
+        let (call, on) = call_of(&["GetStatusReq"]).expect("ok");
+        assert_eq!(on, "GetStatusReq");
+        assert!(
+            matches!(call, Call::Named { payload, object: None, id_field: None } if payload == "{}")
+        );
+        let (call, _) = call_of(&["SetReq", "{\"on\":1}"]).expect("ok");
+        assert!(matches!(call, Call::Named { payload, .. } if payload == "{\"on\":1}"));
+        let e = err_of(&["SetReq", "{}", "extra"]);
+        assert!(e.contains("one PAYLOAD"), "{e}");
+    }
+
+    #[test]
+    fn a_payload_that_looks_like_json_must_be_json_unless_sent_as_text() {
+        for bad in ["{\"on\":", "[1,", "\"open", "  {x}"] {
+            let e = err_of(&["SetReq", bad]);
+            assert!(
+                e.contains("PAYLOAD") && e.contains("--args-text"),
+                "{bad}: {e}"
+            );
+            let (call, _) = call_of(&["SetReq", "--args-text", bad]).expect("as text");
+            assert!(matches!(call, Call::Named { payload, .. } if payload == bad.as_bytes()));
+        }
+        // Plain text is not JSON-looking: sent as it is.
+        let (call, _) = call_of(&["SetReq", "on please"]).expect("text");
+        assert!(matches!(call, Call::Named { payload, .. } if payload == "on please"));
+        assert!(looks_like_json(" [") && looks_like_json("\"") && !looks_like_json("x{"));
+    }
+
+    #[test]
+    fn id_field_needs_an_object_payload_to_put_the_id_into() {
+        let (call, _) = call_of(&["GetReq", "{\"q\":1}", "--id-field", "request_id"]).expect("ok");
+        let Call::Named {
+            object, id_field, ..
+        } = call
+        else {
+            panic!("named")
+        };
+        assert_eq!(id_field.as_deref(), Some("request_id"));
+        assert_eq!(object.map(Value::Object), Some(json!({"q": 1})));
+        let e = err_of(&["GetReq", "[1]", "--id-field", "request_id"]);
+        assert!(
+            e.contains("--id-field request_id needs a JSON object payload"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_payload_of_the_largest_size_is_sent_and_one_byte_more_is_refused() {
+        let max = crate::protocol::MAX_PAYLOAD;
+        let at = "x".repeat(max);
+        assert!(call_of(&["BigReq", &at]).is_ok());
+        let above = "x".repeat(max + 1);
+        let e = err_of(&["BigReq", &above]);
+        assert!(e.contains("larger than 65520 bytes"), "{e}");
+    }
+
+    #[test]
+    fn concurrent_named_requests_need_an_id_field_and_nothing_else_does() {
+        let refused = |w: &[&str]| spec(&req(w)).map(|_| ()).map_err(|e| e.to_string());
+        let e = refused(&["GetReq", "-C", "10", "-c", "2"]).expect_err("no id field");
+        assert!(e.contains("need --id-field"), "{e}");
+        // One at a time, no load mode, an ID field, or a correlated call: fine.
+        assert_eq!(refused(&["GetReq", "-C", "10", "-c", "1"]), Ok(()));
+        assert_eq!(refused(&["GetReq", "-c", "4"]), Ok(()));
+        assert_eq!(
+            refused(&["GetReq", "{}", "-C", "10", "-c", "2", "--id-field", "id"]),
+            Ok(())
+        );
+        assert_eq!(refused(&["--call", "add", "-C", "10", "-c", "8"]), Ok(()));
+    }
+
+    #[test]
+    fn spec_derives_the_reply_sub_topic_target_and_collection() {
+        let s = spec(&req(&["SearchSitesReq"])).expect("ok");
+        assert_eq!(
+            (s.request.as_str(), s.response.as_str()),
+            ("SearchSitesReq", "SearchSitesResp")
+        );
+        assert!(matches!(s.to, Target::Server(e) if e == crate::protocol::SERVER_ETID));
+        assert!(!s.collect);
+        let s = spec(&req(&["SearchSitesReq", "--resp", "Answers", "--to", "42"])).expect("ok");
+        assert_eq!(s.response, "Answers");
+        assert!(matches!(s.to, Target::Etid(42)));
+        let s = spec(&req(&[
+            "--call",
+            "f",
+            "--rpc-resp",
+            "MyResp",
+            "--server-etid",
+            "9",
+        ]))
+        .expect("ok");
+        assert_eq!(s.response, "MyResp");
+        assert!(matches!(s.to, Target::Server(9)));
+        assert!(spec(&req(&["R", "--responses", "2"])).expect("ok").collect);
+        assert!(spec(&req(&["R", "--collect", "1s"])).expect("ok").collect);
+        assert!(spec(&req(&["R", "--to", "0"])).is_err());
+    }
 }

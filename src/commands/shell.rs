@@ -259,6 +259,8 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
     out.note("type `help` for the commands, Tab to complete, Ctrl-D to leave");
     // Ctrl-C while a command runs cancels it instead of ending the shell.
     let mut code = exit::OK;
+    // SIGTERM came while the line editor was reading a line.
+    let mut mid_line = false;
     // A pasted block arrives as one line with newlines in it (bracketed
     // paste): run it as the commands it is, one per line, as a script would.
     let mut pasted = std::collections::VecDeque::new();
@@ -281,7 +283,11 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
                     }
                 };
                 let Some(read) = read else {
-                    out.note("terminated (SIGTERM)");
+                    // Said after the terminal is restored, not through the
+                    // editor's printer: with a line being read, the printer
+                    // hands the text to the editor's thread, which prints it
+                    // when it next runs, maybe after this process has gone.
+                    mid_line = true;
                     code = exit::INTERRUPTED;
                     break;
                 };
@@ -337,6 +343,9 @@ async fn prompt_loop(session: &Session, sink: SharedOut, global: &GlobalArgs) ->
     if code == exit::INTERRUPTED {
         // SIGTERM, maybe with the line editor in the middle of a line.
         terminal::restore(saved);
+        if mid_line {
+            terminal::say("terminated (SIGTERM)");
+        }
     }
     Ok(code)
 }

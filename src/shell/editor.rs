@@ -172,6 +172,15 @@ pub mod terminal {
         #[cfg(not(unix))]
         let _ = saved;
     }
+
+    /// A last line on the terminal after [`restore`], written at once (the
+    /// editor's printer would leave it to the editor's thread).
+    pub fn say(text: &str) {
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
 }
 
 /// An [`Out`] that can be re-pointed once the editor exists; until then it
