@@ -274,3 +274,308 @@ fn live_analyze_prints_a_finding_as_it_happens_and_the_summary_at_the_end() {
         .expect("the first finding's final count");
     assert_eq!(logs["count"], 3, "the summary carries the final count");
 }
+
+const HANDLERS: &str = r#"
+[[request]]
+name = "SearchSitesReq"
+reply = '{"sites":[]}'
+
+[[request]]
+name = "SlowReq"
+delay = "1h"
+reply = "late"
+
+[[request]]
+name = "WarmupReq"
+delay = "1500ms"
+reply = "warm"
+
+[[request]]
+name = "Ping"
+response = "SetChargerResp"
+reply = "pong"
+
+[[rpc]]
+name = "add"
+result = '{{args.0}}'
+"#;
+
+/// `smqctl rpc ARGS` as a client with `uid` (its exit code is the test's
+/// business: a request that is never answered times out).
+fn call(url: &str, uid: &str, args: &[&str]) -> std::process::Output {
+    run(smqctl()
+        .arg("rpc")
+        .args(args)
+        .args(["--url", url, "--uid", uid]))
+}
+
+fn rules_of(findings: &[serde_json::Value]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+fn row<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    summary["requests"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("no request row {name}: {summary}"))
+}
+
+#[test]
+fn a_handler_that_never_answers_is_an_unanswered_request_after_the_timeout() {
+    let broker = TestBroker::with_handlers(HANDLERS);
+    let url = broker.url("ws");
+    let rec = Recording::start(&url);
+    // The caller gives up after 1 s; the analyzer's timeout is 300 ms.
+    let out = call(&url, "ui-000001", &["SlowReq", "x", "-W", "1s"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let rec = rec.stop();
+    let (findings, summary, out) = analyze_file(&rec.path, &["--reply-timeout", "300ms"]);
+    assert_eq!(rules_of(&findings), ["unanswered-request"], "{findings:#?}");
+    assert_eq!(out.status.code(), Some(1), "an error fails the run");
+    let f = &findings[0];
+    assert_eq!(f["clients"][0]["uid"], "ui-000001");
+    assert_eq!(f["subtopic"], "SlowReq");
+    let m = f["message"].as_str().unwrap_or_default();
+    assert!(m.contains("got no SlowResp back within 300ms"), "{m}");
+    let r = row(&summary, "SlowReq");
+    assert_eq!(
+        (r["calls"].as_u64(), r["unanswered"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(r["latency_ms"].is_null(), "no reply, no latency");
+    // With the default 5 s the caller's close comes first: pending-at-close.
+    let (findings, _, _) = analyze_file(&rec.path, &[]);
+    assert_eq!(rules_of(&findings), ["pending-at-close"], "{findings:#?}");
+    let m = findings[0]["message"].as_str().unwrap_or_default();
+    assert!(m.starts_with("ui-000001 (etid "), "{m}");
+    assert!(
+        m.contains("with SlowReq sent at") && m.contains("still waiting for SlowResp"),
+        "{m}"
+    );
+}
+
+#[test]
+fn answered_requests_and_rpc_calls_are_no_finding_and_fill_the_request_table() {
+    let broker = TestBroker::with_handlers(HANDLERS);
+    let url = broker.url("ws");
+    let rec = Recording::start(&url);
+    for _ in 0..3 {
+        let out = call(&url, "ui-000001", &["SearchSitesReq", "{}"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let out = call(&url, "ui-000002", &["--call", "add", "--args", "[5]"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = call(&url, "ui-000002", &["--call", "nope"]);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "an err answer: {}",
+        text(&out.stderr)
+    );
+    let rec = rec.stop();
+    let (findings, summary, out) = analyze_file(&rec.path, &["--fail-on", "info"]);
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert_eq!(out.status.code(), Some(0));
+    let r = row(&summary, "SearchSitesReq");
+    assert_eq!(r["rpc"], false);
+    assert_eq!(
+        (r["calls"].as_u64(), r["answered"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(r["unanswered"], 0);
+    for k in ["p50", "p90", "p99", "max"] {
+        assert!(r["latency_ms"][k].as_f64().is_some(), "{k}: {r}");
+    }
+    crate::harness::assert_times_rounded(&summary);
+    let add = row(&summary, "add");
+    assert_eq!(
+        (
+            add["rpc"].as_bool(),
+            add["answered"].as_u64(),
+            add["err"].as_u64()
+        ),
+        (Some(true), Some(1), Some(0))
+    );
+    let nope = row(&summary, "nope");
+    assert_eq!(
+        (nope["answered"].as_u64(), nope["err"].as_u64()),
+        (Some(1), Some(1)),
+        "an err reply is an answer, counted in err"
+    );
+    let pretty = run(smqctl()
+        .args(["analyze", "-F", "pretty", "--file"])
+        .arg(&rec.path));
+    let shown = text(&pretty.stdout);
+    assert!(shown.contains("\nrequest "), "the table's header: {shown}");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("SearchSitesReq ") && l.split_whitespace().nth(1) == Some("3")),
+        "{shown}"
+    );
+    assert!(
+        shown.lines().any(|l| l.starts_with("$RpcReq nope ")),
+        "{shown}"
+    );
+}
+
+#[test]
+fn live_a_request_the_broker_drops_is_reported_at_once_not_after_the_timeout() {
+    let broker = TestBroker::with_handlers(HANDLERS);
+    let url = broker.url("ws");
+    // A timeout of an hour: only the drop can make this finding now.
+    let mut a = Running::spawn(smqctl().args([
+        "analyze",
+        "-F",
+        "json",
+        "--reply-timeout",
+        "1h",
+        "--url",
+        &url,
+    ]));
+    a.stderr_line("attached to the broker's tracer");
+    let out = call(
+        &url,
+        "ops-000001",
+        &["FirmwareUpdateReq", "{}", "-W", "300ms"],
+    );
+    assert_eq!(out.status.code(), Some(5));
+    let f: serde_json::Value = serde_json::from_str(&a.stdout_line()).expect("a finding");
+    assert_eq!(f["rule"], "unanswered-request");
+    assert_eq!(f["severity"], "error");
+    let m = f["message"].as_str().unwrap_or_default();
+    assert!(m.contains("FirmwareUpdateReq from ops-000001"), "{m}");
+    assert!(m.contains("(server has no handler)"), "says why: {m}");
+    a.terminate();
+    let out = a.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an error was found: {}",
+        text(&out.stderr)
+    );
+    let lines = json_lines(&out);
+    let summary = lines.last().expect("the summary");
+    assert_eq!(summary["ended"], "interrupted");
+    let r = row(summary, "FirmwareUpdateReq");
+    assert_eq!(
+        (r["calls"].as_u64(), r["unanswered"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        !lines.iter().any(|l| l["rule"] == "pending-at-close"),
+        "a dropped request is not pending when its caller closes: {lines:#?}"
+    );
+}
+
+#[test]
+fn live_timeouts_fire_on_the_wall_clock_without_a_later_event() {
+    let broker = TestBroker::with_handlers(HANDLERS);
+    let url = broker.url("ws");
+    let mut a = Running::spawn(smqctl().args([
+        "analyze",
+        "-F",
+        "json",
+        "--reply-timeout",
+        "500ms",
+        "--url",
+        &url,
+    ]));
+    a.stderr_line("attached to the broker's tracer");
+    // The caller stays connected (it waits 20 s), and nothing else happens.
+    let caller = Running::spawn(smqctl().args([
+        "rpc",
+        "SlowReq",
+        "x",
+        "-W",
+        "20s",
+        "--uid",
+        "ui-000001",
+        "--url",
+        &url,
+    ]));
+    let f: serde_json::Value = serde_json::from_str(&a.stdout_line()).expect("a finding");
+    assert_eq!(f["rule"], "unanswered-request");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("within 500ms"),
+        "{f}"
+    );
+    caller.interrupt();
+    let _ = caller.wait();
+    a.interrupt();
+    let out = a.wait();
+    let lines = json_lines(&out);
+    assert!(
+        !lines.iter().any(|l| l["rule"] == "pending-at-close"),
+        "a request that already timed out is not also pending at close: {lines:#?}"
+    );
+}
+
+#[test]
+fn a_reply_on_a_sub_topic_nobody_asked_for_is_an_orphan_response() {
+    let broker = TestBroker::with_handlers(HANDLERS);
+    let url = broker.url("ws");
+    let rec = Recording::start(&url);
+    // Past the grace after the trace's start (--reply-timeout 200ms below).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The handler answers `Ping` on SetChargerResp: a reply to a request never made.
+    let out = call(
+        &url,
+        "ui-000001",
+        &["Ping", "x", "--resp", "SetChargerResp"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rec = rec.stop();
+    let (findings, _, out) = analyze_file(&rec.path, &["--reply-timeout", "200ms"]);
+    assert_eq!(rules_of(&findings), ["orphan-response"], "{findings:#?}");
+    assert_eq!(out.status.code(), Some(0), "a warning");
+    let f = &findings[0];
+    assert_eq!(f["subtopic"], "SetChargerResp");
+    assert_eq!(f["clients"][0]["uid"], "ui-000001");
+    let m = f["message"].as_str().unwrap_or_default();
+    assert!(m.contains("SetChargerReq was not sent"), "{m}");
+}
+
+#[test]
+fn a_reply_to_a_request_made_before_the_trace_began_is_not_an_orphan() {
+    let broker = TestBroker::with_handlers(HANDLERS);
+    let url = broker.url("ws");
+    // The request goes out before the tracer attaches; its reply after.
+    let mut events = broker.broker.events();
+    let (sent_tx, sent) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while let Ok(rec) = events.blocking_recv() {
+            if rec.event.subtopic.as_deref() == Some("WarmupReq") {
+                let _ = sent_tx.send(());
+                break;
+            }
+        }
+    });
+    let caller = Running::spawn(smqctl().args([
+        "rpc",
+        "WarmupReq",
+        "x",
+        "-W",
+        "10s",
+        "--uid",
+        "ui-000001",
+        "--url",
+        &url,
+    ]));
+    sent.recv_timeout(crate::harness::STEP)
+        .expect("the request reached the broker");
+    let rec = Recording::start(&url);
+    let out = caller.wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rec = rec.stop();
+    let text_of = std::fs::read_to_string(&rec.path).expect("the recording");
+    assert!(text_of.contains("WarmupResp"), "the reply is in the trace");
+    let (findings, _, _) = analyze_file(&rec.path, &["--fail-on", "info"]);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
