@@ -350,8 +350,15 @@ impl World {
     }
 
     fn learn_subtopic(&mut self, subtid: u32, name: &str) {
-        if self.subtopics.len() < MAX_TOPICS || self.subtopics.contains_key(&subtid) {
-            self.subtopics.insert(subtid, name.to_string());
+        // Most events name a sub-topic already known: no allocation for them.
+        let room = self.subtopics.len() < MAX_TOPICS;
+        match self.subtopics.get_mut(&subtid) {
+            Some(known) if known == name => {}
+            Some(known) => *known = name.to_string(),
+            None if room => {
+                self.subtopics.insert(subtid, name.to_string());
+            }
+            None => {}
         }
     }
 
@@ -379,8 +386,23 @@ impl World {
 
     fn close(&mut self, etid: u32, ev: &Event, seq: u64) {
         let state = self.clients.remove(&etid);
-        for t in self.topics.values_mut() {
-            t.subscribers.remove(&etid);
+        // Only the topics it subscribes to (not every topic: a close costs
+        // what the client had, however many topics the broker has).
+        match &state {
+            Some(s) => {
+                for tid in &s.subscribed {
+                    if let Some(t) = self.topics.get_mut(tid) {
+                        t.subscribers.remove(&etid);
+                    }
+                }
+            }
+            // Never seen connecting (a trace that began without a snapshot):
+            // its subscriptions may be anywhere.
+            None => {
+                for t in self.topics.values_mut() {
+                    t.subscribers.remove(&etid);
+                }
+            }
         }
         let uid = state
             .and_then(|s| s.uid)
@@ -544,6 +566,7 @@ pub struct Analyzer {
     index: HashMap<(&'static str, String), usize>,
     suppressed: u64,
     events: u64,
+    skipped: u64,
     tracker: requests::Tracker,
 }
 
@@ -569,6 +592,7 @@ impl Analyzer {
             index: HashMap::new(),
             suppressed: 0,
             events: 0,
+            skipped: 0,
             tracker: requests::Tracker::default(),
         }
     }
@@ -611,6 +635,9 @@ impl Analyzer {
         let seq = self.seq;
         self.seq += 1;
         self.events += 1;
+        if ev.kind == Kind::Notice {
+            self.skipped += ev.skipped.unwrap_or(0);
+        }
         self.world.apply(ev, seq);
         self.step(Some(ev), seq, false)
     }
@@ -717,6 +744,8 @@ pub struct FinalCount {
 pub struct Summary {
     /// Events fed.
     pub events: u64,
+    /// Events the trace source skipped (its notices: the tracer was slow).
+    pub skipped: u64,
     /// Distinct findings by severity (every severity present, 0 when none).
     pub by_severity: std::collections::BTreeMap<Severity, u64>,
     /// Findings by rule (rules that found something).
@@ -768,6 +797,7 @@ impl Analyzer {
         }
         Summary {
             events: self.events,
+            skipped: self.skipped,
             by_severity,
             by_rule,
             suppressed: self.suppressed,

@@ -168,6 +168,8 @@ pub struct Tracker {
     next: u64,
     pending: HashMap<u64, Pending>,
     by_key: HashMap<ReplyKey, VecDeque<u64>>,
+    /// Waiting requests by requester ETID (a close finds its own at once).
+    by_requester: HashMap<u32, std::collections::HashSet<u64>>,
     /// Insertion order with deadlines (monotonic: the clock never goes back).
     order: VecDeque<u64>,
     /// Timed-out requests by reply key (a late reply finds them here).
@@ -411,8 +413,19 @@ impl Tracker {
 
     fn remove(&mut self, id: u64) -> Option<Pending> {
         let p = self.pending.remove(&id)?;
+        if let Some(v) = self.by_requester.get_mut(&p.requester.etid) {
+            v.remove(&id);
+            if v.is_empty() {
+                self.by_requester.remove(&p.requester.etid);
+            }
+        }
         if let Some(q) = self.by_key.get_mut(&p.key) {
-            q.retain(|x| *x != id);
+            // Replies and timeouts mostly take the oldest: no scan for those.
+            if q.front() == Some(&id) {
+                q.pop_front();
+            } else {
+                q.retain(|x| *x != id);
+            }
             if q.is_empty() {
                 self.by_key.remove(&p.key);
             }
@@ -425,6 +438,7 @@ impl Tracker {
         self.forgotten += self.pending.len() as u64;
         self.pending.clear();
         self.by_key.clear();
+        self.by_requester.clear();
         self.order.clear();
         self.late.clear();
         self.late_order.clear();
@@ -468,33 +482,24 @@ impl Tracker {
     }
 
     fn closed(&mut self, etid: u32, ev: &Event, out: &mut Vec<Outcome>) {
-        let mut ids: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.requester.etid == etid && !p.answered)
-            .map(|(id, _)| *id)
-            .collect();
-        // The scan above is over every waiting request; only closes of
-        // clients that have some pay for more than the check.
+        let Some(ids) = self.by_requester.remove(&etid) else {
+            return;
+        };
+        let mut ids: Vec<u64> = ids.into_iter().collect();
+        // In the order they were sent.
         ids.sort_unstable();
         for id in ids {
-            if let Some(p) = self.remove(id) {
-                self.row(&p.name.clone(), p.rpc).unanswered += 1;
-                out.push(Outcome::OpenAtClose {
-                    request: Box::new(p),
-                    close: Box::new(trim(ev)),
-                });
+            // Re-inserted by nothing: `remove` finds the index entry gone.
+            let Some(p) = self.remove(id) else { continue };
+            if p.answered {
+                // A request to a topic that got its reply, still counting more.
+                continue;
             }
-        }
-        // Answered requests to a topic still counting replies: done now.
-        let done: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.requester.etid == etid)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in done {
-            self.remove(id);
+            self.row(&p.name.clone(), p.rpc).unanswered += 1;
+            out.push(Outcome::OpenAtClose {
+                request: Box::new(p),
+                close: Box::new(trim(ev)),
+            });
         }
     }
 
@@ -613,6 +618,7 @@ impl Tracker {
         let id_n = self.next;
         self.next += 1;
         self.by_key.entry(key.clone()).or_default().push_back(id_n);
+        self.by_requester.entry(from.etid).or_default().insert(id_n);
         self.order.push_back(id_n);
         self.pending.insert(
             id_n,
@@ -743,5 +749,163 @@ impl Tracker {
             late,
             err,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::analyze::fixture::Fx;
+    use crate::analyze::{Analyzer, Config};
+
+    impl Tracker {
+        /// (waiting, remembered as late, index entries): what a long run holds.
+        fn sizes(&self) -> (usize, usize, usize) {
+            (
+                self.pending.len(),
+                self.late_entries.len(),
+                self.order.len() + self.by_key.len() + self.by_requester.len(),
+            )
+        }
+    }
+
+    fn analyzer(timeout_ms: u64) -> Analyzer {
+        Analyzer::with_rules(
+            Config {
+                reply_timeout: Duration::from_millis(timeout_ms),
+                ..Config::default()
+            },
+            Vec::new(),
+        )
+    }
+
+    #[test]
+    fn requests_that_are_never_answered_expire_so_memory_stays_bounded() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(1000);
+        a.feed(&fx.connect(5, "dev-000001"));
+        let mut most = (0, 0, 0);
+        for id in 0..60_000u32 {
+            // 100 ms apart: about 10 wait at a time, the rest time out.
+            let call = format!(r#"{{"id":{id},"name":"get","args":[]}}"#);
+            a.feed(&fx.direct(5, 1, Some("$RpcReq"), &call));
+            let s = a.requests().sizes();
+            most = (most.0.max(s.0), most.1.max(s.1), most.2.max(s.2));
+        }
+        assert!(most.0 <= 12, "waiting: {most:?}");
+        assert_eq!(most.1, MAX_LATE, "late ones are capped: {most:?}");
+        assert!(most.2 <= 40, "indexes: {most:?}");
+        let row = &a.requests().table()[0];
+        assert_eq!(row.calls, 60_000);
+        assert!(row.unanswered >= 59_980, "{row:?}");
+    }
+
+    #[test]
+    fn a_flood_of_requests_at_one_instant_is_capped_and_counted_as_forgotten() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "dev-000001"));
+        // One instant: nothing can time out.
+        for id in 0..(MAX_PENDING as u32 + 500) {
+            let call = format!(r#"{{"id":{id},"name":"get"}}"#);
+            let mut e = fx.direct(5, 1, Some("$RpcReq"), &call);
+            e.ts = "2026-11-22T03:44:17.000Z".into();
+            a.feed(&e);
+        }
+        assert_eq!(a.requests().sizes().0, MAX_PENDING);
+        assert_eq!(a.requests().forgotten, 500);
+    }
+
+    #[test]
+    fn table_rows_past_the_cap_share_one_other_row() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "dev-000001"));
+        for n in 0..(MAX_NAMES + 20) {
+            a.feed(&fx.direct(5, 1, Some(&format!("Op{n}Req")), "{}"));
+        }
+        let rows = a.requests().table();
+        assert_eq!(rows.len(), MAX_NAMES + 1, "{} rows", rows.len());
+        let other = rows
+            .iter()
+            .find(|r| r.name == OTHER)
+            .expect("an (other) row");
+        assert_eq!((other.calls, other.pending), (20, 20));
+    }
+
+    #[test]
+    fn a_gap_in_the_trace_forgets_what_was_waiting_instead_of_reporting_it() {
+        let mut fx = Fx::new();
+        let mut a = Analyzer::with_rules(
+            Config {
+                reply_timeout: Duration::from_secs(1),
+                ..Config::default()
+            },
+            crate::analyze::rules::only("unanswered-request"),
+        );
+        a.feed(&fx.snapshot(Default::default()));
+        a.feed(&fx.connect(5, "dev-000001"));
+        a.feed(&fx.direct(5, 1, Some("GetReq"), "{}"));
+        // The tracer re-attached: a second snapshot (events in between lost).
+        a.feed(&fx.snapshot(Default::default()));
+        fx.advance(5.0);
+        a.feed(&fx.connect(6, "dev-000002"));
+        a.finish();
+        assert!(a.findings().is_empty(), "{:#?}", a.findings());
+        assert_eq!(a.requests().forgotten, 1);
+        let mut notice = Event::new(Kind::Notice, "2026-11-22T03:44:17.000Z".into());
+        notice.skipped = Some(3);
+        a.feed(&fx.direct(6, 1, Some("GetReq"), "{}"));
+        a.feed(&notice);
+        assert_eq!(a.requests().forgotten, 2, "skipped events are a gap too");
+        assert_eq!(a.summary().skipped, 3);
+    }
+
+    #[test]
+    fn a_cut_preview_still_gives_the_rpc_id_and_name() {
+        let mut e = Event::new(Kind::Publish, "2026-11-22T03:44:17.000Z".into());
+        e.payload = Some(r#"{"id": 42, "name":"upload","args":["AAAA"#.into());
+        e.encoding = Some(Encoding::Text);
+        e.truncated = true;
+        let b = body(&e);
+        assert_eq!(b.id.as_deref(), Some("42"));
+        assert_eq!(b.name.as_deref(), Some("upload"));
+        assert!(!b.err);
+        e.payload = Some(r#"{"id":"a-7","err":"boom","rsp":"#.into());
+        let b = body(&e);
+        assert_eq!(b.id.as_deref(), Some("\"a-7\""));
+        assert!(b.err);
+        e.payload = Some(r#"{"id":7,"err":null,"rsp":1}"#.into());
+        e.truncated = false;
+        e.encoding = Some(Encoding::Json);
+        assert!(!body(&e).err, "err: null is no error");
+        assert_eq!(
+            scan_field(r#"{"idx":1,"id":2}"#, "id").as_deref(),
+            Some("2")
+        );
+    }
+
+    #[test]
+    fn a_request_to_a_topic_takes_a_reply_from_each_receiver() {
+        let mut fx = Fx::new();
+        let mut a = Analyzer::with_rules(
+            Config::default(),
+            crate::analyze::rules::only("orphan-response"),
+        );
+        a.feed(&fx.connect(5, "ui-000001"));
+        fx.advance(10.0);
+        let mut req = fx.publish(5, 100, "Devices", Some("PingReq"), "{}");
+        req.receivers = Some(3);
+        a.feed(&req);
+        for from in [6, 7, 8] {
+            a.feed(&fx.direct(from, 5, Some("PingResp"), "{}"));
+        }
+        assert!(a.findings().is_empty(), "{:#?}", a.findings());
+        a.feed(&fx.direct(9, 5, Some("PingResp"), "{}"));
+        assert_eq!(a.findings().len(), 1, "a fourth is one too many");
+        let row = &a.requests().table()[0];
+        assert_eq!((row.calls, row.answered, row.pending), (1, 1, 0));
     }
 }

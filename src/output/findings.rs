@@ -179,6 +179,7 @@ pub fn summary_json(s: &Summary, extra: Value) -> Value {
     let mut v = json!({
         "type": "summary",
         "events": s.events,
+        "skipped": s.skipped,
         "findings": s.by_severity,
         "suppressed": s.suppressed,
         "rules": s.by_rule,
@@ -214,6 +215,12 @@ pub fn summary_line(s: &Summary, color: bool) -> String {
         part(Severity::Warning, "warning", "warnings"),
         part(Severity::Info, "info", "info"),
     );
+    if s.skipped > 0 {
+        line.push_str(&format!(
+            " (the trace source skipped {} events: findings may be missing)",
+            s.skipped
+        ));
+    }
     if s.suppressed > 0 {
         line.push_str(&format!(
             " ({} more not kept: the limit of {} findings was reached)",
