@@ -193,6 +193,14 @@ fn settings_come_from_analyze_toml_and_the_profile_and_flags_win() {
         Some(0),
         "the profile's large raises the limit: no warning left for fail_on"
     );
+    let shown = run(smqctl()
+        .env("SMQCTL_CONFIG", cfg)
+        .args(["profile", "show", "ci"]));
+    assert!(
+        text(&shown.stdout).contains("large = 30000"),
+        "{}",
+        text(&shown.stdout)
+    );
     std::fs::write(
         dir.path().join("analyze.toml"),
         "allow = [\"no-such-rule\"]\n",

@@ -60,9 +60,10 @@ Settings also come from the --profile's [profile.NAME.analyze] table and from
 ./analyze.toml (or the file SMQCTL_ANALYZE_CONFIG names), with the flags' names
 in snake_case: reply_timeout = \"2s\", allow = [\"client-to-client\"], fail_on.
 
-Exit codes: 0 no finding at or above --fail-on, 1 one was made, 2 bad usage
-or input (a bad line in --file), 3 cannot connect, 4 no tracer (degraded) or
-refused, 6 connection lost (with --no-reconnect).";
+Exit codes: 0 no finding at or above --fail-on, 1 one was made (also when
+Ctrl-C or -d ends a live run), 2 bad usage or input (a bad line in --file),
+3 cannot connect, 4 no tracer (degraded) or refused, 6 connection lost (with
+--no-reconnect), 130 interrupted before the tracer attached.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AnalyzeFormat {
@@ -134,7 +135,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N", value_parser = at_least_one::<u32>)]
     pub dynamic_topics: Option<u32>,
     /// Live: stop after this long and print the summary
-    #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(short = 'd', long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "file")]
     pub duration: Option<Duration>,
     /// Live: exit when the connection drops instead of reconnecting
     #[arg(long)]
@@ -521,6 +522,8 @@ async fn live(
         Ok(Err(e)) if ended == "disconnected" => {
             Err(anyhow::Error::from(e)).context("analyzing stopped")
         }
+        // Stopped before the tracer ever attached: nothing was analyzed.
+        _ if !attached && ended == "interrupted" => Ok(exit::INTERRUPTED),
         _ => Ok(verdict(&a, fail_on)),
     }
 }
