@@ -320,7 +320,9 @@ pub struct World {
     /// The ETID each UID holds now.
     pub uid_etid: HashMap<String, u32>,
     pub closed: HashMap<u32, Closed>,
-    closed_order: VecDeque<u32>,
+    /// Closes in order, with their seq: an entry is current while `closed`
+    /// holds that ETID with that seq (a reconnect or a later close makes it stale).
+    closed_order: VecDeque<(u32, u64)>,
     pub topics: HashMap<u32, TopicState>,
     /// Topic name → TID.
     pub topic_names: HashMap<String, u32>,
@@ -412,13 +414,21 @@ impl World {
         {
             self.uid_etid.remove(u);
         }
-        if self.closed.len() >= MAX_CLOSED
-            && let Some(old) = self.closed_order.pop_front()
-        {
-            self.closed.remove(&old);
+        // Forget the oldest closed ETID when full (stale order entries are skipped).
+        while self.closed.len() >= MAX_CLOSED && !self.closed.contains_key(&etid) {
+            let Some((old, at)) = self.closed_order.pop_front() else {
+                break;
+            };
+            if self.closed.get(&old).is_some_and(|c| c.closed_seq == at) {
+                self.closed.remove(&old);
+            }
         }
-        self.closed_order.retain(|e| *e != etid);
-        self.closed_order.push_back(etid);
+        self.closed_order.push_back((etid, seq));
+        if self.closed_order.len() > 2 * MAX_CLOSED {
+            let closed = &self.closed;
+            self.closed_order
+                .retain(|(e, at)| closed.get(e).is_some_and(|c| c.closed_seq == *at));
+        }
         self.closed.insert(
             etid,
             Closed {
@@ -859,6 +869,29 @@ mod tests {
         );
         assert!(e.truncated);
         assert_eq!(e.encoding, Some(crate::trace::schema::Encoding::Text));
+    }
+
+    #[test]
+    fn closed_etids_are_capped_oldest_first_and_reconnects_do_not_grow_the_order() {
+        let mut fx = Fx::new();
+        let mut a = Analyzer::with_rules(Config::default(), Vec::new());
+        for etid in 0..(MAX_CLOSED as u32 + 10) {
+            a.feed(&fx.connect(10 + etid, "dev-000001"));
+            a.feed(&fx.close(10 + etid, "gone"));
+        }
+        assert_eq!(a.world().closed.len(), MAX_CLOSED);
+        assert!(
+            !a.world().closed.contains_key(&10),
+            "the oldest is forgotten"
+        );
+        assert!(a.world().closed.contains_key(&(10 + MAX_CLOSED as u32 + 9)));
+        for _ in 0..(3 * MAX_CLOSED) {
+            a.feed(&fx.connect(7, "dev-000002"));
+            a.feed(&fx.close(7, "gone"));
+        }
+        assert!(a.world().closed_order.len() <= 2 * MAX_CLOSED + 1);
+        assert_eq!(a.world().closed.len(), MAX_CLOSED);
+        assert!(a.world().closed.contains_key(&7));
     }
 
     #[test]
