@@ -476,7 +476,9 @@ impl Tracker {
                     self.closed(c.etid, ev, out);
                 }
             }
-            Kind::Publish | Kind::Drop | Kind::Deny => self.message(ev, now, config, out),
+            Kind::Publish | Kind::Drop => self.message(ev, now, config, out),
+            // A message onpublish refused (not a refused Create/Subscribe).
+            Kind::Deny if ev.verdict == Some(false) => self.message(ev, now, config, out),
             _ => {}
         }
     }
@@ -885,6 +887,31 @@ mod tests {
             scan_field(r#"{"idx":1,"id":2}"#, "id").as_deref(),
             Some("2")
         );
+    }
+
+    #[test]
+    fn a_refused_message_is_a_dropped_request_but_a_refused_subscribe_is_none() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        let mut refused = fx.direct(5, 1, Some("SetChargerReq"), "{}");
+        refused.kind = Kind::Deny;
+        refused.verdict = Some(false);
+        refused.reason = Some("onpublish refused the message".into());
+        let mut sub = fx.subscribe(5, 100, "AlarmReq");
+        sub.kind = Kind::Deny;
+        sub.reason = Some("permittop refused Subscribe of topic AlarmReq".into());
+        let mut out = Vec::new();
+        a.tracker.step(Some(&sub), a.now, &a.config, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        a.tracker.step(Some(&refused), a.now, &a.config, &mut out);
+        match out.as_slice() {
+            [Outcome::Dropped { reason, .. }] => {
+                assert_eq!(reason, "onpublish refused the message")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(a.requests().table().len(), 1, "only SetChargerReq");
     }
 
     #[test]
