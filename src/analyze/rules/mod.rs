@@ -8,10 +8,18 @@
 use super::{Rule, RuleInfo};
 
 mod large_payload;
+mod orphan_response;
+mod pending_at_close;
+mod unanswered_request;
 
 /// A fresh instance of every rule, in catalogue order.
 pub fn catalogue() -> Vec<Box<dyn Rule>> {
-    vec![Box::new(large_payload::LargePayload)]
+    vec![
+        Box::new(large_payload::LargePayload),
+        Box::new(unanswered_request::UnansweredRequest),
+        Box::new(orphan_response::OrphanResponse),
+        Box::new(pending_at_close::PendingAtClose),
+    ]
 }
 
 /// Every rule's catalogue entry, in catalogue order.
