@@ -33,9 +33,6 @@ use super::{BrokerStats, PeerInfo, ServerHandler, ServerMessage};
 use crate::protocol::{Ack, Change, Connack, Packet, Publish, display_bytes};
 use crate::trace::schema::{self, Dest, DestType, Event, Kind, Transport};
 
-/// The `reason` of a [`Kind::Connect`] that replaced a live connection with the same UID.
-pub(crate) const TAKEOVER: &str = "took over a live connection with the same UID";
-
 /// Identifies one accepted TCP connection; an ETID outlives it on takeover.
 pub(crate) type ConnId = u64;
 
@@ -257,7 +254,7 @@ impl Router {
                 server: false,
             });
             if old.is_some() {
-                e.reason = Some(TAKEOVER.into());
+                e.reason = Some(schema::TAKEOVER.into());
             }
             e
         });

@@ -3,15 +3,32 @@
 //! stable. To add a rule: a file here with a `pub static INFO: RuleInfo` and
 //! a type implementing [`Rule`], then one line in [`catalogue`].
 //!
-//! May import: crate::analyze, crate::trace (the schema), serde_json, jiff.
+//! May import: crate::analyze, crate::trace (the schema), serde_json, jiff,
+//! strsim (edit distance for "did you mean").
 
 use super::{Rule, RuleInfo};
 
+mod client_to_client;
+mod dynamic_topics;
 mod large_payload;
+mod mixed_payload_types;
+mod no_subscribers;
+mod reconnect_storm;
+mod slow_consumer;
+mod stale_etid;
 
 /// A fresh instance of every rule, in catalogue order.
 pub fn catalogue() -> Vec<Box<dyn Rule>> {
-    vec![Box::new(large_payload::LargePayload)]
+    vec![
+        Box::new(no_subscribers::NoSubscribers::default()),
+        Box::new(stale_etid::StaleEtid::default()),
+        Box::new(client_to_client::ClientToClient::default()),
+        Box::new(dynamic_topics::DynamicTopics::default()),
+        Box::new(large_payload::LargePayload),
+        Box::new(mixed_payload_types::MixedPayloadTypes::default()),
+        Box::new(reconnect_storm::ReconnectStorm::default()),
+        Box::new(slow_consumer::SlowConsumer::default()),
+    ]
 }
 
 /// Every rule's catalogue entry, in catalogue order.
