@@ -119,9 +119,6 @@ pub enum Kind {
     /// A client asked to attach a tracer; `verdict` says whether it may.
     #[serde(skip)]
     Attach,
-    /// A receiver (`from`) missed a message to `to`: its send queue was full.
-    #[serde(skip)]
-    Queuefull,
     /// A client observes `to`.
     #[serde(skip)]
     Observe,
@@ -154,12 +151,7 @@ impl Kind {
     pub fn is_local(self) -> bool {
         matches!(
             self,
-            Kind::Reject
-                | Kind::Shutdown
-                | Kind::Attach
-                | Kind::Queuefull
-                | Kind::Observe
-                | Kind::Unobserve
+            Kind::Reject | Kind::Shutdown | Kind::Attach | Kind::Observe | Kind::Unobserve
         )
     }
 
@@ -182,7 +174,6 @@ impl Kind {
             Kind::Reject => "reject",
             Kind::Shutdown => "shutdown",
             Kind::Attach => "attach",
-            Kind::Queuefull => "queuefull",
             Kind::Observe => "observe",
             Kind::Unobserve => "unobserve",
         }
@@ -742,7 +733,6 @@ mod tests {
             Kind::Reject,
             Kind::Shutdown,
             Kind::Attach,
-            Kind::Queuefull,
             Kind::Observe,
             Kind::Unobserve,
         ] {
