@@ -1,4 +1,4 @@
-//! `reconnect-storm`: one UID connecting more than `--storm-per-minute` times
+//! `reconnect-storm`: one UID connecting more than `--storm` times
 //! a minute, or its live connection taken over again and again.
 
 use std::collections::{HashMap, VecDeque};
@@ -9,9 +9,9 @@ use crate::trace::schema::{Event, Kind, TAKEOVER};
 pub static INFO: RuleInfo = RuleInfo {
     name: "reconnect-storm",
     severity: Severity::Warning,
-    summary: "one UID connecting more than --storm-per-minute times a minute, or same-UID takeovers",
+    summary: "one UID connecting more than --storm times a minute, or same-UID takeovers",
     explain: "\
-What: one UID connected more than --storm-per-minute times (default 10)
+What: one UID connected more than --storm times (default 10)
 within 60 seconds; or a new connection with a UID took over that UID's live
 connection at least twice within 60 seconds (the broker gives the newcomer the
 ETID and disconnects the other with \"reconnect\"). One takeover alone is not
@@ -47,6 +47,8 @@ const MINUTE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 const MAX_UIDS: usize = 100_000;
 /// Takeovers within the window that are reported.
 const TAKEOVERS: usize = 2;
+/// Connect times kept per UID (a storm past this says "at least").
+const MAX_WINDOW: usize = 1_000;
 
 #[derive(Default)]
 struct Uid {
@@ -118,13 +120,16 @@ impl Rule for ReconnectStorm {
         let takeover = ev.reason.as_deref() == Some(TAKEOVER) || u.live.is_some();
         u.live = Some(from.etid);
         let limit = cx.config.storm_per_minute as usize;
-        slide(&mut u.connects, now, limit + 1);
+        let keep = MAX_WINDOW.max(limit + 1);
+        slide(&mut u.connects, now, keep);
         let who = ClientRef::of(from);
         if u.connects.len() > limit {
+            let n = u.connects.len();
+            let at_least = if n == keep { "at least " } else { "" };
             let mut f = Finding::new(&INFO, format!("{uid}\u{0}connects"), ev)
                 .message(format!(
-                    "{uid} connected {} times within 60 s (more than --storm-per-minute {limit})",
-                    u.connects.len()
+                    "{uid} connected {at_least}{n} times within 60 s (more than --storm \
+                     {limit} a minute)"
                 ))
                 .fix(
                     "back off between reconnects (growing delays with jitter) and fix why each \
@@ -188,11 +193,30 @@ mod tests {
         assert_eq!(f.count, 2, "the 4th and the 5th connect");
         assert_eq!(
             f.message,
-            "dev-000001 connected 4 times within 60 s (more than --storm-per-minute 3)"
+            "dev-000001 connected 5 times within 60 s (more than --storm 3 a minute)"
         );
         assert_eq!(f.evidence[1].reason.as_deref(), Some("bad credentials"));
         assert_eq!(f.first_ts, events[6].ts);
         assert_eq!(f.last_ts, events[8].ts);
+    }
+
+    #[test]
+    fn a_storm_past_the_kept_window_says_at_least() {
+        let mut fx = Fx::new();
+        let mut events = Vec::new();
+        for _ in 0..1_002 {
+            events.push(fx.connect(5, "dev-000001"));
+            events.push(fx.close(5, "closed"));
+            fx.advance(-0.199); // all within a few seconds
+        }
+        let found = run(rules::only("reconnect-storm"), config(), &events);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].count, 1_002 - 3);
+        assert!(
+            found[0].message.contains("connected at least 1000 times"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]
