@@ -77,11 +77,15 @@ pub(crate) fn close(a: &str, b: &str) -> Option<usize> {
     if a == b {
         return None;
     }
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if la.abs_diff(lb) > 2 {
+        return None; // more than 2 edits (and not the same but for case)
+    }
     if a.to_lowercase() == b.to_lowercase() {
         return Some(0);
     }
     let d = strsim::levenshtein(a, b);
-    let shorter = a.chars().count().min(b.chars().count());
+    let shorter = la.min(lb);
     (d <= 2 && d < shorter).then_some(d)
 }
 
@@ -209,6 +213,18 @@ impl Rule for NoSubscribers {
                 if let Some(s) = &ev.subtopic {
                     f = f.subtopic(s.clone());
                 }
+                // Drops held before a close name had subscribers join it.
+                if let Some(p) = self.pending.remove(&to.tid) {
+                    f.count += p.count;
+                    f.first_ts = p.first.ts.clone();
+                    let mut evidence = p.evidence;
+                    evidence.extend(f.evidence);
+                    evidence.truncate(MAX_EVIDENCE);
+                    f.evidence = evidence;
+                    for c in p.publishers {
+                        f = f.client(c);
+                    }
+                }
                 out.push(f);
             }
             _ => {}
@@ -295,6 +311,30 @@ mod tests {
     }
 
     #[test]
+    fn drops_held_before_a_close_name_got_subscribers_join_the_typo_finding() {
+        let mut fx = Fx::new();
+        let events = [
+            fx.connect(6, "dev-000001"),
+            no_subs(&mut fx, 6, 101, "DeviceStat"),
+            fx.connect(5, "browser-1"),
+            fx.subscribe(5, 100, "DeviceState"),
+            no_subs(&mut fx, 6, 101, "DeviceStat"),
+        ];
+        let found = run(rules::only("no-subscribers"), Config::default(), &events);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let f = &found[0];
+        assert_eq!(f.count, 2);
+        assert_eq!(f.first_ts, events[1].ts);
+        assert_eq!(f.evidence, vec![events[1].clone(), events[4].clone()]);
+        assert!(
+            f.message.contains("did you mean `DeviceState`?"),
+            "{}",
+            f.message
+        );
+        assert_eq!(f.clients.len(), 1);
+    }
+
+    #[test]
     fn a_topic_nobody_ever_subscribed_is_reported_at_the_end() {
         let mut fx = Fx::new();
         let events = [
@@ -377,5 +417,7 @@ mod tests {
         assert_eq!(close("ab", "ac"), Some(1));
         assert_eq!(close("ab", "ab"), None, "itself");
         assert_eq!(close("Tmp", "Temp"), Some(1));
+        assert_eq!(close("Temperature", "TEMPERATURE"), Some(0));
+        assert_eq!(close("Dev", "Device"), None, "three characters more");
     }
 }
