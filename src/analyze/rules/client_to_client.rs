@@ -257,6 +257,55 @@ mod tests {
     }
 
     #[test]
+    fn only_the_receiver_the_server_reached_is_reported_and_misses_are_not_messages() {
+        let mut fx = Fx::new();
+        let miss = crate::trace::schema::queue_full_reason(Some("dev-000001"), 6);
+        let mut events = vec![
+            fx.connect(5, "browser-1"),
+            fx.connect(6, "dev-000001"),
+            fx.connect(7, "dev-000002"),
+        ];
+        for _ in 0..7 {
+            events.push(fx.direct(5, 6, None, "a"));
+        }
+        let to6 = crate::trace::schema::Dest {
+            tid: 6,
+            kind: crate::trace::schema::DestType::Client,
+            name: None,
+            uid: Some("dev-000001".into()),
+        };
+        events.push(fx.drop(5, to6, None, "a", &miss));
+        events.push(fx.direct(5, 7, None, "b"));
+        events.push(fx.direct(1, 6, Some("Config"), "{}"));
+        let found = run(rules::only("client-to-client"), Config::default(), &events);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let f = &found[0];
+        assert_eq!(f.count, 7);
+        assert_eq!(f.evidence.len(), crate::analyze::MAX_EVIDENCE);
+        assert!(f.message.contains("sent 7 message(s)"), "{}", f.message);
+        assert!(
+            f.message
+                .ends_with("(dev-000001): the server's checks are bypassed"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn a_receiver_the_server_reached_before_it_closed_is_not_reached_after() {
+        let mut fx = Fx::new();
+        let events = [
+            fx.connect(5, "browser-1"),
+            fx.connect(6, "dev-000001"),
+            fx.direct(1, 6, None, "{}"),
+            fx.close(6, "reconnect"),
+            fx.connect(6, "dev-000001"),
+            fx.direct(5, 6, None, "a"),
+        ];
+        assert!(run(rules::only("client-to-client"), Config::default(), &events).is_empty());
+    }
+
+    #[test]
     fn held_messages_are_forgotten_when_the_receiver_closes_before_the_server_sends() {
         let mut fx = Fx::new();
         let events = [

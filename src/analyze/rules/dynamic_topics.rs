@@ -246,6 +246,55 @@ mod tests {
     }
 
     #[test]
+    fn a_one_shot_topic_used_again_no_longer_counts_and_misses_are_not_uses() {
+        let mut fx = Fx::new();
+        let mut events = per_request_topics(&mut fx, 3);
+        // A receiver's miss of resp/1's message is not a second message.
+        events.push(fx.drop(
+            1,
+            Fx::topic(201, "resp/1"),
+            None,
+            "[]",
+            &crate::trace::schema::queue_full_reason(None, 9),
+        ));
+        // resp/1 carries a second message: a real topic after all.
+        events.push(fx.publish(1, 201, "resp/1", None, "[]"));
+        events.extend(per_request_topics(&mut fx, 5).into_iter().skip(10));
+        // one-shot: resp/2, resp/3, resp/4 (resp/1 used twice): 3, not over 3.
+        assert!(run(rules::only("dynamic-topics"), config(), &events).is_empty());
+        let mut fx = Fx::new();
+        let mut events = per_request_topics(&mut fx, 3);
+        events.push(fx.drop(
+            1,
+            Fx::topic(201, "resp/1"),
+            None,
+            "[]",
+            &crate::trace::schema::queue_full_reason(None, 9),
+        ));
+        events.extend(per_request_topics(&mut fx, 5).into_iter().skip(10));
+        let found = run(rules::only("dynamic-topics"), config(), &events);
+        assert_eq!(found.len(), 1, "the miss did not count: {found:#?}");
+    }
+
+    #[test]
+    fn evidence_stops_at_five() {
+        let mut fx = Fx::new();
+        let events = per_request_topics(&mut fx, 9);
+        let config = Config {
+            dynamic_topics: 6,
+            ..Config::default()
+        };
+        let found = run(rules::only("dynamic-topics"), config, &events);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].evidence.len(), crate::analyze::MAX_EVIDENCE);
+        assert!(
+            found[0].message.contains("created 7 topics"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
     fn at_the_threshold_it_is_not_a_finding() {
         let mut fx = Fx::new();
         let events = per_request_topics(&mut fx, 4);

@@ -247,6 +247,55 @@ mod tests {
     }
 
     #[test]
+    fn a_topics_subtopic_is_named_and_arrays_are_json() {
+        let mut fx = Fx::new();
+        let events = [
+            fx.publish(5, 100, "Plant", Some("Temp"), "[21.5]"),
+            fx.publish(5, 100, "Plant", Some("Temp"), "warm"),
+        ];
+        let found = run(
+            rules::only("mixed-payload-types"),
+            Config::default(),
+            &events,
+        );
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0]
+                .message
+                .starts_with("`Plant` / `Temp` carries JSON"),
+            "{}",
+            found[0].message
+        );
+        assert_eq!(found[0].subtopic.as_deref(), Some("Temp"));
+    }
+
+    #[test]
+    fn misses_denials_tracer_messages_and_direct_messages_without_a_subtopic_are_not_counted() {
+        let mut fx = Fx::new();
+        let miss = crate::trace::schema::queue_full_reason(Some("slow"), 9);
+        let mut deny = fx.publish(5, 100, "DeviceState", None, "text");
+        deny.kind = crate::trace::schema::Kind::Deny;
+        let mut own = fx.publish(5, 100, "DeviceState", None, "text");
+        own.subtopic = Some(crate::trace::schema::SUB_EVENTS.into());
+        let events = [
+            fx.publish(5, 100, "DeviceState", None, r#"{"a":1}"#),
+            fx.drop(5, Fx::topic(100, "DeviceState"), None, "text", &miss),
+            deny,
+            own,
+            fx.direct(5, 6, None, r#"{"a":1}"#),
+            fx.direct(5, 6, None, "text"),
+        ];
+        assert!(
+            run(
+                rules::only("mixed-payload-types"),
+                Config::default(),
+                &events
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
     fn cut_previews_json_scalars_and_empty_payloads_are_not_mixing() {
         let mut fx = Fx::new();
         // A large JSON payload whose preview was cut reads as truncated text.

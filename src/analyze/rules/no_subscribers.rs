@@ -335,6 +335,69 @@ mod tests {
     }
 
     #[test]
+    fn at_most_three_close_names_are_suggested_closest_first() {
+        let mut fx = Fx::new();
+        let mut events = vec![fx.connect(5, "browser-1")];
+        for (tid, name) in [(100, "Tempo"), (101, "temp"), (102, "Temps"), (103, "Tamp")] {
+            events.push(fx.subscribe(5, tid, name));
+        }
+        events.push(fx.connect(6, "dev-000001"));
+        events.push(no_subs(&mut fx, 6, 110, "Temp"));
+        let found = run(rules::only("no-subscribers"), Config::default(), &events);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0]
+                .message
+                .ends_with("did you mean `temp` or `Tamp` or `Tempo`?"),
+            "case first, then by distance and name: {}",
+            found[0].message
+        );
+        assert!(
+            found[0]
+                .fix
+                .starts_with("publish to `temp` or `Tamp` or `Tempo`")
+        );
+    }
+
+    #[test]
+    fn topics_reported_at_the_end_come_in_the_order_of_their_first_drop_with_their_subtopic() {
+        let mut fx = Fx::new();
+        let events = [
+            fx.connect(6, "dev-000001"),
+            no_subs(&mut fx, 6, 120, "Zeta"),
+            fx.drop(
+                6,
+                Fx::topic(121, "Alpha"),
+                Some("Hot"),
+                "{}",
+                "no subscribers",
+            ),
+        ];
+        let found = run(rules::only("no-subscribers"), Config::default(), &events);
+        let topics: Vec<_> = found.iter().filter_map(|f| f.topic.as_deref()).collect();
+        assert_eq!(topics, ["Zeta", "Alpha"]);
+        assert_eq!(found[1].subtopic.as_deref(), Some("Hot"));
+        assert_eq!(found[0].subtopic, None);
+        assert!(found[0].fix.contains("`Zeta`"), "{}", found[0].fix);
+    }
+
+    #[test]
+    fn a_drop_without_a_publisher_still_reads() {
+        let mut fx = Fx::new();
+        let mut e = no_subs(&mut fx, 6, 120, "Zeta");
+        e.from = None;
+        let found = run(rules::only("no-subscribers"), Config::default(), &[e]);
+        assert!(
+            found[0]
+                .message
+                .starts_with("a client published 1 message(s) to `Zeta`"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[0].clients.is_empty());
+    }
+
+    #[test]
     fn a_topic_nobody_ever_subscribed_is_reported_at_the_end() {
         let mut fx = Fx::new();
         let events = [

@@ -201,6 +201,18 @@ mod tests {
     }
 
     #[test]
+    fn a_connect_exactly_a_minute_after_the_first_starts_a_new_window() {
+        let mut fx = Fx::new();
+        let mut events = Vec::new();
+        for _ in 0..4 {
+            events.push(fx.connect(5, "dev-000001")); // +0.1 s
+            events.push(fx.close(5, "closed")); // +0.1 s
+            fx.advance(19.8); // connects 20.000 s apart
+        }
+        assert!(run(rules::only("reconnect-storm"), config(), &events).is_empty());
+    }
+
+    #[test]
     fn a_storm_past_the_kept_window_says_at_least() {
         let mut fx = Fx::new();
         let mut events = Vec::new();

@@ -159,6 +159,44 @@ mod tests {
     }
 
     #[test]
+    fn receivers_without_a_uid_are_told_apart_by_etid_with_the_subtopic() {
+        let mut fx = Fx::new();
+        let events = [
+            fx.drop(
+                5,
+                Fx::topic(100, "T"),
+                Some("Tick"),
+                "{}",
+                &queue_full_reason(None, 12),
+            ),
+            fx.drop(
+                5,
+                Fx::topic(100, "T"),
+                Some("Tick"),
+                "{}",
+                &queue_full_reason(None, 13),
+            ),
+            fx.drop(
+                5,
+                Fx::topic(100, "T"),
+                Some("Tick"),
+                "{}",
+                &queue_full_reason(None, 13),
+            ),
+        ];
+        let found = run(rules::only("slow-consumer"), Config::default(), &events);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!((found[0].count, found[1].count), (1, 2));
+        assert!(
+            found[1].message.starts_with("etid 13 missed 2 message(s)"),
+            "{}",
+            found[1].message
+        );
+        assert_eq!(found[0].subtopic.as_deref(), Some("Tick"));
+        assert_eq!(found[0].clients[0].uid, None);
+    }
+
+    #[test]
     fn a_message_drop_for_other_reasons_is_not_a_slow_consumer() {
         let mut fx = Fx::new();
         let events = [
