@@ -320,4 +320,40 @@ mod tests {
         ];
         assert!(run(rules::only("client-to-client"), Config::default(), &events).is_empty());
     }
+
+    #[test]
+    fn its_tables_stop_growing_at_their_caps() {
+        use super::{ClientToClient, MAX_TRACKED};
+        use crate::analyze::MAX_CLIENTS;
+        let mut fx = Fx::new();
+        let mut rule = ClientToClient::default();
+        // Held messages from many senders to a client the server never reached.
+        let held = (0..=MAX_TRACKED as u32).map(|i| fx.direct(100_000 + i, 6, None, "a"));
+        rules::observe_all(&mut rule, held);
+        assert_eq!(rule.held.len(), MAX_TRACKED);
+        rule.held.clear();
+        let fed = (0..=MAX_TRACKED as u32).map(|i| fx.direct(1, 200_000 + i, None, "{}"));
+        rules::observe_all(&mut rule, fed);
+        assert_eq!(rule.fed.len(), MAX_TRACKED);
+        // One sender to more receivers than a finding names.
+        let many = (0..=MAX_CLIENTS as u32).map(|i| {
+            fx.connect(200_000 + i, &format!("dev-{i:06}"));
+            fx.direct(5, 200_000 + i, None, "a")
+        });
+        let found = rules::observe_all(&mut rule, many);
+        assert_eq!(found.len(), MAX_CLIENTS + 1);
+        let s = &rule.senders["etid 5"];
+        assert_eq!(
+            (s.sent, s.receivers.len()),
+            (MAX_CLIENTS as u64 + 1, MAX_CLIENTS)
+        );
+        // Senders past the cap are not reported.
+        rule.senders.clear();
+        let senders = (0..=MAX_TRACKED as u32).map(|i| fx.direct(300_000 + i, 200_000, None, "a"));
+        let found = rules::observe_all(&mut rule, senders);
+        assert_eq!(
+            (rule.senders.len(), found.len()),
+            (MAX_TRACKED, MAX_TRACKED)
+        );
+    }
 }

@@ -165,7 +165,8 @@ impl Rule for DynamicTopics {
                 let Some(from) = ev.from.as_ref() else {
                     return;
                 };
-                if !self.see(to.tid) || self.made.len() >= MAX_TOPICS {
+                // (`made` only holds seen TIDs: `seen`'s cap bounds it too.)
+                if !self.see(to.tid) {
                     return;
                 }
                 let client = ClientRef::of(from);
@@ -343,5 +344,26 @@ mod tests {
         let mut events = vec![fx.snapshot(snap)];
         events.extend(per_request_topics(&mut fx, 6));
         assert!(run(rules::only("dynamic-topics"), config(), &events).is_empty());
+    }
+
+    #[test]
+    fn its_tables_stop_growing_at_their_caps() {
+        use super::{DynamicTopics, MAX_CREATORS};
+        use crate::analyze::MAX_TOPICS;
+        let mut fx = Fx::new();
+        let mut rule = DynamicTopics::default();
+        let creators = (0..=MAX_CREATORS as u32).map(|i| fx.subscribe(1000 + i, i, "t"));
+        rules::observe_all(&mut rule, creators);
+        assert_eq!(rule.creators.len(), MAX_CREATORS);
+        assert_eq!(
+            rule.made.len(),
+            MAX_CREATORS,
+            "the last creator's topic is not kept"
+        );
+        let made = (0..=MAX_TOPICS as u32).map(|i| fx.subscribe(1000, 1_000_000 + i, "t"));
+        rules::observe_all(&mut rule, made);
+        assert_eq!(rule.seen.len(), MAX_TOPICS);
+        // The creator over the cap had its topic seen, not made.
+        assert_eq!(rule.made.len(), MAX_TOPICS - 1);
     }
 }

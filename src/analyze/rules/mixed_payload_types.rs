@@ -323,4 +323,20 @@ mod tests {
             .is_empty()
         );
     }
+
+    #[test]
+    fn its_table_stops_growing_at_its_cap() {
+        use super::MixedPayloadTypes;
+        use crate::analyze::MAX_TOPICS;
+        let mut fx = Fx::new();
+        let mut rule = MixedPayloadTypes::default();
+        let names: Vec<String> = (0..=MAX_TOPICS).map(|i| format!("t{i}")).collect();
+        let first = names.iter().map(|n| fx.publish(5, 1, n, None, "{}"));
+        let first: Vec<_> = first.collect();
+        rules::observe_all(&mut rule, first);
+        assert_eq!(rule.keys.len(), MAX_TOPICS);
+        // A kept key still finds its mix.
+        let found = rules::observe_all(&mut rule, [fx.publish(5, 1, "t0", None, "text")]);
+        assert_eq!(found.len(), 1);
+    }
 }

@@ -52,6 +52,28 @@ pub(crate) fn only(name: &str) -> Vec<Box<dyn Rule>> {
     rules
 }
 
+/// Feeds `events` straight to one rule (no world: it stays empty), for tests
+/// of a rule's own tables; returns what it reported.
+#[cfg(test)]
+pub(crate) fn observe_all(
+    rule: &mut dyn Rule,
+    events: impl IntoIterator<Item = crate::trace::schema::Event>,
+) -> Vec<super::Finding> {
+    let world = super::World::default();
+    let config = super::Config::default();
+    let mut sink = super::Sink::default();
+    let cx = super::Cx {
+        world: &world,
+        config: &config,
+        seq: 0,
+        now: None,
+    };
+    for e in events {
+        rule.observe(&cx, &e, &mut sink);
+    }
+    sink.found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

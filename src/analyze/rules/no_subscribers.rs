@@ -483,4 +483,30 @@ mod tests {
         assert_eq!(close("Temperature", "TEMPERATURE"), Some(0));
         assert_eq!(close("Dev", "Device"), None, "three characters more");
     }
+
+    #[test]
+    fn its_tables_stop_growing_at_their_caps() {
+        use super::{MAX_PENDING, NoSubscribers};
+        use crate::analyze::{MAX_CLIENTS, MAX_EVIDENCE, MAX_TOPICS};
+        let mut fx = Fx::new();
+        let mut rule = NoSubscribers::default();
+        let base = 1_000_000;
+        let drops = (0..=MAX_PENDING as u32).map(|i| no_subs(&mut fx, 6, base + i, "U"));
+        rules::observe_all(&mut rule, drops);
+        assert_eq!(rule.pending.len(), MAX_PENDING);
+        assert_eq!(rule.suggestions.len(), MAX_PENDING);
+        let subs = (0..=MAX_TOPICS as u32).map(|i| fx.subscribe(5, i, "T"));
+        rules::observe_all(&mut rule, subs);
+        assert_eq!(rule.subscribed.len(), MAX_TOPICS);
+        // A topic already held still counts, from every publisher up to the cap.
+        let again = (0..=MAX_CLIENTS as u32).map(|i| {
+            fx.connect(100 + i, &format!("dev-{i:06}"));
+            no_subs(&mut fx, 100 + i, base, "U")
+        });
+        rules::observe_all(&mut rule, again);
+        let p = &rule.pending[&base];
+        assert_eq!(p.count, MAX_CLIENTS as u64 + 2);
+        assert_eq!(p.publishers.len(), MAX_CLIENTS);
+        assert_eq!(p.evidence.len(), MAX_EVIDENCE);
+    }
 }

@@ -302,4 +302,27 @@ mod tests {
         }];
         assert!(run(rules::only("reconnect-storm"), Config::default(), &events).is_empty());
     }
+
+    #[test]
+    fn its_table_stops_growing_at_its_cap() {
+        use super::{MAX_UIDS, ReconnectStorm};
+        let mut fx = Fx::new();
+        let mut rule = ReconnectStorm::default();
+        let connects: Vec<_> = (0..=MAX_UIDS as u32)
+            .map(|i| fx.connect(i, &format!("u{i}")))
+            .collect();
+        rules::observe_all(&mut rule, connects);
+        assert_eq!(rule.uids.len(), MAX_UIDS);
+        let snap = Snapshot {
+            clients: vec![Client {
+                etid: 7,
+                uid: Some("late".into()),
+                ..Client::default()
+            }],
+            ..Snapshot::default()
+        };
+        rules::observe_all(&mut rule, [fx.snapshot(snap)]);
+        assert_eq!(rule.uids.len(), MAX_UIDS);
+        assert_eq!(rule.uids["u0"].live, Some(0));
+    }
 }

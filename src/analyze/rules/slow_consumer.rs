@@ -214,4 +214,26 @@ mod tests {
         ];
         assert!(run(rules::only("slow-consumer"), Config::default(), &events).is_empty());
     }
+
+    #[test]
+    fn its_table_stops_growing_at_its_cap() {
+        use super::{MAX_RECEIVERS, SlowConsumer};
+        let mut fx = Fx::new();
+        let mut rule = SlowConsumer::default();
+        let misses: Vec<_> = (0..=MAX_RECEIVERS as u32)
+            .map(|i| fx.drop(5, Fx::topic(1, "T"), None, "x", &queue_full_reason(None, i)))
+            .collect();
+        let found = rules::observe_all(&mut rule, misses);
+        assert_eq!(
+            (rule.missed.len(), found.len()),
+            (MAX_RECEIVERS, MAX_RECEIVERS)
+        );
+        let again = fx.drop(5, Fx::topic(1, "T"), None, "x", &queue_full_reason(None, 0));
+        let found = rules::observe_all(&mut rule, [again]);
+        assert!(
+            found[0].message.contains("missed 2 message(s)"),
+            "{}",
+            found[0].message
+        );
+    }
 }

@@ -228,4 +228,34 @@ mod tests {
         ];
         assert!(run(rules::only("stale-etid"), Config::default(), &events).is_empty());
     }
+
+    #[test]
+    fn its_senders_table_stops_growing_at_its_cap() {
+        use super::{MAX_TRACKED, StaleEtid};
+        use crate::analyze::MAX_CLIENTS;
+        let mut fx = Fx::new();
+        let mut rule = StaleEtid::default();
+        rules::observe_all(
+            &mut rule,
+            (0..=MAX_TRACKED as u32).map(|i| stale(&mut fx, 5, 1000 + i)),
+        );
+        assert_eq!(rule.senders.len(), MAX_TRACKED);
+        let found = rules::observe_all(
+            &mut rule,
+            (0..=MAX_CLIENTS as u32).map(|i| stale(&mut fx, 50 + i, 1000)),
+        );
+        assert_eq!(rule.senders[&1000].len(), MAX_CLIENTS, "5, then 15 more");
+        assert_eq!(
+            found.len(),
+            MAX_CLIENTS + 1,
+            "every message is still reported"
+        );
+        // Past the cap a new TID is reported with its own sender.
+        let found = rules::observe_all(&mut rule, [stale(&mut fx, 7, 99)]);
+        assert!(
+            found[0].message.starts_with("etid 7 sent"),
+            "{}",
+            found[0].message
+        );
+    }
 }
