@@ -356,4 +356,18 @@ mod tests {
             (MAX_TRACKED, MAX_TRACKED)
         );
     }
+
+    #[test]
+    fn topic_messages_and_messages_to_oneself_are_not_client_to_client() {
+        let mut fx = Fx::new();
+        let events = [
+            fx.connect(5, "browser-1"),
+            fx.direct(1, 5, Some("Hello"), "{}"),
+            fx.direct(5, 5, Some("Note"), "to itself"),
+            fx.publish(5, 100, "DeviceState", None, "{}"),
+            fx.publish(1, 100, "DeviceState", None, "{}"),
+            fx.publish(5, 100, "DeviceState", None, "{}"),
+        ];
+        assert!(run(rules::only("client-to-client"), Config::default(), &events).is_empty());
+    }
 }
