@@ -482,6 +482,7 @@ mod tests {
         assert_eq!(close("Tmp", "Temp"), Some(1));
         assert_eq!(close("Temperature", "TEMPERATURE"), Some(0));
         assert_eq!(close("Dev", "Device"), None, "three characters more");
+        assert_eq!(close("Temp", "Temp12"), Some(2), "two characters more");
     }
 
     #[test]
