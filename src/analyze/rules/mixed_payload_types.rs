@@ -203,6 +203,7 @@ mod tests {
              dev-000002 (etid 6)): a subscriber that decodes JSON fails on the rest"
         );
         assert_eq!(f.topic.as_deref(), Some("DeviceState"));
+        assert_eq!(f.subtopic, None);
         assert_eq!(f.clients.len(), 2);
         assert_eq!(f.evidence, vec![events[2].clone(), events[4].clone()]);
         assert_eq!(
@@ -220,6 +221,7 @@ mod tests {
         let events = [
             fx.connect(5, "dev-000001"),
             bin,
+            fx.direct(1, 5, Some("Firmware"), "later text"),
             fx.direct(1, 5, Some("Firmware"), r#"{"url":"/fw/2"}"#),
         ];
         let found = run(
@@ -240,6 +242,7 @@ mod tests {
             "{}",
             found[0].message
         );
+        // The first non-JSON message is the evidence, not a later one.
         assert_eq!(
             found[0].evidence[0].encoding,
             Some(crate::trace::schema::Encoding::Base64)

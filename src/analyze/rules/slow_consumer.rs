@@ -236,4 +236,31 @@ mod tests {
             found[0].message
         );
     }
+
+    #[test]
+    fn a_miss_whose_destination_is_not_the_receiver_says_no_latest() {
+        let mut fx = Fx::new();
+        let other = Dest {
+            tid: 99,
+            kind: DestType::Client,
+            name: None,
+            uid: None,
+        };
+        let events = [
+            fx.drop(5, other, None, "x", &queue_full_reason(Some("dev-7"), 12)),
+            fx.drop(
+                5,
+                Fx::unknown(12),
+                None,
+                "x",
+                &queue_full_reason(Some("dev-8"), 13),
+            ),
+        ];
+        let found = run(rules::only("slow-consumer"), Config::default(), &events);
+        assert_eq!(found.len(), 2);
+        for f in &found {
+            assert!(f.message.ends_with("it did not keep up"), "{}", f.message);
+            assert_eq!(f.topic, None);
+        }
+    }
 }
