@@ -313,16 +313,47 @@ mod tests {
             .collect();
         rules::observe_all(&mut rule, connects);
         assert_eq!(rule.uids.len(), MAX_UIDS);
+        let client = |etid, uid: &str| Client {
+            etid,
+            uid: Some(uid.into()),
+            ..Client::default()
+        };
         let snap = Snapshot {
-            clients: vec![Client {
-                etid: 7,
-                uid: Some("late".into()),
-                ..Client::default()
-            }],
+            clients: vec![client(7, "late"), client(99, "u2")],
             ..Snapshot::default()
         };
         rules::observe_all(&mut rule, [fx.snapshot(snap)]);
         assert_eq!(rule.uids.len(), MAX_UIDS);
-        assert_eq!(rule.uids["u0"].live, Some(0));
+        assert_eq!(
+            rule.uids["u2"].live,
+            Some(99),
+            "a known UID is still followed"
+        );
+        rules::observe_all(&mut rule, [fx.connect(77, "u0"), fx.connect(5, "new")]);
+        assert_eq!(rule.uids.len(), MAX_UIDS);
+        assert_eq!(rule.uids["u0"].live, Some(77));
+    }
+
+    #[test]
+    fn a_limit_above_the_kept_window_keeps_one_more_connect_than_the_limit() {
+        let mut fx = Fx::new();
+        let mut events = Vec::new();
+        for _ in 0..2_002 {
+            events.push(fx.connect(5, "dev-000001"));
+            events.push(fx.close(5, "closed"));
+            fx.advance(-0.199);
+        }
+        let config = Config {
+            storm_per_minute: 2_000,
+            ..Config::default()
+        };
+        let found = run(rules::only("reconnect-storm"), config, &events);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].count, 2);
+        assert!(
+            found[0].message.contains("connected at least 2001 times"),
+            "{}",
+            found[0].message
+        );
     }
 }
