@@ -17,6 +17,8 @@ fn big() -> String {
 fn large_payload_recording(broker: &TestBroker) -> crate::harness::Recorded {
     let url = broker.url("ws");
     let rec = Recording::start(&url);
+    // A reader, so the payload size is the only finding (not no-subscribers).
+    let (_reader, _) = crate::harness::ready_sub(&url, &["Logs", "--uid", "log-reader-01"]);
     for _ in 0..2 {
         publish(&url, &["Logs", &big(), "--uid", "logger-0001"]);
     }

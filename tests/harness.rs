@@ -535,10 +535,17 @@ impl Recording {
 
     /// Ends the recording after everything done so far; returns the file.
     pub fn stop(mut self) -> Recorded {
-        // Connects, then closes at its -W: two events no rule reports.
-        let _ = run(smqctl()
-            .args(["sub", "self", "-W", "50ms", "--uid", MARKER_UID, "--url"])
+        // Connects, sends itself one message and closes: events no rule
+        // reports. (Not `sub -W`: its timeout runs from the start, so on a busy
+        // machine it could end before connecting, and the close never came.)
+        let out = run(smqctl()
+            .args(["pub", "self", "marker", "--uid", MARKER_UID, "--url"])
             .arg(&self.url));
+        assert!(
+            out.status.success(),
+            "the recording's marker: {}",
+            text(&out.stderr)
+        );
         let mut lines = Vec::new();
         loop {
             let l = self.tracer.stdout_line();

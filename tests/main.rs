@@ -4,6 +4,7 @@
 mod harness;
 
 mod analyze_requests;
+mod analyze_rules;
 mod broker_cli;
 mod cli_errors;
 mod clients;

@@ -51,6 +51,9 @@ pub enum Local {
     Connack(u8),
     /// On [`Kind::Deny`] of a topic (`permittop`): a Subscribe, or a Create.
     Permittop { subscribe: bool },
+    /// On a receiver miss ([`Kind::Drop`], `Event::is_miss`): the receiver
+    /// whose queue was full, and how many messages it missed so far.
+    Missed { etid: u32, so_far: u64 },
 }
 
 impl Record {

@@ -33,9 +33,6 @@ use super::{BrokerStats, PeerInfo, ServerHandler, ServerMessage};
 use crate::protocol::{Ack, Change, Connack, Packet, Publish, display_bytes};
 use crate::trace::schema::{self, Dest, DestType, Event, Kind, Transport};
 
-/// The `reason` of a [`Kind::Connect`] that replaced a live connection with the same UID.
-pub(crate) const TAKEOVER: &str = "took over a live connection with the same UID";
-
 /// Identifies one accepted TCP connection; an ETID outlives it on takeover.
 pub(crate) type ConnId = u64;
 
@@ -257,7 +254,7 @@ impl Router {
                 server: false,
             });
             if old.is_some() {
-                e.reason = Some(TAKEOVER.into());
+                e.reason = Some(schema::TAKEOVER.into());
             }
             e
         });
@@ -703,16 +700,10 @@ impl Router {
         if receivers == 0 {
             self.stats.dropped += 1;
         }
-        for (etid, missed) in full {
-            self.events.local(|| {
-                let mut e = self
-                    .event(Kind::Queuefull, etid)
-                    .with_to(self.dest(msg.tid));
-                e.skipped = Some(missed);
-                e
-            });
-        }
         self.trace_message(msg, (receivers == 0).then_some(why), receivers);
+        for (etid, missed) in full {
+            self.trace_miss(msg, etid, missed);
+        }
         Routed {
             receivers,
             tracer: None,
@@ -844,6 +835,22 @@ impl Router {
                     e.receivers = Some(receivers as u32);
                 }
             }
+            e
+        });
+    }
+
+    /// One receiver's copy of a message dropped because its send queue was
+    /// full: a `drop` per receiver after the message's own event, as the Mako
+    /// hook reports it (`schema::queue_full_reason`); the log also says how
+    /// many it missed so far.
+    fn trace_miss(&self, msg: &Publish, etid: u32, so_far: u64) {
+        let to_tracers = !self.is_reserved(msg.subtid);
+        let local = Local::Missed { etid, so_far };
+        self.emit(to_tracers, Some(local), Some(&msg.payload), |r| {
+            let mut e = r.event(Kind::Drop, msg.ptid).with_to(r.dest(msg.tid));
+            r.set_subtopic(&mut e, msg.subtid);
+            let uid = r.peers.get(&etid).map(|p| display_bytes(&p.uid));
+            e.reason = Some(schema::queue_full_reason(uid.as_deref(), etid));
             e
         });
     }
@@ -1522,6 +1529,68 @@ mod tests {
         };
         let body = Packet::Publish(p.clone()).to_bytes();
         r.publish(Some(c.who), &p, Outgoing::new(body, None));
+    }
+
+    /// Before, a full queue was only in the broker's own log (a local kind):
+    /// a tracer (and so `analyze`'s slow-consumer) never saw who missed what.
+    #[test]
+    fn a_full_queue_is_a_drop_per_missed_receiver_for_tracers_after_the_message_event() {
+        let mut r = router();
+        let mut slow = join(&mut r, "client-slow");
+        let mut fast = join(&mut r, "client-fast");
+        r.subscribe(slow.who, Bytes::from_static(b"T"));
+        r.subscribe(fast.who, Bytes::from_static(b"T"));
+        let tracer = join(&mut r, "tracer-01");
+        let mut pump = attach(&mut r, &tracer, 16).expect("loopback tracer attaches");
+        slow.drain();
+        fast.drain();
+        let tid = r.topic2tid(b"T").expect("topic");
+        for _ in 0..QUEUE_FRAMES {
+            send(&mut r, &fast, tid, 0, b"x");
+            fast.drain();
+            events(&mut pump);
+        }
+        // Slow's queue is full now: fast still gets it.
+        send(&mut r, &fast, tid, 0, b"one more");
+        let got = events(&mut pump);
+        let kinds: Vec<Kind> = got.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [Kind::Publish, Kind::Drop], "{got:#?}");
+        assert_eq!(got[0].receivers, Some(1));
+        let miss = &got[1];
+        assert!(miss.is_miss(), "{miss:?}");
+        assert_eq!(
+            miss.missed_by(),
+            Some((Some("client-slow".to_string()), slow.etid))
+        );
+        assert_eq!(miss.from.as_ref().map(|c| c.etid), Some(fast.etid));
+        assert_eq!(miss.to.as_ref().and_then(|d| d.name.as_deref()), Some("T"));
+        assert_eq!(miss.payload.as_deref(), Some("one more"));
+        // Nobody takes it now (fast's queue left alone too): the message's
+        // drop, then one miss per receiver.
+        for _ in 0..QUEUE_FRAMES {
+            send(&mut r, &slow, tid, 0, b"y");
+        }
+        events(&mut pump);
+        send(&mut r, &slow, tid, 0, b"z");
+        // (A notice may say the tracer's own queue skipped some of the y's.)
+        let got: Vec<Event> = events(&mut pump)
+            .into_iter()
+            .filter(|e| e.kind != Kind::Notice)
+            .collect();
+        let reasons: Vec<&str> = got.iter().filter_map(|e| e.reason.as_deref()).collect();
+        assert_eq!(reasons.len(), 3, "{got:#?}");
+        assert_eq!(
+            reasons[0],
+            "no subscriber could take it (queue full or closing)"
+        );
+        let mut missed: Vec<u32> = got[1..]
+            .iter()
+            .filter_map(|e| e.missed_by().map(|(_, etid)| etid))
+            .collect();
+        missed.sort_unstable();
+        let mut both = vec![slow.etid, fast.etid];
+        both.sort_unstable();
+        assert_eq!(missed, both);
     }
 
     #[test]

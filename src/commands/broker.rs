@@ -244,10 +244,12 @@ pub(crate) fn log_line(rec: &Record, verbose: u8) -> Option<String> {
         Kind::Attach => {
             format!("tracer refused etid={etid} uid={uid:?} peer={peer} (not in --trace-allow)")
         }
-        Kind::Queuefull => format!(
-            "queue full: etid={etid} missed a message for tid={tid} ({} so far)",
-            ev.skipped.unwrap_or(0)
-        ),
+        Kind::Drop if matches!(rec.local, Some(Local::Missed { .. })) => match rec.local {
+            Some(Local::Missed { etid, so_far }) => {
+                format!("queue full: etid={etid} missed a message for tid={tid} ({so_far} so far)")
+            }
+            _ => return None,
+        },
         _ if verbose < 2 => return None,
         Kind::Publish | Kind::Drop => {
             let payload = rec.payload.clone().unwrap_or_default();

@@ -119,9 +119,6 @@ pub enum Kind {
     /// A client asked to attach a tracer; `verdict` says whether it may.
     #[serde(skip)]
     Attach,
-    /// A receiver (`from`) missed a message to `to`: its send queue was full.
-    #[serde(skip)]
-    Queuefull,
     /// A client observes `to`.
     #[serde(skip)]
     Observe,
@@ -154,12 +151,7 @@ impl Kind {
     pub fn is_local(self) -> bool {
         matches!(
             self,
-            Kind::Reject
-                | Kind::Shutdown
-                | Kind::Attach
-                | Kind::Queuefull
-                | Kind::Observe
-                | Kind::Unobserve
+            Kind::Reject | Kind::Shutdown | Kind::Attach | Kind::Observe | Kind::Unobserve
         )
     }
 
@@ -182,7 +174,6 @@ impl Kind {
             Kind::Reject => "reject",
             Kind::Shutdown => "shutdown",
             Kind::Attach => "attach",
-            Kind::Queuefull => "queuefull",
             Kind::Observe => "observe",
             Kind::Unobserve => "unobserve",
         }
@@ -649,6 +640,56 @@ impl Event {
             .as_deref()
             .is_some_and(|s| s.starts_with(RESERVED_PREFIX))
     }
+
+    /// Whether this is a receiver miss: a `drop` of one receiver's copy of a
+    /// message (its send queue was full), not of the message itself — the
+    /// other receivers may have had it. See [`QUEUE_FULL`].
+    pub fn is_miss(&self) -> bool {
+        self.kind == Kind::Drop
+            && self
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with(QUEUE_FULL))
+    }
+
+    /// The receiver of a miss ([`Event::is_miss`]): its UID (when the source
+    /// knew it) and ETID, read back from the reason [`queue_full_reason`] wrote.
+    pub fn missed_by(&self) -> Option<(Option<String>, u32)> {
+        if !self.is_miss() {
+            return None;
+        }
+        let rest = self.reason.as_deref()?.strip_prefix(QUEUE_FULL)?;
+        let at = rest.rfind(" (etid ")?;
+        let (uid, tail) = rest.split_at(at);
+        let digits = tail[" (etid ".len()..].split(')').next()?;
+        let etid = digits.parse().ok()?;
+        let uid = (uid != UNKNOWN_RECEIVER).then(|| uid.to_string());
+        Some((uid, etid))
+    }
+}
+
+/// The `reason` of a [`Kind::Connect`] (embedded broker) that replaced a live
+/// connection with the same UID: the new connection got the old one's ETID, the
+/// old one was told `Disconnect "reconnect"` and closed (reason "reconnect").
+pub const TAKEOVER: &str = "took over a live connection with the same UID";
+
+/// How the `reason` of a receiver miss starts: a `drop` event, one per receiver
+/// whose send queue was full, next to the message's own `publish` (or `drop`,
+/// when nobody had it). Both sources write it: the Mako hook (from the hub's
+/// "socket queue full" log line) and the embedded broker. Counters of messages
+/// count a miss apart (it is not one more message).
+pub const QUEUE_FULL: &str = "socket queue full: ";
+
+/// The receiver's name in a miss when the source does not know its UID.
+const UNKNOWN_RECEIVER: &str = "a client";
+
+/// The `reason` of a receiver miss: `socket queue full: UID (etid N) did not
+/// keep up`, as the Mako hook writes it.
+pub fn queue_full_reason(uid: Option<&str>, etid: u32) -> String {
+    format!(
+        "{QUEUE_FULL}{} (etid {etid}) did not keep up",
+        uid.unwrap_or(UNKNOWN_RECEIVER)
+    )
 }
 
 /// `t` in the `ts` format, with milliseconds.
@@ -712,12 +753,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_receiver_miss_names_its_receiver_as_the_mako_hook_writes_it() {
+        let mut e = Event::new(Kind::Drop, now_ts());
+        e.reason = Some(queue_full_reason(Some("dev (etid 9) x"), 77));
+        assert!(e.is_miss());
+        assert_eq!(e.missed_by(), Some((Some("dev (etid 9) x".into()), 77)));
+        // The hook's own text, for a peer without a UID.
+        e.reason = Some("socket queue full: a client (etid 5) did not keep up".into());
+        assert_eq!(e.missed_by(), Some((None, 5)));
+        e.reason = Some("no subscribers".into());
+        assert!(!e.is_miss());
+        assert_eq!(e.missed_by(), None);
+        e.reason = Some(queue_full_reason(Some("dev"), 5));
+        e.kind = Kind::Publish;
+        assert!(!e.is_miss(), "only a drop is a miss");
+    }
+
+    #[test]
     fn broker_local_kinds_are_never_written_nor_read_on_the_wire() {
         for kind in [
             Kind::Reject,
             Kind::Shutdown,
             Kind::Attach,
-            Kind::Queuefull,
             Kind::Observe,
             Kind::Unobserve,
         ] {

@@ -175,11 +175,25 @@ pub struct Totals {
     pub bytes: u64,
     /// Events skipped by the source (from notices' `skipped`).
     pub skipped: u64,
+    /// Receiver misses (`drop` events of one receiver's copy, its queue was
+    /// full: `Event::is_miss`): counted here, not as messages or drops, so a
+    /// message the other receivers had is not counted twice.
+    pub misses: u64,
 }
 
 impl Totals {
     pub fn kind(&self, k: Kind) -> u64 {
         self.by_kind.get(&k).copied().unwrap_or(0)
+    }
+
+    /// Messages nobody received (drop events that are not receiver misses).
+    pub fn drops(&self) -> u64 {
+        self.kind(Kind::Drop).saturating_sub(self.misses)
+    }
+
+    /// Messages the broker saw: publish, drop and deny events, misses apart.
+    pub fn messages(&self) -> u64 {
+        self.kind(Kind::Publish) + self.drops() + self.kind(Kind::Deny)
     }
 }
 
@@ -334,7 +348,11 @@ impl App {
         let t = &mut self.totals;
         t.events += 1;
         *t.by_kind.entry(e.kind).or_insert(0) += 1;
-        let is_message = matches!(e.kind, Kind::Publish | Kind::Drop | Kind::Deny);
+        let miss = e.is_miss();
+        if miss {
+            t.misses += 1;
+        }
+        let is_message = matches!(e.kind, Kind::Publish | Kind::Drop | Kind::Deny) && !miss;
         if is_message {
             t.bytes += e.size.unwrap_or(0) as u64;
             self.current.messages += 1;
@@ -347,7 +365,7 @@ impl App {
                 .and_then(|d| d.name.as_deref())
                 .map(str::to_string);
         match e.kind {
-            Kind::Publish | Kind::Drop => {
+            Kind::Publish | Kind::Drop if !miss => {
                 let drop = e.kind == Kind::Drop;
                 if drop {
                     self.current.drops += 1;
@@ -672,6 +690,35 @@ pub mod tests {
         assert_eq!(app.totals.events, 12);
         assert_eq!(app.totals.kind(Kind::Publish), 12);
         assert_eq!(app.publishers.map["p"].publishes, 12);
+    }
+
+    /// A message two receivers had and a third missed (its queue was full) is
+    /// one message, not a message and a drop.
+    #[test]
+    fn a_receiver_miss_is_not_counted_as_one_more_message_or_drop() {
+        let mut app = App::new(10, "test");
+        app.push(message(Kind::Publish, "a", "X", b"1"));
+        let mut miss = message(Kind::Drop, "a", "X", b"1");
+        miss.reason = Some(crate::trace::schema::queue_full_reason(Some("slow"), 12));
+        app.push(miss);
+        app.push(message(Kind::Drop, "a", "Y", b"2"));
+        app.roll_to(1);
+        let t = &app.totals;
+        assert_eq!((t.messages(), t.drops(), t.misses), (2, 1, 1));
+        assert_eq!(t.events, 3, "the miss is still an event");
+        assert_eq!(t.kind(Kind::Drop), 2);
+        assert_eq!(
+            (app.topics.map["X"].publishes, app.topics.map["X"].drops),
+            (1, 0)
+        );
+        assert_eq!(app.publishers.map["a"].drops, 1);
+        assert_eq!(
+            app.rates
+                .iter()
+                .map(|s| (s.messages, s.drops))
+                .collect::<Vec<_>>(),
+            vec![(2, 1)]
+        );
     }
 
     #[test]

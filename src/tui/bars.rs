@@ -12,7 +12,6 @@ use ratatui::widgets::Paragraph;
 
 use super::app::{App, Mode, PromptKind, Tab};
 use super::theme::{Theme, count};
-use crate::trace::schema::Kind;
 use crate::trace::source::Status;
 
 pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -134,10 +133,14 @@ pub fn status_text(app: &App, theme: Theme) -> (String, Style) {
 pub fn status_line(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let t = &app.totals;
     let rate = app.last_rate();
+    let missed = match t.misses {
+        0 => String::new(),
+        n => format!(" · {} missed", count(n)),
+    };
     let mut right = format!(
-        " {} ev · {} drop · {}/s",
+        " {} ev · {} drop{missed} · {}/s",
         count(t.events),
-        count(t.kind(Kind::Drop)),
+        count(t.drops()),
         count(rate.messages)
     );
     if app.paused {

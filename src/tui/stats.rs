@@ -48,17 +48,20 @@ fn spark(
     let now = data.last().copied().unwrap_or(0);
     let peak = data.iter().copied().max().unwrap_or(0);
     let total = if drops {
-        app.totals.kind(crate::trace::schema::Kind::Drop)
+        app.totals.drops()
     } else {
-        app.totals.kind(crate::trace::schema::Kind::Publish)
-            + app.totals.kind(crate::trace::schema::Kind::Drop)
-            + app.totals.kind(crate::trace::schema::Kind::Deny)
+        app.totals.messages()
+    };
+    // Receiver misses (a full queue) are not drops of a message: said apart.
+    let missed = match app.totals.misses {
+        n if drops && n > 0 => format!(" · {} missed by full queues", count(n)),
+        _ => String::new(),
     };
     let title = Line::from(vec![
         Span::styled(format!(" {name} "), theme.title()),
         Span::styled(
             format!(
-                "now {} · peak {} · total {}",
+                "now {} · peak {} · total {}{missed}",
                 count(now),
                 count(peak),
                 count(total)

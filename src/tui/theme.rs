@@ -91,12 +91,9 @@ impl Theme {
             Kind::Error => self.error(),
             Kind::Create | Kind::Createsub | Kind::Unknown => self.dim(),
             // Broker-local: never sent to a tracer, shown like an unknown kind.
-            Kind::Reject
-            | Kind::Shutdown
-            | Kind::Attach
-            | Kind::Queuefull
-            | Kind::Observe
-            | Kind::Unobserve => self.dim(),
+            Kind::Reject | Kind::Shutdown | Kind::Attach | Kind::Observe | Kind::Unobserve => {
+                self.dim()
+            }
         }
     }
 }
@@ -121,7 +118,6 @@ pub fn kind_label(k: Kind) -> &'static str {
         | Kind::Reject
         | Kind::Shutdown
         | Kind::Attach
-        | Kind::Queuefull
         | Kind::Observe
         | Kind::Unobserve => "?",
     }

@@ -3,14 +3,22 @@
 //! stable. To add a rule: a file here with a `pub static INFO: RuleInfo` and
 //! a type implementing [`Rule`], then one line in [`catalogue`].
 //!
-//! May import: crate::analyze, crate::trace (the schema), serde_json, jiff.
+//! May import: crate::analyze, crate::trace (the schema), serde_json, jiff,
+//! strsim (edit distance for "did you mean").
 
 use super::{Rule, RuleInfo};
 
+mod client_to_client;
+mod dynamic_topics;
 mod large_payload;
 mod orphan_response;
 mod pending_at_close;
 mod unanswered_request;
+mod mixed_payload_types;
+mod no_subscribers;
+mod reconnect_storm;
+mod slow_consumer;
+mod stale_etid;
 
 /// A fresh instance of every rule, in catalogue order.
 pub fn catalogue() -> Vec<Box<dyn Rule>> {
@@ -19,6 +27,14 @@ pub fn catalogue() -> Vec<Box<dyn Rule>> {
         Box::new(unanswered_request::UnansweredRequest),
         Box::new(orphan_response::OrphanResponse),
         Box::new(pending_at_close::PendingAtClose),
+        Box::new(no_subscribers::NoSubscribers::default()),
+        Box::new(stale_etid::StaleEtid::default()),
+        Box::new(client_to_client::ClientToClient::default()),
+        Box::new(dynamic_topics::DynamicTopics::default()),
+        Box::new(large_payload::LargePayload),
+        Box::new(mixed_payload_types::MixedPayloadTypes::default()),
+        Box::new(reconnect_storm::ReconnectStorm::default()),
+        Box::new(slow_consumer::SlowConsumer::default()),
     ]
 }
 
@@ -41,6 +57,28 @@ pub(crate) fn only(name: &str) -> Vec<Box<dyn Rule>> {
         .collect();
     assert_eq!(rules.len(), 1, "no rule named {name}");
     rules
+}
+
+/// Feeds `events` straight to one rule (no world: it stays empty), for tests
+/// of a rule's own tables; returns what it reported.
+#[cfg(test)]
+pub(crate) fn observe_all(
+    rule: &mut dyn Rule,
+    events: impl IntoIterator<Item = crate::trace::schema::Event>,
+) -> Vec<super::Finding> {
+    let world = super::World::default();
+    let config = super::Config::default();
+    let mut sink = super::Sink::default();
+    let cx = super::Cx {
+        world: &world,
+        config: &config,
+        seq: 0,
+        now: None,
+    };
+    for e in events {
+        rule.observe(&cx, &e, &mut sink);
+    }
+    sink.found
 }
 
 #[cfg(test)]

@@ -290,8 +290,9 @@ async fn verbose_log_lines_are_pinned_for_every_kind_of_broker_event() {
             }
         }
     }
-    until(&mut rx, &mut log, line, "queue full").await;
+    // The message's own drop, then the receiver's miss (as the Mako hook orders them).
     until(&mut rx, &mut log, line, "drop").await;
+    until(&mut rx, &mut log, line, "queue full").await;
 
     // Client Disconnect, then shutdown closes the rest (in no set order).
     w.send(&Packet::Disconnect {
@@ -344,8 +345,8 @@ async fn verbose_log_lines_are_pinned_for_every_kind_of_broker_event() {
         format!(r#"connect etid={} uid="slow-reader" info="test" peer=127.0.0.1:* transport=raw+tls"#, slow_etid),
         format!(r#"subscribe etid={slow_etid} "Bulk" tid={q}"#),
         format!(r#"publish ptid=1 tid={q} subtid=0 60000 bytes to 1 receiver(s): "{x60}"…"#),
-        format!("queue full: etid={slow_etid} missed a message for tid={q} (1 so far)"),
         format!("drop ptid=1 tid={q} subtid=0 60000 bytes (no subscriber could take it (queue full or closing))"),
+        format!("queue full: etid={slow_etid} missed a message for tid={q} (1 so far)"),
         format!(r#"close etid={ws} uid="ws-client" reason=client sent Disconnect"#),
         "shutdown: maintenance window".into(),
     ];
