@@ -8,10 +8,22 @@
 use super::{Rule, RuleInfo};
 
 mod large_payload;
+mod literal_self_topic;
+mod mqtt_wildcard;
+mod ready_before_subscribed;
+mod sent_before_ready;
+mod unregistered_subtopic;
 
 /// A fresh instance of every rule, in catalogue order.
 pub fn catalogue() -> Vec<Box<dyn Rule>> {
-    vec![Box::new(large_payload::LargePayload)]
+    vec![
+        Box::new(large_payload::LargePayload),
+        Box::new(sent_before_ready::SentBeforeReady::default()),
+        Box::new(ready_before_subscribed::ReadyBeforeSubscribed::default()),
+        Box::new(unregistered_subtopic::UnregisteredSubtopic::default()),
+        Box::new(mqtt_wildcard::MqttWildcard),
+        Box::new(literal_self_topic::LiteralSelfTopic),
+    ]
 }
 
 /// Every rule's catalogue entry, in catalogue order.
