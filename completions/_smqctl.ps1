@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('broker', 'broker', [CompletionResultType]::ParameterValue, 'Run the embedded SMQ broker (WebSocket and raw transport on one port)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Show what a broker does: publishes, drops, denials, connects, closes (live)')
+            [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Find what is wrong in an SMQ app: rules over a broker''s trace (live or a file)')
             [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Watch broker trace events live: table, detail, filters, stats, export')
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
@@ -288,6 +289,53 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--expect-none', '--expect-none', [CompletionResultType]::ParameterName, 'Success is no event: exit 0 when none matched within --timeout, 1 at the first that does (CI: `--drops -W 10s --expect-none`); implies --no-fallback')
             [CompletionResult]::new('--no-fallback', '--no-fallback', [CompletionResultType]::ParameterName, 'When no tracer answers: exit 4 instead of falling back')
             [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'Exit when the connection drops instead of reconnecting')
+            [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
+            [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'smqctl;analyze' {
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
+            [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'Payload bytes kept in each event''s preview (at most 32768)')
+            [CompletionResult]::new('--attach-timeout', '--attach-timeout', [CompletionResultType]::ParameterName, 'How long to wait for the broker''s tracer to answer before falling back')
+            [CompletionResult]::new('--fallback-topic', '--fallback-topic', [CompletionResultType]::ParameterName, 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Analyze this NDJSON file (`trace --format json` output, a TUI export) instead of a live broker')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Analyze this NDJSON file (`trace --format json` output, a TUI export) instead of a live broker')
+            [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Print a rule''s documentation (what, why it breaks apps, fix, example) and exit')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Output format (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit 1 when a finding at or above this severity was made [default: error]')
+            [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Turn a rule off (repeatable)')
+            [CompletionResult]::new('--deny', '--deny', [CompletionResultType]::ParameterName, 'Raise a rule''s findings to error (repeatable)')
+            [CompletionResult]::new('--reply-timeout', '--reply-timeout', [CompletionResultType]::ParameterName, 'unanswered-request: how long a request may wait for its reply [default: 5s]')
+            [CompletionResult]::new('--ready', '--ready', [CompletionResultType]::ParameterName, 'The ready message''s sub-topic [default: any sub-topic ending in Ready]')
+            [CompletionResult]::new('--large', '--large', [CompletionResultType]::ParameterName, 'large-payload: payloads over this many bytes [default: 16384]')
+            [CompletionResult]::new('--storm', '--storm', [CompletionResultType]::ParameterName, 'reconnect-storm: connects by one UID per minute above this [default: 10]')
+            [CompletionResult]::new('--dynamic-topics', '--dynamic-topics', [CompletionResultType]::ParameterName, 'dynamic-topics: topics created by one client and used once, above this [default: 20]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Live: stop after this long and print the summary')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Live: stop after this long and print the summary')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
+            [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
+            [CompletionResult]::new('--info', '--info', [CompletionResultType]::ParameterName, 'Info text sent in Connect (the broker''s authenticate hook sees it)')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed')
+            [CompletionResult]::new('--credentials-cmd', '--credentials-cmd', [CompletionResultType]::ParameterName, 'Compute credentials with this shell command after the broker''s Init, like an RTL client''s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Trust only the CA certificates in this PEM file (wss://, https://); the broker''s name and the certificate''s dates are still checked')
+            [CompletionResult]::new('--pin-cert', '--pin-cert', [CompletionResultType]::ParameterName, 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for mutual TLS; needs --key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key (PEM) of --cert')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)')
+            [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
+            [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--rules', '--rules', [CompletionResultType]::ParameterName, 'List the rules (name, severity, what each finds) and exit')
+            [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'Live: exit when the connection drops instead of reconnecting')
             [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
             [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
@@ -746,6 +794,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('broker', 'broker', [CompletionResultType]::ParameterValue, 'Run the embedded SMQ broker (WebSocket and raw transport on one port)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI')
             [CompletionResult]::new('trace', 'trace', [CompletionResultType]::ParameterValue, 'Show what a broker does: publishes, drops, denials, connects, closes (live)')
+            [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Find what is wrong in an SMQ app: rules over a broker''s trace (live or a file)')
             [CompletionResult]::new('tui', 'tui', [CompletionResultType]::ParameterValue, 'Watch broker trace events live: table, detail, filters, stats, export')
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
@@ -776,6 +825,9 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             break
         }
         'smqctl;help;trace' {
+            break
+        }
+        'smqctl;help;analyze' {
             break
         }
         'smqctl;help;tui' {

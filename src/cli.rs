@@ -67,6 +67,8 @@ pub enum Command {
     Demo(crate::commands::demo::DemoArgs),
     /// Show what a broker does: publishes, drops, denials, connects, closes (live)
     Trace(crate::commands::trace::TraceArgs),
+    /// Find what is wrong in an SMQ app: rules over a broker's trace (live or a file)
+    Analyze(Box<crate::commands::analyze::AnalyzeArgs>),
     /// Write the broker-side trace hook (Lua, for Mako Server / BAS apps)
     #[command(subcommand)]
     Hook(crate::commands::hook::HookCommand),
@@ -152,6 +154,7 @@ impl Command {
             Command::Shell(a) => slots(&mut a.conn, Some(&mut a.format)),
             Command::Trace(a) => slots(&mut a.conn, None),
             Command::Tui(a) => slots(&mut a.conn, None),
+            Command::Analyze(a) => slots(&mut a.conn, None),
             // A simulated device's UID comes from its scenario (`simulate`
             // refuses --uid); a profile's `uid` is for one-connection commands.
             Command::Simulate(a) => Some(profile::Slots {

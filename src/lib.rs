@@ -27,9 +27,11 @@
 //!   ([`broker::handlers`]).
 //! - Engines (plain config in, plain results out; never clap types):
 //!   [`fleet`] the simulated devices ([`fleet::run_fleet`] is the in-process
-//!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`.
+//!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`,
+//!   [`analyze`] the rules over trace events (`smqctl analyze`, the TUI's Findings).
 //! - [`output`]: payload rendering shared by every command (pretty, json, raw,
-//!   hex; colour only on a terminal).
+//!   hex; colour only on a terminal); [`output::findings`]: how an analyzer
+//!   finding and summary read.
 //! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
 //!   as a pure function of the state (no terminal I/O; `commands::tui` runs it).
 //! - [`args`]: flag groups shared by several commands (GlobalArgs, ConnectArgs →

@@ -8,6 +8,8 @@
 //! May import: `client` (Message), `protocol` (SERVER_ETID), `text`, clap
 //! (ValueEnum for the format flags), serde_json, base64, jiff.
 
+pub mod findings;
+
 use std::io::{self, IsTerminal, Write};
 use std::time::SystemTime;
 

@@ -73,6 +73,54 @@ pub struct Profile {
     /// pretty, json, raw or hex: the default `--format` of sub, rpc, serve, shell.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    /// `[profile.NAME.analyze]`: `smqctl analyze`'s settings under this profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analyze: Option<AnalyzeKeys>,
+}
+
+/// `smqctl analyze`'s settings, as a profile's `[profile.NAME.analyze]` table
+/// or an `analyze.toml` file: each key is the flag of the same name
+/// (`reply_timeout = "2s"`, `allow = ["client-to-client"]`). Values are kept
+/// as written; the command checks them (a bad one is a usage error naming
+/// where it came from).
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyzeKeys {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub large: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storm: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_topics: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_on: Option<String>,
+}
+
+/// The `[analyze]` settings of profile `name` (None when it has none).
+pub fn analyze_keys(name: &str) -> Result<Option<AnalyzeKeys>, ProfileError> {
+    let path = config_path()?;
+    let file = load(&path)?;
+    Ok(find(&file, name, &path)?.analyze)
+}
+
+/// An `analyze.toml` file (a missing file is None).
+pub fn load_analyze_file(path: &Path) -> Result<Option<AnalyzeKeys>, ProfileError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err(format!("cannot read {}: {e}", path.display()))),
+    };
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e| err(format!("invalid {}: {e}", path.display())))
 }
 
 impl Profile {

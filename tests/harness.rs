@@ -504,3 +504,88 @@ pub fn assert_times_rounded(v: &serde_json::Value) {
     }
     walk(v, None, "");
 }
+
+/// The UID of [`Recording::stop`]'s marker client: its connect and close end
+/// a recording, and analyze tests leave it out of what they check.
+pub const MARKER_UID: &str = "zz-marker-0001";
+
+/// `smqctl trace -F json` into a file while a test reproduces a mistake with
+/// real clients: [`Recording::stop`] waits until every event before it is in
+/// the file (a marker client's close is the last line), then the test runs
+/// `smqctl analyze --file` on it ([`analyze_file`]).
+pub struct Recording {
+    tracer: Running,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Recording {
+    /// Attached to the broker at `url` (its "attached" line seen).
+    pub fn start(url: &str) -> Recording {
+        let mut cmd = smqctl();
+        cmd.args(["trace", "--format", "json", "--url", url]);
+        let mut tracer = Running::spawn(&mut cmd);
+        tracer.stderr_line("attached to the broker's tracer");
+        Recording {
+            tracer,
+            url: url.to_string(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// Ends the recording after everything done so far; returns the file.
+    pub fn stop(mut self) -> Recorded {
+        // Connects, then closes at its -W: two events no rule reports.
+        let _ = run(smqctl()
+            .args(["sub", "self", "-W", "50ms", "--uid", MARKER_UID, "--url"])
+            .arg(&self.url));
+        let mut lines = Vec::new();
+        loop {
+            let l = self.tracer.stdout_line();
+            let done = l.contains("\"close\"") && l.contains(MARKER_UID);
+            lines.push(l);
+            if done {
+                break;
+            }
+        }
+        self.tracer.interrupt();
+        let path = self.dir.path().join("trace.ndjson");
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write the recording");
+        Recorded {
+            path,
+            _dir: self.dir,
+        }
+    }
+}
+
+/// A finished [`Recording`]: the file (removed with this value).
+pub struct Recorded {
+    pub path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// `smqctl analyze --file PATH -F json ARGS`: its findings (without the
+/// marker's), its summary line, and the whole output (for the exit code).
+pub fn analyze_file(
+    path: &std::path::Path,
+    args: &[&str],
+) -> (Vec<serde_json::Value>, serde_json::Value, Output) {
+    let out = run(smqctl()
+        .args(["analyze", "-F", "json", "--file"])
+        .arg(path)
+        .args(args));
+    let mut lines = json_lines(&out);
+    let summary = lines.pop().unwrap_or_else(|| {
+        panic!(
+            "no output from analyze (exit {:?}): {}",
+            out.status.code(),
+            text(&out.stderr)
+        )
+    });
+    assert_eq!(summary["type"], "summary", "the last line is the summary");
+    let findings = lines
+        .into_iter()
+        .filter(|f| !f.to_string().contains(MARKER_UID))
+        .collect();
+    (findings, summary, out)
+}

@@ -683,6 +683,87 @@ impl Analyzer {
     }
 }
 
+/// Findings of one rule in a [`Summary`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RuleTally {
+    /// Distinct findings.
+    pub findings: u64,
+    /// Occurrences (the sum of their counts).
+    pub count: u64,
+}
+
+/// One finding's final state in a [`Summary`]: live output prints a finding
+/// when it is first made, so its final count and last time are here.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FinalCount {
+    /// The finding's index in [`Analyzer::findings`] (its `id` in output).
+    pub id: usize,
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub count: u64,
+    pub last_ts: String,
+}
+
+/// What a run found, in numbers (the `{"type":"summary"}` line).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Events fed.
+    pub events: u64,
+    /// Distinct findings by severity (every severity present, 0 when none).
+    pub by_severity: std::collections::BTreeMap<Severity, u64>,
+    /// Findings by rule (rules that found something).
+    pub by_rule: std::collections::BTreeMap<&'static str, RuleTally>,
+    /// Findings not kept once [`MAX_FINDINGS`] were (counted only).
+    pub suppressed: u64,
+    /// Every finding's final count.
+    pub findings: Vec<FinalCount>,
+}
+
+impl Summary {
+    /// Whether a finding at `level` or above was made.
+    pub fn any_at_or_above(&self, level: Severity) -> bool {
+        self.by_severity.iter().any(|(s, n)| *s >= level && *n > 0)
+    }
+
+    /// Distinct findings kept.
+    pub fn total(&self) -> u64 {
+        self.by_severity.values().sum()
+    }
+}
+
+impl Analyzer {
+    /// The numbers so far (call after [`Analyzer::finish`] for the final ones).
+    pub fn summary(&self) -> Summary {
+        let mut by_severity = std::collections::BTreeMap::new();
+        for s in [Severity::Info, Severity::Warning, Severity::Error] {
+            by_severity.insert(s, 0);
+        }
+        let mut by_rule: std::collections::BTreeMap<&'static str, RuleTally> =
+            std::collections::BTreeMap::new();
+        let mut findings = Vec::with_capacity(self.findings.len());
+        for (id, f) in self.findings.iter().enumerate() {
+            *by_severity.entry(f.severity).or_default() += 1;
+            let t = by_rule.entry(f.rule).or_default();
+            t.findings += 1;
+            t.count += f.count;
+            findings.push(FinalCount {
+                id,
+                rule: f.rule,
+                severity: f.severity,
+                count: f.count,
+                last_ts: f.last_ts.clone(),
+            });
+        }
+        Summary {
+            events: self.events,
+            by_severity,
+            by_rule,
+            suppressed: self.suppressed,
+            findings,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::fixture::Fx;

@@ -7,6 +7,7 @@
 //! May import: everything below it (args, exit, profile, output, trace, broker,
 //! client, protocol, the leaves). Never `cli`.
 
+pub mod analyze;
 pub mod bench;
 pub mod broker;
 pub mod demo;

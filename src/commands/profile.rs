@@ -136,6 +136,7 @@ pub fn run(cmd: ProfileCommand) -> Result<u8> {
                 key: absolute(a.key),
                 insecure: a.insecure.then_some(true),
                 format: a.format.map(|f| format!("{f:?}").to_lowercase()),
+                analyze: None,
             };
             p.validate(&a.name)?;
             file.profile.insert(a.name.clone(), p);
