@@ -1,7 +1,7 @@
 //! `ready-before-subscribed`: a client sent its ready message and subscribed
 //! (or registered a `self` sub-topic) afterwards: the barrier was broken.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::analyze::{ClientRef, Cx, Finding, MAX_TOPICS, Rule, RuleInfo, Severity, Sink, trim};
 use crate::trace::schema::{Client, DestType, Event, Kind};
@@ -22,7 +22,9 @@ about to send with that sub-topic, so a sub-topic registered after the ready
 message counts only once a direct message arrives on it, and not when the
 client sends with it first, nor when the message answers something the client
 sent after registering it (a response handler installed just before its
-request is fine).
+request is fine). A registration that comes after a direct message on that
+sub-topic already arrived (after the ready message) is reported at once: that
+message found no handler.
 
 Why it breaks apps: the ready message is a barrier. It tells the broker that
 every subscription and every `self` handler exists, so the broker starts
@@ -62,8 +64,13 @@ struct Late {
 struct Conn {
     /// The ready message, once sent.
     ready: Option<Event>,
+    /// Sub-topic IDs registered before it (in time).
+    early: HashSet<u32>,
     /// Sub-topic ID → its late registration.
     late: HashMap<u32, Late>,
+    /// Sub-topic ID → the first direct message on it after the ready message,
+    /// while the client starts up (a registration after it comes too late).
+    received: HashMap<u32, Event>,
     /// ETID → arrival index of the client's latest direct message to it.
     spoke: HashMap<u32, u64>,
 }
@@ -125,7 +132,31 @@ impl Rule for ReadyBeforeSubscribed {
                 let (Some(c), Some(subtid)) = (self.conns.get_mut(&from.etid), ev.subtid) else {
                     return;
                 };
-                if c.ready.as_ref().is_some_and(|r| in_startup(r, ev)) && c.late.len() < MAX_LATE {
+                let Some(ready) = c.ready.as_ref() else {
+                    if c.early.len() < MAX_LATE {
+                        c.early.insert(subtid);
+                    }
+                    return;
+                };
+                if !in_startup(ready, ev) || c.early.contains(&subtid) {
+                    return;
+                }
+                if let Some(msg) = c.received.remove(&subtid) {
+                    let name = ev.subtopic.clone().unwrap_or_else(|| format!("#{subtid}"));
+                    let f = Finding::new(&INFO, format!("subtopic\u{0}{name}"), &msg)
+                        .since(&ready.ts)
+                        .evidence(ev)
+                        .message(format!(
+                            "{} registered `{name}` after sending `{}`, and after a `{name}` \
+                             message had come: that message found no handler",
+                            ClientRef::of(from).label(),
+                            ready.subtopic.as_deref().unwrap_or("ready"),
+                        ))
+                        .subtopic(name);
+                    let mut f = with_ready(f, from, ready);
+                    f.last_ts = ev.ts.clone();
+                    out.push(f);
+                } else if c.late.len() < MAX_LATE {
                     c.late.entry(subtid).or_insert(Late {
                         createsub: trim(ev),
                         seq: cx.seq,
@@ -162,6 +193,13 @@ impl Rule for ReadyBeforeSubscribed {
                     return;
                 };
                 let Some(late) = c.late.remove(&s) else {
+                    if let Some(ready) = &c.ready
+                        && in_startup(ready, ev)
+                        && !c.early.contains(&s)
+                        && c.received.len() < MAX_LATE
+                    {
+                        c.received.entry(s).or_insert_with(|| trim(ev));
+                    }
                     return;
                 };
                 // An answer to what the client sent after registering the handler.
@@ -278,6 +316,27 @@ mod tests {
     }
 
     #[test]
+    fn a_self_handler_registered_after_its_first_message_came_is_found_at_once() {
+        let mut fx = Fx::new();
+        let events = [
+            fx.connect(5, "charger-00001"),
+            fx.direct(5, 1, Some("DeviceReady"), "{}"),
+            fx.direct(1, 5, Some("SetCharger"), r#"{"On":true}"#),
+            fx.createsub(5, "SetCharger"),
+        ];
+        let found = found(&events);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let f = &found[0];
+        assert_eq!(f.subtopic.as_deref(), Some("SetCharger"));
+        assert_eq!(f.evidence.len(), 3);
+        assert_eq!(f.evidence[1].subtopic.as_deref(), Some("SetCharger"));
+        assert_eq!(f.evidence[2].kind, crate::trace::schema::Kind::Createsub);
+        assert_eq!(f.first_ts, events[1].ts);
+        assert_eq!(f.last_ts, events[3].ts);
+        assert!(f.message.contains("found no handler"), "{}", f.message);
+    }
+
+    #[test]
     fn a_sub_topic_registered_after_ready_to_send_with_is_not_found() {
         // The common false positive: a createsub after ready that is for a
         // report the client sends, not for a handler.
@@ -322,6 +381,20 @@ mod tests {
         events.push(fx.subscribe(5, 101, "Alarms"));
         events.push(fx.createsub(5, "AlarmDetail"));
         events.push(fx.direct(1, 5, Some("AlarmDetail"), "{}"));
+        assert!(found(&events).is_empty(), "{:#?}", found(&events));
+    }
+
+    #[test]
+    fn a_handler_registered_before_ready_and_again_after_it_is_not_found() {
+        let mut fx = Fx::new();
+        let events = [
+            fx.connect(5, "charger-00001"),
+            fx.createsub(5, "SetCharger"),
+            fx.direct(5, 1, Some("DeviceReady"), "{}"),
+            fx.direct(1, 5, Some("SetCharger"), "{}"),
+            fx.createsub(5, "SetCharger"),
+            fx.direct(1, 5, Some("SetCharger"), "{}"),
+        ];
         assert!(found(&events).is_empty(), "{:#?}", found(&events));
     }
 
