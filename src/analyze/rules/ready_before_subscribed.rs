@@ -53,6 +53,9 @@ start-up window exact only to a second.",
 pub const STARTUP: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
 /// Sub-topics registered after ready, kept per client until used.
 const MAX_LATE: usize = 32;
+/// ETIDs a client spoke to, kept per client (beyond, every message it gets
+/// is taken as an answer: nothing is reported).
+const MAX_SPOKE: usize = 1024;
 
 /// A sub-topic registered after the ready message, not used yet.
 struct Late {
@@ -173,7 +176,9 @@ impl Rule for ReadyBeforeSubscribed {
                     return;
                 };
                 if let Some(c) = self.conns.get_mut(&from.etid) {
-                    c.spoke.insert(to, cx.seq);
+                    if c.spoke.len() < MAX_SPOKE || c.spoke.contains_key(&to) {
+                        c.spoke.insert(to, cx.seq);
+                    }
                     if let Some(s) = ev.subtid {
                         // It sends with it: the registration was for sending.
                         c.late.remove(&s);
@@ -203,7 +208,9 @@ impl Rule for ReadyBeforeSubscribed {
                     return;
                 };
                 // An answer to what the client sent after registering the handler.
-                if c.spoke.get(&from.etid).is_some_and(|at| *at > late.seq) {
+                if c.spoke.len() >= MAX_SPOKE
+                    || c.spoke.get(&from.etid).is_some_and(|at| *at > late.seq)
+                {
                     return;
                 }
                 let Some(ready) = c.ready.as_ref() else {

@@ -45,6 +45,9 @@ may have come before the attach.",
 
 /// Distinct pre-ready (sender, sub-topic) pairs kept per client.
 const MAX_PENDING: usize = 8;
+/// ETIDs a client spoke to, kept per client (beyond, it is taken as having
+/// spoken to everyone: nothing it gets is reported).
+const MAX_SPOKE: usize = 1024;
 
 /// Messages one client got before its ready message, by (sender, sub-topic).
 struct Early {
@@ -98,7 +101,9 @@ impl Rule for SentBeforeReady {
                 let Some(to) = direct_to(ev) else { return };
                 // The sender's side: what it said, and whether it is its ready.
                 if let Some(c) = self.conns.get_mut(&from.etid) {
-                    c.spoke_to.insert(to);
+                    if c.spoke_to.len() < MAX_SPOKE {
+                        c.spoke_to.insert(to);
+                    }
                     let ready = ev
                         .subtopic
                         .as_deref()
@@ -117,7 +122,7 @@ impl Rule for SentBeforeReady {
                 let Some(c) = self.conns.get_mut(&to) else {
                     return;
                 };
-                if c.ready || c.spoke_to.contains(&from.etid) {
+                if c.ready || c.spoke_to.len() >= MAX_SPOKE || c.spoke_to.contains(&from.etid) {
                     return;
                 }
                 if let Some(e) = c

@@ -38,11 +38,17 @@ earlier event), which Mako never sends. Candidates seen before that proof are he
 (up to 64) and reported once it comes; the embedded broker gives the proof as soon \
 as two clients register the same name. Clients listed in a snapshot are not judged \
 (their registrations came before the attach), nor clients that registered no \
-sub-topic at all (they may take every direct message in one handler).",
+sub-topic at all (they may take every direct message in one handler). Memory: \
+the registrations of up to 10,000 UIDs, 64 sub-topics each (beyond that a client \
+is not judged).",
 };
 
 /// Findings held until the source is known to report every registration.
 const MAX_HELD: usize = 64;
+/// UIDs whose registrations are remembered (later ones are not judged).
+const MAX_UIDS: usize = 10_000;
+/// Sub-topics remembered per UID (one with more is not judged).
+const MAX_PER_UID: usize = 64;
 
 #[derive(Default)]
 pub struct UnregisteredSubtopic {
@@ -96,8 +102,11 @@ impl Rule for UnregisteredSubtopic {
             }
             self.learn(subtid);
             let key = who(from.uid.as_deref(), from.etid);
-            if self.registered.len() < MAX_TOPICS || self.registered.contains_key(&key) {
-                self.registered.entry(key).or_default().insert(subtid);
+            if self.registered.len() < MAX_UIDS || self.registered.contains_key(&key) {
+                let own = self.registered.entry(key).or_default();
+                if own.len() < MAX_PER_UID {
+                    own.insert(subtid);
+                }
             }
             return;
         }
@@ -117,7 +126,7 @@ impl Rule for UnregisteredSubtopic {
         let Some(own) = self
             .registered
             .get(&who(receiver.uid.as_deref(), to.tid))
-            .filter(|r| !r.is_empty())
+            .filter(|r| !r.is_empty() && r.len() < MAX_PER_UID)
         else {
             return;
         };
