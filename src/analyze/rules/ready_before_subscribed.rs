@@ -406,6 +406,108 @@ mod tests {
     }
 
     #[test]
+    fn late_registrations_received_and_early_ones_are_kept_up_to_max_late() {
+        let max = super::MAX_LATE;
+        // Late registrations: MAX_LATE kept, so MAX_LATE findings.
+        let mut fx = Fx::new();
+        let mut events = vec![
+            fx.connect(5, "charger-00001"),
+            fx.direct(5, 1, Some("DeviceReady"), "{}"),
+        ];
+        for i in 0..=max {
+            events.push(fx.createsub(5, &format!("Cmd{i}")));
+        }
+        for i in 0..=max {
+            events.push(fx.direct(1, 5, Some(&format!("Cmd{i}")), "{}"));
+        }
+        assert_eq!(found(&events).len(), max, "late");
+        // Messages before their registration: MAX_LATE remembered.
+        let mut fx = Fx::new();
+        let mut events = vec![
+            fx.connect(5, "charger-00001"),
+            fx.direct(5, 1, Some("DeviceReady"), "{}"),
+        ];
+        for i in 0..=max {
+            events.push(fx.direct(1, 5, Some(&format!("Cmd{i}")), "{}"));
+        }
+        for i in 0..=max {
+            events.push(fx.createsub(5, &format!("Cmd{i}")));
+        }
+        assert_eq!(found(&events).len(), max, "received");
+        // Early registrations: MAX_LATE remembered, the one past it is not,
+        // so registering it again after ready (after its message) is found.
+        let mut fx = Fx::new();
+        let mut events = vec![fx.connect(5, "charger-00001")];
+        for i in 0..=max {
+            events.push(fx.createsub(5, &format!("Cmd{i}")));
+        }
+        events.push(fx.direct(5, 1, Some("DeviceReady"), "{}"));
+        for i in [0, max - 1, max] {
+            events.push(fx.direct(1, 5, Some(&format!("Cmd{i}")), "{}"));
+            events.push(fx.createsub(5, &format!("Cmd{i}")));
+        }
+        let found = found(&events);
+        let subs: Vec<_> = found.iter().filter_map(|f| f.subtopic.clone()).collect();
+        assert_eq!(subs, [format!("Cmd{max}")], "early");
+    }
+
+    #[test]
+    fn a_client_that_spoke_to_max_spoke_etids_is_taken_as_answered() {
+        for spoke in [super::MAX_SPOKE - 1, super::MAX_SPOKE] {
+            let mut fx = Fx::new();
+            let mut events = vec![
+                fx.connect(5, "browser-0001"),
+                fx.direct(5, 1, Some("ClientReady"), "{}"),
+                fx.createsub(5, "Push"),
+            ];
+            for to in 0..spoke as u32 - 1 {
+                events.push(fx.direct(5, 10_000 + to, None, "{}"));
+            }
+            events.push(fx.direct(1, 5, Some("Push"), "{}"));
+            let n = found(&events).len();
+            assert_eq!(n, usize::from(spoke < super::MAX_SPOKE), "spoke to {spoke}");
+        }
+    }
+
+    #[test]
+    fn clients_past_the_cap_are_not_tracked_and_a_reconnect_at_the_cap_starts_over() {
+        use crate::analyze::MAX_TOPICS;
+        let mut fx = Fx::new();
+        let mut events = Vec::with_capacity(MAX_TOPICS + 8);
+        for etid in 0..=MAX_TOPICS as u32 {
+            events.push(fx.connect(10 + etid, "c-000001"));
+        }
+        let last = 10 + MAX_TOPICS as u32;
+        events.push(fx.direct(last, 1, Some("DeviceReady"), "{}"));
+        events.push(fx.subscribe(last, 100, "Past"));
+        // A tracked one reconnects at the cap: its barrier starts over.
+        events.push(fx.direct(10, 1, Some("DeviceReady"), "{}"));
+        events.push(fx.connect(10, "c-000001"));
+        events.push(fx.subscribe(10, 101, "Before"));
+        events.push(fx.direct(10, 1, Some("DeviceReady"), "{}"));
+        events.push(fx.subscribe(10, 102, "After"));
+        let found = found(&events);
+        let topics: Vec<_> = found.iter().filter_map(|f| f.topic.as_deref()).collect();
+        assert_eq!(topics, ["After"]);
+    }
+
+    #[test]
+    fn the_start_up_window_ends_at_ten_seconds_exactly() {
+        let mut fx = Fx::new();
+        let mut events = vec![
+            fx.connect(5, "browser-0001"),
+            fx.direct(5, 1, Some("ClientReady"), "{}"),
+        ];
+        // The fixture's clock moves 0.1 s per event: 9.9 + 0.1 = 10 s after.
+        fx.advance(9.9);
+        events.push(fx.subscribe(5, 100, "AtTen"));
+        events.push(fx.subscribe(5, 101, "Later"));
+        let found = found(&events);
+        let topics: Vec<_> = found.iter().filter_map(|f| f.topic.as_deref()).collect();
+        assert_eq!(topics, ["AtTen"]);
+    }
+
+    #[test]
     fn a_reconnect_starts_the_barrier_again() {
         let mut fx = Fx::new();
         let events = [

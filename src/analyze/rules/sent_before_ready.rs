@@ -337,6 +337,54 @@ mod tests {
     }
 
     #[test]
+    fn a_client_keeps_at_most_max_pending_early_pairs() {
+        let mut fx = Fx::new();
+        let mut events = vec![fx.connect(5, "charger-00001")];
+        for i in 0..=super::MAX_PENDING {
+            events.push(fx.direct(1, 5, Some(&format!("Init{i}")), "{}"));
+        }
+        events.push(fx.direct(5, 1, Some("DeviceReady"), "{}"));
+        assert_eq!(found(&events).len(), super::MAX_PENDING);
+    }
+
+    #[test]
+    fn a_client_that_spoke_to_max_spoke_etids_is_taken_as_answered() {
+        for spoke in [super::MAX_SPOKE - 1, super::MAX_SPOKE] {
+            let mut fx = Fx::new();
+            let mut events = vec![fx.connect(5, "browser-0001")];
+            for to in 0..spoke as u32 {
+                events.push(fx.direct(5, 10_000 + to, Some("Hello"), "{}"));
+            }
+            events.push(fx.direct(1, 5, Some("Init"), "{}"));
+            events.push(fx.direct(5, 1, Some("ClientReady"), "{}"));
+            let n = found(&events).len();
+            assert_eq!(n, usize::from(spoke < super::MAX_SPOKE), "spoke to {spoke}");
+        }
+    }
+
+    #[test]
+    fn clients_past_the_cap_are_not_tracked_and_a_reconnect_at_the_cap_starts_over() {
+        use crate::analyze::MAX_TOPICS;
+        let mut fx = Fx::new();
+        let mut events = Vec::with_capacity(MAX_TOPICS + 8);
+        for etid in 0..=MAX_TOPICS as u32 {
+            events.push(fx.connect(10 + etid, "c-000001"));
+        }
+        let last = 10 + MAX_TOPICS as u32;
+        // The one past the cap: not tracked, never reported.
+        events.push(fx.direct(1, last, Some("Init"), "{}"));
+        events.push(fx.direct(last, 1, Some("DeviceReady"), "{}"));
+        // A tracked one that was ready reconnects at the cap: judged again.
+        events.push(fx.direct(10, 1, Some("DeviceReady"), "{}"));
+        events.push(fx.connect(10, "c-000001"));
+        events.push(fx.direct(1, 10, Some("Again"), "{}"));
+        events.push(fx.direct(10, 1, Some("DeviceReady"), "{}"));
+        let found = found(&events);
+        let subs: Vec<_> = found.iter().filter_map(|f| f.subtopic.as_deref()).collect();
+        assert_eq!(subs, ["Again"]);
+    }
+
+    #[test]
     fn clients_from_a_snapshot_are_not_judged() {
         let mut fx = Fx::new();
         let snap = crate::trace::schema::Snapshot {

@@ -292,6 +292,62 @@ mod tests {
     }
 
     #[test]
+    fn at_most_max_held_candidates_wait_for_the_proof() {
+        let mut fx = Fx::new();
+        let mut events = vec![
+            fx.connect(5, "charger-00001"),
+            fx.createsub(5, "SetCharger"),
+        ];
+        for i in 0..=super::MAX_HELD {
+            events.push(fx.direct(1, 5, Some(&format!("Typo{i}")), "{}"));
+        }
+        events.push(fx.createsub(5, "SetCharger"));
+        assert_eq!(found(&events).len(), super::MAX_HELD);
+    }
+
+    #[test]
+    fn a_client_with_max_per_uid_registrations_is_not_judged() {
+        for n in [
+            super::MAX_PER_UID - 1,
+            super::MAX_PER_UID,
+            super::MAX_PER_UID + 1,
+        ] {
+            let mut fx = Fx::new();
+            let mut events = vec![fx.connect(5, "charger-00001")];
+            for i in 0..n {
+                events.push(fx.createsub(5, &format!("Cmd{i}")));
+            }
+            events.push(fx.createsub(5, "Cmd0"));
+            events.push(fx.direct(1, 5, Some("Typo"), "{}"));
+            let got = found(&events).len();
+            assert_eq!(
+                got,
+                usize::from(n < super::MAX_PER_UID),
+                "{n} registrations"
+            );
+        }
+    }
+
+    #[test]
+    fn uids_past_the_cap_are_not_judged() {
+        let mut fx = Fx::new();
+        let mut events = Vec::new();
+        for i in 0..=super::MAX_UIDS as u32 {
+            events.push(fx.connect(10 + i, &format!("c-{i:06}")));
+            events.push(fx.createsub(10 + i, "SetCharger"));
+        }
+        let last = 10 + super::MAX_UIDS as u32;
+        events.push(fx.direct(1, last, Some("Typo"), "{}"));
+        events.push(fx.direct(1, 10, Some("Typo2"), "{}"));
+        // One already known registers more at the cap: still remembered.
+        events.push(fx.createsub(11, "Other"));
+        events.push(fx.direct(1, 11, Some("Other"), "{}"));
+        let found = found(&events);
+        let subs: Vec<_> = found.iter().filter_map(|f| f.subtopic.as_deref()).collect();
+        assert_eq!(subs, ["Typo2"]);
+    }
+
+    #[test]
     fn registrations_of_an_earlier_session_of_the_same_uid_count() {
         // A client library keeps its sub-topic IDs over a reconnect and does
         // not register them again.
