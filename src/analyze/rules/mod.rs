@@ -10,14 +10,20 @@ use super::{Rule, RuleInfo};
 mod large_payload;
 mod literal_self_topic;
 mod mqtt_wildcard;
+mod orphan_response;
+mod pending_at_close;
 mod ready_before_subscribed;
 mod sent_before_ready;
+mod unanswered_request;
 mod unregistered_subtopic;
 
 /// A fresh instance of every rule, in catalogue order.
 pub fn catalogue() -> Vec<Box<dyn Rule>> {
     vec![
         Box::new(large_payload::LargePayload),
+        Box::new(unanswered_request::UnansweredRequest),
+        Box::new(orphan_response::OrphanResponse),
+        Box::new(pending_at_close::PendingAtClose),
         Box::new(sent_before_ready::SentBeforeReady::default()),
         Box::new(ready_before_subscribed::ReadyBeforeSubscribed::default()),
         Box::new(unregistered_subtopic::UnregisteredSubtopic::default()),
