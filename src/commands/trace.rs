@@ -286,6 +286,9 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                     }
                     if args.count.is_some_and(|n| counted >= n) {
                         source.abort();
+                        if let Some(f) = &mut findings {
+                            f.finish(&mut out)?;
+                        }
                         return Ok(exit::OK);
                     }
                 }
