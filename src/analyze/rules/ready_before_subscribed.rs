@@ -508,6 +508,34 @@ mod tests {
     }
 
     #[test]
+    fn a_report_before_the_ready_message_does_not_open_the_window() {
+        let mut fx = Fx::new();
+        let events = [
+            fx.connect(5, "charger-00001"),
+            fx.direct(5, 1, Some("ChargerState"), "{}"),
+            fx.subscribe(5, 100, "DeviceState"),
+            fx.direct(5, 1, Some("DeviceReady"), "{}"),
+        ];
+        assert!(found(&events).is_empty(), "{:#?}", found(&events));
+    }
+
+    #[test]
+    fn closed_clients_free_their_place_in_the_table() {
+        use crate::analyze::MAX_TOPICS;
+        let mut fx = Fx::new();
+        let mut events = Vec::with_capacity(2 * MAX_TOPICS + 8);
+        for etid in 0..MAX_TOPICS as u32 {
+            events.push(fx.connect(10 + etid, "c-000001"));
+            events.push(fx.close(10 + etid, "gone"));
+        }
+        let next = 10 + MAX_TOPICS as u32;
+        events.push(fx.connect(next, "c-000001"));
+        events.push(fx.direct(next, 1, Some("DeviceReady"), "{}"));
+        events.push(fx.subscribe(next, 100, "Late"));
+        assert_eq!(found(&events).len(), 1);
+    }
+
+    #[test]
     fn a_reconnect_starts_the_barrier_again() {
         let mut fx = Fx::new();
         let events = [

@@ -385,6 +385,22 @@ mod tests {
     }
 
     #[test]
+    fn closed_clients_free_their_place_in_the_table() {
+        use crate::analyze::MAX_TOPICS;
+        let mut fx = Fx::new();
+        let mut events = Vec::with_capacity(2 * MAX_TOPICS + 8);
+        for etid in 0..MAX_TOPICS as u32 {
+            events.push(fx.connect(10 + etid, "c-000001"));
+            events.push(fx.close(10 + etid, "gone"));
+        }
+        let next = 10 + MAX_TOPICS as u32;
+        events.push(fx.connect(next, "c-000001"));
+        events.push(fx.direct(1, next, Some("Init"), "{}"));
+        events.push(fx.direct(next, 1, Some("DeviceReady"), "{}"));
+        assert_eq!(found(&events).len(), 1);
+    }
+
+    #[test]
     fn clients_from_a_snapshot_are_not_judged() {
         let mut fx = Fx::new();
         let snap = crate::trace::schema::Snapshot {
