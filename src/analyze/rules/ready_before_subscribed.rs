@@ -312,6 +312,9 @@ mod tests {
         let f = &found[0];
         assert_eq!(f.subtopic.as_deref(), Some("SetCharger"));
         assert_eq!(f.count, 1, "one late registration, one finding");
+        assert_eq!(f.clients.len(), 1);
+        assert_eq!(f.clients[0].uid.as_deref(), Some("charger-00001"));
+        assert_eq!(f.clients[0].etid, 5);
         assert_eq!(f.evidence.len(), 3);
         assert_eq!(f.first_ts, events[1].ts);
         assert_eq!(f.last_ts, events[3].ts);
