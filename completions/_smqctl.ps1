@@ -288,6 +288,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--drops', '--drops', [CompletionResultType]::ParameterName, 'Only drops (same as --kind drop)')
             [CompletionResult]::new('--expect-none', '--expect-none', [CompletionResultType]::ParameterName, 'Success is no event: exit 0 when none matched within --timeout, 1 at the first that does (CI: `--drops -W 10s --expect-none`); implies --no-fallback')
             [CompletionResult]::new('--no-fallback', '--no-fallback', [CompletionResultType]::ParameterName, 'When no tracer answers: exit 4 instead of falling back')
+            [CompletionResult]::new('--findings', '--findings', [CompletionResultType]::ParameterName, 'Run the rules of `smqctl analyze` over every event and print each finding after the event that made it (json: a {"type":"finding"} object; file readers skip those lines, so the output still replays)')
             [CompletionResult]::new('--no-reconnect', '--no-reconnect', [CompletionResultType]::ParameterName, 'Exit when the connection drops instead of reconnecting')
             [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')

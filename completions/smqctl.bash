@@ -2530,7 +2530,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__trace)
-            opts="-f -C -W -F -u -v -h --server-etid --preview --attach-timeout --fallback-topic --file --kind --drops --exclude --grep --topic --count --timeout --expect-none --no-fallback --no-reconnect --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
+            opts="-f -C -W -F -u -v -h --server-etid --preview --attach-timeout --fallback-topic --file --kind --drops --exclude --grep --topic --count --timeout --expect-none --no-fallback --findings --no-reconnect --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -278,6 +278,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --drops 'Only drops (same as --kind drop)'
             cand --expect-none 'Success is no event: exit 0 when none matched within --timeout, 1 at the first that does (CI: `--drops -W 10s --expect-none`); implies --no-fallback'
             cand --no-fallback 'When no tracer answers: exit 4 instead of falling back'
+            cand --findings 'Run the rules of `smqctl analyze` over every event and print each finding after the event that made it (json: a {"type":"finding"} object; file readers skip those lines, so the output still replays)'
             cand --no-reconnect 'Exit when the connection drops instead of reconnecting'
             cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
             cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'

@@ -261,6 +261,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l profile -d 'Conn
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l drops -d 'Only drops (same as --kind drop)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l expect-none -d 'Success is no event: exit 0 when none matched within --timeout, 1 at the first that does (CI: `--drops -W 10s --expect-none`); implies --no-fallback'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l no-fallback -d 'When no tracer answers: exit 4 instead of falling back'
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l findings -d 'Run the rules of `smqctl analyze` over every event and print each finding after the event that made it (json: a {"type":"finding"} object; file readers skip those lines, so the output still replays)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l no-reconnect -d 'Exit when the connection drops instead of reconnecting'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'

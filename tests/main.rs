@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod analyze_ready;
 mod analyze_requests;
 mod analyze_rules;
 mod broker_cli;

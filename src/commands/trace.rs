@@ -3,9 +3,11 @@
 //! tracer, or degraded to client-side messages when none answers), pass the
 //! same [`Filter`] the TUI uses, and print as pretty lines or as the schema's
 //! JSON, one event per line (a file `smqctl tui` can replay). Status changes go
-//! to stderr so stdout stays pure data.
+//! to stderr so stdout stays pure data. `--findings` runs the analyzer of
+//! `smqctl analyze` over every event (filtered out or not) and prints each
+//! finding right after the event that made it.
 //!
-//! May import: `args`, `exit`, `text`, `client`, `trace`, `output`.
+//! May import: `args`, `exit`, `text`, `client`, `trace`, `analyze`, `output`.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -15,9 +17,11 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use tokio::sync::mpsc;
 
+use crate::analyze::{Analyzer, Config, Update as Found, parse_ts};
 use crate::args::{AttachArgs, ConnectArgs, FilterArgs, GlobalArgs, at_least_one, client_options};
 use crate::client::ReconnectPolicy;
 use crate::exit;
+use crate::output::findings::{finding_json, finding_line};
 use crate::output::{clock_time, escape_controls, paint, use_color};
 use crate::text::{clock_seconds_in, parse_duration};
 use crate::trace::attach;
@@ -35,6 +39,7 @@ Examples:
   smqctl trace --format json > trace.ndjson      # a file `smqctl tui` can replay
   smqctl trace --format json --count 100 --timeout 10s   # CI: 100 events or exit 5
   smqctl trace --drops --timeout 10s --expect-none       # CI: no drop in 10 s, or exit 1
+  smqctl trace --findings                        # events, and what `smqctl analyze` finds in them
   smqctl trace --url http://mako.local/smq.lsp --fallback-topic DeviceState
 
 The broker must be a trace source: `smqctl broker`, or a Mako app with the hook
@@ -83,6 +88,11 @@ pub struct TraceArgs {
     /// When no tracer answers: exit 4 instead of falling back
     #[arg(long)]
     pub no_fallback: bool,
+    /// Run the rules of `smqctl analyze` over every event and print each finding
+    /// after the event that made it (json: a {"type":"finding"} object; file
+    /// readers skip those lines, so the output still replays)
+    #[arg(long)]
+    pub findings: bool,
     /// Exit when the connection drops instead of reconnecting
     #[arg(long)]
     pub no_reconnect: bool,
@@ -163,19 +173,39 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
     // One waiter for the whole run, not a new one per event.
     let stop = crate::shutdown::requested();
     tokio::pin!(stop);
+    let mut findings = args.findings.then(|| Findings {
+        analyzer: Analyzer::new(Config::default()),
+        clock: None,
+        format,
+        color,
+    });
+    let mut ticker = tokio::time::interval(FINDINGS_TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let update = tokio::select! {
             // An expired -W wins over what is queued at the same moment (the
             // session's own end among it), not a random pick between them.
             biased;
             _ = &mut sleep => {
+                if let Some(f) = &mut findings {
+                    f.finish(&mut out)?;
+                }
                 let _ = out.flush();
                 source.abort();
                 return Ok(timed_out(counted));
             }
             _ = &mut stop => {
+                if let Some(f) = &mut findings {
+                    f.finish(&mut out)?;
+                }
                 let _ = out.flush();
                 return Ok(if args.count.is_some() { exit::INTERRUPTED } else { exit::OK });
+            }
+            _ = ticker.tick(), if findings.is_some() && args.file.is_none() => {
+                if let Some(f) = &mut findings {
+                    f.tick(&mut out)?;
+                }
+                continue;
             }
             u = rx.recv() => u,
         };
@@ -202,6 +232,13 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                     source.abort();
                     return Ok(exit::REFUSED);
                 }
+                if let Status::Degraded { .. } = &s
+                    && findings.take().is_some()
+                {
+                    eprintln!(
+                        "smqctl: --findings: off in degraded mode (the rules need the broker's view of every client)"
+                    );
+                }
                 if let Status::Ended { reason, error } = &s {
                     if *error && args.file.is_some() {
                         // A broken line: the file is bad input, not shortened silently.
@@ -213,14 +250,26 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                 eprintln!("smqctl: {}", escape_controls(&status_line(&s)));
             }
             Update::Event(ev) => {
+                let found = match &mut findings {
+                    Some(f) => f.feed(&ev),
+                    None => Vec::new(),
+                };
                 if !filter.matches(&ev) {
+                    if let Some(f) = &findings {
+                        f.print(&mut out, &found)?;
+                    }
                     continue;
                 }
                 let line = match format {
                     TraceFormat::Json => serde_json::to_string(&ev).context("encoding an event")?,
                     TraceFormat::Pretty => pretty(&ev, color),
                 };
-                let written = writeln!(out, "{line}").and_then(|_| out.flush());
+                let written = writeln!(out, "{line}")
+                    .and_then(|_| match &findings {
+                        Some(f) => f.write(&mut out, &found),
+                        None => Ok(()),
+                    })
+                    .and_then(|_| out.flush());
                 if let Err(e) = written {
                     source.abort();
                     if e.kind() == io::ErrorKind::BrokenPipe {
@@ -237,11 +286,17 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
                     }
                     if args.count.is_some_and(|n| counted >= n) {
                         source.abort();
+                        if let Some(f) = &mut findings {
+                            f.finish(&mut out)?;
+                        }
                         return Ok(exit::OK);
                     }
                 }
             }
         }
+    }
+    if let Some(f) = &mut findings {
+        f.finish(&mut out)?;
     }
     out.flush().ok();
     let ended = source.await;
@@ -255,6 +310,85 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
         Ok(Err(e)) => Err(anyhow::Error::from(e)).context("tracing stopped"),
         Err(_) => Ok(exit::OK),
     }
+}
+
+/// How often live findings are ticked without events (timeouts fire).
+const FINDINGS_TICK: Duration = Duration::from_millis(200);
+
+/// `--findings`: the analyzer, the broker's clock as best known (the latest
+/// event's time plus the wall time since it came), and how findings print.
+struct Findings {
+    analyzer: Analyzer,
+    clock: Option<(jiff::Timestamp, std::time::Instant)>,
+    format: TraceFormat,
+    color: bool,
+}
+
+impl Findings {
+    fn feed(&mut self, ev: &Event) -> Vec<Found> {
+        if let Some(t) = parse_ts(&ev.ts)
+            && self.clock.is_none_or(|(l, _)| t >= l)
+        {
+            self.clock = Some((t, std::time::Instant::now()));
+        }
+        self.analyzer.feed(ev)
+    }
+
+    fn tick(&mut self, out: &mut impl Write) -> Result<()> {
+        let Some((t, at)) = self.clock else {
+            return Ok(());
+        };
+        let since = jiff::SignedDuration::try_from(at.elapsed()).unwrap_or_default();
+        if let Ok(now) = t.checked_add(since) {
+            let found = self.analyzer.tick(now);
+            self.print(out, &found)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut impl Write) -> Result<()> {
+        let found = self.analyzer.finish();
+        self.print(out, &found)
+    }
+
+    /// Writes and flushes the new findings among `found`.
+    fn print(&self, out: &mut impl Write, found: &[Found]) -> Result<()> {
+        self.write(out, found)
+            .and_then(|_| out.flush())
+            .or_else(|e| {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .context("cannot write the output")
+    }
+
+    /// The new findings among `found`, one line each: a finding made again
+    /// is not printed again (`smqctl analyze` counts them).
+    fn write(&self, out: &mut impl Write, found: &[Found]) -> io::Result<()> {
+        for u in found {
+            let Found::New(i) = *u else { continue };
+            let Some(f) = self.analyzer.findings().get(i) else {
+                continue;
+            };
+            match self.format {
+                TraceFormat::Json => writeln!(out, "{}", finding_json(i, f))?,
+                TraceFormat::Pretty => writeln!(out, "{}", finding_pretty_line(f, self.color))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A finding as a trace line: the time it was (last) made, `FINDING`, and the
+/// shared one-line rendering (`error[rule] message`).
+fn finding_pretty_line(f: &crate::analyze::Finding, color: bool) -> String {
+    let time = pretty(&Event::new(Kind::Notice, f.last_ts.clone()), false);
+    let time = time.split(' ').next().unwrap_or_default();
+    let label = paint(color, "1;35", &format!("{:<11}", "FINDING"));
+    format!("{time} {label} {}", finding_line(f, color))
 }
 
 /// One stderr line for a status change.

@@ -126,7 +126,8 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
 
     // Installs a panic hook that restores the terminal before the panic prints.
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
-    let outcome = event_loop(&mut terminal, &mut app, rx, &mut stats).await;
+    let live = session.is_some();
+    let outcome = event_loop(&mut terminal, &mut app, rx, &mut stats, live).await;
     ratatui::restore();
 
     if let Some(path) = &args.stats_file {
@@ -191,6 +192,7 @@ async fn event_loop(
     app: &mut App,
     mut rx: mpsc::Receiver<Update>,
     stats: &mut LoopStats,
+    live: bool,
 ) -> Result<u8> {
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(FRAME);
@@ -206,6 +208,9 @@ async fn event_loop(
     let mut urgent = true;
     let mut last_draw = Instant::now();
     let mut key_at: Option<Instant> = None;
+    // The broker's clock as best known: the newest event's time and when it
+    // came (live timeouts of the findings engine run on it, not on ours).
+    let mut broker_clock: Option<(jiff::Timestamp, Instant)> = None;
     loop {
         if urgent || (dirty && last_draw.elapsed() >= FRAME) {
             let t0 = Instant::now();
@@ -249,15 +254,29 @@ async fn event_loop(
                 let second = start.elapsed().as_secs();
                 if second != app.second {
                     app.roll_to(second);
+                    if live && let Some((t, at)) = broker_clock {
+                        let since = jiff::SignedDuration::try_from(at.elapsed()).unwrap_or_default();
+                        if let Ok(now) = t.checked_add(since) {
+                            app.tick_analysis(now);
+                        }
+                    }
                     dirty = true;
                 }
             },
             n = rx.recv_many(&mut batch, BATCH), if source_open => {
                 if n == 0 {
                     source_open = false;
+                    app.finish_analysis();
                     dirty = true;
                 } else {
                     stats.batch(n, rx.len());
+                    let newest = batch.iter().rev().find_map(|u| match u {
+                        Update::Event(e) => e.timestamp(),
+                        Update::Status(_) => None,
+                    });
+                    if let Some(t) = newest {
+                        broker_clock = Some((t, Instant::now()));
+                    }
                     for u in batch.drain(..) {
                         match u {
                             Update::Event(e) => app.push(*e),

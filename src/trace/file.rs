@@ -7,7 +7,9 @@
 //! the consumer takes them, or at a fixed rate (`--replay-rate N` events per
 //! second); `follow` keeps reading as the file grows, like `tail -f`.
 //!
-//! Format rules: blank lines (only whitespace) are skipped; every other line
+//! Format rules: blank lines (only whitespace) are skipped, and so are the
+//! analyzer's own objects (`{"type":"finding"}` and `{"type":"summary"}`, which
+//! `smqctl trace --findings -F json` writes between events); every other line
 //! must be one JSON object of the trace schema. Unknown fields and kinds are
 //! accepted (see [`crate::trace::schema`]). A line that is not a schema event
 //! stops the source with an error naming the file and the line number
@@ -56,15 +58,29 @@ pub enum FileError {
     },
 }
 
-/// Parses one line: `Ok(None)` for a blank line.
+/// Parses one line: `Ok(None)` for a blank line or an analyzer object.
 pub fn parse_line(line: &str) -> Result<Option<Event>, String> {
     let t = line.trim();
     if t.is_empty() {
         return Ok(None);
     }
-    serde_json::from_str::<Event>(t)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    match serde_json::from_str::<Event>(t) {
+        Ok(e) => Ok(Some(e)),
+        // Only a line that is not an event pays for this second look.
+        Err(_) if is_analyzer_object(t) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A finding or summary object of `smqctl analyze` / `trace --findings`.
+fn is_analyzer_object(t: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(t).is_ok_and(|v| {
+        v.get("kind").is_none()
+            && matches!(
+                v.get("type").and_then(|t| t.as_str()),
+                Some("finding" | "summary")
+            )
+    })
 }
 
 /// Reads a whole file (tests, small recordings).
@@ -216,6 +232,20 @@ async fn replay(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn analyzer_objects_between_events_are_skipped_and_other_objects_are_not() {
+        assert_eq!(
+            super::parse_line(r#"{"type":"finding","id":0,"rule":"stale-etid","evidence":[]}"#),
+            Ok(None)
+        );
+        assert_eq!(
+            super::parse_line(r#"{"type":"summary","events":3}"#),
+            Ok(None)
+        );
+        assert!(super::parse_line(r#"{"type":"other"}"#).is_err());
+        assert!(super::parse_line(r#"{"rule":"x"}"#).is_err());
+    }
+
     use super::*;
     use crate::trace::schema::{Dest, DestType, Kind};
 

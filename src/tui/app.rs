@@ -6,12 +6,15 @@
 //! sticks to an event, follow mode, pause, rate history) is unit-tested with
 //! fixed events. Memory is bounded: only the ring holds events; maps keyed by
 //! names from the wire stop growing at [`KEY_CAP`] keys and count the rest
-//! under "other".
+//! under "other". The analyzer ([`crate::analyze`]) sees every event too
+//! (paused or not), so the findings view is exact like the totals; its own
+//! tables are bounded by the engine.
 //!
-//! May import: `trace` (schema, filter, source), `text`.
+//! May import: `trace` (schema, filter, source), `analyze` (the engine), `text`.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+use crate::analyze::{Analyzer, Config, Finding, trim};
 use crate::trace::filter::Filter;
 use crate::trace::schema::{Client, Event, Kind};
 use crate::trace::source::Status;
@@ -203,6 +206,29 @@ pub enum Tab {
     Events,
     Stats,
     Topics,
+    Findings,
+}
+
+/// The analyzer behind the findings view (not `Debug` itself: its rules are
+/// trait objects).
+pub struct Analysis(pub Analyzer);
+
+impl std::fmt::Debug for Analysis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analysis")
+            .field("events", &self.0.events())
+            .field("findings", &self.0.findings().len())
+            .finish()
+    }
+}
+
+/// The event table narrowed to one finding's evidence (Enter in the findings
+/// view): the ring's events that are that evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// `rule: message`, for the filter bar.
+    pub label: String,
+    pub seqs: BTreeSet<u64>,
 }
 
 /// What a one-line prompt edits.
@@ -243,7 +269,7 @@ pub struct Flash {
 }
 
 /// Everything the TUI shows.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct App {
     pub ring: Ring,
     /// Sequence numbers of the ring's events that pass `filter`, in order.
@@ -275,6 +301,12 @@ pub struct App {
     pub detail_scroll: u16,
     /// Selected row of the topics view (topics sorted by name).
     pub topics_scroll: usize,
+    /// The findings engine, fed with every event.
+    pub analysis: Analysis,
+    /// Selected row of the findings view (findings in the order made).
+    pub findings_scroll: usize,
+    /// The event table shows only this finding's evidence.
+    pub pin: Option<Pin>,
     pub tab: Tab,
     pub mode: Mode,
 
@@ -310,6 +342,9 @@ impl App {
             detail: false,
             detail_scroll: 0,
             topics_scroll: 0,
+            analysis: Analysis(Analyzer::new(Config::default())),
+            findings_scroll: 0,
+            pin: None,
             tab: Tab::Events,
             mode: Mode::Normal,
             status: None,
@@ -324,11 +359,12 @@ impl App {
     /// unless paused.
     pub fn push(&mut self, e: Event) {
         self.count(&e);
+        self.analysis.0.feed(&e);
         if self.paused {
             self.held += 1;
             return;
         }
-        let matches = self.filter.matches(&e);
+        let matches = self.filter.matches(&e) && self.pin.is_none();
         let seq = self.ring.push(e);
         let first = self.ring.first_seq();
         while self.view.front().is_some_and(|&s| s < first) {
@@ -493,13 +529,75 @@ impl App {
     /// same event (or the next one that passes).
     pub fn set_filter(&mut self, f: Filter) {
         self.filter = f;
+        self.rebuild_view();
+    }
+
+    fn rebuild_view(&mut self) {
+        let pin = self.pin.as_ref().map(|p| &p.seqs);
         self.view = self
             .ring
             .iter()
-            .filter(|(_, e)| self.filter.matches(e))
+            .filter(|(s, e)| pin.is_none_or(|p| p.contains(s)) && self.filter.matches(e))
             .map(|(s, _)| s)
             .collect();
         self.top = None;
+    }
+
+    /// Every finding so far, in the order first made.
+    pub fn findings(&self) -> &[Finding] {
+        self.analysis.0.findings()
+    }
+
+    /// The selected finding of the findings view.
+    pub fn selected_finding(&self) -> Option<&Finding> {
+        let f = self.findings();
+        f.get(self.findings_scroll.min(f.len().checked_sub(1)?))
+    }
+
+    /// Narrows the event table to the evidence of finding `i` (the events
+    /// still in the ring) and shows it; `false` when none is left.
+    pub fn pin_finding(&mut self, i: usize) -> bool {
+        let Some(f) = self.findings().get(i) else {
+            return false;
+        };
+        let seqs: BTreeSet<u64> = self
+            .ring
+            .iter()
+            .filter(|(_, e)| {
+                f.evidence.iter().any(|ev| {
+                    ev.ts == e.ts && ev.kind == e.kind && ev.subtid == e.subtid && *ev == trim(e)
+                })
+            })
+            .map(|(s, _)| s)
+            .collect();
+        if seqs.is_empty() {
+            return false;
+        }
+        self.pin = Some(Pin {
+            label: format!("{}: {}", f.rule, f.message),
+            seqs,
+        });
+        self.rebuild_view();
+        self.tab = Tab::Events;
+        self.select_first();
+        true
+    }
+
+    /// Shows every event again (the filter stays).
+    pub fn unpin(&mut self) {
+        if self.pin.take().is_some() {
+            self.rebuild_view();
+        }
+    }
+
+    /// Live mode: time passed at the broker without an event (timeouts fire).
+    pub fn tick_analysis(&mut self, now: jiff::Timestamp) {
+        self.analysis.0.tick(now);
+    }
+
+    /// The source ended: what the rules still hold pending becomes findings.
+    pub fn finish_analysis(&mut self) {
+        self.analysis.0.finish();
     }
 
     /// Pauses or resumes; resuming follows the newest event again.

@@ -2,7 +2,8 @@
 //! source), the filter bar (or the prompt being typed) and the status line
 //! (connection status, a transient message, totals).
 //!
-//! May import: `tui::{app, theme}`, `trace::{schema, source}`, ratatui.
+//! May import: `tui::{app, theme}`, `trace::{schema, source}`, `analyze`
+//! (severities), `output` (escaping), ratatui.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -11,7 +12,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::app::{App, Mode, PromptKind, Tab};
-use super::theme::{Theme, count};
+use super::theme::{Theme, count, cut};
+use crate::trace::schema::Kind;
 use crate::trace::source::Status;
 
 pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
@@ -20,6 +22,7 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         (Tab::Events, "1 Events"),
         (Tab::Stats, "2 Stats"),
         (Tab::Topics, "3 Topics"),
+        (Tab::Findings, "4 Findings"),
     ] {
         let style = if tab == app.tab {
             theme.selected()
@@ -28,6 +31,16 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         };
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!(" {label} "), style));
+    }
+    // How many findings, in the colour of the worst.
+    let findings = app.findings();
+    if let Some(worst) = findings.iter().map(|f| f.severity).max() {
+        let style = match worst {
+            crate::analyze::Severity::Error => theme.error(),
+            crate::analyze::Severity::Warning => theme.warn(),
+            crate::analyze::Severity::Info => theme.dim(),
+        };
+        spans.push(Span::styled(count(findings.len() as u64), style));
     }
     spans.push(Span::raw("  "));
     if matches!(app.status, Some(Status::Degraded { .. })) {
@@ -55,6 +68,17 @@ pub fn filter_bar(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Span::raw(p.input.clone()),
                 Span::styled("█", theme.dim()),
                 Span::styled(hint, theme.dim()),
+            ])
+        }
+        _ if app.pin.is_some() => {
+            let pin = app.pin.as_ref().map(|p| (p.label.as_str(), p.seqs.len()));
+            let (label, n) = pin.unwrap_or_default();
+            Line::from(vec![
+                Span::styled(format!("evidence ({n} events, Esc all): "), theme.label()),
+                Span::styled(
+                    crate::output::escape_controls(&cut(label, 200)),
+                    theme.warn(),
+                ),
             ])
         }
         _ if app.filter.is_empty() => Line::from(vec![

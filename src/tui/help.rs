@@ -24,8 +24,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("+  -", "keep only / hide the selected topic"),
     ("c", "clear the filter"),
     ("e", "export filtered events to NDJSON"),
-    ("Tab 1 2 3", "events / stats / topics view"),
+    ("Tab 1-4", "events / stats / topics / findings view"),
     ("Enter", "(topics view) show that topic's events"),
+    ("Enter", "(findings) its evidence in events; Esc: all"),
     ("?", "this help (any key closes)"),
     ("q Ctrl-C", "quit"),
 ];

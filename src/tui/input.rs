@@ -136,15 +136,17 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Action {
             app.tab = match app.tab {
                 Tab::Events => Tab::Stats,
                 Tab::Stats => Tab::Topics,
-                Tab::Topics => Tab::Events,
+                Tab::Topics => Tab::Findings,
+                Tab::Findings => Tab::Events,
             };
             return Action::Redraw;
         }
         KeyCode::BackTab => {
             app.tab = match app.tab {
-                Tab::Events => Tab::Topics,
+                Tab::Events => Tab::Findings,
                 Tab::Stats => Tab::Events,
                 Tab::Topics => Tab::Stats,
+                Tab::Findings => Tab::Topics,
             };
             return Action::Redraw;
         }
@@ -158,6 +160,10 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Action {
         }
         KeyCode::Char('3') => {
             app.tab = Tab::Topics;
+            return Action::Redraw;
+        }
+        KeyCode::Char('4') => {
+            app.tab = Tab::Findings;
             return Action::Redraw;
         }
         KeyCode::Char(' ') | KeyCode::Char('p') => {
@@ -202,6 +208,7 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Action {
             return Action::Redraw;
         }
         KeyCode::Char('c') => {
+            app.pin = None;
             app.set_filter(Default::default());
             app.flash = Some(Flash {
                 text: "filter cleared".into(),
@@ -214,8 +221,37 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Action {
     match app.tab {
         Tab::Events => events_key(app, key),
         Tab::Topics => topics_key(app, key),
+        Tab::Findings => findings_key(app, key),
         Tab::Stats => Action::None,
     }
+}
+
+/// The findings list: select, and Enter shows the evidence in the events view.
+fn findings_key(app: &mut App, key: KeyEvent) -> Action {
+    let max = app.findings().len().saturating_sub(1);
+    let page = app.viewport.max(1);
+    let s = &mut app.findings_scroll;
+    match key.code {
+        KeyCode::Up | KeyCode::Char('k') => *s = s.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => *s = (*s + 1).min(max),
+        KeyCode::PageUp => *s = s.saturating_sub(page),
+        KeyCode::PageDown => *s = (*s + page).min(max),
+        KeyCode::Home | KeyCode::Char('g') => *s = 0,
+        KeyCode::End | KeyCode::Char('G') => *s = max,
+        KeyCode::Enter => {
+            if app.findings().is_empty() {
+                return Action::None;
+            }
+            if !app.pin_finding(app.findings_scroll.min(max)) {
+                app.flash = Some(Flash {
+                    text: "this finding's events are no longer in the buffer (--buffer)".into(),
+                    error: true,
+                });
+            }
+        }
+        _ => return Action::None,
+    }
+    Action::Redraw
 }
 
 /// The events table and its detail pane.
@@ -233,6 +269,7 @@ fn events_key(app: &mut App, key: KeyEvent) -> Action {
             app.detail_scroll = 0;
         }
         KeyCode::Esc if app.detail => app.detail = false,
+        KeyCode::Esc if app.pin.is_some() => app.unpin(),
         KeyCode::Char('J') | KeyCode::Char(']') if app.detail => {
             app.detail_scroll = app.detail_scroll.saturating_add(1)
         }
@@ -450,6 +487,63 @@ mod tests {
         assert_eq!(app.tab, Tab::Events);
         assert_eq!(app.filter.include, vec!["Nobody"]);
         assert_eq!(app.view.len(), 1);
+    }
+
+    #[test]
+    fn enter_on_a_finding_shows_its_evidence_and_esc_shows_all_again() {
+        let mut app = App::new(100, "test");
+        for n in ["devices/#", "DeviceState", "devices/#"] {
+            let mut e = crate::trace::schema::Event::new(
+                Kind::Subscribe,
+                format!("2026-11-22T03:44:1{}Z", app.totals.events),
+            );
+            e.from = Some(super::super::app::tests::client(7, "dash"));
+            e.to = Some(super::super::app::tests::topic(9, n));
+            app.push(e);
+        }
+        app.push(message(Kind::Publish, "alice", "DeviceState", b"{}"));
+        assert_eq!(app.findings().len(), 1);
+        handle_key(&mut app, key(KeyCode::Char('4')));
+        assert_eq!(app.tab, Tab::Findings);
+        handle_key(&mut app, key(KeyCode::Down));
+        assert_eq!(app.findings_scroll, 0, "one finding: stays on it");
+        handle_key(&mut app, key(KeyCode::Enter));
+        assert_eq!(app.tab, Tab::Events);
+        assert_eq!(app.view.iter().copied().collect::<Vec<_>>(), vec![0, 2]);
+        // New events do not enter the evidence view.
+        app.push(message(Kind::Publish, "alice", "DeviceState", b"{}"));
+        assert_eq!(app.view.len(), 2);
+        handle_key(&mut app, key(KeyCode::Esc));
+        assert!(app.pin.is_none());
+        assert_eq!(app.view.len(), 5);
+        // Tab goes round all four views.
+        for want in [Tab::Stats, Tab::Topics, Tab::Findings, Tab::Events] {
+            handle_key(&mut app, key(KeyCode::Tab));
+            assert_eq!(app.tab, want);
+        }
+        handle_key(&mut app, key(KeyCode::BackTab));
+        assert_eq!(app.tab, Tab::Findings);
+    }
+
+    #[test]
+    fn enter_on_a_finding_whose_events_left_the_buffer_says_so() {
+        let mut app = App::new(2, "test");
+        let mut e =
+            crate::trace::schema::Event::new(Kind::Subscribe, "2026-11-22T03:44:10Z".into());
+        e.from = Some(super::super::app::tests::client(7, "dash"));
+        e.to = Some(super::super::app::tests::topic(9, "devices/#"));
+        app.push(e);
+        app.push(message(Kind::Publish, "alice", "A", b"{}"));
+        app.push(message(Kind::Publish, "alice", "B", b"{}"));
+        handle_key(&mut app, key(KeyCode::Char('4')));
+        handle_key(&mut app, key(KeyCode::Enter));
+        assert_eq!(app.tab, Tab::Findings);
+        assert!(app.pin.is_none());
+        let flash = app.flash.as_ref().expect("a message");
+        assert!(
+            flash.error && flash.text.contains("no longer in the buffer"),
+            "{flash:?}"
+        );
     }
 
     trait Ctrl {

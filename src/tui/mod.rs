@@ -8,20 +8,21 @@
 //! - [`input`]: keys → state changes and an [`input::Action`] for the loop.
 //! - [`ui`]: the screen layout; dispatches to the views and the bars.
 //! - [`bars`]: header, filter bar and status line; [`help`]: the keys overlay.
-//! - [`events`] (with [`detail`]), [`stats`], [`topics`]: the three views.
+//! - [`events`] (with [`detail`]), [`stats`], [`topics`], [`findings`]: the four views.
 //! - [`theme`]: styles and small formatting helpers, the leaf every view uses.
 //!
 //! Imports inside the folder point one way: ui → bars, help, views; events →
 //! detail; every drawing file → theme, app; theme → nothing of the folder.
 //!
-//! May import: `trace` (schema, filter, source), `output` (escaping, hex
-//! dumps), `text`, ratatui, crossterm key types. Never `commands`, `cli` or
+//! May import: `trace` (schema, filter, source), `analyze` (the findings
+//! engine), `output` (escaping, hex dumps), `text`, ratatui, crossterm key types. Never `commands`, `cli` or
 //! `args`: exit codes are the command's business (see [`input::Action`]).
 
 pub mod app;
 pub mod bars;
 pub mod detail;
 pub mod events;
+pub mod findings;
 pub mod help;
 pub mod input;
 pub mod stats;

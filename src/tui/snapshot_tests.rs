@@ -355,3 +355,95 @@ fn export_message_shows_the_whole_path_in_80_columns() {
     let last: String = (0..80u16).map(|x| buf[(x, 23)].symbol()).collect();
     assert!(last.contains(text), "{last}");
 }
+
+/// The fixture plus a charger that the broker sends to before its
+/// `DeviceReady`, then subscribes after it, and a dashboard that subscribes to
+/// an MQTT-style wildcard topic: three findings of the analyzer.
+fn with_findings() -> App {
+    let mut app = fixture();
+    let charger = Client {
+        etid: 21,
+        uid: Some("charger-00001".into()),
+        info: None,
+        addr: None,
+        server: false,
+    };
+    let server = Client {
+        etid: 1,
+        uid: None,
+        info: None,
+        addr: None,
+        server: true,
+    };
+    let mut conn = Event::new(Kind::Connect, String::new());
+    conn.from = Some(charger.clone());
+    app.push(at(conn, 10));
+    let mut early = Event::new(Kind::Publish, String::new()).with_payload(b"{\"id\":7}", 256);
+    early.from = Some(server);
+    early.to = Some(Dest {
+        tid: 21,
+        kind: DestType::Client,
+        name: None,
+        uid: Some("charger-00001".into()),
+    });
+    early.subtid = Some(31);
+    early.subtopic = Some("SetDeviceID".into());
+    app.push(at(early, 11));
+    let mut ready = Event::new(Kind::Publish, String::new()).with_payload(b"{}", 256);
+    ready.from = Some(charger.clone());
+    ready.to = Some(Dest {
+        tid: 1,
+        kind: DestType::Server,
+        name: None,
+        uid: None,
+    });
+    ready.subtid = Some(32);
+    ready.subtopic = Some("DeviceReady".into());
+    app.push(at(ready, 12));
+    let mut late = Event::new(Kind::Subscribe, String::new());
+    late.from = Some(charger);
+    late.to = Some(topic(33, "DeviceState"));
+    app.push(at(late, 13));
+    let mut wild = Event::new(Kind::Subscribe, String::new());
+    wild.from = Some(client(5, "dashboard-1"));
+    wild.to = Some(topic(34, "chargers/+/state"));
+    app.push(at(wild, 14));
+    app.tab = Tab::Findings;
+    app
+}
+
+#[test]
+fn findings_view_80x24_lists_findings_and_the_selected_ones_detail() {
+    let app = with_findings();
+    assert_eq!(app.findings().len(), 3, "{:#?}", app.findings());
+    insta::assert_snapshot!("findings_80x24", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn findings_view_in_a_large_terminal_shows_every_field() {
+    let mut app = with_findings();
+    app.findings_scroll = 1;
+    let t = render(&app, 160, 48);
+    insta::assert_snapshot!("findings_160x48", t.backend());
+    // The error count in the header has the error style.
+    let buf = t.backend().buffer();
+    let header: String = (0..160u16).map(|x| buf[(x, 0)].symbol()).collect();
+    let at = header.find("Findings ").expect("tab label") + "Findings ".len();
+    assert_eq!(buf[(at as u16, 0)].symbol(), "3", "{header}");
+    assert_eq!(buf[(at as u16, 0)].fg, Color::Red);
+}
+
+#[test]
+fn findings_view_without_findings_says_what_it_checks() {
+    let mut app = fixture();
+    app.tab = Tab::Findings;
+    insta::assert_snapshot!("findings_none", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn enter_on_a_finding_shows_only_its_evidence_in_the_events_view() {
+    let mut app = with_findings();
+    assert!(app.pin_finding(0));
+    assert_eq!(app.tab, Tab::Events);
+    insta::assert_snapshot!("findings_evidence_80x24", render(&app, 80, 24).backend());
+}

@@ -11,30 +11,39 @@ use super::{Rule, RuleInfo};
 mod client_to_client;
 mod dynamic_topics;
 mod large_payload;
+mod literal_self_topic;
+mod mixed_payload_types;
+mod mqtt_wildcard;
+mod no_subscribers;
 mod orphan_response;
 mod pending_at_close;
-mod unanswered_request;
-mod mixed_payload_types;
-mod no_subscribers;
+mod ready_before_subscribed;
 mod reconnect_storm;
+mod sent_before_ready;
 mod slow_consumer;
 mod stale_etid;
+mod unanswered_request;
+mod unregistered_subtopic;
 
 /// A fresh instance of every rule, in catalogue order.
 pub fn catalogue() -> Vec<Box<dyn Rule>> {
     vec![
-        Box::new(large_payload::LargePayload),
+        Box::new(no_subscribers::NoSubscribers::default()),
+        Box::new(stale_etid::StaleEtid::default()),
         Box::new(unanswered_request::UnansweredRequest),
         Box::new(orphan_response::OrphanResponse),
         Box::new(pending_at_close::PendingAtClose),
-        Box::new(no_subscribers::NoSubscribers::default()),
-        Box::new(stale_etid::StaleEtid::default()),
+        Box::new(sent_before_ready::SentBeforeReady::default()),
+        Box::new(ready_before_subscribed::ReadyBeforeSubscribed::default()),
+        Box::new(unregistered_subtopic::UnregisteredSubtopic::default()),
         Box::new(client_to_client::ClientToClient::default()),
         Box::new(dynamic_topics::DynamicTopics::default()),
         Box::new(large_payload::LargePayload),
         Box::new(mixed_payload_types::MixedPayloadTypes::default()),
         Box::new(reconnect_storm::ReconnectStorm::default()),
         Box::new(slow_consumer::SlowConsumer::default()),
+        Box::new(mqtt_wildcard::MqttWildcard),
+        Box::new(literal_self_topic::LiteralSelfTopic),
     ]
 }
 
