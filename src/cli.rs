@@ -67,6 +67,12 @@ pub enum Command {
     Demo(crate::commands::demo::DemoArgs),
     /// Show what a broker does: publishes, drops, denials, connects, closes (live)
     Trace(crate::commands::trace::TraceArgs),
+    /// Record what a broker routes into a .smqrec file (full payloads), for replay
+    #[command(after_long_help = crate::commands::record::EXAMPLES)]
+    Record(Box<crate::commands::record::RecordArgs>),
+    /// Replay a recording against a test broker: same topics, UIDs and spacing; --check compares
+    #[command(after_long_help = crate::commands::replay::EXAMPLES)]
+    Replay(Box<crate::commands::replay::ReplayArgs>),
     /// Write the broker-side trace hook (Lua, for Mako Server / BAS apps)
     #[command(subcommand)]
     Hook(crate::commands::hook::HookCommand),
@@ -151,6 +157,13 @@ impl Command {
             Command::Serve(a) => slots(&mut a.conn, Some(&mut a.format)),
             Command::Shell(a) => slots(&mut a.conn, Some(&mut a.format)),
             Command::Trace(a) => slots(&mut a.conn, None),
+            Command::Record(a) => slots(&mut a.conn, None),
+            // Each replay client takes its recorded UID, never the profile's.
+            Command::Replay(a) => Some(profile::Slots {
+                conn: &mut a.conn,
+                format: None,
+                uid: false,
+            }),
             Command::Tui(a) => slots(&mut a.conn, None),
             // A simulated device's UID comes from its scenario (`simulate`
             // refuses --uid); a profile's `uid` is for one-connection commands.

@@ -27,7 +27,8 @@
 //!   ([`broker::handlers`]).
 //! - Engines (plain config in, plain results out; never clap types):
 //!   [`fleet`] the simulated devices ([`fleet::run_fleet`] is the in-process
-//!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`.
+//!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`,
+//!   [`record`] the `.smqrec` recordings (writer, reader, recorder, replay).
 //! - [`output`]: payload rendering shared by every command (pretty, json, raw,
 //!   hex; colour only on a terminal).
 //! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
@@ -82,6 +83,7 @@ pub mod latency;
 pub mod output;
 pub mod profile;
 pub mod protocol;
+pub mod record;
 pub mod shell;
 pub mod shutdown;
 pub mod template;

@@ -908,7 +908,7 @@ impl Router {
         }
         let req: schema::AttachRequest = serde_json::from_slice(&msg.payload).unwrap_or_default();
         let outbox = peer.outbox.clone();
-        let (rx, preview) = self.tracers.attach(etid, req.preview);
+        let (rx, preview) = self.tracers.attach(etid, &req);
         self.tracers.emit_to(etid, self.snapshot_event());
         routed.tracer = Some(Pump {
             rx,
