@@ -24,6 +24,7 @@ use crate::record::file::Writer;
 use crate::record::{Header, Source};
 use crate::text::parse_positive_duration;
 use crate::trace::schema::MAX_FULL_PREVIEW;
+use crate::trace::source::Status;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -172,7 +173,7 @@ pub async fn run(args: RecordArgs, global: &GlobalArgs) -> Result<u8> {
         },
     };
     let (ptx, prx) = mpsc::unbounded_channel();
-    let shown = tokio::spawn(show_progress(prx));
+    let shown = tokio::spawn(show_progress(prx, args.from_sub.clone()));
     let stopped = capture::run(opts, cfg, &mut recorder, ptx)
         .await
         .context("writing the recording")?;
@@ -200,11 +201,19 @@ pub async fn run(args: RecordArgs, global: &GlobalArgs) -> Result<u8> {
 }
 
 /// Status changes on stderr; a spinner with the message count on a terminal.
-async fn show_progress(mut rx: mpsc::UnboundedReceiver<Progress>) {
+async fn show_progress(mut rx: mpsc::UnboundedReceiver<Progress>, from_sub: Vec<String>) {
     let bar = crate::output::progress(None, "messages");
     while let Some(p) = rx.recv().await {
         match p {
             Progress::Message => bar.inc(1),
+            Progress::Status(Status::Attached { etid }) if !from_sub.is_empty() => {
+                bar.suspend(|| {
+                    eprintln!(
+                        "smqctl: subscribed to {} and self (as ETID {etid})",
+                        escape_controls(&from_sub.join(", "))
+                    );
+                });
+            }
             Progress::Status(s) => bar.suspend(|| {
                 eprintln!(
                     "smqctl: {}",
