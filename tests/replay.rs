@@ -225,7 +225,7 @@ fn a_recorded_fleet_and_operator_replay_on_a_fresh_broker_with_the_same_topics_u
     let mut seen = Vec::new();
     let mut etid_of: BTreeMap<String, u64> = BTreeMap::new();
     let deadline = Instant::now() + STEP;
-    while (tally(seen.iter()).values().sum::<u64>() as u64) < client_sent {
+    while tally(seen.iter()).values().sum::<u64>() < client_sent {
         assert!(Instant::now() < deadline, "B's trace showed {seen:?}");
         let v: Value = serde_json::from_str(&trace.stdout_line()).expect("trace JSON");
         if v["kind"] == "connect"
