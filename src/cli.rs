@@ -28,6 +28,8 @@ Examples:
   smqctl --trace-packets pub Chat hello          # show every packet on stderr
   smqctl demo                                    # broker + device fleet + traffic, in the TUI
   smqctl tui --url ws://mako.local/smq.lsp       # live trace view (needs the Lua hook)
+  smqctl record -o incident.smqrec               # every message the broker routes, to a file
+  smqctl replay incident.smqrec --speed 10 --check   # again, on a test broker; compare
   smqctl simulate -n 500 --scenario charger      # 500 fake devices
   smqctl shell ws://127.0.0.1:9357/              # stay connected at a prompt
 
@@ -70,7 +72,7 @@ pub enum Command {
     /// Record what a broker routes into a .smqrec file (full payloads), for replay
     #[command(after_long_help = crate::commands::record::EXAMPLES)]
     Record(Box<crate::commands::record::RecordArgs>),
-    /// Replay a recording against a test broker: same topics, UIDs and spacing; --check compares
+    /// Replay a recording on a test broker: same topics, UIDs and spacing (--check compares)
     #[command(after_long_help = crate::commands::replay::EXAMPLES)]
     Replay(Box<crate::commands::replay::ReplayArgs>),
     /// Write the broker-side trace hook (Lua, for Mako Server / BAS apps)
