@@ -577,3 +577,84 @@ fn from_sub_records_what_a_subscriber_receives_without_a_tracer() {
         "only what the subscriber got"
     );
 }
+
+#[test]
+fn replay_keeps_the_recorded_spacing_divided_by_speed_and_max_does_not_wait() {
+    let b = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = r#"{"schema":"smqctl-recording","version":1,"started":"2026-11-22T03:44:17Z","source":"trace","max_payload":100}"#;
+    let msg = |ts: &str, n: u32| {
+        format!(
+            r#"{{"type":"message","ts":"{ts}","outcome":"routed","from":{{"etid":7,"uid":"device-7"}},"to":{{"tid":9,"type":"topic","name":"Tick"}},"size":1,"encoding":"json","payload":{n}}}"#
+        )
+    };
+    let file = dir.path().join("spaced.smqrec");
+    std::fs::write(
+        &file,
+        format!(
+            "{header}\n{}\n{}\n",
+            msg("2026-11-22T03:44:18Z", 1),
+            msg("2026-11-22T03:44:24Z", 2)
+        ),
+    )
+    .expect("write");
+    let (mut sub, _) = ready_sub(&b.url("ws"), &["Tick"]);
+    let timed = |speed: &str| {
+        let t = Instant::now();
+        let out = replay(&[&file], &b.url("ws"), &["--speed", speed]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(summary(&out)["sent"], 2);
+        t.elapsed()
+    };
+    let ten = timed("10");
+    assert!(
+        ten >= Duration::from_millis(600),
+        "6 s at --speed 10 took {ten:?}"
+    );
+    let max = timed("max");
+    assert!(max < Duration::from_secs(6), "--speed max waited: {max:?}");
+    let got: Vec<Value> = (0..4)
+        .map(|_| {
+            serde_json::from_str::<Value>(&sub.stdout_line()).expect("JSON")["payload"].clone()
+        })
+        .collect();
+    assert_eq!(got, [1, 2, 1, 2].map(Value::from), "in order, both times");
+}
+
+#[test]
+fn ctrl_c_stops_a_replay_with_its_summary_and_exit_130() {
+    let b = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = r#"{"schema":"smqctl-recording","version":1,"started":"2026-11-22T03:44:17Z","source":"trace","max_payload":100}"#;
+    let msg = |ts: &str| {
+        format!(
+            r#"{{"type":"message","ts":"{ts}","outcome":"routed","from":{{"etid":7,"uid":"device-7"}},"to":{{"tid":9,"type":"topic","name":"Tick"}},"size":1,"encoding":"json","payload":1}}"#
+        )
+    };
+    let file = dir.path().join("long.smqrec");
+    std::fs::write(
+        &file,
+        format!(
+            "{header}\n{}\n{}\n",
+            msg("2026-11-22T03:44:18Z"),
+            msg("2026-11-22T04:44:18Z")
+        ),
+    )
+    .expect("write");
+    let (mut sub, _) = ready_sub(&b.url("ws"), &["Tick"]);
+    let mut cmd = smqctl();
+    cmd.arg("replay")
+        .arg(&file)
+        .args(["--url", &b.url("ws"), "-F", "json"]);
+    let running = Running::spawn(&mut cmd);
+    sub.stdout_line(); // the first one arrived; the second is an hour away
+    running.interrupt();
+    let out = running.wait();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let s = summary(&out);
+    assert_eq!(
+        (s["sent"].clone(), s["interrupted"].clone()),
+        (1.into(), true.into()),
+        "{s}"
+    );
+}

@@ -131,6 +131,14 @@ pub async fn run(args: ReplayArgs, global: &GlobalArgs) -> Result<u8> {
         check: args.check,
     };
     let plan = replay::plan(&rec, &cfg);
+    for uid in &args.only {
+        if !plan.messages.iter().any(|m| &m.sender == uid) {
+            eprintln!(
+                "warning: --only {}: no message of the recording is from this UID",
+                escape_controls(uid)
+            );
+        }
+    }
     let opts = client_options(&args.conn, global).await?;
     let bar = crate::output::progress(Some(plan.messages.len() as u64), "messages");
     let summary = match replay::run(opts, plan, &cfg, &bar).await {

@@ -286,6 +286,19 @@ pub async fn run(
         let result = source.await.unwrap_or(Ok(()));
         return Ok(Stopped::Ended(result.err()));
     }
+    if matches!(stopped, Stopped::Signal | Stopped::Duration) {
+        // What had already arrived when the run stopped is kept too.
+        while let Ok(update) = rx.try_recv() {
+            if cfg.count.is_some_and(|n| recorder.counts.messages >= n) {
+                break;
+            }
+            if let Update::Event(ev) = update
+                && recorder.event(&ev)?
+            {
+                let _ = progress.send(Progress::Message);
+            }
+        }
+    }
     // Dropping the receiver ends the source: it disconnects.
     drop(rx);
     let _ = tokio::time::timeout(Duration::from_secs(3), source).await;

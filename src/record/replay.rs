@@ -562,7 +562,13 @@ pub async fn run(
     // 4. What the test broker saw.
     if attached {
         let sent = summary.sent;
-        let _ = tokio::time::timeout(SETTLE, seen_rx.wait_for(|n| *n >= sent)).await;
+        // Interrupted: the user wants out, not a complete count.
+        let settle = if summary.interrupted {
+            Duration::from_secs(1)
+        } else {
+            SETTLE
+        };
+        let _ = tokio::time::timeout(settle, seen_rx.wait_for(|n| *n >= sent)).await;
         let t = traced.lock().map(|t| t.clone()).unwrap_or_default();
         if cfg.check {
             summary.differences = compare(&summary.recorded, &t.by_destination);
