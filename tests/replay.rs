@@ -658,3 +658,45 @@ fn ctrl_c_stops_a_replay_with_its_summary_and_exit_130() {
         "{s}"
     );
 }
+
+#[test]
+fn without_a_tracer_record_and_replay_check_exit_4_and_say_what_to_do() {
+    // Nobody answers an attach sent to a wrong server ETID: as on a Mako app
+    // without the hook.
+    let a = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("none.smqrec");
+    let out = run(smqctl().arg("record").arg("-o").arg(&file).args([
+        "--url",
+        &a.url("ws"),
+        "--server-etid",
+        "424242",
+        "--attach-timeout",
+        "300ms",
+    ]));
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no tracer attached this recorder") && err.contains("--from-sub"),
+        "{err}"
+    );
+    let header = r#"{"schema":"smqctl-recording","version":1,"started":"2026-11-22T03:44:17Z","source":"trace","max_payload":100}"#;
+    std::fs::write(&file, format!("{header}\n")).expect("write");
+    let out = replay(
+        &[&file],
+        &a.url("ws"),
+        &[
+            "--check",
+            "--server-etid",
+            "424242",
+            "--attach-timeout",
+            "300ms",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--check needs a tracer on the test broker"),
+        "{}",
+        text(&out.stderr)
+    );
+}
