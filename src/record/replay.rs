@@ -463,7 +463,12 @@ pub async fn run(
     let connecting = plan.clients.iter().map(|(uid, pc)| {
         let mut o = opts.clone();
         o.uid = Some(uid.clone());
-        o.info = pc.info.clone().unwrap_or_else(|| "smqctl replay".into());
+        // The recorded info; else --info; else say who this is.
+        o.info = match (&pc.info, opts.info.is_empty()) {
+            (Some(info), _) => info.clone(),
+            (None, false) => opts.info.clone(),
+            (None, true) => "smqctl replay".into(),
+        };
         let topics = pc.topics.clone();
         let received = received.clone();
         let uid = uid.clone();
