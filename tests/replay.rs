@@ -150,7 +150,8 @@ fn a_recorded_fleet_and_operator_replay_on_a_fresh_broker_with_the_same_topics_u
             .broker
             .peers()
             .into_iter()
-            .filter(|p| p.uid.starts_with("charger-"))
+            // Subscribed: a device, not the fleet's probe connection.
+            .filter(|p| p.uid.starts_with("charger-") && !p.topics.is_empty())
             .map(|p| (p.uid, p.etid))
             .collect();
         if d.len() == 2 {
