@@ -269,6 +269,15 @@ fn mako_hook_gives_a_recorder_whole_payloads_and_cuts_one_too_big_for_a_message_
         );
     }
     let events = lua_case("full_payloads_for_a_tracer_that_asks", None);
+    let subs = events
+        .iter()
+        .find_map(|e| e.snapshot.as_ref())
+        .map(|s| s.subscriptions.len());
+    assert_eq!(
+        subs,
+        Some(3),
+        "the recorder's snapshot lists the subscriptions"
+    );
     let cut: Vec<&Event> = events
         .iter()
         .filter(|e| e.kind == Kind::Publish && e.size == Some(60_000))

@@ -701,3 +701,43 @@ fn without_a_tracer_record_and_replay_check_exit_4_and_say_what_to_do() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn subscribers_from_before_the_recording_come_back_on_replay_so_check_agrees() {
+    let a = TestBroker::start();
+    let b = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("midway.smqrec");
+    // The dashboard subscribed long before anyone started recording.
+    let (_dashboard, _) = ready_sub(&a.url("ws"), &["State", "--uid", "dashboard-7"]);
+    let rec = recording(&a.url("ws"), &file, &[]);
+    publish(
+        &a.url("ws"),
+        &["--uid", "sender-1", "State", "1", "-C", "3"],
+    );
+    wait_for_messages(&file, 3);
+    stop(rec);
+    let subs: Vec<Value> = lines_of(&file)
+        .into_iter()
+        .filter(|v| v["type"] == "subscribe")
+        .collect();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    assert_eq!(
+        (subs[0]["uid"].clone(), subs[0]["topic"].clone()),
+        ("dashboard-7".into(), "State".into())
+    );
+    assert!(messages_of(&file).iter().all(|m| m["outcome"] == "routed"));
+    // On B the dashboard is a replay client subscribed to State: routed again.
+    let out = replay(&[&file], &b.url("ws"), &["--speed", "max", "--check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let s = summary(&out);
+    assert_eq!(s["clients"], 2, "sender-1 and dashboard-7: {s}");
+    assert_eq!(
+        (
+            s["traced"]["routed"].clone(),
+            s["traced"]["dropped"].clone()
+        ),
+        (3.into(), 0.into()),
+        "delivered to the dashboard again: {s}"
+    );
+}

@@ -185,6 +185,12 @@ pub async fn run(args: RecordArgs, global: &GlobalArgs) -> Result<u8> {
         .map(|p| p.display().to_string())
         .collect();
     print_summary(format, &recorder.counts, &files, &stopped, args.max_payload);
+    if let Some(reason) = &recorder.snapshot_cut {
+        eprintln!(
+            "warning: {}: clients and subscriptions from before the recording may be missing (replay brings back only those it knows)",
+            escape_controls(reason)
+        );
+    }
     match stopped {
         Stopped::Count | Stopped::Duration => Ok(exit::OK),
         Stopped::Signal if args.count.is_some() || args.duration.is_some() => Ok(exit::INTERRUPTED),

@@ -57,6 +57,9 @@ pub struct Recorder {
     /// The recorder's own ETID (not a client of the recorded app).
     own: Option<u32>,
     pub counts: Counts,
+    /// The broker's snapshot was cut to fit one message (its reason): some
+    /// clients and subscriptions from before the recording are missing.
+    pub snapshot_cut: Option<String>,
 }
 
 impl Recorder {
@@ -74,6 +77,7 @@ impl Recorder {
             topics,
             own: None,
             counts: Counts::default(),
+            snapshot_cut: None,
         }
     }
 
@@ -90,9 +94,42 @@ impl Recorder {
     pub fn event(&mut self, ev: &Event) -> std::io::Result<bool> {
         match ev.kind {
             Kind::Snapshot => {
-                let clients = ev.snapshot.as_ref().map(|s| s.clients.clone());
-                for c in clients.into_iter().flatten().filter(|c| !c.server) {
-                    self.client(&ev.ts, c)?;
+                let Some(snap) = &ev.snapshot else {
+                    return Ok(false);
+                };
+                if let Some(reason) = &ev.reason {
+                    self.snapshot_cut = Some(reason.clone());
+                }
+                for c in snap.clients.iter().filter(|c| !c.server) {
+                    self.client(&ev.ts, c.clone())?;
+                }
+                // Subscriptions made before recording started.
+                for s in &snap.subscriptions {
+                    if self.own == Some(s.etid) {
+                        continue;
+                    }
+                    let uid = snap
+                        .clients
+                        .iter()
+                        .find(|c| c.etid == s.etid)
+                        .and_then(|c| c.uid.clone());
+                    let mut probe = Event::new(Kind::Subscribe, ev.ts.clone());
+                    probe.to = Some(schema::Dest {
+                        tid: 0,
+                        kind: schema::DestType::Topic,
+                        name: Some(s.topic.clone()),
+                        uid: None,
+                    });
+                    if !self.topics.matches(&probe) {
+                        continue;
+                    }
+                    self.counts.subscriptions += 1;
+                    self.writer.write(&Line::Subscribe(SubscribeLine {
+                        ts: ev.ts.clone(),
+                        etid: s.etid,
+                        uid,
+                        topic: s.topic.clone(),
+                    }))?;
                 }
                 Ok(false)
             }
@@ -435,6 +472,16 @@ mod tests {
                     ..Client::default()
                 },
             ],
+            subscriptions: vec![
+                crate::trace::schema::SubscriptionInfo {
+                    etid: 7,
+                    topic: "Earlier".into(),
+                },
+                crate::trace::schema::SubscriptionInfo {
+                    etid: 7,
+                    topic: "Noise".into(),
+                },
+            ],
             ..Snapshot::default()
         });
         assert!(!r.event(&snap).expect("write"));
@@ -468,7 +515,7 @@ mod tests {
                 truncated: 1,
                 bytes: 8,
                 clients: 1,
-                subscriptions: 1,
+                subscriptions: 2,
                 missed: 3,
             }
         );
@@ -483,6 +530,18 @@ mod tests {
                 Line::Unknown => "?",
             })
             .collect();
-        assert_eq!(kinds, ["client", "subscribe", "message", "message"]);
+        assert_eq!(
+            kinds,
+            ["client", "subscribe", "subscribe", "message", "message"]
+        );
+        let earlier = rec.lines.iter().find_map(|l| match &l.item {
+            Line::Subscribe(s) => Some(s.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            earlier.map(|s| (s.uid, s.topic)),
+            Some((Some("dev-7".into()), "Earlier".into())),
+            "a subscription from before the recording, with the UID of its ETID"
+        );
     }
 }

@@ -257,18 +257,42 @@ function M.wrap(op, cfg)
          end
       end
       local server = smq:gettid()
-      for _, peer in smq:peers() do
+      local etidof = {} -- socket -> ETID
+      for sock, peer in smq:peers() do
+         etidof[sock] = peer.tid
          if peer.tid ~= server then
             local c = client(peer.tid, peer)
             c.addr = addrof(peer)
             clients[#clients + 1] = c
          end
       end
+      -- Who is subscribed to what (so `smqctl record` can bring the
+      -- subscribers back on replay), read from the hub's own tidT: a topic's
+      -- entry is one socket, a plain table (set) of sockets, or true.
+      local subscriptions = {}
+      local tidT = rawget(smq, "tidT")
+      if type(tidT) == "table" then
+         for tid, name in smq:topics() do
+            local x, socks = tidT[tid], {}
+            if type(x) == "table" and getmetatable(x) == nil then
+               for sock in pairs(x) do socks[#socks + 1] = sock end
+            elseif x ~= nil and x ~= true then
+               socks[1] = x
+            end
+            for _, sock in ipairs(socks) do
+               local etid = etidof[sock]
+               if etid and etid ~= server then
+                  subscriptions[#subscriptions + 1] = {etid = etid, topic = name}
+               end
+            end
+         end
+      end
       -- Empty lists are left out: a JSON encoder cannot tell [] from {}.
       return {server_etid = server,
          topics = #topics > 0 and topics or nil,
          subtopics = #subtopics > 0 and subtopics or nil,
-         clients = #clients > 0 and clients or nil}
+         clients = #clients > 0 and clients or nil,
+         subscriptions = #subscriptions > 0 and subscriptions or nil}
    end
 
    -- The broker-side end of the attach protocol (messages to the server ETID).

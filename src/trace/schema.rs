@@ -331,6 +331,14 @@ pub struct SubtopicInfo {
     pub name: String,
 }
 
+/// A client's subscription in a [`Snapshot`] (`smqctl record` brings the
+/// subscribers of a recording back on replay).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionInfo {
+    pub etid: u32,
+    pub topic: String,
+}
+
 /// The broker's state when a tracer attaches.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -343,6 +351,10 @@ pub struct Snapshot {
     pub subtopics: Vec<SubtopicInfo>,
     #[serde(default)]
     pub clients: Vec<Client>,
+    /// Who is subscribed to which topic, when the source lists it (the
+    /// embedded broker does; left out when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<SubscriptionInfo>,
 }
 
 /// One trace event. See the module documentation for the protocol around it.

@@ -454,10 +454,25 @@ end
 function cases.full_payloads_for_a_tracer_that_asks()
    local smq = hook().create({})
    local take = taker(smq)
+   -- Subscribed before the recorder attaches: its snapshot lists them.
+   local early = smq:connect("dashboard-1", "", "127.0.0.1")
+   smq:client_subscribe(early, "State")
+   smq:client_subscribe(early, "Alarms")
+   local other = smq:connect("dashboard-2", "", "127.0.0.1")
+   smq:client_subscribe(other, "State")
    local rec = smq:connect("recorder-1", "", "127.0.0.1")
    local stid = smq:client_createsub(rec, "$smqctl.trace.attach")
    smq:client_publish(rec, smq:gettid(), stid, '{"v":2,"preview":65520,"full":true}')
-   check(kinds(take(rec)) == "snapshot", "a full attach gets a snapshot")
+   local snap = take(rec)
+   check(kinds(snap) == "snapshot", "a full attach gets a snapshot")
+   local subs = {}
+   for _, x in ipairs(snap[1].snapshot.subscriptions or {}) do
+      local peer = smq:etid2peer(x.etid)
+      subs[#subs + 1] = (peer and peer.uid or "?") .. " " .. x.topic
+   end
+   table.sort(subs)
+   check(table.concat(subs, ", ") == "dashboard-1 Alarms, dashboard-1 State, dashboard-2 State",
+      "the snapshot lists who subscribed to what: " .. table.concat(subs, ", "))
    local plain = smq:connect("tracer-02", "", "127.0.0.1")
    attach(smq, plain, 65520, 2)
    check(kinds(take(plain)) == "snapshot", "an ordinary attach gets a snapshot")
