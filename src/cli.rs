@@ -69,18 +69,18 @@ pub enum Command {
     Demo(crate::commands::demo::DemoArgs),
     /// Show what a broker does: publishes, drops, denials, connects, closes (live)
     Trace(crate::commands::trace::TraceArgs),
-    /// Record what a broker routes into a .smqrec file (full payloads), for replay
-    #[command(after_long_help = crate::commands::record::EXAMPLES)]
-    Record(Box<crate::commands::record::RecordArgs>),
-    /// Replay a recording on a test broker: same topics, UIDs and spacing (--check compares)
-    #[command(after_long_help = crate::commands::replay::EXAMPLES)]
-    Replay(Box<crate::commands::replay::ReplayArgs>),
     /// Write the broker-side trace hook (Lua, for Mako Server / BAS apps)
     #[command(subcommand)]
     Hook(crate::commands::hook::HookCommand),
     /// Watch broker trace events live: table, detail, filters, stats, export
     #[command(after_long_help = crate::commands::tui::EXAMPLES)]
     Tui(crate::commands::tui::TuiArgs),
+    /// Record what a broker routes into a .smqrec file (full payloads), for replay
+    #[command(after_long_help = crate::commands::record::EXAMPLES)]
+    Record(Box<crate::commands::record::RecordArgs>),
+    /// Replay a recording on a test broker: same topics, UIDs and spacing (--check compares)
+    #[command(after_long_help = crate::commands::replay::EXAMPLES)]
+    Replay(Box<crate::commands::replay::ReplayArgs>),
     /// Stay connected: subscribe, publish, call and observe at a prompt, or run a script
     #[command(after_long_help = crate::commands::shell::SHELL_EXAMPLES)]
     Shell(Box<crate::commands::shell::ShellArgs>),
@@ -157,8 +157,6 @@ impl Command {
             Command::Pub(a) => slots(&mut a.conn, None),
             Command::Rpc(a) => slots(&mut a.conn, Some(&mut a.req.format)),
             Command::Serve(a) => slots(&mut a.conn, Some(&mut a.format)),
-            Command::Shell(a) => slots(&mut a.conn, Some(&mut a.format)),
-            Command::Trace(a) => slots(&mut a.conn, None),
             Command::Record(a) => slots(&mut a.conn, None),
             // Each replay client takes its recorded UID, never the profile's.
             Command::Replay(a) => Some(profile::Slots {
@@ -166,6 +164,8 @@ impl Command {
                 format: None,
                 uid: false,
             }),
+            Command::Shell(a) => slots(&mut a.conn, Some(&mut a.format)),
+            Command::Trace(a) => slots(&mut a.conn, None),
             Command::Tui(a) => slots(&mut a.conn, None),
             // A simulated device's UID comes from its scenario (`simulate`
             // refuses --uid); a profile's `uid` is for one-connection commands.

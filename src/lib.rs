@@ -27,14 +27,16 @@
 //!   ([`broker::handlers`]).
 //! - Engines (plain config in, plain results out; never clap types):
 //!   [`fleet`] the simulated devices ([`fleet::run_fleet`] is the in-process
-//!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`,
-//!   [`record`] the `.smqrec` recordings (writer, reader, recorder, replay).
+//!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`.
 //! - [`output`]: payload rendering shared by every command (pretty, json, raw,
 //!   hex; colour only on a terminal).
 //! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
 //!   as a pure function of the state (no terminal I/O; `commands::tui` runs it).
 //! - [`args`]: flag groups shared by several commands (GlobalArgs, ConnectArgs →
 //!   ClientOptions, AttachArgs for trace and tui, the request and topic groups).
+//! - [`record`]: an engine beside `fleet`: the `.smqrec` recordings of
+//!   `smqctl record` and `smqctl replay` (schema, writer with rotation, reader,
+//!   recorder, replay plan and run with `--check`).
 //! - [`shell`]: the `smqctl shell` engine: its connection and replay after a
 //!   reconnect, line grammar, completion and line editor (`commands::shell`
 //!   runs the prompt and script loops and executes the lines).

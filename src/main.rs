@@ -130,11 +130,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Broker(args) => commands::broker::run(args, &global).await,
         Command::Demo(args) => commands::demo::run(args, &global).await,
         Command::Trace(args) => commands::trace::run(args, &global).await,
-        Command::Record(args) => commands::record::run(*args, &global).await,
-        Command::Replay(args) => commands::replay::run(*args, &global).await,
         Command::Hook(cmd) => commands::hook::run(cmd),
         Command::Tui(args) => commands::tui::run(args, &global).await,
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
+        Command::Record(args) => commands::record::run(*args, &global).await,
+        Command::Replay(args) => commands::replay::run(*args, &global).await,
         Command::Simulate(args) => commands::simulate::run(*args, &global).await,
         Command::Completions { shell } => {
             commands::generate::completions(smqctl::cli::command(), shell, &mut io::stdout().lock())
