@@ -741,3 +741,37 @@ fn subscribers_from_before_the_recording_come_back_on_replay_so_check_agrees() {
         "delivered to the dashboard again: {s}"
     );
 }
+
+#[test]
+fn on_a_terminal_replay_shows_a_progress_bar_then_the_summary() {
+    let b = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = r#"{"schema":"smqctl-recording","version":1,"started":"2026-11-22T03:44:17Z","source":"trace","max_payload":100}"#;
+    let msg = |ts: &str| {
+        format!(
+            r#"{{"type":"message","ts":"{ts}","outcome":"dropped","from":{{"etid":7,"uid":"device-7"}},"to":{{"tid":9,"type":"topic","name":"Tick"}},"size":1,"encoding":"json","payload":1}}"#
+        )
+    };
+    let file = dir.path().join("bar.smqrec");
+    std::fs::write(
+        &file,
+        format!(
+            "{header}\n{}\n{}\n",
+            msg("2026-11-22T03:44:18Z"),
+            msg("2026-11-22T03:44:21Z")
+        ),
+    )
+    .expect("write");
+    let url = b.url("ws");
+    let path = file.to_string_lossy().into_owned();
+    let pty = crate::pty::PtyCommand::smqctl(&["replay", &path, "--url", &url]).start();
+    pty.wait_for("the bar at 1 of 2", |s| s.contains("1/2 messages"));
+    let exit = pty.wait_exit();
+    assert_eq!(exit.code, Some(0), "{}", exit.screen);
+    assert!(
+        exit.screen.contains("replayed 2 of 2 planned message(s)")
+            && exit.screen.contains("the test broker routed 0, dropped 2"),
+        "{}",
+        exit.screen
+    );
+}
