@@ -308,4 +308,46 @@ mod tests {
                 .is_some_and(|h| h.contains(r#""part":2"#))
         );
     }
+
+    proptest::proptest! {
+        /// Whatever a client published comes back from the file as the same
+        /// bytes (a JSON payload as the same value, compact).
+        #[test]
+        fn any_payload_survives_the_file(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            use crate::record::Message;
+            use crate::trace::schema::{Client, Dest, DestType, Encoding, Event, Kind};
+            let mut ev = Event::new(Kind::Publish, "2026-11-22T03:44:17.123Z".into())
+                .with_payload(&data, 1024);
+            ev.from = Some(Client { etid: 7, ..Client::default() });
+            ev.to = Some(Dest { tid: 9, kind: DestType::Topic, name: Some("T".into()), uid: None });
+            let m = Message::from_event(&ev).expect("a message");
+            let line = serde_json::to_string(&Line::Message(m)).expect("writes");
+            let back: Line = serde_json::from_str(&line).expect("reads");
+            let Line::Message(back) = back else { panic!("not a message: {line}") };
+            let bytes = back.bytes().expect("decodes");
+            if back.encoding == Encoding::Json {
+                let a: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+                let b: serde_json::Value = serde_json::from_slice(&data).expect("json");
+                proptest::prop_assert_eq!(a, b);
+            } else {
+                proptest::prop_assert_eq!(bytes, data);
+            }
+        }
+
+        /// Any lines after a valid header are read or refused with a line
+        /// number; never a panic.
+        #[test]
+        fn the_reader_refuses_garbage_with_a_line_number_and_never_panics(
+            lines in proptest::collection::vec("[ -~]{0,60}", 0..6)
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("g.smqrec");
+            let header = serde_json::to_string(&Header::new(crate::record::Source::Trace, 8))
+                .expect("header");
+            std::fs::write(&path, format!("{header}\n{}\n", lines.join("\n"))).expect("write");
+            if let Err(e) = read(&[path]) {
+                proptest::prop_assert!(e.line.is_some_and(|n| n >= 2), "{}", e);
+            }
+        }
+    }
 }
