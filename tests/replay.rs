@@ -775,3 +775,44 @@ fn on_a_terminal_replay_shows_a_progress_bar_then_the_summary() {
         exit.screen
     );
 }
+
+#[test]
+fn map_payload_etids_rewrites_a_recorded_etid_in_json_to_the_replay_clients_new_one() {
+    let b = TestBroker::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = r#"{"schema":"smqctl-recording","version":1,"started":"2026-11-22T03:44:17Z","source":"trace","max_payload":100}"#;
+    let msg = |uid: &str, etid: u32, payload: &str| {
+        format!(
+            r#"{{"type":"message","ts":"2026-11-22T03:44:18Z","outcome":"routed","from":{{"etid":{etid},"uid":"{uid}"}},"to":{{"tid":99,"type":"topic","name":"Registry"}},"size":1,"encoding":"json","payload":{payload}}}"#
+        )
+    };
+    let file = dir.path().join("registry.smqrec");
+    // device-7 announces itself; the registry then tells everyone its ETID (7).
+    std::fs::write(
+        &file,
+        format!(
+            "{header}\n{}\n{}\n",
+            msg("device-7", 7, r#"{"hello":true}"#),
+            msg("registry-1", 9, r#"{"device":"device-7","etid":7,"seq":7}"#)
+        ),
+    )
+    .expect("write");
+    let (mut sub, _) = ready_sub(&b.url("ws"), &["Registry"]);
+    for (flag, mapped) in [(None, false), (Some("--map-payload-etids"), true)] {
+        let mut args = vec!["--speed", "max"];
+        args.extend(flag);
+        let out = replay(&[&file], &b.url("ws"), &args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        // Two connections: either may arrive first.
+        let mut two: Vec<Value> = (0..2)
+            .map(|_| serde_json::from_str(&sub.stdout_line()).expect("JSON"))
+            .collect();
+        two.sort_by_key(|v| v["payload"]["hello"] != true);
+        let (hello, told) = (&two[0], &two[1]);
+        let new_etid = hello["ptid"].as_u64().expect("device-7's new ETID");
+        assert_ne!(new_etid, 7);
+        let want = if mapped { new_etid } else { 7 };
+        assert_eq!(told["payload"]["etid"], want, "{flag:?}: {told}");
+        assert_eq!(told["payload"]["seq"], 7, "not an ETID member: left alone");
+    }
+}
