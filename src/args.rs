@@ -318,6 +318,7 @@ impl AttachArgs {
         AttachConfig {
             server_etid: self.server.etid,
             preview: self.preview,
+            full: false,
             attach_timeout: self.attach_timeout,
             fallback_topics: self.fallback_topic.clone(),
             reconnect,

@@ -28,6 +28,8 @@ Examples:
   smqctl --trace-packets pub Chat hello          # show every packet on stderr
   smqctl demo                                    # broker + device fleet + traffic, in the TUI
   smqctl tui --url ws://mako.local/smq.lsp       # live trace view (needs the Lua hook)
+  smqctl record -o incident.smqrec               # every message the broker routes, to a file
+  smqctl replay incident.smqrec --speed 10 --check   # again, on a test broker; compare
   smqctl simulate -n 500 --scenario charger      # 500 fake devices
   smqctl shell ws://127.0.0.1:9357/              # stay connected at a prompt
 
@@ -75,6 +77,12 @@ pub enum Command {
     /// Watch broker trace events live: table, detail, filters, stats, export
     #[command(after_long_help = crate::commands::tui::EXAMPLES)]
     Tui(crate::commands::tui::TuiArgs),
+    /// Record what a broker routes into a .smqrec file (full payloads), for replay
+    #[command(after_long_help = crate::commands::record::EXAMPLES)]
+    Record(Box<crate::commands::record::RecordArgs>),
+    /// Replay a recording on a test broker: same topics, UIDs and spacing (--check compares)
+    #[command(after_long_help = crate::commands::replay::EXAMPLES)]
+    Replay(Box<crate::commands::replay::ReplayArgs>),
     /// Stay connected: subscribe, publish, call and observe at a prompt, or run a script
     #[command(after_long_help = crate::commands::shell::SHELL_EXAMPLES)]
     Shell(Box<crate::commands::shell::ShellArgs>),
@@ -151,6 +159,13 @@ impl Command {
             Command::Pub(a) => slots(&mut a.conn, None),
             Command::Rpc(a) => slots(&mut a.conn, Some(&mut a.req.format)),
             Command::Serve(a) => slots(&mut a.conn, Some(&mut a.format)),
+            Command::Record(a) => slots(&mut a.conn, None),
+            // Each replay client takes its recorded UID, never the profile's.
+            Command::Replay(a) => Some(profile::Slots {
+                conn: &mut a.conn,
+                format: None,
+                uid: false,
+            }),
             Command::Shell(a) => slots(&mut a.conn, Some(&mut a.format)),
             Command::Trace(a) => slots(&mut a.conn, None),
             Command::Tui(a) => slots(&mut a.conn, None),

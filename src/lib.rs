@@ -36,6 +36,9 @@
 //!   as a pure function of the state (no terminal I/O; `commands::tui` runs it).
 //! - [`args`]: flag groups shared by several commands (GlobalArgs, ConnectArgs →
 //!   ClientOptions, AttachArgs for trace and tui, the request and topic groups).
+//! - [`record`]: an engine beside `fleet`: the `.smqrec` recordings of
+//!   `smqctl record` and `smqctl replay` (schema, writer with rotation, reader,
+//!   recorder, replay plan and run with `--check`).
 //! - [`shell`]: the `smqctl shell` engine: its connection and replay after a
 //!   reconnect, line grammar, completion and line editor (`commands::shell`
 //!   runs the prompt and script loops and executes the lines).
@@ -85,6 +88,7 @@ pub mod latency;
 pub mod output;
 pub mod profile;
 pub mod protocol;
+pub mod record;
 pub mod shell;
 pub mod shutdown;
 pub mod template;

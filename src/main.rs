@@ -134,6 +134,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Hook(cmd) => commands::hook::run(cmd),
         Command::Tui(args) => commands::tui::run(args, &global).await,
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
+        Command::Record(args) => commands::record::run(*args, &global).await,
+        Command::Replay(args) => commands::replay::run(*args, &global).await,
         Command::Simulate(args) => commands::simulate::run(*args, &global).await,
         Command::Completions { shell } => {
             commands::generate::completions(smqctl::cli::command(), shell, &mut io::stdout().lock())

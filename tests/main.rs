@@ -23,6 +23,7 @@ mod profile;
 mod pty;
 mod pubsub;
 mod real_cause;
+mod replay;
 mod robustness;
 mod rpc;
 mod serve;

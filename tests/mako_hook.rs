@@ -257,3 +257,35 @@ fn mako_hook_json_payload_is_the_value_in_schema_v2_and_a_string_for_a_v1_tracer
     assert_eq!(texts.len(), 2);
     assert_eq!(texts[0], texts[1]);
 }
+
+#[test]
+fn mako_hook_gives_a_recorder_whole_payloads_and_cuts_one_too_big_for_a_message_to_fit() {
+    let raw = lua_case_raw("full_payloads_for_a_tracer_that_asks", None);
+    for l in &raw {
+        assert!(
+            l.len() <= smqctl::protocol::MAX_PAYLOAD,
+            "an event of {} bytes does not fit one SMQ message",
+            l.len()
+        );
+    }
+    let events = lua_case("full_payloads_for_a_tracer_that_asks", None);
+    let subs = events
+        .iter()
+        .find_map(|e| e.snapshot.as_ref())
+        .map(|s| s.subscriptions.len());
+    assert_eq!(
+        subs,
+        Some(3),
+        "the recorder's snapshot lists the subscriptions"
+    );
+    let cut: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == Kind::Publish && e.size == Some(60_000))
+        .collect();
+    assert_eq!(cut.len(), 2, "both tracers got the binary publish");
+    for e in cut {
+        assert!(e.truncated);
+        let kept = e.preview_bytes().expect("base64 decodes").len();
+        assert!(kept > 0 && kept < 60_000, "{kept} bytes kept");
+    }
+}

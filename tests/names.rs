@@ -515,6 +515,10 @@ fn every_subcommand_help_spells_shared_flags_the_same_way() {
         ("smqctl broker", "credentials"),
         // `bench pubsub --topic` and `serve --topic` name a topic; trace's is a pattern
         ("smqctl trace", "topic"),
+        // record's --topic is trace's pattern too
+        ("smqctl record", "topic"),
+        // replay's --from/--to are a time window (the words), not rpc's destination
+        ("smqctl replay", "to"),
     ];
     let mut seen: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut problems = Vec::new();

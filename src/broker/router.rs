@@ -915,7 +915,7 @@ impl Router {
         }
         let req: schema::AttachRequest = serde_json::from_slice(&msg.payload).unwrap_or_default();
         let outbox = peer.outbox.clone();
-        let (rx, preview) = self.tracers.attach(etid, req.preview);
+        let (rx, preview) = self.tracers.attach(etid, &req);
         self.tracers.emit_to(etid, self.snapshot_event());
         routed.tracer = Some(Pump {
             rx,
@@ -962,25 +962,44 @@ impl Router {
             })
             .collect();
         clients.sort_by(|a, b| a.uid.cmp(&b.uid));
+        let mut subscriptions: Vec<schema::SubscriptionInfo> = self
+            .peers
+            .iter()
+            .flat_map(|(&etid, p)| {
+                p.topics.iter().filter_map(move |tid| {
+                    let topic = display_bytes(&self.topics.get(tid)?.name);
+                    Some(schema::SubscriptionInfo { etid, topic })
+                })
+            })
+            .collect();
+        subscriptions.sort_by(|a, b| (a.etid, &a.topic).cmp(&(b.etid, &b.topic)));
         let mut e = Event::new(Kind::Snapshot, schema::now_ts());
         let total = (topics.len(), subtopics.len(), clients.len());
+        let total_subscriptions = subscriptions.len();
         loop {
             e.snapshot = Some(schema::Snapshot {
                 server_etid: Some(self.server_etid),
                 topics: topics.clone(),
                 subtopics: subtopics.clone(),
                 clients: clients.clone(),
+                subscriptions: subscriptions.clone(),
             });
             let fits = serde_json::to_vec(&e)
                 .map(|j| j.len() + 200 < crate::protocol::MAX_PAYLOAD)
                 .unwrap_or(false);
-            if fits || (topics.is_empty() && subtopics.is_empty() && clients.is_empty()) {
+            if fits
+                || (topics.is_empty()
+                    && subtopics.is_empty()
+                    && clients.is_empty()
+                    && subscriptions.is_empty())
+            {
                 break;
             }
             topics.truncate(topics.len() / 2);
             subtopics.truncate(subtopics.len() / 2);
             clients.truncate(clients.len() / 2);
-            e.reason = Some(format!(
+            subscriptions.truncate(subscriptions.len() / 2);
+            let mut reason = format!(
                 "snapshot cut to fit one message: {} of {} topics, {} of {} sub-topics, {} of {} clients",
                 topics.len(),
                 total.0,
@@ -988,7 +1007,14 @@ impl Router {
                 total.1,
                 clients.len(),
                 total.2
-            ));
+            );
+            if total_subscriptions > 0 {
+                reason.push_str(&format!(
+                    ", {} of {total_subscriptions} subscriptions",
+                    subscriptions.len()
+                ));
+            }
+            e.reason = Some(reason);
         }
         e
     }

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use super::events::Record;
 use super::outbox::{Outbox, Sent, publish_body};
-use crate::trace::schema::{self, Event, Kind, MAX_PREVIEW};
+use crate::trace::schema::{self, Event, Kind};
 
 /// Events a tracer may have waiting before further ones are skipped (counted).
 pub(crate) const TRACER_QUEUE: usize = 4096;
@@ -178,8 +178,13 @@ impl Tracers {
     }
 
     /// Registers (or re-registers) the tracer at `etid`; its events arrive on
-    /// the returned receiver; the preview size is capped at [`MAX_PREVIEW`].
-    pub(crate) fn attach(&mut self, etid: u32, preview: usize) -> (mpsc::Receiver<Queued>, usize) {
+    /// the returned receiver; the preview size is what `req` may have
+    /// ([`schema::AttachRequest::preview_limit`]).
+    pub(crate) fn attach(
+        &mut self,
+        etid: u32,
+        req: &schema::AttachRequest,
+    ) -> (mpsc::Receiver<Queued>, usize) {
         self.detach(etid);
         let (tx, rx) = mpsc::channel(TRACER_QUEUE);
         self.links.push(Link {
@@ -187,7 +192,7 @@ impl Tracers {
             tx,
             skipped: Cell::new(0),
         });
-        (rx, preview.min(MAX_PREVIEW))
+        (rx, req.preview_limit())
     }
 
     /// Forgets the tracer at `etid` (its pump ends after what it has queued).
@@ -248,8 +253,7 @@ impl Pump {
     /// Runs until the tracer detaches or disconnects.
     pub(crate) async fn run(mut self) {
         while let Some(q) = self.rx.recv().await {
-            let ev = q.into_event(self.preview);
-            let Some(body) = encode(&ev, self.version, self.tid, self.ptid, self.subtid) else {
+            let Some(body) = self.fitted(q) else {
                 continue;
             };
             loop {
@@ -264,6 +268,27 @@ impl Pump {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Pump {
+    /// The Publish body carrying `q`'s event with as much of its payload as
+    /// the preview size allows and one message can carry: an event too big
+    /// at the full preview is cut (halving the preview, marked `truncated`)
+    /// until it fits, never skipped for its payload. `None` only when even
+    /// no payload at all does not fit.
+    fn fitted(&self, q: Queued) -> Option<bytes::Bytes> {
+        let mut preview = self.preview;
+        loop {
+            let ev = q.clone().into_event(preview);
+            if let Some(body) = encode(&ev, self.version, self.tid, self.ptid, self.subtid) {
+                return Some(body);
+            }
+            if preview == 0 || ev.payload.is_none() {
+                return None;
+            }
+            preview /= 2;
         }
     }
 }
@@ -289,6 +314,14 @@ pub(crate) fn reserved_name(name: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn req(preview: usize, full: bool) -> schema::AttachRequest {
+        schema::AttachRequest {
+            preview,
+            full,
+            ..schema::AttachRequest::default()
+        }
+    }
 
     fn take(rx: &mut mpsc::Receiver<Queued>, preview: usize) -> Event {
         rx.try_recv().expect("queued").into_event(preview)
@@ -333,7 +366,7 @@ mod tests {
     #[test]
     fn a_full_tracer_queue_skips_and_later_says_how_many() {
         let mut t = Tracers::default();
-        let (mut rx, _) = t.attach(7, 16);
+        let (mut rx, _) = t.attach(7, &req(16, false));
         for n in 0..TRACER_QUEUE as u32 + 5 {
             t.emit(&ev(n));
         }
@@ -354,7 +387,7 @@ mod tests {
     #[test]
     fn notice_that_does_not_fit_keeps_counting() {
         let mut t = Tracers::default();
-        let (mut rx, _) = t.attach(7, 16);
+        let (mut rx, _) = t.attach(7, &req(16, false));
         for n in 0..TRACER_QUEUE as u32 + 2 {
             t.emit(&ev(n));
         }
@@ -391,9 +424,9 @@ mod tests {
     #[test]
     fn previews_are_cut_per_tracer() {
         let mut t = Tracers::default();
-        let (mut small, ps) = t.attach(1, 2);
-        let (mut big, pb) = t.attach(2, MAX_PREVIEW + 1);
-        assert_eq!((ps, pb), (2, MAX_PREVIEW), "previews are capped");
+        let (mut small, ps) = t.attach(1, &req(2, false));
+        let (mut big, pb) = t.attach(2, &req(schema::MAX_PREVIEW + 1, false));
+        assert_eq!((ps, pb), (2, schema::MAX_PREVIEW), "previews are capped");
         t.emit(&Arc::new(Record::new(
             Event::new(Kind::Publish, "t".into()),
             Some(bytes::Bytes::from_static(b"hello")),
@@ -406,5 +439,62 @@ mod tests {
         assert_eq!(s.size, Some(5));
         assert!(t.detach(1) && !t.detach(1));
         assert!(!t.is_attached(1) && t.is_attached(2));
+    }
+
+    #[test]
+    fn a_full_tracer_gets_whole_payloads_and_one_too_big_for_a_message_cut_to_fit_not_skipped() {
+        let mut t = Tracers::default();
+        let (_rx, limit) = t.attach(3, &req(usize::MAX, true));
+        assert_eq!(
+            limit,
+            schema::MAX_FULL_PREVIEW,
+            "full previews go to one message"
+        );
+        let (_rx, limit) = t.attach(4, &req(usize::MAX, false));
+        assert_eq!(
+            limit,
+            schema::MAX_PREVIEW,
+            "an ordinary tracer keeps the old cap"
+        );
+        let (tx, rx) = mpsc::channel(4);
+        let pump = Pump {
+            rx,
+            preview: schema::MAX_FULL_PREVIEW,
+            outbox: Outbox::new(false).0,
+            tid: 5,
+            ptid: 1,
+            subtid: 3,
+            version: schema::VERSION,
+        };
+        let event_of = |payload: Vec<u8>| -> Event {
+            let q = Arc::new(Record::new(
+                Event::new(Kind::Publish, "t".into()),
+                Some(bytes::Bytes::from(payload)),
+                None,
+            ));
+            let body = pump.fitted(q).expect("an event, not a skip");
+            let json = &body[1 + crate::protocol::PUBLISH_HEADER_LEN..];
+            assert!(
+                json.len() <= crate::protocol::MAX_PAYLOAD,
+                "fits one message"
+            );
+            serde_json::from_slice(json).expect("event")
+        };
+        // 40 000 bytes of text: above MAX_PREVIEW, whole in a full event.
+        let text = vec![b'a'; 40_000];
+        let e = event_of(text.clone());
+        assert_eq!(
+            (e.truncated, e.payload.map(|p| p.len())),
+            (false, Some(40_000))
+        );
+        // 60 000 binary bytes: base64 cannot fit one message; cut, marked.
+        let e = event_of(vec![0xff; 60_000]);
+        assert!(e.truncated, "marked truncated");
+        assert_eq!(e.size, Some(60_000), "the full size is still said");
+        assert!(
+            e.preview_bytes()
+                .is_some_and(|b| !b.is_empty() && b.len() < 60_000)
+        );
+        drop(tx);
     }
 }

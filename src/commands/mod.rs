@@ -15,6 +15,8 @@ pub mod generate;
 pub mod hook;
 pub mod profile;
 pub mod publish;
+pub mod record;
+pub mod replay;
 pub mod rpc;
 pub mod serve;
 pub mod shell;

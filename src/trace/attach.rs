@@ -57,6 +57,9 @@ pub struct AttachConfig {
     pub server_etid: u32,
     /// Payload bytes each event's preview keeps.
     pub preview: usize,
+    /// Ask for whole payloads (up to `preview`, which may then exceed
+    /// [`schema::MAX_PREVIEW`]; see [`AttachRequest::full`]).
+    pub full: bool,
     /// How long to wait for the broker's snapshot before degrading.
     pub attach_timeout: Duration,
     /// Topics to subscribe to in degraded mode (direct messages are always
@@ -70,6 +73,7 @@ impl Default for AttachConfig {
         AttachConfig {
             server_etid: SERVER_ETID,
             preview: schema::DEFAULT_PREVIEW,
+            full: false,
             attach_timeout: Duration::from_secs(2),
             fallback_topics: Vec::new(),
             reconnect: ReconnectPolicy::default(),
@@ -180,6 +184,7 @@ async fn attach(
     client.subscribe_into("self", Some(SUB_EVENTS), etx).await?;
     let req = AttachRequest {
         preview: cfg.preview,
+        full: cfg.full,
         ..AttachRequest::default()
     };
     let body = serde_json::to_vec(&req).unwrap_or_default();

@@ -18,6 +18,7 @@ this line a .preload's require does not look there, and the app fails to load):
    local smq = smqtrace.create(op, {
       authorize = function(peer, ip) return ip == "10.0.0.5" end, -- default: loopback only
       preview = 256,                                              -- largest preview a tracer gets
+      maxpayload = 65520,       -- largest payload `smqctl record` gets (0: previews only)
    })
 
 Costs: with no tracer attached every hook does one table check and calls the
@@ -42,6 +43,7 @@ local SUB_EVENTS = "$smqctl.trace"
 local SUB_ATTACH = "$smqctl.trace.attach"
 local SUB_DETACH = "$smqctl.trace.detach"
 local MAX_PREVIEW = 32768
+local MAX_MESSAGE = 0xFFF0 -- one SMQ message's payload: a full-payload tracer's limit
 local VERSION = 2 -- schema version: in 2 a json payload is the value, in 1 a string
 
 local function isloopback(ip)
@@ -105,6 +107,8 @@ function M.wrap(op, cfg)
    cfg = cfg or {}
    local authorize = cfg.authorize or function(_, ip) return isloopback(ip) end
    local maxpreview = math.min(cfg.preview or MAX_PREVIEW, MAX_PREVIEW)
+   -- What a recorder asking for full payloads gets (0: none beyond previews).
+   local maxfull = math.min(cfg.maxpayload or MAX_MESSAGE, MAX_MESSAGE)
    local tracers = {}      -- etid -> {preview=n, skipped=n}
    local reserved = {}     -- sub-topic ID -> whether its name starts with "$smqctl.trace"
    local smq, evstid
@@ -165,8 +169,8 @@ function M.wrap(op, cfg)
       return 1
    end
 
-   -- Sends one event to one tracer, straight to its socket.
-   local function sendto(etid, t, e)
+   -- The JSON text of `e` for tracer `t` (nil if it does not encode).
+   local function encode(t, e)
       local v = t and t.v or VERSION
       e.v = v
       local raw = v >= 2 and e.encoding == "json" and e.payload or nil
@@ -178,7 +182,15 @@ function M.wrap(op, cfg)
          -- the value itself, exactly as sent (an encoded event ends in "}").
          if ok and json then json = json:sub(1, -2) .. ',"payload":' .. raw .. "}" end
       end
-      if not ok or not json then return false end
+      if not ok then return nil end
+      return json
+   end
+
+   -- Sends one event to one tracer, straight to its socket.
+   local function sendto(etid, t, e)
+      local json = encode(t, e)
+      if not json then return false end
+      local ok
       insend = true
       -- pcall: the hub's pubon error path can raise (it hands its write-error
       -- handler a field of the socket); a tracer's trouble must never reach
@@ -210,9 +222,18 @@ function M.wrap(op, cfg)
       for etid, t in pairs(tracers) do
          local x = e
          if data then
-            x = {}
-            for k, v in pairs(e) do x[k] = v end
-            preview(x, data, t.preview)
+            local limit = t.preview
+            while true do
+               x = {}
+               for k, v in pairs(e) do x[k] = v end
+               preview(x, data, limit)
+               -- A full-payload tracer (smqctl record) gets as much as fits
+               -- in one SMQ message: cut further, marked truncated.
+               if not t.full or limit == 0 then break end
+               local json = encode(t, x)
+               if json and #json <= MAX_MESSAGE then break end
+               limit = limit // 2
+            end
          end
          deliver(etid, t, x)
       end
@@ -236,18 +257,42 @@ function M.wrap(op, cfg)
          end
       end
       local server = smq:gettid()
-      for _, peer in smq:peers() do
+      local etidof = {} -- socket -> ETID
+      for sock, peer in smq:peers() do
+         etidof[sock] = peer.tid
          if peer.tid ~= server then
             local c = client(peer.tid, peer)
             c.addr = addrof(peer)
             clients[#clients + 1] = c
          end
       end
+      -- Who is subscribed to what (so `smqctl record` can bring the
+      -- subscribers back on replay), read from the hub's own tidT: a topic's
+      -- entry is one socket, a plain table (set) of sockets, or true.
+      local subscriptions = {}
+      local tidT = rawget(smq, "tidT")
+      if type(tidT) == "table" then
+         for tid, name in smq:topics() do
+            local x, socks = tidT[tid], {}
+            if type(x) == "table" and getmetatable(x) == nil then
+               for sock in pairs(x) do socks[#socks + 1] = sock end
+            elseif x ~= nil and x ~= true then
+               socks[1] = x
+            end
+            for _, sock in ipairs(socks) do
+               local etid = etidof[sock]
+               if etid and etid ~= server then
+                  subscriptions[#subscriptions + 1] = {etid = etid, topic = name}
+               end
+            end
+         end
+      end
       -- Empty lists are left out: a JSON encoder cannot tell [] from {}.
       return {server_etid = server,
          topics = #topics > 0 and topics or nil,
          subtopics = #subtopics > 0 and subtopics or nil,
-         clients = #clients > 0 and clients or nil}
+         clients = #clients > 0 and clients or nil,
+         subscriptions = #subscriptions > 0 and subscriptions or nil}
    end
 
    -- The broker-side end of the attach protocol (messages to the server ETID).
@@ -263,7 +308,10 @@ function M.wrap(op, cfg)
       local want = ok and type(req) == "table" and tonumber(req.preview) or 256
       -- A version-1 tracer (an older smqctl) reads a json payload as a string.
       local v = ok and type(req) == "table" and tonumber(req.v) or VERSION
-      local t = {preview = math.max(0, math.min(want, maxpreview)), skipped = 0,
+      -- `full` (smqctl record): whole payloads, up to what fits in one message.
+      local full = ok and type(req) == "table" and req.full == true and maxfull > 0
+      local t = {preview = math.max(0, math.min(want, full and maxfull or maxpreview)),
+         full = full or nil, skipped = 0,
          v = math.max(1, math.min(math.floor(v), VERSION))}
       tracers[ptid] = t
       deliver(ptid, t, {v = VERSION, ts = now(), kind = "snapshot", snapshot = snapshot()})

@@ -46,6 +46,12 @@ pub const DEFAULT_PREVIEW: usize = 256;
 /// the event it still fits in one SMQ message (0xFFF0 bytes).
 pub const MAX_PREVIEW: usize = 32 * 1024;
 
+/// Largest `preview` a tracer asking for [`AttachRequest::full`] payloads
+/// gets: one SMQ message's payload limit (`protocol::MAX_PAYLOAD`). A payload
+/// whose event would not fit in one message at that size is cut until it
+/// does, and marked `truncated`.
+pub const MAX_FULL_PREVIEW: usize = 0xFFF0;
+
 /// What a tracer asks for when it attaches. Sent as JSON: `{"v":2,"preview":256}`;
 /// `v` is the schema version the tracer reads (a version-1 tracer gets
 /// version-1 events).
@@ -56,6 +62,13 @@ pub struct AttachRequest {
     /// Payload bytes to keep in each event's preview (0: none).
     #[serde(default = "default_preview")]
     pub preview: usize,
+    /// Whole payloads (`smqctl record`): `preview` may go up to
+    /// [`MAX_FULL_PREVIEW`] instead of [`MAX_PREVIEW`], and an event too big
+    /// for one message keeps as much payload as fits (marked `truncated`)
+    /// instead of being skipped. Left out when false, so older sources, which
+    /// ignore it, still cap at [`MAX_PREVIEW`] and mark what they cut.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full: bool,
 }
 
 impl Default for AttachRequest {
@@ -63,7 +76,20 @@ impl Default for AttachRequest {
         AttachRequest {
             v: VERSION,
             preview: DEFAULT_PREVIEW,
+            full: false,
         }
+    }
+}
+
+impl AttachRequest {
+    /// The preview this request gets: at most [`MAX_PREVIEW`], or
+    /// [`MAX_FULL_PREVIEW`] for a `full` request.
+    pub fn preview_limit(&self) -> usize {
+        self.preview.min(if self.full {
+            MAX_FULL_PREVIEW
+        } else {
+            MAX_PREVIEW
+        })
     }
 }
 
@@ -296,6 +322,14 @@ pub struct SubtopicInfo {
     pub name: String,
 }
 
+/// A client's subscription in a [`Snapshot`] (`smqctl record` brings the
+/// subscribers of a recording back on replay).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionInfo {
+    pub etid: u32,
+    pub topic: String,
+}
+
 /// The broker's state when a tracer attaches.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -308,6 +342,10 @@ pub struct Snapshot {
     pub subtopics: Vec<SubtopicInfo>,
     #[serde(default)]
     pub clients: Vec<Client>,
+    /// Who is subscribed to which topic, when the source lists it (the
+    /// embedded broker does; left out when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<SubscriptionInfo>,
 }
 
 /// One trace event. See the module documentation for the protocol around it.

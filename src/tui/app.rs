@@ -968,6 +968,7 @@ pub mod tests {
             }],
             subtopics: vec![],
             clients: vec![client(5, "old")],
+            subscriptions: vec![],
         });
         app.push(snap);
         assert_eq!(app.topics.map["A"].subscribers, Some(2));

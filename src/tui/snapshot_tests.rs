@@ -44,6 +44,7 @@ pub fn fixture() -> App {
         ],
         subtopics: vec![],
         clients: vec![client(5, "dashboard-1")],
+        subscriptions: vec![],
     });
     app.push(at(snap, 1));
     let mut conn = Event::new(Kind::Connect, String::new());
@@ -322,6 +323,7 @@ fn full_ten_digit_tids_and_etids_fit_an_80x24_terminal() {
         }],
         subtopics: vec![],
         clients: vec![client(3_668_314_590, "charger-00001")],
+        subscriptions: vec![],
     });
     app.push(snap);
     let screen = |app: &App| {

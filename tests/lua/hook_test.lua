@@ -448,6 +448,49 @@ function cases.json_payload_is_the_value_for_a_version_2_tracer()
    return seen
 end
 
+-- `smqctl record` attaches asking for full payloads: it gets them whole up to
+-- one SMQ message (an ordinary tracer stays capped at 32 KiB), and a payload
+-- whose event cannot fit one message is cut to fit and marked truncated.
+function cases.full_payloads_for_a_tracer_that_asks()
+   local smq = hook().create({})
+   local take = taker(smq)
+   -- Subscribed before the recorder attaches: its snapshot lists them.
+   local early = smq:connect("dashboard-1", "", "127.0.0.1")
+   smq:client_subscribe(early, "State")
+   smq:client_subscribe(early, "Alarms")
+   local other = smq:connect("dashboard-2", "", "127.0.0.1")
+   smq:client_subscribe(other, "State")
+   local rec = smq:connect("recorder-1", "", "127.0.0.1")
+   local stid = smq:client_createsub(rec, "$smqctl.trace.attach")
+   smq:client_publish(rec, smq:gettid(), stid, '{"v":2,"preview":65520,"full":true}')
+   local snap = take(rec)
+   check(kinds(snap) == "snapshot", "a full attach gets a snapshot")
+   local subs = {}
+   for _, x in ipairs(snap[1].snapshot.subscriptions or {}) do
+      local peer = smq:etid2peer(x.etid)
+      subs[#subs + 1] = (peer and peer.uid or "?") .. " " .. x.topic
+   end
+   table.sort(subs)
+   check(table.concat(subs, ", ") == "dashboard-1 Alarms, dashboard-1 State, dashboard-2 State",
+      "the snapshot lists who subscribed to what: " .. table.concat(subs, ", "))
+   local plain = smq:connect("tracer-02", "", "127.0.0.1")
+   attach(smq, plain, 65520, 2)
+   check(kinds(take(plain)) == "snapshot", "an ordinary attach gets a snapshot")
+   take(rec)
+   local a = smq:connect("client-a", "", "127.0.0.1")
+   local tid = smq:client_subscribe(a, "T")
+   take(rec) take(plain)
+   smq:client_publish(a, tid, 0, string.rep("a", 40000))
+   smq:client_publish(a, tid, 0, string.rep("\255", 60000))
+   local r, p = take(rec), take(plain)
+   check(#r == 2 and #p == 2, "both tracers get both publishes: " .. kinds(r) .. " / " .. kinds(p))
+   check(#r[1].payload == 40000 and not r[1].truncated, "the full tracer gets 40000 bytes whole")
+   check(#p[1].payload == 32768 and p[1].truncated, "the ordinary one is capped at 32 KiB")
+   check(r[2].encoding == "base64" and r[2].truncated and r[2].size == 60000,
+      "60000 binary bytes do not fit one event: cut, marked, full size said")
+   return seen
+end
+
 return setmetatable({}, {__index = function(_, name)
    local case = cases[name]
    if not case then error("no Lua case " .. tostring(name)) end
