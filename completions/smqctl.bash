@@ -148,6 +148,9 @@ _smqctl() {
             smqctl__subcmd__help__subcmd__hook,lua)
                 cmd="smqctl__subcmd__help__subcmd__hook__subcmd__lua"
                 ;;
+            smqctl__subcmd__help__subcmd__hook,wireshark)
+                cmd="smqctl__subcmd__help__subcmd__hook__subcmd__wireshark"
+                ;;
             smqctl__subcmd__help__subcmd__profile,add)
                 cmd="smqctl__subcmd__help__subcmd__profile__subcmd__add"
                 ;;
@@ -169,11 +172,17 @@ _smqctl() {
             smqctl__subcmd__hook,lua)
                 cmd="smqctl__subcmd__hook__subcmd__lua"
                 ;;
+            smqctl__subcmd__hook,wireshark)
+                cmd="smqctl__subcmd__hook__subcmd__wireshark"
+                ;;
             smqctl__subcmd__hook__subcmd__help,help)
                 cmd="smqctl__subcmd__hook__subcmd__help__subcmd__help"
                 ;;
             smqctl__subcmd__hook__subcmd__help,lua)
                 cmd="smqctl__subcmd__hook__subcmd__help__subcmd__lua"
+                ;;
+            smqctl__subcmd__hook__subcmd__help,wireshark)
+                cmd="smqctl__subcmd__hook__subcmd__help__subcmd__wireshark"
                 ;;
             smqctl__subcmd__profile,add)
                 cmd="smqctl__subcmd__profile__subcmd__add"
@@ -968,7 +977,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__help__subcmd__hook)
-            opts="lua"
+            opts="lua wireshark"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -982,6 +991,20 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__help__subcmd__hook__subcmd__lua)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__help__subcmd__hook__subcmd__wireshark)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1206,7 +1229,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__hook)
-            opts="-v -h --trace-packets --profile --verbose --color --help lua help"
+            opts="-v -h --trace-packets --profile --verbose --color --help lua wireshark help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1228,7 +1251,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__hook__subcmd__help)
-            opts="lua help"
+            opts="lua wireshark help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1269,6 +1292,20 @@ _smqctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        smqctl__subcmd__hook__subcmd__help__subcmd__wireshark)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         smqctl__subcmd__hook__subcmd__lua)
             opts="-o -v -h --output --trace-packets --profile --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1281,6 +1318,40 @@ _smqctl() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__hook__subcmd__wireshark)
+            opts="-o -v -h --output --port --trace-packets --profile --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -43,7 +43,7 @@ complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "tui" -d 'Watch broker
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "simulate" -d 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
-complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "hook" -d 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
@@ -503,15 +503,16 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from help" -f -a "merge" -d 'Merge the --report files of several shards into one summary'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s h -l help -d 'Print help'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -s h -l help -d 'Print help'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -f -a "wireshark" -d 'Write the SMQ dissector for Wireshark and tshark (Lua)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s o -l output -d 'Write to this file instead of stdout' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -520,7 +521,17 @@ never\t''"
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -s o -l output -d 'Write to this file instead of stdout' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -l port -d 'Also decode this TCP port as SMQ (raw or WebSocket), e.g. a broker on 80' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "wireshark" -d 'Write the SMQ dissector for Wireshark and tshark (Lua)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -607,7 +618,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "simulate" -d 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "hook" -d 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "completions" -d 'Print a shell completion script'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace tui shell bench simulate hook profile completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
@@ -617,6 +628,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subc
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "connections" -d 'Open many idle connections and report the broker\'s memory per connection'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from simulate" -f -a "merge" -d 'Merge the --report files of several shards into one summary'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "wireshark" -d 'Write the SMQ dissector for Wireshark and tshark (Lua)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "list" -d 'List the profiles: name and URL'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "add" -d 'Add a profile (or replace one with --force)'

@@ -67,7 +67,7 @@ pub enum Command {
     Demo(crate::commands::demo::DemoArgs),
     /// Show what a broker does: publishes, drops, denials, connects, closes (live)
     Trace(crate::commands::trace::TraceArgs),
-    /// Write the broker-side trace hook (Lua, for Mako Server / BAS apps)
+    /// Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector
     #[command(subcommand)]
     Hook(crate::commands::hook::HookCommand),
     /// Watch broker trace events live: table, detail, filters, stats, export

@@ -30,3 +30,4 @@ mod simulate;
 mod tls;
 mod trace;
 mod tui;
+mod wireshark;
