@@ -1205,7 +1205,9 @@ fn tshark_decodes_the_real_brokers_transcript_cleanly_every_packet_in_order() {
     assert_eq!(frags[2].get("smq.topic"), Some("FragTopic"));
 
     // Cut into 1-byte segments (named port: the heuristic needs the request
-    // head in one segment) or joined: the same packets, the same fields.
+    // head in one segment) or joined, or read twice as Wireshark does when a
+    // packet is clicked (`-2`: the second pass must see what the first
+    // learned, not learn again): the same packets, the same fields.
     let on_port = write_dissector(dir.path(), "smq-port.lua", &["--port", "54041"]);
     // Per connection and direction (joined segments reorder connections).
     let per_way = |ds: &[Decoded]| {
@@ -1217,13 +1219,20 @@ fn tshark_decodes_the_real_brokers_transcript_cleanly_every_packet_in_order() {
         m
     };
     let want = per_way(&decoded);
-    for (lua, cut, what) in [
-        (&on_port, Cut::Every(1), "1-byte segments"),
-        (&plain, Cut::Joined, "segments joined"),
+    for (lua, cut, args, what) in [
+        (&on_port, Cut::Every(1), &[][..], "1-byte segments"),
+        (&plain, Cut::Joined, &[][..], "segments joined"),
+        (&plain, Cut::AsRead, &["-2"][..], "two passes"),
+        (
+            &on_port,
+            Cut::Every(1),
+            &["-2"][..],
+            "1-byte segments, two passes",
+        ),
     ] {
         let pcap = dir.path().join("cut.pcap");
         write_pcap(&pcap, &log, cut);
-        let again = tshark(lua, &pcap, &[]);
+        let again = tshark(lua, &pcap, args);
         assert_eq!(again.len(), decoded.len(), "{what}");
         assert_eq!(per_way(&again), want, "{what}");
     }
@@ -1277,6 +1286,9 @@ fn tshark_flags_bad_length_truncated_and_reserved_packets_with_expert_info() {
         Seg::Data(b"GET /smq/ HTTP/1.1\r\nHost: x\r\nSimpleMQ: 1\r\n\r\n".to_vec()),
     );
     log.push(0, false, Seg::Data(init.clone()));
+    // A good Connect with credentials: they never show, only their length.
+    let connect = raw_packet(b"\x02\x01\x08device-1\x07hunter2info");
+    log.push(0, true, Seg::Data(connect));
     let bad: [(Vec<u8>, &str, &str); 5] = [
         // A Publish with 5 of its 12 header bytes.
         (
@@ -1338,10 +1350,20 @@ fn tshark_flags_bad_length_truncated_and_reserved_packets_with_expert_info() {
         .iter()
         .filter(|d| d.srcport == 40_001 || d.dstport == 40_001)
         .collect();
-    assert_eq!(raw.len(), 1 + bad.len(), "{raw:#?}");
+    assert_eq!(raw.len(), 2 + bad.len(), "{raw:#?}");
     assert_eq!(raw[0].get("smq.type_name"), Some("Init"));
     assert!(raw[0].experts.is_empty(), "{:?}", raw[0]);
-    for (d, (bytes, name, severity)) in raw[1..].iter().zip(&bad) {
+    let c = raw[1];
+    assert_eq!(c.get("smq.uid"), Some("device-1"));
+    assert_eq!(c.get("smq.cred_len"), Some("7"));
+    assert_eq!(c.get("smq.info"), Some("info"));
+    assert!(c.experts.is_empty(), "{c:?}");
+    let shown = format!("{:?}", c.fields);
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("68:75:6e:74:65:72:32"),
+        "credentials shown: {shown}"
+    );
+    for (d, (bytes, name, severity)) in raw[2..].iter().zip(&bad) {
         assert_eq!(
             d.experts,
             vec![(name.to_string(), severity.to_string())],
@@ -1355,8 +1377,8 @@ fn tshark_flags_bad_length_truncated_and_reserved_packets_with_expert_info() {
         );
         assert_eq!(d.malformed, malformed, "{bytes:02x?}: Wireshark's mark");
     }
-    assert_eq!(raw[3].get("smq.type"), Some("200"));
-    assert_eq!(raw[3].get("smq.type_name"), Some("Reserved"));
+    assert_eq!(raw[4].get("smq.type"), Some("200"));
+    assert_eq!(raw[4].get("smq.type_name"), Some("Reserved"));
 
     let ws: Vec<&Decoded> = decoded
         .iter()

@@ -178,7 +178,18 @@ local function remember(pinfo, key, compute)
     return v
 end
 
-local bxor = (bit32 and bit32.bxor) or (bit and bit.bxor)
+-- XOR of two bytes (WebSocket unmasking): Lua 5.2's bit32, Wireshark's bit,
+-- or arithmetic where a Lua has neither.
+local function xor8(a, b)
+    local r, p = 0, 1
+    for _ = 1, 8 do
+        local x, y = a % 2, b % 2
+        if x ~= y then r = r + p end
+        a, b, p = math.floor(a / 2), math.floor(b / 2), p * 2
+    end
+    return r
+end
+local bxor = (bit32 and bit32.bxor) or (bit and bit.bxor) or xor8
 
 local function printable(s)
     return (s:gsub("[^\32-\126]", function(c) return string.format("\\x%02x", c:byte()) end))
