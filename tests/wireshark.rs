@@ -918,18 +918,26 @@ fn session_decodes_like_trace_packets(scheme: &str) {
     // Without a port: the raw bootstrap heuristic, or Wireshark's own HTTP and
     // WebSocket dissectors handing each message to the SMQ heuristic. With
     // --port: this dissector frames the stream itself, across any cut.
-    let runs: [(&Path, Cut, &str); 5] = [
-        (&plain, Cut::AsRead, "heuristic, as read"),
-        (&plain, Cut::Joined, "heuristic, segments joined"),
-        (&on_port, Cut::AsRead, "--port, as read"),
-        (&on_port, Cut::Every(5), "--port, 5-byte segments"),
-        (&on_port, Cut::Joined, "--port, segments joined"),
+    // Decode As (`-d`, the table Wireshark's dialog fills) does what --port does.
+    let decode_as = format!("tcp.port=={port},smq");
+    let runs: [(&Path, Cut, &[&str], &str); 6] = [
+        (&plain, Cut::AsRead, &[], "heuristic, as read"),
+        (&plain, Cut::Joined, &[], "heuristic, segments joined"),
+        (&on_port, Cut::AsRead, &[], "--port, as read"),
+        (&on_port, Cut::Every(5), &[], "--port, 5-byte segments"),
+        (&on_port, Cut::Joined, &[], "--port, segments joined"),
+        (
+            &plain,
+            Cut::Every(5),
+            &["-d", &decode_as],
+            "Decode As, 5-byte segments",
+        ),
     ];
     let mut types = std::collections::BTreeSet::new();
-    for (i, (lua, cut, what)) in runs.into_iter().enumerate() {
+    for (i, (lua, cut, args, what)) in runs.into_iter().enumerate() {
         let pcap = dir.path().join(format!("{scheme}-{i}.pcap"));
         write_pcap(&pcap, &session.log, cut);
-        let decoded = tshark(lua, &pcap, &[]);
+        let decoded = tshark(lua, &pcap, args);
         let want = if scheme == "ws" { "websocket" } else { "raw" };
         assert!(
             decoded.iter().all(|d| d.get("smq.transport") == Some(want)),
@@ -937,7 +945,7 @@ fn session_decodes_like_trace_packets(scheme: &str) {
         );
         // Who framed it: Wireshark's WebSocket dissector without a port, this
         // one on the port.
-        let path = if scheme == "ws" && *lua == plain {
+        let path = if scheme == "ws" && *lua == plain && args.is_empty() {
             ":tcp:http:websocket:smq"
         } else {
             ":tcp:smq"

@@ -17,9 +17,10 @@
 --     smq.ptid, smq.subtid, smq.uid, smq.payload, ...). smq.topic and
 --     smq.subtopic on a Publish are the names the same connection learned
 --     earlier from a Suback/Createack/Createsuback.
--- Where it looks: TCP streams that start with the bootstrap (heuristic "smq_tcp"),
--- WebSocket messages that look like SMQ (heuristic "smq_ws"), the TCP port
--- below, and any port you pick with Decode As (TCP port -> SMQ).
+-- Where it looks: TCP streams that start with the bootstrap and WebSocket
+-- messages that look like SMQ (heuristics named "smq" on "tcp" and "ws", in
+-- Analyze > Enabled Protocols), the TCP port below, and any port you pick
+-- with Decode As (TCP port -> SMQ).
 -- Malformed packets (bad length, truncated fields, reserved types) get expert
 -- info: filter with `smq.malformed || _ws.expert.severity >= warning`.
 -- Credentials in a Connect show only their length unless the preference
