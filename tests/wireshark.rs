@@ -1212,6 +1212,35 @@ fn tshark_decodes_the_real_brokers_transcript_cleanly_every_packet_in_order() {
     assert_eq!(frags[2].get("smq.frag.total"), Some("15"));
     assert_eq!(frags[2].get("smq.topic"), Some("FragTopic"));
 
+    // The README's one-liner: one line per SMQ packet.
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README");
+    let one_liner = "tshark -X lua_script:smq.lua -r capture.pcap -Y smq.summary -T fields \
+                     -e smq.summary -E aggregator=$'\\n'";
+    assert!(readme.contains(one_liner), "the README lost its one-liner");
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = Running::spawn(
+        Command::new("tshark")
+            .env("HOME", home.path())
+            .arg("-X")
+            .arg(format!("lua_script:{}", plain.display()))
+            .arg("-r")
+            .arg(&pcap)
+            .args(["-Y", "smq.summary", "-T", "fields", "-e", "smq.summary"])
+            .args(["-E", "aggregator=\n"]),
+    )
+    .wait();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    assert_eq!(lines.len(), packets.len(), "{lines:#?}");
+    assert_eq!(
+        lines[0],
+        "B->C Init version=1 seed=0x64447bbc client-ip=127.0.0.1"
+    );
+    assert_eq!(
+        lines[1],
+        "C->B Connect version=1 uid=\"capture-A\" info=\"transcript\""
+    );
+
     // Cut into 1-byte segments (named port: the heuristic needs the request
     // head in one segment) or joined, or read twice as Wireshark does when a
     // packet is clicked (`-2`: the second pass must see what the first

@@ -47,11 +47,12 @@ broker on a port Wireshark gives to another protocol (80, 8080) or a capture
 that starts mid-stream, name the port: --port here, or Decode As > TCP port >
 SMQ. One line per SMQ packet:
 
-    tshark -X lua_script:smq.lua -r capture.pcap -Y smq -T fields \\
-        -e frame.number -e smq.summary -E aggregator=' | '
+    tshark -X lua_script:smq.lua -r capture.pcap -Y smq.summary -T fields \\
+        -e smq.summary -E aggregator=$'\\n'
 
 Filter fields: smq.type, smq.tid, smq.ptid, smq.subtid, smq.topic,
-smq.subtopic, smq.uid, smq.payload, smq.malformed (README: Wireshark).";
+smq.subtopic, smq.uid, smq.payload, smq.malformed (README: \"Wireshark and
+tshark\").";
 
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
