@@ -112,6 +112,114 @@ fn hook_wireshark_writes_lua_that_compiles_and_names_every_packet_type() {
     );
 }
 
+/// A stand-in for the part of Wireshark's Lua API the script uses while it
+/// loads: it records what the script registers.
+const WIRESHARK_STUB: &str = r#"
+local seen = { fields = {}, experts = {}, protos = {}, heuristics = {}, ports = {},
+    decode_as = 0 }
+local names = setmetatable({}, { __index = function(_, k) return k end })
+ProtoField = setmetatable({}, { __index = function(_, kind)
+    return function(abbr)
+        local f = { abbr = abbr, kind = kind }
+        seen.fields[#seen.fields + 1] = f
+        return f
+    end
+end })
+ProtoExpert = { new = function(abbr)
+    local e = { abbr = abbr }
+    seen.experts[#seen.experts + 1] = e
+    return e
+end }
+Proto = function(name)
+    local p = { name = name, prefs = {} }
+    function p:register_heuristic(list) seen.heuristics[#seen.heuristics + 1] = list end
+    seen.protos[#seen.protos + 1] = p
+    return p
+end
+Pref = { bool = function() return false end }
+Field = { new = function() return function() return nil end end }
+DissectorTable = { get = function()
+    return {
+        add_for_decode_as = function() seen.decode_as = seen.decode_as + 1 end,
+        add = function(_, port) seen.ports[#seen.ports + 1] = port end,
+    }
+end }
+base, expert = names, { group = names, severity = names }
+DESEGMENT_ONE_MORE_SEGMENT = 0x0fffffff
+return seen
+"#;
+
+#[test]
+fn hook_wireshark_script_registers_every_field_and_expert_it_makes() {
+    for (args, port) in [(&[][..], None), (&["--port", "8080"][..], Some(8080))] {
+        let lua = mlua::Lua::new();
+        let seen: mlua::Table = lua.load(WIRESHARK_STUB).eval().expect("stub");
+        lua.load(dissector(args))
+            .set_name("@smq.lua")
+            .exec()
+            .unwrap_or_else(|e| panic!("the dissector fails while loading: {e}"));
+        let protos: Vec<mlua::Table> = seen
+            .get::<mlua::Table>("protos")
+            .expect("protos")
+            .sequence_values()
+            .collect::<Result<_, _>>()
+            .expect("protos");
+        assert_eq!(protos.len(), 1, "one protocol");
+        let smq = &protos[0];
+        assert_eq!(smq.get::<String>("name").expect("name"), "smq");
+        assert!(
+            smq.get::<mlua::Function>("dissector").is_ok(),
+            "no dissector"
+        );
+        assert!(
+            smq.get::<mlua::Function>("init").is_ok(),
+            "no init (state per capture)"
+        );
+        // Every field and expert it made is registered (Wireshark refuses to
+        // add an unregistered one to the tree, at the first packet that needs it).
+        for (made, registered) in [("fields", "fields"), ("experts", "experts")] {
+            let made: Vec<mlua::Table> = seen
+                .get::<mlua::Table>(made)
+                .expect("made")
+                .sequence_values()
+                .collect::<Result<_, _>>()
+                .expect("made");
+            let list: mlua::Table = smq
+                .get(registered)
+                .unwrap_or_else(|e| panic!("smq.{registered} not set: {e}"));
+            let list: Vec<mlua::Table> = list
+                .sequence_values()
+                .collect::<Result<_, _>>()
+                .expect("list");
+            assert!(made.len() > 5);
+            for m in &made {
+                let abbr: String = m.get("abbr").expect("abbr");
+                assert!(
+                    list.iter().any(|r| r.equals(m).unwrap_or(false)),
+                    "{abbr} is made but not in smq.{registered}"
+                );
+                assert!(abbr.starts_with("smq."), "{abbr}");
+            }
+            assert_eq!(list.len(), made.len(), "smq.{registered} has extras");
+        }
+        let heuristics: Vec<String> = seen
+            .get::<mlua::Table>("heuristics")
+            .expect("h")
+            .sequence_values()
+            .collect::<Result<_, _>>()
+            .expect("h");
+        assert_eq!(heuristics, ["tcp", "ws"]);
+        assert_eq!(seen.get::<i64>("decode_as").expect("decode_as"), 1);
+        let ports: Vec<i64> = seen
+            .get::<mlua::Table>("ports")
+            .expect("ports")
+            .sequence_values()
+            .collect::<Result<_, _>>()
+            .expect("ports");
+        assert_eq!(ports, port.into_iter().collect::<Vec<i64>>());
+    }
+}
+
 #[test]
 fn hook_wireshark_port_zero_or_out_of_range_is_refused_naming_the_flag() {
     for bad in ["0", "65536", "http"] {
