@@ -926,14 +926,46 @@ fn record_session(scheme: &str) -> Session {
         .filter(|l| l.contains("\"payload\""))
         .count();
     assert_eq!(messages, 3, "{}", text(&sub.stdout));
+
+    // A shell: observe and unobserve, unsubscribe, and Ping/Pong while it
+    // waits idle for a message (sent once its trace shows a Pong).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("session.smq");
+    std::fs::write(
+        &script,
+        "sub ShellTopic\nobserve ShellTopic\npub ShellTopic hi\nwait -C 2 -W 10s\n\
+         wait -C 1 -W 15s\nunobserve ShellTopic\nunsub ShellTopic\n",
+    )
+    .expect("write the script");
+    let mut shell = Running::spawn(
+        smqctl()
+            .args(["--trace-packets", "shell", "--script"])
+            .arg(&script)
+            .args(["--ping-interval", "300ms", "--url", &url]),
+    );
+    shell.stderr_line("<- Pong");
+    let pub3 = run(smqctl().args([
+        "--trace-packets",
+        "pub",
+        "ShellTopic",
+        "late",
+        "--url",
+        &url,
+    ]));
+    assert!(pub3.status.success(), "pub: {}", text(&pub3.stderr));
+    let shell = shell.wait();
+    assert!(shell.status.success(), "shell: {}", text(&shell.stderr));
+
     let log = rec.finish();
-    assert_eq!(log.conns.len(), 3, "one connection per client");
+    assert_eq!(log.conns.len(), 5, "one connection per client");
     drop(broker);
     Session {
         traces: vec![
             traced(&sub, "sub"),
             traced(&pub1, "pub"),
             traced(&pub2, "pub --to-etid"),
+            traced(&shell, "shell"),
+            traced(&pub3, "pub"),
         ],
         log,
     }
@@ -1085,6 +1117,10 @@ fn session_decodes_like_trace_packets(scheme: &str) {
         "Observe",
         "Change",
         "Disconnect",
+        "Unobserve",
+        "Unsubscribe",
+        "Ping",
+        "Pong",
     ] {
         assert!(
             types.contains(t),
