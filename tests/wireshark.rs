@@ -1060,7 +1060,7 @@ fn session_decodes_like_trace_packets(scheme: &str) {
     // --port: this dissector frames the stream itself, across any cut.
     // Decode As (`-d`, the table Wireshark's dialog fills) does what --port does.
     let decode_as = format!("tcp.port=={port},smq");
-    let runs: [(&Path, Cut, &[&str], &str); 6] = [
+    let runs: [(&Path, Cut, &[&str], &str); 8] = [
         (&plain, Cut::AsRead, &[], "heuristic, as read"),
         (&plain, Cut::Joined, &[], "heuristic, segments joined"),
         (&on_port, Cut::AsRead, &[], "--port, as read"),
@@ -1071,6 +1071,14 @@ fn session_decodes_like_trace_packets(scheme: &str) {
             Cut::Every(5),
             &["-d", &decode_as],
             "Decode As, 5-byte segments",
+        ),
+        // Two passes, as Wireshark reads a packet again when it is clicked.
+        (&plain, Cut::AsRead, &["-2"], "heuristic, two passes"),
+        (
+            &on_port,
+            Cut::Every(5),
+            &["-2"],
+            "--port, 5-byte segments, two passes",
         ),
     ];
     let mut types = std::collections::BTreeSet::new();
@@ -1085,7 +1093,7 @@ fn session_decodes_like_trace_packets(scheme: &str) {
         );
         // Who framed it: Wireshark's WebSocket dissector without a port, this
         // one on the port.
-        let path = if scheme == "ws" && *lua == plain && args.is_empty() {
+        let path = if scheme == "ws" && *lua == plain && !args.contains(&"-d") {
             ":tcp:http:websocket:smq"
         } else {
             ":tcp:smq"

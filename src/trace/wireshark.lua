@@ -167,6 +167,8 @@ local function stream_state(pinfo)
 end
 
 -- A value computed on the first pass of a frame, read back on later passes.
+-- `key` tells apart the places in one frame that ask (a frame can hold
+-- several packets, and TCP may hand over a reassembled buffer and the rest).
 local function remember(pinfo, key, compute)
     local k = tostring(pinfo.number) .. "/" .. key
     if pinfo.visited then
@@ -192,6 +194,15 @@ local function xor8(a, b)
 end
 local bxor = (bit32 and bit32.bxor) or (bit and bit.bxor) or xor8
 
+-- Where in a frame a packet is, for `remember`: the buffer's length, the
+-- offset and the first bytes there.
+local function place(tvb, off)
+    local n = math.min(tvb:len() - off, 24)
+    local head = ""
+    if n > 0 then head = tvb:raw(off, n) end
+    return tostring(tvb:len()) .. "/" .. tostring(off) .. "/" .. head
+end
+
 local function printable(s)
     return (s:gsub("[^\32-\126]", function(c) return string.format("\\x%02x", c:byte()) end))
 end
@@ -209,7 +220,7 @@ end
 -- One SMQ packet: `body` is the range from the type byte to the end of the
 -- packet; `outer` is the packet's tree item (the length field, if any, is
 -- already in it). Returns the one-line summary.
-local function dissect_body(body, pinfo, t, st, ws)
+local function dissect_body(body, pinfo, t, st, ws, key)
     local len = body:len()
     if len < 1 then
         t:add(F.malformed, true):set_generated()
@@ -245,10 +256,10 @@ local function dissect_body(body, pinfo, t, st, ws)
         end
     end
     local function topic_name(tid)
-        return remember(pinfo, "topic/" .. tid, function() return st.topics[tid] end)
+        return remember(pinfo, "topic/" .. tid .. "/" .. key, function() return st.topics[tid] end)
     end
     local function subtopic_name(subtid)
-        return remember(pinfo, "subtopic/" .. subtid, function() return st.subtopics[subtid] end)
+        return remember(pinfo, "subtopic/" .. subtid .. "/" .. key, function() return st.subtopics[subtid] end)
     end
     local function add_tid(field, tid_range)
         local tid = tid_range:uint()
@@ -413,7 +424,7 @@ local function dissect_body(body, pinfo, t, st, ws)
             end
             -- Intermediate fragments carry destination 0; the first with a
             -- destination is the last, and the joined payload is routed.
-            local joined = remember(pinfo, "frag/" .. body:offset(), function()
+            local joined = remember(pinfo, "frag/" .. key, function()
                 local parts = st.frags
                 parts[#parts + 1] = body(off, n):raw()
                 if tid == 0 then return nil end
@@ -489,7 +500,7 @@ local function direction(pinfo, st, ptype)
     end)
 end
 
-local function add_packet(tvb, pinfo, tree, st, off, len, raw, ws)
+local function add_packet(tvb, pinfo, tree, st, off, len, raw, ws, key)
     local t = tree:add(smq, tvb(off, len))
     local transport = "raw"
     if ws then transport = "websocket" end
@@ -511,7 +522,7 @@ local function add_packet(tvb, pinfo, tree, st, off, len, raw, ws)
         t:add_proto_expert_info(E.bad_length, "SMQ packet without a type byte")
         summary = "empty packet"
     else
-        summary = dissect_body(tvb(body_off, off + len - body_off), pinfo, t, st, ws)
+        summary = dissect_body(tvb(body_off, off + len - body_off), pinfo, t, st, ws, key)
     end
     if dir then summary = dir .. " " .. summary end
     t:add(F.summary, summary):set_generated()
@@ -597,7 +608,8 @@ local function dissect_own_ws_frame(tvb, pinfo, tree, st, off, hlen, plen)
     local opcode = b0 % 16
     local masked = tvb(off + 1, 1):uint() >= 128
     local dir = tostring(pinfo.src_port)
-    local data = remember(pinfo, "ws/" .. off, function()
+    local key = place(tvb, off)
+    local data = remember(pinfo, "ws/" .. key, function()
         local payload = ""
         if plen > 0 then payload = tvb:raw(off + hlen, plen) end
         if masked then payload = unmask(payload, tvb:raw(off + hlen - 4, 4)) end
@@ -627,7 +639,7 @@ local function dissect_own_ws_frame(tvb, pinfo, tree, st, off, hlen, plen)
         t:add_proto_expert_info(E.bad_length, "empty WebSocket message: no SMQ packet type")
         return
     end
-    add_packet(mtvb, pinfo, tree, st, 0, mtvb:len(), false, true)
+    add_packet(mtvb, pinfo, tree, st, 0, mtvb:len(), false, true, key)
 end
 
 -- The TCP stream (raw transport, or a WebSocket stream on the SMQ port).
@@ -708,7 +720,7 @@ local function dissect_tcp(tvb, pinfo, tree)
                 pinfo.desegment_len = plen - n
                 return total
             end
-            add_packet(tvb, pinfo, tree, st, off, plen, true, false)
+            add_packet(tvb, pinfo, tree, st, off, plen, true, false, place(tvb, off))
             off = off + plen
         end
     end
@@ -766,7 +778,7 @@ local function dissect_ws(tvb, pinfo, tree)
         t:add_proto_expert_info(E.bad_length, "empty WebSocket message: no SMQ packet type")
         return 0
     end
-    add_packet(tvb, pinfo, tree, st, 0, tvb:len(), false, true)
+    add_packet(tvb, pinfo, tree, st, 0, tvb:len(), false, true, place(tvb, 0))
     return tvb:len()
 end
 
@@ -774,7 +786,7 @@ end
 -- messages are decoded even when malformed.
 local function heur_ws(tvb, pinfo, tree)
     local st = stream_state(pinfo)
-    local known = remember(pinfo, "wsknown/" .. tostring(tvb:len()), function()
+    local known = remember(pinfo, "wsknown/" .. place(tvb, 0), function()
         if st.ws_smq then return true end
         if looks_like_smq(tvb) then
             local ptype = tvb(0, 1):uint()
