@@ -546,10 +546,25 @@ fn write_dissector(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     path
 }
 
+/// These tests need the real thing: say so plainly where it is missing.
+fn assert_tshark_installed() {
+    let found = Command::new("tshark")
+        .arg("-v")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "tshark is not installed: `apt-get install tshark` (.ci/run installs it)"
+    );
+}
+
 /// Runs tshark with the dissector on a capture: every SMQ packet in order.
 /// HOME is a fresh directory, so no plugin or preference of the machine
 /// takes part.
 fn tshark(lua: &Path, pcap: &Path, extra: &[&str]) -> Vec<Decoded> {
+    assert_tshark_installed();
     let home = tempfile::tempdir().expect("tempdir");
     let mut cmd = Command::new("tshark");
     cmd.env("HOME", home.path())
