@@ -44,7 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)')
-            [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)')
+            [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (smqctl.1 and one per subcommand)')
@@ -736,6 +736,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('lua', 'lua', [CompletionResultType]::ParameterValue, 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)')
+            [CompletionResult]::new('wireshark', 'wireshark', [CompletionResultType]::ParameterValue, 'Write the SMQ dissector for Wireshark and tshark (Lua)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -751,12 +752,29 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'smqctl;hook;wireshark' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write to this file instead of stdout')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Also decode this TCP port as SMQ (raw or WebSocket), e.g. a broker on 80')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'smqctl;hook;help' {
             [CompletionResult]::new('lua', 'lua', [CompletionResultType]::ParameterValue, 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)')
+            [CompletionResult]::new('wireshark', 'wireshark', [CompletionResultType]::ParameterValue, 'Write the SMQ dissector for Wireshark and tshark (Lua)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'smqctl;hook;help;lua' {
+            break
+        }
+        'smqctl;hook;help;wireshark' {
             break
         }
         'smqctl;hook;help;help' {
@@ -887,7 +905,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)')
-            [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)')
+            [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write man pages (smqctl.1 and one per subcommand)')
@@ -954,9 +972,13 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         }
         'smqctl;help;hook' {
             [CompletionResult]::new('lua', 'lua', [CompletionResultType]::ParameterValue, 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)')
+            [CompletionResult]::new('wireshark', 'wireshark', [CompletionResultType]::ParameterValue, 'Write the SMQ dissector for Wireshark and tshark (Lua)')
             break
         }
         'smqctl;help;hook;lua' {
+            break
+        }
+        'smqctl;help;hook;wireshark' {
             break
         }
         'smqctl;help;profile' {

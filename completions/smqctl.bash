@@ -154,6 +154,9 @@ _smqctl() {
             smqctl__subcmd__help__subcmd__hook,lua)
                 cmd="smqctl__subcmd__help__subcmd__hook__subcmd__lua"
                 ;;
+            smqctl__subcmd__help__subcmd__hook,wireshark)
+                cmd="smqctl__subcmd__help__subcmd__hook__subcmd__wireshark"
+                ;;
             smqctl__subcmd__help__subcmd__profile,add)
                 cmd="smqctl__subcmd__help__subcmd__profile__subcmd__add"
                 ;;
@@ -175,11 +178,17 @@ _smqctl() {
             smqctl__subcmd__hook,lua)
                 cmd="smqctl__subcmd__hook__subcmd__lua"
                 ;;
+            smqctl__subcmd__hook,wireshark)
+                cmd="smqctl__subcmd__hook__subcmd__wireshark"
+                ;;
             smqctl__subcmd__hook__subcmd__help,help)
                 cmd="smqctl__subcmd__hook__subcmd__help__subcmd__help"
                 ;;
             smqctl__subcmd__hook__subcmd__help,lua)
                 cmd="smqctl__subcmd__hook__subcmd__help__subcmd__lua"
+                ;;
+            smqctl__subcmd__hook__subcmd__help,wireshark)
+                cmd="smqctl__subcmd__hook__subcmd__help__subcmd__wireshark"
                 ;;
             smqctl__subcmd__profile,add)
                 cmd="smqctl__subcmd__profile__subcmd__add"
@@ -1138,7 +1147,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__help__subcmd__hook)
-            opts="lua"
+            opts="lua wireshark"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1152,6 +1161,20 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__help__subcmd__hook__subcmd__lua)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__help__subcmd__hook__subcmd__wireshark)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1376,7 +1399,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__hook)
-            opts="-v -h --trace-packets --profile --verbose --color --help lua help"
+            opts="-v -h --trace-packets --profile --verbose --color --help lua wireshark help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1398,7 +1421,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__hook__subcmd__help)
-            opts="lua help"
+            opts="lua wireshark help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1439,6 +1462,20 @@ _smqctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        smqctl__subcmd__hook__subcmd__help__subcmd__wireshark)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         smqctl__subcmd__hook__subcmd__lua)
             opts="-o -v -h --output --trace-packets --profile --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1451,6 +1488,40 @@ _smqctl() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        smqctl__subcmd__hook__subcmd__wireshark)
+            opts="-o -v -h --output --port --trace-packets --profile --verbose --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,7 +41,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand simulate 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
-            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+            cand hook 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector'
             cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
@@ -706,6 +706,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
             cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+            cand wireshark 'Write the SMQ dissector for Wireshark and tshark (Lua)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'smqctl;hook;lua'= {
@@ -719,11 +720,26 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'smqctl;hook;wireshark'= {
+            cand -o 'Write to this file instead of stdout'
+            cand --output 'Write to this file instead of stdout'
+            cand --port 'Also decode this TCP port as SMQ (raw or WebSocket), e.g. a broker on 80'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'smqctl;hook;help'= {
             cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+            cand wireshark 'Write the SMQ dissector for Wireshark and tshark (Lua)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'smqctl;hook;help;lua'= {
+        }
+        &'smqctl;hook;help;wireshark'= {
         }
         &'smqctl;hook;help;help'= {
         }
@@ -839,7 +855,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
             cand simulate 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
-            cand hook 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+            cand hook 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector'
             cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
             cand completions 'Print a shell completion script'
             cand man 'Write man pages (smqctl.1 and one per subcommand)'
@@ -887,8 +903,11 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;help;hook'= {
             cand lua 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+            cand wireshark 'Write the SMQ dissector for Wireshark and tshark (Lua)'
         }
         &'smqctl;help;hook;lua'= {
+        }
+        &'smqctl;help;hook;wireshark'= {
         }
         &'smqctl;help;profile'= {
             cand list 'List the profiles: name and URL'

@@ -71,7 +71,7 @@ pub enum Command {
     Trace(crate::commands::trace::TraceArgs),
     /// Find what is wrong in an SMQ app: rules over a broker's trace (live or a file)
     Analyze(Box<crate::commands::analyze::AnalyzeArgs>),
-    /// Write the broker-side trace hook (Lua, for Mako Server / BAS apps)
+    /// Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector
     #[command(subcommand)]
     Hook(crate::commands::hook::HookCommand),
     /// Watch broker trace events live: table, detail, filters, stats, export

@@ -34,3 +34,4 @@ mod simulate;
 mod tls;
 mod trace;
 mod tui;
+mod wireshark;

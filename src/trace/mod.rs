@@ -7,7 +7,8 @@
 //!
 //! The embedded broker emits events at its hooks (the places where Mako's
 //! `smq.hub` calls `onconnect`, `onpublish`, `ondrop`, `onclose`, ...); the Mako
-//! hook ([`hook`]) does the same in Lua. Events reach consumers through
+//! hook ([`hook`]) does the same in Lua. [`wireshark`] is the other Lua text
+//! shipped: a dissector that reads SMQ in packet captures. Events reach consumers through
 //! [`attach`] (over SMQ) or [`file`] (NDJSON), and are picked with [`filter`].
 //! Events never carry credentials: a broker reports who was refused and why,
 //! not what they sent as a secret.
@@ -21,3 +22,4 @@ pub mod filter;
 pub mod hook;
 pub mod schema;
 pub mod source;
+pub mod wireshark;
