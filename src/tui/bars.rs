@@ -13,7 +13,6 @@ use ratatui::widgets::Paragraph;
 
 use super::app::{App, Mode, PromptKind, Tab};
 use super::theme::{Theme, count, cut};
-use crate::trace::schema::Kind;
 use crate::trace::source::Status;
 
 pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
