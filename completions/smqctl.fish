@@ -41,10 +41,12 @@ complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "demo" -d 'Run everyth
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "analyze" -d 'Find what is wrong in an SMQ app: rules over a broker\'s trace (live or a file)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "record" -d 'Record what a broker routes into a .smqrec file (full payloads), for replay'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "replay" -d 'Replay a recording on a test broker: same topics, UIDs and spacing (--check compares)'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "simulate" -d 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
-complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
+complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "hook" -d 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c smqctl -n "__fish_smqctl_needs_command" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
@@ -348,6 +350,78 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l connect-v2 -d 'Sen
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -s o -l output -d 'The recording to write (NDJSON); with --max-size its later parts are NAME.2.EXT, NAME.3.EXT...' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l from-sub -d 'No tracer: record what a subscriber of these topics receives (comma-separated or repeated; `self` for direct messages, always included)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l topic -d 'Only messages whose topic matches this pattern (`*` wildcard; repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l kind -d 'Only these kinds (comma-separated): publish, drop, deny, connect, close, subscribe, unsubscribe, create, createsub, snapshot, notice, error' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l exclude -d 'Hide events whose topic matches this pattern (`*` wildcard; repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l grep -d 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l max-payload -d 'Payload bytes kept per message (at most 65520); longer payloads are cut and marked truncated' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l max-size -d 'Start a new file when this one would grow past this size (e.g. 512K, 100M, 2G)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -s C -l count -d 'Stop after this many messages' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -s d -l duration -d 'Stop after this long' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -s F -l format -d 'Summary format (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
+json\t'One JSON object'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l key -d 'Private key (PEM) of --cert' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l drops -d 'Only drops (same as --kind drop)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l no-reconnect -d 'Exit when the connection drops instead of reconnecting'
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand record" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l speed -d 'N times the original speed (10: ten times faster, 0.5: half), or `max` (no waiting)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l only -d 'Only messages this UID sent (repeatable); only these clients connect' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l from -d 'Start at this offset from the recording\'s first message (90s, 2h) or at an RFC 3339 time' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l to -d 'End at this offset from the recording\'s first message, or at an RFC 3339 time' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l attach-timeout -d 'How long to wait for the test broker\'s tracer to answer' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -s F -l format -d 'Summary format (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
+json\t'One JSON object'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l credentials -d 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l credentials-cmd -d 'Compute credentials with this shell command after the broker\'s Init, like an RTL client\'s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l cacert -d 'Trust only the CA certificates in this PEM file (wss://, https://); the broker\'s name and the certificate\'s dates are still checked' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l pin-cert -d 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l cert -d 'Client certificate (PEM) for mutual TLS; needs --key' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l key -d 'Private key (PEM) of --cert' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l include-server -d 'Replay what the broker itself sent too (from a client named smqctl-replay-server)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l map-payload-etids -d 'Map recorded ETIDs inside JSON payloads too (members named etid, *etid*, tid, ptid)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l send-truncated -d 'Send payloads the recording has cut, cut (default: skip them, counted)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l check -d 'Compare what the test broker routes and drops, per destination, with the recording; exit 1 when they differ'
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l ask-credentials -d 'Prompt for credentials on the terminal (not echoed)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l insecure -d 'Do not verify the broker\'s TLS certificate (prints a warning)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l connect-v2 -d 'Send Connect version 2 (as RTL\'s C client does) instead of version 1'
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -l script -d 'Run the commands in FILE (`-` for stdin) instead of prompting' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand shell" -s F -l format -d 'How messages print (default: pretty at a prompt or terminal, json otherwise)' -r -f -a "pretty\t'Time, topic, sub-topic, sender and the payload, for people'
 json\t'One JSON object per line (for jq)'
@@ -548,15 +622,16 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from help" -f -a "merge" -d 'Merge the --report files of several shards into one summary'
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -s h -l help -d 'Print help'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -s h -l help -d 'Print help'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -f -a "wireshark" -d 'Write the SMQ dissector for Wireshark and tshark (Lua)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and not __fish_seen_subcommand_from lua wireshark help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s o -l output -d 'Write to this file instead of stdout' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -565,7 +640,17 @@ never\t''"
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from lua" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -s o -l output -d 'Write to this file instead of stdout' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -l port -d 'Also decode this TCP port as SMQ (raw or WebSocket), e.g. a broker on 80' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -s v -l verbose -d 'More log output on stderr (repeat for more)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from wireshark" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "wireshark" -d 'Write the SMQ dissector for Wireshark and tshark (Lua)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l profile -d 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand profile; and not __fish_seen_subcommand_from list show add remove help" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
@@ -641,28 +726,31 @@ never\t''"
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -l trace-packets -d 'Print every SMQ packet sent and received, decoded, on stderr'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s v -l verbose -d 'More log output on stderr (repeat for more)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "demo" -d 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "analyze" -d 'Find what is wrong in an SMQ app: rules over a broker\'s trace (live or a file)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "simulate" -d 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "hook" -d 'Write the broker-side trace hook (Lua, for Mako Server / BAS apps)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
-complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui shell bench simulate hook profile completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "sub" -d 'Subscribe to topics (or `self`) and print what arrives'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "pub" -d 'Publish JSON, text or binary to a topic, to `self` or to a client\'s ETID'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "rpc" -d 'Call a broker or peer handler: named request/response or correlated $RpcReq'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "serve" -d 'Answer requests (static, templated, echo or from a command), like `nats reply`'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "broker" -d 'Run the embedded SMQ broker (WebSocket and raw transport on one port)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "demo" -d 'Run everything at once: embedded broker, charger fleet, operator traffic, TUI'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "trace" -d 'Show what a broker does: publishes, drops, denials, connects, closes (live)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "analyze" -d 'Find what is wrong in an SMQ app: rules over a broker\'s trace (live or a file)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "tui" -d 'Watch broker trace events live: table, detail, filters, stats, export'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "record" -d 'Record what a broker routes into a .smqrec file (full payloads), for replay'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "replay" -d 'Replay a recording on a test broker: same topics, UIDs and spacing (--check compares)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "shell" -d 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "bench" -d 'Measure a broker: message throughput and latency, cost of idle connections'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "simulate" -d 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "hook" -d 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "profile" -d 'Manage connection profiles (config.toml): list, show, add, remove'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "man" -d 'Write man pages (smqctl.1 and one per subcommand)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and not __fish_seen_subcommand_from sub pub rpc serve broker demo trace analyze tui record replay shell bench simulate hook profile completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "pubsub" -d 'Publishers -> one topic -> subscribers: msgs/s, MB/s, latency percentiles'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "rpc" -d 'RPC load against a handler (same as `smqctl rpc --count`): calls/s and latency'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from bench" -f -a "connections" -d 'Open many idle connections and report the broker\'s memory per connection'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from simulate" -f -a "merge" -d 'Merge the --report files of several shards into one summary'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "lua" -d 'Write the Lua trace hook for Mako Server / BAS apps (smq.hub)'
+complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "wireshark" -d 'Write the SMQ dissector for Wireshark and tshark (Lua)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "list" -d 'List the profiles: name and URL'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "show" -d 'Show one profile\'s settings (credentials as their source only)'
 complete -c smqctl -n "__fish_smqctl_using_subcommand help; and __fish_seen_subcommand_from profile" -f -a "add" -d 'Add a profile (or replace one with --force)'
