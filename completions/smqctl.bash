@@ -436,7 +436,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__pubsub)
-            opts="-C -d -F -u -v -h --pubs --subs --count --duration --rate --size --topic --embedded --idle-timeout --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
+            opts="-C -d -F -u -v -h --pubs --subs --count --duration --rate --size --topic --embedded --idle-timeout --format --assert --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -488,6 +488,10 @@ _smqctl() {
                     ;;
                 -F)
                     COMPREPLY=($(compgen -W "pretty json" -- "${cur}"))
+                    return 0
+                    ;;
+                --assert)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --url)
@@ -558,7 +562,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__bench__subcmd__rpc)
-            opts="-W -C -c -F -u -v -h --call --args --args-text --server-etid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
+            opts="-W -C -c -F -u -v -h --call --args --args-text --server-etid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --assert --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -638,6 +642,10 @@ _smqctl() {
                     ;;
                 -F)
                     COMPREPLY=($(compgen -W "pretty json raw hex" -- "${cur}"))
+                    return 0
+                    ;;
+                --assert)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --url)
@@ -1658,7 +1666,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__rpc)
-            opts="-W -C -c -F -u -v -h --call --args --args-text --server-etid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
+            opts="-W -C -c -F -u -v -h --call --args --args-text --server-etid --to --resp --rpc-req --rpc-resp --id-field --timeout --responses --collect --count --concurrency --rate --format --assert --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1738,6 +1746,10 @@ _smqctl() {
                     ;;
                 -F)
                     COMPREPLY=($(compgen -W "pretty json raw hex" -- "${cur}"))
+                    return 0
+                    ;;
+                --assert)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --url)
@@ -2020,7 +2032,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__simulate)
-            opts="-n -s -d -F -u -v -h --devices --scenario --print-scenario --print-handlers --ramp --duration --stagger --interval --churn --kill-after --shard --verify --report --format --stats-every --server-etid --bind --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help merge help"
+            opts="-n -s -d -F -u -v -h --devices --scenario --print-scenario --print-handlers --ramp --duration --stagger --interval --churn --kill-after --shard --verify --report --format --stats-every --server-etid --bind --no-reconnect --assert --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2103,6 +2115,10 @@ _smqctl() {
                     return 0
                     ;;
                 --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --assert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -136,6 +136,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s F -l format -d 'Ou
 json\t'One JSON object per line (for jq)'
 raw\t'The payload bytes only'
 hex\t'A hex dump of the payload'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l assert -d 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
@@ -352,6 +353,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l idle-timeout -d 'Give up waiting for missing messages after this long without one' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l assert -d 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
@@ -393,6 +395,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 json\t'One JSON object per line (for jq)'
 raw\t'The payload bytes only'
 hex\t'A hex dump of the payload'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l assert -d 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
@@ -465,6 +468,7 @@ json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l stats-every -d 'Progress line every this long when stderr is not a terminal (and --format json stats lines)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l bind -d 'Spread the devices\' connections over these local source addresses (comma-separated), for fleets beyond one address\'s ephemeral ports' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l assert -d 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r

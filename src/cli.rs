@@ -34,7 +34,8 @@ Examples:
 Exit codes:
   0 success   1 error   2 bad usage or input   3 cannot connect
   4 refused or denied by the broker   5 timed out   6 connection lost
-  7 the remote handler answered with an error (rpc)   130 interrupted (Ctrl-C, SIGTERM)";
+  7 the remote handler answered with an error (rpc)   8 an --assert gate failed
+  130 interrupted (Ctrl-C, SIGTERM); `check -F nagios`: 0 OK 1 WARNING 2 CRITICAL 3 UNKNOWN";
 
 #[derive(Debug, Parser)]
 #[command(name = "smqctl", version, about = ABOUT, after_long_help = MAIN_EXAMPLES)]

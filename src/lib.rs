@@ -13,6 +13,7 @@
 //! - [`latency`]: the one latency summary (HDR histogram percentiles) and the
 //!   one rounding of times in JSON output (microseconds).
 //! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
+//! - [`assert`](mod@assert): `--assert` gates on a run's JSON summary (exit 8).
 //!
 //! Floors, from the ground up:
 //! - [`protocol`]: packet encode/decode, raw framing and the RPC conventions
@@ -70,6 +71,7 @@ macro_rules! eprint {
 
 pub mod analyze;
 pub mod args;
+pub mod assert;
 pub mod bench;
 pub mod broker;
 pub mod cli;

@@ -9,6 +9,7 @@ mod clients;
 mod demo;
 mod exits;
 mod fuzz_corpus;
+mod gates;
 mod generated;
 mod hostile;
 mod inputs;
