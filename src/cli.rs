@@ -83,6 +83,10 @@ pub enum Command {
     /// Measure a broker: message throughput and latency, cost of idle connections
     #[command(subcommand)]
     Bench(crate::commands::bench::BenchCommand),
+    /// Is this broker healthy? Connect and round-trip times, handlers, tracer;
+    /// nagios and Prometheus output; --probe for a conformance report
+    #[command(after_long_help = crate::commands::check::EXAMPLES)]
+    Check(Box<crate::commands::check::CheckArgs>),
     /// Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)
     #[command(after_long_help = crate::commands::simulate::EXAMPLES)]
     Simulate(Box<crate::commands::simulate::SimulateArgs>),
@@ -152,6 +156,7 @@ impl Command {
             Command::Serve(a) => slots(&mut a.conn, Some(&mut a.format)),
             Command::Shell(a) => slots(&mut a.conn, Some(&mut a.format)),
             Command::Trace(a) => slots(&mut a.conn, None),
+            Command::Check(a) => slots(&mut a.conn, None),
             Command::Tui(a) => slots(&mut a.conn, None),
             // A simulated device's UID comes from its scenario (`simulate`
             // refuses --uid); a profile's `uid` is for one-connection commands.

@@ -28,7 +28,8 @@
 //!   ([`broker::handlers`]).
 //! - Engines (plain config in, plain results out; never clap types):
 //!   [`fleet`] the simulated devices ([`fleet::run_fleet`] is the in-process
-//!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`.
+//!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`,
+//!   [`check`] the health check and conformance probe of `smqctl check`.
 //! - [`output`]: payload rendering shared by every command (pretty, json, raw,
 //!   hex; colour only on a terminal).
 //! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
@@ -74,6 +75,7 @@ pub mod args;
 pub mod assert;
 pub mod bench;
 pub mod broker;
+pub mod check;
 pub mod cli;
 pub mod client;
 pub mod commands;

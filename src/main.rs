@@ -134,6 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Tui(args) => commands::tui::run(args, &global).await,
         Command::Bench(cmd) => commands::bench::run(cmd, &global).await,
         Command::Simulate(args) => commands::simulate::run(*args, &global).await,
+        Command::Check(args) => commands::check::run(*args, &global).await,
         Command::Completions { shell } => {
             commands::generate::completions(smqctl::cli::command(), shell, &mut io::stdout().lock())
         }

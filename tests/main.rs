@@ -4,6 +4,7 @@
 mod harness;
 
 mod broker_cli;
+mod check;
 mod cli_errors;
 mod clients;
 mod demo;

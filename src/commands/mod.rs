@@ -10,6 +10,7 @@
 
 pub mod bench;
 pub mod broker;
+pub mod check;
 pub mod demo;
 pub mod generate;
 pub mod hook;
