@@ -262,6 +262,11 @@ fn item(check: &str, status: Status, detail: String, failure: Option<Failure>) -
     }
 }
 
+/// A duration the user gave (a threshold, a timeout), as they would write it.
+fn given(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
@@ -271,12 +276,12 @@ fn grade(d: Duration, warn: Option<Duration>, crit: Option<Duration>) -> (Status
     if let Some(c) = crit
         && d > c
     {
-        return (Status::Critical, format!(" (over --critical {})", ms(c)));
+        return (Status::Critical, format!(" (over --critical {})", given(c)));
     }
     if let Some(w) = warn
         && d > w
     {
-        return (Status::Warning, format!(" (over --warn {})", ms(w)));
+        return (Status::Warning, format!(" (over --warn {})", given(w)));
     }
     (Status::Ok, String::new())
 }
@@ -440,7 +445,7 @@ async fn checks(
                 None => item(
                     &check,
                     Status::Critical,
-                    format!("no count within {}", ms(cfg.timeout)),
+                    format!("no count within {}", given(cfg.timeout)),
                     Some(Failure::Timeout),
                 ),
             });
@@ -470,7 +475,7 @@ fn echo_item(what: &str, rtt: Option<Duration>, cfg: &CheckConfig) -> Item {
             Status::Critical,
             format!(
                 "a publish {to} did not come back within {}",
-                ms(cfg.timeout)
+                given(cfg.timeout)
             ),
             Some(Failure::Timeout),
         ),
@@ -569,7 +574,11 @@ async fn call_item(what: &str, client: &Client, spec: CallSpec, expect: &[Expect
         Err(CallError::Timeout) | Err(CallError::NoId(_)) => item(
             what,
             Status::Critical,
-            format!("no answer within {} ({})", ms(timeout), caller.describe()),
+            format!(
+                "no answer within {} ({})",
+                given(timeout),
+                caller.describe()
+            ),
             Some(Failure::Timeout),
         ),
         Err(CallError::Lost(r)) | Err(CallError::NotSent(r)) => item(
@@ -621,7 +630,7 @@ async fn attach(
         Err(_) => Err(format!(
             "no trace source answered at ETID {} within {} (Mako: install the hook, `smqctl hook lua`)",
             cfg.server_etid,
-            ms(cfg.timeout)
+            given(cfg.timeout)
         )),
     })
 }
@@ -719,13 +728,13 @@ impl Raw {
         let (rd, wr) = transport::connect(ep, &cfg.opts.tls, cfg.timeout)
             .await
             .map_err(|e| e.to_string())?;
-        let mut raw_init = Raw {
+        let mut r = Raw {
             rd,
             wr,
             etid: 0,
             timeout: cfg.timeout,
         };
-        match raw_init.recv().await {
+        match r.recv().await {
             Got::Packet(Packet::Init(_)) => {}
             Got::Packet(p) => return Err(format!("expected Init, got {}", p.name())),
             Got::Closed => return Err("closed before Init".into()),
@@ -742,9 +751,9 @@ impl Raw {
                 .unwrap_or_default(),
             info: Bytes::from_static(b"smqctl check --probe"),
         });
-        raw_init.send(&connect).await?;
-        match raw_init.recv().await {
-            Got::Packet(Packet::Connack(c)) if c.code == 0 => raw_init.etid = c.etid,
+        r.send(&connect).await?;
+        match r.recv().await {
+            Got::Packet(Packet::Connack(c)) if c.code == 0 => r.etid = c.etid,
             Got::Packet(Packet::Connack(c)) => {
                 return Err(format!(
                     "refused: Connack code {} {}",
@@ -756,7 +765,7 @@ impl Raw {
             Got::Closed => return Err("closed before Connack".into()),
             Got::Silent => return Err("no Connack".into()),
         }
-        Ok(raw_init)
+        Ok(r)
     }
 
     async fn send(&mut self, p: &Packet) -> Result<(), String> {

@@ -116,6 +116,21 @@ fn an_unreachable_broker_is_unknown_in_nagios_and_exit_3_otherwise() {
     assert!(out.stdout.is_empty(), "nothing was checked");
     let out = run(smqctl().args(["check", "--probe", &url]));
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    // A bad threshold keeps the check from running: UNKNOWN, or exit 2.
+    let out = check(&url, &["-F", "nagios", "--warn", "rtt=fast"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stdout).starts_with("SMQ UNKNOWN - --warn 'rtt=fast'"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = check(&url, &["-F", "json", "--critical", "latency=1s"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("rtt or connect"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -284,4 +299,50 @@ fn the_probe_says_rndtid_when_the_broker_has_a_random_server_etid() {
         detail.starts_with("rndtid: the server ETID is not 1"),
         "{detail}"
     );
+}
+
+#[test]
+fn prometheus_output_is_text_exposition_with_help_type_and_labelled_samples() {
+    let broker = BrokerProcess::start(&[]);
+    let url = broker.url("ws");
+    let out = check(&url, &["-F", "prometheus", "--subscribers", "Nobody>=1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let body = text(&out.stdout);
+    let label = format!("{{url=\"{url}\"}}");
+    for (name, value) in [("smq_check_up", Some("0")), ("smq_check_status", Some("2"))] {
+        assert!(body.contains(&format!("# TYPE {name} gauge")), "{body}");
+        let sample = format!("{name}{label} {}", value.unwrap_or(""));
+        assert!(body.lines().any(|l| l == sample), "{sample} in {body}");
+    }
+    for name in [
+        "smq_check_connect_seconds",
+        "smq_check_rtt_self_seconds",
+        "smq_check_rtt_topic_seconds",
+    ] {
+        let line = body
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{label} ")))
+            .unwrap_or_else(|| panic!("no {name} in {body}"));
+        let v: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("a number");
+        assert!(v > 0.0, "{line}");
+    }
+    assert!(
+        body.contains(&format!(
+            "smq_check_item_ok{{url=\"{url}\",check=\"subscribers Nobody\"}} 0"
+        )),
+        "{body}"
+    );
+    // Every line is a comment or `name{labels} value`.
+    for l in body.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = l.rsplit_once(' ').expect("name value");
+        assert!(
+            series.starts_with("smq_check_") && series.ends_with('}'),
+            "{l}"
+        );
+        assert!(value.parse::<f64>().is_ok(), "{l}");
+    }
 }

@@ -321,6 +321,12 @@ async fn probe(
     opts: &crate::client::ClientOptions,
     format: CheckFormat,
 ) -> Result<u8> {
+    if opts.credentials_cmd.is_some() {
+        // The probe's hand-made Connects send --credentials as given.
+        return Err(input_error(
+            "--probe cannot compute credentials (--credentials-cmd); pass --credentials",
+        ));
+    }
     let cfg = ProbeConfig {
         opts: opts.clone(),
         timeout: args.timeout,
