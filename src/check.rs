@@ -13,6 +13,11 @@
 //! transport, the largest payload, PubFrag, the server ETID, Observe counts,
 //! same-UID takeover, a forged ptid, Ping, a silent connection.
 //!
+//! Neither ever sends Unobserve: on Mako, the only observer's Unobserve
+//! removes the ID from the routing table (`tidT[tid] = nil`), cutting off a
+//! topic's subscribers or the broker's own client; an observation ends with
+//! the connection instead.
+//!
 //! Every wait has a deadline (the config's `timeout`); where the broker's
 //! answer is "nothing", a Ping sent after the packet is the barrier: the
 //! broker answers in order, so a Pong first means nothing else is coming.
@@ -656,7 +661,8 @@ async fn observe_count(
             Err(_) => break None,
         }
     };
-    client.unobserve(tid).await?;
+    // No Unobserve (see `server_etid`): on Mako it would drop the topic from
+    // routing when we are its only observer. The disconnect ends it.
     Ok(count)
 }
 
@@ -1050,11 +1056,9 @@ async fn server_etid(main: &mut Raw) -> ProbeLine {
             }
         }
     };
-    let _ = main
-        .send(&Packet::Unobserve {
-            tid: protocol::SERVER_ETID,
-        })
-        .await;
+    // No Unobserve: Mako's unobserve by the only observer removes the ID
+    // from its routing table (`tidT[tid] = nil`), which for ETID 1 would cut
+    // the broker's own client off. The observation ends with the connection.
     out
 }
 
@@ -1125,7 +1129,6 @@ async fn observe_counts(cfg: &ProbeConfig, ep: &Endpoint, main: &mut Raw) -> Vec
             _ => break,
         }
     }
-    let _ = main.send(&Packet::Unobserve { tid }).await;
     let want = [0, 1, 0, 1, 0];
     vec![if got == want {
         line(

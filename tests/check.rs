@@ -2,7 +2,8 @@
 //! broker process): healthy, over a threshold, unreachable, handlers
 //! answering or not as expected, and the conformance probe.
 
-use crate::harness::{BrokerProcess, json_lines, run, smqctl, text};
+use crate::harness::{BrokerProcess, TestBroker, json_lines, run, smqctl, text};
+use smqctl::trace::schema::Kind;
 
 const HANDLERS: &str = r#"
 [[request]]
@@ -345,4 +346,29 @@ fn prometheus_output_is_text_exposition_with_help_type_and_labelled_samples() {
         );
         assert!(value.parse::<f64>().is_ok(), "{l}");
     }
+}
+
+#[test]
+fn check_and_probe_observe_but_never_send_unobserve_which_on_mako_drops_the_id_from_routing() {
+    let broker = TestBroker::start();
+    let mut events = broker.broker.events();
+    let url = broker.url("ws");
+    let out = check(&url, &["--subscribers", "Devices>=0", "-F", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(smqctl().args(["check", "--probe", &url, "-F", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let (mut observes, mut unobserves) = (0, 0);
+    loop {
+        match events.try_recv() {
+            Ok(rec) if rec.event.kind == Kind::Observe => observes += 1,
+            Ok(rec) if rec.event.kind == Kind::Unobserve => unobserves += 1,
+            Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => {}
+            Err(_) => break,
+        }
+    }
+    assert!(
+        observes >= 3,
+        "the check and the probe observe ({observes})"
+    );
+    assert_eq!(unobserves, 0);
 }
