@@ -232,12 +232,14 @@ fn print(r: &CheckReport, cfg: &CheckConfig, format: CheckFormat) {
         }
         CheckFormat::Pretty => {
             println!("{} {}", status.as_str(), r.url);
+            let width = r.items.iter().map(|i| i.check.chars().count()).max();
             for i in &r.items {
                 println!(
-                    "  {:<8} {:<20} {}",
+                    "  {:<8} {:<width$} {}",
                     i.status.as_str(),
                     escape_controls(&i.check),
-                    escape_controls(&i.detail)
+                    escape_controls(&i.detail),
+                    width = width.unwrap_or(0)
                 );
             }
         }
