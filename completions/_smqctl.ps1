@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Replay a recording on a test broker: same topics, UIDs and spacing (--check compares)')
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Is this broker healthy? Connect and round-trip times, handlers, tracer; nagios and Prometheus output; --probe for a conformance report')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
@@ -149,6 +150,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Load mode: at most this many calls per second')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--assert', '--assert', [CompletionResultType]::ParameterName, 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
@@ -530,6 +532,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Give up waiting for missing messages after this long without one')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--assert', '--assert', [CompletionResultType]::ParameterName, 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
@@ -576,6 +579,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Load mode: at most this many calls per second')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--assert', '--assert', [CompletionResultType]::ParameterName, 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
@@ -653,6 +657,45 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
         'smqctl;bench;help;help' {
             break
         }
+        'smqctl;check' {
+            [CompletionResult]::new('--rpc', '--rpc', [CompletionResultType]::ParameterName, 'Call this correlated RPC ($RpcReq) with ARGS (JSON values); it must answer')
+            [CompletionResult]::new('--request', '--request', [CompletionResultType]::ParameterName, 'Send this named request (REQUEST [PAYLOAD]) to the broker; it must answer on REQUEST with Req -> Resp')
+            [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'With --request: the reply must have VALUE (JSON, else text) at PATH (rows.0.site or $.rows[0].site); repeatable')
+            [CompletionResult]::new('--subscribers', '--subscribers', [CompletionResultType]::ParameterName, 'TOPIC must have at least N subscribers (from the tracer''s snapshot, else Observe); repeatable')
+            [CompletionResult]::new('--warn', '--warn', [CompletionResultType]::ParameterName, 'WARNING above this: rtt=DURATION, connect=DURATION (a bare DURATION is rtt)')
+            [CompletionResult]::new('--critical', '--critical', [CompletionResultType]::ParameterName, 'CRITICAL above this: rtt=DURATION, connect=DURATION (a bare DURATION is rtt)')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'How long each step may wait (an echo, a reply, the tracer)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long each step may wait (an echo, a reply, the tracer)')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output (default: pretty on a terminal, json otherwise)')
+            [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
+            [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
+            [CompletionResult]::new('--info', '--info', [CompletionResultType]::ParameterName, 'Info text sent in Connect (the broker''s authenticate hook sees it)')
+            [CompletionResult]::new('--credentials', '--credentials', [CompletionResultType]::ParameterName, 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed')
+            [CompletionResult]::new('--credentials-cmd', '--credentials-cmd', [CompletionResultType]::ParameterName, 'Compute credentials with this shell command after the broker''s Init, like an RTL client''s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)')
+            [CompletionResult]::new('--cacert', '--cacert', [CompletionResultType]::ParameterName, 'Trust only the CA certificates in this PEM file (wss://, https://); the broker''s name and the certificate''s dates are still checked')
+            [CompletionResult]::new('--pin-cert', '--pin-cert', [CompletionResultType]::ParameterName, 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for mutual TLS; needs --key')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key (PEM) of --cert')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)')
+            [CompletionResult]::new('--ping-interval', '--ping-interval', [CompletionResultType]::ParameterName, 'Send Ping after this long without any packet from the broker')
+            [CompletionResult]::new('--pong-timeout', '--pong-timeout', [CompletionResultType]::ParameterName, 'Close the connection when nothing arrives this long after a Ping')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings')
+            [CompletionResult]::new('--probe', '--probe', [CompletionResultType]::ParameterName, 'A conformance report of the broker instead of a health check')
+            [CompletionResult]::new('--tracer', '--tracer', [CompletionResultType]::ParameterName, 'A trace source (the embedded broker, or Mako with the hook) must answer an attach request')
+            [CompletionResult]::new('--ask-credentials', '--ask-credentials', [CompletionResultType]::ParameterName, 'Prompt for credentials on the terminal (not echoed)')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify the broker''s TLS certificate (prints a warning)')
+            [CompletionResult]::new('--connect-v2', '--connect-v2', [CompletionResultType]::ParameterName, 'Send Connect version 2 (as RTL''s C client does) instead of version 1')
+            [CompletionResult]::new('--trace-packets', '--trace-packets', [CompletionResultType]::ParameterName, 'Print every SMQ packet sent and received, decoded, on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'smqctl;simulate' {
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Devices in the whole fleet (all shards together)')
             [CompletionResult]::new('--devices', '--devices', [CompletionResultType]::ParameterName, 'Devices in the whole fleet (all shards together)')
@@ -674,6 +717,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--stats-every', '--stats-every', [CompletionResultType]::ParameterName, 'Progress line every this long when stderr is not a terminal (and --format json stats lines)')
             [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Spread the devices'' connections over these local source addresses (comma-separated), for fleets beyond one address''s ephemeral ports')
+            [CompletionResult]::new('--assert', '--assert', [CompletionResultType]::ParameterName, 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable')
             [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)')
             [CompletionResult]::new('--uid', '--uid', [CompletionResultType]::ParameterName, 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID')
@@ -904,6 +948,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Replay a recording on a test broker: same topics, UIDs and spacing (--check compares)')
             [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure a broker: message throughput and latency, cost of idle connections')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Is this broker healthy? Connect and round-trip times, handlers, tracer; nagios and Prometheus output; --probe for a conformance report')
             [CompletionResult]::new('simulate', 'simulate', [CompletionResultType]::ParameterValue, 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)')
             [CompletionResult]::new('hook', 'hook', [CompletionResultType]::ParameterValue, 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Manage connection profiles (config.toml): list, show, add, remove')
@@ -961,6 +1006,9 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             break
         }
         'smqctl;help;bench;connections' {
+            break
+        }
+        'smqctl;help;check' {
             break
         }
         'smqctl;help;simulate' {

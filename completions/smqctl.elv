@@ -40,6 +40,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand replay 'Replay a recording on a test broker: same topics, UIDs and spacing (--check compares)'
             cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
+            cand check 'Is this broker healthy? Connect and round-trip times, handlers, tracer; nagios and Prometheus output; --probe for a conformance report'
             cand simulate 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
             cand hook 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector'
             cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
@@ -143,6 +144,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --rate 'Load mode: at most this many calls per second'
             cand -F 'Output (default: pretty on a terminal, json otherwise)'
             cand --format 'Output (default: pretty on a terminal, json otherwise)'
+            cand --assert 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
@@ -513,6 +515,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --idle-timeout 'Give up waiting for missing messages after this long without one'
             cand -F 'Output (default: pretty on a terminal, json otherwise)'
             cand --format 'Output (default: pretty on a terminal, json otherwise)'
+            cand --assert 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
@@ -558,6 +561,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --rate 'Load mode: at most this many calls per second'
             cand -F 'Output (default: pretty on a terminal, json otherwise)'
             cand --format 'Output (default: pretty on a terminal, json otherwise)'
+            cand --assert 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
@@ -628,6 +632,44 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         }
         &'smqctl;bench;help;help'= {
         }
+        &'smqctl;check'= {
+            cand --rpc 'Call this correlated RPC ($RpcReq) with ARGS (JSON values); it must answer'
+            cand --request 'Send this named request (REQUEST [PAYLOAD]) to the broker; it must answer on REQUEST with Req -> Resp'
+            cand --expect 'With --request: the reply must have VALUE (JSON, else text) at PATH (rows.0.site or $.rows[0].site); repeatable'
+            cand --subscribers 'TOPIC must have at least N subscribers (from the tracer''s snapshot, else Observe); repeatable'
+            cand --warn 'WARNING above this: rtt=DURATION, connect=DURATION (a bare DURATION is rtt)'
+            cand --critical 'CRITICAL above this: rtt=DURATION, connect=DURATION (a bare DURATION is rtt)'
+            cand -W 'How long each step may wait (an echo, a reply, the tracer)'
+            cand --timeout 'How long each step may wait (an echo, a reply, the tracer)'
+            cand -F 'Output (default: pretty on a terminal, json otherwise)'
+            cand --format 'Output (default: pretty on a terminal, json otherwise)'
+            cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
+            cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
+            cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
+            cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
+            cand --info 'Info text sent in Connect (the broker''s authenticate hook sees it)'
+            cand --credentials 'Credentials sent in Connect; prefer SMQCTL_CREDENTIALS or --ask-credentials, which keep them out of the process list. Never printed'
+            cand --credentials-cmd 'Compute credentials with this shell command after the broker''s Init, like an RTL client''s onauth(seed, ip): SMQ_SEED and SMQ_IP are in its environment, its stdout is sent (never printed)'
+            cand --cacert 'Trust only the CA certificates in this PEM file (wss://, https://); the broker''s name and the certificate''s dates are still checked'
+            cand --pin-cert 'Accept exactly the certificate(s) in this PEM file whatever their name and dates (prints a warning)'
+            cand --cert 'Client certificate (PEM) for mutual TLS; needs --key'
+            cand --key 'Private key (PEM) of --cert'
+            cand --connect-timeout 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)'
+            cand --ping-interval 'Send Ping after this long without any packet from the broker'
+            cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
+            cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
+            cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
+            cand --probe 'A conformance report of the broker instead of a health check'
+            cand --tracer 'A trace source (the embedded broker, or Mako with the hook) must answer an attach request'
+            cand --ask-credentials 'Prompt for credentials on the terminal (not echoed)'
+            cand --insecure 'Do not verify the broker''s TLS certificate (prints a warning)'
+            cand --connect-v2 'Send Connect version 2 (as RTL''s C client does) instead of version 1'
+            cand --trace-packets 'Print every SMQ packet sent and received, decoded, on stderr'
+            cand -v 'More log output on stderr (repeat for more)'
+            cand --verbose 'More log output on stderr (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'smqctl;simulate'= {
             cand -n 'Devices in the whole fleet (all shards together)'
             cand --devices 'Devices in the whole fleet (all shards together)'
@@ -649,6 +691,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --stats-every 'Progress line every this long when stderr is not a terminal (and --format json stats lines)'
             cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --bind 'Spread the devices'' connections over these local source addresses (comma-separated), for fleets beyond one address''s ephemeral ports'
+            cand --assert 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'
@@ -854,6 +897,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand replay 'Replay a recording on a test broker: same topics, UIDs and spacing (--check compares)'
             cand shell 'Stay connected: subscribe, publish, call and observe at a prompt, or run a script'
             cand bench 'Measure a broker: message throughput and latency, cost of idle connections'
+            cand check 'Is this broker healthy? Connect and round-trip times, handlers, tracer; nagios and Prometheus output; --probe for a conformance report'
             cand simulate 'Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)'
             cand hook 'Write Lua for other tools: the Mako/BAS trace hook, the Wireshark dissector'
             cand profile 'Manage connection profiles (config.toml): list, show, add, remove'
@@ -895,6 +939,8 @@ set edit:completion:arg-completer[smqctl] = {|@words|
         &'smqctl;help;bench;rpc'= {
         }
         &'smqctl;help;bench;connections'= {
+        }
+        &'smqctl;help;check'= {
         }
         &'smqctl;help;simulate'= {
             cand merge 'Merge the --report files of several shards into one summary'

@@ -2,11 +2,13 @@
 //! flags ([`GlobalArgs`]), where and how to connect ([`ConnectArgs`], turned into
 //! [`ClientOptions`] by [`client_options`]), and what the shell shares with a
 //! one-shot command ([`SubTopics`], [`PubMessage`], [`RpcRequest`]), and how
-//! `trace` and `tui` attach to a tracer ([`AttachArgs`] → `AttachConfig`).
+//! `trace` and `tui` attach to a tracer ([`AttachArgs`] → `AttachConfig`), and
+//! the `--assert` gates ([`AssertArgs`]).
 //!
 //! May import: `client`, `transport`, `protocol` (option types and limits),
 //! `output` (format enums), `text` (durations), `trace` (AttachConfig, preview
-//! limits), `shutdown` (the signal that interrupts a prompt). Never `commands`
+//! limits), `shutdown` (the signal that interrupts a prompt), `assert` (the
+//! `--assert` parser). Never `commands`
 //! or `cli`.
 
 use std::path::PathBuf;
@@ -277,6 +279,18 @@ pub struct RpcRequest {
     /// Output (default: pretty on a terminal, json otherwise)
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<Format>,
+}
+
+/// `--assert EXPR`: the gates of a run on its summary (rpc load mode, bench
+/// pubsub/rpc, simulate; see [`crate::assert`]).
+#[derive(Debug, Clone, Default, Args)]
+pub struct AssertArgs {
+    /// Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE,
+    /// NAME a dotted key of the `-F json` summary (lost, latency_ms.p99,
+    /// calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration
+    /// (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable
+    #[arg(long = "assert", value_name = "EXPR", value_parser = crate::assert::parse)]
+    pub asserts: Vec<crate::assert::Assertion>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -36,7 +36,8 @@ Examples:
 Exit codes:
   0 success   1 error   2 bad usage or input   3 cannot connect
   4 refused or denied by the broker   5 timed out   6 connection lost
-  7 the remote handler answered with an error (rpc)   130 interrupted (Ctrl-C, SIGTERM)";
+  7 the remote handler answered with an error (rpc)   8 an --assert gate failed
+  130 interrupted (Ctrl-C, SIGTERM); `check -F nagios`: 0 OK 1 WARNING 2 CRITICAL 3 UNKNOWN";
 
 #[derive(Debug, Parser)]
 #[command(name = "smqctl", version, about = ABOUT, after_long_help = MAIN_EXAMPLES)]
@@ -92,6 +93,10 @@ pub enum Command {
     /// Measure a broker: message throughput and latency, cost of idle connections
     #[command(subcommand)]
     Bench(crate::commands::bench::BenchCommand),
+    /// Is this broker healthy? Connect and round-trip times, handlers, tracer;
+    /// nagios and Prometheus output; --probe for a conformance report
+    #[command(after_long_help = crate::commands::check::EXAMPLES)]
+    Check(Box<crate::commands::check::CheckArgs>),
     /// Simulate a fleet of devices (connect, ready, report, answer commands, reconnect)
     #[command(after_long_help = crate::commands::simulate::EXAMPLES)]
     Simulate(Box<crate::commands::simulate::SimulateArgs>),
@@ -168,6 +173,7 @@ impl Command {
             }),
             Command::Shell(a) => slots(&mut a.conn, Some(&mut a.format)),
             Command::Trace(a) => slots(&mut a.conn, None),
+            Command::Check(a) => slots(&mut a.conn, None),
             Command::Tui(a) => slots(&mut a.conn, None),
             Command::Analyze(a) => slots(&mut a.conn, None),
             // A simulated device's UID comes from its scenario (`simulate`

@@ -5,7 +5,8 @@
 //!
 //! May import: `client`, `transport`, `broker` (error types to map, the
 //! handler-file error included), `profile` (ProfileError), `shutdown`
-//! (Interrupted), `fleet` (FleetError), `output` (escaping). Never `commands`
+//! (Interrupted), `fleet` (FleetError), `assert` (AssertError), `output`
+//! (escaping). Never `commands`
 //! or `cli`.
 
 use crate::client::ClientError;
@@ -21,6 +22,8 @@ pub const REFUSED: u8 = 4;
 pub const TIMEOUT: u8 = 5;
 pub const LOST: u8 = 6;
 pub const REMOTE: u8 = 7;
+/// The run itself succeeded but an `--assert` gate failed.
+pub const ASSERT: u8 = 8;
 /// Ctrl-C before the work was done (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: u8 = 130;
 
@@ -63,6 +66,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 .downcast_ref::<crate::broker::handlers::HandlerError>()
                 .is_some()
             || cause.downcast_ref::<crate::fleet::FleetError>().is_some()
+            || cause.downcast_ref::<crate::assert::AssertError>().is_some()
         {
             // Unreadable or invalid files and settings given on the command line.
             return USAGE;

@@ -13,6 +13,7 @@
 //! - [`latency`]: the one latency summary (HDR histogram percentiles) and the
 //!   one rounding of times in JSON output (microseconds).
 //! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
+//! - [`assert`](mod@assert): `--assert` gates on a run's JSON summary (exit 8).
 //!
 //! Floors, from the ground up:
 //! - [`protocol`]: packet encode/decode, raw framing and the RPC conventions
@@ -28,7 +29,8 @@
 //! - Engines (plain config in, plain results out; never clap types):
 //!   [`fleet`] the simulated devices ([`fleet::run_fleet`] is the in-process
 //!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`,
-//!   [`analyze`] the rules over trace events (`smqctl analyze`, the TUI's Findings).
+//!   [`analyze`] the rules over trace events (`smqctl analyze`, the TUI's Findings),
+//!   [`check`] the health check and conformance probe of `smqctl check`.
 //! - [`output`]: payload rendering shared by every command (pretty, json, raw,
 //!   hex; colour only on a terminal); [`output::findings`]: how an analyzer
 //!   finding and summary read.
@@ -75,8 +77,10 @@ macro_rules! eprint {
 
 pub mod analyze;
 pub mod args;
+pub mod assert;
 pub mod bench;
 pub mod broker;
+pub mod check;
 pub mod cli;
 pub mod client;
 pub mod commands;

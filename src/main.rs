@@ -137,6 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Record(args) => commands::record::run(*args, &global).await,
         Command::Replay(args) => commands::replay::run(*args, &global).await,
         Command::Simulate(args) => commands::simulate::run(*args, &global).await,
+        Command::Check(args) => commands::check::run(*args, &global).await,
         Command::Completions { shell } => {
             commands::generate::completions(smqctl::cli::command(), shell, &mut io::stdout().lock())
         }

@@ -569,6 +569,7 @@ fn every_subcommand_help_spells_shared_flags_the_same_way() {
                 "P",
                 "I",
                 "RATE",
+                "EXPR",
                 "s",
                 "...",
             ];

@@ -8,7 +8,8 @@
 //! subcommands ([`BenchCommand`]), their flags and examples live here too.
 //!
 //! May import: `args`, `exit`, `text`, `bench` (the engine), `broker` (for
-//! `--embedded`), `client`, `transport`, `commands::rpc` (bench rpc). Never `cli`.
+//! `--embedded`), `client`, `transport`, `assert` (`--assert`), `commands::rpc`
+//! (bench rpc). Never `cli`.
 
 use std::time::Duration;
 
@@ -16,7 +17,10 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::args::{ConnectArgs, GlobalArgs, SummaryFormat, at_least_one, client_options};
+use crate::args::{
+    AssertArgs, ConnectArgs, GlobalArgs, SummaryFormat, at_least_one, client_options,
+};
+use crate::assert::Gate;
 use crate::bench::{BenchError, ConnReport, ConnSpec, Pubsub, PubsubReport, PubsubSpec};
 use crate::broker::{Broker, BrokerConfig};
 use crate::client::ClientOptions;
@@ -93,6 +97,8 @@ pub struct BenchPubsubArgs {
     /// Output (default: pretty on a terminal, json otherwise)
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<SummaryFormat>,
+    #[command(flatten)]
+    pub gates: AssertArgs,
     #[command(flatten)]
     pub conn: ConnectArgs,
 }
@@ -195,6 +201,8 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
         size: args.size,
         idle_timeout: args.idle_timeout,
     };
+    // Every --assert name is checked before anything is measured.
+    let gate = Gate::new(args.gates.asserts.clone(), &pubsub_sample(&spec))?;
     // Ctrl-C or SIGTERM: the engine stops and returns the figures so far (exit 130).
     match crate::bench::pubsub(&spec)
         .await
@@ -210,7 +218,7 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             let broker_dropped = embedded.map(|b| b.stats().queue_full);
             let losses = Losses::of(&r, broker_dropped);
             print_pubsub(&spec, &r, &losses, SummaryFormat::for_stdout(args.format));
-            Ok(if r.interrupted {
+            let code = if r.interrupted {
                 exit::INTERRUPTED
             } else if r.lost == 0 {
                 exit::OK
@@ -221,7 +229,8 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
                     losses.explain(&r, spec.subs, spec.idle_timeout)
                 );
                 exit::ERROR
-            })
+            };
+            Ok(super::gated(&gate, &pubsub_json(&spec, &r, &losses), code))
         }
     }
 }
@@ -308,6 +317,54 @@ fn print_not_ready(spec: &PubsubSpec, ready: usize, format: SummaryFormat) {
     }
 }
 
+/// The `-F json` summary of a measured run; also what `--assert` judges.
+fn pubsub_json(spec: &PubsubSpec, r: &PubsubReport, losses: &Losses) -> serde_json::Value {
+    json!({
+        "interrupted": r.interrupted,
+        "url": spec.opts.endpoint.to_string(),
+        "topic": spec.topic,
+        "pubs": spec.pubs,
+        "subs": spec.subs,
+        "size": spec.size,
+        "sent": r.sent,
+        "received": r.received,
+        "lost": r.lost,
+        "dropped_here": losses.here,
+        "broker_dropped": losses.broker,
+        "send_s": crate::latency::secs(r.send_secs),
+        "elapsed_s": crate::latency::secs(r.recv_secs),
+        "msgs_per_s": crate::latency::rate(r.msgs_per_s),
+        "mb_per_s": crate::latency::rate(r.mb_per_s),
+        "latency_ms": r.latency.to_json(),
+    })
+}
+
+/// A summary with every field filled: the names `--assert` may use.
+fn pubsub_sample(spec: &PubsubSpec) -> serde_json::Value {
+    let mut latency = crate::latency::Latency::new();
+    latency.record(Duration::from_millis(1));
+    pubsub_json(
+        spec,
+        &PubsubReport {
+            interrupted: false,
+            sent: 1,
+            received: 1,
+            lost: 0,
+            dropped_here: 0,
+            send_secs: 1.0,
+            recv_secs: 1.0,
+            msgs_per_s: 1.0,
+            mb_per_s: 1.0,
+            latency,
+        },
+        &Losses {
+            here: 0,
+            broker: Some(0),
+            unexplained: 0,
+        },
+    )
+}
+
 fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, losses: &Losses, format: SummaryFormat) {
     let url = spec.opts.endpoint.to_string();
     let topic = &spec.topic;
@@ -315,27 +372,7 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, losses: &Losses, format: Su
     let (send_secs, recv_secs) = (r.send_secs, r.recv_secs);
     let (rate, mbps, size) = (r.msgs_per_s, r.mb_per_s, spec.size);
     match format {
-        SummaryFormat::Json => {
-            let v = json!({
-                "interrupted": r.interrupted,
-                "url": url,
-                "topic": topic,
-                "pubs": spec.pubs,
-                "subs": spec.subs,
-                "size": size,
-                "sent": sent,
-                "received": received,
-                "lost": lost,
-                "dropped_here": losses.here,
-                "broker_dropped": losses.broker,
-                "send_s": crate::latency::secs(send_secs),
-                "elapsed_s": crate::latency::secs(recv_secs),
-                "msgs_per_s": crate::latency::rate(rate),
-                "mb_per_s": crate::latency::rate(mbps),
-                "latency_ms": r.latency.to_json(),
-            });
-            println!("{v}");
-        }
+        SummaryFormat::Json => println!("{}", pubsub_json(spec, r, losses)),
         SummaryFormat::Pretty => {
             let what = match spec.duration {
                 Some(d) => format!("for {}", humantime::format_duration(d)),

@@ -2,14 +2,16 @@
 //! printing. Each turns its flags into what an engine needs (a client, a
 //! broker, a fleet config), owns its output, and returns the process exit code.
 //! Shared flag groups live in `crate::args`, exit codes and input errors in
-//! `crate::exit`; this file is only the list.
+//! `crate::exit`; this file is the list, and [`gated`], the end of every
+//! command that takes `--assert`.
 //!
 //! May import: everything below it (args, exit, profile, output, trace, broker,
-//! client, protocol, the leaves). Never `cli`.
+//! client, protocol, assert, the leaves). Never `cli`.
 
 pub mod analyze;
 pub mod bench;
 pub mod broker;
+pub mod check;
 pub mod demo;
 pub mod generate;
 pub mod hook;
@@ -24,3 +26,22 @@ pub mod simulate;
 pub mod sub;
 pub mod trace;
 pub mod tui;
+
+/// Judges a run's `--assert` gates on its summary (the JSON it printed): each
+/// outcome on stderr, and exit 8 ([`crate::exit::ASSERT`]) when one failed
+/// and the run itself succeeded; a run that failed on its own (lost
+/// messages, timeouts, Ctrl-C) keeps its own code, the outcomes still print.
+pub fn gated(gate: &crate::assert::Gate, summary: &serde_json::Value, code: u8) -> u8 {
+    if gate.is_empty() {
+        return code;
+    }
+    let outcomes = gate.judge(summary);
+    for o in &outcomes {
+        eprintln!("smqctl: {}", crate::output::escape_controls(&o.to_string()));
+    }
+    if code == crate::exit::OK && !crate::assert::all_passed(&outcomes) {
+        crate::exit::ASSERT
+    } else {
+        code
+    }
+}

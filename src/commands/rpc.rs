@@ -13,7 +13,8 @@
 //! Its flags ([`RpcArgs`], shared by `bench rpc`) and long-help [`EXAMPLES`] live
 //! here too.
 //!
-//! May import: `args`, `exit`, `client`, `protocol`, `output`, `latency`. Never `cli`.
+//! May import: `args`, `exit`, `client`, `protocol`, `output`, `latency`,
+//! `assert`. Never `cli`.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -24,8 +25,11 @@ use clap::Args;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::args::{ConnectArgs, GlobalArgs, RpcRequest, client_options};
-use crate::client::rpc::{Call, CallError, CallSpec, Caller, LoadSpec, Reply, StartError, Target};
+use crate::args::{AssertArgs, ConnectArgs, GlobalArgs, RpcRequest, client_options};
+use crate::assert::Gate;
+use crate::client::rpc::{
+    Call, CallError, CallSpec, Caller, LoadReport, LoadSpec, Reply, StartError, Target,
+};
 use crate::client::{self, Client, ClientError, Event, Subscription};
 use crate::exit::{self, input_error, json_error};
 use crate::output::{Format, Printer, escape_controls, use_color};
@@ -52,6 +56,9 @@ Exit codes: 0 ok, 5 no reply within --timeout, 7 the handler answered with err,
 pub struct RpcArgs {
     #[command(flatten)]
     pub req: RpcRequest,
+    /// Load mode's gates (`--assert`)
+    #[command(flatten)]
+    pub gates: AssertArgs,
     #[command(flatten)]
     pub conn: ConnectArgs,
 }
@@ -208,6 +215,7 @@ fn parse_call(args: &RpcRequest) -> Result<(Call, String)> {
 pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
     // Check the request before connecting: a typo never reaches the broker.
     spec(&args.req)?;
+    let gate = load_gate(&args)?;
     let opts = client_options(&args.conn, global).await?;
     let stop = crate::shutdown::requested();
     tokio::pin!(stop);
@@ -217,9 +225,42 @@ pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
     };
     // run_on stops on the signal itself (load mode prints what it has).
     let signals = Signals::since_start();
-    let code = run_on(&client, Some(events), &args.req, global, signals).await;
+    let code = run_gated(&client, Some(events), &args.req, global, signals, &gate).await;
     client.disconnect("").await;
     code
+}
+
+/// `--assert` judges load mode's summary; its names are checked here, before
+/// connecting.
+fn load_gate(args: &RpcArgs) -> Result<Gate> {
+    if args.gates.asserts.is_empty() {
+        return Ok(Gate::default());
+    }
+    if args.req.count.is_none() {
+        return Err(input_error(
+            "--assert judges the summary of load mode: add --count N (or use `smqctl bench rpc`)",
+        ));
+    }
+    let mut latency = crate::latency::Latency::new();
+    latency.record(std::time::Duration::from_millis(1));
+    let sample = LoadReport::<()> {
+        calls: 1,
+        ok: 1,
+        remote: 0,
+        timeout: 0,
+        lost: 0,
+        not_sent: 0,
+        unmatched: 0,
+        no_id: 0,
+        latency,
+        first_error: None,
+        elapsed: std::time::Duration::from_secs(1),
+        interrupted: None,
+    };
+    Ok(Gate::new(
+        args.gates.asserts.clone(),
+        &load_json(&sample, args.req.concurrency.max(1)),
+    )?)
 }
 
 /// The plain description of the call the flags ask for; every mistake in them
@@ -264,7 +305,19 @@ pub async fn run_on(
     events: Option<mpsc::Receiver<Event>>,
     args: &RpcRequest,
     global: &GlobalArgs,
+    signals: Signals,
+) -> Result<u8> {
+    run_gated(client, events, args, global, signals, &Gate::default()).await
+}
+
+/// [`run_on`] with load mode's `--assert` gates.
+async fn run_gated(
+    client: &Client,
+    events: Option<mpsc::Receiver<Event>>,
+    args: &RpcRequest,
+    global: &GlobalArgs,
     mut signals: Signals,
+    gate: &Gate,
 ) -> Result<u8> {
     let spec = spec(args)?;
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
@@ -304,6 +357,7 @@ pub async fn run_on(
             args.rate,
             format,
             signals,
+            gate,
         )
         .await
     } else {
@@ -453,6 +507,7 @@ async fn load(
     rate: Option<f64>,
     format: Format,
     mut signals: Signals,
+    gate: &Gate,
 ) -> Result<u8> {
     let bar = crate::output::progress(Some(calls), "calls");
     let spec = LoadSpec {
@@ -467,25 +522,7 @@ async fn load(
     let target = caller.describe();
     let n = r.calls;
     match format {
-        Format::Json => println!(
-            "{}",
-            json!({
-                "calls": n,
-                "completed": r.completed(),
-                "interrupted": r.interrupted.is_some(),
-                "concurrency": concurrency,
-                "ok": r.ok,
-                "error": r.remote,
-                "timeout": r.timeout,
-                "lost": r.lost,
-                "not_sent": r.not_sent,
-                "unmatched_replies": r.unmatched,
-                "no_id": r.no_id,
-                "elapsed_s": crate::latency::secs(secs),
-                "calls_per_s": crate::latency::rate(rate),
-                "latency_ms": r.latency.to_json(),
-            })
-        ),
+        Format::Json => println!("{}", load_json(&r, concurrency)),
         _ => {
             match &r.interrupted {
                 None => println!("{n} calls, concurrency {concurrency}: {target}"),
@@ -517,7 +554,7 @@ async fn load(
             }
         }
     }
-    Ok(if r.interrupted.is_some() {
+    let code = if r.interrupted.is_some() {
         exit::INTERRUPTED
     } else if r.lost > 0 || r.not_sent > 0 {
         exit::LOST
@@ -527,6 +564,28 @@ async fn load(
         exit::REMOTE
     } else {
         exit::OK
+    };
+    Ok(super::gated(gate, &load_json(&r, concurrency), code))
+}
+
+/// Load mode's `-F json` summary; also what `--assert` judges.
+fn load_json<S>(r: &LoadReport<S>, concurrency: usize) -> Value {
+    let secs = r.elapsed.as_secs_f64().max(1e-9);
+    json!({
+        "calls": r.calls,
+        "completed": r.completed(),
+        "interrupted": r.interrupted.is_some(),
+        "concurrency": concurrency,
+        "ok": r.ok,
+        "error": r.remote,
+        "timeout": r.timeout,
+        "lost": r.lost,
+        "not_sent": r.not_sent,
+        "unmatched_replies": r.unmatched,
+        "no_id": r.no_id,
+        "elapsed_s": crate::latency::secs(secs),
+        "calls_per_s": crate::latency::rate(r.answered() as f64 / secs),
+        "latency_ms": r.latency.to_json(),
     })
 }
 

@@ -8,7 +8,7 @@
 //! holds the flags, turns them into a [`FleetConfig`], prints progress and the
 //! summary, and merges shard reports.
 //!
-//! May import: `args`, `exit`, `text`, `client`, `fleet`, `output`.
+//! May import: `args`, `exit`, `text`, `client`, `fleet`, `output`, `assert`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -17,7 +17,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
-use crate::args::{ConnectArgs, GlobalArgs, SummaryFormat, client_options};
+use crate::args::{AssertArgs, ConnectArgs, GlobalArgs, SummaryFormat, client_options};
+use crate::assert::Gate;
 use crate::client::ReconnectPolicy;
 use crate::exit::{self, input_error};
 use crate::fleet::report::{self, Report};
@@ -111,6 +112,8 @@ pub struct SimulateArgs {
     /// A device whose connection ends gives up instead of reconnecting
     #[arg(long)]
     pub no_reconnect: bool,
+    #[command(flatten)]
+    pub gates: AssertArgs,
     #[command(flatten)]
     pub conn: ConnectArgs,
 }
@@ -230,6 +233,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         ));
     }
     let scenario = Scenario::load(&args.scenario).map_err(|e| input_error(e.to_string()))?;
+    let gate = Gate::new(args.gates.asserts.clone(), &summary_sample())?;
     // Fail before the run, not after it: a --report path that cannot be
     // written would lose the whole run's report at the end, and a --bind
     // address that is not local would make every connect fail for the whole
@@ -347,10 +351,29 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         eprintln!("error: --verify: {reason}");
     }
     let interrupted = interrupted.load(std::sync::atomic::Ordering::Relaxed);
-    if interrupted && args.duration.is_some() {
-        return Ok(exit::INTERRUPTED);
+    let code = if interrupted && args.duration.is_some() {
+        exit::INTERRUPTED
+    } else {
+        outcome(&report)
+    };
+    Ok(super::gated(&gate, &report.summary_json(), code))
+}
+
+/// A summary with every field filled (latencies, verify, all online): the
+/// names `--assert` may use. Its maps (errors, by_kind_out, commands_in) are
+/// open: any key.
+fn summary_sample() -> serde_json::Value {
+    let mut latency = crate::latency::Latency::new();
+    latency.record(Duration::from_millis(1));
+    Report {
+        all_online_s: Some(1.0),
+        connect_ms: latency.to_json(),
+        ready_ms: latency.to_json(),
+        request_ms: latency.to_json(),
+        verify: Some(report::VerifyReport::default()),
+        ..Report::default()
     }
-    Ok(outcome(&report))
+    .summary_json()
 }
 
 fn outcome(report: &Report) -> u8 {
