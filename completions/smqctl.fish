@@ -206,6 +206,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l handlers -d 'An
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l deny-topic -d 'Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *); for testing how clients handle denial (repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l credentials -d 'Accept only clients presenting this shared secret as credentials' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l trace-allow -d 'Who may attach a tracer (`smqctl trace`, `smqctl tui`): loopback, any, or addresses/CIDR ranges, comma-separated (loopback stays allowed)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l metrics-listen -d 'Serve live metrics (OpenMetrics text, for Prometheus) at http://ADDR/metrics while this runs. ADDR is HOST:PORT, or PORT alone for 127.0.0.1:PORT; port 0 picks one (printed on stderr)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -241,6 +242,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s C -l count -d 'E
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s W -l timeout -d 'Stop after this long; exit 5 if --count events (without --count: any event) did not arrive' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s F -l format -d 'Output format (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'One readable line per event (colour on a terminal)'
 json\t'The schema\'s JSON, one event per line'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l metrics-listen -d 'Serve live metrics (OpenMetrics text, for Prometheus) at http://ADDR/metrics while this runs. ADDR is HOST:PORT, or PORT alone for 127.0.0.1:PORT; port 0 picks one (printed on stderr)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
@@ -279,6 +281,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l exclude -d 'Hide e
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l grep -d 'Only events mentioning this text (topic, sub-topic, UID, info, payload, reason)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l topic -d 'Old name of --fallback-topic (kept so scripts still work)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l stats-file -d 'Write the loop\'s own timings as JSON to this file on exit (performance tests)' -r -F
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l metrics-listen -d 'Serve live metrics (OpenMetrics text, for Prometheus) at http://ADDR/metrics while this runs. ADDR is HOST:PORT, or PORT alone for 127.0.0.1:PORT; port 0 picks one (printed on stderr)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
@@ -352,6 +355,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l idle-timeout -d 'Give up waiting for missing messages after this long without one' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l metrics-listen -d 'Serve live metrics (OpenMetrics text, for Prometheus) at http://ADDR/metrics while this runs. ADDR is HOST:PORT, or PORT alone for 127.0.0.1:PORT; port 0 picks one (printed on stderr)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from pubsub" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
@@ -422,6 +426,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l hold -d 'Keep the connections open this long after the measurement' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s F -l format -d 'Output (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Aligned text for people'
 json\t'One JSON object'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l metrics-listen -d 'Serve live metrics (OpenMetrics text, for Prometheus) at http://ADDR/metrics while this runs. ADDR is HOST:PORT, or PORT alone for 127.0.0.1:PORT; port 0 picks one (printed on stderr)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from connections" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
@@ -465,6 +470,7 @@ json\t'One JSON object'"
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l stats-every -d 'Progress line every this long when stderr is not a terminal (and --format json stats lines)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l bind -d 'Spread the devices\' connections over these local source addresses (comma-separated), for fleets beyond one address\'s ephemeral ports' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l metrics-listen -d 'Serve live metrics (OpenMetrics text, for Prometheus) at http://ADDR/metrics while this runs. ADDR is HOST:PORT, or PORT alone for 127.0.0.1:PORT; port 0 picks one (printed on stderr)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand simulate; and not __fish_seen_subcommand_from merge help" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r

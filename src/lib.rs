@@ -28,6 +28,9 @@
 //! - Engines (plain config in, plain results out; never clap types):
 //!   [`fleet`] the simulated devices ([`fleet::run_fleet`] is the in-process
 //!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`.
+//! - [`metrics`]: `--metrics-listen`: the `/metrics` endpoint (OpenMetrics
+//!   text) and its sources, which read the engines' and the broker's live
+//!   counters at each scrape.
 //! - [`output`]: payload rendering shared by every command (pretty, json, raw,
 //!   hex; colour only on a terminal).
 //! - [`tui`]: the terminal UI engine: state as plain data, key handling, drawing
@@ -80,6 +83,7 @@ pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod latency;
+pub mod metrics;
 pub mod output;
 pub mod profile;
 pub mod protocol;

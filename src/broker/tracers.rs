@@ -177,6 +177,11 @@ impl Tracers {
         self.links.is_empty()
     }
 
+    /// Tracers attached now.
+    pub(crate) fn len(&self) -> usize {
+        self.links.len()
+    }
+
     /// Registers (or re-registers) the tracer at `etid`; its events arrive on
     /// the returned receiver; the preview size is capped at [`MAX_PREVIEW`].
     pub(crate) fn attach(&mut self, etid: u32, preview: usize) -> (mpsc::Receiver<Queued>, usize) {

@@ -8,7 +8,7 @@
 //! subcommands ([`BenchCommand`]), their flags and examples live here too.
 //!
 //! May import: `args`, `exit`, `text`, `bench` (the engine), `broker` (for
-//! `--embedded`), `client`, `transport`, `commands::rpc` (bench rpc). Never `cli`.
+//! `--embedded`), `client`, `transport`, `commands::rpc` (bench rpc), `metrics`. Never `cli`.
 
 use std::time::Duration;
 
@@ -94,6 +94,8 @@ pub struct BenchPubsubArgs {
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<SummaryFormat>,
     #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
+    #[command(flatten)]
     pub conn: ConnectArgs,
 }
 
@@ -114,6 +116,8 @@ pub struct BenchConnArgs {
     /// Output (default: pretty on a terminal, json otherwise)
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<SummaryFormat>,
+    #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
     #[command(flatten)]
     pub conn: ConnectArgs,
 }
@@ -188,7 +192,14 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
         rate: args.rate,
         size: args.size,
         idle_timeout: args.idle_timeout,
+        live: Default::default(),
     };
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "bench pubsub",
+        vec![Box::new(crate::metrics::Bench(spec.live.clone()))],
+    )
+    .await?;
     // Ctrl-C or SIGTERM: the engine stops and returns the figures so far (exit 130).
     match crate::bench::pubsub(&spec)
         .await
@@ -305,7 +316,14 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
         count: args.connections,
         parallel: args.parallel,
         broker_pid: args.broker_pid,
+        live: Default::default(),
     };
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "bench connections",
+        vec![Box::new(crate::metrics::Bench(spec.live.clone()))],
+    )
+    .await?;
     let Some((report, idle)) = crate::bench::connections(&spec)
         .await
         .map_err(BenchError::into_anyhow)?

@@ -10,7 +10,7 @@
 //!
 //! Its flags ([`BrokerArgs`]) and long-help [`EXAMPLES`] live here too.
 //!
-//! May import: `args`, `exit`, `broker`, `trace`, `output`. Never `cli`.
+//! May import: `args`, `exit`, `broker`, `trace`, `output`, `metrics`. Never `cli`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -74,6 +74,8 @@ pub struct BrokerArgs {
     /// addresses/CIDR ranges, comma-separated (loopback stays allowed)
     #[arg(long, value_name = "WHO", default_value = "loopback")]
     pub trace_allow: String,
+    #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
 }
 
 use crate::args::GlobalArgs;
@@ -142,6 +144,12 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         );
         broker.set_handler(std::sync::Arc::new(handlers));
     }
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "broker",
+        vec![Box::new(crate::metrics::BrokerSource(broker.clone()))],
+    )
+    .await?;
     let (ws, raw) = if secure {
         ("wss", "https")
     } else {

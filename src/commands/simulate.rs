@@ -8,7 +8,7 @@
 //! holds the flags, turns them into a [`FleetConfig`], prints progress and the
 //! summary, and merges shard reports.
 //!
-//! May import: `args`, `exit`, `text`, `client`, `fleet`, `output`.
+//! May import: `args`, `exit`, `text`, `client`, `fleet`, `output`, `metrics`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -111,6 +111,8 @@ pub struct SimulateArgs {
     /// A device whose connection ends gives up instead of reconnecting
     #[arg(long)]
     pub no_reconnect: bool,
+    #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
     #[command(flatten)]
     pub conn: ConnectArgs,
 }
@@ -279,6 +281,12 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         enabled: !args.no_reconnect,
         ..ReconnectPolicy::default()
     };
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "simulate",
+        vec![Box::new(crate::metrics::Fleet(cfg.probe.clone()))],
+    )
+    .await?;
     let terminal = std::io::stderr().is_terminal();
     cfg.tick = if terminal {
         Duration::from_secs(1)

@@ -5,7 +5,7 @@
 //! JSON, one event per line (a file `smqctl tui` can replay). Status changes go
 //! to stderr so stdout stays pure data.
 //!
-//! May import: `args`, `exit`, `text`, `client`, `trace`, `output`.
+//! May import: `args`, `exit`, `text`, `client`, `trace`, `output`, `metrics`.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -90,6 +90,8 @@ pub struct TraceArgs {
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<TraceFormat>,
     #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
+    #[command(flatten)]
     pub conn: ConnectArgs,
 }
 
@@ -141,6 +143,13 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
             tokio::spawn(attach::session(opts, cfg, tx))
         }
     };
+    let counts = crate::metrics::Trace::default();
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "trace",
+        vec![Box::new(counts.clone())],
+    )
+    .await?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut counted: u64 = 0;
     let timed_out = |counted: u64| -> u8 {
@@ -182,6 +191,7 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
         let Some(update) = update else {
             break;
         };
+        counts.observe(&update);
         match update {
             Update::Status(s) => {
                 // Degraded mode cannot see what --expect-none expects none of.

@@ -11,7 +11,7 @@
 //! flow, and a key is handled before any pending batch and redrawn at once.
 //!
 //! May import: `args`, `exit`, `text`, `tui`, `trace`, `client` (the reconnect
-//! policy), `output`, ratatui, crossterm.
+//! policy), `output`, `metrics`, ratatui, crossterm.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -84,6 +84,8 @@ pub struct TuiArgs {
     #[arg(long, value_name = "FILE", hide = true)]
     pub stats_file: Option<PathBuf>,
     #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
+    #[command(flatten)]
     pub conn: ConnectArgs,
 }
 
@@ -112,6 +114,13 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
             "smqctl tui needs a terminal: stdin or stdout is not one (for pipes and logs, `smqctl trace` prints the same events)",
         ));
     }
+    let counts = crate::metrics::Trace::default();
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "tui",
+        vec![Box::new(counts.clone())],
+    )
+    .await?;
     let (tx, rx) = mpsc::channel(CHANNEL);
     let (source, session) = start_source(&args, global, tx).await?;
     let mut app = App::new(args.buffer, source);
@@ -126,7 +135,7 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
 
     // Installs a panic hook that restores the terminal before the panic prints.
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
-    let outcome = event_loop(&mut terminal, &mut app, rx, &mut stats).await;
+    let outcome = event_loop(&mut terminal, &mut app, rx, &mut stats, &counts).await;
     ratatui::restore();
 
     if let Some(path) = &args.stats_file {
@@ -191,6 +200,7 @@ async fn event_loop(
     app: &mut App,
     mut rx: mpsc::Receiver<Update>,
     stats: &mut LoopStats,
+    counts: &crate::metrics::Trace,
 ) -> Result<u8> {
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(FRAME);
@@ -259,6 +269,7 @@ async fn event_loop(
                 } else {
                     stats.batch(n, rx.len());
                     for u in batch.drain(..) {
+                        counts.observe(&u);
                         match u {
                             Update::Event(e) => app.push(*e),
                             Update::Status(s) => app.set_status(s),
