@@ -476,3 +476,202 @@ fn readme_metrics_table_lists_every_metric_served() {
         "the README documents metrics that do not exist: {extra:?}"
     );
 }
+
+/// A free loopback port (bound and released: Prometheus takes a port by flag).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// `query` through Prometheus's HTTP API: each result's labels and value.
+fn prom_query(api: &str, query: &str) -> Vec<(serde_json::Value, f64)> {
+    let (status, body) = get_plain(&format!("{api}/api/v1/query?query={query}"));
+    assert_eq!(status, 200, "{query}: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("API answers JSON");
+    assert_eq!(v["status"], "success", "{v}");
+    v["data"]["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let value = r["value"][1]
+                .as_str()
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(f64::NAN);
+            (r["metric"].clone(), value)
+        })
+        .collect()
+}
+
+/// GET without the /metrics content-type check (Prometheus's own API).
+fn get_plain(url: &str) -> (u16, String) {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let addr: SocketAddr = host.parse().expect("HOST:PORT");
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, STEP) else {
+        return (0, String::new());
+    };
+    s.set_read_timeout(Some(STEP)).expect("timeout");
+    write!(
+        s,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    let reply = String::from_utf8_lossy(&reply).into_owned();
+    let Some((head, body)) = reply.split_once("\r\n\r\n") else {
+        return (0, reply);
+    };
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        unchunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn unchunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Polls a Prometheus query until `ok` holds for its results (scrapes are
+/// every second; a generous deadline for a loaded machine).
+fn prom_until(
+    api: &str,
+    query: &str,
+    ok: impl Fn(&[(serde_json::Value, f64)]) -> bool,
+) -> Vec<(serde_json::Value, f64)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = prom_query(api, query);
+        if ok(&r) {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus: {query} gave {r:?} for 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+#[ignore = "needs prometheus"]
+fn prometheus_scrapes_a_running_simulate_and_broker() {
+    let bin = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("prometheus is not installed (Debian: apt-get install prometheus)");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let handlers = dir.path().join("charger.toml");
+    let out = run(smqctl().args(["simulate", "--print-handlers", "charger"]));
+    std::fs::write(&handlers, &out.stdout).expect("write handlers");
+    let b = BrokerProcess::start(&[
+        "--handlers",
+        handlers.to_str().expect("utf-8 path"),
+        "--metrics-listen",
+        "127.0.0.1:0",
+    ]);
+    let broker_metrics = metrics_url(
+        b.proc
+            .stderr_seen
+            .iter()
+            .find(|l| l.contains("metrics at"))
+            .expect("broker metrics line"),
+    );
+    let mut sim = Running::spawn(smqctl().args([
+        "simulate",
+        "-n",
+        "4",
+        "--ramp",
+        "0",
+        "--interval",
+        "300ms",
+        "-d",
+        "120s",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--url",
+        &b.url("ws"),
+    ]));
+    let sim_metrics = metrics_url(&sim.stderr_line("metrics at"));
+    let target = |url: &str| {
+        url.trim_start_matches("http://")
+            .trim_end_matches("/metrics")
+            .to_string()
+    };
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: broker\n    static_configs:\n      - targets: ['{}']\n  - job_name: simulate\n    static_configs:\n      - targets: ['{}']\n",
+            target(&broker_metrics),
+            target(&sim_metrics)
+        ),
+    )
+    .expect("write config");
+    let port = free_port();
+    let api = format!("http://127.0.0.1:{port}");
+    let mut cmd = std::process::Command::new(bin);
+    cmd.arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::null());
+    let mut prom = Running::spawn(&mut cmd);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get_plain(&format!("{api}/-/ready")).0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus not ready within 60 s; its log: {:?}",
+            prom.stderr_line_within("never", Duration::from_millis(100))
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Both targets up: Prometheus parsed what smqctl serves.
+    prom_until(&api, "up", |r| {
+        r.len() == 2 && r.iter().all(|(_, v)| *v == 1.0)
+    });
+    prom_until(&api, "smqctl_fleet_devices_online", |r| {
+        r.len() == 1 && r[0].1 == 4.0 && r[0].0["job"] == "simulate"
+    });
+    // 4 devices connected to the broker (it counts them itself).
+    prom_until(&api, "smqctl_broker_connections", |r| {
+        r.len() == 1 && r[0].1 >= 4.0
+    });
+    // Counters grow between scrapes: the fleet publishes, the broker routes.
+    prom_until(&api, "sum(smqctl_fleet_messages_sent_total)", |r| {
+        r.len() == 1 && r[0].1 >= 8.0
+    });
+    prom_until(&api, "smqctl_broker_publishes_total", |r| {
+        r.len() == 1 && r[0].1 >= 8.0
+    });
+    // The histogram is one Prometheus understands: a quantile of its buckets.
+    prom_until(
+        &api,
+        "histogram_quantile(0.5,smqctl_fleet_connect_seconds_bucket)",
+        |r| r.len() == 1 && r[0].1 > 0.0 && r[0].1 <= 60.0,
+    );
+    sim.interrupt();
+    let _ = sim.wait();
+}
