@@ -444,6 +444,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --connect-timeout 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)'
             cand --ping-interval 'Send Ping after this long without any packet from the broker'
             cand --pong-timeout 'Close the connection when nothing arrives this long after a Ping'
+            cand --metrics-listen 'Serve live metrics (OpenMetrics text, for Prometheus) at http://ADDR/metrics while this runs. ADDR is HOST:PORT, or PORT alone for 127.0.0.1:PORT; port 0 picks one (printed on stderr)'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'
             cand --profile 'Connection profile from the config file (`smqctl profile list`); flags and SMQCTL_* variables override its settings'
             cand --args-text 'Send ARGS that are not JSON as strings (and a named PAYLOAD as text, unchecked)'

@@ -3,6 +3,7 @@
 //!
 //! Nothing here counts: each source reads an engine's own live counters at
 //! scrape time ([`Fleet`]: the fleet's `Stats`; [`Bench`]: `bench::Live`;
+//! [`Rpc`]: the RPC load generator's `LoadLive`;
 //! [`BrokerSource`]: `Broker::stats`), except [`Trace`], which counts the
 //! updates a trace consumer hands it (a tracer's stream has no counters of its
 //! own). A command builds its sources, calls [`start`] and keeps the returned
@@ -11,7 +12,8 @@
 //! and its unit in it; the README's "Live metrics" table lists them all, and
 //! [`NAMES`] is the same list for tests (the Grafana dashboard's check).
 //!
-//! May import: `fleet` (Probe, the live Stats), `bench` (Live), `broker`
+//! May import: `fleet` (Probe, the live Stats), `bench` (Live), `client`
+//! (the RPC load run's LoadLive), `broker`
 //! (Broker::stats), `trace` (schema kinds, source updates), `latency`. Never
 //! `commands`, `cli` or `args`.
 
@@ -60,6 +62,8 @@ pub const NAMES: &[&str] = &[
     "bench_messages_received",
     "bench_messages_lost",
     "bench_latency_seconds",
+    "bench_rpc_calls",
+    "bench_rpc_latency_seconds",
     "broker_connections",
     "broker_connections_accepted",
     "broker_topics",
@@ -300,6 +304,38 @@ impl Collector for Bench {
             "bench_latency_seconds",
             "One-way publish to receive latency",
             &l.latency(),
+        )
+    }
+}
+
+/// A load run of calls (`bench rpc`): the load generator's live counts.
+#[derive(Debug, Clone)]
+pub struct Rpc(pub Arc<crate::client::rpc::LoadLive>);
+
+impl Collector for Rpc {
+    fn encode(&self, mut e: DescriptorEncoder) -> Fmt {
+        use std::sync::atomic::Ordering::Relaxed;
+        let l = &self.0;
+        let e = &mut e;
+        counters_by(
+            e,
+            "bench_rpc_calls",
+            "Calls ended, by result",
+            "result",
+            &[
+                ("ok", l.ok.load(Relaxed)),
+                ("error", l.remote.load(Relaxed)),
+                ("timeout", l.timeout.load(Relaxed)),
+                ("lost", l.lost.load(Relaxed)),
+                ("not_sent", l.not_sent.load(Relaxed)),
+                ("no_id", l.no_id.load(Relaxed)),
+            ],
+        )?;
+        histogram(
+            e,
+            "bench_rpc_latency_seconds",
+            "Call to reply latency of the answered calls",
+            &lock(&l.latency),
         )
     }
 }

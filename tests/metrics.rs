@@ -363,11 +363,50 @@ fn bench_pubsub_metrics_count_sent_received_and_latency_while_it_runs() {
         "{s:#?}"
     );
     assert_eq!(s.get("smqctl_bench_connections"), Some(2.0), "{s:#?}");
-    assert_serves_group(&s, "bench_");
+    assert_serves_group(&s, "bench_m");
+    assert_serves_group(&s, "bench_c");
+    assert_serves_group(&s, "bench_l");
     assert!(
         s.get("smqctl_bench_latency_seconds_count") >= Some(20.0),
         "{s:#?}"
     );
+    bench.interrupt();
+    let _ = bench.wait();
+}
+
+#[test]
+fn bench_rpc_metrics_count_answered_calls_and_their_latency_while_it_runs() {
+    let broker = TestBroker::with_handlers("[[rpc]]\nname = \"first\"\nresult = '{{args.0}}'\n");
+    let mut bench = Running::spawn(smqctl().args([
+        "bench",
+        "rpc",
+        "--call",
+        "first",
+        "7",
+        "-C",
+        "100000",
+        "--rate",
+        "100",
+        "--metrics-listen",
+        "0",
+        "-F",
+        "json",
+        "--url",
+        &broker.url("ws"),
+    ]));
+    let url = metrics_url(&bench.stderr_line("metrics at"));
+    let s = scrape_until(&url, "answered calls", |s| {
+        s.get("smqctl_bench_rpc_calls_total{result=\"ok\"}") >= Some(10.0)
+    });
+    assert_eq!(
+        s.get("smqctl_bench_rpc_calls_total{result=\"timeout\"}"),
+        Some(0.0)
+    );
+    assert!(
+        s.get("smqctl_bench_rpc_latency_seconds_count") >= Some(10.0),
+        "{s:#?}"
+    );
+    assert_serves_group(&s, "bench_rpc_");
     bench.interrupt();
     let _ = bench.wait();
 }

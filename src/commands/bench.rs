@@ -33,7 +33,7 @@ pub enum BenchCommand {
     #[command(
         after_long_help = "Examples:\n  smqctl bench rpc --call add 1 2 --count 20000 --concurrency 50\n  smqctl bench rpc SearchSitesReq '{}' --id-field request_id --count 5000 -c 20"
     )]
-    Rpc(Box<super::rpc::RpcArgs>),
+    Rpc(Box<BenchRpcArgs>),
     /// Open many idle connections and report the broker's memory per connection
     #[command(after_long_help = CONN_EXAMPLES)]
     Connections(Box<BenchConnArgs>),
@@ -99,6 +99,15 @@ pub struct BenchPubsubArgs {
     pub conn: ConnectArgs,
 }
 
+/// `bench rpc`: the load mode of `smqctl rpc`, and live metrics.
+#[derive(Debug, Args)]
+pub struct BenchRpcArgs {
+    #[command(flatten)]
+    pub rpc: super::rpc::RpcArgs,
+    #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct BenchConnArgs {
     /// Connections to open (`--count` and `-n` are old spellings, kept hidden)
@@ -126,10 +135,18 @@ pub async fn run(cmd: BenchCommand, global: &GlobalArgs) -> Result<u8> {
     match cmd {
         BenchCommand::Pubsub(args) => pubsub(*args, global).await,
         BenchCommand::Connections(args) => connections(*args, global).await,
-        BenchCommand::Rpc(mut args) => {
+        BenchCommand::Rpc(args) => {
+            let BenchRpcArgs { mut rpc, metrics } = *args;
             // The load mode of `smqctl rpc`, with a default count.
-            args.req.count.get_or_insert(10_000);
-            super::rpc::run(*args, global).await
+            rpc.req.count.get_or_insert(10_000);
+            let live = std::sync::Arc::new(crate::client::rpc::LoadLive::default());
+            let _metrics = crate::metrics::start(
+                metrics.metrics_listen,
+                "bench rpc",
+                vec![Box::new(crate::metrics::Rpc(live.clone()))],
+            )
+            .await?;
+            super::rpc::run_observed(rpc, global, Some(live)).await
         }
     }
 }

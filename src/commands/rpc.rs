@@ -25,7 +25,9 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::args::{ConnectArgs, GlobalArgs, RpcRequest, client_options};
-use crate::client::rpc::{Call, CallError, CallSpec, Caller, LoadSpec, Reply, StartError, Target};
+use crate::client::rpc::{
+    Call, CallError, CallSpec, Caller, LoadLive, LoadSpec, Reply, StartError, Target,
+};
 use crate::client::{self, Client, ClientError, Event, Subscription};
 use crate::exit::{self, input_error, json_error};
 use crate::output::{Format, Printer, escape_controls, use_color};
@@ -206,6 +208,16 @@ fn parse_call(args: &RpcRequest) -> Result<(Call, String)> {
 }
 
 pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
+    run_observed(args, global, None).await
+}
+
+/// [`run`], a load run also counting into `live` as calls end (`bench rpc
+/// --metrics-listen`).
+pub async fn run_observed(
+    args: RpcArgs,
+    global: &GlobalArgs,
+    live: Option<Arc<LoadLive>>,
+) -> Result<u8> {
     // Check the request before connecting: a typo never reaches the broker.
     spec(&args.req)?;
     let opts = client_options(&args.conn, global).await?;
@@ -217,7 +229,7 @@ pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
     };
     // run_on stops on the signal itself (load mode prints what it has).
     let signals = Signals::since_start();
-    let code = run_on(&client, Some(events), &args.req, global, signals).await;
+    let code = run_on_observed(&client, Some(events), &args.req, global, signals, live).await;
     client.disconnect("").await;
     code
 }
@@ -264,7 +276,19 @@ pub async fn run_on(
     events: Option<mpsc::Receiver<Event>>,
     args: &RpcRequest,
     global: &GlobalArgs,
+    signals: Signals,
+) -> Result<u8> {
+    run_on_observed(client, events, args, global, signals, None).await
+}
+
+/// [`run_on`], a load run also counting into `live`.
+async fn run_on_observed(
+    client: &Client,
+    events: Option<mpsc::Receiver<Event>>,
+    args: &RpcRequest,
+    global: &GlobalArgs,
     mut signals: Signals,
+    live: Option<Arc<LoadLive>>,
 ) -> Result<u8> {
     let spec = spec(args)?;
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
@@ -304,6 +328,7 @@ pub async fn run_on(
             args.rate,
             format,
             signals,
+            live,
         )
         .await
     } else {
@@ -453,12 +478,14 @@ async fn load(
     rate: Option<f64>,
     format: Format,
     mut signals: Signals,
+    live: Option<Arc<LoadLive>>,
 ) -> Result<u8> {
     let bar = crate::output::progress(Some(calls), "calls");
     let spec = LoadSpec {
         calls,
         concurrency,
         rate,
+        live,
     };
     let r = client::rpc::load(caller, spec, signals.next(), || bar.inc(1)).await;
     bar.finish_and_clear();
