@@ -598,3 +598,48 @@ mod tests {
         assert!(parse_preview("lots").is_err());
     }
 }
+
+#[cfg(test)]
+mod metrics_addr_tests {
+    use super::parse_metrics_addr;
+
+    #[test]
+    fn metrics_listen_port_alone_binds_loopback_and_a_host_only_when_written() {
+        assert_eq!(
+            parse_metrics_addr("9464").expect("accepted").to_string(),
+            "127.0.0.1:9464"
+        );
+        assert_eq!(
+            parse_metrics_addr(":0").expect("accepted").to_string(),
+            "127.0.0.1:0"
+        );
+        assert_eq!(
+            parse_metrics_addr("0.0.0.0:9464")
+                .expect("accepted")
+                .to_string(),
+            "0.0.0.0:9464"
+        );
+        assert_eq!(
+            parse_metrics_addr("[::1]:9464")
+                .expect("accepted")
+                .to_string(),
+            "[::1]:9464"
+        );
+        assert!(
+            parse_metrics_addr("localhost:9464")
+                .expect("accepted")
+                .ip()
+                .is_loopback()
+        );
+        assert!(
+            parse_metrics_addr("nowhere")
+                .expect_err("refused")
+                .contains("HOST:PORT")
+        );
+        assert!(
+            parse_metrics_addr("127.0.0.1:99999")
+                .expect_err("refused")
+                .contains("port")
+        );
+    }
+}

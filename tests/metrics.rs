@@ -340,6 +340,42 @@ fn simulate_metrics_show_the_fleet_online_and_its_messages_growing() {
 }
 
 #[test]
+fn simulate_metrics_count_reconnects_by_their_cause() {
+    let broker = charger_broker();
+    let mut sim = Running::spawn(smqctl().args([
+        "simulate",
+        "-n",
+        "2",
+        "--ramp",
+        "0",
+        "--kill-after",
+        "300ms",
+        "-d",
+        "60s",
+        "--metrics-listen",
+        "0",
+        "--url",
+        &broker.url("ws"),
+    ]));
+    let url = metrics_url(&sim.stderr_line("metrics at"));
+    let s = scrape_until(&url, "reconnects after kills", |s| {
+        s.get("smqctl_fleet_reconnects_total{cause=\"kill\"}") >= Some(2.0)
+    });
+    // Every reconnect here followed a kill: none is counted as another cause.
+    for cause in ["churn", "restart", "lost"] {
+        assert_eq!(
+            s.get(&format!(
+                "smqctl_fleet_reconnects_total{{cause=\"{cause}\"}}"
+            )),
+            Some(0.0),
+            "{s:#?}"
+        );
+    }
+    sim.interrupt();
+    let _ = sim.wait();
+}
+
+#[test]
 fn bench_pubsub_metrics_count_sent_received_and_latency_while_it_runs() {
     let mut bench = Running::spawn(smqctl().args([
         "bench",

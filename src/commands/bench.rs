@@ -46,6 +46,7 @@ Examples:
   smqctl bench pubsub --url ws://127.0.0.1:9357/ --count 200000 --size 64
   smqctl bench pubsub --pubs 4 --subs 2 --format json | jq .msgs_per_s
   smqctl bench pubsub --duration 10s --rate 20000       # latency at 20k msgs/s
+  smqctl bench pubsub -d 5m --rate 5000 --metrics-listen 9466   # watch it in Prometheus
 
 Latency is measured from a timestamp in the first 8 payload bytes (so --size must
 be at least 8 for it); publishers and subscribers run in this process. A broker

@@ -30,6 +30,7 @@ Examples:
   smqctl broker --handlers handlers.toml          # answer SearchSitesReq, $RpcReq...
   SMQCTL_BROKER_CREDENTIALS=s3cret smqctl broker  # one shared secret
   smqctl broker --trace-allow 10.0.0.0/8          # tracers from the LAN too
+  smqctl broker --metrics-listen 9464             # live metrics at http://127.0.0.1:9464/metrics
 
 Clients connect to ws://HOST:PORT/<any path> or http://HOST:PORT/<any path>.
 The first line on stdout is `listening on HOST:PORT`.";

@@ -36,6 +36,7 @@ Examples:
   smqctl trace --format json --count 100 --timeout 10s   # CI: 100 events or exit 5
   smqctl trace --drops --timeout 10s --expect-none       # CI: no drop in 10 s, or exit 1
   smqctl trace --url http://mako.local/smq.lsp --fallback-topic DeviceState
+  smqctl trace --drops --metrics-listen 9467       # events by kind for Prometheus
 
 The broker must be a trace source: `smqctl broker`, or a Mako app with the hook
 from `smqctl hook lua`. When none answers (or it refuses), smqctl falls back to

@@ -50,6 +50,7 @@ Examples:
   smqctl tui --file events.ndjson --replay-rate 500   # at 500 events/s
   smqctl tui --file live.ndjson --follow          # like tail -f
   smqctl tui --file big.ndjson --buffer 50000     # keep more events for scrolling
+  smqctl tui --metrics-listen 9467                # also count the events for Prometheus
 
 Keys: ↑↓ select · Enter detail · Space pause · / search · d drops only ·
 t/x topics to keep/hide · e export · Tab views · ? help · q quit
