@@ -36,7 +36,7 @@ Examples:
   smqctl simulate -n 100000 --shard 3/10 --report shard-3.json   # one of 10 processes
   smqctl simulate merge shard-*.json
   smqctl simulate -n 60000 --bind 127.0.0.1,127.0.0.2,127.0.0.3   # beyond one address's ports
-  smqctl simulate -n 500 --verify --metrics-listen 9465   # Prometheus: http://127.0.0.1:9465/metrics
+  smqctl simulate -n 500 --verify --metrics-listen 9465   # http://127.0.0.1:9465/metrics
 
 Built-in scenarios: charger, smib, player (see --print-scenario NAME; the broker
 side they expect: --print-handlers NAME, for `smqctl broker --handlers FILE`).
