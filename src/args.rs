@@ -308,6 +308,48 @@ impl SummaryFormat {
     }
 }
 
+/// `--metrics-listen ADDR`: one flag for every command that serves live
+/// metrics (simulate, bench, broker, trace, tui); `crate::metrics` serves them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MetricsArgs {
+    /// Serve live metrics (OpenMetrics text, for Prometheus) at
+    /// http://ADDR/metrics while this runs. ADDR is HOST:PORT, or PORT alone for
+    /// 127.0.0.1:PORT; port 0 picks one (printed on stderr)
+    #[arg(long, value_name = "ADDR", env = "SMQCTL_METRICS_LISTEN", value_parser = parse_metrics_addr)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+}
+
+/// `--metrics-listen`'s address: `PORT` or `:PORT` is loopback
+/// (127.0.0.1:PORT); `HOST:PORT` binds HOST, so a non-loopback address is
+/// only ever one that was written out.
+pub fn parse_metrics_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{Ipv4Addr, SocketAddr, ToSocketAddrs};
+    let s = s.trim();
+    let port = s.strip_prefix(':').unwrap_or(s);
+    if let Ok(port) = port.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(format!(
+            "'{s}' is not HOST:PORT or PORT (e.g. 127.0.0.1:9464 or 9464)"
+        ));
+    };
+    if port.parse::<u16>().is_err() {
+        return Err(format!("'{port}' is not a port number (0-65535)"));
+    }
+    let mut found = (host, 0)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve '{host}': {e}"))?;
+    let ip = found
+        .next()
+        .ok_or_else(|| format!("'{host}' has no address"))?
+        .ip();
+    Ok(SocketAddr::new(ip, port.parse().unwrap_or(0)))
+}
+
 /// How `trace` and `tui` attach to a broker's tracer, and what they watch
 /// without one: one definition, so both commands spell and check these flags
 /// the same way.
@@ -569,5 +611,50 @@ mod tests {
         assert!(e.contains("above the maximum of 32768 bytes"), "{e}");
         assert!(parse_preview("-1").is_err());
         assert!(parse_preview("lots").is_err());
+    }
+}
+
+#[cfg(test)]
+mod metrics_addr_tests {
+    use super::parse_metrics_addr;
+
+    #[test]
+    fn metrics_listen_port_alone_binds_loopback_and_a_host_only_when_written() {
+        assert_eq!(
+            parse_metrics_addr("9464").expect("accepted").to_string(),
+            "127.0.0.1:9464"
+        );
+        assert_eq!(
+            parse_metrics_addr(":0").expect("accepted").to_string(),
+            "127.0.0.1:0"
+        );
+        assert_eq!(
+            parse_metrics_addr("0.0.0.0:9464")
+                .expect("accepted")
+                .to_string(),
+            "0.0.0.0:9464"
+        );
+        assert_eq!(
+            parse_metrics_addr("[::1]:9464")
+                .expect("accepted")
+                .to_string(),
+            "[::1]:9464"
+        );
+        assert!(
+            parse_metrics_addr("localhost:9464")
+                .expect("accepted")
+                .ip()
+                .is_loopback()
+        );
+        assert!(
+            parse_metrics_addr("nowhere")
+                .expect_err("refused")
+                .contains("HOST:PORT")
+        );
+        assert!(
+            parse_metrics_addr("127.0.0.1:99999")
+                .expect_err("refused")
+                .contains("port")
+        );
     }
 }

@@ -86,6 +86,44 @@ pub struct PubsubSpec {
     pub size: usize,
     /// Subscribers give up after this long without a message.
     pub idle_timeout: Duration,
+    /// The run's counters as it goes (for `--metrics-listen`).
+    pub live: Arc<Live>,
+}
+
+/// What a bench run has done so far, readable while it runs: the same
+/// counts its report ends with.
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Connections open now (publishers and subscribers, or idle ones).
+    pub connections: AtomicU64,
+    pub sent: AtomicU64,
+    pub received: AtomicU64,
+    /// Deliveries that did not arrive: known when the run ends.
+    pub lost: AtomicU64,
+    /// One-way latency, one histogram per subscriber (each locks only its own).
+    latency: std::sync::Mutex<Vec<Arc<std::sync::Mutex<Latency>>>>,
+}
+
+impl Live {
+    /// A latency histogram of a new subscriber.
+    fn subscriber(&self) -> Arc<std::sync::Mutex<Latency>> {
+        let l = Arc::new(std::sync::Mutex::new(Latency::new()));
+        lock(&self.latency).push(l.clone());
+        l
+    }
+
+    /// Every subscriber's latency so far, merged.
+    pub fn latency(&self) -> Latency {
+        let mut all = Latency::new();
+        for l in lock(&self.latency).iter() {
+            all.merge(&lock(l));
+        }
+        all
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// How a `bench pubsub` run ended.
@@ -159,6 +197,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
             let sub = client.subscribe_with_capacity(topic, None, room).await?;
             subs.push((client, sub));
             ready.fetch_add(1, Ordering::Relaxed);
+            spec.live.connections.fetch_add(1, Ordering::Relaxed);
         }
         let mut pubs = Vec::new();
         for _ in 0..spec.pubs {
@@ -168,6 +207,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
             let tid = client.create(topic).await?;
             pubs.push((client, tid));
             ready.fetch_add(1, Ordering::Relaxed);
+            spec.live.connections.fetch_add(1, Ordering::Relaxed);
         }
         Ok::<_, BenchError>((subs, pubs))
     };
@@ -195,8 +235,9 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
         .map(|(client, mut sub)| {
             let sent_total = sent_total.clone();
             let done = done.clone();
+            let live = spec.live.clone();
+            let lat = live.subscriber();
             tokio::spawn(async move {
-                let mut lat = Latency::new();
                 let mut got = 0u64;
                 let mut last = Instant::now();
                 loop {
@@ -206,13 +247,14 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                     match tokio::time::timeout(Duration::from_millis(100), sub.rx.recv()).await {
                         Ok(Some(m)) => {
                             got += 1;
+                            live.received.fetch_add(1, Ordering::Relaxed);
                             last = Instant::now();
                             if m.payload.len() >= 8 {
                                 let mut stamp = [0u8; 8];
                                 stamp.copy_from_slice(&m.payload[..8]);
                                 let sent = u64::from_be_bytes(stamp);
                                 let now = epoch.elapsed().as_nanos() as u64;
-                                lat.record(Duration::from_nanos(now.saturating_sub(sent)));
+                                lock(&lat).record(Duration::from_nanos(now.saturating_sub(sent)));
                             }
                         }
                         Ok(None) => break,
@@ -222,6 +264,8 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                 }
                 let dropped = client.dropped();
                 client.disconnect("").await;
+                live.connections.fetch_sub(1, Ordering::Relaxed);
+                let lat = lock(&lat).clone();
                 (got, last, lat, dropped)
             })
         })
@@ -237,6 +281,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
         .map(|(client, tid)| {
             let sent_total = sent_total.clone();
             let interrupted = interrupted.clone();
+            let live = spec.live.clone();
             tokio::spawn(async move {
                 let filler = vec![b'x'; size.saturating_sub(8)];
                 let mut i = 0u64;
@@ -269,11 +314,13 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                     }
                     client.publish_ids(tid, 0, p.freeze()).await?;
                     i += 1;
+                    live.sent.fetch_add(1, Ordering::Relaxed);
                 }
                 client.flush().await?;
                 sent_total.fetch_add(i, Ordering::AcqRel);
                 let finished = Instant::now();
                 client.disconnect("").await;
+                live.connections.fetch_sub(1, Ordering::Relaxed);
                 Ok::<_, ClientError>(finished)
             })
         })
@@ -300,6 +347,9 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
     let sent = sent_total.load(Ordering::Acquire);
     let want = sent * spec.subs as u64;
     let msgs_per_s = received as f64 / recv_secs;
+    spec.live
+        .lost
+        .store(want.saturating_sub(received), Ordering::Relaxed);
     Ok(Pubsub::Measured(PubsubReport {
         interrupted: interrupted.load(Ordering::Acquire),
         sent,
@@ -333,6 +383,8 @@ pub struct ConnSpec {
     pub parallel: usize,
     /// The broker's process, to read its memory (Linux `/proc`).
     pub broker_pid: Option<u32>,
+    /// Connections open so far (for `--metrics-listen`).
+    pub live: Arc<Live>,
 }
 
 /// The figures of a `bench connections` run.
@@ -375,8 +427,12 @@ pub async fn connections(spec: &ConnSpec) -> Result<Option<(ConnReport, Idle)>, 
         for _ in 0..spec.count {
             let opts = opts.clone();
             let permit = sem.clone().acquire_owned().await?;
+            let live = spec.live.clone();
             tasks.push(tokio::spawn(async move {
                 let r = Client::connect(&opts).await;
+                if r.is_ok() {
+                    live.connections.fetch_add(1, Ordering::Relaxed);
+                }
                 drop(permit);
                 r
             }));
@@ -456,6 +512,7 @@ mod tests {
             rate: None,
             size: 16,
             idle_timeout: Duration::from_secs(10),
+            live: Arc::default(),
         };
         let Pubsub::Measured(r) = pubsub(&spec).await.expect("run") else {
             panic!("not interrupted, yet nothing measured");
@@ -485,6 +542,7 @@ mod tests {
             rate: None,
             size: 4,
             idle_timeout: Duration::from_secs(10),
+            live: Arc::default(),
         };
         let Pubsub::Measured(r) = pubsub(&spec).await.expect("run") else {
             panic!("nothing measured");
@@ -509,6 +567,7 @@ mod tests {
             rate: None,
             size: 16,
             idle_timeout: Duration::from_secs(3),
+            live: Arc::default(),
         };
         let Pubsub::Measured(r) = pubsub(&spec).await.expect("run") else {
             panic!("nothing measured");
@@ -527,6 +586,7 @@ mod tests {
             count: 5,
             parallel: 2,
             broker_pid: Some(std::process::id()),
+            live: Arc::default(),
         };
         let (report, idle) = connections(&spec).await.expect("run").expect("no signal");
         assert_eq!(idle.0.len(), 5);
@@ -537,6 +597,7 @@ mod tests {
 
         let spec = ConnSpec {
             broker_pid: None,
+            live: Arc::default(),
             count: 1,
             ..spec
         };
@@ -561,6 +622,7 @@ mod tests {
             rate: None,
             size: 8,
             idle_timeout: Duration::from_secs(1),
+            live: Arc::default(),
         };
         let err = pubsub(&spec).await.expect_err("nothing listens there");
         assert!(

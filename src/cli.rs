@@ -185,7 +185,7 @@ impl Command {
             }),
             Command::Bench(b) => match b {
                 BenchCommand::Pubsub(a) => slots(&mut a.conn, None),
-                BenchCommand::Rpc(a) => slots(&mut a.conn, None),
+                BenchCommand::Rpc(a) => slots(&mut a.rpc.conn, None),
                 BenchCommand::Connections(a) => slots(&mut a.conn, None),
             },
             Command::Broker(_)

@@ -31,6 +31,9 @@
 //!   entry point), [`bench`](mod@bench) the measurements of `smqctl bench`,
 //!   [`analyze`] the rules over trace events (`smqctl analyze`, the TUI's Findings),
 //!   [`check`] the health check and conformance probe of `smqctl check`.
+//! - [`metrics`]: `--metrics-listen`: the `/metrics` endpoint (OpenMetrics
+//!   text) and its sources, which read the engines' and the broker's live
+//!   counters at each scrape.
 //! - [`output`]: payload rendering shared by every command (pretty, json, raw,
 //!   hex; colour only on a terminal); [`output::findings`]: how an analyzer
 //!   finding and summary read.
@@ -89,6 +92,7 @@ pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod latency;
+pub mod metrics;
 pub mod output;
 pub mod profile;
 pub mod protocol;

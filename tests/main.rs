@@ -19,6 +19,7 @@ mod hostile;
 mod inputs;
 mod layout;
 mod mako_hook;
+mod metrics;
 mod names;
 mod netfaults;
 mod profile;

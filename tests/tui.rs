@@ -429,3 +429,49 @@ fn tui_replaying_a_file_on_sigterm_exits_130_and_restores_the_terminal() {
         exit.screen
     );
 }
+
+#[test]
+fn tui_metrics_listen_counts_the_events_it_shows_by_kind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = fixture(dir.path(), 200);
+    // The address line goes to the terminal the TUI then draws over: the
+    // test names the port (a free one, bound and released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let term = Pty::start(
+        dir.path(),
+        &[
+            "tui",
+            "--file",
+            file.to_str().expect("utf-8 path"),
+            "--metrics-listen",
+            &addr,
+        ],
+        100,
+        30,
+    );
+    term.wait_for("every event read", |s| s.contains("200 shown"));
+    let mut stream = std::net::TcpStream::connect(&addr).expect("connect to /metrics");
+    std::io::Write::write_all(
+        &mut stream,
+        format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .expect("send");
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut reply).expect("read");
+    assert!(
+        reply.contains("smqctl_trace_events_total{kind=\"publish\"} 199\n"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("smqctl_trace_events_total{kind=\"drop\"} 1\n"),
+        "{reply}"
+    );
+    term.keys(&["q"]);
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    term.assert_restored();
+}

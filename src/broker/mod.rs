@@ -191,6 +191,28 @@ pub struct BrokerStats {
     pub dropped: u64,
     /// Copies not queued because a receiver's queue was full.
     pub queue_full: u64,
+    /// `dropped`, by reason.
+    pub drops: Drops,
+    /// Tracers attached now.
+    pub tracers: usize,
+}
+
+/// Publishes nobody received, by reason (they add up to [`BrokerStats::dropped`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Drops {
+    /// Routed, but no receiver took it (none subscribed, unknown TID, full or closing queue).
+    pub no_receiver: u64,
+    /// Above the payload limit (0xFFF0 bytes, or a PubFrag above the maximum).
+    pub too_large: u64,
+    /// A server handler's publish nested too deep.
+    pub recursion: u64,
+}
+
+/// Why [`router`] drops a message outside routing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DropCause {
+    TooLarge,
+    Recursion,
 }
 
 pub(crate) struct Shared {
@@ -255,8 +277,11 @@ impl Shared {
                 subtid: msg.subtid,
                 payload: msg.payload,
             };
-            self.router()
-                .dropped(&p, "server handler recursion too deep");
+            self.router().dropped(
+                &p,
+                "server handler recursion too deep",
+                DropCause::Recursion,
+            );
             return;
         }
         DEPTH.set(DEPTH.get() + 1);
@@ -384,7 +409,7 @@ impl Broker {
             };
             self.shared
                 .router()
-                .dropped(&msg, "payload above 0xFFF0 bytes");
+                .dropped(&msg, "payload above 0xFFF0 bytes", DropCause::TooLarge);
             return 0;
         }
         let body = publish_body(dest_tid_or_etid, ptid, subtid, &payload);

@@ -699,6 +699,7 @@ impl Router {
         self.stats.delivered += receivers as u64;
         if receivers == 0 {
             self.stats.dropped += 1;
+            self.stats.drops.no_receiver += 1;
         }
         self.trace_message(msg, (receivers == 0).then_some(why), receivers);
         for (etid, missed) in full {
@@ -723,8 +724,12 @@ impl Router {
 
     /// Records a message nobody will get for a reason outside routing (oversized
     /// fragments, server handler recursion).
-    pub(crate) fn dropped(&mut self, msg: &Publish, why: &str) {
+    pub(crate) fn dropped(&mut self, msg: &Publish, why: &str, cause: super::DropCause) {
         self.stats.dropped += 1;
+        match cause {
+            super::DropCause::TooLarge => self.stats.drops.too_large += 1,
+            super::DropCause::Recursion => self.stats.drops.recursion += 1,
+        }
         self.trace_message(msg, Some(why), 0);
     }
 
@@ -1070,6 +1075,7 @@ impl Router {
         BrokerStats {
             connections: self.peers.len(),
             topics: self.topics.len(),
+            tracers: self.tracers.len(),
             ..self.stats
         }
     }

@@ -821,9 +821,11 @@ impl Session<'_> {
         };
         // Mako compares the whole body (type byte and header included).
         if body.len() > MAX_PAYLOAD {
-            self.shared
-                .router()
-                .dropped(&msg, "PubFrag above the maximum payload");
+            self.shared.router().dropped(
+                &msg,
+                "PubFrag above the maximum payload",
+                super::DropCause::TooLarge,
+            );
             return Ok(());
         }
         self.publish(msg, Outgoing::new(body, None))

@@ -177,6 +177,11 @@ impl Tracers {
         self.links.is_empty()
     }
 
+    /// Tracers attached now.
+    pub(crate) fn len(&self) -> usize {
+        self.links.len()
+    }
+
     /// Registers (or re-registers) the tracer at `etid`; its events arrive on
     /// the returned receiver; the preview size is what `req` may have
     /// ([`schema::AttachRequest::preview_limit`]).

@@ -444,11 +444,27 @@ impl Caller {
 
 /// A load run: `calls` calls, at most `concurrency` in flight, at most
 /// `rate` per second (None or 0: as fast as they complete).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoadSpec {
     pub calls: u64,
     pub concurrency: usize,
     pub rate: Option<f64>,
+    /// Where the run also shows its counts as they come (`--metrics-listen`).
+    pub live: Option<Arc<LoadLive>>,
+}
+
+/// A load run's counts so far, readable while it runs: the report's own
+/// figures, updated as each call ends.
+#[derive(Debug, Default)]
+pub struct LoadLive {
+    pub ok: AtomicU64,
+    pub remote: AtomicU64,
+    pub timeout: AtomicU64,
+    pub lost: AtomicU64,
+    pub not_sent: AtomicU64,
+    pub no_id: AtomicU64,
+    /// Of the answered calls (ok and remote).
+    pub latency: Mutex<Latency>,
 }
 
 /// What a load run did. `S` is what the stop future gave, when it ended the run.
@@ -502,7 +518,9 @@ pub async fn load<S>(
         calls: n,
         concurrency,
         rate,
+        live,
     } = spec;
+    let live = live.unwrap_or_default();
     let (tx, mut rx) = mpsc::unbounded_channel::<Result<Reply, CallError>>();
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut ticker = rate.filter(|r| *r > 0.0).map(|r| {
@@ -580,6 +598,21 @@ pub async fn load<S>(
                 }
             }
         };
+        let counter = match &r {
+            Ok(_) => &live.ok,
+            Err(CallError::Remote(..)) => &live.remote,
+            Err(CallError::Timeout) => &live.timeout,
+            Err(CallError::Lost(_)) => &live.lost,
+            Err(CallError::NotSent(_)) => &live.not_sent,
+            Err(CallError::NoId(_)) => &live.no_id,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if let Ok(reply) | Err(CallError::Remote(_, reply)) = &r {
+            live.latency
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record(reply.latency);
+        }
         match r {
             Ok(reply) => {
                 t.ok += 1;
@@ -737,6 +770,7 @@ mod tests {
             calls,
             concurrency,
             rate,
+            live: None,
         }
     }
 

@@ -9,7 +9,7 @@
 //!
 //! May import: `args`, `exit`, `text`, `bench` (the engine), `broker` (for
 //! `--embedded`), `client`, `transport`, `assert` (`--assert`), `commands::rpc`
-//! (bench rpc). Never `cli`.
+//! (bench rpc), `metrics`. Never `cli`.
 
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ pub enum BenchCommand {
     #[command(
         after_long_help = "Examples:\n  smqctl bench rpc --call add 1 2 --count 20000 --concurrency 50\n  smqctl bench rpc SearchSitesReq '{}' --id-field request_id --count 5000 -c 20"
     )]
-    Rpc(Box<super::rpc::RpcArgs>),
+    Rpc(Box<BenchRpcArgs>),
     /// Open many idle connections and report the broker's memory per connection
     #[command(after_long_help = CONN_EXAMPLES)]
     Connections(Box<BenchConnArgs>),
@@ -50,6 +50,7 @@ Examples:
   smqctl bench pubsub --url ws://127.0.0.1:9357/ --count 200000 --size 64
   smqctl bench pubsub --pubs 4 --subs 2 --format json | jq .msgs_per_s
   smqctl bench pubsub --duration 10s --rate 20000       # latency at 20k msgs/s
+  smqctl bench pubsub -d 5m --rate 5000 --metrics-listen 9466   # watch it in Prometheus
 
 Latency is measured from a timestamp in the first 8 payload bytes (so --size must
 be at least 8 for it); publishers and subscribers run in this process. A broker
@@ -100,7 +101,18 @@ pub struct BenchPubsubArgs {
     #[command(flatten)]
     pub gates: AssertArgs,
     #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
+    #[command(flatten)]
     pub conn: ConnectArgs,
+}
+
+/// `bench rpc`: the load mode of `smqctl rpc`, and live metrics.
+#[derive(Debug, Args)]
+pub struct BenchRpcArgs {
+    #[command(flatten)]
+    pub rpc: super::rpc::RpcArgs,
+    #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +133,8 @@ pub struct BenchConnArgs {
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<SummaryFormat>,
     #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
+    #[command(flatten)]
     pub conn: ConnectArgs,
 }
 
@@ -128,10 +142,18 @@ pub async fn run(cmd: BenchCommand, global: &GlobalArgs) -> Result<u8> {
     match cmd {
         BenchCommand::Pubsub(args) => pubsub(*args, global).await,
         BenchCommand::Connections(args) => connections(*args, global).await,
-        BenchCommand::Rpc(mut args) => {
+        BenchCommand::Rpc(args) => {
+            let BenchRpcArgs { mut rpc, metrics } = *args;
             // The load mode of `smqctl rpc`, with a default count.
-            args.req.count.get_or_insert(10_000);
-            super::rpc::run(*args, global).await
+            rpc.req.count.get_or_insert(10_000);
+            let live = std::sync::Arc::new(crate::client::rpc::LoadLive::default());
+            let _metrics = crate::metrics::start(
+                metrics.metrics_listen,
+                "bench rpc",
+                vec![Box::new(crate::metrics::Rpc(live.clone()))],
+            )
+            .await?;
+            super::rpc::run_observed(rpc, global, Some(live)).await
         }
     }
 }
@@ -200,9 +222,16 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
         rate: args.rate,
         size: args.size,
         idle_timeout: args.idle_timeout,
+        live: Default::default(),
     };
     // Every --assert name is checked before anything is measured.
     let gate = Gate::new(args.gates.asserts.clone(), &pubsub_sample(&spec))?;
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "bench pubsub",
+        vec![Box::new(crate::metrics::Bench(spec.live.clone()))],
+    )
+    .await?;
     // Ctrl-C or SIGTERM: the engine stops and returns the figures so far (exit 130).
     match crate::bench::pubsub(&spec)
         .await
@@ -422,7 +451,14 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
         count: args.connections,
         parallel: args.parallel,
         broker_pid: args.broker_pid,
+        live: Default::default(),
     };
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "bench connections",
+        vec![Box::new(crate::metrics::Bench(spec.live.clone()))],
+    )
+    .await?;
     let Some((report, idle)) = crate::bench::connections(&spec)
         .await
         .map_err(BenchError::into_anyhow)?

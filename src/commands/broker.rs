@@ -10,7 +10,7 @@
 //!
 //! Its flags ([`BrokerArgs`]) and long-help [`EXAMPLES`] live here too.
 //!
-//! May import: `args`, `exit`, `broker`, `trace`, `output`. Never `cli`.
+//! May import: `args`, `exit`, `broker`, `trace`, `output`, `metrics`. Never `cli`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,6 +30,7 @@ Examples:
   smqctl broker --handlers handlers.toml          # answer SearchSitesReq, $RpcReq...
   SMQCTL_BROKER_CREDENTIALS=s3cret smqctl broker  # one shared secret
   smqctl broker --trace-allow 10.0.0.0/8          # tracers from the LAN too
+  smqctl broker --metrics-listen 9464             # live metrics at http://127.0.0.1:9464/metrics
 
 Clients connect to ws://HOST:PORT/<any path> or http://HOST:PORT/<any path>.
 The first line on stdout is `listening on HOST:PORT`.";
@@ -74,6 +75,8 @@ pub struct BrokerArgs {
     /// addresses/CIDR ranges, comma-separated (loopback stays allowed)
     #[arg(long, value_name = "WHO", default_value = "loopback")]
     pub trace_allow: String,
+    #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
 }
 
 use crate::args::GlobalArgs;
@@ -142,6 +145,12 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         );
         broker.set_handler(std::sync::Arc::new(handlers));
     }
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "broker",
+        vec![Box::new(crate::metrics::BrokerSource(broker.clone()))],
+    )
+    .await?;
     let (ws, raw) = if secure {
         ("wss", "https")
     } else {

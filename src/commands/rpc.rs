@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use crate::args::{AssertArgs, ConnectArgs, GlobalArgs, RpcRequest, client_options};
 use crate::assert::Gate;
 use crate::client::rpc::{
-    Call, CallError, CallSpec, Caller, LoadReport, LoadSpec, Reply, StartError, Target,
+    Call, CallError, CallSpec, Caller, LoadLive, LoadReport, LoadSpec, Reply, StartError, Target,
 };
 use crate::client::{self, Client, ClientError, Event, Subscription};
 use crate::exit::{self, input_error, json_error};
@@ -213,6 +213,16 @@ fn parse_call(args: &RpcRequest) -> Result<(Call, String)> {
 }
 
 pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
+    run_observed(args, global, None).await
+}
+
+/// [`run`], a load run also counting into `live` as calls end (`bench rpc
+/// --metrics-listen`).
+pub async fn run_observed(
+    args: RpcArgs,
+    global: &GlobalArgs,
+    live: Option<Arc<LoadLive>>,
+) -> Result<u8> {
     // Check the request before connecting: a typo never reaches the broker.
     spec(&args.req)?;
     let gate = load_gate(&args)?;
@@ -225,7 +235,16 @@ pub async fn run(args: RpcArgs, global: &GlobalArgs) -> Result<u8> {
     };
     // run_on stops on the signal itself (load mode prints what it has).
     let signals = Signals::since_start();
-    let code = run_gated(&client, Some(events), &args.req, global, signals, &gate).await;
+    let code = run_gated(
+        &client,
+        Some(events),
+        &args.req,
+        global,
+        signals,
+        &gate,
+        live,
+    )
+    .await;
     client.disconnect("").await;
     code
 }
@@ -307,10 +326,20 @@ pub async fn run_on(
     global: &GlobalArgs,
     signals: Signals,
 ) -> Result<u8> {
-    run_gated(client, events, args, global, signals, &Gate::default()).await
+    run_gated(
+        client,
+        events,
+        args,
+        global,
+        signals,
+        &Gate::default(),
+        None,
+    )
+    .await
 }
 
-/// [`run_on`] with load mode's `--assert` gates.
+/// [`run_on`] with load mode's `--assert` gates, a load run also counting
+/// into `live`.
 async fn run_gated(
     client: &Client,
     events: Option<mpsc::Receiver<Event>>,
@@ -318,6 +347,7 @@ async fn run_gated(
     global: &GlobalArgs,
     mut signals: Signals,
     gate: &Gate,
+    live: Option<Arc<LoadLive>>,
 ) -> Result<u8> {
     let spec = spec(args)?;
     let format = args.format.unwrap_or_else(Format::default_for_stdout);
@@ -350,16 +380,13 @@ async fn run_gated(
             _ = signals.next() => Ok(exit::INTERRUPTED),
         }
     } else if let Some(n) = args.count {
-        load(
-            &caller,
-            n,
-            args.concurrency.max(1),
-            args.rate,
-            format,
-            signals,
-            gate,
-        )
-        .await
+        let spec = LoadSpec {
+            calls: n,
+            concurrency: args.concurrency.max(1),
+            rate: args.rate,
+            live,
+        };
+        load(&caller, spec, format, signals, gate).await
     } else {
         tokio::select! {
             r = single(&caller, format, global) => r,
@@ -502,19 +529,13 @@ async fn collect(
 /// its report and picks the exit code.
 async fn load(
     caller: &Arc<Caller>,
-    calls: u64,
-    concurrency: usize,
-    rate: Option<f64>,
+    spec: LoadSpec,
     format: Format,
     mut signals: Signals,
     gate: &Gate,
 ) -> Result<u8> {
-    let bar = crate::output::progress(Some(calls), "calls");
-    let spec = LoadSpec {
-        calls,
-        concurrency,
-        rate,
-    };
+    let bar = crate::output::progress(Some(spec.calls), "calls");
+    let concurrency = spec.concurrency;
     let r = client::rpc::load(caller, spec, signals.next(), || bar.inc(1)).await;
     bar.finish_and_clear();
     let secs = r.elapsed.as_secs_f64().max(1e-9);

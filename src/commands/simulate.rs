@@ -8,7 +8,7 @@
 //! holds the flags, turns them into a [`FleetConfig`], prints progress and the
 //! summary, and merges shard reports.
 //!
-//! May import: `args`, `exit`, `text`, `client`, `fleet`, `output`, `assert`.
+//! May import: `args`, `exit`, `text`, `client`, `fleet`, `output`, `assert`, `metrics`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -37,6 +37,7 @@ Examples:
   smqctl simulate -n 100000 --shard 3/10 --report shard-3.json   # one of 10 processes
   smqctl simulate merge shard-*.json
   smqctl simulate -n 60000 --bind 127.0.0.1,127.0.0.2,127.0.0.3   # beyond one address's ports
+  smqctl simulate -n 500 --verify --metrics-listen 9465   # http://127.0.0.1:9465/metrics
 
 Built-in scenarios: charger, smib, player (see --print-scenario NAME; the broker
 side they expect: --print-handlers NAME, for `smqctl broker --handlers FILE`).
@@ -114,6 +115,8 @@ pub struct SimulateArgs {
     pub no_reconnect: bool,
     #[command(flatten)]
     pub gates: AssertArgs,
+    #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
     #[command(flatten)]
     pub conn: ConnectArgs,
 }
@@ -283,6 +286,12 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         enabled: !args.no_reconnect,
         ..ReconnectPolicy::default()
     };
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "simulate",
+        vec![Box::new(crate::metrics::Fleet(cfg.probe.clone()))],
+    )
+    .await?;
     let terminal = std::io::stderr().is_terminal();
     cfg.tick = if terminal {
         Duration::from_secs(1)

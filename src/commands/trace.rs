@@ -7,7 +7,7 @@
 //! `smqctl analyze` over every event (filtered out or not) and prints each
 //! finding right after the event that made it.
 //!
-//! May import: `args`, `exit`, `text`, `client`, `trace`, `analyze`, `output`.
+//! May import: `args`, `exit`, `text`, `client`, `trace`, `analyze`, `output`, `metrics`.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -41,6 +41,7 @@ Examples:
   smqctl trace --drops --timeout 10s --expect-none       # CI: no drop in 10 s, or exit 1
   smqctl trace --findings                        # events, and what `smqctl analyze` finds in them
   smqctl trace --url http://mako.local/smq.lsp --fallback-topic DeviceState
+  smqctl trace --drops --metrics-listen 9467       # events by kind for Prometheus
 
 The broker must be a trace source: `smqctl broker`, or a Mako app with the hook
 from `smqctl hook lua`. When none answers (or it refuses), smqctl falls back to
@@ -100,6 +101,8 @@ pub struct TraceArgs {
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<TraceFormat>,
     #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
+    #[command(flatten)]
     pub conn: ConnectArgs,
 }
 
@@ -151,6 +154,13 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
             tokio::spawn(attach::session(opts, cfg, tx))
         }
     };
+    let counts = crate::metrics::Trace::default();
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "trace",
+        vec![Box::new(counts.clone())],
+    )
+    .await?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut counted: u64 = 0;
     let timed_out = |counted: u64| -> u8 {
@@ -212,6 +222,7 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
         let Some(update) = update else {
             break;
         };
+        counts.observe(&update);
         match update {
             Update::Status(s) => {
                 // Degraded mode cannot see what --expect-none expects none of.

@@ -11,7 +11,7 @@
 //! flow, and a key is handled before any pending batch and redrawn at once.
 //!
 //! May import: `args`, `exit`, `text`, `tui`, `trace`, `client` (the reconnect
-//! policy), `output`, ratatui, crossterm.
+//! policy), `output`, `metrics`, ratatui, crossterm.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -50,6 +50,7 @@ Examples:
   smqctl tui --file events.ndjson --replay-rate 500   # at 500 events/s
   smqctl tui --file live.ndjson --follow          # like tail -f
   smqctl tui --file big.ndjson --buffer 50000     # keep more events for scrolling
+  smqctl tui --metrics-listen 9467                # also count the events for Prometheus
 
 Keys: ↑↓ select · Enter detail · Space pause · / search · d drops only ·
 t/x topics to keep/hide · e export · Tab views · ? help · q quit
@@ -84,6 +85,8 @@ pub struct TuiArgs {
     #[arg(long, value_name = "FILE", hide = true)]
     pub stats_file: Option<PathBuf>,
     #[command(flatten)]
+    pub metrics: crate::args::MetricsArgs,
+    #[command(flatten)]
     pub conn: ConnectArgs,
 }
 
@@ -112,6 +115,13 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
             "smqctl tui needs a terminal: stdin or stdout is not one (for pipes and logs, `smqctl trace` prints the same events)",
         ));
     }
+    let counts = crate::metrics::Trace::default();
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "tui",
+        vec![Box::new(counts.clone())],
+    )
+    .await?;
     let (tx, rx) = mpsc::channel(CHANNEL);
     let (source, session) = start_source(&args, global, tx).await?;
     let mut app = App::new(args.buffer, source);
@@ -127,7 +137,7 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
     // Installs a panic hook that restores the terminal before the panic prints.
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let live = session.is_some();
-    let outcome = event_loop(&mut terminal, &mut app, rx, &mut stats, live).await;
+    let outcome = event_loop(&mut terminal, &mut app, rx, &mut stats, live, &counts).await;
     ratatui::restore();
 
     if let Some(path) = &args.stats_file {
@@ -193,6 +203,7 @@ async fn event_loop(
     mut rx: mpsc::Receiver<Update>,
     stats: &mut LoopStats,
     live: bool,
+    counts: &crate::metrics::Trace,
 ) -> Result<u8> {
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(FRAME);
@@ -278,6 +289,7 @@ async fn event_loop(
                         broker_clock = Some((t, Instant::now()));
                     }
                     for u in batch.drain(..) {
+                        counts.observe(&u);
                         match u {
                             Update::Event(e) => app.push(*e),
                             Update::Status(s) => app.set_status(s),

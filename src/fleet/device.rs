@@ -45,7 +45,7 @@ pub struct Shared {
     pub interval: Option<Duration>,
     /// Local source addresses, used round-robin by device index.
     pub bind: Vec<std::net::IpAddr>,
-    pub stats: Stats,
+    pub stats: Arc<Stats>,
 }
 
 /// What a device reports when it stops.
@@ -558,6 +558,11 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
     let mut conn = Session::new(shared.base.clone(), policy);
     let mut failed = None;
     let mut started = Instant::now();
+    // Why the last connection ended (an index of `RECONNECT_CAUSES`): the
+    // cause of the reconnect that follows. Anything but a scenario's own drop
+    // is a lost connection.
+    const LOST: usize = 3;
+    let mut cause = LOST;
     // Counted in `stats.connecting` from Connecting until the attempt's end.
     let mut connecting = false;
     // A step the serving loop handed back, handled here before polling again.
@@ -597,7 +602,9 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
                 stats.connects.fetch_add(1, Relaxed);
                 if dev.connects > 0 {
                     stats.reconnects.fetch_add(1, Relaxed);
+                    stats.reconnect_cause(cause);
                 }
+                cause = LOST;
                 dev.connects += 1;
                 let end = dev
                     .session(&shared, &client, &mut conn, &mut stop, started)
@@ -624,14 +631,17 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
                     }
                     End::Churn => {
                         stats.churned.fetch_add(1, Relaxed);
+                        cause = 0;
                         ("churn", again(shared.reconnect.initial))
                     }
                     End::Kill => {
                         stats.killed.fetch_add(1, Relaxed);
+                        cause = 1;
                         ("kill", None)
                     }
                     End::Restart => {
                         stats.restarts.fetch_add(1, Relaxed);
+                        cause = 2;
                         ("restart", again(shared.reconnect.initial))
                     }
                 };

@@ -89,6 +89,42 @@ pub struct FleetConfig {
     /// Local source addresses for the devices' connections, round-robin by
     /// index (each address has its own ~28,000 ephemeral ports to a broker).
     pub bind: Vec<std::net::IpAddr>,
+    /// Where the run shows its live counters to an observer (the metrics
+    /// endpoint); set once the run has built them.
+    pub probe: Probe,
+}
+
+/// A fleet's live counters, for whoever watches the run (`--metrics-listen`).
+pub struct Observed {
+    pub stats: Arc<Stats>,
+    /// Names of the message kinds out ([`Stats::kinds_out`]: the ready
+    /// message, then the periodic ones) and of the command rules ([`Stats::kinds_in`]).
+    pub kinds_out: Vec<String>,
+    pub commands: Vec<String>,
+    /// Devices of this shard.
+    pub target: u64,
+}
+
+/// A slot the run fills with its [`Observed`] counters when it starts:
+/// clone it into [`FleetConfig::probe`] and read it while the run goes on.
+#[derive(Clone, Default)]
+pub struct Probe(Arc<std::sync::OnceLock<Observed>>);
+
+impl Probe {
+    /// The run's counters, once it has started.
+    pub fn get(&self) -> Option<&Observed> {
+        self.0.get()
+    }
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.get().is_some() {
+            "Probe(running)"
+        } else {
+            "Probe(empty)"
+        })
+    }
 }
 
 impl FleetConfig {
@@ -110,6 +146,7 @@ impl FleetConfig {
             verify_uid: None,
             tick: Duration::from_secs(1),
             bind: Vec::new(),
+            probe: Probe::default(),
         }
     }
 
@@ -156,7 +193,11 @@ struct Verifier {
     topics: Vec<String>,
 }
 
-async fn start_verifier(cfg: &FleetConfig, range: (u32, u32)) -> Result<Verifier> {
+async fn start_verifier(
+    cfg: &FleetConfig,
+    range: (u32, u32),
+    stats: Arc<Stats>,
+) -> Result<Verifier> {
     let mut opts = cfg.options.clone();
     opts.uid = cfg.verify_uid.clone();
     let (client, _events) = Client::connect(&opts)
@@ -214,10 +255,12 @@ async fn start_verifier(cfg: &FleetConfig, range: (u32, u32)) -> Result<Verifier
                     let tr = seen.entry((periodic_of[t], index)).or_default();
                     if seq <= tr.highest {
                         tr.duplicated += 1;
+                        stats.verify_duplicated.fetch_add(1, Relaxed);
                     } else {
                         tr.highest = seq;
                         tr.received += 1;
                         distinct += 1;
+                        stats.verify_received.fetch_add(1, Relaxed);
                     }
                 }
                 e = &mut finish_rx, if expected.is_none() => {
@@ -303,7 +346,13 @@ pub async fn run_fleet_with(
         stagger: cfg.stagger,
         interval: cfg.interval,
         bind: cfg.bind.clone(),
-        stats: Stats::new(names_out.len(), names_in.len()),
+        stats: Arc::new(Stats::new(names_out.len(), names_in.len())),
+    });
+    let _ = cfg.probe.0.set(Observed {
+        stats: shared.stats.clone(),
+        kinds_out: names_out.clone(),
+        commands: names_in.clone(),
+        target,
     });
 
     // Fail fast: one probe connection says whether the broker is there at all.
@@ -317,7 +366,9 @@ pub async fn run_fleet_with(
         let (probe, _) = Client::connect(&device::options_for(&shared, range.0)).await?;
         probe.disconnect("").await;
         if cfg.verify {
-            Ok::<_, anyhow::Error>(Some(start_verifier(&cfg, range).await?))
+            Ok::<_, anyhow::Error>(Some(
+                start_verifier(&cfg, range, shared.stats.clone()).await?,
+            ))
         } else {
             Ok(None)
         }
@@ -468,6 +519,7 @@ pub async fn run_fleet_with(
                 vr.devices_with_loss += 1;
             }
         }
+        shared.stats.verify_lost.store(vr.lost, Relaxed);
         report.verify = Some(vr);
     }
     results.sort_by_key(|r| r.index);

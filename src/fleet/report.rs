@@ -45,7 +45,18 @@ pub struct Stats {
     pub answered: AtomicU64,
     pub uncorrelated: AtomicU64,
     pub request_latency: Mutex<Latency>,
+    /// Reconnects by the cause of the drop before them ([`RECONNECT_CAUSES`]).
+    reconnect_causes: [AtomicU64; 4],
+    /// The `--verify` subscriber's figures: distinct reports and duplicates
+    /// as they come, lost once the run's sent counts are known (at its end).
+    pub verify_received: AtomicU64,
+    pub verify_duplicated: AtomicU64,
+    pub verify_lost: AtomicU64,
 }
+
+/// Why a device reconnected: the scenario's churn, `--kill-after`, a
+/// `restart` command, or a connection lost (or refused) for any other reason.
+pub const RECONNECT_CAUSES: [&str; 4] = ["churn", "kill", "restart", "lost"];
 
 impl Stats {
     pub fn new(kinds_out: usize, kinds_in: usize) -> Stats {
@@ -66,6 +77,38 @@ impl Stats {
         if let Some(c) = self.kinds_in.get(i) {
             c.fetch_add(1, Relaxed);
         }
+    }
+
+    /// Counts a reconnect caused by `RECONNECT_CAUSES[cause]`.
+    pub fn reconnect_cause(&self, cause: usize) {
+        if let Some(c) = self.reconnect_causes.get(cause) {
+            c.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Reconnects so far, by cause, in the order of [`RECONNECT_CAUSES`].
+    pub fn reconnects_by_cause(&self) -> [u64; 4] {
+        std::array::from_fn(|i| self.reconnect_causes[i].load(Relaxed))
+    }
+
+    /// Messages out so far by kind (0 = ready, 1.. = the periodic messages).
+    pub fn kinds_out(&self) -> Vec<u64> {
+        self.kinds_out.iter().map(|c| c.load(Relaxed)).collect()
+    }
+
+    /// Commands in so far, by rule.
+    pub fn kinds_in(&self) -> Vec<u64> {
+        self.kinds_in.iter().map(|c| c.load(Relaxed)).collect()
+    }
+
+    /// Errors so far by kind.
+    pub fn errors_by_kind(&self) -> Vec<(&'static str, u64)> {
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .collect()
     }
 
     pub fn error(&self, kind: &'static str) {

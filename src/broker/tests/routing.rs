@@ -527,6 +527,11 @@ async fn broker_stats_count_connections_topics_and_what_was_routed() {
             delivered: 2,
             dropped: 1,
             queue_full: 0,
+            drops: crate::broker::Drops {
+                no_receiver: 1,
+                ..Default::default()
+            },
+            tracers: 0,
         }
     );
     b.stop().await;
