@@ -374,6 +374,13 @@ pub fn describe(name: &str, p: &Profile) -> Vec<(String, String)> {
     add("key", p.key.as_ref().map(|v| v.display().to_string()));
     add("insecure", p.insecure.map(|v| v.to_string()));
     add("format", p.format.clone());
+    add(
+        "analyze",
+        p.analyze
+            .as_ref()
+            .and_then(|a| toml::to_string(a).ok())
+            .map(|t| t.trim().replace('\n', "; ")),
+    );
     rows
 }
 

@@ -668,6 +668,10 @@ fn every_subcommand_help_spells_shared_flags_the_same_way() {
         ("smqctl tui", "exclude"),
         ("smqctl trace", "file"),
         ("smqctl tui", "file"),
+        ("smqctl analyze", "file"),
+        ("smqctl analyze", "format"),
+        ("smqctl analyze", "duration"),
+        ("smqctl analyze", "server-etid"),
     ] {
         if !has(path, long) {
             problems.push(format!("{path} lacks --{long}"));

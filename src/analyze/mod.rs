@@ -18,8 +18,10 @@
 //! Memory is bounded: the world's tables and each rule's pending tables have
 //! caps (see [`World`]), and findings beyond [`MAX_FINDINGS`] are counted, not kept.
 //!
-//! May import: crate::trace (the schema), serde, serde_json, jiff. No I/O.
+//! May import: crate::trace (the schema), serde, serde_json, jiff, and the
+//! leaf `latency` (the request table's percentiles). No I/O.
 
+pub mod requests;
 pub mod rules;
 
 #[cfg(test)]
@@ -318,7 +320,9 @@ pub struct World {
     /// The ETID each UID holds now.
     pub uid_etid: HashMap<String, u32>,
     pub closed: HashMap<u32, Closed>,
-    closed_order: VecDeque<u32>,
+    /// Closes in order, with their seq: an entry is current while `closed`
+    /// holds that ETID with that seq (a reconnect or a later close makes it stale).
+    closed_order: VecDeque<(u32, u64)>,
     pub topics: HashMap<u32, TopicState>,
     /// Topic name → TID.
     pub topic_names: HashMap<String, u32>,
@@ -348,8 +352,15 @@ impl World {
     }
 
     fn learn_subtopic(&mut self, subtid: u32, name: &str) {
-        if self.subtopics.len() < MAX_TOPICS || self.subtopics.contains_key(&subtid) {
-            self.subtopics.insert(subtid, name.to_string());
+        // Most events name a sub-topic already known: no allocation for them.
+        let room = self.subtopics.len() < MAX_TOPICS;
+        match self.subtopics.get_mut(&subtid) {
+            Some(known) if known == name => {}
+            Some(known) => *known = name.to_string(),
+            None if room => {
+                self.subtopics.insert(subtid, name.to_string());
+            }
+            None => {}
         }
     }
 
@@ -377,8 +388,23 @@ impl World {
 
     fn close(&mut self, etid: u32, ev: &Event, seq: u64) {
         let state = self.clients.remove(&etid);
-        for t in self.topics.values_mut() {
-            t.subscribers.remove(&etid);
+        // Only the topics it subscribes to (not every topic: a close costs
+        // what the client had, however many topics the broker has).
+        match &state {
+            Some(s) => {
+                for tid in &s.subscribed {
+                    if let Some(t) = self.topics.get_mut(tid) {
+                        t.subscribers.remove(&etid);
+                    }
+                }
+            }
+            // Never seen connecting (a trace that began without a snapshot):
+            // its subscriptions may be anywhere.
+            None => {
+                for t in self.topics.values_mut() {
+                    t.subscribers.remove(&etid);
+                }
+            }
         }
         let uid = state
             .and_then(|s| s.uid)
@@ -388,13 +414,21 @@ impl World {
         {
             self.uid_etid.remove(u);
         }
-        if self.closed.len() >= MAX_CLOSED
-            && let Some(old) = self.closed_order.pop_front()
-        {
-            self.closed.remove(&old);
+        // Forget the oldest closed ETID when full (stale order entries are skipped).
+        while self.closed.len() >= MAX_CLOSED && !self.closed.contains_key(&etid) {
+            let Some((old, at)) = self.closed_order.pop_front() else {
+                break;
+            };
+            if self.closed.get(&old).is_some_and(|c| c.closed_seq == at) {
+                self.closed.remove(&old);
+            }
         }
-        self.closed_order.retain(|e| *e != etid);
-        self.closed_order.push_back(etid);
+        self.closed_order.push_back((etid, seq));
+        if self.closed_order.len() > 2 * MAX_CLOSED {
+            let closed = &self.closed;
+            self.closed_order
+                .retain(|(e, at)| closed.get(e).is_some_and(|c| c.closed_seq == *at));
+        }
         self.closed.insert(
             etid,
             Closed {
@@ -511,6 +545,10 @@ pub trait Rule: Send {
     fn tick(&mut self, _cx: &Cx, _out: &mut Sink) {}
     /// The end of the input: report what is still pending.
     fn finish(&mut self, _cx: &Cx, _out: &mut Sink) {}
+    /// What the request tracker ([`requests`]) concluded in this step (a
+    /// reply matched, an orphan reply, a dropped or timed-out request, a
+    /// requester that closed with one waiting), after `observe`.
+    fn request(&mut self, _cx: &Cx, _o: &requests::Outcome, _out: &mut Sink) {}
 }
 
 /// `ts` as a timestamp (RFC 3339; `None` when it does not parse).
@@ -538,6 +576,8 @@ pub struct Analyzer {
     index: HashMap<(&'static str, String), usize>,
     suppressed: u64,
     events: u64,
+    skipped: u64,
+    tracker: requests::Tracker,
 }
 
 impl Analyzer {
@@ -562,7 +602,14 @@ impl Analyzer {
             index: HashMap::new(),
             suppressed: 0,
             events: 0,
+            skipped: 0,
+            tracker: requests::Tracker::default(),
         }
+    }
+
+    /// The request/reply tracker (the summary's request table).
+    pub fn requests(&self) -> &requests::Tracker {
+        &self.tracker
     }
 
     pub fn world(&self) -> &World {
@@ -598,7 +645,32 @@ impl Analyzer {
         let seq = self.seq;
         self.seq += 1;
         self.events += 1;
+        if ev.kind == Kind::Notice {
+            self.skipped += ev.skipped.unwrap_or(0);
+        }
         self.world.apply(ev, seq);
+        self.step(Some(ev), seq, false)
+    }
+
+    /// Time passed with no event (live mode): `now` is the broker's clock as
+    /// best known (the latest event's time plus the wall time since).
+    pub fn tick(&mut self, now: jiff::Timestamp) -> Vec<Update> {
+        if self.now.is_none_or(|n| now > n) {
+            self.now = Some(now);
+        }
+        self.step(None, self.seq, false)
+    }
+
+    /// The end of the input: what rules still hold pending becomes findings.
+    pub fn finish(&mut self) -> Vec<Update> {
+        self.step(None, self.seq, true)
+    }
+
+    /// The tracker, then every rule: tick, the event, the tracker's outcomes
+    /// (and at the end, finish).
+    fn step(&mut self, ev: Option<&Event>, seq: u64, end: bool) -> Vec<Update> {
+        let mut outcomes = Vec::new();
+        self.tracker.step(ev, self.now, &self.config, &mut outcomes);
         let mut sink = Sink::default();
         let cx = Cx {
             world: &self.world,
@@ -608,42 +680,15 @@ impl Analyzer {
         };
         for r in &mut self.rules {
             r.tick(&cx, &mut sink);
-            r.observe(&cx, ev, &mut sink);
-        }
-        self.merge(sink)
-    }
-
-    /// Time passed with no event (live mode): `now` is the broker's clock as
-    /// best known (the latest event's time plus the wall time since).
-    pub fn tick(&mut self, now: jiff::Timestamp) -> Vec<Update> {
-        if self.now.is_none_or(|n| now > n) {
-            self.now = Some(now);
-        }
-        let mut sink = Sink::default();
-        let cx = Cx {
-            world: &self.world,
-            config: &self.config,
-            seq: self.seq,
-            now: self.now,
-        };
-        for r in &mut self.rules {
-            r.tick(&cx, &mut sink);
-        }
-        self.merge(sink)
-    }
-
-    /// The end of the input: what rules still hold pending becomes findings.
-    pub fn finish(&mut self) -> Vec<Update> {
-        let mut sink = Sink::default();
-        let cx = Cx {
-            world: &self.world,
-            config: &self.config,
-            seq: self.seq,
-            now: self.now,
-        };
-        for r in &mut self.rules {
-            r.tick(&cx, &mut sink);
-            r.finish(&cx, &mut sink);
+            if let Some(ev) = ev {
+                r.observe(&cx, ev, &mut sink);
+            }
+            for o in &outcomes {
+                r.request(&cx, o, &mut sink);
+            }
+            if end {
+                r.finish(&cx, &mut sink);
+            }
         }
         self.merge(sink)
     }
@@ -709,6 +754,8 @@ pub struct FinalCount {
 pub struct Summary {
     /// Events fed.
     pub events: u64,
+    /// Events the trace source skipped (its notices: the tracer was slow).
+    pub skipped: u64,
     /// Distinct findings by severity (every severity present, 0 when none).
     pub by_severity: std::collections::BTreeMap<Severity, u64>,
     /// Findings by rule (rules that found something).
@@ -717,6 +764,10 @@ pub struct Summary {
     pub suppressed: u64,
     /// Every finding's final count.
     pub findings: Vec<FinalCount>,
+    /// The request table (per request name).
+    pub requests: Vec<requests::RequestRow>,
+    /// Requests waiting for a reply that were forgotten (a gap in the trace, or the cap).
+    pub requests_forgotten: u64,
 }
 
 impl Summary {
@@ -756,10 +807,13 @@ impl Analyzer {
         }
         Summary {
             events: self.events,
+            skipped: self.skipped,
             by_severity,
             by_rule,
             suppressed: self.suppressed,
             findings,
+            requests: self.tracker.table(),
+            requests_forgotten: self.tracker.forgotten,
         }
     }
 }
@@ -815,6 +869,29 @@ mod tests {
         );
         assert!(e.truncated);
         assert_eq!(e.encoding, Some(crate::trace::schema::Encoding::Text));
+    }
+
+    #[test]
+    fn closed_etids_are_capped_oldest_first_and_reconnects_do_not_grow_the_order() {
+        let mut fx = Fx::new();
+        let mut a = Analyzer::with_rules(Config::default(), Vec::new());
+        for etid in 0..(MAX_CLOSED as u32 + 10) {
+            a.feed(&fx.connect(10 + etid, "dev-000001"));
+            a.feed(&fx.close(10 + etid, "gone"));
+        }
+        assert_eq!(a.world().closed.len(), MAX_CLOSED);
+        assert!(
+            !a.world().closed.contains_key(&10),
+            "the oldest is forgotten"
+        );
+        assert!(a.world().closed.contains_key(&(10 + MAX_CLOSED as u32 + 9)));
+        for _ in 0..(3 * MAX_CLOSED) {
+            a.feed(&fx.connect(7, "dev-000002"));
+            a.feed(&fx.close(7, "gone"));
+        }
+        assert!(a.world().closed_order.len() <= 2 * MAX_CLOSED + 1);
+        assert_eq!(a.world().closed.len(), MAX_CLOSED);
+        assert!(a.world().closed.contains_key(&7));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 use serde_json::{Value, json};
 
 use super::{escape_controls, paint};
+use crate::analyze::requests::RequestRow;
 use crate::analyze::{Finding, Severity, Summary};
 use crate::trace::schema::{Encoding, Event};
 
@@ -135,11 +136,15 @@ pub fn finding_pretty(f: &Finding, color: bool) -> String {
     if f.first_ts == f.last_ts {
         out.push_str(&format!("\n  at:       {}", escape_controls(&f.first_ts)));
     } else {
+        let times = if f.count > 1 {
+            format!(" ({} times)", f.count)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "\n  from:     {} to {} ({} times)",
+            "\n  from:     {} to {}{times}",
             escape_controls(&f.first_ts),
             escape_controls(&f.last_ts),
-            f.count
         ));
     }
     for e in &f.evidence {
@@ -174,10 +179,13 @@ pub fn summary_json(s: &Summary, extra: Value) -> Value {
     let mut v = json!({
         "type": "summary",
         "events": s.events,
+        "skipped": s.skipped,
         "findings": s.by_severity,
         "suppressed": s.suppressed,
         "rules": s.by_rule,
         "counts": s.findings,
+        "requests": s.requests,
+        "requests_forgotten": s.requests_forgotten,
     });
     if let (Value::Object(map), Value::Object(more)) = (&mut v, extra) {
         for (k, x) in more {
@@ -207,6 +215,12 @@ pub fn summary_line(s: &Summary, color: bool) -> String {
         part(Severity::Warning, "warning", "warnings"),
         part(Severity::Info, "info", "info"),
     );
+    if s.skipped > 0 {
+        line.push_str(&format!(
+            " (the trace source skipped {} events: findings may be missing)",
+            s.skipped
+        ));
+    }
     if s.suppressed > 0 {
         line.push_str(&format!(
             " ({} more not kept: the limit of {} findings was reached)",
@@ -217,8 +231,65 @@ pub fn summary_line(s: &Summary, color: bool) -> String {
     line
 }
 
+/// The request table for people: one row per request name (`$RpcReq`
+/// functions as `$RpcReq add`), latency percentiles in ms.
+pub fn request_table(rows: &[RequestRow]) -> String {
+    let label = |r: &RequestRow| {
+        let name = escape_controls(&r.name);
+        if r.rpc {
+            format!("{}{name}", "$RpcReq ")
+        } else {
+            name
+        }
+    };
+    let width = rows
+        .iter()
+        .map(|r| label(r).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let mut out = format!(
+        "{:<width$}  {:>7} {:>8} {:>5} {:>10} {:>5} {:>7}  {:>9} {:>9} {:>9} {:>9}",
+        "request",
+        "calls",
+        "answered",
+        "late",
+        "unanswered",
+        "err",
+        "pending",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms"
+    );
+    for r in rows {
+        let ms = |k: &str| {
+            r.latency_ms
+                .get(k)
+                .and_then(Value::as_f64)
+                .map_or_else(|| "-".to_string(), |v| format!("{v:.3}"))
+        };
+        out.push_str(&format!(
+            "\n{:<width$}  {:>7} {:>8} {:>5} {:>10} {:>5} {:>7}  {:>9} {:>9} {:>9} {:>9}",
+            label(r),
+            r.calls,
+            r.answered,
+            r.late,
+            r.unanswered,
+            r.err,
+            r.pending,
+            ms("p50"),
+            ms("p90"),
+            ms("p99"),
+            ms("max"),
+        ));
+    }
+    out
+}
+
 /// The summary for people: the summary line, then one line per rule that
-/// found something (`  stale-etid  2 findings, 14 times`).
+/// found something (`  stale-etid  2 findings, 14 times`), then the request
+/// table (when there were requests).
 pub fn summary_pretty(s: &Summary, color: bool) -> String {
     let mut out = summary_line(s, color);
     let width = s.by_rule.keys().map(|r| r.len()).max().unwrap_or(0);
@@ -230,6 +301,10 @@ pub fn summary_pretty(s: &Summary, color: bool) -> String {
             t.count,
             if t.count == 1 { "" } else { "s" },
         ));
+    }
+    if !s.requests.is_empty() {
+        out.push_str("\n\n");
+        out.push_str(&request_table(&s.requests));
     }
     out
 }

@@ -483,8 +483,10 @@ struct WireIn {
     size: Option<usize>,
     #[serde(default)]
     encoding: Option<Encoding>,
+    /// The payload as it is on the wire, read without building a value
+    /// (see [`payload_text`]).
     #[serde(default)]
-    payload: Option<serde_json::Value>,
+    payload: Option<Box<serde_json::value::RawValue>>,
     #[serde(default)]
     truncated: bool,
     #[serde(default)]
@@ -505,10 +507,7 @@ impl<'de> Deserialize<'de> for Event {
         // Version 1 (and any string outside a version-2 `json` payload) is
         // the text; a version-2 `json` payload is the value: keep its text.
         let json_value = w.v >= 2 && w.encoding == Some(Encoding::Json);
-        let payload = w.payload.map(|p| match p {
-            serde_json::Value::String(text) if !json_value => text,
-            value => value.to_string(),
-        });
+        let payload = w.payload.map(|p| payload_text(p.get(), json_value));
         Ok(Event {
             v: w.v,
             ts: w.ts,
@@ -528,6 +527,49 @@ impl<'de> Deserialize<'de> for Event {
             snapshot: w.snapshot,
         })
     }
+}
+
+/// A payload's text from its JSON on the wire: a string's text, or (a
+/// version-2 `json` payload, or any non-string) the value as compact JSON.
+/// Compact JSON without escapes is already that text, so it is taken as it
+/// is: no value is built for most events (`analyze --file` reads a million).
+fn payload_text(raw: &str, json_value: bool) -> String {
+    let is_string = raw.starts_with('"');
+    if is_string && !json_value {
+        if !raw.contains('\\')
+            && let Some(text) = raw[1..].strip_suffix('"')
+        {
+            return text.to_string();
+        }
+        if let Ok(text) = serde_json::from_str::<String>(raw) {
+            return text;
+        }
+    } else if written_as_serde_writes(raw) {
+        return raw.to_string();
+    }
+    match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(serde_json::Value::String(text)) if !json_value => text,
+        Ok(value) => value.to_string(),
+        Err(_) => raw.to_string(),
+    }
+}
+
+/// Whether serde_json would write the JSON text `raw` back byte for byte: no
+/// whitespace and no escapes (it writes neither), and no exponent (it writes
+/// `1e3` as `1e+3`).
+fn written_as_serde_writes(raw: &str) -> bool {
+    let mut in_string = false;
+    let mut after_digit = false;
+    for b in raw.bytes() {
+        match b {
+            b'\\' | b' ' | b'\n' | b'\r' | b'\t' => return false,
+            b'"' => in_string = !in_string,
+            b'e' | b'E' if !in_string && after_digit => return false,
+            _ => {}
+        }
+        after_digit = b.is_ascii_digit() || (after_digit && b == b'.');
+    }
+    true
 }
 
 impl Event {
@@ -838,6 +880,36 @@ mod tests {
             (&w["encoding"], &w["payload"]),
             (&serde_json::json!("text"), &serde_json::json!("{cut"))
         );
+    }
+
+    #[test]
+    fn a_payload_read_without_building_a_value_is_the_text_a_value_gives() {
+        let slow = |raw: &str, json_value: bool| match serde_json::from_str(raw) {
+            Ok(serde_json::Value::String(text)) if !json_value => text,
+            Ok(value) => value.to_string(),
+            Err(e) => panic!("{raw}: {e}"),
+        };
+        for raw in [
+            r#"{"n":1.50,"s":"é","a":[1,{"b":null}]}"#,
+            r#"{"a": 1, "b":[ 2 ]}"#,
+            "\"quoted\"",
+            r#""a\"b\u00e9""#,
+            r#"{"a":"x\ny"}"#,
+            "[1,2]",
+            "null",
+            "-0.5e3",
+            "[1E5,2.5e1,true,false]",
+            r#"{"temp":21.5,"on":true,"e":1}"#,
+            "\"\"",
+        ] {
+            for json_value in [false, true] {
+                assert_eq!(
+                    payload_text(raw, json_value),
+                    slow(raw, json_value),
+                    "{raw}"
+                );
+            }
+        }
     }
 
     #[test]

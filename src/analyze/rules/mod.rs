@@ -13,15 +13,21 @@ mod dynamic_topics;
 mod large_payload;
 mod mixed_payload_types;
 mod no_subscribers;
+mod orphan_response;
+mod pending_at_close;
 mod reconnect_storm;
 mod slow_consumer;
 mod stale_etid;
+mod unanswered_request;
 
 /// A fresh instance of every rule, in catalogue order.
 pub fn catalogue() -> Vec<Box<dyn Rule>> {
     vec![
         Box::new(no_subscribers::NoSubscribers::default()),
         Box::new(stale_etid::StaleEtid::default()),
+        Box::new(unanswered_request::UnansweredRequest),
+        Box::new(orphan_response::OrphanResponse),
+        Box::new(pending_at_close::PendingAtClose),
         Box::new(client_to_client::ClientToClient::default()),
         Box::new(dynamic_topics::DynamicTopics::default()),
         Box::new(large_payload::LargePayload),
