@@ -348,6 +348,24 @@ mod tests {
     }
 
     #[test]
+    fn sub_topics_seen_past_the_cap_are_not_taken_as_known() {
+        use crate::analyze::{Analyzer, MAX_TOPICS};
+        let mut fx = Fx::new();
+        let mut a = Analyzer::with_rules(Config::default(), rules::only("unregistered-subtopic"));
+        a.feed(&fx.connect(5, "charger-00001"));
+        a.feed(&fx.createsub(5, "A"));
+        for i in 0..MAX_TOPICS - 1 {
+            a.feed(&fx.publish(5, 100, "T", Some(&format!("S{i}")), "{}"));
+        }
+        // Seen once the table is full: not remembered.
+        a.feed(&fx.direct(1, 5, Some("Typo"), "{}"));
+        a.feed(&fx.createsub(6, "Typo"));
+        assert!(a.findings().is_empty(), "no proof from a name past the cap");
+        a.feed(&fx.createsub(6, "S0"));
+        assert_eq!(a.findings().len(), 1, "a name seen before the cap is proof");
+    }
+
+    #[test]
     fn registrations_of_an_earlier_session_of_the_same_uid_count() {
         // A client library keeps its sub-topic IDs over a reconnect and does
         // not register them again.
