@@ -366,6 +366,25 @@ mod tests {
     }
 
     #[test]
+    fn the_message_names_five_registered_sub_topics_and_marks_more() {
+        for (n, more) in [(5, false), (6, true)] {
+            let mut fx = Fx::new();
+            let mut events = vec![fx.connect(5, "charger-00001")];
+            for i in 0..n {
+                events.push(fx.createsub(5, &format!("Cmd{i}")));
+            }
+            events.push(fx.createsub(5, "Cmd0"));
+            events.push(fx.direct(1, 5, Some("Typo"), "{}"));
+            let found = found(&events);
+            assert_eq!(found.len(), 1);
+            let m = &found[0].message;
+            assert!(m.contains("`Cmd0`, `Cmd1`, `Cmd2`, `Cmd3`, `Cmd4`"), "{m}");
+            assert_eq!(m.contains(", …)"), more, "{n}: {m}");
+            assert!(!m.contains("`Cmd5`"), "{m}");
+        }
+    }
+
+    #[test]
     fn registrations_of_an_earlier_session_of_the_same_uid_count() {
         // A client library keeps its sub-topic IDs over a reconnect and does
         // not register them again.
