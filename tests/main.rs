@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod analyze_demo;
 mod analyze_ready;
 mod analyze_requests;
 mod analyze_rules;

@@ -348,6 +348,43 @@ mod tests {
     }
 
     #[test]
+    fn sub_topics_seen_past_the_cap_are_not_taken_as_known() {
+        use crate::analyze::{Analyzer, MAX_TOPICS};
+        let mut fx = Fx::new();
+        let mut a = Analyzer::with_rules(Config::default(), rules::only("unregistered-subtopic"));
+        a.feed(&fx.connect(5, "charger-00001"));
+        a.feed(&fx.createsub(5, "A"));
+        for i in 0..MAX_TOPICS - 1 {
+            a.feed(&fx.publish(5, 100, "T", Some(&format!("S{i}")), "{}"));
+        }
+        // Seen once the table is full: not remembered.
+        a.feed(&fx.direct(1, 5, Some("Typo"), "{}"));
+        a.feed(&fx.createsub(6, "Typo"));
+        assert!(a.findings().is_empty(), "no proof from a name past the cap");
+        a.feed(&fx.createsub(6, "S0"));
+        assert_eq!(a.findings().len(), 1, "a name seen before the cap is proof");
+    }
+
+    #[test]
+    fn the_message_names_five_registered_sub_topics_and_marks_more() {
+        for (n, more) in [(5, false), (6, true)] {
+            let mut fx = Fx::new();
+            let mut events = vec![fx.connect(5, "charger-00001")];
+            for i in 0..n {
+                events.push(fx.createsub(5, &format!("Cmd{i}")));
+            }
+            events.push(fx.createsub(5, "Cmd0"));
+            events.push(fx.direct(1, 5, Some("Typo"), "{}"));
+            let found = found(&events);
+            assert_eq!(found.len(), 1);
+            let m = &found[0].message;
+            assert!(m.contains("`Cmd0`, `Cmd1`, `Cmd2`, `Cmd3`, `Cmd4`"), "{m}");
+            assert_eq!(m.contains(", …)"), more, "{n}: {m}");
+            assert!(!m.contains("`Cmd5`"), "{m}");
+        }
+    }
+
+    #[test]
     fn registrations_of_an_earlier_session_of_the_same_uid_count() {
         // A client library keeps its sub-topic IDs over a reconnect and does
         // not register them again.
