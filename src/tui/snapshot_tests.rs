@@ -80,10 +80,12 @@ pub fn fixture() -> App {
     drop.reason = Some("no subscriber".into());
     drop.to = Some(topic(14, "Chargers/Cmd"));
     app.push(at(drop, 5));
+    // Binary on a topic of its own: JSON and binary on one topic would be a
+    // mixed-payload-types finding, and this fixture has none.
     let mut bin = message(
         Kind::Publish,
         "charger-007",
-        "DeviceState",
+        "Firmware",
         &[
             0x00, 0x01, 0xfe, 0xff, b'S', b'M', b'Q', 0x7f, 0x80, 0x10, 0x20, 0x30, 0x41, 0x42,
             0x43, 0x44, 0x45,
