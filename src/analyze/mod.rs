@@ -895,6 +895,36 @@ mod tests {
     }
 
     #[test]
+    fn sub_topic_names_are_learned_renamed_and_capped() {
+        let mut fx = Fx::new();
+        let mut a = Analyzer::with_rules(Config::default(), Vec::new());
+        a.feed(&fx.connect(5, "dev-000001"));
+        let e = fx.createsub(5, "DeviceReady");
+        let subtid = e.subtid.expect("a sub-topic");
+        a.feed(&e);
+        assert_eq!(a.world().subtopics[&subtid], "DeviceReady");
+        assert!(a.world().clients[&5].subtopics.contains(&subtid));
+        let mut renamed = e.clone();
+        renamed.subtopic = Some("DeviceHello".into());
+        a.feed(&renamed);
+        assert_eq!(a.world().subtopics[&subtid], "DeviceHello");
+        let mut w = World::default();
+        for id in 0..=(MAX_TOPICS as u32) {
+            w.learn_subtopic(id, "S");
+        }
+        assert_eq!(
+            w.subtopics.len(),
+            MAX_TOPICS,
+            "one past the cap is not kept"
+        );
+        w.learn_subtopic(0, "T");
+        assert_eq!(
+            w.subtopics[&0], "T",
+            "a known one is still renamed at the cap"
+        );
+    }
+
+    #[test]
     fn the_clock_never_goes_back() {
         let mut fx = Fx::new();
         let mut a = Analyzer::with_rules(Config::default(), Vec::new());
