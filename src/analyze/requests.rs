@@ -182,7 +182,7 @@ pub struct Tracker {
     pub forgotten: u64,
     /// Until when a reply without a request is not an orphan (after a gap).
     grace_until: Option<jiff::Timestamp>,
-    /// A gap was seen once (the first snapshot starts the trace).
+    /// The first event was seen (it starts the trace's grace).
     seen_start: bool,
 }
 
@@ -460,16 +460,14 @@ impl Tracker {
         config: &Config,
         out: &mut Vec<Outcome>,
     ) {
+        if !self.seen_start {
+            // The trace starts: a reply to a request from before it is no orphan.
+            self.seen_start = true;
+            self.grace_until = now.and_then(|n| n.checked_add(config.reply_timeout).ok());
+        }
         match ev.kind {
-            Kind::Snapshot => {
-                // The first snapshot starts the trace; a later one is a re-attach.
-                if self.seen_start {
-                    self.gap(now, config);
-                } else {
-                    self.seen_start = true;
-                    self.grace_until = now.and_then(|n| n.checked_add(config.reply_timeout).ok());
-                }
-            }
+            // A snapshot after the first event is a re-attach.
+            Kind::Snapshot if self.seen_start => self.gap(now, config),
             Kind::Notice if ev.skipped.is_some_and(|n| n > 0) => self.gap(now, config),
             Kind::Close => {
                 if let Some(c) = &ev.from {
