@@ -116,6 +116,9 @@ pub enum Outcome {
     Dropped {
         request: Box<Pending>,
         reason: String,
+        /// The drop (or deny) event; the request's own event may be the
+        /// publish before it (the Mako hook's order).
+        event: Box<Event>,
     },
     /// No reply within the timeout.
     TimedOut { request: Box<Pending> },
@@ -592,6 +595,7 @@ impl Tracker {
             out.push(Outcome::Dropped {
                 request: Box::new(request),
                 reason,
+                event: Box::new(trim(ev)),
             });
             return;
         }
