@@ -917,6 +917,36 @@ mod tests {
     }
 
     #[test]
+    fn the_table_counts_errors_latency_closes_and_a_reply_at_the_deadline_is_in_time() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(2000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        a.feed(&fx.direct(5, 1, Some("$RpcReq"), r#"{"id":1,"name":"f","args":[]}"#));
+        fx.advance(1.9); // with the fixture's 0.1 s step: exactly the 2 s deadline
+        a.feed(&fx.direct(1, 5, Some("$RpcResp"), r#"{"id":1,"err":"boom"}"#));
+        a.feed(&fx.direct(5, 1, Some("GetReq"), "{}"));
+        a.feed(&fx.close(5, "connection lost"));
+        let rows = a.requests().table();
+        let get = rows.iter().find(|r| r.name == "GetReq").expect("GetReq");
+        assert_eq!((get.calls, get.unanswered), (1, 1), "closed while waiting");
+        let f = rows.iter().find(|r| r.name == "f").expect("f");
+        assert_eq!(
+            (f.answered, f.late, f.unanswered, f.err),
+            (1, 0, 0, 1),
+            "{f:?}"
+        );
+        let max = f.latency_ms["max"].as_f64().unwrap_or(0.0);
+        assert!((1990.0..2010.0).contains(&max), "2 s, to 3 digits: {f:?}");
+        // A request made before any time was known cannot time out: forgotten.
+        let mut b = analyzer(2000);
+        let mut early = fx.direct(6, 1, Some("GetReq"), "{}");
+        early.ts = "not a time".into();
+        b.feed(&early);
+        b.feed(&fx.connect(7, "ui-000002"));
+        assert_eq!(b.requests().forgotten, 1);
+    }
+
+    #[test]
     fn a_request_to_a_topic_takes_a_reply_from_each_receiver() {
         let mut fx = Fx::new();
         let mut a = Analyzer::with_rules(
