@@ -279,7 +279,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__analyze)
-            opts="-f -F -d -u -v -h --server-etid --preview --attach-timeout --fallback-topic --file --rules --explain --format --fail-on --allow --deny --reply-timeout --ready --large --storm --dynamic-topics --duration --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
+            opts="-f -F -d -u -v -h --server-etid --preview --attach-timeout --file --rules --explain --format --fail-on --allow --deny --reply-timeout --ready --large --storm --dynamic-topics --duration --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --fallback-topic --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,10 +294,6 @@ _smqctl() {
                     return 0
                     ;;
                 --attach-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --fallback-topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -410,6 +406,10 @@ _smqctl() {
                     return 0
                     ;;
                 --pong-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fallback-topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -278,7 +278,6 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand trace" -s h -l help -d 'Pr
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r
-complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -s f -l file -d 'Analyze this NDJSON file (`trace --format json` output, a TUI export) instead of a live broker' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l explain -d 'Print a rule\'s documentation (what, why it breaks apps, fix, example) and exit' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -s F -l format -d 'Output format (default: pretty on a terminal, json otherwise)' -r -f -a "pretty\t'Findings grouped by severity with their evidence, for people'
@@ -306,6 +305,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l key -d 'Privat
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l connect-timeout -d 'Give up connecting (TCP, TLS, HTTP and SMQ handshake) after this long; also the longest a write may wait without progress (broker not reading)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l ping-interval -d 'Send Ping after this long without any packet from the broker' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l pong-timeout -d 'Close the connection when nothing arrives this long after a Ping' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l fallback-topic -d 'When no tracer answers: subscribe to this topic and show what arrives (repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"

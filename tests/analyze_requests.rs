@@ -808,3 +808,29 @@ fn live_analyze_reattaches_after_the_connection_drops_and_keeps_finding() {
     assert_eq!(summary["type"], "summary");
     assert_eq!(summary["findings"]["error"], 1, "{summary}");
 }
+
+#[test]
+fn ctrl_c_before_the_tracer_attached_is_130_with_no_summary() {
+    let broker = TestBroker::start();
+    // Nobody answers at ETID 12345: the tracer waits out --attach-timeout.
+    let mut a = Running::spawn(smqctl().args([
+        "analyze",
+        "-F",
+        "json",
+        "--url",
+        &broker.url("ws"),
+        "--server-etid",
+        "12345",
+        "--attach-timeout",
+        "30s",
+    ]));
+    a.stderr_line("connecting to");
+    a.interrupt();
+    let out = a.wait();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing was analyzed: {}",
+        text(&out.stdout)
+    );
+}

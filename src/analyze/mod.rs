@@ -859,6 +859,60 @@ mod tests {
     }
 
     #[test]
+    fn merged_findings_name_each_client_once_and_keep_capped_clients_and_evidence() {
+        let config = Config {
+            large: 10,
+            ..Config::default()
+        };
+        let mut fx = Fx::new();
+        let mut a = Analyzer::with_rules(config, rules::only("large-payload"));
+        let big = "x".repeat(50);
+        for etid in 0..3 {
+            a.feed(&fx.connect(10 + etid, &format!("dev-00000{etid}")));
+        }
+        // The same sender twice, then another: two clients, three evidence events.
+        a.feed(&fx.publish(10, 100, "Logs", None, &big));
+        a.feed(&fx.publish(10, 100, "Logs", None, &big));
+        a.feed(&fx.publish(11, 100, "Logs", None, &big));
+        let f = &a.findings()[0];
+        let etids: Vec<u32> = f.clients.iter().map(|c| c.etid).collect();
+        assert_eq!(etids, [10, 11]);
+        assert_eq!(f.evidence.len(), 3);
+        for etid in 0..(MAX_CLIENTS as u32 + 4) {
+            a.feed(&fx.connect(100 + etid, &format!("dev-{etid:06}")));
+            a.feed(&fx.publish(100 + etid, 100, "Logs", None, &big));
+        }
+        let f = &a.findings()[0];
+        assert_eq!(a.findings().len(), 1, "one topic, one finding");
+        assert_eq!(f.clients.len(), MAX_CLIENTS);
+        assert_eq!(f.evidence.len(), MAX_EVIDENCE);
+        assert_eq!(f.count, 3 + MAX_CLIENTS as u64 + 4);
+    }
+
+    #[test]
+    fn findings_past_the_cap_are_counted_not_kept() {
+        let config = Config {
+            large: 10,
+            ..Config::default()
+        };
+        let mut fx = Fx::new();
+        let mut a = Analyzer::with_rules(config, rules::only("large-payload"));
+        a.feed(&fx.connect(10, "dev-000001"));
+        let big = "x".repeat(50);
+        for tid in 0..(MAX_FINDINGS as u32 + 3) {
+            a.feed(&fx.publish(10, tid, &format!("T{tid}"), None, &big));
+        }
+        assert_eq!(a.findings().len(), MAX_FINDINGS);
+        assert_eq!(a.suppressed(), 3);
+        let s = a.summary();
+        assert_eq!(s.suppressed, 3);
+        assert_eq!(s.by_rule["large-payload"].findings, MAX_FINDINGS as u64);
+        // A kept one still counts when it happens again.
+        a.feed(&fx.publish(10, 0, "T0", None, &big));
+        assert_eq!(a.findings()[0].count, 2);
+    }
+
+    #[test]
     fn evidence_payloads_are_cut_and_json_cut_says_text() {
         let mut fx = Fx::new();
         let long = format!("{{\"a\":\"{}\"}}", "y".repeat(500));
@@ -892,6 +946,36 @@ mod tests {
         assert!(a.world().closed_order.len() <= 2 * MAX_CLOSED + 1);
         assert_eq!(a.world().closed.len(), MAX_CLOSED);
         assert!(a.world().closed.contains_key(&7));
+    }
+
+    #[test]
+    fn sub_topic_names_are_learned_renamed_and_capped() {
+        let mut fx = Fx::new();
+        let mut a = Analyzer::with_rules(Config::default(), Vec::new());
+        a.feed(&fx.connect(5, "dev-000001"));
+        let e = fx.createsub(5, "DeviceReady");
+        let subtid = e.subtid.expect("a sub-topic");
+        a.feed(&e);
+        assert_eq!(a.world().subtopics[&subtid], "DeviceReady");
+        assert!(a.world().clients[&5].subtopics.contains(&subtid));
+        let mut renamed = e.clone();
+        renamed.subtopic = Some("DeviceHello".into());
+        a.feed(&renamed);
+        assert_eq!(a.world().subtopics[&subtid], "DeviceHello");
+        let mut w = World::default();
+        for id in 0..=(MAX_TOPICS as u32) {
+            w.learn_subtopic(id, "S");
+        }
+        assert_eq!(
+            w.subtopics.len(),
+            MAX_TOPICS,
+            "one past the cap is not kept"
+        );
+        w.learn_subtopic(0, "T");
+        assert_eq!(
+            w.subtopics[&0], "T",
+            "a known one is still renamed at the cap"
+        );
     }
 
     #[test]

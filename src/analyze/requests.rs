@@ -116,6 +116,9 @@ pub enum Outcome {
     Dropped {
         request: Box<Pending>,
         reason: String,
+        /// The drop (or deny) event; the request's own event may be the
+        /// publish before it (the Mako hook's order).
+        event: Box<Event>,
     },
     /// No reply within the timeout.
     TimedOut { request: Box<Pending> },
@@ -182,7 +185,7 @@ pub struct Tracker {
     pub forgotten: u64,
     /// Until when a reply without a request is not an orphan (after a gap).
     grace_until: Option<jiff::Timestamp>,
-    /// A gap was seen once (the first snapshot starts the trace).
+    /// The first event was seen (it starts the trace's grace).
     seen_start: bool,
 }
 
@@ -460,16 +463,14 @@ impl Tracker {
         config: &Config,
         out: &mut Vec<Outcome>,
     ) {
+        if !self.seen_start {
+            // The trace starts: a reply to a request from before it is no orphan.
+            self.seen_start = true;
+            self.grace_until = now.and_then(|n| n.checked_add(config.reply_timeout).ok());
+        }
         match ev.kind {
-            Kind::Snapshot => {
-                // The first snapshot starts the trace; a later one is a re-attach.
-                if self.seen_start {
-                    self.gap(now, config);
-                } else {
-                    self.seen_start = true;
-                    self.grace_until = now.and_then(|n| n.checked_add(config.reply_timeout).ok());
-                }
-            }
+            // A snapshot after the first event is a re-attach.
+            Kind::Snapshot if self.seen_start => self.gap(now, config),
             Kind::Notice if ev.skipped.is_some_and(|n| n > 0) => self.gap(now, config),
             Kind::Close => {
                 if let Some(c) = &ev.from {
@@ -594,6 +595,7 @@ impl Tracker {
             out.push(Outcome::Dropped {
                 request: Box::new(request),
                 reason,
+                event: Box::new(trim(ev)),
             });
             return;
         }
@@ -912,6 +914,36 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(a.requests().table().len(), 1, "only SetChargerReq");
+    }
+
+    #[test]
+    fn the_table_counts_errors_latency_closes_and_a_reply_at_the_deadline_is_in_time() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(2000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        a.feed(&fx.direct(5, 1, Some("$RpcReq"), r#"{"id":1,"name":"f","args":[]}"#));
+        fx.advance(1.9); // with the fixture's 0.1 s step: exactly the 2 s deadline
+        a.feed(&fx.direct(1, 5, Some("$RpcResp"), r#"{"id":1,"err":"boom"}"#));
+        a.feed(&fx.direct(5, 1, Some("GetReq"), "{}"));
+        a.feed(&fx.close(5, "connection lost"));
+        let rows = a.requests().table();
+        let get = rows.iter().find(|r| r.name == "GetReq").expect("GetReq");
+        assert_eq!((get.calls, get.unanswered), (1, 1), "closed while waiting");
+        let f = rows.iter().find(|r| r.name == "f").expect("f");
+        assert_eq!(
+            (f.answered, f.late, f.unanswered, f.err),
+            (1, 0, 0, 1),
+            "{f:?}"
+        );
+        let max = f.latency_ms["max"].as_f64().unwrap_or(0.0);
+        assert!((1990.0..2010.0).contains(&max), "2 s, to 3 digits: {f:?}");
+        // A request made before any time was known cannot time out: forgotten.
+        let mut b = analyzer(2000);
+        let mut early = fx.direct(6, 1, Some("GetReq"), "{}");
+        early.ts = "not a time".into();
+        b.feed(&early);
+        b.feed(&fx.connect(7, "ui-000002"));
+        assert_eq!(b.requests().forgotten, 1);
     }
 
     #[test]

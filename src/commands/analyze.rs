@@ -93,7 +93,8 @@ impl From<FailOn> for Severity {
 
 /// Find what is wrong in an SMQ app: rules over a broker's trace (live or a file)
 #[derive(Debug, Args)]
-#[command(after_long_help = EXAMPLES)]
+// No fallback: degraded mode is refused (findings need the broker's view).
+#[command(after_long_help = EXAMPLES, mut_arg("fallback_topic", |a| a.hide(true)))]
 pub struct AnalyzeArgs {
     #[command(flatten)]
     pub attach: AttachArgs,

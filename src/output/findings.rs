@@ -9,8 +9,8 @@
 //! can reach a terminal ([`escape_controls`]); colour only when the caller
 //! says so (a terminal and no NO_COLOR: [`super::use_color`]).
 //!
-//! May import: `analyze` (Finding, Summary), `trace::schema`, `output`
-//! (escaping, paint), `latency` (JSON times), serde_json.
+//! May import: `analyze` (Finding, Summary, the request table), `trace::schema`,
+//! `output` (escaping, paint), serde_json.
 
 use serde_json::{Value, json};
 

@@ -91,8 +91,10 @@ mod tests {
     #[test]
     fn a_second_reply_to_one_request_is_an_orphan() {
         let mut fx = Fx::new();
+        let connect = fx.connect(5, "ui-000001");
+        fx.advance(3.0); // past the grace after the trace's start
         let events = [
-            fx.connect(5, "ui-000001"),
+            connect,
             fx.direct(5, 1, Some("SetChargerReq"), "{}"),
             fx.direct(1, 5, Some("SetChargerResp"), "{}"),
             fx.direct(1, 5, Some("SetChargerResp"), "{}"),
@@ -135,6 +137,24 @@ mod tests {
             fx.direct(1, 5, Some("SetChargerResp"), "{}"),
         ];
         assert!(run(rules::only("orphan-response"), config(), &events).is_empty());
+    }
+
+    #[test]
+    fn a_reply_just_after_a_file_without_a_snapshot_begins_is_not_an_orphan() {
+        // A recording cut from a longer one: no snapshot, the request before it.
+        let mut fx = Fx::new();
+        let mut events = vec![
+            fx.connect(6, "ui-000002"),
+            fx.direct(1, 5, Some("SetChargerResp"), "{}"),
+        ];
+        assert!(run(rules::only("orphan-response"), config(), &events).is_empty());
+        fx.advance(3.0);
+        events.push(fx.direct(1, 5, Some("SetChargerResp"), "{}"));
+        assert_eq!(
+            run(rules::only("orphan-response"), config(), &events).len(),
+            1,
+            "after the grace it is one"
+        );
     }
 
     #[test]

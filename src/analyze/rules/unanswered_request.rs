@@ -65,14 +65,18 @@ impl Rule for UnansweredRequest {
 
     fn request(&mut self, cx: &Cx, o: &Outcome, out: &mut Sink) {
         match o {
-            Outcome::Dropped { request, reason } => {
+            Outcome::Dropped {
+                request,
+                reason,
+                event,
+            } => {
                 let to = request
                     .event
                     .to
                     .as_ref()
                     .map(|d| d.label())
                     .unwrap_or_else(|| "?".into());
-                let f = finding(request, "dropped", &request.event)
+                let mut f = finding(request, "dropped", &request.event)
                     .message(format!(
                         "{} from {} to {to} was dropped by the broker ({reason}): no {} will come back",
                         request.label(),
@@ -91,6 +95,11 @@ impl Rule for UnansweredRequest {
                             request.name
                         )
                     });
+                if request.event.kind != event.kind {
+                    // The publish, then its drop (the Mako hook): both are evidence.
+                    f = f.evidence(event);
+                    f.last_ts = event.ts.clone();
+                }
                 out.push(f);
             }
             Outcome::TimedOut { request } => {
@@ -119,7 +128,7 @@ mod tests {
 
     use crate::analyze::fixture::{Fx, run};
     use crate::analyze::{Config, rules};
-    use crate::trace::schema::{Dest, DestType};
+    use crate::trace::schema::{Dest, DestType, Kind};
 
     fn config() -> Config {
         Config {
@@ -259,6 +268,12 @@ mod tests {
         a.finish();
         assert_eq!(a.findings().len(), 1);
         assert_eq!(a.findings()[0].count, 1);
+        let kinds: Vec<_> = a.findings()[0].evidence.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [Kind::Publish, Kind::Drop],
+            "the publish and its drop"
+        );
         let rows = a.requests().table();
         assert_eq!(
             (rows[0].calls, rows[0].unanswered, rows[0].pending),
