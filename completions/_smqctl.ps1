@@ -318,6 +318,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit 1 when a finding at or above this severity was made [default: error]')
             [CompletionResult]::new('--allow', '--allow', [CompletionResultType]::ParameterName, 'Turn a rule off (repeatable)')
             [CompletionResult]::new('--deny', '--deny', [CompletionResultType]::ParameterName, 'Raise a rule''s findings to error (repeatable)')
+            [CompletionResult]::new('--assert', '--assert', [CompletionResultType]::ParameterName, 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable')
             [CompletionResult]::new('--reply-timeout', '--reply-timeout', [CompletionResultType]::ParameterName, 'unanswered-request: how long a request may wait for its reply [default: 5s]')
             [CompletionResult]::new('--ready', '--ready', [CompletionResultType]::ParameterName, 'The ready message''s sub-topic [default: any sub-topic ending in Ready]')
             [CompletionResult]::new('--large', '--large', [CompletionResultType]::ParameterName, 'large-payload: payloads over this many bytes [default: 16384]')

@@ -279,7 +279,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__analyze)
-            opts="-f -F -d -u -v -h --server-etid --preview --attach-timeout --file --rules --explain --format --fail-on --allow --deny --reply-timeout --ready --large --storm --dynamic-topics --duration --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --fallback-topic --trace-packets --verbose --color --profile --help"
+            opts="-f -F -d -u -v -h --server-etid --preview --attach-timeout --file --rules --explain --format --fail-on --allow --deny --assert --reply-timeout --ready --large --storm --dynamic-topics --duration --no-reconnect --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --fallback-topic --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,6 +326,10 @@ _smqctl() {
                     return 0
                     ;;
                 --deny)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --assert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

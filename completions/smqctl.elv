@@ -307,6 +307,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --fail-on 'Exit 1 when a finding at or above this severity was made [default: error]'
             cand --allow 'Turn a rule off (repeatable)'
             cand --deny 'Raise a rule''s findings to error (repeatable)'
+            cand --assert 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable'
             cand --reply-timeout 'unanswered-request: how long a request may wait for its reply [default: 5s]'
             cand --ready 'The ready message''s sub-topic [default: any sub-topic ending in Ready]'
             cand --large 'large-payload: payloads over this many bytes [default: 16384]'

@@ -287,6 +287,7 @@ warning\t''
 error\t''"
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l allow -d 'Turn a rule off (repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l deny -d 'Raise a rule\'s findings to error (repeatable)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l assert -d 'Fail the run (exit 8) unless EXPR holds for its summary: NAME OP VALUE, NAME a dotted key of the `-F json` summary (lost, latency_ms.p99, calls_per_s), OP one of < <= > >= == !=, VALUE a number, a duration (300us, 20ms, 1.5s) for keys in a time unit, or true/false; repeatable' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l reply-timeout -d 'unanswered-request: how long a request may wait for its reply [default: 5s]' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l ready -d 'The ready message\'s sub-topic [default: any sub-topic ending in Ready]' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -l large -d 'large-payload: payloads over this many bytes [default: 16384]' -r

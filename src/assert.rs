@@ -156,7 +156,8 @@ pub fn parse(expr: &str) -> Result<Assertion, String> {
     if name.is_empty()
         || !name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+            // `-`: keys such as analyze's rule names (`rules.no-subscribers.count`).
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
         || name.starts_with('.')
         || name.ends_with('.')
         || name.contains("..")

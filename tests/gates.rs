@@ -239,3 +239,56 @@ fn simulate_fails_an_assertion_on_a_value_absent_in_this_run_instead_of_passing(
         .expect("the summary is printed");
     assert_eq!(summary["devices"], 2);
 }
+
+/// A recorded trace with one large-payload warning (a 20,000-byte publish to a
+/// topic that has a reader, so nothing else is wrong).
+const ONE_WARNING: &str = r#"{"v":2,"ts":"2026-11-22T03:44:01.000Z","kind":"connect","from":{"etid":5,"uid":"logger-0001"}}
+{"v":2,"ts":"2026-11-22T03:44:01.100Z","kind":"subscribe","from":{"etid":6,"uid":"reader-0001"},"to":{"tid":9,"type":"topic","name":"Logs"}}
+{"v":2,"ts":"2026-11-22T03:44:01.200Z","kind":"publish","from":{"etid":5,"uid":"logger-0001"},"to":{"tid":9,"type":"topic","name":"Logs"},"size":20000,"encoding":"text","payload":"xxxx","truncated":true,"receivers":1}
+"#;
+
+#[test]
+fn analyze_gates_on_its_summary_counts_and_refuses_unknown_names_before_reading() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("trace.ndjson");
+    std::fs::write(&file, ONE_WARNING).expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    let base = ["analyze", "-f", file, "-F", "json"];
+    // The warning is below --fail-on error (exit 0) but fails a gate on it.
+    let out = run(smqctl()
+        .args(base)
+        .args(["--assert", "findings.warning == 0"]));
+    assert_eq!(out.status.code(), Some(8), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("assert FAILED: findings.warning == 0 (measured 1)"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The findings and summary are still printed.
+    let lines = json_lines(&out);
+    assert_eq!(
+        lines.last().and_then(|l| l["type"].as_str()),
+        Some("summary")
+    );
+    let out = run(smqctl().args(base).args([
+        "--assert",
+        "findings.warning <= 1",
+        "--assert",
+        "rules.large-payload.count == 1",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // An unknown name is a usage error, before the file is even read.
+    let out = run(smqctl().args([
+        "analyze",
+        "-f",
+        "/nonexistent/trace.ndjson",
+        "--assert",
+        "nosuch < 1",
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no 'nosuch'"),
+        "{}",
+        text(&out.stderr)
+    );
+}

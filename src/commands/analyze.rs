@@ -26,7 +26,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::analyze::{self, Analyzer, Config, Finding, Severity, Update as Found, rules};
-use crate::args::{AttachArgs, ConnectArgs, GlobalArgs, at_least_one, client_options};
+use crate::args::{AssertArgs, AttachArgs, ConnectArgs, GlobalArgs, at_least_one, client_options};
+use crate::assert::Gate;
 use crate::client::ReconnectPolicy;
 use crate::exit;
 use crate::output::findings::{
@@ -120,6 +121,8 @@ pub struct AnalyzeArgs {
     /// Raise a rule's findings to error (repeatable)
     #[arg(long, value_name = "NAME", value_parser = parse_rule)]
     pub deny: Vec<String>,
+    #[command(flatten)]
+    pub gates: AssertArgs,
     /// unanswered-request: how long a request may wait for its reply [default: 5s]
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
     pub reply_timeout: Option<Duration>,
@@ -305,6 +308,15 @@ impl Out {
     }
 }
 
+/// `code`, or exit 8 when an `--assert` gate on the summary failed.
+fn judged(gate: &Gate, a: &Analyzer, ended: &str, code: u8) -> u8 {
+    super::gated(
+        gate,
+        &summary_json(&a.summary(), json!({ "ended": ended })),
+        code,
+    )
+}
+
 /// The exit code of a finished run.
 fn verdict(a: &Analyzer, fail_on: Severity) -> u8 {
     if a.summary().any_at_or_above(fail_on) {
@@ -335,6 +347,12 @@ pub async fn run(args: AnalyzeArgs, global: &GlobalArgs) -> Result<u8> {
         .map_err(|e| exit::input_error(e.to_string()))?
         .map(|k| (file_path.as_path(), k));
     let (config, fail_on) = settings(&args, profile_keys, file_keys)?;
+    // Every --assert name is checked against the summary's keys before the run.
+    let sample = summary_json(
+        &Analyzer::new(config.clone()).summary(),
+        json!({ "ended": "" }),
+    );
+    let gate = Gate::new(args.gates.asserts.clone(), &sample)?;
     let format =
         crate::output::format_for_stdout(args.format, AnalyzeFormat::Pretty, AnalyzeFormat::Json);
     let mut out = Out {
@@ -352,9 +370,9 @@ pub async fn run(args: AnalyzeArgs, global: &GlobalArgs) -> Result<u8> {
                 out.finding(i, &a.findings()[i])?;
             }
             out.summary(&a, "end of file")?;
-            Ok(verdict(&a, fail_on))
+            Ok(judged(&gate, &a, "end of file", verdict(&a, fail_on)))
         }
-        None => live(args, global, a, fail_on, out).await,
+        None => live(args, global, a, fail_on, &gate, out).await,
     }
 }
 
@@ -498,6 +516,7 @@ async fn live(
     global: &GlobalArgs,
     mut a: Analyzer,
     fail_on: Severity,
+    gate: &Gate,
     mut out: Out,
 ) -> Result<u8> {
     let cfg = args.attach.config(ReconnectPolicy {
@@ -581,6 +600,6 @@ async fn live(
         }
         // Stopped before the tracer ever attached: nothing was analyzed.
         _ if !attached && ended == "interrupted" => Ok(exit::INTERRUPTED),
-        _ => Ok(verdict(&a, fail_on)),
+        _ => Ok(judged(gate, &a, ended, verdict(&a, fail_on))),
     }
 }
