@@ -13,6 +13,8 @@
 //! - [`latency`]: the one latency summary (HDR histogram percentiles) and the
 //!   one rounding of times in JSON output (microseconds).
 //! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
+//! - [`report_html`]: the self-contained HTML report of `--html FILE` (inline
+//!   SVG charts, escaped text; no I/O).
 //!
 //! Floors, from the ground up:
 //! - [`protocol`]: packet encode/decode, raw framing and the RPC conventions
@@ -83,6 +85,7 @@ pub mod latency;
 pub mod output;
 pub mod profile;
 pub mod protocol;
+pub mod report_html;
 pub mod shell;
 pub mod shutdown;
 pub mod template;

@@ -11,6 +11,7 @@ mod exits;
 mod fuzz_corpus;
 mod generated;
 mod hostile;
+mod html_report;
 mod inputs;
 mod layout;
 mod mako_hook;
