@@ -382,6 +382,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --idle-timeout 'Give up waiting for missing messages after this long without one'
             cand -F 'Output (default: pretty on a terminal, json otherwise)'
             cand --format 'Output (default: pretty on a terminal, json otherwise)'
+            cand --html 'Also write a self-contained HTML report (charts over time, histograms, parameters) to FILE'
             cand -u 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --url 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)'
             cand --uid 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID'

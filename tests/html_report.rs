@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{TestBroker, run, smqctl, text};
+use crate::harness::{BrokerProcess, TestBroker, run, smqctl, text};
 
 fn handlers_text(scenario: &str) -> String {
     let out = run(smqctl().args(["simulate", "--print-handlers", scenario]));
@@ -160,6 +160,30 @@ fn simulate_merge_html_adds_up_the_series_of_every_shard() {
     // The online line reaches 4 (2 + 2): its highest point is at the top
     // of the axis, whose label says 4 (× 1.05 headroom rounds to "4.2").
     assert!(page.contains(">4.2</text>"), "{page}");
+}
+
+#[test]
+fn bench_pubsub_html_draws_the_rate_and_latency_and_the_parameters() {
+    // A broker of its own (see tests/names.rs: the in-process one of the
+    // test binary loses a message now and then under a bench).
+    let broker = BrokerProcess::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let html = dir.path().join("bench.html");
+    let out = run(smqctl()
+        .args(["bench", "pubsub", "--url", &broker.url("ws")])
+        .args(["--duration", "2500ms", "--rate", "200", "--format", "json"])
+        .args(["--idle-timeout", "5s"])
+        .arg("--html")
+        .arg(&html));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(&html).expect("the HTML report");
+    check_page(&page);
+    let charts = svgs(&page);
+    assert_eq!(charts.len(), 2, "{page}");
+    let rates = polyline_points(charts[0]);
+    assert!(rates.iter().all(|n| *n >= 3), "{rates:?}");
+    assert!(page.contains("Latency"), "{page}");
+    assert!(page.contains("<td>200/s</td>"), "{page}");
 }
 
 /// Runs `cmd` to its end within `limit`; killed past it.
