@@ -136,6 +136,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s F -l format -d 'Ou
 json\t'One JSON object per line (for jq)'
 raw\t'The payload bytes only'
 hex\t'A hex dump of the payload'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l html -d 'Also write a self-contained HTML report (charts over time, histograms, parameters) to FILE' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand rpc" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r
@@ -394,6 +395,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_sub
 json\t'One JSON object per line (for jq)'
 raw\t'The payload bytes only'
 hex\t'A hex dump of the payload'"
+complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l html -d 'Also write a self-contained HTML report (charts over time, histograms, parameters) to FILE' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -s u -l url -d 'Broker URL: ws:// or wss:// (WebSocket), http:// or https:// (raw socket)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l uid -d 'Client UID sent in Connect (6+ bytes); default: a random smqctl-… UID' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand bench; and __fish_seen_subcommand_from rpc" -l info -d 'Info text sent in Connect (the broker\'s authenticate hook sees it)' -r

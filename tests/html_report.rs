@@ -186,6 +186,53 @@ fn bench_pubsub_html_draws_the_rate_and_latency_and_the_parameters() {
     assert!(page.contains("<td>200/s</td>"), "{page}");
 }
 
+#[test]
+fn bench_rpc_html_draws_calls_and_latency_percentiles_over_time() {
+    let broker = TestBroker::with_handlers("[[rpc]]\nname = \"first\"\nresult = '{{args.0}}'\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let html = dir.path().join("rpc.html");
+    let out = run(smqctl()
+        .args([
+            "bench",
+            "rpc",
+            "--call",
+            "first",
+            "1",
+            "--url",
+            &broker.url("ws"),
+        ])
+        .args(["--count", "500", "--rate", "200", "-c", "4", "-F", "json"])
+        .arg("--html")
+        .arg(&html));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(&html).expect("the HTML report");
+    check_page(&page);
+    let charts = svgs(&page);
+    assert_eq!(charts.len(), 4, "{page}");
+    // 500 calls at 200/s: about 2.5 s, sampled once a second from 0.
+    let calls = polyline_points(charts[0]);
+    assert!(calls[0] >= 3, "{calls:?}");
+    let latency = polyline_points(charts[1]);
+    assert_eq!(latency.len(), 2, "p50 and p99");
+    assert!(latency.iter().all(|n| *n >= 2), "{latency:?}");
+    assert!(charts[2].contains("class=\"bar\""), "{}", charts[2]);
+    assert!(
+        page.contains("<td>200/s</td>") && page.contains("<td>4</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("class=\"ok\">500 of 500 calls answered ok"),
+        "{page}"
+    );
+
+    // Outside load mode --html is refused (it needs --count).
+    let out = run(smqctl()
+        .args(["rpc", "--call", "first", "1", "--url", &broker.url("ws")])
+        .arg("--html")
+        .arg(&html));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
 /// Runs `cmd` to its end within `limit`; killed past it.
 fn run_within(cmd: &mut Command, limit: Duration) -> std::process::Output {
     let mut child = cmd
