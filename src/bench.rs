@@ -156,7 +156,10 @@ async fn sample_rates(
             } => true,
         };
         tick += 1;
-        if stopping || tick.is_multiple_of(stride) {
+        // The end of the run, unless within half a second of the last
+        // sample (its rates would be noise).
+        let end = stopping && last.0.elapsed() >= Duration::from_millis(500);
+        if end || (!stopping && tick.is_multiple_of(stride)) {
             let now = Instant::now();
             let (s, r) = (
                 sent.load(Ordering::Relaxed),

@@ -308,9 +308,10 @@ impl Series {
         }
     }
 
-    /// The last sample always, even off the stride (the end of the run).
+    /// The last sample (the end of the run), even off the stride, unless it
+    /// comes within half a second of the one before (its rates would be noise).
     pub fn finish(mut self, last: Sample) -> Vec<Sample> {
-        if self.samples.last().is_none_or(|s| s.t_s < last.t_s) {
+        if self.samples.last().is_none_or(|s| s.t_s + 0.5 <= last.t_s) {
             self.samples.push(last);
         }
         self.samples
@@ -1237,5 +1238,57 @@ mod tests {
             );
         }
         assert!(m.text().contains("connect    min 10."), "{}", m.text());
+    }
+
+    #[test]
+    fn series_stays_bounded_over_a_long_run_and_keeps_its_start_and_end() {
+        let mut s = Series::new();
+        for i in 0..10_000u64 {
+            s.push(Sample {
+                t_s: i as f64,
+                online: i,
+                ..Sample::default()
+            });
+        }
+        let v = s.finish(Sample {
+            t_s: 10_000.0,
+            ..Sample::default()
+        });
+        assert!(
+            v.len() <= MAX_SAMPLES + 1 && v.len() > MAX_SAMPLES / 4,
+            "{}",
+            v.len()
+        );
+        assert_eq!(v[0].t_s, 0.0);
+        assert_eq!(v.last().map(|s| s.t_s), Some(10_000.0));
+        // Evenly thinned: the steps between samples are all the same.
+        let steps: std::collections::BTreeSet<u64> = v
+            .windows(2)
+            .take(v.len() - 2)
+            .map(|w| (w[1].t_s - w[0].t_s) as u64)
+            .collect();
+        assert_eq!(steps.len(), 1, "{steps:?}");
+    }
+
+    #[test]
+    fn merge_series_adds_shards_second_by_second_and_keeps_the_worst_latency() {
+        let at = |t: f64, online: u64, p99: Option<f64>| Sample {
+            t_s: t,
+            online,
+            out_per_s: 10.0,
+            request_p99_ms: p99,
+            ..Sample::default()
+        };
+        let a = [
+            at(0.0, 0, None),
+            at(1.02, 3, Some(2.0)),
+            at(2.0, 5, Some(1.0)),
+        ];
+        let b = [at(0.0, 0, None), at(0.98, 4, Some(5.0))];
+        let m = merge_series(&[&a, &b]);
+        assert_eq!(m.len(), 3);
+        assert_eq!((m[1].t_s, m[1].online, m[1].out_per_s), (1.0, 7, 20.0));
+        assert_eq!(m[1].request_p99_ms, Some(5.0));
+        assert_eq!((m[2].online, m[2].request_p99_ms), (5, Some(1.0)));
     }
 }
