@@ -279,6 +279,9 @@ pub struct RpcRequest {
     /// Output (default: pretty on a terminal, json otherwise)
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<Format>,
+    /// Also write a self-contained HTML report (charts over time, histograms, parameters) to FILE
+    #[arg(long, value_name = "FILE", requires = "count")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// `--assert EXPR`: the gates of a run on its summary (rpc load mode, bench

@@ -158,6 +158,75 @@ pub struct PubsubReport {
     pub mb_per_s: f64,
     /// One-way latency from the payload's send stamp.
     pub latency: Latency,
+    /// Messages per second sent and received, about once a second (at most
+    /// [`MAX_SAMPLES`]: past it every other one goes and the stride doubles).
+    pub series: Vec<RateSample>,
+}
+
+/// Sent and received messages per second since the previous sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RateSample {
+    pub t_s: f64,
+    pub sent_per_s: f64,
+    pub received_per_s: f64,
+}
+
+/// Most samples [`PubsubReport::series`] keeps.
+pub const MAX_SAMPLES: usize = 600;
+
+/// Samples the live counters once a second until `stop`.
+async fn sample_rates(
+    started: Instant,
+    sent: Arc<AtomicU64>,
+    received: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> Vec<RateSample> {
+    let mut out = vec![RateSample::default()];
+    let mut last = (started, 0u64, 0u64);
+    let (mut stride, mut tick) = (1u64, 0u64);
+    let mut every = tokio::time::interval_at(
+        tokio::time::Instant::from_std(started) + Duration::from_secs(1),
+        Duration::from_secs(1),
+    );
+    loop {
+        let stopping = tokio::select! {
+            _ = every.tick() => false,
+            _ = async {
+                while !stop.load(Ordering::Acquire) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            } => true,
+        };
+        tick += 1;
+        // The end of the run, unless within half a second of the last
+        // sample (its rates would be noise).
+        let end = stopping && last.0.elapsed() >= Duration::from_millis(500);
+        if end || (!stopping && tick.is_multiple_of(stride)) {
+            let now = Instant::now();
+            let (s, r) = (
+                sent.load(Ordering::Relaxed),
+                received.load(Ordering::Relaxed),
+            );
+            let dt = (now - last.0).as_secs_f64().max(1e-9);
+            out.push(RateSample {
+                t_s: crate::latency::secs((now - started).as_secs_f64()),
+                sent_per_s: crate::latency::rate(s.saturating_sub(last.1) as f64 / dt),
+                received_per_s: crate::latency::rate(r.saturating_sub(last.2) as f64 / dt),
+            });
+            last = (now, s, r);
+            if out.len() >= MAX_SAMPLES {
+                let mut i = 0;
+                out.retain(|_| {
+                    i += 1;
+                    i % 2 == 1
+                });
+                stride *= 2;
+            }
+        }
+        if stopping {
+            return out;
+        }
+    }
 }
 
 /// Runs `bench pubsub`: subscribers first, each ready (Suback) before
@@ -230,6 +299,9 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
     // (after the publishers are done), or after `idle` without a message.
     let sent_total = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
+    // Live counts for the series (the figures come from the tasks' own).
+    let sent_live = Arc::new(AtomicU64::new(0));
+    let received_live = Arc::new(AtomicU64::new(0));
     let sub_tasks: Vec<_> = subs
         .into_iter()
         .map(|(client, mut sub)| {
@@ -237,6 +309,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
             let done = done.clone();
             let live = spec.live.clone();
             let lat = live.subscriber();
+            let received_live = received_live.clone();
             tokio::spawn(async move {
                 let mut got = 0u64;
                 let mut last = Instant::now();
@@ -248,6 +321,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                         Ok(Some(m)) => {
                             got += 1;
                             live.received.fetch_add(1, Ordering::Relaxed);
+                            received_live.fetch_add(1, Ordering::Relaxed);
                             last = Instant::now();
                             if m.payload.len() >= 8 {
                                 let mut stamp = [0u8; 8];
@@ -272,6 +346,13 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
         .collect();
 
     let started = Instant::now();
+    let sampling_done = Arc::new(AtomicBool::new(false));
+    let sampler = tokio::spawn(sample_rates(
+        started,
+        sent_live.clone(),
+        received_live.clone(),
+        sampling_done.clone(),
+    ));
     let size = spec.size;
     let count = spec.count;
     let duration = spec.duration;
@@ -282,6 +363,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
             let sent_total = sent_total.clone();
             let interrupted = interrupted.clone();
             let live = spec.live.clone();
+            let sent_live = sent_live.clone();
             tokio::spawn(async move {
                 let filler = vec![b'x'; size.saturating_sub(8)];
                 let mut i = 0u64;
@@ -315,6 +397,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                     client.publish_ids(tid, 0, p.freeze()).await?;
                     i += 1;
                     live.sent.fetch_add(1, Ordering::Relaxed);
+                    sent_live.fetch_add(1, Ordering::Relaxed);
                 }
                 client.flush().await?;
                 sent_total.fetch_add(i, Ordering::AcqRel);
@@ -342,6 +425,8 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
         last_rx = last_rx.max(last);
         latency.merge(&lat);
     }
+    sampling_done.store(true, Ordering::Release);
+    let series = sampler.await.unwrap_or_default();
     let send_secs = (sent_done - started).as_secs_f64().max(1e-9);
     let recv_secs = (last_rx - started).as_secs_f64().max(1e-9);
     let sent = sent_total.load(Ordering::Acquire);
@@ -361,6 +446,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
         msgs_per_s,
         mb_per_s: msgs_per_s * size as f64 / 1_000_000.0,
         latency,
+        series,
     }))
 }
 

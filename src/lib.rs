@@ -14,6 +14,8 @@
 //!   one rounding of times in JSON output (microseconds).
 //! - [`shutdown`]: the one SIGINT/SIGTERM signal every command stops on.
 //! - [`assert`](mod@assert): `--assert` gates on a run's JSON summary (exit 8).
+//! - [`report_html`]: the self-contained HTML report of `--html FILE` (inline
+//!   SVG charts, escaped text; no I/O).
 //!
 //! Floors, from the ground up:
 //! - [`protocol`]: packet encode/decode, raw framing and the RPC conventions
@@ -97,6 +99,7 @@ pub mod output;
 pub mod profile;
 pub mod protocol;
 pub mod record;
+pub mod report_html;
 pub mod shell;
 pub mod shutdown;
 pub mod template;

@@ -17,6 +17,7 @@ mod fuzz_corpus;
 mod gates;
 mod generated;
 mod hostile;
+mod html_report;
 mod inputs;
 mod layout;
 mod mako_hook;

@@ -489,6 +489,86 @@ pub struct LoadReport<S> {
     pub first_error: Option<String>,
     pub elapsed: Duration,
     pub interrupted: Option<S>,
+    /// The run once a second (at most [`MAX_LOAD_SAMPLES`]: past it every
+    /// other sample goes and the stride doubles).
+    pub series: Vec<LoadSample>,
+}
+
+/// One second (or stride) of a load run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadSample {
+    pub t_s: f64,
+    /// Calls answered (ok or `{err}`) per second since the previous sample.
+    pub answered_per_s: f64,
+    /// Calls that failed so far (error, timeout, lost, not sent, no id).
+    pub failed: u64,
+    /// Latency (ms) of the calls answered since the previous sample.
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+/// Most samples [`LoadReport::series`] keeps.
+pub const MAX_LOAD_SAMPLES: usize = 600;
+
+/// Collects [`LoadSample`]s: `tick` once a second.
+struct LoadSampler {
+    started: Instant,
+    last: Instant,
+    window: Latency,
+    answered: u64,
+    stride: u64,
+    ticks: u64,
+    out: Vec<LoadSample>,
+}
+
+impl LoadSampler {
+    fn new(started: Instant) -> LoadSampler {
+        LoadSampler {
+            started,
+            last: started,
+            window: Latency::new(),
+            answered: 0,
+            stride: 1,
+            ticks: 0,
+            out: vec![LoadSample::default()],
+        }
+    }
+
+    fn answered(&mut self, d: Duration) {
+        self.window.record(d);
+        self.answered += 1;
+    }
+
+    fn sample(&mut self, failed: u64) {
+        let now = Instant::now();
+        let dt = (now - self.last).as_secs_f64().max(1e-9);
+        let q = |w: &Latency, k: &str| w.to_json().get(k).and_then(serde_json::Value::as_f64);
+        self.out.push(LoadSample {
+            t_s: crate::latency::secs((now - self.started).as_secs_f64()),
+            answered_per_s: crate::latency::rate(self.answered as f64 / dt),
+            failed,
+            p50_ms: q(&self.window, "p50"),
+            p99_ms: q(&self.window, "p99"),
+        });
+        self.last = now;
+        self.window = Latency::new();
+        self.answered = 0;
+        if self.out.len() >= MAX_LOAD_SAMPLES {
+            let mut i = 0;
+            self.out.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            self.stride *= 2;
+        }
+    }
+
+    fn tick(&mut self, failed: u64) {
+        self.ticks += 1;
+        if self.ticks.is_multiple_of(self.stride) {
+            self.sample(failed);
+        }
+    }
 }
 
 impl<S> LoadReport<S> {
@@ -575,7 +655,14 @@ pub async fn load<S>(
         first_error: None,
         elapsed: Duration::ZERO,
         interrupted: None,
+        series: Vec::new(),
     };
+    let mut sampler = LoadSampler::new(started);
+    let mut every = tokio::time::interval_at(
+        tokio::time::Instant::from_std(started) + Duration::from_secs(1),
+        Duration::from_secs(1),
+    );
+    let failed = |t: &LoadReport<S>| t.remote + t.timeout + t.lost + t.not_sent + t.no_id;
     tokio::pin!(stop);
     loop {
         let r = if t.interrupted.is_some() {
@@ -594,6 +681,10 @@ pub async fn load<S>(
                     // Stop issuing.
                     issuer.abort();
                     t.interrupted = Some(s);
+                    continue;
+                }
+                _ = every.tick() => {
+                    sampler.tick(failed(&t));
                     continue;
                 }
             }
@@ -617,10 +708,12 @@ pub async fn load<S>(
             Ok(reply) => {
                 t.ok += 1;
                 t.latency.record(reply.latency);
+                sampler.answered(reply.latency);
             }
             Err(CallError::Remote(e, reply)) => {
                 t.remote += 1;
                 t.latency.record(reply.latency);
+                sampler.answered(reply.latency);
                 t.first_error.get_or_insert(e);
             }
             Err(CallError::Timeout) => t.timeout += 1,
@@ -647,6 +740,11 @@ pub async fn load<S>(
     // before its caller prints the report. From here on nothing waits.
     t.elapsed = started.elapsed();
     t.unmatched = caller.unmatched();
+    // The end of the run, unless within half a second of the last sample.
+    if sampler.last.elapsed() >= Duration::from_millis(500) {
+        sampler.sample(failed(&t));
+    }
+    t.series = sampler.out;
     t
 }
 

@@ -9,7 +9,7 @@
 //!
 //! May import: `args`, `exit`, `text`, `bench` (the engine), `broker` (for
 //! `--embedded`), `client`, `transport`, `assert` (`--assert`), `commands::rpc`
-//! (bench rpc), `metrics`. Never `cli`.
+//! (bench rpc), `metrics`, `report_html` (`--html`). Never `cli`.
 
 use std::time::Duration;
 
@@ -51,6 +51,7 @@ Examples:
   smqctl bench pubsub --pubs 4 --subs 2 --format json | jq .msgs_per_s
   smqctl bench pubsub --duration 10s --rate 20000       # latency at 20k msgs/s
   smqctl bench pubsub -d 5m --rate 5000 --metrics-listen 9466   # watch it in Prometheus
+  smqctl bench pubsub --duration 30s --rate 5000 --html bench.html   # charts
 
 Latency is measured from a timestamp in the first 8 payload bytes (so --size must
 be at least 8 for it); publishers and subscribers run in this process. A broker
@@ -98,6 +99,9 @@ pub struct BenchPubsubArgs {
     /// Output (default: pretty on a terminal, json otherwise)
     #[arg(long, short = 'F', value_enum)]
     pub format: Option<SummaryFormat>,
+    /// Also write a self-contained HTML report (charts over time, histograms, parameters) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub gates: AssertArgs,
     #[command(flatten)]
@@ -203,6 +207,23 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     if args.pubs == 0 || args.subs == 0 {
         bail!("--pubs and --subs must be at least 1");
     }
+    // Fail before the run, not after it (and leave no file behind).
+    if let Some(path) = &args.html {
+        let existed = path.exists();
+        if let Err(e) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+        {
+            return Err(crate::exit::input_error(format!(
+                "cannot write the HTML report to {}: {e}",
+                path.display()
+            )));
+        }
+        if !existed {
+            let _ = std::fs::remove_file(path);
+        }
+    }
     let (addr, embedded, _stop) = if args.embedded {
         let (a, b, s) = embedded_broker().await?;
         (Some(a), Some(b), Some(s))
@@ -247,6 +268,11 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             let broker_dropped = embedded.map(|b| b.stats().queue_full);
             let losses = Losses::of(&r, broker_dropped);
             print_pubsub(&spec, &r, &losses, SummaryFormat::for_stdout(args.format));
+            if let Some(path) = &args.html {
+                std::fs::write(path, pubsub_page(&spec, &r).render()).map_err(|e| {
+                    anyhow::anyhow!("cannot write the HTML report to {}: {e}", path.display())
+                })?;
+            }
             let code = if r.interrupted {
                 exit::INTERRUPTED
             } else if r.lost == 0 {
@@ -319,6 +345,81 @@ impl Losses {
             r.sent,
             parts.join("; ")
         )
+
+    }
+}
+
+/// The `--html` page of a `bench pubsub` run.
+fn pubsub_page(spec: &PubsubSpec, r: &PubsubReport) -> crate::report_html::Page {
+    use crate::report_html::{Chart, Histogram, LineChart, Page};
+    let mut params = vec![
+        ("broker".to_string(), spec.opts.endpoint.to_string()),
+        ("topic".into(), spec.topic.clone()),
+        ("publishers".into(), spec.pubs.to_string()),
+        ("subscribers".into(), spec.subs.to_string()),
+        ("size".into(), format!("{} B", spec.size)),
+        (
+            "run".into(),
+            match spec.duration {
+                Some(d) => format!("for {}", humantime::format_duration(d)),
+                None => format!("{} message(s) per publisher", spec.count),
+            },
+        ),
+        (
+            "rate".into(),
+            spec.rate
+                .filter(|r| *r > 0.0)
+                .map(|r| format!("{r}/s"))
+                .unwrap_or_else(|| "flat out".into()),
+        ),
+    ];
+    params.push((
+        "result".into(),
+        format!(
+            "sent {} in {:.3} s, received {} in {:.3} s ({:.0} msgs/s, {:.1} MB/s), lost {}{}",
+            r.sent,
+            r.send_secs,
+            r.received,
+            r.recv_secs,
+            r.msgs_per_s,
+            r.mb_per_s,
+            r.lost,
+            if r.interrupted { " (interrupted)" } else { "" }
+        ),
+    ));
+    params.push(("latency".into(), r.latency.line()));
+    let xy = |f: fn(&crate::bench::RateSample) -> f64| -> Vec<(f64, f64)> {
+        r.series.iter().map(|s| (s.t_s, f(s))).collect()
+    };
+    Page {
+        title: format!(
+            "smqctl bench pubsub: {} -> {} -> {}",
+            spec.pubs, spec.topic, spec.subs
+        ),
+        params,
+        verdict: Some((
+            r.lost == 0 && !r.interrupted,
+            format!(
+                "{} of {} deliveries lost",
+                r.lost,
+                r.sent * spec.subs as u64
+            ),
+        )),
+        charts: vec![
+            Chart::Line(LineChart {
+                title: "Messages per second".into(),
+                x_label: "seconds".into(),
+                y_label: "msg/s".into(),
+                series: vec![
+                    ("sent".into(), xy(|s| s.sent_per_s)),
+                    ("received".into(), xy(|s| s.received_per_s)),
+                ],
+            }),
+            Chart::Histogram(Histogram {
+                title: "Latency (one way)".into(),
+                buckets: r.latency.buckets(),
+            }),
+        ],
     }
 }
 

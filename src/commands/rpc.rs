@@ -14,7 +14,7 @@
 //! here too.
 //!
 //! May import: `args`, `exit`, `client`, `protocol`, `output`, `latency`,
-//! `assert`. Never `cli`.
+//! `assert`, `report_html` (load mode's `--html`). Never `cli`.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -386,7 +386,7 @@ async fn run_gated(
             rate: args.rate,
             live,
         };
-        load(&caller, spec, format, signals, gate).await
+        load(&caller, spec, format, signals, gate, args.html.as_deref()).await
     } else {
         tokio::select! {
             r = single(&caller, format, global) => r,
@@ -533,9 +533,27 @@ async fn load(
     format: Format,
     mut signals: Signals,
     gate: &Gate,
+    html: Option<&std::path::Path>,
 ) -> Result<u8> {
+    if let Some(path) = html {
+        let existed = path.exists();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| {
+                crate::exit::input_error(format!(
+                    "cannot write the HTML report to {}: {e}",
+                    path.display()
+                ))
+            })?;
+        if !existed {
+            let _ = std::fs::remove_file(path);
+        }
+    }
     let bar = crate::output::progress(Some(spec.calls), "calls");
     let concurrency = spec.concurrency;
+    let spec_rate = spec.rate;
     let r = client::rpc::load(caller, spec, signals.next(), || bar.inc(1)).await;
     bar.finish_and_clear();
     let secs = r.elapsed.as_secs_f64().max(1e-9);
@@ -575,6 +593,12 @@ async fn load(
             }
         }
     }
+    if let Some(path) = html {
+        let page = load_page(&r, &target, concurrency, spec_rate, secs, rate);
+        std::fs::write(path, page.render()).map_err(|e| {
+            anyhow::anyhow!("cannot write the HTML report to {}: {e}", path.display())
+        })?;
+    }
     let code = if r.interrupted.is_some() {
         exit::INTERRUPTED
     } else if r.lost > 0 || r.not_sent > 0 {
@@ -608,6 +632,100 @@ fn load_json<S>(r: &LoadReport<S>, concurrency: usize) -> Value {
         "calls_per_s": crate::latency::rate(r.answered() as f64 / secs),
         "latency_ms": r.latency.to_json(),
     })
+}
+
+/// The `--html` page of a load run.
+fn load_page<S>(
+    r: &client::rpc::LoadReport<S>,
+    target: &str,
+    concurrency: usize,
+    rate_limit: Option<f64>,
+    secs: f64,
+    calls_per_s: f64,
+) -> crate::report_html::Page {
+    use crate::report_html::{Chart, Histogram, LineChart, Page};
+    let params = vec![
+        ("target".to_string(), target.to_string()),
+        ("calls".into(), r.calls.to_string()),
+        ("concurrency".into(), concurrency.to_string()),
+        (
+            "rate".into(),
+            rate_limit
+                .filter(|r| *r > 0.0)
+                .map(|r| format!("{r}/s"))
+                .unwrap_or_else(|| "flat out".into()),
+        ),
+        (
+            "result".into(),
+            format!(
+                "ok {}, error {}, timeout {}, lost {}, not sent {}, no id {}, unmatched replies {} in {secs:.3} s = {calls_per_s:.0} calls/s{}",
+                r.ok,
+                r.remote,
+                r.timeout,
+                r.lost,
+                r.not_sent,
+                r.no_id,
+                r.unmatched,
+                if r.interrupted.is_some() {
+                    " (interrupted)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        ("latency".into(), r.latency.line()),
+        (
+            "first error".into(),
+            r.first_error.clone().unwrap_or_else(|| "-".into()),
+        ),
+    ];
+    let failed = r.remote + r.timeout + r.lost + r.not_sent + r.no_id;
+    let xy = |f: &dyn Fn(&client::rpc::LoadSample) -> Option<f64>| -> Vec<(f64, f64)> {
+        r.series
+            .iter()
+            .filter_map(|s| f(s).map(|y| (s.t_s, y)))
+            .collect()
+    };
+    let line = |title: &str, y: &str, series: Vec<(String, Vec<(f64, f64)>)>| {
+        Chart::Line(LineChart {
+            title: title.into(),
+            x_label: "seconds".into(),
+            y_label: y.into(),
+            series,
+        })
+    };
+    Page {
+        title: format!("smqctl rpc load: {} calls to {target}", r.calls),
+        params,
+        verdict: Some((
+            failed == 0 && r.interrupted.is_none(),
+            format!("{} of {} calls answered ok, {failed} failed", r.ok, r.calls),
+        )),
+        charts: vec![
+            line(
+                "Calls answered per second",
+                "calls/s",
+                vec![("answered".into(), xy(&|s| Some(s.answered_per_s)))],
+            ),
+            line(
+                "Request latency over time",
+                "ms",
+                vec![
+                    ("p50".into(), xy(&|s| s.p50_ms)),
+                    ("p99".into(), xy(&|s| s.p99_ms)),
+                ],
+            ),
+            Chart::Histogram(Histogram {
+                title: "Latency".into(),
+                buckets: r.latency.buckets(),
+            }),
+            line(
+                "Failed calls (totals)",
+                "calls",
+                vec![("failed".into(), xy(&|s| Some(s.failed as f64)))],
+            ),
+        ],
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! holds the flags, turns them into a [`FleetConfig`], prints progress and the
 //! summary, and merges shard reports.
 //!
-//! May import: `args`, `exit`, `text`, `client`, `fleet`, `output`, `assert`, `metrics`.
+//! May import: `args`, `exit`, `text`, `client`, `fleet`, `output`, `assert`, `metrics`,
+//! `report_html`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ Examples:
   smqctl broker --handlers <(smqctl simulate --print-handlers charger) &
   smqctl simulate --devices 500                        # 500 chargers, until Ctrl-C
   smqctl simulate -n 10000 --ramp 1000/s --duration 2m --verify --report run.json
+  smqctl simulate -n 500 --duration 1m --verify --html run.html   # charts to open in a browser
   smqctl simulate --scenario smib -n 200 --churn 5%    # 5 % of boards drop per minute
   smqctl simulate --scenario ./my-device.toml -n 50 --kill-after 30s
   smqctl simulate --print-scenario player > player.toml   # a starting point
@@ -97,6 +99,9 @@ pub struct SimulateArgs {
     /// Write the full report (summary, latency histograms, every device) as JSON
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Also write a self-contained HTML report (charts over time, histograms, parameters) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Summary and progress format on stdout (default: pretty on a terminal,
     /// json otherwise)
     #[arg(long, short = 'F', value_enum)]
@@ -141,6 +146,9 @@ pub struct MergeArgs {
     /// Also write the merged report here
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Also write a self-contained HTML report (charts over time, histograms, parameters) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -241,7 +249,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     // written would lose the whole run's report at the end, and a --bind
     // address that is not local would make every connect fail for the whole
     // --duration.
-    if let Some(path) = &args.report {
+    for path in args.report.iter().chain(&args.html) {
         check_report_path(path)?;
     }
     // The same floor as a scenario file's `interval`.
@@ -352,6 +360,23 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(path) = &args.report {
         write_report(&report, path)?;
     }
+    if let Some(path) = &args.html {
+        let opt = |d: Option<Duration>| d.map(|d| format!("{d:?}")).unwrap_or_else(|| "-".into());
+        let params = vec![
+            ("ramp".to_string(), format!("{}/s", args.ramp)),
+            ("duration".into(), opt(args.duration)),
+            ("interval".into(), opt(args.interval)),
+            (
+                "churn".into(),
+                args.churn
+                    .map(|c| format!("{c}/min"))
+                    .unwrap_or_else(|| "-".into()),
+            ),
+            ("kill after".into(), opt(args.kill_after)),
+            ("verify".into(), args.verify.to_string()),
+        ];
+        write_html(&report.html_page(params), path)?;
+    }
     if let Some(reason) = report
         .verify
         .as_ref()
@@ -438,6 +463,11 @@ fn write_report(report: &Report, path: &std::path::Path) -> Result<()> {
         .with_context(|| format!("cannot write the report to {}", path.display()))
 }
 
+fn write_html(page: &crate::report_html::Page, path: &std::path::Path) -> Result<()> {
+    std::fs::write(path, page.render())
+        .with_context(|| format!("cannot write the HTML report to {}", path.display()))
+}
+
 fn merge(args: MergeArgs) -> Result<u8> {
     let mut reports = Vec::new();
     for path in &args.reports {
@@ -457,6 +487,19 @@ fn merge(args: MergeArgs) -> Result<u8> {
     print_report(&merged, SummaryFormat::for_stdout(args.format))?;
     if let Some(path) = &args.report {
         write_report(&merged, path)?;
+    }
+    if let Some(path) = &args.html {
+        let files: Vec<String> = args
+            .reports
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let mut page = merged.html_page(vec![("merged from".into(), files.join(", "))]);
+        page.title = format!(
+            "smqctl simulate merge: {} × {}",
+            merged.devices, merged.scenario
+        );
+        write_html(&page, path)?;
     }
     if !missing.is_empty() {
         let first: Vec<String> = missing.iter().take(10).map(u32::to_string).collect();

@@ -40,7 +40,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use self::device::{DeviceResult, Shared};
-use self::report::{DeviceRow, Live, Report, Stats, VerifyReport};
+use self::report::{DeviceRow, Live, Report, Sample, Series, Stats, VerifyReport};
 use self::scenario::Scenario;
 use crate::client::{Client, ClientOptions, Message, ReconnectPolicy};
 use crate::transport::Endpoint;
@@ -286,6 +286,85 @@ async fn start_verifier(
     })
 }
 
+/// Records the fleet once a second into a bounded [`Series`] (the `--html`
+/// charts and the report's `series`).
+struct Sampler {
+    started: Instant,
+    next: Instant,
+    last: (Instant, u64, u64),
+    /// Request latency samples (µs → count) at the previous sample.
+    last_requests: HashMap<u64, u64>,
+    series: Series,
+}
+
+impl Sampler {
+    const EVERY: Duration = Duration::from_secs(1);
+
+    fn new(started: Instant) -> Sampler {
+        Sampler {
+            started,
+            next: started + Self::EVERY,
+            last: (started, 0, 0),
+            last_requests: HashMap::new(),
+            series: {
+                let mut s = Series::new();
+                s.push(Sample::default());
+                s
+            },
+        }
+    }
+
+    fn sample(&mut self, stats: &Stats) -> Sample {
+        let now = Instant::now();
+        let live = stats.live();
+        let dt = (now - self.last.0).as_secs_f64().max(1e-9);
+        let out = live.msgs_out.saturating_sub(self.last.1) as f64 / dt;
+        let inn = live.msgs_in.saturating_sub(self.last.2) as f64 / dt;
+        self.last = (now, live.msgs_out, live.msgs_in);
+        // The requests answered since the last sample: today's counts less
+        // those of then.
+        let buckets = stats
+            .request_latency
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .buckets();
+        let mut window = crate::latency::Latency::new();
+        let mut now_counts = HashMap::with_capacity(buckets.len());
+        for (us, n) in buckets {
+            let before = self.last_requests.get(&us).copied().unwrap_or(0);
+            if n > before {
+                window.record_us_n(us, n - before);
+            }
+            now_counts.insert(us, n);
+        }
+        self.last_requests = now_counts;
+        let q = |k: &str| window.to_json().get(k).and_then(Value::as_f64);
+        Sample {
+            t_s: crate::latency::secs(self.started.elapsed().as_secs_f64()),
+            online: live.online,
+            out_per_s: crate::latency::rate(out),
+            in_per_s: crate::latency::rate(inn),
+            errors: live.errors,
+            reconnects: live.reconnects,
+            request_p50_ms: q("p50"),
+            request_p99_ms: q("p99"),
+        }
+    }
+
+    fn maybe(&mut self, stats: &Stats) {
+        if Instant::now() >= self.next {
+            self.next += Self::EVERY;
+            let s = self.sample(stats);
+            self.series.push(s);
+        }
+    }
+
+    fn finish(mut self, stats: &Stats) -> Vec<Sample> {
+        let last = self.sample(stats);
+        self.series.finish(last)
+    }
+}
+
 /// Runs a fleet until `duration` passes or `shutdown` completes.
 pub async fn run_fleet(cfg: FleetConfig, shutdown: impl Future) -> Result<Report> {
     run_fleet_with(cfg, shutdown, |_| {}).await
@@ -389,6 +468,7 @@ pub async fn run_fleet_with(
     let mut poll = tokio::time::interval(Duration::from_millis(100));
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut next_tick = started + cfg.tick;
+    let mut sampler = Sampler::new(started);
     loop {
         if stopped_early {
             break;
@@ -422,6 +502,7 @@ pub async fn run_fleet_with(
         if all_online.is_none() && online >= target {
             all_online = Some(crate::latency::secs(started.elapsed().as_secs_f64()));
         }
+        sampler.maybe(&shared.stats);
         if Instant::now() >= next_tick {
             next_tick += cfg.tick;
             let mut live = shared.stats.live();
@@ -445,6 +526,7 @@ pub async fn run_fleet_with(
         }
     }
     let elapsed = crate::latency::secs(started.elapsed().as_secs_f64());
+    let series = sampler.finish(&shared.stats);
     let online_at_end = shared.stats.online.load(Relaxed).max(0) as u64;
     let _ = stop_tx.send(true);
     // Every device says goodbye (Disconnect); a device stuck in a dead
@@ -480,6 +562,7 @@ pub async fn run_fleet_with(
     report.online_at_end = online_at_end;
     report.peak_online = peak;
     report.all_online_s = all_online;
+    report.series = series;
 
     if let Some(v) = verifier {
         let expected: u64 = results

@@ -3,7 +3,7 @@
 //! object, the `--report FILE`), and `merge` of the reports of several shards —
 //! which also checks that the shards covered every device exactly once.
 //!
-//! May import: `latency`, serde, serde_json.
+//! May import: `latency`, `report_html` (the `--html` page), serde, serde_json.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -287,6 +287,110 @@ pub struct Report {
     pub ready_hist: Vec<(u64, u64)>,
     pub verify: Option<VerifyReport>,
     pub device_list: Vec<DeviceRow>,
+    /// The run over time, about one sample a second (bounded: see [`Series`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub series: Vec<Sample>,
+}
+
+/// The fleet at one moment of the run (`series` of the report).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    /// Seconds since the start.
+    pub t_s: f64,
+    pub online: u64,
+    /// Messages per second out and in since the previous sample.
+    pub out_per_s: f64,
+    pub in_per_s: f64,
+    /// Totals so far.
+    pub errors: u64,
+    pub reconnects: u64,
+    /// Request latency (ms) of the requests answered since the previous
+    /// sample (None: none answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_p50_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_p99_ms: Option<f64>,
+}
+
+/// Most samples a series keeps: past it every other sample goes and the
+/// stride doubles (a 10-hour run still has ≥ 300 samples, its file stays small).
+pub const MAX_SAMPLES: usize = 600;
+
+/// A bounded time series: `push` every tick, it keeps one of each `stride`.
+#[derive(Debug, Default)]
+pub struct Series {
+    pub samples: Vec<Sample>,
+    stride: u64,
+    ticks: u64,
+}
+
+impl Series {
+    pub fn new() -> Series {
+        Series {
+            samples: Vec::new(),
+            stride: 1,
+            ticks: 0,
+        }
+    }
+
+    /// Offers one tick's sample; kept when the tick falls on the stride.
+    pub fn push(&mut self, s: Sample) {
+        let keep = self.ticks.is_multiple_of(self.stride.max(1));
+        self.ticks += 1;
+        if !keep {
+            return;
+        }
+        self.samples.push(s);
+        if self.samples.len() >= MAX_SAMPLES {
+            let mut i = 0;
+            self.samples.retain(|_| {
+                i += 1;
+                i % 2 == 1
+            });
+            self.stride = self.stride.max(1) * 2;
+        }
+    }
+
+    /// The last sample (the end of the run), even off the stride, unless it
+    /// comes within half a second of the one before (its rates would be noise).
+    pub fn finish(mut self, last: Sample) -> Vec<Sample> {
+        if self.samples.last().is_none_or(|s| s.t_s + 0.5 <= last.t_s) {
+            self.samples.push(last);
+        }
+        self.samples
+    }
+}
+
+/// The samples of several shards as one series: samples of the same second
+/// add up (online, rates, totals); latency percentiles take the worst shard's
+/// (percentiles do not add).
+pub fn merge_series(shards: &[&[Sample]]) -> Vec<Sample> {
+    let mut by_s: BTreeMap<u64, Sample> = BTreeMap::new();
+    for shard in shards {
+        // One sample per shard per second: the shard's last in that second.
+        let mut own: BTreeMap<u64, &Sample> = BTreeMap::new();
+        for s in shard.iter() {
+            own.insert(s.t_s.max(0.0).round() as u64, s);
+        }
+        for (k, s) in own {
+            let o = by_s.entry(k).or_insert_with(|| Sample {
+                t_s: k as f64,
+                ..Sample::default()
+            });
+            o.online += s.online;
+            o.out_per_s += s.out_per_s;
+            o.in_per_s += s.in_per_s;
+            o.errors += s.errors;
+            o.reconnects += s.reconnects;
+            let worst = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            o.request_p50_ms = worst(o.request_p50_ms, s.request_p50_ms);
+            o.request_p99_ms = worst(o.request_p99_ms, s.request_p99_ms);
+        }
+    }
+    by_s.into_values().collect()
 }
 
 fn hist(buckets: &[(u64, u64)]) -> Latency {
@@ -385,6 +489,7 @@ impl Report {
             m.remove("connect_hist");
             m.remove("ready_hist");
             m.remove("request_hist");
+            m.remove("series");
             if let Some(reason) = self
                 .verify
                 .as_ref()
@@ -521,6 +626,140 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The `--html` page of this report; `params` (the run's settings, from
+    /// the command line) come first in its table.
+    pub fn html_page(&self, params: Vec<(String, String)>) -> crate::report_html::Page {
+        use crate::report_html::{Chart, Histogram, LineChart, Page};
+        let mut p = params;
+        let mut kv = |k: &str, v: String| p.push((k.to_string(), v));
+        kv("scenario", self.scenario.clone());
+        kv("broker", self.url.clone());
+        kv("shard", self.shard.clone());
+        kv("fleet", self.fleet.to_string());
+        kv("devices here", self.devices.to_string());
+        kv("elapsed", format!("{:.1} s", self.elapsed_s));
+        kv(
+            "online",
+            format!(
+                "peak {}, at end {}, all online after {}",
+                self.peak_online,
+                self.online_at_end,
+                self.all_online_s
+                    .map(|t| format!("{t:.1} s"))
+                    .unwrap_or_else(|| "never".into())
+            ),
+        );
+        kv(
+            "connects",
+            format!(
+                "{} ({} reconnects, {} failed devices)",
+                self.connects, self.reconnects, self.failed
+            ),
+        );
+        kv(
+            "messages",
+            format!("{} out, {} in", self.messages_out, self.messages_in),
+        );
+        if self.requests > 0 {
+            kv(
+                "requests",
+                format!(
+                    "{} sent, {} answered, {} uncorrelated; {}",
+                    self.requests,
+                    self.requests_answered,
+                    self.responses_uncorrelated,
+                    hist(&self.request_hist).line()
+                ),
+            );
+        }
+        for (k, n) in &self.errors {
+            let cause = self
+                .error_causes
+                .get(k)
+                .map(|c| format!(" (first: {c})"))
+                .unwrap_or_default();
+            kv("error", format!("{k}: {n}{cause}"));
+        }
+        let verdict = self.verify.as_ref().map(|v| {
+            let ok = v.lost == 0 && v.duplicated == 0 && v.none_came_back(&self.scenario).is_none();
+            let mut t = format!(
+                "verify: {} of {} reports received on {}, {} lost, {} duplicated, {} device(s) with loss",
+                v.received,
+                v.expected,
+                v.topics.join(", "),
+                v.lost,
+                v.duplicated,
+                v.devices_with_loss
+            );
+            if let Some(r) = v.none_came_back(&self.scenario) {
+                t.push_str(": ");
+                t.push_str(&r);
+            }
+            (ok, t)
+        });
+        let xy = |f: &dyn Fn(&Sample) -> Option<f64>| -> Vec<(f64, f64)> {
+            self.series
+                .iter()
+                .filter_map(|s| f(s).map(|y| (s.t_s, y)))
+                .collect()
+        };
+        let line = |title: &str, y: &str, series: Vec<(String, Vec<(f64, f64)>)>| {
+            Chart::Line(LineChart {
+                title: title.into(),
+                x_label: "seconds".into(),
+                y_label: y.into(),
+                series,
+            })
+        };
+        let charts = vec![
+            line(
+                "Online devices",
+                "devices",
+                vec![("online".into(), xy(&|s| Some(s.online as f64)))],
+            ),
+            line(
+                "Messages per second",
+                "msg/s",
+                vec![
+                    ("out".into(), xy(&|s| Some(s.out_per_s))),
+                    ("in".into(), xy(&|s| Some(s.in_per_s))),
+                ],
+            ),
+            Chart::Histogram(Histogram {
+                title: "Connect time".into(),
+                buckets: self.connect_hist.clone(),
+            }),
+            Chart::Histogram(Histogram {
+                title: "Time to ready".into(),
+                buckets: self.ready_hist.clone(),
+            }),
+            line(
+                "Request latency over time",
+                "ms",
+                vec![
+                    ("p50".into(), xy(&|s| s.request_p50_ms)),
+                    ("p99".into(), xy(&|s| s.request_p99_ms)),
+                ],
+            ),
+            line(
+                "Errors and reconnects (totals)",
+                "count",
+                vec![
+                    ("errors".into(), xy(&|s| Some(s.errors as f64))),
+                    ("reconnects".into(), xy(&|s| Some(s.reconnects as f64))),
+                ],
+            ),
+        ];
+        Page {
+            title: format!("smqctl simulate: {} × {}", self.devices, self.scenario),
+            params: p,
+            verdict,
+            charts,
+        }
+    }
+}
+
 /// Merges shard reports. Fails when a device appears in two of them; reports
 /// devices of the fleet that none of them covered.
 pub fn merge(reports: Vec<Report>) -> Result<(Report, Vec<u32>), String> {
@@ -530,6 +769,7 @@ pub fn merge(reports: Vec<Report>) -> Result<(Report, Vec<u32>), String> {
     let mut ready = Latency::new();
     let mut request = Latency::new();
     let mut shards = Vec::new();
+    let mut shard_series: Vec<Vec<Sample>> = Vec::new();
     for (n, r) in reports.into_iter().enumerate() {
         if n == 0 {
             out.scenario = r.scenario.clone();
@@ -609,6 +849,7 @@ pub fn merge(reports: Vec<Report>) -> Result<(Report, Vec<u32>), String> {
             o.devices_with_loss += v.devices_with_loss;
         }
         out.device_list.extend(r.device_list);
+        shard_series.push(r.series);
     }
     out.shard = shards.join(",");
     out.connect_ms = connect.to_json();
@@ -618,6 +859,8 @@ pub fn merge(reports: Vec<Report>) -> Result<(Report, Vec<u32>), String> {
     out.request_ms = request.to_json();
     out.request_hist = request.buckets();
     out.device_list.sort_by_key(|d| d.index);
+    let refs: Vec<&[Sample]> = shard_series.iter().map(Vec::as_slice).collect();
+    out.series = merge_series(&refs);
     let missing: Vec<u32> = (0..out.fleet).filter(|i| !seen.contains_key(i)).collect();
     Ok((out, missing))
 }
@@ -1038,5 +1281,57 @@ mod tests {
             );
         }
         assert!(m.text().contains("connect    min 10."), "{}", m.text());
+    }
+
+    #[test]
+    fn series_stays_bounded_over_a_long_run_and_keeps_its_start_and_end() {
+        let mut s = Series::new();
+        for i in 0..10_000u64 {
+            s.push(Sample {
+                t_s: i as f64,
+                online: i,
+                ..Sample::default()
+            });
+        }
+        let v = s.finish(Sample {
+            t_s: 10_000.0,
+            ..Sample::default()
+        });
+        assert!(
+            v.len() <= MAX_SAMPLES + 1 && v.len() > MAX_SAMPLES / 4,
+            "{}",
+            v.len()
+        );
+        assert_eq!(v[0].t_s, 0.0);
+        assert_eq!(v.last().map(|s| s.t_s), Some(10_000.0));
+        // Evenly thinned: the steps between samples are all the same.
+        let steps: std::collections::BTreeSet<u64> = v
+            .windows(2)
+            .take(v.len() - 2)
+            .map(|w| (w[1].t_s - w[0].t_s) as u64)
+            .collect();
+        assert_eq!(steps.len(), 1, "{steps:?}");
+    }
+
+    #[test]
+    fn merge_series_adds_shards_second_by_second_and_keeps_the_worst_latency() {
+        let at = |t: f64, online: u64, p99: Option<f64>| Sample {
+            t_s: t,
+            online,
+            out_per_s: 10.0,
+            request_p99_ms: p99,
+            ..Sample::default()
+        };
+        let a = [
+            at(0.0, 0, None),
+            at(1.02, 3, Some(2.0)),
+            at(2.0, 5, Some(1.0)),
+        ];
+        let b = [at(0.0, 0, None), at(0.98, 4, Some(5.0))];
+        let m = merge_series(&[&a, &b]);
+        assert_eq!(m.len(), 3);
+        assert_eq!((m[1].t_s, m[1].online, m[1].out_per_s), (1.0, 7, 20.0));
+        assert_eq!(m[1].request_p99_ms, Some(5.0));
+        assert_eq!((m[2].online, m[2].request_p99_ms), (5, Some(1.0)));
     }
 }
