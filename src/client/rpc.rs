@@ -887,6 +887,7 @@ mod tests {
             first_error: None,
             elapsed: Duration::ZERO,
             interrupted: None,
+            series: Vec::new(),
         };
         assert_eq!(r.completed(), 1 + 2 + 4 + 8 + 16);
         assert_eq!(r.answered(), 1 + 2);

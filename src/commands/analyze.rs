@@ -13,7 +13,7 @@
 //! `./analyze.toml` (the working directory's; `SMQCTL_ANALYZE_CONFIG` names
 //! another file) > defaults. `allow` and `deny` add up from every source.
 //!
-//! May import: `args`, `exit`, `analyze`, `output`, `profile`, `trace`,
+//! May import: `args`, `assert`, `exit`, `analyze`, `output`, `profile`, `trace`,
 //! `client`, `text`.
 
 use std::io::{self, BufRead, BufWriter, Write};

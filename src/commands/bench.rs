@@ -345,7 +345,6 @@ impl Losses {
             r.sent,
             parts.join("; ")
         )
-
     }
 }
 
@@ -486,6 +485,7 @@ fn pubsub_sample(spec: &PubsubSpec) -> serde_json::Value {
             msgs_per_s: 1.0,
             mb_per_s: 1.0,
             latency,
+            series: Vec::new(),
         },
         &Losses {
             here: 0,
@@ -625,6 +625,7 @@ mod tests {
             msgs_per_s: 1.0,
             mb_per_s: 1.0,
             latency: crate::latency::Latency::new(),
+            series: Vec::new(),
         }
     }
 

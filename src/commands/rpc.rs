@@ -275,6 +275,7 @@ fn load_gate(args: &RpcArgs) -> Result<Gate> {
         first_error: None,
         elapsed: std::time::Duration::from_secs(1),
         interrupted: None,
+        series: Vec::new(),
     };
     Ok(Gate::new(
         args.gates.asserts.clone(),
