@@ -292,3 +292,35 @@ fn analyze_gates_on_its_summary_counts_and_refuses_unknown_names_before_reading(
         text(&out.stderr)
     );
 }
+
+#[test]
+fn analyze_gates_on_a_rule_that_found_nothing_read_zero_and_a_misspelt_rule_is_unknown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("trace.ndjson");
+    std::fs::write(&file, ONE_WARNING).expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    // no-subscribers found nothing here: its count is 0, not absent.
+    let out = run(smqctl().args([
+        "analyze",
+        "-f",
+        file,
+        "-F",
+        "json",
+        "--assert",
+        "rules.no-subscribers.count <= 3",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("assert ok: rules.no-subscribers.count <= 3 (measured 0)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(smqctl().args([
+        "analyze",
+        "-f",
+        file,
+        "--assert",
+        "rules.no-subscriber.count == 0",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

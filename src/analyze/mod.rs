@@ -789,8 +789,14 @@ impl Analyzer {
         for s in [Severity::Info, Severity::Warning, Severity::Error] {
             by_severity.insert(s, 0);
         }
-        let mut by_rule: std::collections::BTreeMap<&'static str, RuleTally> =
-            std::collections::BTreeMap::new();
+        // Every rule that ran, with zeros when it found nothing: a gate such
+        // as `rules.no-subscribers.count <= 3` then reads 0, not "absent", and
+        // a misspelt rule name is an unknown name.
+        let mut by_rule: std::collections::BTreeMap<&'static str, RuleTally> = self
+            .rules
+            .iter()
+            .map(|r| (r.info().name, RuleTally::default()))
+            .collect();
         let mut findings = Vec::with_capacity(self.findings.len());
         for (id, f) in self.findings.iter().enumerate() {
             *by_severity.entry(f.severity).or_default() += 1;

@@ -292,8 +292,9 @@ pub fn request_table(rows: &[RequestRow]) -> String {
 /// table (when there were requests).
 pub fn summary_pretty(s: &Summary, color: bool) -> String {
     let mut out = summary_line(s, color);
-    let width = s.by_rule.keys().map(|r| r.len()).max().unwrap_or(0);
-    for (rule, t) in &s.by_rule {
+    let found = || s.by_rule.iter().filter(|(_, t)| t.findings > 0);
+    let width = found().map(|(r, _)| r.len()).max().unwrap_or(0);
+    for (rule, t) in found() {
         out.push_str(&format!(
             "\n  {rule:<width$}  {} finding{}, {} time{}",
             t.findings,
