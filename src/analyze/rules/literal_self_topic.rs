@@ -105,6 +105,24 @@ mod tests {
     }
 
     #[test]
+    fn a_create_of_a_topic_named_self_is_found_and_says_created() {
+        let mut fx = Fx::new();
+        let events = [fx.connect(7, "c-client-03"), fx.create(7, 100, "self")];
+        let found = run(
+            rules::only("literal-self-topic"),
+            Config::default(),
+            &events,
+        );
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(
+            found[0].message,
+            "c-client-03 (etid 7) created a topic literally named `self`: a shared topic, not \
+             its own ETID"
+        );
+        assert_eq!(found[0].topic.as_deref(), Some("self"));
+    }
+
+    #[test]
     fn direct_messages_and_similar_names_are_not_found() {
         // The client's own ETID (what `self` really means) and topics that
         // only look like it.
