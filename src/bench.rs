@@ -175,14 +175,17 @@ pub struct RateSample {
 pub const MAX_SAMPLES: usize = 600;
 
 /// Samples the live counters once a second until `stop`.
-async fn sample_rates(
-    started: Instant,
-    sent: Arc<AtomicU64>,
-    received: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-) -> Vec<RateSample> {
+async fn sample_rates(started: Instant, live: Arc<Live>, stop: Arc<AtomicBool>) -> Vec<RateSample> {
     let mut out = vec![RateSample::default()];
-    let mut last = (started, 0u64, 0u64);
+    let counts = || {
+        (
+            live.sent.load(Ordering::Relaxed),
+            live.received.load(Ordering::Relaxed),
+        )
+    };
+    // The run's own counts: rates are differences from here on.
+    let (s0, r0) = counts();
+    let mut last = (started, s0, r0);
     let (mut stride, mut tick) = (1u64, 0u64);
     let mut every = tokio::time::interval_at(
         tokio::time::Instant::from_std(started) + Duration::from_secs(1),
@@ -203,10 +206,7 @@ async fn sample_rates(
         let end = stopping && last.0.elapsed() >= Duration::from_millis(500);
         if end || (!stopping && tick.is_multiple_of(stride)) {
             let now = Instant::now();
-            let (s, r) = (
-                sent.load(Ordering::Relaxed),
-                received.load(Ordering::Relaxed),
-            );
+            let (s, r) = counts();
             let dt = (now - last.0).as_secs_f64().max(1e-9);
             out.push(RateSample {
                 t_s: crate::latency::secs((now - started).as_secs_f64()),
@@ -299,9 +299,6 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
     // (after the publishers are done), or after `idle` without a message.
     let sent_total = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
-    // Live counts for the series (the figures come from the tasks' own).
-    let sent_live = Arc::new(AtomicU64::new(0));
-    let received_live = Arc::new(AtomicU64::new(0));
     let sub_tasks: Vec<_> = subs
         .into_iter()
         .map(|(client, mut sub)| {
@@ -309,7 +306,6 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
             let done = done.clone();
             let live = spec.live.clone();
             let lat = live.subscriber();
-            let received_live = received_live.clone();
             tokio::spawn(async move {
                 let mut got = 0u64;
                 let mut last = Instant::now();
@@ -321,7 +317,6 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                         Ok(Some(m)) => {
                             got += 1;
                             live.received.fetch_add(1, Ordering::Relaxed);
-                            received_live.fetch_add(1, Ordering::Relaxed);
                             last = Instant::now();
                             if m.payload.len() >= 8 {
                                 let mut stamp = [0u8; 8];
@@ -349,8 +344,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
     let sampling_done = Arc::new(AtomicBool::new(false));
     let sampler = tokio::spawn(sample_rates(
         started,
-        sent_live.clone(),
-        received_live.clone(),
+        spec.live.clone(),
         sampling_done.clone(),
     ));
     let size = spec.size;
@@ -363,7 +357,6 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
             let sent_total = sent_total.clone();
             let interrupted = interrupted.clone();
             let live = spec.live.clone();
-            let sent_live = sent_live.clone();
             tokio::spawn(async move {
                 let filler = vec![b'x'; size.saturating_sub(8)];
                 let mut i = 0u64;
@@ -397,7 +390,6 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                     client.publish_ids(tid, 0, p.freeze()).await?;
                     i += 1;
                     live.sent.fetch_add(1, Ordering::Relaxed);
-                    sent_live.fetch_add(1, Ordering::Relaxed);
                 }
                 client.flush().await?;
                 sent_total.fetch_add(i, Ordering::AcqRel);
