@@ -25,12 +25,13 @@ use ratatui::layout::Rect;
 use tokio::sync::mpsc;
 
 use crate::args::{AttachArgs, ConnectArgs, FilterArgs, GlobalArgs, at_least_one, client_options};
-use crate::client::ReconnectPolicy;
+use crate::client::{Client, ClientOptions, ReconnectPolicy};
 use crate::exit::{self, input_error};
 use crate::output::ColorChoice;
 use crate::trace::attach::{self, AttachConfig};
 use crate::trace::file::{self, FileOptions};
 use crate::trace::source::{Status, Update};
+use crate::tui::act::{self, Report, Request, Target};
 use crate::tui::app::{App, Flash};
 use crate::tui::input::{self, Action};
 use crate::tui::ui;
@@ -125,6 +126,21 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
     let (tx, rx) = mpsc::channel(CHANNEL);
     let (source, session) = start_source(&args, global, tx).await?;
     let mut app = App::new(args.buffer, source);
+    // Acting (r, R, o) goes through a connection of its own, opened on the
+    // first act: the tracer's connection belongs to the attach engine.
+    let (acts, reports, actor) = match &args.file {
+        Some(_) => (None, None, None),
+        None => {
+            let mut opts = client_options(&args.conn, global).await?;
+            // Its own UID: the tracer's would be taken over.
+            opts.uid = opts.uid.take().map(|u| format!("{u}-act"));
+            let (req_tx, req_rx) = mpsc::channel(64);
+            let (rep_tx, rep_rx) = mpsc::channel(64);
+            let task = tokio::spawn(actor(opts, req_rx, rep_tx));
+            (Some(req_tx), Some(rep_rx), Some(task))
+        }
+    };
+    app.can_act = acts.is_some();
     // The trace filter flags start the filter bar where `trace` would filter.
     app.set_filter(args.filters.filter(&[]));
     app.color = match global.color {
@@ -137,8 +153,17 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
     // Installs a panic hook that restores the terminal before the panic prints.
     let mut terminal = ratatui::try_init().context("cannot set up the terminal")?;
     let live = session.is_some();
-    let outcome = event_loop(&mut terminal, &mut app, rx, &mut stats, live, &counts).await;
+    let io = LoopIo {
+        updates: rx,
+        acts,
+        reports,
+    };
+    let outcome = event_loop(&mut terminal, &mut app, io, &mut stats, live, &counts).await;
     ratatui::restore();
+    // The act connection (if one was opened) says goodbye.
+    if let Some(task) = actor {
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    }
 
     if let Some(path) = &args.stats_file {
         std::fs::write(path, stats.to_json(&app).to_string())
@@ -197,14 +222,27 @@ async fn start_source(
     }
 }
 
+/// The loop's channels: updates from the source, and (with a broker) acts
+/// out to the actor and its reports back.
+struct LoopIo {
+    updates: mpsc::Receiver<Update>,
+    acts: Option<mpsc::Sender<Request>>,
+    reports: Option<mpsc::Receiver<Report>>,
+}
+
 async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
-    mut rx: mpsc::Receiver<Update>,
+    io: LoopIo,
     stats: &mut LoopStats,
     live: bool,
     counts: &crate::metrics::Trace,
 ) -> Result<u8> {
+    let LoopIo {
+        updates: mut rx,
+        acts,
+        mut reports,
+    } = io;
     let mut keys = EventStream::new();
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -252,6 +290,22 @@ async fn event_loop(
                             urgent = true;
                             key_at = Some(at);
                         }
+                        Action::Act(req) => {
+                            let sent = acts.as_ref().is_some_and(|tx| tx.try_send(req).is_ok());
+                            if !sent {
+                                app.flash = Some(Flash {
+                                    text: "the act connection is busy: try again".into(),
+                                    error: true,
+                                });
+                            }
+                            urgent = true;
+                            key_at = Some(at);
+                        }
+                        Action::Copy(line) => {
+                            copy(terminal, app, &line);
+                            urgent = true;
+                            key_at = Some(at);
+                        }
                     }
                 }
                 Some(Ok(TermEvent::Resize(..))) => urgent = true,
@@ -273,6 +327,10 @@ async fn event_loop(
                     }
                     dirty = true;
                 }
+            },
+            Some(r) = recv_report(&mut reports) => {
+                app.act_report(r);
+                urgent = true;
             },
             n = rx.recv_many(&mut batch, BATCH), if source_open => {
                 if n == 0 {
@@ -298,6 +356,144 @@ async fn event_loop(
                     dirty = true;
                 }
             },
+        }
+    }
+}
+
+/// The next report of the actor (pending forever without one).
+async fn recv_report(reports: &mut Option<mpsc::Receiver<Report>>) -> Option<Report> {
+    match reports {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `y`: the command line to the clipboard (OSC 52: the terminal does it, also
+/// over ssh) and in the status line.
+fn copy(terminal: &mut ratatui::DefaultTerminal, app: &mut App, line: &str) {
+    use std::io::Write;
+    let out = terminal.backend_mut();
+    let written = out
+        .write_all(act::osc52(line).as_bytes())
+        .and_then(|()| out.flush());
+    app.flash = Some(match written {
+        Ok(()) => Flash {
+            text: format!("copied (OSC 52): {line}"),
+            error: false,
+        },
+        Err(e) => Flash {
+            text: format!("cannot write to the terminal ({e}): {line}"),
+            error: true,
+        },
+    });
+}
+
+/// Carries out the acts of `r`, `R` and `o` on a client connection of its
+/// own, opened on the first act (and again after it closed), and reports
+/// back: what was sent, and when an observed sender leaves (the broker's
+/// Change with count 0). Never sends Unobserve (a real Mako broker mishandles
+/// it: see `broker::router`); observations end with the connection.
+async fn actor(opts: ClientOptions, mut rx: mpsc::Receiver<Request>, reports: mpsc::Sender<Report>) {
+    let mut client: Option<Client> = None;
+    while let Some(req) = rx.recv().await {
+        let c = match client.take().filter(|c| !c.is_closed()) {
+            Some(c) => c,
+            None => match Client::connect(&opts).await {
+                Ok((c, events)) => {
+                    tokio::spawn(forward(events, reports.clone()));
+                    c
+                }
+                Err(e) => {
+                    let why = format!("cannot open the connection to act on: {e}");
+                    let _ = reports.send(Report::Failed(why)).await;
+                    continue;
+                }
+            },
+        };
+        let report = match carry_out(&c, req).await {
+            Ok(r) => r,
+            Err(e) => Report::Failed(e),
+        };
+        client = Some(c);
+        if reports.send(report).await.is_err() {
+            break;
+        }
+    }
+    if let Some(c) = client {
+        c.disconnect("smqctl tui closed").await;
+    }
+}
+
+async fn carry_out(c: &Client, req: Request) -> Result<Report, String> {
+    match req {
+        Request::Publish {
+            to,
+            subtopic,
+            payload,
+            label,
+        } => {
+            let n = payload.len();
+            let tid = match &to {
+                Target::Topic(name) => c.create(name).await,
+                Target::Id(id) => Ok(*id),
+            }
+            .map_err(|e| format!("cannot publish to {label}: {e}"))?;
+            let subtid = match subtopic.as_deref() {
+                None => Ok(0),
+                Some(s) => match s.strip_prefix('#').and_then(|id| id.parse::<u32>().ok()) {
+                    Some(id) => Ok(id),
+                    None => c.createsub(s).await,
+                },
+            }
+            .map_err(|e| format!("cannot publish to {label}: {e}"))?;
+            c.publish_ids(tid, subtid, payload.into())
+                .await
+                .map_err(|e| format!("cannot publish to {label}: {e}"))?;
+            c.flush()
+                .await
+                .map_err(|e| format!("cannot publish to {label}: {e}"))?;
+            let sub = match &subtopic {
+                Some(s) => format!(" {}", crate::output::escape_controls(s)),
+                None => String::new(),
+            };
+            Ok(Report::Done(format!(
+                "sent to {label}:{sub} {n} bytes (from etid {})",
+                c.etid()
+            )))
+        }
+        Request::Observe { etid, label } => {
+            c.observe(etid)
+                .await
+                .map_err(|e| format!("cannot observe {label}: {e}"))?;
+            Ok(Report::Observing { etid })
+        }
+    }
+}
+
+/// The act connection's own events: an observed ETID leaving, the
+/// connection closing under us.
+async fn forward(
+    mut events: mpsc::Receiver<crate::client::Event>,
+    reports: mpsc::Sender<Report>,
+) {
+    while let Some(ev) = events.recv().await {
+        let report = match ev {
+            crate::client::Event::Change {
+                tid,
+                peer_gone: true,
+                ..
+            } => Report::Gone { etid: tid },
+            crate::client::Event::Closed {
+                reason,
+                by_request: false,
+                ..
+            } => Report::Failed(format!(
+                "the act connection closed ({reason}): observations ended; the next act reconnects"
+            )),
+            _ => continue,
+        };
+        if reports.send(report).await.is_err() {
+            return;
         }
     }
 }

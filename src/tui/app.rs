@@ -14,6 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+use super::act::{Report, Watch};
+use super::editor::Editor;
 use crate::analyze::{Analyzer, Config, Finding, trim};
 use crate::trace::filter::Filter;
 use crate::trace::schema::{Client, Event, Kind};
@@ -259,6 +261,8 @@ pub enum Mode {
     Normal,
     Help,
     Prompt(Prompt),
+    /// The reply / re-publish editor (`r`, `R`).
+    Editor(Editor),
 }
 
 /// A transient message at the bottom (export result, errors).
@@ -310,6 +314,10 @@ pub struct App {
     pub tab: Tab,
     pub mode: Mode,
 
+    /// Acting (`r`, `R`, `o`) has a broker to act on (not `--file`).
+    pub can_act: bool,
+    /// Senders observed with `o`, by ETID (bounded by [`KEY_CAP`]).
+    pub observed: BTreeMap<u32, Watch>,
     pub status: Option<Status>,
     /// Where events come from, for the title (`file x.ndjson`, a URL).
     pub source: String,
@@ -347,6 +355,8 @@ impl App {
             pin: None,
             tab: Tab::Events,
             mode: Mode::Normal,
+            can_act: false,
+            observed: BTreeMap::new(),
             status: None,
             source: source.into(),
             flash: None,
@@ -373,6 +383,26 @@ impl App {
         if matches {
             self.view.push_back(seq);
         }
+    }
+
+    /// Applies what the command says about an act (`r`, `R`, `o`).
+    pub fn act_report(&mut self, r: Report) {
+        let (text, error) = match r {
+            Report::Done(t) => (t, false),
+            Report::Failed(t) => (t, true),
+            Report::Observing { etid } => match self.observed.get(&etid) {
+                Some(w) => (format!("observing {}: marked ◉ until it leaves", w.label), false),
+                None => return,
+            },
+            Report::Gone { etid } => match self.observed.get_mut(&etid) {
+                Some(w) => {
+                    w.gone = true;
+                    (format!("{} left (the broker says so): marked ✖", w.label), true)
+                }
+                None => return,
+            },
+        };
+        self.flash = Some(Flash { text, error });
     }
 
     /// Applies a status update from the source.

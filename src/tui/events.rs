@@ -44,6 +44,23 @@ pub fn from_label(e: &Event) -> String {
     }
 }
 
+/// The from column: the sender, marked ◉ while observed (`o`) and ✖ once the
+/// broker said it left.
+fn from_cell<'a>(app: &App, e: &Event, theme: Theme) -> Cell<'a> {
+    let label = from_label(e);
+    match e.from.as_ref().and_then(|c| app.observed.get(&c.etid)) {
+        Some(w) if w.gone => Cell::from(Line::from(vec![
+            Span::styled("✖ ", theme.error()),
+            Span::raw(label),
+        ])),
+        Some(_) => Cell::from(Line::from(vec![
+            Span::styled("◉ ", theme.warn()),
+            Span::raw(label),
+        ])),
+        None => Cell::from(label),
+    }
+}
+
 /// The one-line preview column: payload for messages (prefixed by the reason
 /// for drops and denials), otherwise what the event is about.
 pub fn preview(e: &Event) -> String {
@@ -128,7 +145,7 @@ fn table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 Cell::from(mark),
                 Cell::from(Span::styled(clock(e, &app.zone), theme.dim())),
                 Cell::from(Span::styled(kind_label(e.kind), theme.kind(e.kind))),
-                Cell::from(from_label(e)),
+                from_cell(app, e, theme),
                 Cell::from(to),
             ];
             if wide {

@@ -7,7 +7,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::act::{self, Request};
 use super::app::{App, Flash, Mode, Prompt, PromptKind, Tab};
+use super::editor::{Editor, Outcome};
 use crate::trace::schema::Kind;
 
 /// What the loop does after a key.
@@ -22,6 +24,11 @@ pub enum Action {
     Interrupt,
     /// Write the filtered events to this path.
     Export(String),
+    /// Publish or observe on the broker (`r`, `R`, `o`): the command's
+    /// connection does it and reports back ([`App::act_report`]).
+    Act(Request),
+    /// Put this text on the clipboard (OSC 52) (`y`).
+    Copy(String),
 }
 
 /// Handles one key.
@@ -37,6 +44,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Action {
     let action = match app.mode.clone() {
         Mode::Help => help_key(app, key),
         Mode::Prompt(p) => prompt_key(app, p, key),
+        Mode::Editor(e) => editor_key(app, e, key),
         Mode::Normal => normal_key(app, key),
     };
     match action {
@@ -122,6 +130,65 @@ fn open_prompt(app: &mut App, kind: PromptKind, input: String) -> Action {
         before: app.filter.clone(),
     });
     Action::Redraw
+}
+
+fn editor_key(app: &mut App, mut ed: Editor, key: KeyEvent) -> Action {
+    match ed.key(key) {
+        Outcome::Editing => app.mode = Mode::Editor(ed),
+        Outcome::Cancel => app.mode = Mode::Normal,
+        Outcome::Send(r) => {
+            app.mode = Mode::Normal;
+            return Action::Act(r);
+        }
+    }
+    Action::Redraw
+}
+
+fn say(app: &mut App, text: impl Into<String>, error: bool) -> Action {
+    app.flash = Some(Flash {
+        text: text.into(),
+        error,
+    });
+    Action::Redraw
+}
+
+/// `r`, `R`, `o`, `y` on the selected event.
+fn act_key(app: &mut App, c: char) -> Action {
+    let Some(e) = app.selected_event() else {
+        return say(app, "no event selected", true);
+    };
+    if c == 'y' {
+        // Copying needs no connection: a recorded message can be sent again.
+        return match act::command_line(e) {
+            Ok(line) => Action::Copy(line),
+            Err(why) => say(app, why, true),
+        };
+    }
+    if !app.can_act {
+        return say(app, "acting needs a broker connection (--url); this is a --file replay", true);
+    }
+    let opened = match c {
+        'r' => Editor::reply(e),
+        'R' => Editor::republish(e),
+        _ => {
+            let Some((etid, label)) = act::sender_label(e) else {
+                return say(app, "the selected event has no sender to observe", true);
+            };
+            if app.observed.len() >= super::app::KEY_CAP && !app.observed.contains_key(&etid) {
+                return say(app, "too many observed senders", true);
+            }
+            let w = act::Watch { label: label.clone(), gone: false };
+            app.observed.insert(etid, w);
+            return Action::Act(Request::Observe { etid, label });
+        }
+    };
+    match opened {
+        Ok(ed) => {
+            app.mode = Mode::Editor(ed);
+            Action::Redraw
+        }
+        Err(why) => say(app, why, true),
+    }
 }
 
 /// Keys that work in every view.
@@ -276,6 +343,7 @@ fn events_key(app: &mut App, key: KeyEvent) -> Action {
         KeyCode::Char('K') | KeyCode::Char('[') if app.detail => {
             app.detail_scroll = app.detail_scroll.saturating_sub(1)
         }
+        KeyCode::Char(c @ ('r' | 'R' | 'o' | 'y')) => return act_key(app, c),
         KeyCode::Char('+') | KeyCode::Char('-') => {
             let Some(name) = app
                 .selected_event()

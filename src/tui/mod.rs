@@ -18,9 +18,11 @@
 //! engine), `output` (escaping, hex dumps), `text`, ratatui, crossterm key types. Never `commands`, `cli` or
 //! `args`: exit codes are the command's business (see [`input::Action`]).
 
+pub mod act;
 pub mod app;
 pub mod bars;
 pub mod detail;
+pub mod editor;
 pub mod events;
 pub mod findings;
 pub mod help;
