@@ -29,11 +29,12 @@ use crate::client::{Client, ClientOptions, ReconnectPolicy};
 use crate::exit::{self, input_error};
 use crate::output::ColorChoice;
 use crate::trace::attach::{self, AttachConfig};
-use crate::trace::file::{self, FileOptions};
+use crate::trace::file::{self, FileOptions, SpillFile};
 use crate::trace::source::{Status, Update};
 use crate::tui::act::{self, Report, Request, Target};
 use crate::tui::app::{App, Flash};
 use crate::tui::input::{self, Action};
+use crate::tui::spill::{Spill, Store};
 use crate::tui::ui;
 
 /// Shortest time between two frames while events flow (25 frames/s).
@@ -75,6 +76,9 @@ pub struct TuiArgs {
     /// Events kept for scrolling, detail and export (totals are exact regardless)
     #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = at_least_one::<usize>)]
     pub buffer: usize,
+    /// Append the events that leave the --buffer ring to this NDJSON file; scrolling up and search page back into it
+    #[arg(long, value_name = "FILE")]
+    pub spill: Option<PathBuf>,
     #[command(flatten)]
     pub attach: AttachArgs,
     #[command(flatten)]
@@ -126,6 +130,11 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
     let (tx, rx) = mpsc::channel(CHANNEL);
     let (source, session) = start_source(&args, global, tx).await?;
     let mut app = App::new(args.buffer, source);
+    if let Some(path) = &args.spill {
+        let f = SpillFile::open(path)
+            .map_err(|e| input_error(format!("--spill: cannot open {}: {e}", path.display())))?;
+        app.spill = Some(Spill::new(Box::new(SpillStore(f))));
+    }
     // Acting (r, R, o) goes through a connection of its own, opened on the
     // first act: the tracer's connection belongs to the attach engine.
     let (acts, reports, actor) = match &args.file {
@@ -160,6 +169,10 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
     };
     let outcome = event_loop(&mut terminal, &mut app, io, &mut stats, live, &counts).await;
     ratatui::restore();
+    let spilled = match app.spill.as_mut() {
+        Some(sp) => sp.store.flush(),
+        None => Ok(()),
+    };
     // The act connection (if one was opened) says goodbye.
     if let Some(task) = actor {
         let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
@@ -170,6 +183,9 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let code = outcome?;
+    if let Err(why) = spilled {
+        eprintln!("smqctl tui: {why}");
+    }
     if code == exit::OK
         && let Some(Status::Ended {
             reason,
@@ -360,6 +376,30 @@ async fn event_loop(
     }
 }
 
+/// The spill file as the engine's store.
+struct SpillStore(SpillFile);
+
+impl Store for SpillStore {
+    fn append(&mut self, e: &crate::trace::schema::Event) -> Result<(), String> {
+        self.0.append(e).map_err(|e| e.to_string())
+    }
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+    fn read(&mut self, from: u64, to: u64) -> Result<Vec<crate::trace::schema::Event>, String> {
+        self.0.read(from, to)
+    }
+    fn flush(&mut self) -> Result<(), String> {
+        let shown = self.0.path().display().to_string();
+        self.0
+            .flush()
+            .map_err(|e| format!("cannot write {shown}: {e}"))
+    }
+    fn name(&self) -> String {
+        self.0.path().display().to_string()
+    }
+}
+
 /// The next report of the actor (pending forever without one).
 async fn recv_report(reports: &mut Option<mpsc::Receiver<Report>>) -> Option<Report> {
     match reports {
@@ -393,7 +433,11 @@ fn copy(terminal: &mut ratatui::DefaultTerminal, app: &mut App, line: &str) {
 /// back: what was sent, and when an observed sender leaves (the broker's
 /// Change with count 0). Never sends Unobserve (a real Mako broker mishandles
 /// it: see `broker::router`); observations end with the connection.
-async fn actor(opts: ClientOptions, mut rx: mpsc::Receiver<Request>, reports: mpsc::Sender<Report>) {
+async fn actor(
+    opts: ClientOptions,
+    mut rx: mpsc::Receiver<Request>,
+    reports: mpsc::Sender<Report>,
+) {
     let mut client: Option<Client> = None;
     while let Some(req) = rx.recv().await {
         let c = match client.take().filter(|c| !c.is_closed()) {
@@ -472,10 +516,7 @@ async fn carry_out(c: &Client, req: Request) -> Result<Report, String> {
 
 /// The act connection's own events: an observed ETID leaving, the
 /// connection closing under us.
-async fn forward(
-    mut events: mpsc::Receiver<crate::client::Event>,
-    reports: mpsc::Sender<Report>,
-) {
+async fn forward(mut events: mpsc::Receiver<crate::client::Event>, reports: mpsc::Sender<Report>) {
     while let Some(ev) = events.recv().await {
         let report = match ev {
             crate::client::Event::Change {

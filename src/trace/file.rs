@@ -1,5 +1,6 @@
 //! Trace events in files: NDJSON (one [`Event`] as JSON per line), read as a
-//! source and written by the TUI's export.
+//! source and written by the TUI's export, and the TUI's spill file
+//! ([`SpillFile`]: events that left its ring, read back in windows).
 //!
 //! A recorded or exported file replays through the same [`Update`] channel as a
 //! live broker, so `smqctl tui --file events.ndjson` runs end to end without a
@@ -230,6 +231,133 @@ async fn replay(
     }
 }
 
+/// Lines between two remembered offsets of a [`SpillFile`]: memory is one
+/// `u64` per this many spilled events, and a read skips at most this many.
+const SPILL_STRIDE: u64 = 256;
+
+/// Events written one per line to an NDJSON file as they leave the TUI's
+/// ring (`smqctl tui --spill FILE`), and read back by index in windows: the
+/// file is never loaded whole. The lines are the export's (and `trace -F
+/// json`'s) format. An existing file is appended to; indexes count only the
+/// lines this run wrote.
+pub struct SpillFile {
+    path: PathBuf,
+    out: io::BufWriter<std::fs::File>,
+    read: std::fs::File,
+    /// Byte offset of line `k * SPILL_STRIDE`.
+    offsets: Vec<u64>,
+    /// Where the next line starts.
+    end: u64,
+    len: u64,
+    line: Vec<u8>,
+}
+
+impl SpillFile {
+    /// Opens (or creates) `path` for appending.
+    pub fn open(path: &Path) -> io::Result<SpillFile> {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let read = std::fs::File::open(path)?;
+        let mut end = file.metadata()?.len();
+        if end > 0 {
+            // A file that does not end its last line gets one, so our first
+            // event starts a line of its own.
+            use std::io::{Read, Seek, SeekFrom};
+            let mut last = [0u8];
+            let mut r = &read;
+            r.seek(SeekFrom::Start(end - 1))?;
+            r.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n")?;
+                end += 1;
+            }
+        }
+        Ok(SpillFile {
+            path: path.to_path_buf(),
+            out: io::BufWriter::with_capacity(64 * 1024, file),
+            read,
+            offsets: Vec::new(),
+            end,
+            len: 0,
+            line: Vec::with_capacity(512),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Events written by this run.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends one event as a line.
+    pub fn append(&mut self, e: &Event) -> io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, e)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
+        if self.len.is_multiple_of(SPILL_STRIDE) {
+            self.offsets.push(self.end);
+        }
+        self.end += self.line.len() as u64;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Writes what is buffered to the file.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Events `from..to` of this run (clamped to what was written).
+    pub fn read(&mut self, from: u64, to: u64) -> Result<Vec<Event>, String> {
+        use std::io::{BufRead, Seek, SeekFrom};
+        let to = to.min(self.len);
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let shown = self.path.display();
+        self.out
+            .flush()
+            .map_err(|e| format!("cannot write {shown}: {e}"))?;
+        let k = from / SPILL_STRIDE;
+        let at = self.offsets.get(k as usize).copied().unwrap_or(self.end);
+        let mut r = &self.read;
+        r.seek(SeekFrom::Start(at))
+            .map_err(|e| format!("cannot read {shown}: {e}"))?;
+        let mut lines = io::BufReader::new(r).lines();
+        let mut out = Vec::with_capacity((to - from) as usize);
+        for n in k * SPILL_STRIDE..to {
+            let line = match lines.next() {
+                Some(Ok(l)) => l,
+                Some(Err(e)) => return Err(format!("cannot read {shown}: {e}")),
+                None => {
+                    return Err(format!(
+                        "{shown} is shorter than written (changed by someone else?)"
+                    ));
+                }
+            };
+            if n < from {
+                continue;
+            }
+            match parse_line(&line) {
+                Ok(Some(e)) => out.push(e),
+                Ok(None) => return Err(format!("{shown}: spilled event {n} is missing")),
+                Err(e) => return Err(format!("{shown}: spilled event {n}: {e}")),
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -420,5 +548,44 @@ mod tests {
         // (no upper bound: a loaded machine may be slower).
         let took = start.elapsed();
         assert!(took >= Duration::from_millis(480), "{took:?}");
+    }
+
+    #[test]
+    fn spill_file_reads_back_any_window_and_appends_to_what_was_there() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("spill.ndjson");
+        std::fs::write(&path, "not ours, no newline").expect("write");
+        let mut f = SpillFile::open(&path).expect("opens");
+        let ev = |i: u64| {
+            Event::new(
+                crate::trace::schema::Kind::Publish,
+                format!("2026-11-22T03:44:{:02}Z", i % 60),
+            )
+            .with_payload(i.to_string().as_bytes(), 64)
+        };
+        for i in 0..1000 {
+            f.append(&ev(i)).expect("appends");
+        }
+        assert_eq!(f.len(), 1000);
+        for (from, to) in [(0, 1), (255, 258), (511, 512), (990, 1005), (0, 1000)] {
+            let got: Vec<String> = f
+                .read(from, to)
+                .expect("reads")
+                .into_iter()
+                .filter_map(|e| e.payload)
+                .collect();
+            let want: Vec<String> = (from..to.min(1000)).map(|i| i.to_string()).collect();
+            assert_eq!(got, want, "{from}..{to}");
+        }
+        f.flush().expect("flush");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("not ours, no newline"));
+        // The rest is the export's format, one event per line.
+        let back: Vec<Event> = lines
+            .map(|l| parse_line(l).expect("event").expect("not blank"))
+            .collect();
+        assert_eq!(back.len(), 1000);
+        assert_eq!(back[999], ev(999));
     }
 }

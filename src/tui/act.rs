@@ -72,9 +72,10 @@ pub fn sender_label(e: &Event) -> Option<(u32, String)> {
 pub fn republish_target(e: &Event) -> Option<(Target, String)> {
     let d = e.to.as_ref()?;
     match (d.kind, &d.name) {
-        (DestType::Topic, Some(name)) => {
-            Some((Target::Topic(name.clone()), format!("topic {}", escape_controls(name))))
-        }
+        (DestType::Topic, Some(name)) => Some((
+            Target::Topic(name.clone()),
+            format!("topic {}", escape_controls(name)),
+        )),
         _ => Some((Target::Id(d.tid), d.label())),
     }
 }
@@ -193,7 +194,8 @@ mod tests {
     use crate::trace::schema::{Dest, Kind};
 
     fn event(to: Dest, sub: Option<&str>, payload: &[u8]) -> Event {
-        let mut e = Event::new(Kind::Publish, "2026-11-22T03:44:17Z".into()).with_payload(payload, 256);
+        let mut e =
+            Event::new(Kind::Publish, "2026-11-22T03:44:17Z".into()).with_payload(payload, 256);
         e.from = Some(crate::tui::app::tests::client(12, "charger-00001"));
         e.to = Some(to);
         e.subtopic = sub.map(str::to_string);
@@ -217,7 +219,11 @@ mod tests {
 
     #[test]
     fn command_line_of_a_json_publish_with_a_subtopic() {
-        let e = event(topic("DeviceState"), Some("Telemetry"), br#"{"On":true,"who":"it's"}"#);
+        let e = event(
+            topic("DeviceState"),
+            Some("Telemetry"),
+            br#"{"On":true,"who":"it's"}"#,
+        );
         assert_eq!(
             command_line(&e).expect("a line"),
             r#"smqctl pub --subtopic Telemetry --json DeviceState '{"On":true,"who":"it'\''s"}'"#
@@ -264,10 +270,14 @@ mod tests {
     #[test]
     fn command_line_refuses_what_pub_cannot_send() {
         let e = Event::new(Kind::Connect, "t".into());
-        assert!(command_line(&e).unwrap_err().contains("not a message"));
+        assert!(
+            command_line(&e)
+                .expect_err("refused")
+                .contains("not a message")
+        );
         let mut e = event(topic("A"), Some("x"), b"1");
         e.subtopic = None;
-        assert!(command_line(&e).unwrap_err().contains("#20"));
+        assert!(command_line(&e).expect_err("refused").contains("#20"));
     }
 
     #[test]
@@ -283,6 +293,9 @@ mod tests {
 
     #[test]
     fn osc52_carries_the_text_in_base64() {
-        assert_eq!(osc52("smqctl pub A b"), "\x1b]52;c;c21xY3RsIHB1YiBBIGI=\x07");
+        assert_eq!(
+            osc52("smqctl pub A b"),
+            "\x1b]52;c;c21xY3RsIHB1YiBBIGI=\x07"
+        );
     }
 }

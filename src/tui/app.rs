@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::act::{Report, Watch};
 use super::editor::Editor;
+use super::spill::Spill;
 use crate::analyze::{Analyzer, Config, Finding, trim};
 use crate::trace::filter::Filter;
 use crate::trace::schema::{Client, Event, Kind};
@@ -47,12 +48,18 @@ impl Ring {
 
     /// Appends `e`, evicting the oldest when full; returns its sequence number.
     pub fn push(&mut self, e: Event) -> u64 {
+        self.push_evicting(e).0
+    }
+
+    /// [`Ring::push`], also returning the event it evicted (for the spill).
+    pub fn push_evicting(&mut self, e: Event) -> (u64, Option<Event>) {
+        let mut out = None;
         if self.events.len() == self.cap {
-            self.events.pop_front();
+            out = self.events.pop_front();
             self.first += 1;
         }
         self.events.push_back(e);
-        self.first + self.events.len() as u64 - 1
+        (self.first + self.events.len() as u64 - 1, out)
     }
 
     pub fn get(&self, seq: u64) -> Option<&Event> {
@@ -316,6 +323,8 @@ pub struct App {
 
     /// Acting (`r`, `R`, `o`) has a broker to act on (not `--file`).
     pub can_act: bool,
+    /// `--spill`: where evicted events go, and those paged back from it.
+    pub spill: Option<Spill>,
     /// Senders observed with `o`, by ETID (bounded by [`KEY_CAP`]).
     pub observed: BTreeMap<u32, Watch>,
     pub status: Option<Status>,
@@ -356,6 +365,7 @@ impl App {
             tab: Tab::Events,
             mode: Mode::Normal,
             can_act: false,
+            spill: None,
             observed: BTreeMap::new(),
             status: None,
             source: source.into(),
@@ -375,7 +385,15 @@ impl App {
             return;
         }
         let matches = self.filter.matches(&e) && self.pin.is_none();
-        let seq = self.ring.push(e);
+        let (seq, evicted) = self.ring.push_evicting(e);
+        if let (Some(out), Some(sp)) = (evicted, self.spill.as_mut())
+            && let Some(why) = sp.append(&out)
+        {
+            self.flash = Some(Flash {
+                text: why,
+                error: true,
+            });
+        }
         let first = self.ring.first_seq();
         while self.view.front().is_some_and(|&s| s < first) {
             self.view.pop_front();
@@ -391,13 +409,19 @@ impl App {
             Report::Done(t) => (t, false),
             Report::Failed(t) => (t, true),
             Report::Observing { etid } => match self.observed.get(&etid) {
-                Some(w) => (format!("observing {}: marked ◉ until it leaves", w.label), false),
+                Some(w) => (
+                    format!("observing {}: marked ◉ until it leaves", w.label),
+                    false,
+                ),
                 None => return,
             },
             Report::Gone { etid } => match self.observed.get_mut(&etid) {
                 Some(w) => {
                     w.gone = true;
-                    (format!("{} left (the broker says so): marked ✖", w.label), true)
+                    (
+                        format!("{} left (the broker says so): marked ✖", w.label),
+                        true,
+                    )
                 }
                 None => return,
             },
@@ -571,6 +595,9 @@ impl App {
             .map(|(s, _)| s)
             .collect();
         self.top = None;
+        if let Some(sp) = self.spill.as_mut() {
+            sp.clear_back();
+        }
     }
 
     /// Every finding so far, in the order first made.
@@ -638,32 +665,123 @@ impl App {
         }
     }
 
-    /// Index in `view` of the selected row.
+    /// Events paged back from the spill, shown above the ring's.
+    pub fn back_len(&self) -> usize {
+        self.spill.as_ref().map_or(0, |s| s.back.len())
+    }
+
+    /// Rows of the events table: the paged-back events, then `view`.
+    pub fn rows(&self) -> usize {
+        self.back_len() + self.view.len()
+    }
+
+    /// Row `i` of the events table with its sequence number.
+    pub fn row(&self, i: usize) -> Option<(u64, &Event)> {
+        let b = self.back_len();
+        if i < b {
+            let (s, e) = self.spill.as_ref()?.back.get(i)?;
+            return Some((*s, e));
+        }
+        let s = *self.view.get(i - b)?;
+        Some((s, self.ring.get(s)?))
+    }
+
+    /// Index of the first row whose sequence number is `seq` or later.
+    fn row_of(&self, seq: u64) -> usize {
+        if let Some(sp) = &self.spill
+            && sp.back.back().is_some_and(|(s, _)| *s >= seq)
+        {
+            return sp.back.partition_point(|(s, _)| *s < seq);
+        }
+        self.back_len() + self.view.partition_point(|&s| s < seq)
+    }
+
+    /// Index (in [`App::row`]) of the selected row.
     pub fn selected_index(&self) -> Option<usize> {
-        if self.view.is_empty() {
+        let n = self.rows();
+        if n == 0 {
             return None;
         }
         match (self.follow, self.selected) {
-            (false, Some(sel)) => Some(
-                self.view
-                    .partition_point(|&s| s < sel)
-                    .min(self.view.len() - 1),
-            ),
-            _ => Some(self.view.len() - 1),
+            (false, Some(sel)) => Some(self.row_of(sel).min(n - 1)),
+            _ => Some(n - 1),
         }
     }
 
     /// The selected event.
     pub fn selected_event(&self) -> Option<&Event> {
-        let i = self.selected_index()?;
-        self.ring.get(*self.view.get(i)?)
+        Some(self.row(self.selected_index()?)?.1)
+    }
+
+    /// How many matching events one paging step looks for.
+    fn page_size(&self) -> usize {
+        (self.viewport * 2).max(64)
+    }
+
+    /// Pages older spilled events in above the first row; returns how many.
+    fn page_older(&mut self) -> usize {
+        let want = self.page_size();
+        let Some(sp) = self.spill.as_mut().filter(|s| s.older_left()) else {
+            return 0;
+        };
+        if self.pin.is_some() {
+            return 0;
+        }
+        let f = &self.filter;
+        let name = sp.store.name();
+        match sp.page_older(|e| f.matches(e), want) {
+            Ok(p) => {
+                if p.added == 0 {
+                    self.flash = Some(Flash {
+                        text: format!(
+                            "no match in {} more events of {name}{}",
+                            p.scanned,
+                            if sp.older_left() {
+                                " (↑ searches on)"
+                            } else {
+                                ""
+                            }
+                        ),
+                        error: false,
+                    });
+                }
+                p.added
+            }
+            Err(why) => {
+                self.flash = Some(Flash {
+                    text: why,
+                    error: true,
+                });
+                0
+            }
+        }
+    }
+
+    /// Pages spilled events newer than the window in below it; returns
+    /// (added, dropped from the window's top).
+    fn page_newer(&mut self) -> (usize, usize) {
+        let want = self.page_size();
+        let Some(sp) = self.spill.as_mut().filter(|s| s.gap()) else {
+            return (0, 0);
+        };
+        let f = &self.filter;
+        match sp.page_newer(|e| f.matches(e), want) {
+            Ok(p) => (p.added, p.trimmed),
+            Err(why) => {
+                self.flash = Some(Flash {
+                    text: why,
+                    error: true,
+                });
+                (0, 0)
+            }
+        }
     }
 
     /// The rows to show for `height` table rows: (first index, end index).
     /// Follow shows the tail; otherwise the remembered top, moved just enough
     /// to keep the selection visible.
     pub fn window(&self, height: usize) -> (usize, usize) {
-        let len = self.view.len();
+        let len = self.rows();
         let height = height.max(1);
         let Some(sel) = self.selected_index() else {
             return (0, 0);
@@ -672,7 +790,7 @@ impl App {
             len.saturating_sub(height)
         } else {
             match self.top {
-                Some(top) => self.view.partition_point(|&s| s < top),
+                Some(top) => self.row_of(top),
                 None => sel.saturating_sub(height / 2),
             }
         };
@@ -687,27 +805,56 @@ impl App {
     }
 
     /// Moves the selection by `delta` rows; reaching the last row follows.
+    /// Moving up past the first row pages older spilled events in
+    /// (`--spill`); moving down out of them pages in the newer ones.
     pub fn move_selection(&mut self, delta: isize) {
-        let Some(cur) = self.selected_index() else {
+        let Some(mut cur) = self.selected_index() else {
+            if delta < 0 && self.page_older() > 0 {
+                self.select_index(self.back_len() - 1, false);
+            }
             return;
         };
-        let last = self.view.len() - 1;
+        let b = self.back_len();
+        if delta < 0 && (cur as isize) + delta < 0 {
+            cur += self.page_older();
+        } else if delta > 0 && cur < b && cur as isize + delta >= b as isize {
+            let (_, trimmed) = self.page_newer();
+            cur = cur.saturating_sub(trimmed);
+        }
+        let last = self.rows() - 1;
         let target = cur.saturating_add_signed(delta).min(last);
         self.select_index(target, delta > 0 && target == last);
     }
 
-    /// Selects the first row.
+    /// Selects the first row: with `--spill`, the first spilled event that
+    /// passes the filter.
     pub fn select_first(&mut self) {
-        if !self.view.is_empty() {
+        let want = self.page_size();
+        if self.pin.is_none()
+            && let Some(sp) = self.spill.as_mut().filter(|s| !s.store.is_empty())
+        {
+            let f = &self.filter;
+            if let Err(why) = sp.page_oldest(|e| f.matches(e), want) {
+                self.flash = Some(Flash {
+                    text: why,
+                    error: true,
+                });
+            }
+            self.top = None;
+        }
+        if self.rows() > 0 {
             self.select_index(0, false);
         }
     }
 
-    /// Follows the newest event.
+    /// Follows the newest event (and lets the paged-back ones go).
     pub fn select_last(&mut self) {
         self.follow = true;
         self.selected = None;
         self.top = None;
+        if let Some(sp) = self.spill.as_mut() {
+            sp.clear_back();
+        }
     }
 
     fn select_index(&mut self, i: usize, follow: bool) {
@@ -716,7 +863,7 @@ impl App {
         self.selected = if follow {
             None
         } else {
-            self.view.get(i).copied()
+            self.row(i).map(|(s, _)| s)
         };
         self.detail_scroll = 0;
         if follow {
@@ -724,9 +871,9 @@ impl App {
             return;
         }
         // Keep the current top, then let window() move it to show the row.
-        self.top = self.view.get(start).copied();
+        self.top = self.row(start).map(|(s, _)| s);
         let (start, _) = self.window(self.viewport);
-        self.top = self.view.get(start).copied();
+        self.top = self.row(start).map(|(s, _)| s);
     }
 
     /// Events of the current view, oldest first (what export writes).

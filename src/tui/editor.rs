@@ -156,7 +156,12 @@ impl Editor {
         if !act::is_message(e) {
             return Err("the selected event is not a message: nothing to reply to".into());
         }
-        Ok(Self::from_event(e, EditorKind::Reply, Target::Id(etid), label))
+        Ok(Self::from_event(
+            e,
+            EditorKind::Reply,
+            Target::Id(etid),
+            label,
+        ))
     }
 
     /// `R`: the same message to the same destination, editable first.
@@ -164,7 +169,8 @@ impl Editor {
         if !act::is_message(e) {
             return Err("the selected event is not a message: nothing to publish again".into());
         }
-        let (target, label) = act::republish_target(e).ok_or("the selected event has no destination")?;
+        let (target, label) =
+            act::republish_target(e).ok_or("the selected event has no destination")?;
         Ok(Self::from_event(e, EditorKind::Republish, target, label))
     }
 
@@ -251,8 +257,15 @@ pub fn draw(frame: &mut Frame, area: Rect, ed: &Editor, theme: Theme) {
             let (before, rest) = split_chars(&shown, at);
             let (cur, after) = split_chars(rest, 1);
             spans.push(Span::raw(escape_controls(before)));
-            let cur = if cur.is_empty() { " ".to_string() } else { escape_controls(cur) };
-            spans.push(Span::styled(cur, theme.selected().add_modifier(Modifier::REVERSED)));
+            let cur = if cur.is_empty() {
+                " ".to_string()
+            } else {
+                escape_controls(cur)
+            };
+            spans.push(Span::styled(
+                cur,
+                theme.selected().add_modifier(Modifier::REVERSED),
+            ));
             spans.push(Span::raw(escape_controls(after)));
         } else {
             spans.push(Span::styled(escape_controls(&shown), theme.dim()));
@@ -394,7 +407,11 @@ mod tests {
         assert_eq!(ed.payload.text, "0001fe");
         typed(&mut ed, "z");
         assert_eq!(ed.key(key(KeyCode::Enter)), Outcome::Editing);
-        assert!(ed.note.as_deref().is_some_and(|n| n.contains("not hex")), "{:?}", ed.note);
+        assert!(
+            ed.note.as_deref().is_some_and(|n| n.contains("not hex")),
+            "{:?}",
+            ed.note
+        );
         ed.key(key(KeyCode::Backspace));
         typed(&mut ed, " 7f");
         let Outcome::Send(Request::Publish { payload, .. }) = ed.key(key(KeyCode::Enter)) else {
@@ -407,11 +424,23 @@ mod tests {
     fn an_event_that_is_not_a_message_opens_no_editor() {
         let mut e = Event::new(Kind::Connect, "t".into());
         e.from = Some(crate::tui::app::tests::client(12, "x"));
-        assert!(Editor::reply(&e).unwrap_err().contains("not a message"));
-        assert!(Editor::republish(&e).unwrap_err().contains("not a message"));
+        assert!(
+            Editor::reply(&e)
+                .expect_err("refused")
+                .contains("not a message")
+        );
+        assert!(
+            Editor::republish(&e)
+                .expect_err("refused")
+                .contains("not a message")
+        );
         let mut e = state_report();
         e.from = None;
-        assert!(Editor::reply(&e).unwrap_err().contains("no sender"));
+        assert!(
+            Editor::reply(&e)
+                .expect_err("refused")
+                .contains("no sender")
+        );
     }
 
     #[test]

@@ -118,10 +118,16 @@ fn table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let mut title = vec![Span::styled(" Events ", theme.title())];
     let mut info = format!(
         "{} shown · {} kept of {}",
-        count(app.view.len() as u64),
+        count(app.rows() as u64),
         count(app.ring.len() as u64),
         count(app.totals.events)
     );
+    if let Some(sp) = &app.spill {
+        info.push_str(&format!(" · {} spilled", count(sp.store.len())));
+        if !sp.back.is_empty() {
+            info.push_str(&format!(", {} paged back", count(sp.back.len() as u64)));
+        }
+    }
     if app.paused {
         info.push_str(" · PAUSED");
     } else if app.follow {
@@ -131,8 +137,7 @@ fn table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 
     let rows: Vec<Row> = (start..end)
         .filter_map(|i| {
-            let seq = *app.view.get(i)?;
-            let e = app.ring.get(seq)?;
+            let (_, e) = app.row(i)?;
             let mark = if Some(i) == selected { "▶" } else { " " };
             let to = e.to.as_ref().map(|d| d.label()).unwrap_or_default();
             let sub = match (&e.subtopic, e.subtid) {
@@ -194,6 +199,12 @@ fn table(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             "no events yet"
         } else {
             "no event matches the filter (c clears it)"
+        };
+        let msg = match &app.spill {
+            Some(sp) if app.totals.events > 0 && sp.older_left() => {
+                "no event in the buffer matches the filter (↑ searches the spill file)"
+            }
+            _ => msg,
         };
         let r = Rect {
             y: area.y + 2,

@@ -165,7 +165,11 @@ fn act_key(app: &mut App, c: char) -> Action {
         };
     }
     if !app.can_act {
-        return say(app, "acting needs a broker connection (--url); this is a --file replay", true);
+        return say(
+            app,
+            "acting needs a broker connection (--url); this is a --file replay",
+            true,
+        );
     }
     let opened = match c {
         'r' => Editor::reply(e),
@@ -177,7 +181,10 @@ fn act_key(app: &mut App, c: char) -> Action {
             if app.observed.len() >= super::app::KEY_CAP && !app.observed.contains_key(&etid) {
                 return say(app, "too many observed senders", true);
             }
-            let w = act::Watch { label: label.clone(), gone: false };
+            let w = act::Watch {
+                label: label.clone(),
+                gone: false,
+            };
             app.observed.insert(etid, w);
             return Action::Act(Request::Observe { etid, label });
         }

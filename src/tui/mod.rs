@@ -10,9 +10,14 @@
 //! - [`bars`]: header, filter bar and status line; [`help`]: the keys overlay.
 //! - [`events`] (with [`detail`]), [`stats`], [`topics`], [`findings`]: the four views.
 //! - [`theme`]: styles and small formatting helpers, the leaf every view uses.
+//! - [`act`]: what `r`/`R`/`o`/`y` ask the command to do (publish, observe,
+//!   copy a `smqctl pub` line); [`editor`]: the reply / re-publish editor.
+//! - [`spill`]: `--spill`, events that left the ring paged back from a store.
 //!
-//! Imports inside the folder point one way: ui → bars, help, views; events →
-//! detail; every drawing file → theme, app; theme → nothing of the folder.
+//! Imports inside the folder point one way: ui → bars, help, editor, views;
+//! events → detail; every drawing file → theme, app; app → act, editor,
+//! spill; input → act, editor; editor → act, theme; act, spill and theme →
+//! nothing of the folder.
 //!
 //! May import: `trace` (schema, filter, source), `analyze` (the findings
 //! engine), `output` (escaping, hex dumps), `text`, ratatui, crossterm key types. Never `commands`, `cli` or
@@ -27,6 +32,7 @@ pub mod events;
 pub mod findings;
 pub mod help;
 pub mod input;
+pub mod spill;
 pub mod stats;
 pub mod theme;
 pub mod topics;
