@@ -24,6 +24,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("+  -", "keep only / hide the selected topic"),
     ("c", "clear the filter"),
     ("e", "export filtered events to NDJSON"),
+    ("r  R", "reply to the sender's ETID / publish it again"),
+    ("o  y", "observe the sender (◉; ✖ left) / copy as pub"),
     ("Tab 1-4", "events / stats / topics / findings view"),
     ("Enter", "(topics view) show that topic's events"),
     ("Enter", "(findings) its evidence in events; Esc: all"),

@@ -451,3 +451,52 @@ fn enter_on_a_finding_shows_only_its_evidence_in_the_events_view() {
     assert_eq!(app.tab, Tab::Events);
     insta::assert_snapshot!("findings_evidence_80x24", render(&app, 80, 24).backend());
 }
+
+/// `r` on the JSON publish: the reply editor over the events view, the
+/// payload field focused with the cursor at its end.
+#[test]
+fn reply_editor_over_the_events_view() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = fixture();
+    app.can_act = true;
+    select_kind(&mut app, Kind::Publish);
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    super::input::handle_key(&mut app, key('r'));
+    assert!(matches!(app.mode, Mode::Editor(_)), "{:?}", app.mode);
+    insta::assert_snapshot!("reply_editor_80x24", render(&app, 80, 24).backend());
+    // The sub-topic field focused, a note under the fields.
+    super::input::handle_key(&mut app, KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    if let Mode::Editor(ed) = &mut app.mode {
+        ed.note = Some("the trace kept 256 of 300 payload bytes: this sends what you see".into());
+    }
+    insta::assert_snapshot!("reply_editor_120x40", render(&app, 120, 40).backend());
+}
+
+/// `o` marks: ◉ while observed, ✖ once the broker said the sender left.
+#[test]
+fn observed_senders_are_marked_in_the_from_column() {
+    let mut app = fixture();
+    app.observed.insert(
+        5,
+        super::act::Watch {
+            label: "dashboard-1 (etid 5)".into(),
+            gone: false,
+        },
+    );
+    app.observed.insert(
+        7,
+        super::act::Watch {
+            label: "charger-007 (etid 7)".into(),
+            gone: false,
+        },
+    );
+    app.act_report(super::act::Report::Gone { etid: 7 });
+    let t = render(&app, 80, 24);
+    insta::assert_snapshot!("observed_marks_80x24", t.backend());
+    let buf = t.backend().buffer();
+    let gone = (0..24u16)
+        .flat_map(|y| (0..80u16).map(move |x| (x, y)))
+        .find(|&xy| buf[xy].symbol() == "✖")
+        .expect("a gone mark");
+    assert_eq!(buf[gone].fg, Color::Red, "gone stands out");
+}
