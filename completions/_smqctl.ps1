@@ -360,6 +360,7 @@ Register-ArgumentCompleter -Native -CommandName 'smqctl' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Replay trace events from an NDJSON file (one event per line) instead of a broker')
             [CompletionResult]::new('--replay-rate', '--replay-rate', [CompletionResultType]::ParameterName, 'With --file: events per second (default: as fast as the TUI takes them)')
             [CompletionResult]::new('--buffer', '--buffer', [CompletionResultType]::ParameterName, 'Events kept for scrolling, detail and export (totals are exact regardless)')
+            [CompletionResult]::new('--spill', '--spill', [CompletionResultType]::ParameterName, 'Append the events that leave the --buffer ring to this NDJSON file; scrolling up and search page back into it')
             [CompletionResult]::new('--server-etid', '--server-etid', [CompletionResultType]::ParameterName, 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)')
             [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'Payload bytes kept in each event''s preview (at most 32768)')
             [CompletionResult]::new('--attach-timeout', '--attach-timeout', [CompletionResultType]::ParameterName, 'How long to wait for the broker''s tracer to answer before falling back')

@@ -3229,7 +3229,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__tui)
-            opts="-f -u -v -h --file --replay-rate --follow --buffer --server-etid --preview --attach-timeout --fallback-topic --kind --drops --exclude --grep --topic --stats-file --metrics-listen --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
+            opts="-f -u -v -h --file --replay-rate --follow --buffer --spill --server-etid --preview --attach-timeout --fallback-topic --kind --drops --exclude --grep --topic --stats-file --metrics-listen --url --uid --info --credentials --ask-credentials --credentials-cmd --cacert --pin-cert --cert --key --insecure --connect-timeout --ping-interval --pong-timeout --connect-v2 --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3248,6 +3248,10 @@ _smqctl() {
                     return 0
                     ;;
                 --buffer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spill)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -348,6 +348,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --file 'Replay trace events from an NDJSON file (one event per line) instead of a broker'
             cand --replay-rate 'With --file: events per second (default: as fast as the TUI takes them)'
             cand --buffer 'Events kept for scrolling, detail and export (totals are exact regardless)'
+            cand --spill 'Append the events that leave the --buffer ring to this NDJSON file; scrolling up and search page back into it'
             cand --server-etid 'ETID of the broker''s own client, where requests and the trace attach go (brokers made with rndtid have a random one)'
             cand --preview 'Payload bytes kept in each event''s preview (at most 32768)'
             cand --attach-timeout 'How long to wait for the broker''s tracer to answer before falling back'

@@ -323,6 +323,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand analyze" -s h -l help -d '
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -s f -l file -d 'Replay trace events from an NDJSON file (one event per line) instead of a broker' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l replay-rate -d 'With --file: events per second (default: as fast as the TUI takes them)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l buffer -d 'Events kept for scrolling, detail and export (totals are exact regardless)' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l spill -d 'Append the events that leave the --buffer ring to this NDJSON file; scrolling up and search page back into it' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l server-etid -d 'ETID of the broker\'s own client, where requests and the trace attach go (brokers made with rndtid have a random one)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l preview -d 'Payload bytes kept in each event\'s preview (at most 32768)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand tui" -l attach-timeout -d 'How long to wait for the broker\'s tracer to answer before falling back' -r

@@ -52,10 +52,12 @@ Examples:
   smqctl tui --file events.ndjson --replay-rate 500   # at 500 events/s
   smqctl tui --file live.ndjson --follow          # like tail -f
   smqctl tui --file big.ndjson --buffer 50000     # keep more events for scrolling
+  smqctl tui --spill history.ndjson               # older events to a file, paged back
   smqctl tui --metrics-listen 9467                # also count the events for Prometheus
 
 Keys: ↑↓ select · Enter detail · Space pause · / search · d drops only ·
-t/x topics to keep/hide · e export · Tab views · ? help · q quit
+t/x topics to keep/hide · e export · r reply · R publish again ·
+o observe sender · y copy as `smqctl pub` · Tab views · ? help · q quit
 
 Without a broker-side tracer the TUI runs degraded: it subscribes to the
 --fallback-topic topics (and self), shows client-side messages only, and says so
