@@ -39,4 +39,5 @@ mod simulate;
 mod tls;
 mod trace;
 mod tui;
+mod tui_act;
 mod wireshark;

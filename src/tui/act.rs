@@ -129,8 +129,9 @@ fn printable(s: &str) -> bool {
 
 /// `smqctl pub …` that publishes `e`'s message again: same destination,
 /// sub-topic and payload (`--json` for JSON, `--hex` for binary or text with
-/// control characters). The URL comes from `$SMQCTL_URL` (or add `--url`):
-/// the line never carries credentials.
+/// control characters). The URL comes from `$SMQCTL_URL` (or put `--url`
+/// right after `smqctl pub`: the words may follow a `--`); the line never
+/// carries credentials.
 pub fn command_line(e: &Event) -> Result<String, String> {
     if !is_message(e) {
         return Err("the selected event is not a message: nothing to copy as `smqctl pub`".into());
@@ -156,6 +157,8 @@ pub fn command_line(e: &Event) -> Result<String, String> {
     }
     let text = std::str::from_utf8(&bytes).ok().filter(|t| printable(t));
     match (e.encoding, text) {
+        // An empty word would be refused as the TOPIC slot `--to-etid` uses.
+        _ if bytes.is_empty() => flags.push("-f /dev/null".into()),
         (Some(Encoding::Json), Some(t)) => {
             flags.push("--json".into());
             words.push(t.to_string());
@@ -256,6 +259,15 @@ mod tests {
         let line = command_line(&e).expect("a line");
         assert!(!line.contains('\n') && !line.contains('\x1b'), "{line:?}");
         assert!(line.starts_with("smqctl pub --hex Logs 6c696e65"), "{line}");
+    }
+
+    #[test]
+    fn command_line_of_an_empty_payload_reads_it_from_dev_null() {
+        let e = event(topic("Pings"), None, b"");
+        assert_eq!(
+            command_line(&e).expect("a line"),
+            "smqctl pub -f /dev/null Pings"
+        );
     }
 
     #[test]
