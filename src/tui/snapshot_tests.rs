@@ -470,6 +470,10 @@ fn reply_editor_over_the_events_view() {
         ed.note = Some("the trace kept 256 of 300 payload bytes: this sends what you see".into());
     }
     insta::assert_snapshot!("reply_editor_120x40", render(&app, 120, 40).backend());
+    // Tiny terminals draw without a panic.
+    for (w, h) in [(1, 1), (10, 5), (30, 8)] {
+        render(&app, w, h);
+    }
 }
 
 /// `o` marks: ◉ while observed, ✖ once the broker said the sender left.
