@@ -306,3 +306,30 @@ fn tui_copy_command_line_round_trips_through_the_real_binary() {
     }
     rt.block_on(client.disconnect("done"));
 }
+
+#[test]
+fn tui_spill_to_the_file_being_replayed_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = numbered(dir.path(), 3);
+    let term = Pty::start(
+        dir.path(),
+        &["tui", "--file", arg(&file), "--spill", arg(&file)],
+        100,
+        30,
+    );
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(2), "{exit:?}");
+    assert!(
+        exit.screen.contains("is the --file being replayed"),
+        "{}",
+        exit.screen
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file)
+            .expect("read")
+            .lines()
+            .count(),
+        3,
+        "untouched"
+    );
+}

@@ -129,14 +129,26 @@ pub async fn run(args: TuiArgs, global: &GlobalArgs) -> Result<u8> {
         vec![Box::new(counts.clone())],
     )
     .await?;
+    // Opened before connecting: a bad path is an error before anything starts.
+    let spill = match &args.spill {
+        None => None,
+        Some(path) => {
+            if args.file.as_deref().is_some_and(|f| same_file(f, path)) {
+                return Err(input_error(format!(
+                    "--spill {} is the --file being replayed: spill to another file",
+                    path.display()
+                )));
+            }
+            let f = SpillFile::open(path).map_err(|e| {
+                input_error(format!("--spill: cannot open {}: {e}", path.display()))
+            })?;
+            Some(f)
+        }
+    };
     let (tx, rx) = mpsc::channel(CHANNEL);
     let (source, session) = start_source(&args, global, tx).await?;
     let mut app = App::new(args.buffer, source);
-    if let Some(path) = &args.spill {
-        let f = SpillFile::open(path)
-            .map_err(|e| input_error(format!("--spill: cannot open {}: {e}", path.display())))?;
-        app.spill = Some(Spill::new(Box::new(SpillStore(f))));
-    }
+    app.spill = spill.map(|f| Spill::new(Box::new(SpillStore(f))));
     // Acting (r, R, o) goes through a connection of its own, opened on the
     // first act: the tracer's connection belongs to the attach engine.
     let (acts, reports, actor) = match &args.file {
@@ -375,6 +387,14 @@ async fn event_loop(
                 }
             },
         }
+    }
+}
+
+/// Whether two paths name one existing file.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
     }
 }
 

@@ -310,4 +310,64 @@ mod tests {
             "\x1b]52;c;c21xY3RsIHB1YiBBIGI=\x07"
         );
     }
+
+    /// The keys through the engine: what each asks the loop, and the marks.
+    #[test]
+    fn act_keys_ask_the_loop_and_observe_marks_until_the_sender_leaves() {
+        use crate::tui::app::{App, Mode};
+        use crate::tui::input::{Action, handle_key};
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        let mut app = App::new(10, "test");
+        app.push(event(topic("DeviceState"), Some("Telemetry"), b"{}"));
+        // A replay has no broker: r, R and o say so, y still copies.
+        for c in ['r', 'R', 'o'] {
+            assert_eq!(handle_key(&mut app, key(c)), Action::Redraw);
+            let f = app.flash.take().expect("a message");
+            assert!(f.error && f.text.contains("needs a broker"), "{f:?}");
+            assert_eq!(app.mode, Mode::Normal);
+        }
+        assert_eq!(
+            handle_key(&mut app, key('y')),
+            Action::Copy("smqctl pub --subtopic Telemetry --json DeviceState '{}'".into())
+        );
+        app.can_act = true;
+        assert_eq!(
+            handle_key(&mut app, key('o')),
+            Action::Act(Request::Observe {
+                etid: 12,
+                label: "charger-00001 (etid 12)".into()
+            })
+        );
+        assert_eq!(app.observed.get(&12).map(|w| w.gone), Some(false));
+        app.act_report(Report::Observing { etid: 12 });
+        assert!(
+            app.flash
+                .take()
+                .is_some_and(|f| f.text.contains("observing charger-00001"))
+        );
+        app.act_report(Report::Gone { etid: 99 });
+        assert!(app.flash.is_none(), "an ETID nobody observed");
+        app.act_report(Report::Gone { etid: 12 });
+        assert_eq!(app.observed.get(&12).map(|w| w.gone), Some(true));
+        // r opens the editor; Esc closes it without acting.
+        handle_key(&mut app, key('r'));
+        assert!(matches!(app.mode, Mode::Editor(_)));
+        let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+        assert_eq!(handle_key(&mut app, esc), Action::Redraw);
+        assert_eq!(app.mode, Mode::Normal);
+        // 'q' in the editor is text, not quit.
+        handle_key(&mut app, key('R'));
+        assert_eq!(handle_key(&mut app, key('q')), Action::Redraw);
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(
+            handle_key(&mut app, enter),
+            Action::Act(Request::Publish {
+                to: Target::Topic("DeviceState".into()),
+                subtopic: Some("Telemetry".into()),
+                payload: b"{}q".to_vec(),
+                label: "topic DeviceState".into(),
+            })
+        );
+    }
 }
