@@ -340,6 +340,12 @@ mod tests {
             })
         );
         assert_eq!(app.observed.get(&12).map(|w| w.gone), Some(false));
+        assert_eq!(handle_key(&mut app, key('o')), Action::Redraw, "not twice");
+        assert!(
+            app.flash
+                .take()
+                .is_some_and(|f| f.text.contains("already observing"))
+        );
         app.act_report(Report::Observing { etid: 12 });
         assert!(
             app.flash

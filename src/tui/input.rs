@@ -178,6 +178,9 @@ fn act_key(app: &mut App, c: char) -> Action {
             let Some((etid, label)) = act::sender_label(e) else {
                 return say(app, "the selected event has no sender to observe", true);
             };
+            if app.observed.get(&etid).is_some_and(|w| !w.gone) {
+                return say(app, format!("already observing {label}"), false);
+            }
             if app.observed.len() >= super::app::KEY_CAP && !app.observed.contains_key(&etid) {
                 return say(app, "too many observed senders", true);
             }
