@@ -8,11 +8,16 @@
 //! - [`input`]: keys → state changes and an [`input::Action`] for the loop.
 //! - [`ui`]: the screen layout; dispatches to the views and the bars.
 //! - [`bars`]: header, filter bar and status line; [`help`]: the keys overlay.
-//! - [`events`] (with [`detail`]), [`stats`], [`topics`], [`findings`]: the four views.
+//! - [`events`] (with [`detail`] and its [`diff`]), [`stats`], [`topics`],
+//!   [`findings`], [`senders`], [`plot`]: the six views.
+//! - [`history`] (per-stream, per-sender summaries) and [`fields`] (JSON
+//!   paths, the plot's series, the field picker): plain logic the state and
+//!   the views share.
 //! - [`theme`]: styles and small formatting helpers, the leaf every view uses.
 //!
 //! Imports inside the folder point one way: ui → bars, help, views; events →
-//! detail; every drawing file → theme, app; theme → nothing of the folder.
+//! detail → diff; every drawing file → theme, app; app → history, fields;
+//! fields → history; theme, history → nothing of the folder.
 //!
 //! May import: `trace` (schema, filter, source), `analyze` (the findings
 //! engine), `output` (escaping, hex dumps), `text`, ratatui, crossterm key types. Never `commands`, `cli` or
@@ -21,10 +26,15 @@
 pub mod app;
 pub mod bars;
 pub mod detail;
+pub mod diff;
 pub mod events;
+pub mod fields;
 pub mod findings;
 pub mod help;
+pub mod history;
 pub mod input;
+pub mod plot;
+pub mod senders;
 pub mod stats;
 pub mod theme;
 pub mod topics;
