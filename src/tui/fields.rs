@@ -504,10 +504,18 @@ mod tests {
         p.type_char('x');
         assert!(p.chosen().is_none());
         let text = msg("a", "S", 0, "plain words");
-        assert!(Picker::for_event(&text).expect_err("text").contains("not JSON"));
+        assert!(
+            Picker::for_event(&text)
+                .expect_err("text")
+                .contains("not JSON")
+        );
         let mut cut = e.clone();
         cut.truncated = true;
-        assert!(Picker::for_event(&cut).expect_err("cut").contains("truncated"));
+        assert!(
+            Picker::for_event(&cut)
+                .expect_err("cut")
+                .contains("truncated")
+        );
     }
 
     #[test]

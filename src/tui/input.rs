@@ -736,6 +736,17 @@ mod tests {
     }
 
     #[test]
+    fn g_opens_the_picker_on_the_newest_event_after_the_ring_evicted_some() {
+        let mut app = App::new(5, "test");
+        for i in 0..12 {
+            let p = format!("{{\"n\":{i}}}");
+            app.push(message(Kind::Publish, "a", "DeviceState", p.as_bytes()));
+        }
+        handle_key(&mut app, key(KeyCode::Char('g')));
+        assert!(matches!(app.mode, Mode::Picker(_)), "{:?}", app.flash);
+    }
+
+    #[test]
     fn g_on_an_event_that_is_not_json_says_why_and_opens_nothing() {
         let mut app = app();
         assert_eq!(
