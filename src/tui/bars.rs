@@ -182,8 +182,9 @@ pub fn status_line(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     }
     let mut right_len = right.chars().count() as u16;
     let left = match &app.flash {
+        // Messages quote names from the broker (topics, fields): escaped.
         Some(f) => Span::styled(
-            f.text.clone(),
+            crate::output::escape_controls(&f.text),
             if f.error { theme.error() } else { theme.warn() },
         ),
         None => {

@@ -754,3 +754,32 @@ fn the_new_views_in_tiny_terminals_do_not_panic() {
         app.mode = Mode::Normal;
     }
 }
+
+/// A message naming a plotted field quotes the broker's text: a payload key
+/// with an escape sequence must not reach the terminal as one.
+#[test]
+fn a_message_quoting_broker_text_is_escaped_in_the_status_line() {
+    let mut app = App::new(10, "test");
+    app.zone = jiff::tz::TimeZone::UTC;
+    app.push(message(Kind::Publish, "dev-1", "T", b"{\"\\u001b[2Jk\":1}"));
+    app.open_picker().expect("a JSON message");
+    let Mode::Picker(p) = app.mode.clone() else {
+        panic!("picker open");
+    };
+    app.mode = Mode::Normal;
+    let label = app.plot_chosen(&p).expect("plotted");
+    assert!(
+        label.contains('\u{1b}'),
+        "the label is the raw key: {label:?}"
+    );
+    app.flash = Some(Flash {
+        text: format!("plotting {label}"),
+        error: false,
+    });
+    let t = render(&app, 80, 24);
+    let buf = t.backend().buffer();
+    let last: String = (0..80u16).map(|x| buf[(x, 23)].symbol()).collect();
+    assert!(last.contains("plotting \\u{1b}[2Jk of T"), "{last}");
+    let s = screen_text(&t);
+    assert!(!s.contains('\u{1b}'), "{s}");
+}
