@@ -13,6 +13,12 @@ use crate::pty::{Pty, PtyCommand};
 /// `n` trace events: publishes to DeviceState from sim-000NN, and one drop to
 /// `Nobody/Here` in the middle.
 fn fixture(dir: &Path, n: usize) -> PathBuf {
+    fixture_from(dir, n, 7)
+}
+
+/// [`fixture`] with `senders` publishers (sim-00000 … ), each message's
+/// payload `{"n":i}`.
+fn fixture_from(dir: &Path, n: usize, senders: usize) -> PathBuf {
     let mut out = String::new();
     for i in 0..n {
         let (kind, topic, extra) = if i == n / 2 {
@@ -30,8 +36,8 @@ fn fixture(dir: &Path, n: usize) -> PathBuf {
             (i / 1000) % 60,
             i % 1000,
             kind,
-            10 + i % 7,
-            i % 7,
+            10 + i % senders,
+            i % senders,
             topic,
             i,
             extra
@@ -170,10 +176,25 @@ fn tui_without_a_terminal_says_so_and_exits_2() {
 #[test]
 #[ignore]
 fn tui_perf_20k_events_per_second() {
+    perf_replay(false);
+}
+
+/// [`tui_perf_20k_events_per_second`] with a plot of 10 series open (issue
+/// 18): 10 publishers, `g` plots their `n`, `+ +` shows all 10, then the same
+/// pause toggles are timed while the plot view is drawn.
+/// `TUI_PERF_BIN=target/release/smqctl cargo test --test main tui_perf_20k -- --ignored --nocapture`
+/// runs both.
+#[test]
+#[ignore = "performance measurement; see README → Performance"]
+fn tui_perf_20k_events_per_second_with_a_plot_of_10_series() {
+    perf_replay(true);
+}
+
+fn perf_replay(plot: bool) {
     let rate = 20_000usize;
     let secs = 20usize;
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = fixture(dir.path(), rate * secs);
+    let file = fixture_from(dir.path(), rate * secs, if plot { 10 } else { 7 });
     let stats = dir.path().join("stats.json");
     let (file_arg, stats_arg) = (
         file.to_str().expect("utf-8"),
@@ -199,13 +220,35 @@ fn tui_perf_20k_events_per_second() {
     .dir(dir.path())
     .size(100, 30)
     .start();
-    measure(&term, secs, &stats);
+    measure(&term, secs, &stats, plot);
+}
+
+/// Opens the plot view with the 10 publishers' `n` (all 10 series shown).
+fn open_plot_of_10_series(term: &Pty) {
+    // "following" is in the title before the first event: wait for rows.
+    term.wait_for("a publish selected", |s| {
+        s.contains("▶ ") && s.contains("sim-0000")
+    });
+    term.keys(&["g"]);
+    term.wait_for("the field picker", |s| {
+        s.contains("Plot a field of DeviceState")
+    });
+    term.keys(&["Enter"]);
+    term.keys(&["+", "+"]);
+    term.wait_for("the plot of 10 series", |s| {
+        s.contains("Plot 1 field · 10 of 10 series")
+            && s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+    });
 }
 
 /// Toggles pause every 500 ms for `secs - 2` s, timing each key until the screen
 /// shows it, then quits and prints the figures and the TUI's own loop stats.
-fn measure(term: &Pty, secs: usize, stats: &Path) {
+/// With `plot`, the plot view of 10 series is open while it measures.
+fn measure(term: &Pty, secs: usize, stats: &Path, plot: bool) {
     term.wait_for("the table", |s| s.contains("following"));
+    if plot {
+        open_plot_of_10_series(term);
+    }
     let started = Instant::now();
     let mut latencies = Vec::new();
     let mut paused = false;
@@ -279,7 +322,7 @@ fn tui_perf_live_20k_events_per_second() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("start bench");
-    measure(&term, secs, &stats);
+    measure(&term, secs, &stats, false);
     let load = load.wait_with_output().expect("bench finishes");
     println!("load: {}", text(&load.stdout).trim());
     let _ = broker.kill();
@@ -470,6 +513,71 @@ fn tui_metrics_listen_counts_the_events_it_shows_by_kind() {
         reply.contains("smqctl_trace_events_total{kind=\"drop\"} 1\n"),
         "{reply}"
     );
+    term.keys(&["q"]);
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(0), "{exit:?}");
+    term.assert_restored();
+}
+
+/// Issue 18: live against `smqctl broker` (a process, with the charger
+/// handlers) and a small `simulate` charger fleet, `g` on a device's
+/// `ChargerState` report picks `kW` and the plot view draws it, one line per
+/// device, with the devices' UIDs in the legend; `5` lists the devices.
+#[test]
+fn tui_plots_kw_of_a_live_charger_fleet_with_one_series_per_device() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let handlers = run(smqctl().args(["simulate", "--print-handlers", "charger"]));
+    assert!(handlers.status.success(), "{}", text(&handlers.stderr));
+    let handlers_file = dir.path().join("charger-handlers.toml");
+    std::fs::write(&handlers_file, &handlers.stdout).expect("write handlers");
+    let broker = crate::harness::BrokerProcess::start(&[
+        "--handlers",
+        handlers_file.to_str().expect("utf-8 path"),
+    ]);
+    let url = broker.url("ws");
+    let term = Pty::start(dir.path(), &["tui", "--url", &url], 120, 36);
+    term.wait_for("the tracer attached", |s| s.contains("attached"));
+    let _fleet = crate::harness::Running::spawn(smqctl().args([
+        "simulate",
+        "-n",
+        "3",
+        "--ramp",
+        "0",
+        "--duration",
+        "300s",
+        "--url",
+        &url,
+    ]));
+    // Hide the broker's re-publish on the ChargerState topic, keep the
+    // devices' reports (sub-topic ChargerState, to the broker).
+    term.keys(&["x"]);
+    term.text("ChargerState");
+    term.keys(&["Enter", "/"]);
+    term.text("ChargerState");
+    term.keys(&["Enter"]);
+    term.wait_for("the three devices' reports", |s| {
+        (0..3).all(|i| s.contains(&format!("charger-0000{i}"))) && s.contains("server")
+    });
+    term.keys(&["g"]);
+    term.wait_for("the field picker", |s| {
+        s.contains("Plot a field of server / ChargerState") && s.contains("ChargerID")
+    });
+    term.text("kW");
+    term.wait_for("kW highlighted", |s| s.contains("▶ kW"));
+    term.keys(&["Enter"]);
+    let s = term.wait_for("the chart with a line per device", |s| {
+        s.contains("Plot 1 field · 3 of 3 series")
+            && s.contains("kW · server / ChargerState")
+            && (0..3).all(|i| s.contains(&format!("━ charger-0000{i}")))
+            && s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
+    });
+    assert!(s.contains("6 Plot"), "the header lists the plot view:\n{s}");
+    term.keys(&["1", "5"]);
+    term.wait_for("the senders of the stream", |s| {
+        s.contains("Senders server / ChargerState")
+            && s.contains("3 senders")
+            && (0..3).all(|i| s.contains(&format!("charger-0000{i}")))
+    });
     term.keys(&["q"]);
     let exit = term.wait_exit();
     assert_eq!(exit.code, Some(0), "{exit:?}");

@@ -10,12 +10,18 @@
 //! (paused or not), so the findings view is exact like the totals; its own
 //! tables are bounded by the engine.
 //!
-//! May import: `trace` (schema, filter, source), `analyze` (the engine), `text`.
+//! The senders view's summaries ([`super::history`]) and the plot's series
+//! ([`super::fields`]) are fed here too, with their own caps.
+//!
+//! May import: `trace` (schema, filter, source), `analyze` (the engine), `text`,
+//! `tui::{history, fields}`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::act::{Report, Watch};
 use super::editor::Editor;
+use super::fields::{Picker, Plot};
+use super::history::{SenderBook, StreamKey};
 use super::spill::Spill;
 use crate::analyze::{Analyzer, Config, Finding, trim};
 use crate::trace::filter::Filter;
@@ -86,6 +92,19 @@ impl Ring {
 
     pub fn iter(&self) -> impl Iterator<Item = (u64, &Event)> {
         (self.first..).zip(self.events.iter())
+    }
+
+    /// The events before `seq`, newest first.
+    pub fn before(&self, seq: u64) -> impl Iterator<Item = &Event> {
+        let end = usize::try_from(seq.saturating_sub(self.first))
+            .unwrap_or(usize::MAX)
+            .min(self.events.len());
+        self.events.range(..end).rev()
+    }
+
+    /// Every event, newest first.
+    pub fn newest_first(&self) -> impl Iterator<Item = &Event> {
+        self.events.iter().rev()
     }
 }
 
@@ -216,6 +235,10 @@ pub enum Tab {
     Stats,
     Topics,
     Findings,
+    /// The senders of one stream (`5`).
+    Senders,
+    /// Plots of JSON fields (`6`).
+    Plot,
 }
 
 /// The analyzer behind the findings view (not `Debug` itself: its rules are
@@ -270,6 +293,8 @@ pub enum Mode {
     Prompt(Prompt),
     /// The reply / re-publish editor (`r`, `R`).
     Editor(Editor),
+    /// The plot's field picker (`g`).
+    Picker(Picker),
 }
 
 /// A transient message at the bottom (export result, errors).
@@ -320,6 +345,19 @@ pub struct App {
     pub pin: Option<Pin>,
     pub tab: Tab,
     pub mode: Mode,
+    /// Per-stream, per-sender summaries (the senders view).
+    pub senders: SenderBook,
+    /// The stream the senders view shows (set from the selected event by `5`).
+    pub senders_key: Option<StreamKey>,
+    /// Selected row of the senders view.
+    pub senders_scroll: usize,
+    /// The plot view's fields and series.
+    pub plot: Plot,
+    /// The detail pane shows the diff with the sender's previous message (`D`).
+    pub diff: bool,
+    /// The broker's time as best known: the newest event's, moved on by the
+    /// live loop's ticks (times since a sender's last message count from it).
+    pub now: Option<jiff::Timestamp>,
 
     /// Acting (`r`, `R`, `o`) has a broker to act on (not `--file`).
     pub can_act: bool,
@@ -367,6 +405,12 @@ impl App {
             can_act: false,
             spill: None,
             observed: BTreeMap::new(),
+            senders: SenderBook::default(),
+            senders_key: None,
+            senders_scroll: 0,
+            plot: Plot::default(),
+            diff: false,
+            now: None,
             status: None,
             source: source.into(),
             flash: None,
@@ -380,10 +424,17 @@ impl App {
     pub fn push(&mut self, e: Event) {
         self.count(&e);
         self.analysis.0.feed(&e);
+        let ts = e.timestamp();
+        if let Some(t) = ts {
+            self.now = Some(self.now.map_or(t, |n| n.max(t)));
+        }
+        self.senders.observe(&e, ts);
         if self.paused {
             self.held += 1;
             return;
         }
+        // The plot shows what the ring holds: frozen while paused too.
+        self.plot.observe(&e, ts);
         let matches = self.filter.matches(&e) && self.pin.is_none();
         let (seq, evicted) = self.ring.push_evicting(e);
         if let (Some(out), Some(sp)) = (evicted, self.spill.as_mut())
@@ -650,6 +701,7 @@ impl App {
     /// Live mode: time passed at the broker without an event (timeouts fire).
     pub fn tick_analysis(&mut self, now: jiff::Timestamp) {
         self.analysis.0.tick(now);
+        self.now = Some(self.now.map_or(now, |n| n.max(now)));
     }
 
     /// The source ended: what the rules still hold pending becomes findings.
@@ -775,6 +827,53 @@ impl App {
                 (0, 0)
             }
         }
+    }
+
+    /// The selected event's sequence number (of the ring or, paged back
+    /// from `--spill`, of the file).
+    pub fn selected_seq(&self) -> Option<u64> {
+        Some(self.row(self.selected_index()?)?.0)
+    }
+
+    /// The previous message of the selected event's stream from its sender
+    /// (what the diff compares with), when still in the ring.
+    pub fn previous_of_selected(&self) -> Option<&Event> {
+        let seq = self.selected_seq()?;
+        let e = self.ring.get(seq)?;
+        super::history::previous(e, self.ring.before(seq))
+    }
+
+    /// Opens the field picker on the selected event; `Err` says why not.
+    pub fn open_picker(&mut self) -> Result<(), String> {
+        let e = self.selected_event().ok_or("no event selected")?;
+        self.mode = Mode::Picker(Picker::for_event(e)?);
+        Ok(())
+    }
+
+    /// Plots the picker's chosen field (back-filled from the ring) and shows
+    /// the plot view; `Err` says why not.
+    pub fn plot_chosen(&mut self, p: &Picker) -> Result<String, String> {
+        let leaf = p.chosen().ok_or("no field matches")?;
+        let label = format!("{} of {}", leaf.label, p.key.label());
+        self.plot
+            .add(p.key.clone(), leaf.path.clone(), self.ring.events.iter())?;
+        self.tab = Tab::Plot;
+        Ok(label)
+    }
+
+    /// Shows the senders of the selected event's stream; `Err` says why not.
+    pub fn show_senders(&mut self) -> Result<(), String> {
+        if let Some(key) = self.selected_event().and_then(StreamKey::of) {
+            if self.senders_key.as_ref() != Some(&key) {
+                self.senders_scroll = 0;
+            }
+            self.senders_key = Some(key);
+        }
+        self.tab = Tab::Senders;
+        if self.senders_key.is_none() {
+            return Err("select a message in the events view first: 5 shows its senders".into());
+        }
+        Ok(())
     }
 
     /// The rows to show for `height` table rows: (first index, end index).

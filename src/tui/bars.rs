@@ -22,7 +22,18 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         (Tab::Stats, "2 Stats"),
         (Tab::Topics, "3 Topics"),
         (Tab::Findings, "4 Findings"),
+        (Tab::Senders, "5 Senders"),
+        (Tab::Plot, "6 Plot"),
     ] {
+        // Views 5 and 6 are listed once used (the help lists them all).
+        let used = match tab {
+            Tab::Senders => app.senders_key.is_some() || app.tab == tab,
+            Tab::Plot => !app.plot.is_empty() || app.tab == tab,
+            _ => true,
+        };
+        if !used {
+            continue;
+        }
         let style = if tab == app.tab {
             theme.selected()
         } else {
@@ -171,8 +182,9 @@ pub fn status_line(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     }
     let mut right_len = right.chars().count() as u16;
     let left = match &app.flash {
+        // Messages quote names from the broker (topics, fields): escaped.
         Some(f) => Span::styled(
-            f.text.clone(),
+            crate::output::escape_controls(&f.text),
             if f.error { theme.error() } else { theme.warn() },
         ),
         None => {

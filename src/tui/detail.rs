@@ -1,8 +1,10 @@
 //! The detail pane: every name and ID of the selected event, then its payload
 //! preview as pretty JSON with syntax colour, as text, or as a hex dump for
 //! binary (base64 in the event) — the same dump `smqctl sub --format hex` prints.
+//! With `D`, the payload's changes against the sender's previous message
+//! instead ([`super::diff`]).
 //!
-//! May import: `tui::{app, theme}`, `trace::schema`, `output`, ratatui.
+//! May import: `tui::{app, theme, diff}`, `trace::schema`, `output`, ratatui.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -16,12 +18,14 @@ use crate::output::{escape_controls, hexdump};
 use crate::trace::schema::{DestType, Encoding, Event};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let title = if app.diff {
+        " Detail: diff with the sender's previous message (D payload · Enter closes) "
+    } else {
+        " Detail (Enter closes · [ ] scroll) "
+    };
     let block = Block::bordered()
         .border_style(theme.dim())
-        .title(Span::styled(
-            " Detail (Enter closes · [ ] scroll) ",
-            theme.title(),
-        ));
+        .title(Span::styled(title, theme.title()));
     let Some(e) = app.selected_event() else {
         frame.render_widget(
             Paragraph::new(Span::styled("no event selected", theme.dim())).block(block),
@@ -161,7 +165,11 @@ pub fn lines<'a>(e: &'a Event, app: &App, theme: Theme) -> Vec<Line<'a>> {
             )));
         }
     }
-    if let Some(p) = &e.payload {
+    if app.diff {
+        out.push(Line::from(""));
+        let prev = app.previous_of_selected();
+        out.extend(super::diff::lines(e, prev, &app.zone, theme));
+    } else if let Some(p) = &e.payload {
         out.push(Line::from(""));
         out.extend(payload(e, p, theme));
     }

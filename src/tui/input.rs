@@ -1,6 +1,8 @@
 //! Key handling: one handler per mode (normal, help overlay, prompt) and per
 //! view, each turning a key into a state change and saying what the loop must
 //! do next ([`Action`]). No I/O here: export only asks the loop to write.
+//! The keys of the senders view, the plot and its picker, and the diff
+//! toggle are small: their logic is in `app`, `fields` and `history`.
 //!
 //! May import: `tui::app`, `trace::schema`, crossterm key types.
 //! Never `commands`: the loop there maps an [`Action`] to an exit code.
@@ -10,6 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::act::{self, Request};
 use super::app::{App, Flash, Mode, Prompt, PromptKind, Tab};
 use super::editor::{Editor, Outcome};
+use super::fields::{MAX_SHOWN, Picker};
 use crate::trace::schema::Kind;
 
 /// What the loop does after a key.
@@ -45,6 +48,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Action {
         Mode::Help => help_key(app, key),
         Mode::Prompt(p) => prompt_key(app, p, key),
         Mode::Editor(e) => editor_key(app, e, key),
+        Mode::Picker(p) => picker_key(app, p, key),
         Mode::Normal => normal_key(app, key),
     };
     match action {
@@ -214,16 +218,20 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Action {
                 Tab::Events => Tab::Stats,
                 Tab::Stats => Tab::Topics,
                 Tab::Topics => Tab::Findings,
-                Tab::Findings => Tab::Events,
+                Tab::Findings => Tab::Senders,
+                Tab::Senders => Tab::Plot,
+                Tab::Plot => Tab::Events,
             };
             return Action::Redraw;
         }
         KeyCode::BackTab => {
             app.tab = match app.tab {
-                Tab::Events => Tab::Findings,
+                Tab::Events => Tab::Plot,
                 Tab::Stats => Tab::Events,
                 Tab::Topics => Tab::Stats,
                 Tab::Findings => Tab::Topics,
+                Tab::Senders => Tab::Findings,
+                Tab::Plot => Tab::Senders,
             };
             return Action::Redraw;
         }
@@ -241,6 +249,16 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Action {
         }
         KeyCode::Char('4') => {
             app.tab = Tab::Findings;
+            return Action::Redraw;
+        }
+        KeyCode::Char('5') => {
+            if let Err(e) = app.show_senders() {
+                flash_error(app, e);
+            }
+            return Action::Redraw;
+        }
+        KeyCode::Char('6') => {
+            app.tab = Tab::Plot;
             return Action::Redraw;
         }
         KeyCode::Char(' ') | KeyCode::Char('p') => {
@@ -299,8 +317,117 @@ fn normal_key(app: &mut App, key: KeyEvent) -> Action {
         Tab::Events => events_key(app, key),
         Tab::Topics => topics_key(app, key),
         Tab::Findings => findings_key(app, key),
+        Tab::Senders => senders_key(app, key),
+        Tab::Plot => plot_key(app, key),
         Tab::Stats => Action::None,
     }
+}
+
+fn flash_error(app: &mut App, text: impl Into<String>) {
+    app.flash = Some(Flash {
+        text: text.into(),
+        error: true,
+    });
+}
+
+/// `g` and `G` of the events and plot views: plot a field of the selected
+/// event (opens the picker), remove the field plotted last.
+fn plot_field_key(app: &mut App, key: KeyEvent) -> Action {
+    match key.code {
+        KeyCode::Char('g') => {
+            if let Err(e) = app.open_picker() {
+                flash_error(app, e);
+            }
+        }
+        KeyCode::Char('G') => match app.plot.remove_last() {
+            Some(f) => {
+                app.flash = Some(Flash {
+                    text: format!(
+                        "removed {} of {} from the plot ({} fields left)",
+                        f.label,
+                        f.key.label(),
+                        app.plot.fields.len()
+                    ),
+                    error: false,
+                })
+            }
+            None => flash_error(app, "nothing is plotted (g plots a field)"),
+        },
+        _ => return Action::None,
+    }
+    Action::Redraw
+}
+
+/// The field picker: type to narrow, arrows, Enter plots, Esc cancels.
+fn picker_key(app: &mut App, mut p: Picker, key: KeyEvent) -> Action {
+    let page = app.viewport.max(1) as isize;
+    match key.code {
+        KeyCode::Esc => app.mode = Mode::Normal,
+        KeyCode::Enter => {
+            app.mode = Mode::Normal;
+            match app.plot_chosen(&p) {
+                Ok(label) => {
+                    let f = app.plot.fields.last();
+                    let values: u64 = f.map_or(0, |f| f.series.iter().map(|s| s.count).sum());
+                    let skipped = f.map_or(0, |f| f.skipped());
+                    app.flash = Some(Flash {
+                        text: format!(
+                            "plotting {label}: {values} values from the buffer, {skipped} skipped"
+                        ),
+                        error: false,
+                    });
+                }
+                Err(e) => flash_error(app, e),
+            }
+            return Action::Redraw;
+        }
+        KeyCode::Up => p.move_by(-1),
+        KeyCode::Down => p.move_by(1),
+        KeyCode::PageUp => p.move_by(-page),
+        KeyCode::PageDown => p.move_by(page),
+        KeyCode::Home => p.move_by(isize::MIN),
+        KeyCode::End => p.move_by(isize::MAX),
+        KeyCode::Backspace => p.backspace(),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => p.type_char(c),
+        _ => return Action::None,
+    }
+    if matches!(app.mode, Mode::Picker(_)) {
+        app.mode = Mode::Picker(p);
+    }
+    Action::Redraw
+}
+
+/// The plot view: more or fewer series, and `g`/`G`.
+fn plot_key(app: &mut App, key: KeyEvent) -> Action {
+    let n = &mut app.plot.top_n;
+    match key.code {
+        KeyCode::Char('+') => *n = (*n + 1).min(MAX_SHOWN),
+        KeyCode::Char('-') => *n = n.saturating_sub(1).max(1),
+        _ => return plot_field_key(app, key),
+    }
+    Action::Redraw
+}
+
+/// The senders view: move the selection.
+fn senders_key(app: &mut App, key: KeyEvent) -> Action {
+    let max = app
+        .senders_key
+        .as_ref()
+        .and_then(|k| app.senders.stream(k))
+        .map_or(0, |s| s.senders.len())
+        .saturating_sub(1);
+    let page = app.viewport.max(1);
+    let s = &mut app.senders_scroll;
+    match key.code {
+        KeyCode::Up | KeyCode::Char('k') => *s = s.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => *s = (*s + 1).min(max),
+        KeyCode::PageUp => *s = s.saturating_sub(page),
+        KeyCode::PageDown => *s = (*s + page).min(max),
+        KeyCode::Home => *s = 0,
+        KeyCode::End => *s = max,
+        _ => return Action::None,
+    }
+    Action::Redraw
 }
 
 /// The findings list: select, and Enter shows the evidence in the events view.
@@ -339,8 +466,14 @@ fn events_key(app: &mut App, key: KeyEvent) -> Action {
         KeyCode::Down | KeyCode::Char('j') => app.move_selection(1),
         KeyCode::PageUp => app.move_selection(-page),
         KeyCode::PageDown => app.move_selection(page),
-        KeyCode::Home | KeyCode::Char('g') => app.select_first(),
-        KeyCode::End | KeyCode::Char('G') => app.select_last(),
+        KeyCode::Home => app.select_first(),
+        KeyCode::End => app.select_last(),
+        KeyCode::Char('g') | KeyCode::Char('G') => return plot_field_key(app, key),
+        KeyCode::Char('D') => {
+            app.diff = !app.diff || !app.detail;
+            app.detail = true;
+            app.detail_scroll = 0;
+        }
         KeyCode::Enter => {
             app.detail = !app.detail;
             app.detail_scroll = 0;
@@ -594,13 +727,20 @@ mod tests {
         handle_key(&mut app, key(KeyCode::Esc));
         assert!(app.pin.is_none());
         assert_eq!(app.view.len(), 5);
-        // Tab goes round all four views.
-        for want in [Tab::Stats, Tab::Topics, Tab::Findings, Tab::Events] {
+        // Tab goes round all six views.
+        for want in [
+            Tab::Stats,
+            Tab::Topics,
+            Tab::Findings,
+            Tab::Senders,
+            Tab::Plot,
+            Tab::Events,
+        ] {
             handle_key(&mut app, key(KeyCode::Tab));
             assert_eq!(app.tab, want);
         }
         handle_key(&mut app, key(KeyCode::BackTab));
-        assert_eq!(app.tab, Tab::Findings);
+        assert_eq!(app.tab, Tab::Plot);
     }
 
     #[test]
@@ -622,6 +762,113 @@ mod tests {
             flash.error && flash.text.contains("no longer in the buffer"),
             "{flash:?}"
         );
+    }
+
+    #[test]
+    fn g_picks_a_field_enter_plots_it_and_capital_g_removes_it() {
+        let mut app = App::new(100, "test");
+        for (uid, kw) in [
+            ("c-1", "1.5"),
+            ("c-2", "2"),
+            ("c-1", "\"high\""),
+            ("c-1", "3"),
+        ] {
+            let p = format!("{{\"id\":1,\"kW\":{kw}}}");
+            app.push(message(Kind::Publish, uid, "DeviceState", p.as_bytes()));
+        }
+        handle_key(&mut app, key(KeyCode::Char('g')));
+        let Mode::Picker(p) = &app.mode else {
+            panic!("g opens the picker: {:?}", app.mode);
+        };
+        assert_eq!(p.chosen().map(|l| l.label.as_str()), Some("id"));
+        typed(&mut app, "kw");
+        assert_eq!(handle_key(&mut app, key(KeyCode::Enter)), Action::Redraw);
+        assert_eq!(app.mode, Mode::Normal);
+        assert_eq!(app.tab, Tab::Plot);
+        let f = &app.plot.fields[0];
+        assert_eq!(
+            (f.label.as_str(), f.series.len(), f.non_numeric),
+            ("kW", 2, 1)
+        );
+        let flash = app.flash.clone().expect("says what it plots");
+        assert!(
+            flash.text.contains("3 values") && flash.text.contains("1 skipped"),
+            "{flash:?}"
+        );
+        // New events of the stream are plotted; others are not.
+        app.push(message(Kind::Publish, "c-3", "DeviceState", b"{\"kW\":4}"));
+        app.push(message(Kind::Publish, "c-3", "Other", b"{\"kW\":4}"));
+        assert_eq!(app.plot.fields[0].series.len(), 3);
+        handle_key(&mut app, key(KeyCode::Char('-')));
+        assert_eq!(app.plot.top_n, super::super::fields::TOP_N - 1);
+        handle_key(&mut app, key(KeyCode::Char('G')));
+        assert!(app.plot.is_empty());
+        handle_key(&mut app, key(KeyCode::Char('G')));
+        assert!(app.flash.as_ref().is_some_and(|f| f.error));
+        // Esc leaves the picker without plotting.
+        handle_key(&mut app, key(KeyCode::Char('1')));
+        handle_key(&mut app, key(KeyCode::Char('g')));
+        handle_key(&mut app, key(KeyCode::Esc));
+        assert_eq!(app.mode, Mode::Normal);
+        assert!(app.plot.is_empty());
+    }
+
+    #[test]
+    fn g_opens_the_picker_on_the_newest_event_after_the_ring_evicted_some() {
+        let mut app = App::new(5, "test");
+        for i in 0..12 {
+            let p = format!("{{\"n\":{i}}}");
+            app.push(message(Kind::Publish, "a", "DeviceState", p.as_bytes()));
+        }
+        handle_key(&mut app, key(KeyCode::Char('g')));
+        assert!(matches!(app.mode, Mode::Picker(_)), "{:?}", app.flash);
+    }
+
+    #[test]
+    fn g_on_an_event_that_is_not_json_says_why_and_opens_nothing() {
+        let mut app = app();
+        assert_eq!(
+            handle_key(&mut app, key(KeyCode::Char('g'))),
+            Action::Redraw
+        );
+        assert_eq!(app.mode, Mode::Normal);
+        let flash = app.flash.as_ref().expect("a message");
+        assert!(flash.error && flash.text.contains("not JSON"), "{flash:?}");
+    }
+
+    #[test]
+    fn capital_d_opens_the_detail_with_the_diff_and_toggles_it() {
+        let mut app = app();
+        handle_key(&mut app, key(KeyCode::Char('D')));
+        assert!(app.detail && app.diff);
+        handle_key(&mut app, key(KeyCode::Char('D')));
+        assert!(app.detail && !app.diff);
+        handle_key(&mut app, key(KeyCode::Char('D')));
+        assert!(app.diff);
+        handle_key(&mut app, key(KeyCode::Enter));
+        assert!(!app.detail);
+        // Closed: D opens the diff again, never closes it.
+        handle_key(&mut app, key(KeyCode::Char('D')));
+        assert!(app.detail && app.diff);
+    }
+
+    #[test]
+    fn five_shows_the_senders_of_the_selected_events_stream() {
+        let mut app = App::new(100, "test");
+        handle_key(&mut app, key(KeyCode::Char('5')));
+        assert_eq!(app.tab, Tab::Senders);
+        assert!(app.flash.as_ref().is_some_and(|f| f.error));
+        for uid in ["a", "b", "a"] {
+            app.push(message(Kind::Publish, uid, "T", b"1"));
+        }
+        handle_key(&mut app, key(KeyCode::Char('1')));
+        handle_key(&mut app, key(KeyCode::Char('5')));
+        let k = app.senders_key.clone().expect("the stream");
+        assert_eq!(k.dest, "T");
+        assert_eq!(app.senders.stream(&k).map(|s| s.senders.len()), Some(2));
+        handle_key(&mut app, key(KeyCode::Down));
+        handle_key(&mut app, key(KeyCode::Down));
+        assert_eq!(app.senders_scroll, 1, "stops at the last sender");
     }
 
     trait Ctrl {

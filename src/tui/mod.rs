@@ -8,16 +8,21 @@
 //! - [`input`]: keys → state changes and an [`input::Action`] for the loop.
 //! - [`ui`]: the screen layout; dispatches to the views and the bars.
 //! - [`bars`]: header, filter bar and status line; [`help`]: the keys overlay.
-//! - [`events`] (with [`detail`]), [`stats`], [`topics`], [`findings`]: the four views.
+//! - [`events`] (with [`detail`] and its [`diff`]), [`stats`], [`topics`],
+//!   [`findings`], [`senders`], [`plot`]: the six views.
+//! - [`history`] (per-stream, per-sender summaries) and [`fields`] (JSON
+//!   paths, the plot's series, the field picker): plain logic the state and
+//!   the views share.
 //! - [`theme`]: styles and small formatting helpers, the leaf every view uses.
 //! - [`act`]: what `r`/`R`/`o`/`y` ask the command to do (publish, observe,
 //!   copy a `smqctl pub` line); [`editor`]: the reply / re-publish editor.
 //! - [`spill`]: `--spill`, events that left the ring paged back from a store.
 //!
 //! Imports inside the folder point one way: ui → bars, help, editor, views;
-//! events → detail; every drawing file → theme, app; app → act, editor,
-//! spill; input → act, editor; editor → act, theme; act, spill and theme →
-//! nothing of the folder.
+//! events → detail → diff; every drawing file → theme, app; app → act,
+//! editor, spill, history, fields; fields → history; input → act, editor;
+//! editor → act, theme; act, spill, history and theme → nothing of the
+//! folder.
 //!
 //! May import: `trace` (schema, filter, source), `analyze` (the findings
 //! engine), `output` (escaping, hex dumps), `text`, ratatui, crossterm key types. Never `commands`, `cli` or
@@ -27,11 +32,16 @@ pub mod act;
 pub mod app;
 pub mod bars;
 pub mod detail;
+pub mod diff;
 pub mod editor;
 pub mod events;
+pub mod fields;
 pub mod findings;
 pub mod help;
+pub mod history;
 pub mod input;
+pub mod plot;
+pub mod senders;
 pub mod spill;
 pub mod stats;
 pub mod theme;

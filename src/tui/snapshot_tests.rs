@@ -504,3 +504,335 @@ fn observed_senders_are_marked_in_the_from_column() {
         .expect("a gone mark");
     assert_eq!(buf[gone].fg, Color::Red, "gone stands out");
 }
+
+/// The fixture plus three chargers reporting `ChargerState` to the broker
+/// once a second: charger-00003 goes silent after four reports, one report of
+/// charger-00002 has a `kW` that is not a number, and charger-00001's last
+/// report changes `kW`, adds `fault` and drops `mode`; then two binary
+/// messages of one sender that differ in two bytes and one added.
+fn fleet() -> App {
+    let mut app = fixture();
+    let report = |uid: &str, etid: u32, secs: u32, payload: &str| {
+        let mut e = message(Kind::Publish, uid, "", payload.as_bytes());
+        e.from = Some(client(etid, uid));
+        e.to = Some(Dest {
+            tid: 1,
+            kind: DestType::Server,
+            name: None,
+            uid: None,
+        });
+        e.subtopic = Some("ChargerState".into());
+        e.subtid = Some(40);
+        e.ts = format!("2026-11-22T03:45:{secs:02}.000Z");
+        e
+    };
+    for i in 0..10u32 {
+        let s = 10 + i;
+        let one = if i == 9 {
+            r#"{"ChargerID":"charger-00001","On":true,"kW":15,"fault":"E42"}"#.to_string()
+        } else {
+            format!(
+                r#"{{"ChargerID":"charger-00001","On":true,"kW":{},"mode":"fast"}}"#,
+                10.0 + f64::from(i) * 0.5
+            )
+        };
+        app.push(report("charger-00001", 21, s, &one));
+        let two = if i == 5 {
+            r#"{"ChargerID":"charger-00002","On":false,"kW":"n/a"}"#.to_string()
+        } else {
+            format!(
+                r#"{{"ChargerID":"charger-00002","On":true,"kW":{}}}"#,
+                20 - i
+            )
+        };
+        app.push(report("charger-00002", 22, s, &two));
+        if i < 4 {
+            let three = format!(
+                r#"{{"ChargerID":"charger-00003","On":true,"kW":{}}}"#,
+                5 + i % 3
+            );
+            app.push(report("charger-00003", 23, s, &three));
+        }
+    }
+    for (secs, bytes) in [
+        (20, &b"\x00\x01SMQ\x7f\x80\x10"[..]),
+        (21, &b"\x00\x02SMQ\x7f\x81\x10\x45"[..]),
+    ] {
+        let mut bin = message(Kind::Publish, "meter-9", "Firmware", bytes);
+        bin.from = Some(client(30, "meter-9"));
+        bin.ts = format!("2026-11-22T03:45:{secs:02}.000Z");
+        app.push(bin);
+    }
+    app
+}
+
+/// Selects the last event of `uid` in the ring.
+fn select_last_of(app: &mut App, uid: &str) {
+    let seq = *app
+        .view
+        .iter()
+        .rev()
+        .find(|&&s| {
+            app.ring
+                .get(s)
+                .and_then(|e| e.from.as_ref()?.uid.clone())
+                .as_deref()
+                == Some(uid)
+        })
+        .expect("an event of uid");
+    app.follow = false;
+    app.selected = Some(seq);
+}
+
+fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    (0..area.height)
+        .map(|y| {
+            (0..area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The style of the first cell of `text` on screen.
+fn style_of(t: &Terminal<TestBackend>, text: &str) -> ratatui::style::Style {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    for y in 0..area.height {
+        let row: Vec<&str> = (0..area.width).map(|x| buf[(x, y)].symbol()).collect();
+        let joined: String = row.concat();
+        if let Some(i) = joined.find(text) {
+            let col = joined[..i].chars().count() as u16;
+            return buf[(col, y)].style();
+        }
+    }
+    panic!("{text:?} not on screen:\n{}", screen_text(t));
+}
+
+#[test]
+fn senders_view_lists_each_sender_and_the_silent_one_stands_out() {
+    let mut app = fleet();
+    select_last_of(&mut app, "charger-00001");
+    app.show_senders().expect("a message is selected");
+    let t = render(&app, 80, 24);
+    insta::assert_snapshot!("senders_80x24", t.backend());
+    let s = screen_text(&t);
+    assert!(s.contains("server / ChargerState"), "{s}");
+    assert!(s.contains("3 senders") && s.contains("1 silent"), "{s}");
+    // Silent first, in the warning style.
+    let first = s.lines().nth(4).expect("first row");
+    assert!(
+        first.contains("charger-00003") && first.contains("silent"),
+        "{s}"
+    );
+    assert_eq!(style_of(&t, "silent {").fg, Some(Color::Yellow));
+    let t = render(&app, 160, 48);
+    insta::assert_snapshot!("senders_160x48", t.backend());
+    assert!(
+        screen_text(&t).contains("8.0s"),
+        "charger-00003 last reported 8 s before the newest event"
+    );
+}
+
+#[test]
+fn picker_lists_the_payloads_fields_and_starts_on_a_number() {
+    let mut app = fleet();
+    select_last_of(&mut app, "charger-00002");
+    app.open_picker().expect("a JSON message");
+    let t = render(&app, 80, 24);
+    insta::assert_snapshot!("picker_80x24", t.backend());
+    let s = screen_text(&t);
+    assert!(s.contains("▶ kW") && s.contains("(not a number)"), "{s}");
+}
+
+fn plotted(field: &str) -> App {
+    let mut app = fleet();
+    select_last_of(&mut app, "charger-00001");
+    app.open_picker().expect("a JSON message");
+    let Mode::Picker(mut p) = app.mode.clone() else {
+        panic!("picker open");
+    };
+    for c in field.chars() {
+        p.type_char(c);
+    }
+    app.mode = Mode::Normal;
+    app.plot_chosen(&p).expect("plotted");
+    app
+}
+
+#[test]
+fn plot_of_three_series_with_a_legend_of_senders_and_the_skipped_count() {
+    let app = plotted("kW");
+    assert_eq!(app.tab, Tab::Plot);
+    let t = render(&app, 80, 24);
+    insta::assert_snapshot!("plot_three_series_80x24", t.backend());
+    let s = screen_text(&t);
+    for uid in ["charger-00001", "charger-00002", "charger-00003"] {
+        assert!(s.contains(uid), "legend names {uid}:\n{s}");
+    }
+    assert!(s.contains("skipped 1 non-numeric · 0 absent"), "{s}");
+    let t = render(&app, 160, 48);
+    insta::assert_snapshot!("plot_three_series_160x48", t.backend());
+    // Three series, three colours of line on the chart.
+    let buf = t.backend().buffer();
+    let mut colours: Vec<Color> = Vec::new();
+    for y in 0..48u16 {
+        for x in 0..120u16 {
+            let c = &buf[(x, y)];
+            let braille = c
+                .symbol()
+                .chars()
+                .next()
+                .is_some_and(|ch| ('\u{2801}'..='\u{28ff}').contains(&ch));
+            if braille && !colours.contains(&c.fg) {
+                colours.push(c.fg);
+            }
+        }
+    }
+    colours.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(
+        colours,
+        vec![Color::Cyan, Color::Magenta, Color::Yellow],
+        "{colours:?}"
+    );
+}
+
+#[test]
+fn plot_of_two_fields_of_two_topics_in_one_chart_counts_hidden_series() {
+    let mut app = plotted("kW");
+    select_kind(&mut app, Kind::Publish);
+    assert_eq!(
+        app.selected_event()
+            .and_then(|e| e.subtopic.clone())
+            .as_deref(),
+        Some("Telemetry")
+    );
+    app.open_picker().expect("a JSON message");
+    let Mode::Picker(mut p) = app.mode.clone() else {
+        panic!("picker open");
+    };
+    app.mode = Mode::Normal;
+    for c in "kw".chars() {
+        p.type_char(c);
+    }
+    app.plot_chosen(&p).expect("a second field");
+    app.plot.top_n = 2;
+    let t = render(&app, 160, 48);
+    insta::assert_snapshot!("plot_two_fields_160x48", t.backend());
+    let s = screen_text(&t);
+    assert!(s.contains("2 fields · 2 of 4 series · 2 hidden"), "{s}");
+    assert!(s.contains("DeviceState / Telemetry"), "{s}");
+}
+
+#[test]
+fn diff_with_the_previous_message_marks_changed_added_and_removed_fields() {
+    let mut app = fleet();
+    select_last_of(&mut app, "charger-00001");
+    app.detail = true;
+    app.diff = true;
+    let t = render(&app, 80, 24);
+    insta::assert_snapshot!("diff_json_80x24", t.backend());
+    let t = render(&app, 160, 48);
+    insta::assert_snapshot!("diff_json_160x48", t.backend());
+    let s = screen_text(&t);
+    assert!(s.contains("~ kW") && s.contains("14 → 15"), "{s}");
+    assert!(s.contains("+ fault") && s.contains("- mode"), "{s}");
+    assert!(
+        s.contains("1 changed · 1 added · 1 removed · 2 unchanged"),
+        "{s}"
+    );
+    assert_eq!(style_of(&t, "~ kW").fg, Some(Color::Yellow));
+    assert_eq!(style_of(&t, "+ fault").fg, Some(Color::Green));
+    assert_eq!(style_of(&t, "- mode").fg, Some(Color::Red));
+}
+
+#[test]
+fn diff_of_binary_messages_highlights_the_changed_bytes() {
+    let mut app = fleet();
+    select_last_of(&mut app, "meter-9");
+    app.detail = true;
+    app.diff = true;
+    let t = render(&app, 100, 30);
+    insta::assert_snapshot!("diff_binary", t.backend());
+    let s = screen_text(&t);
+    assert!(s.contains("2 bytes changed · 1 added · 0 removed"), "{s}");
+    let st = style_of(&t, "02 53");
+    assert!(st.add_modifier.contains(Modifier::REVERSED), "{st:?}");
+    assert!(
+        !style_of(&t, "00 02")
+            .add_modifier
+            .contains(Modifier::REVERSED)
+    );
+}
+
+#[test]
+fn diff_of_a_senders_first_message_says_there_is_nothing_to_compare() {
+    let mut app = fleet();
+    let seq = *app
+        .view
+        .iter()
+        .find(|&&s| {
+            app.ring
+                .get(s)
+                .is_some_and(|e| e.subtopic.as_deref() == Some("ChargerState"))
+        })
+        .expect("a report");
+    app.follow = false;
+    app.selected = Some(seq);
+    app.detail = true;
+    app.diff = true;
+    let s = screen_text(&render(&app, 100, 30));
+    assert!(s.contains("no earlier message from charger-00001"), "{s}");
+}
+
+#[test]
+fn the_new_views_in_tiny_terminals_do_not_panic() {
+    let mut app = plotted("kW");
+    select_last_of(&mut app, "charger-00001");
+    app.show_senders().expect("selected");
+    for (w, h) in [(50, 15), (20, 6), (1, 1), (0, 0), (200, 3)] {
+        for tab in [Tab::Senders, Tab::Plot, Tab::Events] {
+            app.tab = tab;
+            app.detail = true;
+            app.diff = true;
+            render(&app, w, h);
+        }
+        app.tab = Tab::Events;
+        select_last_of(&mut app, "charger-00001");
+        app.open_picker().expect("a JSON message");
+        render(&app, w, h);
+        app.mode = Mode::Normal;
+    }
+}
+
+/// A message naming a plotted field quotes the broker's text: a payload key
+/// with an escape sequence must not reach the terminal as one.
+#[test]
+fn a_message_quoting_broker_text_is_escaped_in_the_status_line() {
+    let mut app = App::new(10, "test");
+    app.zone = jiff::tz::TimeZone::UTC;
+    app.push(message(Kind::Publish, "dev-1", "T", b"{\"\\u001b[2Jk\":1}"));
+    app.open_picker().expect("a JSON message");
+    let Mode::Picker(p) = app.mode.clone() else {
+        panic!("picker open");
+    };
+    app.mode = Mode::Normal;
+    let label = app.plot_chosen(&p).expect("plotted");
+    assert!(
+        label.contains('\u{1b}'),
+        "the label is the raw key: {label:?}"
+    );
+    app.flash = Some(Flash {
+        text: format!("plotting {label}"),
+        error: false,
+    });
+    let t = render(&app, 80, 24);
+    let buf = t.backend().buffer();
+    let last: String = (0..80u16).map(|x| buf[(x, 23)].symbol()).collect();
+    assert!(last.contains("plotting \\u{1b}[2Jk of T"), "{last}");
+    let s = screen_text(&t);
+    assert!(!s.contains('\u{1b}'), "{s}");
+}

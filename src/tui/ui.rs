@@ -3,14 +3,15 @@
 //! the help overlay on top) and dispatches each area to the file that draws
 //! it. Styles and formatting helpers are in [`super::theme`].
 //!
-//! May import: `tui::{app, theme, bars, help, editor, events, stats, topics, findings}`, ratatui.
+//! May import: `tui::{app, theme, bars, help, editor, events, stats, topics, findings,
+//! senders, plot}`, ratatui.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::app::{App, Mode, Tab};
 use super::theme::Theme;
-use super::{bars, editor, events, findings, help, stats, topics};
+use super::{bars, editor, events, findings, help, plot, senders, stats, topics};
 
 /// Rows the events table has for rows of data in a terminal of `area`
 /// (used by the loop for paging).
@@ -59,11 +60,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Tab::Stats => stats::draw(frame, a.main, app, theme),
         Tab::Topics => topics::draw(frame, a.main, app, theme),
         Tab::Findings => findings::draw(frame, a.main, app, theme),
+        Tab::Senders => senders::draw(frame, a.main, app, theme),
+        Tab::Plot => plot::draw(frame, a.main, app, theme),
     }
     bars::status_line(frame, a.status, app, theme);
     match &app.mode {
         Mode::Help => help::draw(frame, frame.area(), theme),
         Mode::Editor(ed) => editor::draw(frame, a.main, ed, theme),
+        Mode::Picker(p) => plot::draw_picker(frame, a.main, p, theme),
         _ => {}
     }
 }
