@@ -166,7 +166,7 @@ impl Connection {
     async fn send(&mut self, packet: Packet) -> Result<(), String> {
         self.tracer.sent(&packet, &self.state.names);
         self.writer
-            .queue(packet.to_bytes())
+            .queue_packet(&packet)
             .await
             .map_err(|e| e.to_string())
     }

@@ -23,6 +23,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::protocol::Packet;
 use crate::protocol::framing::{self, FrameError};
 
 pub use tls::TlsOptions;
@@ -694,6 +695,17 @@ impl PacketWriter {
                 framing::prefix_raw(&body, buf).map_err(TransportError::Oversize)
             }
             PacketWriter::Ws(sink) => sink.feed(Message::Binary(body)).await.map_err(ws::map_err),
+        }
+    }
+
+    /// Queues `packet`: on the raw transport encoded straight into the write
+    /// buffer (no body of its own to allocate and copy again).
+    pub async fn queue_packet(&mut self, packet: &Packet) -> Result<(), TransportError> {
+        match self {
+            PacketWriter::Raw { buf, .. } => {
+                framing::encode_raw_into(packet, buf).map_err(TransportError::Oversize)
+            }
+            PacketWriter::Ws(_) => self.queue(packet.to_bytes()).await,
         }
     }
 
