@@ -232,9 +232,10 @@ async fn sample_rates(started: Instant, live: Arc<Live>, stop: Arc<AtomicBool>) 
 /// Messages a subscriber takes off its queue at a time.
 const RECV_BATCH: usize = 256;
 
-/// Messages counted before the live counters hear of them: `--metrics-listen`
-/// and `--html` sample them about once a second, and a quiet moment (100 ms
-/// without a message) and the end of a task add the rest.
+/// Messages counted before the live counters hear of them while a publisher
+/// goes flat out or a subscriber's queue stays full: `--metrics-listen` and
+/// `--html` sample them about once a second; a drained queue, a paced pause
+/// and the end of a task add the rest at once.
 const SHARE_EVERY: u64 = 1024;
 
 /// Bytes a publisher's payload buffer reserves at a time.
@@ -367,7 +368,9 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                     drop(timed);
                     got += n as u64;
                     unshared += n as u64;
-                    if unshared >= SHARE_EVERY {
+                    // Counted at once when the queue is drained (a subscriber
+                    // that keeps up, a paced run), else every SHARE_EVERY.
+                    if unshared >= SHARE_EVERY || n < RECV_BATCH {
                         share(&live, &mut unshared);
                     }
                 }
