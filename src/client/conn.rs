@@ -169,8 +169,14 @@ impl Connection {
                 }
             };
             self.tracer.received(&packet, &self.state.names);
-            if let Some(end) = self.incoming(packet, now).await {
-                return Some(end);
+            // The hot path: a message is handed on without an await.
+            match packet {
+                Packet::Publish(p) => self.deliver(p, now),
+                other => {
+                    if let Some(end) = self.incoming(other, now).await {
+                        return Some(end);
+                    }
+                }
             }
             if handled < BATCH {
                 next = match self.reader.try_recv() {
@@ -275,14 +281,17 @@ impl Connection {
         }
     }
 
+    /// A message to its subscription's queue, or to the event stream.
+    fn deliver(&mut self, p: crate::protocol::Publish, received: std::time::SystemTime) {
+        let msg = self.state.message(p, received);
+        if let Some(msg) = self.state.route(msg) {
+            self.event(Event::Message(msg));
+        }
+    }
+
     async fn incoming(&mut self, packet: Packet, received: std::time::SystemTime) -> Option<End> {
         match packet {
-            Packet::Publish(p) => {
-                let msg = self.state.message(p, received);
-                if let Some(msg) = self.state.route(msg) {
-                    self.event(Event::Message(msg));
-                }
-            }
+            Packet::Publish(p) => self.deliver(p, received),
             Packet::Suback(a) => self.state.on_ack(kind::SUBACK, &a),
             Packet::Createack(a) => self.state.on_ack(kind::CREATEACK, &a),
             Packet::Createsuback(a) => self.state.on_ack(kind::CREATESUBACK, &a),
