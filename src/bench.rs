@@ -668,6 +668,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn fan_in_and_fan_out_count_every_delivery_once_on_the_raw_transport() {
+        // 20 -> 1 and 1 -> 20: the batched counting (subscribers take their
+        // queue 256 at a time, publishers count every 1024) must still add up
+        // to every message of every publisher, once per subscriber.
+        let (ws, _stop) = broker().await;
+        let raw =
+            Endpoint::parse(&ws.endpoint.to_string().replace("ws://", "http://")).expect("raw url");
+        for (pubs, subs) in [(20, 1), (1, 20)] {
+            let live = Arc::new(Live::default());
+            let spec = PubsubSpec {
+                opts: ClientOptions::new(raw.clone()),
+                topic: format!("bench-fan-{pubs}-{subs}"),
+                pubs,
+                subs,
+                count: 1500,
+                duration: None,
+                rate: None,
+                size: 64,
+                idle_timeout: Duration::from_secs(10),
+                live: live.clone(),
+            };
+            let Pubsub::Measured(r) = pubsub(&spec).await.expect("run") else {
+                panic!("nothing measured");
+            };
+            let sent = 1500 * pubs as u64;
+            let want = sent * subs as u64;
+            assert_eq!(
+                (r.sent, r.received, r.lost),
+                (sent, want, 0),
+                "{pubs} -> {subs}"
+            );
+            assert_eq!(
+                r.latency.count(),
+                want,
+                "{pubs} -> {subs}: every delivery timed"
+            );
+            assert_eq!(
+                (
+                    live.sent.load(Ordering::Relaxed),
+                    live.received.load(Ordering::Relaxed)
+                ),
+                (sent, want),
+                "{pubs} -> {subs}: the live counters end where the report does"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn pubsub_payloads_too_small_for_a_stamp_are_counted_but_not_timed() {
         let (opts, _stop) = broker().await;
         let spec = PubsubSpec {
