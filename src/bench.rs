@@ -241,6 +241,46 @@ const SHARE_EVERY: u64 = 1024;
 /// Bytes a publisher's payload buffer reserves at a time.
 const PAYLOAD_ARENA: usize = 64 * 1024;
 
+/// Deliveries per subscriber that may be on their way (sent, not yet
+/// received) before the publishers wait: a flat-out run measures what the
+/// path delivers instead of overflowing the broker's queue for the subscriber
+/// (65,536 messages in smqctl's, which then drops, as Mako's does).
+const WINDOW: u64 = 16_384;
+
+/// How long the window waits without any delivery arriving before it lets
+/// the publishers go on (what is missing was dropped on the way).
+const STALL: Duration = Duration::from_millis(100);
+
+/// Waits while more than [`WINDOW`] deliveries per subscriber are on their
+/// way, unless the run is interrupted or over (`until`), or nothing arrives
+/// for [`STALL`].
+async fn window(
+    live: &Live,
+    gone: &AtomicU64,
+    subs: u64,
+    interrupted: &AtomicBool,
+    until: Option<Instant>,
+) {
+    let arrived = || live.received.load(Ordering::Relaxed) + gone.load(Ordering::Relaxed);
+    let mut progress = (arrived(), Instant::now());
+    loop {
+        let now_arrived = arrived();
+        let in_flight = (live.sent.load(Ordering::Relaxed) * subs).saturating_sub(now_arrived);
+        if in_flight <= WINDOW * subs
+            || interrupted.load(Ordering::Relaxed)
+            || until.is_some_and(|t| Instant::now() >= t)
+        {
+            return;
+        }
+        if now_arrived != progress.0 {
+            progress = (now_arrived, Instant::now());
+        } else if progress.1.elapsed() >= STALL {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// Adds a subscriber's messages not yet counted to the live count.
 fn share(live: &Live, unshared: &mut u64) {
     if *unshared > 0 {
@@ -319,11 +359,15 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
     // (after the publishers are done), or after `idle` without a message.
     let sent_total = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
+    // Deliveries the subscribers' own queues dropped (they never arrive:
+    // the publishers' window must not wait for them).
+    let gone = Arc::new(AtomicU64::new(0));
     let sub_tasks: Vec<_> = subs
         .into_iter()
         .map(|(client, mut sub)| {
             let sent_total = sent_total.clone();
             let done = done.clone();
+            let gone = gone.clone();
             let live = spec.live.clone();
             let lat = live.subscriber();
             tokio::spawn(async move {
@@ -334,6 +378,13 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                 // batch, not per message.
                 let mut batch = Vec::with_capacity(RECV_BATCH);
                 let mut unshared = 0u64;
+                let mut seen_dropped = 0u64;
+                let mut count = |unshared: &mut u64| {
+                    share(&live, unshared);
+                    let d = client.dropped();
+                    gone.fetch_add(d.saturating_sub(seen_dropped), Ordering::Relaxed);
+                    seen_dropped = d;
+                };
                 loop {
                     if done.load(Ordering::Acquire) && got >= sent_total.load(Ordering::Acquire) {
                         break;
@@ -347,7 +398,7 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                         Ok(0) => break,
                         Ok(n) => n,
                         Err(_) => {
-                            share(&live, &mut unshared);
+                            count(&mut unshared);
                             if done.load(Ordering::Acquire) && last.elapsed() > idle {
                                 break;
                             }
@@ -371,10 +422,11 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                     // Counted at once when the queue is drained (a subscriber
                     // that keeps up, a paced run), else every SHARE_EVERY.
                     if unshared >= SHARE_EVERY || n < RECV_BATCH {
-                        share(&live, &mut unshared);
+                        count(&mut unshared);
                     }
                 }
-                share(&live, &mut unshared);
+                count(&mut unshared);
+                drop(count);
                 let dropped = client.dropped();
                 client.disconnect("").await;
                 live.connections.fetch_sub(1, Ordering::Relaxed);
@@ -395,11 +447,15 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
     let count = spec.count;
     let duration = spec.duration;
     let pace = spec.rate.filter(|r| *r > 0.0);
+    let subs = spec.subs as u64;
+    // Every publisher's count reaches the window's sum often enough.
+    let count_every = (SHARE_EVERY / spec.pubs.max(1) as u64).max(16);
     let pub_tasks: Vec<_> = pubs
         .into_iter()
         .map(|(client, tid)| {
             let sent_total = sent_total.clone();
             let interrupted = interrupted.clone();
+            let gone = gone.clone();
             let live = spec.live.clone();
             tokio::spawn(async move {
                 let filler = vec![b'x'; size.saturating_sub(8)];
@@ -445,9 +501,11 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                     client.publish_ids(tid, 0, arena.split().freeze()).await?;
                     i += 1;
                     uncounted += 1;
-                    if uncounted >= SHARE_EVERY {
+                    if uncounted >= count_every {
                         live.sent.fetch_add(uncounted, Ordering::Relaxed);
                         uncounted = 0;
+                        let until = duration.map(|d| started + d);
+                        window(&live, &gone, subs, &interrupted, until).await;
                     }
                 }
                 live.sent.fetch_add(uncounted, Ordering::Relaxed);
