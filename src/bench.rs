@@ -426,7 +426,6 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                     }
                 }
                 count(&mut unshared);
-                drop(count);
                 let dropped = client.dropped();
                 client.disconnect("").await;
                 live.connections.fetch_sub(1, Ordering::Relaxed);
