@@ -229,6 +229,66 @@ async fn sample_rates(started: Instant, live: Arc<Live>, stop: Arc<AtomicBool>) 
     }
 }
 
+/// Messages a subscriber takes off its queue at a time.
+const RECV_BATCH: usize = 256;
+
+/// Messages counted before the live counters hear of them while a publisher
+/// goes flat out or a subscriber's queue stays full: `--metrics-listen` and
+/// `--html` sample them about once a second; a drained queue, a paced pause
+/// and the end of a task add the rest at once.
+const SHARE_EVERY: u64 = 1024;
+
+/// Bytes a publisher's payload buffer reserves at a time.
+const PAYLOAD_ARENA: usize = 64 * 1024;
+
+/// Deliveries per subscriber that may be on their way (sent, not yet
+/// received) before the publishers wait: a flat-out run measures what the
+/// path delivers instead of overflowing the broker's queue for the subscriber
+/// (65,536 messages in smqctl's, which then drops, as Mako's does).
+const WINDOW: u64 = 16_384;
+
+/// How long the window waits without any delivery arriving before it lets
+/// the publishers go on (what is missing was dropped on the way).
+const STALL: Duration = Duration::from_millis(100);
+
+/// Waits while more than [`WINDOW`] deliveries per subscriber are on their
+/// way, unless the run is interrupted or over (`until`), or nothing arrives
+/// for [`STALL`].
+async fn window(
+    live: &Live,
+    gone: &AtomicU64,
+    subs: u64,
+    interrupted: &AtomicBool,
+    until: Option<Instant>,
+) {
+    let arrived = || live.received.load(Ordering::Relaxed) + gone.load(Ordering::Relaxed);
+    let mut progress = (arrived(), Instant::now());
+    loop {
+        let now_arrived = arrived();
+        let in_flight = (live.sent.load(Ordering::Relaxed) * subs).saturating_sub(now_arrived);
+        if in_flight <= WINDOW * subs
+            || interrupted.load(Ordering::Relaxed)
+            || until.is_some_and(|t| Instant::now() >= t)
+        {
+            return;
+        }
+        if now_arrived != progress.0 {
+            progress = (now_arrived, Instant::now());
+        } else if progress.1.elapsed() >= STALL {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Adds a subscriber's messages not yet counted to the live count.
+fn share(live: &Live, unshared: &mut u64) {
+    if *unshared > 0 {
+        live.received.fetch_add(*unshared, Ordering::Relaxed);
+        *unshared = 0;
+    }
+}
+
 /// Runs `bench pubsub`: subscribers first, each ready (Suback) before
 /// anything is published, then the publishers; subscribers stop once they
 /// have everything that was sent, or after the idle timeout.
@@ -299,38 +359,73 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
     // (after the publishers are done), or after `idle` without a message.
     let sent_total = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
+    // Deliveries the subscribers' own queues dropped (they never arrive:
+    // the publishers' window must not wait for them).
+    let gone = Arc::new(AtomicU64::new(0));
     let sub_tasks: Vec<_> = subs
         .into_iter()
         .map(|(client, mut sub)| {
             let sent_total = sent_total.clone();
             let done = done.clone();
+            let gone = gone.clone();
             let live = spec.live.clone();
             let lat = live.subscriber();
             tokio::spawn(async move {
                 let mut got = 0u64;
                 let mut last = Instant::now();
+                // Taken in batches: one clock read, one lock of the histogram
+                // and (every SHARE_EVERY) one count for the live figures per
+                // batch, not per message.
+                let mut batch = Vec::with_capacity(RECV_BATCH);
+                let mut unshared = 0u64;
+                let mut seen_dropped = 0u64;
+                let mut count = |unshared: &mut u64| {
+                    share(&live, unshared);
+                    let d = client.dropped();
+                    gone.fetch_add(d.saturating_sub(seen_dropped), Ordering::Relaxed);
+                    seen_dropped = d;
+                };
                 loop {
                     if done.load(Ordering::Acquire) && got >= sent_total.load(Ordering::Acquire) {
                         break;
                     }
-                    match tokio::time::timeout(Duration::from_millis(100), sub.rx.recv()).await {
-                        Ok(Some(m)) => {
-                            got += 1;
-                            live.received.fetch_add(1, Ordering::Relaxed);
-                            last = Instant::now();
-                            if m.payload.len() >= 8 {
-                                let mut stamp = [0u8; 8];
-                                stamp.copy_from_slice(&m.payload[..8]);
-                                let sent = u64::from_be_bytes(stamp);
-                                let now = epoch.elapsed().as_nanos() as u64;
-                                lock(&lat).record(Duration::from_nanos(now.saturating_sub(sent)));
+                    let n = match tokio::time::timeout(
+                        Duration::from_millis(100),
+                        sub.rx.recv_many(&mut batch, RECV_BATCH),
+                    )
+                    .await
+                    {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(_) => {
+                            count(&mut unshared);
+                            if done.load(Ordering::Acquire) && last.elapsed() > idle {
+                                break;
                             }
+                            continue;
                         }
-                        Ok(None) => break,
-                        Err(_) if done.load(Ordering::Acquire) && last.elapsed() > idle => break,
-                        Err(_) => {}
+                    };
+                    last = Instant::now();
+                    let now = last.duration_since(epoch).as_nanos() as u64;
+                    let mut timed = lock(&lat);
+                    for m in batch.drain(..) {
+                        if m.payload.len() >= 8 {
+                            let mut stamp = [0u8; 8];
+                            stamp.copy_from_slice(&m.payload[..8]);
+                            let sent = u64::from_be_bytes(stamp);
+                            timed.record(Duration::from_nanos(now.saturating_sub(sent)));
+                        }
+                    }
+                    drop(timed);
+                    got += n as u64;
+                    unshared += n as u64;
+                    // Counted at once when the queue is drained (a subscriber
+                    // that keeps up, a paced run), else every SHARE_EVERY.
+                    if unshared >= SHARE_EVERY || n < RECV_BATCH {
+                        count(&mut unshared);
                     }
                 }
+                count(&mut unshared);
                 let dropped = client.dropped();
                 client.disconnect("").await;
                 live.connections.fetch_sub(1, Ordering::Relaxed);
@@ -351,17 +446,28 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
     let count = spec.count;
     let duration = spec.duration;
     let pace = spec.rate.filter(|r| *r > 0.0);
+    let subs = spec.subs as u64;
+    // Every publisher's count reaches the window's sum often enough.
+    let count_every = (SHARE_EVERY / spec.pubs.max(1) as u64).max(16);
     let pub_tasks: Vec<_> = pubs
         .into_iter()
         .map(|(client, tid)| {
             let sent_total = sent_total.clone();
             let interrupted = interrupted.clone();
+            let gone = gone.clone();
             let live = spec.live.clone();
             tokio::spawn(async move {
                 let filler = vec![b'x'; size.saturating_sub(8)];
+                // Payloads are cut from one buffer: an allocation per
+                // PAYLOAD_ARENA bytes, not per message (the connection has
+                // written and dropped them by the time the space is reused).
+                let mut arena = BytesMut::new();
                 let mut i = 0u64;
+                let mut uncounted = 0u64;
                 loop {
-                    let elapsed = started.elapsed();
+                    // One clock read: the run's elapsed time and the stamp.
+                    let now = Instant::now();
+                    let elapsed = now.saturating_duration_since(started);
                     if interrupted.load(Ordering::Relaxed) {
                         break;
                     }
@@ -373,6 +479,8 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                     if let Some(r) = pace {
                         let due = Duration::from_secs_f64(i as f64 / r);
                         if due > elapsed {
+                            live.sent.fetch_add(uncounted, Ordering::Relaxed);
+                            uncounted = 0;
                             client.flush().await?;
                             // A slow pace still notices the signal soon.
                             tokio::time::sleep((due - elapsed).min(Duration::from_millis(100)))
@@ -380,17 +488,26 @@ pub async fn pubsub(spec: &PubsubSpec) -> Result<Pubsub, BenchError> {
                             continue;
                         }
                     }
-                    let mut p = BytesMut::with_capacity(size);
-                    if size >= 8 {
-                        p.put_u64(epoch.elapsed().as_nanos() as u64);
-                        p.put_slice(&filler);
-                    } else {
-                        p.put_bytes(b'x', size);
+                    if arena.capacity() < size {
+                        arena.reserve(size.max(PAYLOAD_ARENA));
                     }
-                    client.publish_ids(tid, 0, p.freeze()).await?;
+                    if size >= 8 {
+                        arena.put_u64(now.saturating_duration_since(epoch).as_nanos() as u64);
+                        arena.put_slice(&filler);
+                    } else {
+                        arena.put_bytes(b'x', size);
+                    }
+                    client.publish_ids(tid, 0, arena.split().freeze()).await?;
                     i += 1;
-                    live.sent.fetch_add(1, Ordering::Relaxed);
+                    uncounted += 1;
+                    if uncounted >= count_every {
+                        live.sent.fetch_add(uncounted, Ordering::Relaxed);
+                        uncounted = 0;
+                        let until = duration.map(|d| started + d);
+                        window(&live, &gone, subs, &interrupted, until).await;
+                    }
                 }
+                live.sent.fetch_add(uncounted, Ordering::Relaxed);
                 client.flush().await?;
                 sent_total.fetch_add(i, Ordering::AcqRel);
                 let finished = Instant::now();
@@ -605,6 +722,54 @@ mod tests {
             "every 16-byte payload carries its stamp"
         );
         assert!(r.msgs_per_s > 0.0 && r.mb_per_s > 0.0);
+    }
+
+    #[tokio::test]
+    async fn fan_in_and_fan_out_count_every_delivery_once_on_the_raw_transport() {
+        // 20 -> 1 and 1 -> 20: the batched counting (subscribers take their
+        // queue 256 at a time, publishers count every 1024) must still add up
+        // to every message of every publisher, once per subscriber.
+        let (ws, _stop) = broker().await;
+        let raw =
+            Endpoint::parse(&ws.endpoint.to_string().replace("ws://", "http://")).expect("raw url");
+        for (pubs, subs) in [(20, 1), (1, 20)] {
+            let live = Arc::new(Live::default());
+            let spec = PubsubSpec {
+                opts: ClientOptions::new(raw.clone()),
+                topic: format!("bench-fan-{pubs}-{subs}"),
+                pubs,
+                subs,
+                count: 1500,
+                duration: None,
+                rate: None,
+                size: 64,
+                idle_timeout: Duration::from_secs(10),
+                live: live.clone(),
+            };
+            let Pubsub::Measured(r) = pubsub(&spec).await.expect("run") else {
+                panic!("nothing measured");
+            };
+            let sent = 1500 * pubs as u64;
+            let want = sent * subs as u64;
+            assert_eq!(
+                (r.sent, r.received, r.lost),
+                (sent, want, 0),
+                "{pubs} -> {subs}"
+            );
+            assert_eq!(
+                r.latency.count(),
+                want,
+                "{pubs} -> {subs}: every delivery timed"
+            );
+            assert_eq!(
+                (
+                    live.sent.load(Ordering::Relaxed),
+                    live.received.load(Ordering::Relaxed)
+                ),
+                (sent, want),
+                "{pubs} -> {subs}: the live counters end where the report does"
+            );
+        }
     }
 
     #[tokio::test]

@@ -91,11 +91,12 @@ impl Connection {
     async fn serve(&mut self) -> End {
         let mut last_rx = Instant::now();
         let mut ping_sent: Option<Instant> = None;
+        // One timer for the connection's life, reset lazily: it fires at a
+        // deadline that may have moved on since (traffic came), and only
+        // then looks at the real one. No timer work per packet.
+        let keepalive = tokio::time::sleep_until(last_rx + self.ping_interval);
+        tokio::pin!(keepalive);
         loop {
-            let deadline = match ping_sent {
-                Some(t) => t + self.pong_timeout,
-                None => last_rx + self.ping_interval,
-            };
             tokio::select! {
                 cmd = self.commands.recv() => {
                     let Some(cmd) = cmd else {
@@ -115,12 +116,7 @@ impl Connection {
                     };
                     last_rx = Instant::now();
                     ping_sent = None;
-                    let packet = match Packet::decode(body) {
-                        Ok(p) => p,
-                        Err(e) => return End::Lost(format!("undecodable packet from the broker: {e}")),
-                    };
-                    self.tracer.received(&packet, &self.state.names);
-                    if let Some(end) = self.incoming(packet).await {
+                    if let Some(end) = self.received(body).await {
                         return end;
                     }
                 }
@@ -129,7 +125,15 @@ impl Connection {
                     self.goodbye(Default::default()).await;
                     return End::Requested;
                 }
-                _ = tokio::time::sleep_until(deadline) => {
+                () = &mut keepalive => {
+                    let deadline = match ping_sent {
+                        Some(t) => t + self.pong_timeout,
+                        None => last_rx + self.ping_interval,
+                    };
+                    if Instant::now() < deadline {
+                        keepalive.as_mut().reset(deadline);
+                        continue;
+                    }
                     if ping_sent.is_some() {
                         return End::Lost(format!(
                             "no answer to Ping within {:?}; the broker or the network is gone",
@@ -139,10 +143,53 @@ impl Connection {
                     if let Err(e) = self.send(Packet::Ping).await.and(self.flush().await) {
                         return End::Lost(e);
                     }
-                    ping_sent = Some(Instant::now());
+                    let sent = Instant::now();
+                    ping_sent = Some(sent);
+                    keepalive.as_mut().reset(sent + self.pong_timeout);
                 }
             }
         }
+    }
+
+    /// Handles `first` and the packets that are already here behind it (up
+    /// to [`BATCH`]): one receive time for all of them, one pass of the
+    /// `select!` loop.
+    async fn received(&mut self, first: bytes::Bytes) -> Option<End> {
+        let now = std::time::SystemTime::now();
+        let mut next = Some(first);
+        let mut handled = 0;
+        while let Some(body) = next.take() {
+            handled += 1;
+            let packet = match Packet::decode(body) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Some(End::Lost(format!(
+                        "undecodable packet from the broker: {e}"
+                    )));
+                }
+            };
+            self.tracer.received(&packet, &self.state.names);
+            // The hot path: a message is handed on without an await.
+            match packet {
+                Packet::Publish(p) => self.deliver(p, now),
+                other => {
+                    if let Some(end) = self.incoming(other, now).await {
+                        return Some(end);
+                    }
+                }
+            }
+            if handled < BATCH {
+                next = match self.reader.try_recv() {
+                    Ok(std::task::Poll::Ready(Some(b))) => Some(b),
+                    Ok(std::task::Poll::Ready(None)) => {
+                        return Some(End::Lost("the broker closed the connection".into()));
+                    }
+                    Ok(std::task::Poll::Pending) => None,
+                    Err(e) => return Some(End::Lost(e.to_string())),
+                };
+            }
+        }
+        None
     }
 
     /// Sends Disconnect and closes the connection the way the protocol wants:
@@ -166,7 +213,7 @@ impl Connection {
     async fn send(&mut self, packet: Packet) -> Result<(), String> {
         self.tracer.sent(&packet, &self.state.names);
         self.writer
-            .queue(packet.to_bytes())
+            .queue_packet(&packet)
             .await
             .map_err(|e| e.to_string())
     }
@@ -234,14 +281,17 @@ impl Connection {
         }
     }
 
-    async fn incoming(&mut self, packet: Packet) -> Option<End> {
+    /// A message to its subscription's queue, or to the event stream.
+    fn deliver(&mut self, p: crate::protocol::Publish, received: std::time::SystemTime) {
+        let msg = self.state.message(p, received);
+        if let Some(msg) = self.state.route(msg) {
+            self.event(Event::Message(msg));
+        }
+    }
+
+    async fn incoming(&mut self, packet: Packet, received: std::time::SystemTime) -> Option<End> {
         match packet {
-            Packet::Publish(p) => {
-                let msg = self.state.message(p);
-                if let Some(msg) = self.state.route(msg) {
-                    self.event(Event::Message(msg));
-                }
-            }
+            Packet::Publish(p) => self.deliver(p, received),
             Packet::Suback(a) => self.state.on_ack(kind::SUBACK, &a),
             Packet::Createack(a) => self.state.on_ack(kind::CREATEACK, &a),
             Packet::Createsuback(a) => self.state.on_ack(kind::CREATESUBACK, &a),

@@ -223,8 +223,8 @@ impl State {
         self.observed_etids.insert(etid);
     }
 
-    /// Builds the user-facing message for a received Publish.
-    pub fn message(&self, p: Publish) -> Message {
+    /// Builds the user-facing message for a Publish received at `received`.
+    pub fn message(&self, p: Publish, received: SystemTime) -> Message {
         let names = self.names();
         Message {
             direct: p.tid == names.etid,
@@ -238,7 +238,7 @@ impl State {
             ptid: p.ptid,
             subtid: p.subtid,
             payload: p.payload,
-            received: SystemTime::now(),
+            received,
         }
     }
 
@@ -396,19 +396,28 @@ mod tests {
         let (all_tx, mut all_rx) = mpsc::channel(8);
         s.add_route(10, Some(3), sub_tx);
         s.add_route(10, None, all_tx);
-        assert!(s.route(s.message(publish(10, 3))).is_none());
+        assert!(
+            s.route(s.message(publish(10, 3), SystemTime::now()))
+                .is_none()
+        );
         let m = sub_rx.try_recv().expect("sub-topic route");
         assert_eq!(m.subtopic.as_deref(), Some("SetCharger"));
-        assert!(s.route(s.message(publish(10, 4))).is_none());
+        assert!(
+            s.route(s.message(publish(10, 4), SystemTime::now()))
+                .is_none()
+        );
         assert_eq!(all_rx.try_recv().expect("catch-all").subtid, 4);
         // Unrouted topic: back to the caller's event stream.
-        assert!(s.route(s.message(publish(11, 0))).is_some());
+        assert!(
+            s.route(s.message(publish(11, 0), SystemTime::now()))
+                .is_some()
+        );
     }
 
     #[test]
     fn direct_messages_are_named_self() {
         let s = state();
-        let m = s.message(publish(77, 0));
+        let m = s.message(publish(77, 0), SystemTime::now());
         assert!(m.direct);
         assert_eq!(m.topic.as_deref(), Some("self"));
     }
@@ -447,7 +456,11 @@ mod tests {
         let route = PendingRoute { subtid: None, sink };
         s.expect_ack_routed(kind::SUBACK, Bytes::from_static(b"T"), tx, Some(route));
         s.on_ack(kind::SUBACK, &ack(0, 9));
-        assert!(s.route(s.message(publish(9, 0))).is_none(), "routed");
+        assert!(
+            s.route(s.message(publish(9, 0), SystemTime::now()))
+                .is_none(),
+            "routed"
+        );
         assert_eq!(msgs.try_recv().expect("on the route").tid, 9);
         assert_eq!(rx.try_recv().expect("answered").expect("ok"), 9);
         // Denied: no route for the TID the refusal names.
@@ -456,7 +469,11 @@ mod tests {
         let route = PendingRoute { subtid: None, sink };
         s.expect_ack_routed(kind::SUBACK, Bytes::from_static(b"T"), tx, Some(route));
         s.on_ack(kind::SUBACK, &ack(1, 10));
-        assert!(s.route(s.message(publish(10, 0))).is_some(), "no route");
+        assert!(
+            s.route(s.message(publish(10, 0), SystemTime::now()))
+                .is_some(),
+            "no route"
+        );
         // Gave up (ack deadline passed): its route is not installed either.
         let (tx, gone) = oneshot::channel();
         let (sink, _msgs) = mpsc::channel(4);
@@ -464,6 +481,10 @@ mod tests {
         s.expect_ack_routed(kind::SUBACK, Bytes::from_static(b"T"), tx, Some(route));
         drop(gone);
         s.on_ack(kind::SUBACK, &ack(0, 11));
-        assert!(s.route(s.message(publish(11, 0))).is_some(), "no route");
+        assert!(
+            s.route(s.message(publish(11, 0), SystemTime::now()))
+                .is_some(),
+            "no route"
+        );
     }
 }

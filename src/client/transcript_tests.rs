@@ -350,3 +350,52 @@ async fn messages_right_behind_the_suback_reach_the_subscription_not_the_event_s
     client.disconnect("").await;
     broker.await.expect("scripted broker");
 }
+
+#[tokio::test]
+async fn traffic_postpones_the_keepalive_ping_and_silence_brings_it() {
+    // The keepalive timer is reset lazily (it fires at a deadline traffic
+    // may have moved on, then looks at the real one): while the broker
+    // keeps sending, no Ping may go out; once it is silent, one must.
+    let interval = Duration::from_millis(1500);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (quiet_tx, quiet_rx) = tokio::sync::oneshot::channel::<()>();
+    let broker = tokio::spawn(async move {
+        let mut s = handshake_only(&listener).await;
+        // A Pong every 100 ms for twice the interval: traffic all along.
+        let busy = std::time::Instant::now();
+        while busy.elapsed() < interval * 2 {
+            s.write_all(&hex("00 03 0d")).await.expect("pong");
+            let early = tokio::time::timeout(Duration::from_millis(100), read_frame(&mut s)).await;
+            assert!(
+                early.is_err(),
+                "the client sent {early:?} {:?} into a stream of traffic (interval {interval:?})",
+                busy.elapsed()
+            );
+        }
+        let silent = std::time::Instant::now();
+        let ping = tokio::time::timeout(interval * 4, read_frame(&mut s))
+            .await
+            .expect("a Ping once the broker went silent");
+        assert_eq!(ping, hex("00 03 0c"), "Ping");
+        assert!(
+            silent.elapsed() >= interval - Duration::from_millis(200),
+            "Ping {:?} into the silence",
+            silent.elapsed()
+        );
+        s.write_all(&hex("00 03 0d")).await.expect("pong");
+        let _ = quiet_tx.send(());
+        expect(&mut s, "Disconnect", "00 03 0b").await;
+    });
+    let mut opts =
+        ClientOptions::new(Endpoint::parse(&format!("http://127.0.0.1:{port}/smq/")).expect("url"));
+    opts.ping_interval = interval;
+    let (client, _events) = Client::connect(&opts).await.expect("handshake");
+    tokio::time::timeout(Duration::from_secs(30), quiet_rx)
+        .await
+        .expect("the broker's script ran within 30 s")
+        .expect("the broker's script ran");
+    assert!(!client.is_closed(), "a Pong answered the Ping");
+    client.disconnect("").await;
+    broker.await.expect("scripted broker");
+}

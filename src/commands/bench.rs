@@ -461,6 +461,7 @@ fn pubsub_json(spec: &PubsubSpec, r: &PubsubReport, losses: &Losses) -> serde_js
         "dropped_here": losses.here,
         "broker_dropped": losses.broker,
         "send_s": crate::latency::secs(r.send_secs),
+        "sent_per_s": crate::latency::rate(r.sent as f64 / r.send_secs),
         "elapsed_s": crate::latency::secs(r.recv_secs),
         "msgs_per_s": crate::latency::rate(r.msgs_per_s),
         "mb_per_s": crate::latency::rate(r.mb_per_s),
@@ -522,8 +523,13 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, losses: &Losses, format: Su
                 "pubsub: {} publisher(s) -> \"{topic}\" -> {} subscriber(s), {what}{paced}, {url}{stopped}",
                 spec.pubs, spec.subs
             );
+            let publishers = if spec.pubs > 1 {
+                format!(" from {} publishers", spec.pubs)
+            } else {
+                String::new()
+            };
             println!(
-                "sent      {sent:>10} msgs in {send_secs:.3} s  ({:.0} msgs/s)",
+                "sent      {sent:>10} msgs in {send_secs:.3} s  ({:.0} msgs/s{publishers})",
                 sent as f64 / send_secs
             );
             let mut why = Vec::new();
@@ -538,8 +544,15 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, losses: &Losses, format: Su
             } else {
                 format!(" ({})", why.join(", "))
             };
+            // With several subscribers every message arrives once per
+            // subscriber: the count and the rate are deliveries.
+            let (unit, across) = if spec.subs > 1 {
+                ("deliveries", format!(" across {} subscribers", spec.subs))
+            } else {
+                ("msgs", String::new())
+            };
             println!(
-                "received  {received:>10} msgs in {recv_secs:.3} s  ({rate:.0} msgs/s, {mbps:.1} MB/s)  lost {lost}{why}"
+                "received  {received:>10} {unit} in {recv_secs:.3} s  ({rate:.0} {unit}/s{across}, {mbps:.1} MB/s)  lost {lost}{why}"
             );
             println!("latency   {}", r.latency.line());
         }

@@ -23,6 +23,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::protocol::Packet;
 use crate::protocol::framing::{self, FrameError};
 
 pub use tls::TlsOptions;
@@ -677,6 +678,34 @@ impl PacketReader {
     }
 }
 
+impl PacketReader {
+    /// A packet that is already here, without waiting: raw, a whole frame
+    /// left in the read buffer; WebSocket, one poll of the stream (a frame
+    /// in tungstenite's buffer, or one read that does not block).
+    /// `Pending`: nothing ready now; `Ready(None)`: a clean close, as from
+    /// [`PacketReader::recv`].
+    pub fn try_recv(&mut self) -> Result<std::task::Poll<Option<Bytes>>, TransportError> {
+        use futures_util::FutureExt;
+        use std::task::Poll;
+        match self {
+            PacketReader::Raw { buf, .. } => Ok(match framing::decode_raw(buf)? {
+                Some(b) => Poll::Ready(Some(b)),
+                None => Poll::Pending,
+            }),
+            PacketReader::Ws(ws) => loop {
+                return match ws.next().now_or_never() {
+                    None => Ok(Poll::Pending),
+                    Some(None) | Some(Some(Ok(Message::Close(_)))) => Ok(Poll::Ready(None)),
+                    Some(Some(Err(e))) => Err(ws::map_err(e)),
+                    Some(Some(Ok(Message::Binary(b)))) => Ok(Poll::Ready(Some(b))),
+                    Some(Some(Ok(Message::Text(_)))) => Err(TransportError::TextMessage),
+                    Some(Some(Ok(_))) => continue, // ping/pong frames, as in recv
+                };
+            },
+        }
+    }
+}
+
 /// Sends packet bodies. `queue` buffers, `flush` writes everything queued, so a
 /// burst of publishes costs one syscall.
 pub enum PacketWriter {
@@ -694,6 +723,17 @@ impl PacketWriter {
                 framing::prefix_raw(&body, buf).map_err(TransportError::Oversize)
             }
             PacketWriter::Ws(sink) => sink.feed(Message::Binary(body)).await.map_err(ws::map_err),
+        }
+    }
+
+    /// Queues `packet`: on the raw transport encoded straight into the write
+    /// buffer (no body of its own to allocate and copy again).
+    pub async fn queue_packet(&mut self, packet: &Packet) -> Result<(), TransportError> {
+        match self {
+            PacketWriter::Raw { buf, .. } => {
+                framing::encode_raw_into(packet, buf).map_err(TransportError::Oversize)
+            }
+            PacketWriter::Ws(_) => self.queue(packet.to_bytes()).await,
         }
     }
 

@@ -12,6 +12,11 @@ use futures_util::StreamExt;
 /// Default read buffer of a WebSocket connection.
 pub const READ_BUFFER: usize = 8 * 1024;
 
+/// Frames tungstenite gathers before it writes them (a flush writes the rest):
+/// a burst of publishes costs a write per this many bytes, not one per frame.
+/// The buffer only grows to what is queued between flushes.
+pub const WRITE_BUFFER: usize = 32 * 1024;
+
 /// SMQ packets are at most 0xFFFF bytes; small buffers keep many connections cheap.
 pub fn config() -> WebSocketConfig {
     config_with(READ_BUFFER)
@@ -22,7 +27,7 @@ pub fn config() -> WebSocketConfig {
 pub fn config_with(read_buffer: usize) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(read_buffer)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(Some(0x1_0000 + 64))
         .max_frame_size(Some(0x1_0000 + 64))
 }
