@@ -13,6 +13,7 @@
 //! May import: `protocol`, `trace`, siblings `http` and `router`, tokio,
 //! tokio-rustls, tokio-tungstenite.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -26,7 +27,6 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
@@ -60,10 +60,31 @@ const COALESCE: usize = 64 * 1024;
 
 /// A byte stream that can be split into independently owned halves.
 pub(crate) trait IoStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
-    type R: AsyncRead + Unpin + Send + 'static;
+    type R: ReadHalf + 'static;
     type W: AsyncWrite + Unpin + Send + 'static;
     fn split_io(self) -> (Self::R, Self::W);
 }
+
+/// The reading half of a connection.
+pub(crate) trait ReadHalf: AsyncRead + Unpin + Send {
+    /// Waits until a read would not block, without holding a buffer, so an
+    /// idle connection owns none. Streams that cannot tell (TLS, which holds
+    /// its own buffers anyway) are always ready.
+    fn ready(&mut self) -> impl Future<Output = io::Result<()>> + Send {
+        std::future::ready(Ok(()))
+    }
+}
+
+impl ReadHalf for tokio::net::tcp::OwnedReadHalf {
+    async fn ready(&mut self) -> io::Result<()> {
+        self.readable().await
+    }
+}
+
+impl<T: AsyncRead + Send> ReadHalf for tokio::io::ReadHalf<T> {}
+impl ReadHalf for tokio::io::Empty {}
+#[cfg(test)]
+impl ReadHalf for &[u8] {}
 
 impl IoStream for TcpStream {
     type R = tokio::net::tcp::OwnedReadHalf;
@@ -286,7 +307,7 @@ struct RawReader<R> {
     chunk: usize,
 }
 
-impl<R: AsyncRead + Unpin + Send> FrameReader for RawReader<R> {
+impl<R: ReadHalf> FrameReader for RawReader<R> {
     fn next_frame(&mut self) -> Result<Option<InFrame>, ReadError> {
         if self.buf.len() < 2 {
             return Ok(None);
@@ -312,6 +333,12 @@ impl<R: AsyncRead + Unpin + Send> FrameReader for RawReader<R> {
     }
 
     async fn fill(&mut self) -> Result<bool, ReadError> {
+        if self.buf.is_empty() {
+            // Every frame was copied out: give the buffer back before waiting
+            // (an idle connection holds none) and take one once bytes are there.
+            self.buf = BytesMut::new();
+            self.rd.ready().await?;
+        }
         if self.buf.capacity() - self.buf.len() < 256 {
             self.buf.reserve(self.chunk);
         }
@@ -471,35 +498,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> FrameWriter for WsWrite
 }
 
 /// Drains a client's queue until every sender is gone, then closes the stream.
+/// It runs inside the session's task (polled alongside the reads), not as a
+/// task of its own; the batch buffer is given back whenever the queue is empty.
 async fn writer_loop<W: FrameWriter>(mut writer: W, mut inbox: Inbox) -> io::Result<()> {
-    let mut batch = Vec::new();
+    let mut batch = VecDeque::new();
     loop {
         if inbox.recv_many(&mut batch, BATCH).await == 0 {
             writer.close().await;
             return Ok(());
         }
-        if let Err(e) = writer.write_batch(&batch).await {
+        if let Err(e) = writer.write_batch(batch.make_contiguous()).await {
             // E.g. the client's WebSocket Close came first: the close still
             // sends tungstenite's echo of it.
             writer.close().await;
             return Err(e);
         }
         inbox.written(&batch);
-        let was_large = batch.len() > 8;
         batch.clear();
-        if was_large {
-            // Give a burst's buffer back so idle connections stay small.
-            batch.shrink_to(8);
-        }
-    }
-}
-
-/// Aborts the writer task if the session is dropped (e.g. aborted at shutdown).
-struct AbortOnDrop(JoinHandle<io::Result<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
@@ -542,11 +557,21 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
         seed: rand::random(),
         client_ip: Bytes::from(client_ip(&addr)),
     }));
-    let mut writer = AbortOnDrop(tokio::spawn(writer_loop(writer, inbox)));
+    // The writer runs in this task: polled by the selects below while the
+    // session waits to read, so a client that does not read never blocks the
+    // reading of what it sends.
+    let write = writer_loop(writer, inbox);
+    tokio::pin!(write);
 
     let mut uid = Bytes::new(); // for the trace of a refusal
     let first = timeout(shared.config.connect_timeout, first_frame(&mut reader));
-    let Some(first) = Box::pin(unless_closing(&shared, first)).await else {
+    let first = Box::pin(unless_closing(&shared, first));
+    let first = tokio::select! {
+        first = first => first,
+        // The writer failed (the peer is gone) before a Connect came.
+        _ = &mut write => return,
+    };
+    let Some(first) = first else {
         return;
     };
     let registered = match first {
@@ -556,7 +581,7 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
             // Close is answered with Close by the writer).
             handshake_failed(&shared, addr, || "closed before Connect".into());
             drop(outbox);
-            let _ = timeout(CLOSE_GRACE, &mut writer.0).await;
+            let _ = timeout(CLOSE_GRACE, &mut write).await;
             return;
         }
         Ok(Err(_)) => Err((ConnackCode::BadProtocol, "unreadable first packet")),
@@ -603,7 +628,7 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
             outbox.send_packet(&Packet::Connack(Connack::refused(code, reason)));
             shared.router().refused(&uid, code.as_u8(), why, addr);
             drop(outbox);
-            let _ = timeout(CLOSE_GRACE, &mut writer.0).await;
+            let _ = timeout(CLOSE_GRACE, &mut write).await;
             return;
         }
     };
@@ -632,11 +657,11 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
         tokio::select! {
             biased;
             _ = &mut killed => break "closed by the broker".into(),
-            res = &mut writer.0 => {
+            res = &mut write => {
                 writer_done = true;
                 break match res {
-                    Ok(Err(e)) => format!("write error: {e}"),
-                    _ => "writer stopped".into(),
+                    Err(e) => format!("write error: {e}"),
+                    Ok(()) => "writer stopped".into(),
                 };
             }
             res = reader.fill() => match res {
@@ -649,7 +674,7 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
     drop(guard);
     drop(session);
     if !writer_done {
-        let _ = timeout(CLOSE_GRACE, &mut writer.0).await;
+        let _ = timeout(CLOSE_GRACE, &mut write).await;
     }
 }
 
@@ -990,16 +1015,16 @@ impl Offline {
 
     /// Takes the frames queued for client `i` (encoded for its transport).
     pub fn drain(&mut self, i: usize) -> Vec<Bytes> {
-        let mut out = Vec::new();
+        let mut out = VecDeque::new();
         if let Some(c) = self.clients.get_mut(i) {
             while c
                 .inbox
-                .recv_many(&mut out, BATCH)
+                .recv_many(&mut out, usize::MAX)
                 .now_or_never()
                 .is_some_and(|n| n > 0)
             {}
         }
-        out
+        out.into()
     }
 
     /// Whether client `i` was sent its Connack and is registered.
@@ -1093,13 +1118,15 @@ mod tests {
         let sink = RawWriter(tokio::io::sink());
         let raw = run_session(shared.clone(), reader, sink, addr, Transport::Raw, false);
         let raw = std::mem::size_of_val(&raw);
-        assert!(raw <= 1024, "raw session future is {raw} bytes");
+        eprintln!("raw session future: {raw} bytes");
+        assert!(raw <= 1280, "raw session future is {raw} bytes");
 
         let (_c, s) = pair().await;
         let ws = WebSocketStream::from_raw_socket(s, Role::Server, Some(ws_config())).await;
         let (reader, writer) = ws_halves(ws);
         let session = run_session(shared, reader, writer, addr, Transport::Ws, false);
         let session = std::mem::size_of_val(&session);
-        assert!(session <= 1024, "ws session future is {session} bytes");
+        eprintln!("ws session future: {session} bytes");
+        assert!(session <= 1536, "ws session future is {session} bytes");
     }
 }
