@@ -1,7 +1,10 @@
 //! Per-client queues of encoded frames: the [`Outbox`] the router, the tracer
-//! pumps and a session's reader queue into, the [`Inbox`] its writer task
+//! pumps and a session's reader queue into, the [`Inbox`] its writer
 //! drains, their frame and byte budgets, and the [`Outgoing`] body shared by
-//! one fan-out (rumqttd's `iobufs` in spirit).
+//! one fan-out (rumqttd's `iobufs` in spirit). Frames are queued exactly as
+//! they go on the wire: with the raw length prefix, or as a whole WebSocket
+//! frame (server to client: unmasked, RFC 6455 §5.2), so the writer of either
+//! transport only copies bytes.
 //!
 //! A leaf of the broker: router, tracers and session import it; it imports
 //! nothing of theirs.
@@ -52,6 +55,9 @@ struct State {
     senders: usize,
     /// Whether the [`Inbox`] still exists (else sends are `Closed`).
     receiver: bool,
+    /// WebSocket: the status of the Close frame the writer ends with (0:
+    /// none, an empty Close), set by the reader on an error or a client's Close.
+    close_code: u16,
 }
 
 impl Queue {
@@ -111,6 +117,7 @@ impl Outbox {
                 waker: None,
                 senders: 1,
                 receiver: true,
+                close_code: 0,
             }),
         });
         (
@@ -118,7 +125,11 @@ impl Outbox {
                 queue: queue.clone(),
                 raw,
             },
-            Inbox { queue },
+            Inbox {
+                queue,
+                #[cfg(test)]
+                raw,
+            },
         )
     }
 
@@ -151,12 +162,21 @@ impl Outbox {
     /// Queues a message body (type byte onwards), framed for this transport.
     pub(crate) fn send_body(&self, body: Bytes) -> Sent {
         if !self.raw {
-            return self.send(body);
+            return self.send(ws_frame(WS_BINARY, &body));
         }
         let mut out = BytesMut::new();
         match framing::prefix_raw(&body, &mut out) {
             Ok(()) => self.send(out.freeze()),
             Err(_) => Sent::Full,
+        }
+    }
+
+    /// WebSocket: the status the connection's closing Close frame carries
+    /// (the first one set wins: the error, or the echo of the client's Close).
+    pub(crate) fn set_close_code(&self, code: u16) {
+        let mut st = self.queue.lock();
+        if st.close_code == 0 {
+            st.close_code = code;
         }
     }
 
@@ -170,7 +190,7 @@ impl Outbox {
                 Err(_) => return Sent::Full,
             }
         } else {
-            packet.to_bytes()
+            ws_frame(WS_BINARY, &packet.to_bytes())
         };
         self.send(frame)
     }
@@ -179,6 +199,8 @@ impl Outbox {
 /// The receiving side of a client's queue, owned by its writer.
 pub(crate) struct Inbox {
     queue: Arc<Queue>,
+    #[cfg(test)]
+    raw: bool,
 }
 
 impl Inbox {
@@ -219,10 +241,22 @@ impl Inbox {
         .await
     }
 
-    /// A frame already queued, without waiting (router tests).
+    /// A frame already queued, without waiting (router tests); the body alone
+    /// for a WebSocket client.
     #[cfg(test)]
     pub(crate) fn try_recv(&mut self) -> Option<Bytes> {
-        self.queue.lock().frames.pop_front()
+        let frame = self.queue.lock().frames.pop_front()?;
+        if self.raw {
+            return Some(frame);
+        }
+        let (opcode, body) = ws_frame_body(&frame).expect("a whole WebSocket frame");
+        assert_eq!(opcode, WS_BINARY);
+        Some(body)
+    }
+
+    /// WebSocket: the status of the closing Close frame (0: none).
+    pub(crate) fn close_code(&self) -> u16 {
+        self.queue.lock().close_code
     }
 
     /// Gives the budget of frames from [`Inbox::recv_many`] back once written.
@@ -244,24 +278,103 @@ impl Drop for Inbox {
     }
 }
 
-/// One message body on its way to several receivers: the raw-framed copy is made
-/// at most once per fan-out, and only if a raw receiver exists.
+/// WebSocket opcodes (RFC 6455 §5.2).
+pub(crate) const WS_TEXT: u8 = 0x1;
+pub(crate) const WS_BINARY: u8 = 0x2;
+pub(crate) const WS_CLOSE: u8 = 0x8;
+pub(crate) const WS_PING: u8 = 0x9;
+pub(crate) const WS_PONG: u8 = 0xa;
+
+/// Length of a server frame's header for a payload of `len` bytes.
+pub(crate) fn ws_header_len(len: usize) -> usize {
+    match len {
+        0..=125 => 2,
+        126..=0xffff => 4,
+        _ => 10,
+    }
+}
+
+/// Writes the header of an unfragmented, unmasked frame (FIN set).
+pub(crate) fn put_ws_header(out: &mut BytesMut, opcode: u8, len: usize) {
+    out.put_u8(0x80 | opcode);
+    match len {
+        0..=125 => out.put_u8(len as u8),
+        126..=0xffff => {
+            out.put_u8(126);
+            out.put_u16(len as u16);
+        }
+        _ => {
+            out.put_u8(127);
+            out.put_u64(len as u64);
+        }
+    }
+}
+
+/// A whole server-to-client WebSocket frame holding `payload`.
+pub(crate) fn ws_frame(opcode: u8, payload: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(ws_header_len(payload.len()) + payload.len());
+    put_ws_header(&mut out, opcode, payload.len());
+    out.put_slice(payload);
+    out.freeze()
+}
+
+/// The opcode and payload of one whole unmasked frame made by [`ws_frame`]
+/// (`None` if `frame` is not exactly one such frame).
+pub(crate) fn ws_frame_body(frame: &Bytes) -> Option<(u8, Bytes)> {
+    let (&b0, rest) = frame.split_first()?;
+    let (&b1, rest) = rest.split_first()?;
+    let (len, head) = match b1 {
+        0..=125 => (usize::from(b1), 2),
+        126 => (
+            usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?])),
+            4,
+        ),
+        127 => {
+            let n: [u8; 8] = rest.get(..8)?.try_into().ok()?;
+            (usize::try_from(u64::from_be_bytes(n)).ok()?, 10)
+        }
+        _ => return None, // masked
+    };
+    (b0 & 0xf0 == 0x80 && frame.len() == head + len).then(|| (b0 & 0x0f, frame.slice(head..)))
+}
+
+/// One message body on its way to several receivers: the copy framed for each
+/// transport is made at most once per fan-out, and only if a receiver on that
+/// transport exists (or it arrived framed that way: then it is forwarded as is).
 pub(crate) struct Outgoing {
     body: Bytes,
     raw: Option<Bytes>,
+    ws: Option<Bytes>,
 }
 
 impl Outgoing {
     /// `framed` is the same body with its length prefix when it arrived that way.
     pub(crate) fn new(body: Bytes, framed: Option<Bytes>) -> Self {
-        Outgoing { body, raw: framed }
+        Outgoing {
+            body,
+            raw: framed,
+            ws: None,
+        }
+    }
+
+    /// `framed` is the same body as a whole server-to-client WebSocket frame.
+    pub(crate) fn from_ws(body: Bytes, framed: Option<Bytes>) -> Self {
+        Outgoing {
+            body,
+            raw: None,
+            ws: framed,
+        }
     }
 
     /// The frame for one receiver, or `None` when the body cannot be framed for a
     /// raw client (a WebSocket message above the 16-bit raw limit).
     pub(crate) fn for_transport(&mut self, raw: bool) -> Option<Bytes> {
         if !raw {
-            return Some(self.body.clone());
+            return Some(
+                self.ws
+                    .get_or_insert_with(|| ws_frame(WS_BINARY, &self.body))
+                    .clone(),
+            );
         }
         if self.raw.is_none() {
             let mut out = BytesMut::new();
@@ -287,6 +400,17 @@ pub(crate) fn publish_body(tid: u32, ptid: u32, subtid: u32, payload: &[u8]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ws_frames_round_trip_at_every_header_length() {
+        for len in [0usize, 1, 125, 126, 0xffff, 0x10000, 70_000] {
+            let payload = vec![7u8; len];
+            let frame = ws_frame(WS_BINARY, &payload);
+            assert_eq!(frame.len(), ws_header_len(len) + len);
+            let (op, body) = ws_frame_body(&frame).expect("one whole frame");
+            assert_eq!((op, body.len()), (WS_BINARY, len));
+        }
+    }
 
     #[test]
     fn byte_budget_limits_a_queue_of_large_frames() {

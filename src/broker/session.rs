@@ -2,43 +2,43 @@
 //! request, the transport (WebSocket or raw), Init/Connect/Connack, then the
 //! packet loop that feeds the [`Router`](super::router::Router).
 //!
-//! Each connection is two tasks. The session task reads and decides; a writer
-//! task drains the client's queue of pre-encoded frames and writes them in
-//! batches (one syscall, or one WebSocket flush, per batch). Publishers only ever
-//! `try_send` into that queue, so a slow client loses messages (counted) but never
-//! slows anybody else. Buffers start small so that idle connections stay cheap.
-//! Every frame read is copied out of the read buffer, so a queued frame holds
-//! only its own bytes (the queue's byte budget counts what is really held).
+//! Each connection is one task. It reads and decides, and drives a writer (a
+//! future polled alongside the reads, not a task of its own) that drains the
+//! client's queue of frames, already framed for the wire, and writes them in
+//! batches (one syscall per batch). Publishers only ever `send` into that
+//! queue without waiting, so a slow client loses messages (counted) but never
+//! slows anybody else. An idle connection holds no read buffer, no write
+//! batch and an empty queue: they are taken when bytes come and given back
+//! when they are gone. Every frame read is copied out of the read buffer, so
+//! a queued frame holds only its own bytes (the queue's byte budget counts
+//! what is really held). WebSocket framing (RFC 6455, server side) is done
+//! here too, on the same byte buffers as the raw transport.
 //!
-//! May import: `protocol`, `trace`, siblings `http` and `router`, tokio,
-//! tokio-rustls, tokio-tungstenite.
+//! May import: `protocol`, `trace`, siblings `http`, `outbox` and `router`,
+//! tokio, tokio-rustls.
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::timeout;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use super::Shared;
 use super::http::{self, HeadError, Request};
-use super::outbox::{Inbox, Outbox, Outgoing, publish_body};
+use super::outbox::{
+    Inbox, Outbox, Outgoing, WS_BINARY, WS_CLOSE, WS_PING, WS_PONG, WS_TEXT, publish_body,
+    put_ws_header, ws_frame, ws_frame_body, ws_header_len,
+};
 use super::router::{NewPeer, Who};
 use crate::protocol::{
     Connack, ConnackCode, Connect, DecodeError, Init, MAX_PAYLOAD, MIN_UID_LEN, MakoConnect,
@@ -198,18 +198,11 @@ async fn serve_stream<S: IoStream>(
             {
                 return;
             }
-            let ws = Box::pin(WebSocketStream::from_partially_read(
-                stream,
-                leftover.to_vec(),
-                Role::Server,
-                Some(ws_config()),
-            ))
-            .await;
-            let (reader, writer) = ws_halves(ws);
+            let (r, w) = stream.split_io();
             Box::pin(run_session(
                 shared,
-                reader,
-                writer,
+                WsReader::new(r, leftover),
+                FrameWriter::new(w, Transport::Ws),
                 addr,
                 Transport::Ws,
                 tls,
@@ -221,15 +214,10 @@ async fn serve_stream<S: IoStream>(
                 return;
             }
             let (r, w) = stream.split_io();
-            let reader = RawReader {
-                rd: r,
-                buf: leftover,
-                chunk: READ_MIN,
-            };
             Box::pin(run_session(
                 shared,
-                reader,
-                RawWriter(w),
+                RawReader::new(r, leftover),
+                FrameWriter::new(w, Transport::Raw),
                 addr,
                 Transport::Raw,
                 tls,
@@ -261,21 +249,15 @@ async fn refuse_http<S: AsyncWrite + Unpin>(stream: &mut S, status: u16) -> io::
     stream.shutdown().await
 }
 
-/// Small buffers keep idle WebSocket connections cheap (tungstenite's defaults
-/// are 128 KiB each way); the size limits fit the largest SMQ packet.
-fn ws_config() -> WebSocketConfig {
-    let max = MAX_PAYLOAD + 1 + PUBLISH_HEADER_LEN + 1024;
-    WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(8 * 1024)
-        .max_message_size(Some(max))
-        .max_frame_size(Some(max))
-}
+/// Largest WebSocket frame and message a client may send: the largest SMQ
+/// packet and 1 KiB of slack (a larger one is refused with Close 1003).
+const WS_MAX: usize = MAX_PAYLOAD + 1 + PUBLISH_HEADER_LEN + 1024;
 
 // ----- reading frames -----
 
-/// One SMQ packet body as received; `framed` is the same bytes with the raw
-/// length prefix, kept so raw receivers get the frame forwarded unchanged.
+/// One SMQ packet body as received; `framed` is the same bytes framed for the
+/// transport it came on (raw length prefix, or a server WebSocket frame), kept
+/// so receivers on that transport get it forwarded without a copy.
 pub(crate) struct InFrame {
     body: Bytes,
     framed: Option<Bytes>,
@@ -285,8 +267,9 @@ pub(crate) struct InFrame {
 enum ReadError {
     #[error("read error: {0}")]
     Io(#[from] io::Error),
-    #[error("WebSocket error: {0}")]
-    Ws(#[from] tokio_tungstenite::tungstenite::Error),
+    /// A WebSocket error and the Close status it is answered with.
+    #[error("WebSocket error: {1}")]
+    Ws(u16, &'static str),
     #[error("raw frame length {0} is impossible")]
     BadLength(u16),
     #[error("empty WebSocket message")]
@@ -294,48 +277,34 @@ enum ReadError {
 }
 
 trait FrameReader: Send {
-    /// The next complete frame already received, if any.
-    fn next_frame(&mut self) -> Result<Option<InFrame>, ReadError>;
+    /// The next complete frame already received, if any. `outbox` takes what
+    /// the transport answers by itself (a WebSocket Pong, the Close status).
+    fn next_frame(&mut self, outbox: &Outbox) -> Result<Option<InFrame>, ReadError>;
     /// Receives more; `false` at a clean end of stream. Cancel-safe.
     fn fill(&mut self) -> impl Future<Output = Result<bool, ReadError>> + Send;
 }
 
-struct RawReader<R> {
+/// The bytes received and not yet framed. An idle connection holds no buffer:
+/// it is given back once every frame in it was copied out, and taken again
+/// only when the socket is readable.
+struct InBuf<R> {
     rd: R,
     buf: BytesMut,
     /// Next read size: doubles while reads fill it, up to READ_MAX.
     chunk: usize,
 }
 
-impl<R: ReadHalf> FrameReader for RawReader<R> {
-    fn next_frame(&mut self) -> Result<Option<InFrame>, ReadError> {
-        if self.buf.len() < 2 {
-            return Ok(None);
+impl<R: ReadHalf> InBuf<R> {
+    fn new(rd: R, leftover: BytesMut) -> Self {
+        InBuf {
+            rd,
+            buf: leftover,
+            chunk: READ_MIN,
         }
-        let len = u16::from_be_bytes([self.buf[0], self.buf[1]]);
-        if len < 3 {
-            return Err(ReadError::BadLength(len));
-        }
-        let len = len as usize;
-        if self.buf.len() < len {
-            self.buf.reserve(len - self.buf.len());
-            return Ok(None);
-        }
-        // A copy, not a slice: a slice would keep the whole read buffer (up to
-        // 64 KiB) alive for as long as any receiver's queue holds the frame,
-        // while the queue's byte budget counts only the frame (issue 10).
-        let framed = Bytes::copy_from_slice(&self.buf[..len]);
-        self.buf.advance(len);
-        Ok(Some(InFrame {
-            body: framed.slice(2..),
-            framed: Some(framed),
-        }))
     }
 
-    async fn fill(&mut self) -> Result<bool, ReadError> {
+    async fn fill(&mut self) -> io::Result<bool> {
         if self.buf.is_empty() {
-            // Every frame was copied out: give the buffer back before waiting
-            // (an idle connection holds none) and take one once bytes are there.
             self.buf = BytesMut::new();
             self.rd.ready().await?;
         }
@@ -349,95 +318,283 @@ impl<R: ReadHalf> FrameReader for RawReader<R> {
         }
         Ok(n > 0)
     }
-}
 
-struct WsReader<S> {
-    source: SplitStream<WebSocketStream<S>>,
-    pending: Option<Bytes>,
-    /// The WebSocket status the writer closes with (0: none), set on a
-    /// WebSocket protocol error.
-    close_code: Arc<AtomicU16>,
-}
-
-fn ws_halves<S: AsyncRead + AsyncWrite + Unpin>(
-    ws: WebSocketStream<S>,
-) -> (WsReader<S>, WsWriter<S>) {
-    let (sink, source) = ws.split();
-    let close_code = Arc::new(AtomicU16::new(0));
-    (
-        WsReader {
-            source,
-            pending: None,
-            close_code: close_code.clone(),
-        },
-        WsWriter { sink, close_code },
-    )
-}
-
-/// The Close status BAS's WebSocket server (Mako's) sends for an error in the
-/// client's frames: 1002 for a protocol error, 1003 for a frame it will not take (it
-/// refuses 64-bit lengths; we refuse frames above the largest SMQ packet);
-/// 1007 for a text message that is not UTF-8 (Mako does not check).
-fn ws_close_code(e: &tokio_tungstenite::tungstenite::Error) -> Option<u16> {
-    use tokio_tungstenite::tungstenite::Error;
-    match e {
-        Error::Protocol(_) => Some(1002),
-        Error::Capacity(_) => Some(1003),
-        Error::Utf8(_) => Some(1007),
-        _ => None,
+    /// Room for a frame of `len` bytes whose start is buffered: reserved in
+    /// one step, so a large frame is not read through doubling buffers.
+    fn need(&mut self, len: usize) {
+        if self.buf.len() < len {
+            self.buf.reserve(len - self.buf.len());
+        }
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> FrameReader for WsReader<S> {
-    fn next_frame(&mut self) -> Result<Option<InFrame>, ReadError> {
-        match self.pending.take() {
-            Some(b) if b.is_empty() => Err(ReadError::Empty),
-            Some(body) => Ok(Some(InFrame { body, framed: None })),
-            None => Ok(None),
+struct RawReader<R> {
+    io: InBuf<R>,
+}
+
+impl<R: ReadHalf> RawReader<R> {
+    fn new(rd: R, leftover: BytesMut) -> Self {
+        RawReader {
+            io: InBuf::new(rd, leftover),
+        }
+    }
+}
+
+impl<R: ReadHalf> FrameReader for RawReader<R> {
+    fn next_frame(&mut self, _: &Outbox) -> Result<Option<InFrame>, ReadError> {
+        let buf = &mut self.io.buf;
+        if buf.len() < 2 {
+            return Ok(None);
+        }
+        let len = u16::from_be_bytes([buf[0], buf[1]]);
+        if len < 3 {
+            return Err(ReadError::BadLength(len));
+        }
+        let len = len as usize;
+        if buf.len() < len {
+            self.io.need(len);
+            return Ok(None);
+        }
+        // A copy, not a slice: a slice would keep the whole read buffer (up to
+        // 64 KiB) alive for as long as any receiver's queue holds the frame,
+        // while the queue's byte budget counts only the frame (issue 10).
+        let framed = Bytes::copy_from_slice(&buf[..len]);
+        buf.advance(len);
+        Ok(Some(InFrame {
+            body: framed.slice(2..),
+            framed: Some(framed),
+        }))
+    }
+
+    async fn fill(&mut self) -> Result<bool, ReadError> {
+        Ok(self.io.fill().await?)
+    }
+}
+
+/// The server side of RFC 6455 framing over the raw byte stream (the 101
+/// answer is [`http::ws_switching`]): client frames must be masked, control
+/// frames short and whole, fragments continue a started message; a Ping is
+/// answered with a Pong, a Close with the same status, then the stream ends.
+/// Errors close with Mako's statuses (see [`ReadError::Ws`]).
+struct WsReader<R> {
+    io: InBuf<R>,
+    /// A fragmented message being assembled: its opcode and payload so far.
+    partial: Option<Box<(u8, BytesMut)>>,
+    /// The client's Close came (or an error ended the stream): no more reading.
+    closed: bool,
+}
+
+impl<R: ReadHalf> WsReader<R> {
+    fn new(rd: R, leftover: BytesMut) -> Self {
+        WsReader {
+            io: InBuf::new(rd, leftover),
+            partial: None,
+            closed: false,
+        }
+    }
+}
+
+/// Close statuses: 1002 for a protocol error, 1003 for a frame it will not
+/// take (BAS's WebSocket server refuses 64-bit lengths; we refuse frames above
+/// the largest SMQ packet), 1007 for a text message that is not UTF-8 (Mako
+/// does not check).
+const PROTOCOL_ERROR: u16 = 1002;
+const TOO_BIG: u16 = 1003;
+const NOT_UTF8: u16 = 1007;
+
+/// A status a peer may send in a Close frame (RFC 6455 §7.4).
+fn valid_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+/// Appends `payload` unmasked with the client's key.
+fn put_unmasked(out: &mut BytesMut, payload: &[u8], mask: [u8; 4]) {
+    let start = out.len();
+    out.extend_from_slice(payload);
+    let data = &mut out[start..];
+    let wide = u64::from_ne_bytes([
+        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
+    ]);
+    let mut words = data.chunks_exact_mut(8);
+    for w in &mut words {
+        let mut v = [0u8; 8];
+        v.copy_from_slice(w);
+        w.copy_from_slice(&(u64::from_ne_bytes(v) ^ wide).to_ne_bytes());
+    }
+    for (i, b) in words.into_remainder().iter_mut().enumerate() {
+        *b ^= mask[i % 4];
+    }
+}
+
+impl<R: ReadHalf> WsReader<R> {
+    fn fail(&mut self, outbox: &Outbox, code: u16, why: &'static str) -> ReadError {
+        self.closed = true;
+        outbox.set_close_code(code);
+        ReadError::Ws(code, why)
+    }
+}
+
+impl<R: ReadHalf> FrameReader for WsReader<R> {
+    fn next_frame(&mut self, outbox: &Outbox) -> Result<Option<InFrame>, ReadError> {
+        loop {
+            if self.closed {
+                return Ok(None);
+            }
+            let buf = &self.io.buf;
+            let [b0, b1, ..] = buf[..] else {
+                return Ok(None);
+            };
+            let (fin, opcode) = (b0 & 0x80 != 0, b0 & 0x0f);
+            if b0 & 0x70 != 0 {
+                return Err(self.fail(outbox, PROTOCOL_ERROR, "reserved bits set"));
+            }
+            if b1 & 0x80 == 0 {
+                return Err(self.fail(outbox, PROTOCOL_ERROR, "unmasked client frame"));
+            }
+            let (len, ext) = match b1 & 0x7f {
+                126 => match buf.get(2..4) {
+                    Some(n) => (u64::from(u16::from_be_bytes([n[0], n[1]])), 2),
+                    None => return Ok(None),
+                },
+                127 => match buf.get(2..10) {
+                    Some(n) => {
+                        let mut v = [0u8; 8];
+                        v.copy_from_slice(n);
+                        (u64::from_be_bytes(v), 8)
+                    }
+                    None => return Ok(None),
+                },
+                n => (u64::from(n), 0),
+            };
+            let control = opcode & 0x8 != 0;
+            if !matches!(
+                opcode,
+                0 | WS_TEXT | WS_BINARY | WS_CLOSE | WS_PING | WS_PONG
+            ) {
+                return Err(self.fail(outbox, PROTOCOL_ERROR, "unknown opcode"));
+            }
+            if control && (!fin || len > 125) {
+                return Err(self.fail(outbox, PROTOCOL_ERROR, "fragmented or long control frame"));
+            }
+            let so_far = self.partial.as_ref().map_or(0, |p| p.1.len());
+            if len > (WS_MAX - so_far) as u64 {
+                return Err(self.fail(outbox, TOO_BIG, "message above the largest SMQ packet"));
+            }
+            let len = len as usize;
+            let head = 2 + ext + 4;
+            if buf.len() < head + len {
+                self.io.need(head + len);
+                return Ok(None);
+            }
+            let mask = [buf[head - 4], buf[head - 3], buf[head - 2], buf[head - 1]];
+            let frame = self.io.buf.split_to(head + len);
+            let payload = &frame[head..];
+            match opcode {
+                WS_TEXT | WS_BINARY if self.partial.is_some() => {
+                    return Err(self.fail(outbox, PROTOCOL_ERROR, "expected a continuation"));
+                }
+                WS_TEXT | WS_BINARY if fin => {
+                    // Unmasked straight into the frame receivers get.
+                    let mut out = BytesMut::with_capacity(ws_header_len(len) + len);
+                    put_ws_header(&mut out, WS_BINARY, len);
+                    put_unmasked(&mut out, payload, mask);
+                    let framed = out.freeze();
+                    let body = framed.slice(ws_header_len(len)..);
+                    if opcode == WS_TEXT && std::str::from_utf8(&body).is_err() {
+                        return Err(self.fail(outbox, NOT_UTF8, "text message is not UTF-8"));
+                    }
+                    if body.is_empty() {
+                        return Err(ReadError::Empty);
+                    }
+                    return Ok(Some(InFrame {
+                        body,
+                        framed: Some(framed),
+                    }));
+                }
+                WS_TEXT | WS_BINARY => {
+                    let mut out = BytesMut::with_capacity(len);
+                    put_unmasked(&mut out, payload, mask);
+                    self.partial = Some(Box::new((opcode, out)));
+                }
+                0 => {
+                    let Some(partial) = &mut self.partial else {
+                        return Err(self.fail(outbox, PROTOCOL_ERROR, "continuation of nothing"));
+                    };
+                    put_unmasked(&mut partial.1, payload, mask);
+                    if fin {
+                        let Some(p) = self.partial.take() else {
+                            continue;
+                        };
+                        let (opcode, body) = *p;
+                        if opcode == WS_TEXT && std::str::from_utf8(&body).is_err() {
+                            return Err(self.fail(outbox, NOT_UTF8, "text message is not UTF-8"));
+                        }
+                        if body.is_empty() {
+                            return Err(ReadError::Empty);
+                        }
+                        let framed = ws_frame(WS_BINARY, &body);
+                        let body = framed.slice(ws_header_len(body.len())..);
+                        return Ok(Some(InFrame {
+                            body,
+                            framed: Some(framed),
+                        }));
+                    }
+                }
+                WS_PING => {
+                    let mut pong = BytesMut::with_capacity(len);
+                    put_unmasked(&mut pong, payload, mask);
+                    outbox.send(ws_frame(WS_PONG, &pong));
+                }
+                WS_CLOSE => {
+                    let mut body = BytesMut::with_capacity(len);
+                    put_unmasked(&mut body, payload, mask);
+                    // Echoed with the same status; an empty Close with an empty one.
+                    match body[..] {
+                        [] => {}
+                        [hi, lo, ref reason @ ..]
+                            if valid_close_code(u16::from_be_bytes([hi, lo]))
+                                && std::str::from_utf8(reason).is_ok() =>
+                        {
+                            outbox.set_close_code(u16::from_be_bytes([hi, lo]));
+                        }
+                        _ => return Err(self.fail(outbox, PROTOCOL_ERROR, "invalid Close frame")),
+                    }
+                    self.closed = true;
+                    return Ok(None);
+                }
+                _ => {} // Pong: nothing to do.
+            }
         }
     }
 
     async fn fill(&mut self) -> Result<bool, ReadError> {
-        loop {
-            match self.source.next().await {
-                None | Some(Ok(Message::Close(_))) => return Ok(false),
-                Some(Ok(Message::Binary(b))) => {
-                    // Tungstenite's message is a slice of its read buffer; a
-                    // copy holds only the message while it waits in queues.
-                    self.pending = Some(Bytes::copy_from_slice(&b));
-                    return Ok(true);
-                }
-                // Mako reads a text message like a binary one.
-                Some(Ok(Message::Text(t))) => {
-                    self.pending = Some(Bytes::copy_from_slice(t.as_bytes()));
-                    return Ok(true);
-                }
-                // Ping is answered by tungstenite; Pong and raw frames mean nothing.
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => {
-                    if let Some(code) = ws_close_code(&e) {
-                        self.close_code.store(code, Ordering::Relaxed);
-                    }
-                    return Err(e.into());
-                }
-            }
+        if self.closed {
+            return Ok(false);
         }
+        Ok(self.io.fill().await?)
     }
 }
 
 // ----- writing frames -----
 
-trait FrameWriter: Send + 'static {
-    fn write_batch(&mut self, frames: &[Bytes]) -> impl Future<Output = io::Result<()>> + Send;
-    fn close(&mut self) -> impl Future<Output = ()> + Send;
+/// Writes queued frames, already framed for the transport, in batches.
+struct FrameWriter<W> {
+    w: W,
+    /// WebSocket: the stream ends with a Close frame.
+    ws: bool,
 }
 
-struct RawWriter<W>(W);
+impl<W: AsyncWrite + Unpin + Send> FrameWriter<W> {
+    fn new(w: W, transport: Transport) -> Self {
+        FrameWriter {
+            w,
+            ws: transport == Transport::Ws,
+        }
+    }
 
-impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for RawWriter<W> {
     async fn write_batch(&mut self, frames: &[Bytes]) -> io::Result<()> {
         if let [one] = frames {
-            return self.0.write_all(one).await;
+            return self.w.write_all(one).await;
         }
         // One syscall per up to COALESCE bytes of small frames; large frames
         // go out as they are, so the copy stays small.
@@ -445,11 +602,11 @@ impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for RawWriter<W> {
         let mut buf = Vec::with_capacity(total.min(COALESCE));
         for f in frames {
             if buf.len() + f.len() > COALESCE && !buf.is_empty() {
-                self.0.write_all(&buf).await?;
+                self.w.write_all(&buf).await?;
                 buf.clear();
             }
             if f.len() >= COALESCE {
-                self.0.write_all(f).await?;
+                self.w.write_all(f).await?;
             } else {
                 buf.put_slice(f);
             }
@@ -457,60 +614,40 @@ impl<W: AsyncWrite + Unpin + Send + 'static> FrameWriter for RawWriter<W> {
         if buf.is_empty() {
             return Ok(());
         }
-        self.0.write_all(&buf).await
+        self.w.write_all(&buf).await
     }
 
-    async fn close(&mut self) {
-        let _ = self.0.shutdown().await;
-    }
-}
-
-struct WsWriter<S> {
-    sink: SplitSink<WebSocketStream<S>, Message>,
-    close_code: Arc<AtomicU16>,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> FrameWriter for WsWriter<S> {
-    async fn write_batch(&mut self, frames: &[Bytes]) -> io::Result<()> {
-        for f in frames {
-            self.sink
-                .feed(Message::Binary(f.clone()))
-                .await
-                .map_err(io::Error::other)?;
-        }
-        self.sink.flush().await.map_err(io::Error::other)
-    }
-
-    /// Closes with the status of a protocol error if there was one. A Close
-    /// from the client has already been answered by tungstenite (the echo is
-    /// sent here, by the flush of the close).
-    async fn close(&mut self) {
-        let code = self.close_code.load(Ordering::Relaxed);
-        if code != 0 {
-            let frame = CloseFrame {
-                code: CloseCode::from(code),
-                reason: Default::default(),
+    /// A WebSocket ends with a Close: the status of a protocol error, or the
+    /// echo of the client's Close, or an empty one. Then our side shuts down.
+    async fn close(&mut self, inbox: &Inbox) {
+        if self.ws {
+            let code = inbox.close_code();
+            let payload = if code == 0 {
+                &[][..]
+            } else {
+                &code.to_be_bytes()[..]
             };
-            let _ = self.sink.send(Message::Close(Some(frame))).await;
+            let _ = self.w.write_all(&ws_frame(WS_CLOSE, payload)).await;
         }
-        let _ = self.sink.close().await;
+        let _ = self.w.shutdown().await;
     }
 }
 
 /// Drains a client's queue until every sender is gone, then closes the stream.
 /// It runs inside the session's task (polled alongside the reads), not as a
 /// task of its own; the batch buffer is given back whenever the queue is empty.
-async fn writer_loop<W: FrameWriter>(mut writer: W, mut inbox: Inbox) -> io::Result<()> {
+async fn writer_loop<W: AsyncWrite + Unpin + Send>(
+    mut writer: FrameWriter<W>,
+    mut inbox: Inbox,
+) -> io::Result<()> {
     let mut batch = VecDeque::new();
     loop {
         if inbox.recv_many(&mut batch, BATCH).await == 0 {
-            writer.close().await;
+            writer.close(&inbox).await;
             return Ok(());
         }
         if let Err(e) = writer.write_batch(batch.make_contiguous()).await {
-            // E.g. the client's WebSocket Close came first: the close still
-            // sends tungstenite's echo of it.
-            writer.close().await;
+            writer.close(&inbox).await;
             return Err(e);
         }
         inbox.written(&batch);
@@ -542,10 +679,10 @@ fn client_ip(addr: &SocketAddr) -> String {
     }
 }
 
-async fn run_session<R: FrameReader, W: FrameWriter>(
+async fn run_session<R: FrameReader, W: AsyncWrite + Unpin + Send>(
     shared: Arc<Shared>,
     mut reader: R,
-    writer: W,
+    writer: FrameWriter<W>,
     addr: SocketAddr,
     transport: Transport,
     tls: bool,
@@ -564,7 +701,10 @@ async fn run_session<R: FrameReader, W: FrameWriter>(
     tokio::pin!(write);
 
     let mut uid = Bytes::new(); // for the trace of a refusal
-    let first = timeout(shared.config.connect_timeout, first_frame(&mut reader));
+    let first = timeout(
+        shared.config.connect_timeout,
+        first_frame(&mut reader, &outbox),
+    );
     let first = Box::pin(unless_closing(&shared, first));
     let first = tokio::select! {
         first = first => first,
@@ -713,9 +853,12 @@ fn accept(
     Ok((etid, conn, kill))
 }
 
-async fn first_frame<R: FrameReader>(reader: &mut R) -> Result<Option<InFrame>, ReadError> {
+async fn first_frame<R: FrameReader>(
+    reader: &mut R,
+    outbox: &Outbox,
+) -> Result<Option<InFrame>, ReadError> {
     loop {
-        if let Some(f) = reader.next_frame()? {
+        if let Some(f) = reader.next_frame(outbox)? {
             return Ok(Some(f));
         }
         if !reader.fill().await? {
@@ -739,7 +882,7 @@ type Close = String;
 
 impl Session<'_> {
     fn handle_buffered<R: FrameReader>(&mut self, reader: &mut R) -> Result<(), Close> {
-        while let Some(frame) = reader.next_frame().map_err(|e| e.to_string())? {
+        while let Some(frame) = reader.next_frame(&self.outbox).map_err(|e| e.to_string())? {
             self.handle(frame)?;
         }
         Ok(())
@@ -752,7 +895,10 @@ impl Session<'_> {
         })?;
         let who = self.who;
         match packet {
-            Packet::Publish(p) => self.publish(p, Outgoing::new(frame.body, frame.framed)),
+            Packet::Publish(p) if self.raw => {
+                self.publish(p, Outgoing::new(frame.body, frame.framed))
+            }
+            Packet::Publish(p) => self.publish(p, Outgoing::from_ws(frame.body, frame.framed)),
             Packet::PubFrag(p) => self.pubfrag(p),
             Packet::Subscribe { topic } => {
                 self.shared.router().subscribe(who, topic);
@@ -901,11 +1047,7 @@ impl Offline {
             raw,
             outbox,
             inbox,
-            reader: RawReader {
-                rd: tokio::io::empty(),
-                buf: BytesMut::new(),
-                chunk: READ_MIN,
-            },
+            reader: RawReader::new(tokio::io::empty(), BytesMut::new()),
             live: None,
             closed: false,
         });
@@ -934,9 +1076,9 @@ impl Offline {
             };
             return Self::frame(shared, c, frame);
         }
-        c.reader.buf.extend_from_slice(bytes);
+        c.reader.io.buf.extend_from_slice(bytes);
         loop {
-            match c.reader.next_frame() {
+            match c.reader.next_frame(&c.outbox) {
                 Ok(Some(frame)) => {
                     if !Self::frame(shared, c, frame) {
                         return false;
@@ -1013,7 +1155,9 @@ impl Offline {
         }
     }
 
-    /// Takes the frames queued for client `i` (encoded for its transport).
+    /// Takes the frames queued for client `i`: raw frames for a raw client,
+    /// message bodies for a WebSocket client. Panics on a queued WebSocket
+    /// frame that is not one whole unmasked binary frame.
     pub fn drain(&mut self, i: usize) -> Vec<Bytes> {
         let mut out = VecDeque::new();
         if let Some(c) = self.clients.get_mut(i) {
@@ -1023,6 +1167,15 @@ impl Offline {
                 .now_or_never()
                 .is_some_and(|n| n > 0)
             {}
+            if !c.raw {
+                return out
+                    .into_iter()
+                    .map(|f| match ws_frame_body(&f) {
+                        Some((WS_BINARY, body)) => body,
+                        _ => panic!("broker queued a bad WebSocket frame {f:02x?}"),
+                    })
+                    .collect();
+            }
         }
         out.into()
     }
@@ -1054,14 +1207,12 @@ mod tests {
         let mut wire = vec![0u8, 5, 12, 0xaa, 0xbb];
         wire.extend_from_slice(&[0xfe, 0xff]);
         wire.extend(std::iter::repeat_n(7u8, 0xfeff - 2));
-        let mut reader = RawReader {
-            rd: &wire[..],
-            buf: BytesMut::new(),
-            chunk: READ_MAX,
-        };
+        let mut reader = RawReader::new(&wire[..], BytesMut::new());
+        reader.io.chunk = READ_MAX;
+        let (outbox, _inbox) = Outbox::new(true);
         let mut frames = Vec::new();
         while frames.len() < 2 {
-            match reader.next_frame().expect("valid frames") {
+            match reader.next_frame(&outbox).expect("valid frames") {
                 Some(f) => frames.push(f),
                 None => assert!(reader.fill().await.expect("read"), "frames complete"),
             }
@@ -1108,23 +1259,31 @@ mod tests {
         let (_c, s) = pair().await;
         let (r, w) = s.into_split();
         let (_outbox, inbox) = Outbox::new(true);
-        let writer = std::mem::size_of_val(&writer_loop(RawWriter(w), inbox));
+        let writer = writer_loop(FrameWriter::new(w, Transport::Raw), inbox);
+        let writer = std::mem::size_of_val(&writer);
         assert!(writer <= 512, "raw writer future is {writer} bytes");
-        let reader = RawReader {
-            rd: r,
-            buf: BytesMut::new(),
-            chunk: READ_MIN,
-        };
-        let sink = RawWriter(tokio::io::sink());
-        let raw = run_session(shared.clone(), reader, sink, addr, Transport::Raw, false);
+        let (_c, s) = pair().await;
+        let (r2, w2) = s.into_split();
+        let raw = run_session(
+            shared.clone(),
+            RawReader::new(r, BytesMut::new()),
+            FrameWriter::new(w2, Transport::Raw),
+            addr,
+            Transport::Raw,
+            false,
+        );
         let raw = std::mem::size_of_val(&raw);
         eprintln!("raw session future: {raw} bytes");
         assert!(raw <= 1280, "raw session future is {raw} bytes");
 
-        let (_c, s) = pair().await;
-        let ws = WebSocketStream::from_raw_socket(s, Role::Server, Some(ws_config())).await;
-        let (reader, writer) = ws_halves(ws);
-        let session = run_session(shared, reader, writer, addr, Transport::Ws, false);
+        let session = run_session(
+            shared,
+            WsReader::new(r2, BytesMut::new()),
+            FrameWriter::new(tokio::io::sink(), Transport::Ws),
+            addr,
+            Transport::Ws,
+            false,
+        );
         let session = std::mem::size_of_val(&session);
         eprintln!("ws session future: {session} bytes");
         assert!(session <= 1536, "ws session future is {session} bytes");
