@@ -401,6 +401,41 @@ pub(crate) fn publish_body(tid: u32, ptid: u32, subtid: u32, payload: &[u8]) -> 
 mod tests {
     use super::*;
 
+    /// Issue 19: a tokio mpsc channel allocated 1.5 KiB per client before any
+    /// frame; an idle client's queue and its writer's batch must hold nothing.
+    #[tokio::test]
+    async fn an_idle_queue_and_its_drained_batch_hold_no_buffer() {
+        let (outbox, mut inbox) = Outbox::new(true);
+        for _ in 0..100 {
+            assert!(matches!(
+                outbox.send(Bytes::from_static(b"\0\x05\x0caa")),
+                Sent::Ok
+            ));
+        }
+        let mut batch = VecDeque::new();
+        assert_eq!(inbox.recv_many(&mut batch, 128).await, 100);
+        inbox.written(&batch);
+        batch.clear();
+        assert!(batch.capacity() > 0);
+        // The queue is empty: the next wait gives both buffers back.
+        assert!(futures_util::FutureExt::now_or_never(inbox.recv_many(&mut batch, 128)).is_none());
+        assert_eq!(batch.capacity(), 0);
+        assert_eq!(inbox.queue.lock().frames.capacity(), 0);
+        assert_eq!(inbox.queue.lock().bytes, 0, "the whole budget is back");
+        drop(outbox);
+        assert_eq!(inbox.recv_many(&mut batch, 128).await, 0, "no sender left");
+    }
+
+    #[test]
+    fn sends_to_a_client_whose_writer_is_gone_are_closed() {
+        let (outbox, inbox) = Outbox::new(false);
+        drop(inbox);
+        assert!(matches!(
+            outbox.send(Bytes::from_static(b"x")),
+            Sent::Closed
+        ));
+    }
+
     #[test]
     fn ws_frames_round_trip_at_every_header_length() {
         for len in [0usize, 1, 125, 126, 0xffff, 0x10000, 70_000] {

@@ -1235,6 +1235,141 @@ mod tests {
         }
     }
 
+    /// A client frame as a browser sends it: masked with `key`.
+    fn masked(b0: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
+        let mut out = vec![b0];
+        match payload.len() {
+            n @ 0..=125 => out.push(0x80 | n as u8),
+            n => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        out
+    }
+
+    fn ws_reader(wire: &[u8]) -> WsReader<&[u8]> {
+        WsReader::new(&[][..], BytesMut::from(wire))
+    }
+
+    /// Issue 19 (own WebSocket framing): a message in three fragments with a
+    /// Ping between them arrives whole and unmasked, the Ping is answered with
+    /// a Pong of the same payload, and the frame kept for WebSocket receivers
+    /// is a valid server frame of the same body.
+    #[test]
+    fn ws_fragments_are_joined_and_a_ping_between_them_is_answered() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let body: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+        let mut wire = masked(0x02, &body[..100], key); // binary, not FIN
+        wire.extend(masked(0x89, b"are you there", key)); // Ping
+        wire.extend(masked(0x00, &body[100..201], key)); // continuation
+        wire.extend(masked(0x80, &body[201..], key)); // final continuation
+        let mut reader = ws_reader(&wire);
+        let (outbox, mut inbox) = Outbox::new(false);
+        let frame = reader.next_frame(&outbox).expect("valid").expect("whole");
+        assert_eq!(&frame.body[..], &body[..]);
+        let framed = frame.framed.expect("server frame");
+        assert_eq!(
+            ws_frame_body(&framed),
+            Some((WS_BINARY, frame.body.clone()))
+        );
+        let mut queued = VecDeque::new();
+        assert_eq!(inbox.recv_many(&mut queued, 8).now_or_never(), Some(1));
+        assert_eq!(
+            ws_frame_body(&queued[0]),
+            Some((WS_PONG, Bytes::from_static(b"are you there")))
+        );
+        assert!(reader.next_frame(&outbox).expect("nothing more").is_none());
+    }
+
+    #[test]
+    fn ws_a_close_is_echoed_with_its_status_and_ends_the_stream() {
+        let mut wire = masked(0x88, &[0x03, 0xe9, b'b', b'y', b'e'], [1, 2, 3, 4]);
+        wire.extend(masked(0x82, b"\x0c", [1, 2, 3, 4])); // after the Close: ignored
+        let mut reader = ws_reader(&wire);
+        let (outbox, inbox) = Outbox::new(false);
+        assert!(reader.next_frame(&outbox).expect("valid").is_none());
+        assert_eq!(inbox.close_code(), 1001);
+        assert!(
+            !reader
+                .fill()
+                .now_or_never()
+                .expect("at once")
+                .expect("no error")
+        );
+    }
+
+    #[test]
+    fn ws_frame_errors_name_the_status_they_close_with() {
+        let key = [9, 8, 7, 6];
+        let cases: [(&str, Vec<u8>, u16); 5] = [
+            ("continuation of nothing", masked(0x80, b"x", key), 1002),
+            ("fragmented Ping", masked(0x09, b"x", key), 1002),
+            ("Close of one byte", masked(0x88, b"x", key), 1002),
+            ("Close status 1005", masked(0x88, &[0x03, 0xed], key), 1002),
+            (
+                "text that is not UTF-8",
+                masked(0x81, &[0xc3, 0x28], key),
+                1007,
+            ),
+        ];
+        for (what, wire, code) in cases {
+            let mut reader = ws_reader(&wire);
+            let (outbox, inbox) = Outbox::new(false);
+            match reader.next_frame(&outbox) {
+                Err(ReadError::Ws(c, _)) => assert_eq!(c, code, "{what}"),
+                Err(e) => panic!("{what}: {e}"),
+                Ok(_) => panic!("{what}: accepted"),
+            }
+            assert_eq!(inbox.close_code(), code, "{what}: the Close says it");
+        }
+        // A new message while a fragmented one is open.
+        let mut wire = masked(0x02, b"a", key);
+        wire.extend(masked(0x82, b"b", key));
+        let (outbox, _inbox) = Outbox::new(false);
+        assert!(matches!(
+            ws_reader(&wire).next_frame(&outbox),
+            Err(ReadError::Ws(1002, _))
+        ));
+    }
+
+    /// Issue 19: each idle connection owned a 1 KiB read buffer (4 KiB and
+    /// tungstenite's state on WebSocket) while it waited; once every frame is
+    /// copied out, waiting for the next bytes must hold none.
+    #[tokio::test]
+    async fn an_idle_connection_waits_for_bytes_without_a_read_buffer() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let mut client = TcpStream::connect(listener.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let (r, _w) = server.into_split();
+        let (outbox, _inbox) = Outbox::new(true);
+        let mut reader = RawReader::new(r, BytesMut::with_capacity(1024));
+        client.write_all(&[0, 3, 12]).await.expect("Ping");
+        let frame = loop {
+            if let Some(f) = reader.next_frame(&outbox).expect("valid") {
+                break f;
+            }
+            assert!(
+                timeout(Duration::from_secs(20), reader.fill())
+                    .await
+                    .expect("in time")
+                    .expect("read")
+            );
+        };
+        assert_eq!(&frame.body[..], &[12]);
+        assert!(
+            reader.fill().now_or_never().is_none(),
+            "nothing to read yet"
+        );
+        assert_eq!(reader.io.buf.capacity(), 0, "an idle reader holds a buffer");
+    }
+
     /// A connection's tasks are allocated at their futures' largest size for the
     /// connection's whole life; the big handshake steps must stay boxed so idle
     /// connections cost a few KiB (regression: `serve` once weighed 8 KB).
@@ -1254,6 +1389,7 @@ mod tests {
 
         let (_c, s) = pair().await;
         let serve_size = std::mem::size_of_val(&serve(shared.clone(), s, addr, None));
+        eprintln!("serve future: {serve_size} bytes");
         assert!(serve_size <= 1024, "serve future is {serve_size} bytes");
 
         let (_c, s) = pair().await;
@@ -1286,6 +1422,6 @@ mod tests {
         );
         let session = std::mem::size_of_val(&session);
         eprintln!("ws session future: {session} bytes");
-        assert!(session <= 1536, "ws session future is {session} bytes");
+        assert!(session <= 1280, "ws session future is {session} bytes");
     }
 }
