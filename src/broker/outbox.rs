@@ -1,18 +1,28 @@
 //! Per-client queues of encoded frames: the [`Outbox`] the router, the tracer
-//! pumps and a session's reader queue into, the [`Inbox`] its writer task
+//! pumps and a session's reader queue into, the [`Inbox`] its writer
 //! drains, their frame and byte budgets, and the [`Outgoing`] body shared by
-//! one fan-out (rumqttd's `iobufs` in spirit).
+//! one fan-out (rumqttd's `iobufs` in spirit). Frames are queued exactly as
+//! they go on the wire: with the raw length prefix, or as a whole WebSocket
+//! frame (server to client: unmasked, RFC 6455 §5.2), so the writer of either
+//! transport only copies bytes.
 //!
 //! A leaf of the broker: router, tracers and session import it; it imports
 //! nothing of theirs.
 //!
-//! May import: `protocol` (framing, packet encoding). No sockets, no locks.
+//! The queue is a short mutex around a `VecDeque` rather than a tokio mpsc
+//! channel: a channel allocates a block of 32 slots and its cache-padded state
+//! on creation (about 1.5 KiB per client), this queue allocates nothing until a
+//! frame waits and gives its buffer back when its writer goes idle. Its lock
+//! is never held across an await or while taking another lock.
+//!
+//! May import: `protocol` (framing, packet encoding). No sockets.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio::sync::mpsc;
 
 use crate::protocol::framing;
 use crate::protocol::{PUBLISH_HEADER_LEN, Packet, kind};
@@ -30,14 +40,66 @@ pub(crate) const QUEUE_BYTES: usize = 8 << 20;
 /// 20-byte frames would cost several times what it is charged.
 pub(crate) const FRAME_OVERHEAD: usize = 64;
 
+/// One client's queue, shared by its [`Outbox`] clones and its [`Inbox`].
+struct Queue {
+    state: Mutex<State>,
+}
+
+struct State {
+    frames: VecDeque<Bytes>,
+    /// Bytes (with [`FRAME_OVERHEAD`]) queued or taken but not yet written.
+    bytes: usize,
+    /// The writer waiting for frames.
+    waker: Option<Waker>,
+    /// Live [`Outbox`] clones; at 0 the writer drains and ends.
+    senders: usize,
+    /// Whether the [`Inbox`] still exists (else sends are `Closed`).
+    receiver: bool,
+    /// WebSocket: the status of the Close frame the writer ends with (0:
+    /// none, an empty Close), set by the reader on an error or a client's Close.
+    close_code: u16,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock leaves the state consistent (every
+        // update is a single assignment), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The sending side of one client's queue of encoded frames. The router holds
 /// one clone, the client's session another; the writer ends when both are gone.
-#[derive(Clone)]
 pub(crate) struct Outbox {
-    tx: mpsc::Sender<Bytes>,
+    queue: Arc<Queue>,
     /// Raw frames carry the 2-byte length prefix; WebSocket frames do not.
     raw: bool,
-    queued: Arc<AtomicUsize>,
+}
+
+impl Clone for Outbox {
+    fn clone(&self) -> Self {
+        self.queue.lock().senders += 1;
+        Outbox {
+            queue: self.queue.clone(),
+            raw: self.raw,
+        }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let waker = {
+            let mut st = self.queue.lock();
+            st.senders -= 1;
+            if st.senders > 0 {
+                return;
+            }
+            st.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
 }
 
 pub(crate) enum Sent {
@@ -48,15 +110,26 @@ pub(crate) enum Sent {
 
 impl Outbox {
     pub(crate) fn new(raw: bool) -> (Outbox, Inbox) {
-        let (tx, rx) = mpsc::channel(QUEUE_FRAMES);
-        let queued = Arc::new(AtomicUsize::new(0));
+        let queue = Arc::new(Queue {
+            state: Mutex::new(State {
+                frames: VecDeque::new(),
+                bytes: 0,
+                waker: None,
+                senders: 1,
+                receiver: true,
+                close_code: 0,
+            }),
+        });
         (
             Outbox {
-                tx,
+                queue: queue.clone(),
                 raw,
-                queued: queued.clone(),
             },
-            Inbox { rx, queued },
+            Inbox {
+                queue,
+                #[cfg(test)]
+                raw,
+            },
         )
     }
 
@@ -68,32 +141,42 @@ impl Outbox {
     /// Queues one frame already encoded for this client's transport.
     pub(crate) fn send(&self, frame: Bytes) -> Sent {
         let len = frame.len() + FRAME_OVERHEAD;
-        let before = self.queued.fetch_add(len, Ordering::Relaxed);
-        if before > 0 && before + len > QUEUE_BYTES {
-            self.queued.fetch_sub(len, Ordering::Relaxed);
-            return Sent::Full;
-        }
-        match self.tx.try_send(frame) {
-            Ok(()) => Sent::Ok,
-            Err(e) => {
-                self.queued.fetch_sub(len, Ordering::Relaxed);
-                match e {
-                    mpsc::error::TrySendError::Full(_) => Sent::Full,
-                    mpsc::error::TrySendError::Closed(_) => Sent::Closed,
-                }
+        let waker = {
+            let mut st = self.queue.lock();
+            if !st.receiver {
+                return Sent::Closed;
             }
+            if st.frames.len() >= QUEUE_FRAMES || (st.bytes > 0 && st.bytes + len > QUEUE_BYTES) {
+                return Sent::Full;
+            }
+            st.bytes += len;
+            st.frames.push_back(frame);
+            st.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
         }
+        Sent::Ok
     }
 
     /// Queues a message body (type byte onwards), framed for this transport.
     pub(crate) fn send_body(&self, body: Bytes) -> Sent {
         if !self.raw {
-            return self.send(body);
+            return self.send(ws_frame(WS_BINARY, &body));
         }
         let mut out = BytesMut::new();
         match framing::prefix_raw(&body, &mut out) {
             Ok(()) => self.send(out.freeze()),
             Err(_) => Sent::Full,
+        }
+    }
+
+    /// WebSocket: the status the connection's closing Close frame carries
+    /// (the first one set wins: the error, or the echo of the client's Close).
+    pub(crate) fn set_close_code(&self, code: u16) {
+        let mut st = self.queue.lock();
+        if st.close_code == 0 {
+            st.close_code = code;
         }
     }
 
@@ -107,57 +190,191 @@ impl Outbox {
                 Err(_) => return Sent::Full,
             }
         } else {
-            packet.to_bytes()
+            ws_frame(WS_BINARY, &packet.to_bytes())
         };
         self.send(frame)
     }
 }
 
-/// The receiving side of a client's queue, owned by its writer task.
+/// The receiving side of a client's queue, owned by its writer.
 pub(crate) struct Inbox {
-    rx: mpsc::Receiver<Bytes>,
-    queued: Arc<AtomicUsize>,
+    queue: Arc<Queue>,
+    #[cfg(test)]
+    raw: bool,
 }
 
 impl Inbox {
     /// Waits for frames and moves up to `limit` of them into `out`; 0 means every
     /// sender is gone and the queue is empty. They still count against the
-    /// queue's byte budget until [`Inbox::written`].
-    pub(crate) async fn recv_many(&mut self, out: &mut Vec<Bytes>, limit: usize) -> usize {
-        self.rx.recv_many(out, limit).await
+    /// queue's byte budget until [`Inbox::written`]. Cancel-safe.
+    ///
+    /// Finding the queue empty, it frees the buffers of both `out` (when empty)
+    /// and the queue before it waits, so an idle client holds none.
+    pub(crate) async fn recv_many(&mut self, out: &mut VecDeque<Bytes>, limit: usize) -> usize {
+        poll_fn(|cx| {
+            let mut st = self.queue.lock();
+            if st.frames.is_empty() {
+                if st.frames.capacity() > 0 {
+                    st.frames = VecDeque::new();
+                }
+                if out.is_empty() && out.capacity() > 0 {
+                    *out = VecDeque::new();
+                }
+                if st.senders == 0 {
+                    return Poll::Ready(0);
+                }
+                match &mut st.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    w => *w = Some(cx.waker().clone()),
+                }
+                return Poll::Pending;
+            }
+            let n = st.frames.len().min(limit);
+            if out.is_empty() && n == st.frames.len() {
+                // The whole queue: swap buffers instead of moving frames.
+                std::mem::swap(&mut st.frames, out);
+            } else {
+                out.extend(st.frames.drain(..n));
+            }
+            Poll::Ready(n)
+        })
+        .await
     }
 
-    /// A frame already queued, without waiting (router tests).
+    /// A frame already queued, without waiting (router tests); the body alone
+    /// for a WebSocket client.
     #[cfg(test)]
     pub(crate) fn try_recv(&mut self) -> Option<Bytes> {
-        self.rx.try_recv().ok()
+        let frame = self.queue.lock().frames.pop_front()?;
+        if self.raw {
+            return Some(frame);
+        }
+        let (opcode, body) = ws_frame_body(&frame).expect("a whole WebSocket frame");
+        assert_eq!(opcode, WS_BINARY);
+        Some(body)
+    }
+
+    /// WebSocket: the status of the closing Close frame (0: none).
+    pub(crate) fn close_code(&self) -> u16 {
+        self.queue.lock().close_code
     }
 
     /// Gives the budget of frames from [`Inbox::recv_many`] back once written.
-    pub(crate) fn written(&self, frames: &[Bytes]) {
-        let bytes: usize = frames.iter().map(|f| f.len() + FRAME_OVERHEAD).sum();
-        self.queued.fetch_sub(bytes, Ordering::Relaxed);
+    pub(crate) fn written<'a>(&self, frames: impl IntoIterator<Item = &'a Bytes>) {
+        let bytes: usize = frames.into_iter().map(|f| f.len() + FRAME_OVERHEAD).sum();
+        self.queue.lock().bytes -= bytes;
     }
 }
 
-/// One message body on its way to several receivers: the raw-framed copy is made
-/// at most once per fan-out, and only if a raw receiver exists.
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        let frames = {
+            let mut st = self.queue.lock();
+            st.receiver = false;
+            st.bytes = 0;
+            std::mem::take(&mut st.frames)
+        };
+        drop(frames);
+    }
+}
+
+/// WebSocket opcodes (RFC 6455 §5.2).
+pub(crate) const WS_TEXT: u8 = 0x1;
+pub(crate) const WS_BINARY: u8 = 0x2;
+pub(crate) const WS_CLOSE: u8 = 0x8;
+pub(crate) const WS_PING: u8 = 0x9;
+pub(crate) const WS_PONG: u8 = 0xa;
+
+/// Length of a server frame's header for a payload of `len` bytes.
+pub(crate) fn ws_header_len(len: usize) -> usize {
+    match len {
+        0..=125 => 2,
+        126..=0xffff => 4,
+        _ => 10,
+    }
+}
+
+/// Writes the header of an unfragmented, unmasked frame (FIN set).
+pub(crate) fn put_ws_header(out: &mut BytesMut, opcode: u8, len: usize) {
+    out.put_u8(0x80 | opcode);
+    match len {
+        0..=125 => out.put_u8(len as u8),
+        126..=0xffff => {
+            out.put_u8(126);
+            out.put_u16(len as u16);
+        }
+        _ => {
+            out.put_u8(127);
+            out.put_u64(len as u64);
+        }
+    }
+}
+
+/// A whole server-to-client WebSocket frame holding `payload`.
+pub(crate) fn ws_frame(opcode: u8, payload: &[u8]) -> Bytes {
+    let mut out = BytesMut::with_capacity(ws_header_len(payload.len()) + payload.len());
+    put_ws_header(&mut out, opcode, payload.len());
+    out.put_slice(payload);
+    out.freeze()
+}
+
+/// The opcode and payload of one whole unmasked frame made by [`ws_frame`]
+/// (`None` if `frame` is not exactly one such frame).
+pub(crate) fn ws_frame_body(frame: &Bytes) -> Option<(u8, Bytes)> {
+    let (&b0, rest) = frame.split_first()?;
+    let (&b1, rest) = rest.split_first()?;
+    let (len, head) = match b1 {
+        0..=125 => (usize::from(b1), 2),
+        126 => (
+            usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?])),
+            4,
+        ),
+        127 => {
+            let n: [u8; 8] = rest.get(..8)?.try_into().ok()?;
+            (usize::try_from(u64::from_be_bytes(n)).ok()?, 10)
+        }
+        _ => return None, // masked
+    };
+    (b0 & 0xf0 == 0x80 && frame.len() == head + len).then(|| (b0 & 0x0f, frame.slice(head..)))
+}
+
+/// One message body on its way to several receivers: the copy framed for each
+/// transport is made at most once per fan-out, and only if a receiver on that
+/// transport exists (or it arrived framed that way: then it is forwarded as is).
 pub(crate) struct Outgoing {
     body: Bytes,
     raw: Option<Bytes>,
+    ws: Option<Bytes>,
 }
 
 impl Outgoing {
     /// `framed` is the same body with its length prefix when it arrived that way.
     pub(crate) fn new(body: Bytes, framed: Option<Bytes>) -> Self {
-        Outgoing { body, raw: framed }
+        Outgoing {
+            body,
+            raw: framed,
+            ws: None,
+        }
+    }
+
+    /// `framed` is the same body as a whole server-to-client WebSocket frame.
+    pub(crate) fn from_ws(body: Bytes, framed: Option<Bytes>) -> Self {
+        Outgoing {
+            body,
+            raw: None,
+            ws: framed,
+        }
     }
 
     /// The frame for one receiver, or `None` when the body cannot be framed for a
     /// raw client (a WebSocket message above the 16-bit raw limit).
     pub(crate) fn for_transport(&mut self, raw: bool) -> Option<Bytes> {
         if !raw {
-            return Some(self.body.clone());
+            return Some(
+                self.ws
+                    .get_or_insert_with(|| ws_frame(WS_BINARY, &self.body))
+                    .clone(),
+            );
         }
         if self.raw.is_none() {
             let mut out = BytesMut::new();
@@ -184,6 +401,52 @@ pub(crate) fn publish_body(tid: u32, ptid: u32, subtid: u32, payload: &[u8]) -> 
 mod tests {
     use super::*;
 
+    /// Issue 19: a tokio mpsc channel allocated 1.5 KiB per client before any
+    /// frame; an idle client's queue and its writer's batch must hold nothing.
+    #[tokio::test]
+    async fn an_idle_queue_and_its_drained_batch_hold_no_buffer() {
+        let (outbox, mut inbox) = Outbox::new(true);
+        for _ in 0..100 {
+            assert!(matches!(
+                outbox.send(Bytes::from_static(b"\0\x05\x0caa")),
+                Sent::Ok
+            ));
+        }
+        let mut batch = VecDeque::new();
+        assert_eq!(inbox.recv_many(&mut batch, 128).await, 100);
+        inbox.written(&batch);
+        batch.clear();
+        assert!(batch.capacity() > 0);
+        // The queue is empty: the next wait gives both buffers back.
+        assert!(futures_util::FutureExt::now_or_never(inbox.recv_many(&mut batch, 128)).is_none());
+        assert_eq!(batch.capacity(), 0);
+        assert_eq!(inbox.queue.lock().frames.capacity(), 0);
+        assert_eq!(inbox.queue.lock().bytes, 0, "the whole budget is back");
+        drop(outbox);
+        assert_eq!(inbox.recv_many(&mut batch, 128).await, 0, "no sender left");
+    }
+
+    #[test]
+    fn sends_to_a_client_whose_writer_is_gone_are_closed() {
+        let (outbox, inbox) = Outbox::new(false);
+        drop(inbox);
+        assert!(matches!(
+            outbox.send(Bytes::from_static(b"x")),
+            Sent::Closed
+        ));
+    }
+
+    #[test]
+    fn ws_frames_round_trip_at_every_header_length() {
+        for len in [0usize, 1, 125, 126, 0xffff, 0x10000, 70_000] {
+            let payload = vec![7u8; len];
+            let frame = ws_frame(WS_BINARY, &payload);
+            assert_eq!(frame.len(), ws_header_len(len) + len);
+            let (op, body) = ws_frame_body(&frame).expect("one whole frame");
+            assert_eq!((op, body.len()), (WS_BINARY, len));
+        }
+    }
+
     #[test]
     fn byte_budget_limits_a_queue_of_large_frames() {
         let (outbox, _inbox) = Outbox::new(true);
@@ -199,7 +462,7 @@ mod tests {
         let (outbox, mut inbox) = Outbox::new(true);
         let big = Bytes::from(vec![0u8; 60_000]);
         while let Sent::Ok = outbox.send(big.clone()) {}
-        let mut batch = Vec::new();
+        let mut batch = VecDeque::new();
         assert!(inbox.recv_many(&mut batch, 8).await > 0);
         // Taken by the writer but not yet written: the client still holds them.
         assert!(matches!(outbox.send(big.clone()), Sent::Full));
@@ -218,7 +481,7 @@ mod tests {
                 .count();
             assert_eq!(accepted, QUEUE_BYTES >> 16, "round {round}");
             // Written out: the whole budget is free again, none of it leaked.
-            let mut batch = Vec::new();
+            let mut batch = VecDeque::new();
             while batch.len() < accepted {
                 inbox.recv_many(&mut batch, accepted).await;
             }
