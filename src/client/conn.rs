@@ -15,10 +15,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::live::Membership;
+use super::queue;
 use super::state::State;
 use super::trace::Tracer;
 use super::{ClientError, Command, Event};
@@ -35,8 +35,8 @@ pub(super) struct Connection {
     pub reader: PacketReader,
     pub writer: PacketWriter,
     pub state: State,
-    pub commands: mpsc::Receiver<Command>,
-    pub events: mpsc::Sender<Event>,
+    pub commands: queue::Rx<Command>,
+    pub events: queue::Tx<Event>,
     pub tracer: Tracer,
     pub ping_interval: Duration,
     pub pong_timeout: Duration,
@@ -67,7 +67,7 @@ impl Connection {
         self.state.fail_all(&reason);
         // Close the queue first so late senders fail instead of waiting.
         self.commands.close();
-        while let Ok(cmd) = self.commands.try_recv() {
+        while let Some(cmd) = self.commands.try_recv() {
             match cmd {
                 Command::Request { reply, .. } => {
                     let _ = reply.send(Err(ClientError::ConnectionLost(reason.clone())));
@@ -100,7 +100,7 @@ impl Connection {
                 cmd = self.commands.recv() => {
                     let Some(cmd) = cmd else {
                         // Every handle is gone: leave politely.
-                        self.goodbye(Default::default()).await;
+                        Box::pin(self.goodbye(Default::default())).await;
                         return End::Requested;
                     };
                     if let Some(end) = self.batch(cmd).await {
@@ -126,7 +126,7 @@ impl Connection {
                 }
                 _ = self.live.closing() => {
                     // The process is exiting (`client::close_all`).
-                    self.goodbye(Default::default()).await;
+                    Box::pin(self.goodbye(Default::default())).await;
                     return End::Requested;
                 }
                 _ = tokio::time::sleep_until(deadline) => {
@@ -145,7 +145,9 @@ impl Connection {
         }
     }
 
-    /// Sends Disconnect and closes the connection the way the protocol wants:
+    /// Sends Disconnect and closes the connection the way the protocol wants
+    /// (called boxed: it runs once, and its state must not size the task for
+    /// the connection's whole life):
     /// everything queued and the Disconnect flushed, our side closed (WebSocket
     /// close frame, TCP shutdown), then the broker's close awaited (what it
     /// still sends is read and discarded). Bounded by [`CLOSE_GRACE`]: a dead
@@ -205,7 +207,7 @@ impl Connection {
                 Command::ObserveEtid(etid) => self.state.observe_etid(etid),
                 Command::Flush(reply) => flushes.push(reply),
                 Command::Disconnect { reason, done } => {
-                    self.goodbye(reason).await;
+                    Box::pin(self.goodbye(reason)).await;
                     for f in flushes {
                         let _ = f.send(Ok(()));
                     }
@@ -214,7 +216,7 @@ impl Connection {
                 }
             }
             if handled < BATCH {
-                next = self.commands.try_recv().ok();
+                next = self.commands.try_recv();
             }
         }
         let result = self.flush().await;
@@ -227,7 +229,7 @@ impl Connection {
     /// Queues an event; a consumer that is too slow loses it (counted), the
     /// connection never waits for it.
     fn event(&self, ev: Event) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(ev) {
+        if let Err(queue::TrySendError::Full(_)) = self.events.try_send(ev) {
             self.state
                 .dropped
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

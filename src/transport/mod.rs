@@ -653,16 +653,29 @@ pub enum PacketReader {
     Raw {
         rd: ReadHalf<ByteStream>,
         buf: BytesMut,
+        /// No read buffer while no partial packet waits ([`PacketReader::set_lean`]).
+        lean: bool,
     },
     Ws(SplitStream<WsStream>),
 }
 
 impl PacketReader {
+    /// For many connections that each receive little: the raw transport
+    /// reads through a stack buffer and keeps only the bytes of a packet not
+    /// yet complete, so an idle connection holds no read buffer (WebSocket:
+    /// see `ws_read_buffer`).
+    pub fn set_lean(&mut self) {
+        if let PacketReader::Raw { lean, .. } = self {
+            *lean = true;
+        }
+    }
+
     /// Next packet body; `Ok(None)` on a clean close. Cancel-safe, so it can sit in
     /// a `select!` next to a command channel.
     pub async fn recv(&mut self) -> Result<Option<Bytes>, TransportError> {
         match self {
-            PacketReader::Raw { rd, buf } => raw::recv(rd, buf).await,
+            PacketReader::Raw { rd, buf, lean } if *lean => raw::recv_lean(rd, buf).await,
+            PacketReader::Raw { rd, buf, .. } => raw::recv(rd, buf).await,
             PacketReader::Ws(ws) => loop {
                 match ws.next().await {
                     None => return Ok(None),
@@ -683,11 +696,21 @@ pub enum PacketWriter {
     Raw {
         wr: WriteHalf<ByteStream>,
         buf: BytesMut,
+        /// Release the write buffer after each flush ([`PacketWriter::set_lean`]).
+        lean: bool,
     },
     Ws(SplitSink<WsStream, Message>),
 }
 
 impl PacketWriter {
+    /// For many connections that each send little: the raw transport's write
+    /// buffer is released after every flush (WebSocket: no change).
+    pub fn set_lean(&mut self) {
+        if let PacketWriter::Raw { lean, .. } = self {
+            *lean = true;
+        }
+    }
+
     pub async fn queue(&mut self, body: Bytes) -> Result<(), TransportError> {
         match self {
             PacketWriter::Raw { buf, .. } => {
@@ -699,10 +722,13 @@ impl PacketWriter {
 
     pub async fn flush(&mut self) -> Result<(), TransportError> {
         match self {
-            PacketWriter::Raw { wr, buf } => {
+            PacketWriter::Raw { wr, buf, lean } => {
                 if !buf.is_empty() {
                     wr.write_all(buf).await?;
                     buf.clear();
+                }
+                if *lean {
+                    *buf = BytesMut::new();
                 }
                 wr.flush().await?;
                 Ok(())
