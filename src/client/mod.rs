@@ -408,6 +408,7 @@ impl Client {
             budget,
             opts.bind,
             opts.ws_read_buffer,
+            opts.lean,
         )
         .await?;
         let handshake = async {
@@ -785,7 +786,10 @@ type Opening =
 /// A connection's task: finish the connect, answer with the handle, then
 /// serve the connection until it ends.
 async fn connection_task(opening: Opening, reply: oneshot::Sender<Result<Client, ClientError>>) {
-    match opening.await {
+    // Awaited apart from the match: a scrutinee's temporaries (the boxed
+    // connect) would live until the match ends, i.e. the connection's end.
+    let opened = opening.await;
+    match opened {
         Ok((client, task)) => {
             // A caller that is gone drops the handles it was sent:
             // the task sees no handle left and says goodbye.

@@ -337,17 +337,25 @@ impl Device {
     ) -> End {
         let sc = &shared.scenario;
         let stats = &shared.stats;
-        let setup = Box::pin(tokio::time::timeout(
+        let mut setup = Box::pin(tokio::time::timeout(
             shared.base.connect_timeout,
             self.setup(client, shared),
         ));
-        let (ready, routes, replies) = tokio::select! {
-            r = setup => match r {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => return End::Setup(e),
-                Err(_) => return End::Setup(ClientError::Handshake("subscriptions not acknowledged within the connect timeout".into())),
-            },
-            _ = stop.changed() => return End::Stop,
+        let done = tokio::select! {
+            r = &mut setup => Some(r),
+            _ = stop.changed() => None,
+        };
+        // Freed now, not kept for the whole connection.
+        drop(setup);
+        let (ready, routes, replies) = match done {
+            Some(Ok(Ok(r))) => r,
+            Some(Ok(Err(e))) => return End::Setup(e),
+            Some(Err(_)) => {
+                return End::Setup(ClientError::Handshake(
+                    "subscriptions not acknowledged within the connect timeout".into(),
+                ));
+            }
+            None => return End::Stop,
         };
         let ctx = Context {
             ptid: 0,

@@ -259,7 +259,7 @@ pub async fn connect(
     tls: &TlsOptions,
     timeout: Duration,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
-    connect_from(ep, tls, timeout, None, ws::READ_BUFFER).await
+    connect_from(ep, tls, timeout, None, ws::READ_BUFFER, false).await
 }
 
 /// TCP from a given local address (port picked by the system): spreads many
@@ -290,7 +290,8 @@ async fn tcp_from(host: &str, port: u16, local: std::net::IpAddr) -> std::io::Re
 }
 
 /// Like [`connect`], from the local address `bind` when given, with a
-/// WebSocket read buffer of `ws_read_buffer` bytes. One redirect to the same
+/// WebSocket read buffer of `ws_read_buffer` bytes (`lean`: see
+/// [`ws::bootstrap_lean`]). One redirect to the same
 /// host and port (Mako answers `/smq` with 302 to `/smq/`) is followed; any
 /// other is reported with where it points.
 pub async fn connect_from(
@@ -299,13 +300,14 @@ pub async fn connect_from(
     timeout: Duration,
     bind: Option<std::net::IpAddr>,
     ws_read_buffer: usize,
+    lean: bool,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
     let progress = Progress::default();
     let work = async {
         let mut ep = ep.clone();
         let mut followed = false;
         loop {
-            match connect_once(&ep, tls, timeout, bind, ws_read_buffer, &progress).await {
+            match connect_once(&ep, tls, timeout, bind, ws_read_buffer, lean, &progress).await {
                 Err(TransportError::HttpStatus {
                     url,
                     status,
@@ -456,6 +458,7 @@ async fn connect_once(
     timeout: Duration,
     bind: Option<std::net::IpAddr>,
     ws_read_buffer: usize,
+    lean: bool,
     progress: &Progress,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
     let addr = format!("{}:{}", ep.host, ep.port);
@@ -494,7 +497,9 @@ async fn connect_once(
         (Box::new(StallGuard::new(tcp, timeout)), Some(answer))
     };
     progress.set(2);
-    let result = if ep.scheme.is_websocket() {
+    let result = if ep.scheme.is_websocket() && lean {
+        ws::bootstrap_lean(stream, ep, ws_read_buffer).await
+    } else if ep.scheme.is_websocket() {
         ws::bootstrap(stream, ep, ws_read_buffer).await
     } else {
         raw::bootstrap(stream, ep).await

@@ -25,6 +25,38 @@ pub async fn bootstrap(
     );
     stream.write_all(request.as_bytes()).await?;
     stream.flush().await?;
+    let (head, buf) = read_head(&mut stream, ep).await?;
+    // Mako's broker marks its answer with `SmqBroker: true`; a 200 without it
+    // is a web server's page, not the SMQ stream.
+    if !head.status.starts_with("HTTP/") || head.code() != "200" || !head.smq_broker {
+        return Err(TransportError::HttpStatus {
+            url: ep.to_string(),
+            status: head.status,
+            server: head.server,
+            location: head.location,
+        });
+    }
+    let (rd, wr) = tokio::io::split(stream);
+    Ok((
+        PacketReader::Raw {
+            rd,
+            buf,
+            lean: false,
+        },
+        PacketWriter::Raw {
+            wr,
+            buf: BytesMut::new(),
+            lean: false,
+        },
+    ))
+}
+
+/// Reads an HTTP answer head: the head, and the bytes that came after it
+/// (the start of the SMQ stream).
+pub(super) async fn read_head(
+    stream: &mut ByteStream,
+    ep: &Endpoint,
+) -> Result<(Head, BytesMut), TransportError> {
     let mut buf = BytesMut::with_capacity(1024);
     let head_end = loop {
         if let Some(i) = find_head_end(&buf) {
@@ -52,29 +84,7 @@ pub async fn bootstrap(
         }
     };
     let head = Head::parse(&buf.split_to(head_end));
-    // Mako's broker marks its answer with `SmqBroker: true`; a 200 without it
-    // is a web server's page, not the SMQ stream.
-    if !head.status.starts_with("HTTP/") || head.code() != "200" || !head.smq_broker {
-        return Err(TransportError::HttpStatus {
-            url: ep.to_string(),
-            status: head.status,
-            server: head.server,
-            location: head.location,
-        });
-    }
-    let (rd, wr) = tokio::io::split(stream);
-    Ok((
-        PacketReader::Raw {
-            rd,
-            buf,
-            lean: false,
-        },
-        PacketWriter::Raw {
-            wr,
-            buf: BytesMut::new(),
-            lean: false,
-        },
-    ))
+    Ok((head, buf))
 }
 
 /// What an HTTP answer head says about who answered.
@@ -86,6 +96,8 @@ pub(super) struct Head {
     pub location: Option<String>,
     /// `SmqBroker: true`, the mark of Mako's broker.
     pub smq_broker: bool,
+    /// `Sec-WebSocket-Accept` of a WebSocket upgrade.
+    pub accept: Option<String>,
 }
 
 impl Head {
@@ -106,6 +118,7 @@ impl Head {
                 "server" => head.server = Some(value.to_string()),
                 "location" => head.location = Some(value.to_string()),
                 "smqbroker" => head.smq_broker = value.eq_ignore_ascii_case("true"),
+                "sec-websocket-accept" => head.accept = Some(value.to_string()),
                 _ => {}
             }
         }
