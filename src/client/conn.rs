@@ -69,8 +69,10 @@ impl Connection {
         self.commands.close();
         while let Some(cmd) = self.commands.try_recv() {
             match cmd {
-                Command::Request { reply, .. } => {
-                    let _ = reply.send(Err(ClientError::ConnectionLost(reason.clone())));
+                Command::Request(request) => {
+                    let _ = request
+                        .reply
+                        .send(Err(ClientError::ConnectionLost(reason.clone())));
                 }
                 Command::Flush(reply) => {
                     let _ = reply.send(Err(ClientError::ConnectionLost(reason.clone())));
@@ -165,12 +167,12 @@ impl Connection {
         let _ = tokio::time::timeout(CLOSE_GRACE, leave).await;
     }
 
-    async fn send(&mut self, packet: Packet) -> Result<(), String> {
+    /// Encodes before the future starts: the packet is not part of its
+    /// state (which would size every connection's task).
+    fn send(&mut self, packet: Packet) -> impl Future<Output = Result<(), String>> + '_ {
         self.tracer.sent(&packet, &self.state.names);
-        self.writer
-            .queue(packet.to_bytes())
-            .await
-            .map_err(|e| e.to_string())
+        let body = packet.to_bytes();
+        async move { self.writer.queue(body).await.map_err(|e| e.to_string()) }
     }
 
     async fn flush(&mut self) -> Result<(), String> {
@@ -190,13 +192,14 @@ impl Connection {
                         return Some(End::Lost(e));
                     }
                 }
-                Command::Request {
-                    packet,
-                    ack_kind,
-                    name,
-                    reply,
-                    route,
-                } => {
+                Command::Request(request) => {
+                    let super::Request {
+                        packet,
+                        ack_kind,
+                        name,
+                        reply,
+                        route,
+                    } = *request;
                     self.state.expect_ack_routed(ack_kind, name, reply, route);
                     if let Err(e) = self.send(packet).await {
                         return Some(End::Lost(e));

@@ -160,8 +160,13 @@ mod tests {
         let got = fake(|key| tungstenite::handshake::derive_accept_key(key.as_bytes()))
             .await
             .expect("upgraded");
-        assert_eq!(got, b"\x01\x02", "the frame in the 101's segment is the first packet");
-        let err = fake(|_| "d3Jvbmc=".into()).await.expect_err("a wrong accept key");
+        assert_eq!(
+            got, b"\x01\x02",
+            "the frame in the 101's segment is the first packet"
+        );
+        let err = fake(|_| "d3Jvbmc=".into())
+            .await
+            .expect_err("a wrong accept key");
         assert!(err.to_string().contains("Sec-WebSocket-Accept"), "{err}");
     }
 }
