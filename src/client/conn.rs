@@ -15,10 +15,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::live::Membership;
+use super::queue;
 use super::state::State;
 use super::trace::Tracer;
 use super::{ClientError, Command, Event};
@@ -35,8 +35,8 @@ pub(super) struct Connection {
     pub reader: PacketReader,
     pub writer: PacketWriter,
     pub state: State,
-    pub commands: mpsc::Receiver<Command>,
-    pub events: mpsc::Sender<Event>,
+    pub commands: queue::Rx<Command>,
+    pub events: queue::Tx<Event>,
     pub tracer: Tracer,
     pub ping_interval: Duration,
     pub pong_timeout: Duration,
@@ -67,10 +67,12 @@ impl Connection {
         self.state.fail_all(&reason);
         // Close the queue first so late senders fail instead of waiting.
         self.commands.close();
-        while let Ok(cmd) = self.commands.try_recv() {
+        while let Some(cmd) = self.commands.try_recv() {
             match cmd {
-                Command::Request { reply, .. } => {
-                    let _ = reply.send(Err(ClientError::ConnectionLost(reason.clone())));
+                Command::Request(request) => {
+                    let _ = request
+                        .reply
+                        .send(Err(ClientError::ConnectionLost(reason.clone())));
                 }
                 Command::Flush(reply) => {
                     let _ = reply.send(Err(ClientError::ConnectionLost(reason.clone())));
@@ -101,7 +103,7 @@ impl Connection {
                 cmd = self.commands.recv() => {
                     let Some(cmd) = cmd else {
                         // Every handle is gone: leave politely.
-                        self.goodbye(Default::default()).await;
+                        Box::pin(self.goodbye(Default::default())).await;
                         return End::Requested;
                     };
                     if let Some(end) = self.batch(cmd).await {
@@ -122,7 +124,7 @@ impl Connection {
                 }
                 _ = self.live.closing() => {
                     // The process is exiting (`client::close_all`).
-                    self.goodbye(Default::default()).await;
+                    Box::pin(self.goodbye(Default::default())).await;
                     return End::Requested;
                 }
                 () = &mut keepalive => {
@@ -173,7 +175,8 @@ impl Connection {
             match packet {
                 Packet::Publish(p) => self.deliver(p, now),
                 other => {
-                    if let Some(end) = self.incoming(other, now).await {
+                    // Boxed: rare, and its state must not size the task.
+                    if let Some(end) = Box::pin(self.incoming(other, now)).await {
                         return Some(end);
                     }
                 }
@@ -192,7 +195,9 @@ impl Connection {
         None
     }
 
-    /// Sends Disconnect and closes the connection the way the protocol wants:
+    /// Sends Disconnect and closes the connection the way the protocol wants
+    /// (called boxed: it runs once, and its state must not size the task for
+    /// the connection's whole life):
     /// everything queued and the Disconnect flushed, our side closed (WebSocket
     /// close frame, TCP shutdown), then the broker's close awaited (what it
     /// still sends is read and discarded). Bounded by [`CLOSE_GRACE`]: a dead
@@ -210,12 +215,22 @@ impl Connection {
         let _ = tokio::time::timeout(CLOSE_GRACE, leave).await;
     }
 
-    async fn send(&mut self, packet: Packet) -> Result<(), String> {
+    /// Encodes before the future starts: the packet is not part of its
+    /// state (which would size every connection's task).
+    fn send(&mut self, packet: Packet) -> impl Future<Output = Result<(), String>> + '_ {
         self.tracer.sent(&packet, &self.state.names);
-        self.writer
-            .queue_packet(&packet)
-            .await
-            .map_err(|e| e.to_string())
+        // Raw: encoded straight into the write buffer now; WebSocket: a body
+        // of its own, queued by the future.
+        let next = self
+            .writer
+            .encode_raw(&packet)
+            .ok_or_else(|| packet.to_bytes());
+        async move {
+            match next {
+                Ok(done) => done.map_err(|e| e.to_string()),
+                Err(body) => self.writer.queue(body).await.map_err(|e| e.to_string()),
+            }
+        }
     }
 
     async fn flush(&mut self) -> Result<(), String> {
@@ -235,13 +250,14 @@ impl Connection {
                         return Some(End::Lost(e));
                     }
                 }
-                Command::Request {
-                    packet,
-                    ack_kind,
-                    name,
-                    reply,
-                    route,
-                } => {
+                Command::Request(request) => {
+                    let super::Request {
+                        packet,
+                        ack_kind,
+                        name,
+                        reply,
+                        route,
+                    } = *request;
                     self.state.expect_ack_routed(ack_kind, name, reply, route);
                     if let Err(e) = self.send(packet).await {
                         return Some(End::Lost(e));
@@ -252,7 +268,7 @@ impl Connection {
                 Command::ObserveEtid(etid) => self.state.observe_etid(etid),
                 Command::Flush(reply) => flushes.push(reply),
                 Command::Disconnect { reason, done } => {
-                    self.goodbye(reason).await;
+                    Box::pin(self.goodbye(reason)).await;
                     for f in flushes {
                         let _ = f.send(Ok(()));
                     }
@@ -261,7 +277,7 @@ impl Connection {
                 }
             }
             if handled < BATCH {
-                next = self.commands.try_recv().ok();
+                next = self.commands.try_recv();
             }
         }
         let result = self.flush().await;
@@ -274,7 +290,7 @@ impl Connection {
     /// Queues an event; a consumer that is too slow loses it (counted), the
     /// connection never waits for it.
     fn event(&self, ev: Event) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(ev) {
+        if let Err(queue::TrySendError::Full(_)) = self.events.try_send(ev) {
             self.state
                 .dropped
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

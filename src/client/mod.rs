@@ -12,6 +12,7 @@
 
 mod conn;
 pub mod live;
+pub mod queue;
 pub mod rpc;
 pub mod session;
 pub mod state;
@@ -79,6 +80,10 @@ pub struct ClientOptions {
     pub bind: Option<std::net::IpAddr>,
     /// WebSocket read buffer (grows for larger frames); small for big fleets.
     pub ws_read_buffer: usize,
+    /// Many connections that each carry little (`simulate`): the command and
+    /// event queues ([`queue`]) and the raw transport's read buffer hold
+    /// memory only while they hold data, for an allocation per message.
+    pub lean: bool,
 }
 
 impl ClientOptions {
@@ -97,6 +102,7 @@ impl ClientOptions {
             trace_packets: false,
             bind: None,
             ws_read_buffer: transport::ws::READ_BUFFER,
+            lean: false,
         }
     }
 }
@@ -204,6 +210,14 @@ pub enum Event {
     },
 }
 
+/// Why [`Client::try_publish_ids`] did not queue its message.
+#[derive(Debug)]
+pub enum TryPublishError {
+    /// The command queue is full: the payload, to send with a waiting publish.
+    Full(Bytes),
+    Failed(ClientError),
+}
+
 /// Destination of a publish.
 #[derive(Debug, Clone, Copy)]
 pub enum Dest<'a> {
@@ -217,14 +231,9 @@ pub(crate) enum Command {
     /// Fire and forget (Publish, Unsubscribe, Observe...).
     Send(Packet),
     /// Subscribe/Create/Createsub: answered by the matching ack.
-    Request {
-        packet: Packet,
-        ack_kind: u8,
-        name: Bytes,
-        reply: state::AckReply,
-        /// For a Subscribe: where its messages go, installed with the Suback.
-        route: Option<state::PendingRoute>,
-    },
+    /// Boxed: rare (a connection's setup), and the largest command, which
+    /// would size every command slot and every future that holds one.
+    Request(Box<Request>),
     Route {
         tid: u32,
         subtid: Option<u32>,
@@ -240,6 +249,16 @@ pub(crate) enum Command {
         reason: Bytes,
         done: oneshot::Sender<()>,
     },
+}
+
+/// Subscribe/Create/Createsub: answered by the matching ack.
+pub(crate) struct Request {
+    packet: Packet,
+    ack_kind: u8,
+    name: Bytes,
+    reply: state::AckReply,
+    /// For a Subscribe: where its messages go, installed with the Suback.
+    route: Option<state::PendingRoute>,
 }
 
 /// Subscription info returned by subscribe calls.
@@ -258,7 +277,7 @@ pub struct Subscription {
 /// Handle to a live connection. Cloning is cheap; all clones talk to one task.
 #[derive(Clone)]
 pub struct Client {
-    tx: mpsc::Sender<Command>,
+    tx: queue::Tx<Command>,
     names: SharedNames,
     etid: u32,
     closed: Arc<std::sync::Mutex<Option<String>>>,
@@ -279,31 +298,40 @@ impl Client {
     pub async fn connect(
         opts: &ClientOptions,
     ) -> Result<(Client, mpsc::Receiver<Event>), ClientError> {
-        let opts = opts.clone();
+        let (events_tx, events_rx) = mpsc::channel(QUEUE);
+        let client = Self::spawn(opts, queue::Tx::Tokio(events_tx)).await?;
+        Ok((client, events_rx))
+    }
+
+    /// Like [`Client::connect`], the event queue lean when
+    /// [`ClientOptions::lean`] says so ([`Session`] connects this way).
+    pub(crate) async fn connect_queued(
+        opts: &ClientOptions,
+    ) -> Result<(Client, queue::Rx<Event>), ClientError> {
+        let (events_tx, events_rx) = queue::queue(QUEUE, opts.lean);
+        let client = Self::spawn(opts, events_tx).await?;
+        Ok((client, events_rx))
+    }
+
+    /// Spawns the connection task, which connects, answers with the handle,
+    /// then serves the connection. The handshake is a boxed future of its
+    /// own: its state (TCP, TLS, WebSocket upgrade) is freed once connected
+    /// instead of sizing the task for the connection's whole life.
+    async fn spawn(opts: &ClientOptions, events: queue::Tx<Event>) -> Result<Client, ClientError> {
         let (reply, answer) = oneshot::channel();
-        tokio::spawn(async move {
-            let membership = live::Membership::join();
-            match Client::open(&opts, membership).await {
-                Ok((client, events, task)) => {
-                    // A caller that is gone drops the handles it was sent:
-                    // the task sees no handle left and says goodbye.
-                    let _ = reply.send(Ok((client, events)));
-                    task.run().await;
-                }
-                Err(e) => {
-                    let _ = reply.send(Err(e));
-                }
-            }
-        });
+        let opening = Box::pin(Client::open(opts.clone(), live::Membership::join(), events));
+        tokio::spawn(connection_task(opening, reply));
         answer.await.map_err(|_| {
             ClientError::ConnectionLost("the connection task ended during the handshake".into())
         })?
     }
 
     async fn open(
-        opts: &ClientOptions,
+        opts: ClientOptions,
         mut membership: live::Membership,
-    ) -> Result<(Client, mpsc::Receiver<Event>, conn::Connection), ClientError> {
+        events: queue::Tx<Event>,
+    ) -> Result<(Client, conn::Connection), ClientError> {
+        let opts = &opts;
         let uid = opts.uid.clone().unwrap_or_else(generate_uid);
         if uid.len() > 255 {
             return Err(ClientError::Invalid("UID longer than 255 bytes".into()));
@@ -335,8 +363,12 @@ impl Client {
         };
         names.lock().unwrap_or_else(|e| e.into_inner()).etid = etid;
 
-        let (tx, rx) = mpsc::channel(1024);
-        let (events_tx, events_rx) = mpsc::channel(QUEUE);
+        let (mut reader, mut writer) = (reader, writer);
+        if opts.lean {
+            reader.set_lean();
+            writer.set_lean();
+        }
+        let (tx, rx) = queue::queue(1024, opts.lean);
         let closed = Arc::new(std::sync::Mutex::new(None));
         let state = state::State::new(names.clone());
         let dropped = state.dropped.clone();
@@ -345,7 +377,7 @@ impl Client {
             writer,
             state,
             commands: rx,
-            events: events_tx,
+            events,
             tracer,
             ping_interval: opts.ping_interval,
             pong_timeout: opts.pong_timeout,
@@ -361,7 +393,6 @@ impl Client {
                 dropped,
                 ack_timeout: opts.connect_timeout,
             },
-            events_rx,
             task,
         ))
     }
@@ -382,6 +413,7 @@ impl Client {
             budget,
             opts.bind,
             opts.ws_read_buffer,
+            opts.lean,
         )
         .await?;
         let handshake = async {
@@ -505,13 +537,13 @@ impl Client {
         let what = packet.name();
         let (reply, rx) = oneshot::channel();
         let exchange = async {
-            self.command(Command::Request {
+            self.command(Command::Request(Box::new(Request {
                 packet,
                 ack_kind,
                 name: Bytes::from(name.as_bytes().to_vec()),
                 reply,
                 route,
-            })
+            })))
             .await?;
             rx.await.map_err(|_| self.lost())?
         };
@@ -678,6 +710,36 @@ impl Client {
         .await
     }
 
+    /// [`Client::publish_ids`] without waiting: a full command queue gives
+    /// the payload back ([`TryPublishError::Full`]). For callers that keep
+    /// their own futures small (`simulate`'s devices) and wait, boxed, only
+    /// when the queue is full.
+    pub fn try_publish_ids(
+        &self,
+        tid: u32,
+        subtid: u32,
+        payload: Bytes,
+    ) -> Result<(), TryPublishError> {
+        if payload.len() > MAX_PAYLOAD {
+            return Err(TryPublishError::Failed(ClientError::PayloadTooLarge(
+                payload.len(),
+            )));
+        }
+        let cmd = Command::Send(Packet::Publish(Publish {
+            tid,
+            ptid: self.etid,
+            subtid,
+            payload,
+        }));
+        match self.tx.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(queue::TrySendError::Full(Command::Send(Packet::Publish(p)))) => {
+                Err(TryPublishError::Full(p.payload))
+            }
+            Err(_) => Err(TryPublishError::Failed(self.lost())),
+        }
+    }
+
     /// Observe a topic's subscriber count, or an ETID's departure.
     pub async fn observe(&self, tid: u32) -> Result<(), ClientError> {
         if self.lock_names().topic(tid).is_none() {
@@ -719,6 +781,29 @@ impl Client {
     /// True once the connection task has ended.
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
+    }
+}
+
+/// The connect under way: its own allocation, freed once connected.
+type Opening =
+    std::pin::Pin<Box<dyn Future<Output = Result<(Client, conn::Connection), ClientError>> + Send>>;
+
+/// A connection's task: finish the connect, answer with the handle, then
+/// serve the connection until it ends.
+async fn connection_task(opening: Opening, reply: oneshot::Sender<Result<Client, ClientError>>) {
+    // Awaited apart from the match: a scrutinee's temporaries (the boxed
+    // connect) would live until the match ends, i.e. the connection's end.
+    let opened = opening.await;
+    match opened {
+        Ok((client, task)) => {
+            // A caller that is gone drops the handles it was sent:
+            // the task sees no handle left and says goodbye.
+            let _ = reply.send(Ok(client));
+            task.run().await;
+        }
+        Err(e) => {
+            let _ = reply.send(Err(e));
+        }
     }
 }
 
@@ -786,4 +871,23 @@ async fn recv_packet(
         .map_err(|e| ClientError::Handshake(format!("undecodable packet from the broker: {e}")))?;
     tracer.received(&packet, names);
     Ok(packet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every connection's task lives as long as the connection: neither the
+    /// connect (TCP, TLS, the WebSocket upgrade) nor the goodbye, each run
+    /// once, nor a packet held across a write may size it. 3,192 bytes
+    /// (debug build) before; 2,184 after.
+    #[test]
+    fn a_connection_task_is_not_sized_by_its_handshake() {
+        let (reply, _answer) = oneshot::channel();
+        let opening: Opening = Box::pin(async { Err(ClientError::Invalid(String::new())) });
+        let task = connection_task(opening, reply);
+        let size = std::mem::size_of_val(&task);
+        eprintln!("connection task future: {size} bytes");
+        assert!(size < 2500, "the connection task's future is {size} bytes");
+    }
 }

@@ -26,7 +26,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::{Client, ClientError, ClientOptions, Event};
@@ -171,7 +170,7 @@ enum State {
     Connect,
     Live {
         client: Client,
-        events: mpsc::Receiver<Event>,
+        events: super::queue::Rx<Event>,
         since: Instant,
     },
     /// A failed setup, reported as `Reconnecting` on the next poll.
@@ -220,7 +219,7 @@ impl Session {
                 })
             }
             State::Connect => {
-                let lost = match Client::connect(&self.opts).await {
+                let lost = match Client::connect_queued(&self.opts).await {
                     Ok((client, events)) => {
                         self.connects += 1;
                         let reconnect = self.established;

@@ -178,6 +178,11 @@ impl State {
         let waiter = queue.pop_front();
         if queue.is_empty() {
             self.pending.remove(&key);
+            if self.pending.is_empty() {
+                // A connection waits for acks only while it sets up: its
+                // table need not outlive the setup.
+                self.pending = HashMap::new();
+            }
         }
         let Some(Waiter { reply, route }) = waiter else {
             return;

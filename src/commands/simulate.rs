@@ -271,9 +271,6 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     // Devices take their UIDs from the scenario; --uid (with --verify) is
     // the verify subscriber's.
     let verify_uid = opts.uid.take();
-    // Devices receive little; 2 KiB (growing for larger frames) instead of 8
-    // saves a quarter of a device's memory on ws://.
-    opts.ws_read_buffer = 2048;
     let shard = args.shard.unwrap_or((0, 1));
     let range = fleet::shard_range(args.devices, shard.0, shard.1);
     let target = u64::from(range.1 - range.0);

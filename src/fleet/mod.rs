@@ -417,7 +417,7 @@ pub async fn run_fleet_with(
 
     let shared = Arc::new(Shared {
         scenario: cfg.scenario.clone(),
-        base: cfg.options.clone(),
+        base: device::lean_options(&cfg.options),
         broker_tid: cfg.broker_tid,
         reconnect: cfg.reconnect,
         churn_per_min: cfg.churn_per_min,
@@ -426,6 +426,7 @@ pub async fn run_fleet_with(
         interval: cfg.interval,
         bind: cfg.bind.clone(),
         stats: Arc::new(Stats::new(names_out.len(), names_in.len())),
+        initial_state: Default::default(),
     });
     let _ = cfg.probe.0.set(Observed {
         stats: shared.stats.clone(),

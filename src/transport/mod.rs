@@ -260,7 +260,7 @@ pub async fn connect(
     tls: &TlsOptions,
     timeout: Duration,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
-    connect_from(ep, tls, timeout, None, ws::READ_BUFFER).await
+    connect_from(ep, tls, timeout, None, ws::READ_BUFFER, false).await
 }
 
 /// TCP from a given local address (port picked by the system): spreads many
@@ -291,7 +291,8 @@ async fn tcp_from(host: &str, port: u16, local: std::net::IpAddr) -> std::io::Re
 }
 
 /// Like [`connect`], from the local address `bind` when given, with a
-/// WebSocket read buffer of `ws_read_buffer` bytes. One redirect to the same
+/// WebSocket read buffer of `ws_read_buffer` bytes (`lean`: see
+/// [`ws::bootstrap_lean`]). One redirect to the same
 /// host and port (Mako answers `/smq` with 302 to `/smq/`) is followed; any
 /// other is reported with where it points.
 pub async fn connect_from(
@@ -300,13 +301,14 @@ pub async fn connect_from(
     timeout: Duration,
     bind: Option<std::net::IpAddr>,
     ws_read_buffer: usize,
+    lean: bool,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
     let progress = Progress::default();
     let work = async {
         let mut ep = ep.clone();
         let mut followed = false;
         loop {
-            match connect_once(&ep, tls, timeout, bind, ws_read_buffer, &progress).await {
+            match connect_once(&ep, tls, timeout, bind, ws_read_buffer, lean, &progress).await {
                 Err(TransportError::HttpStatus {
                     url,
                     status,
@@ -457,6 +459,7 @@ async fn connect_once(
     timeout: Duration,
     bind: Option<std::net::IpAddr>,
     ws_read_buffer: usize,
+    lean: bool,
     progress: &Progress,
 ) -> Result<(PacketReader, PacketWriter), TransportError> {
     let addr = format!("{}:{}", ep.host, ep.port);
@@ -495,7 +498,9 @@ async fn connect_once(
         (Box::new(StallGuard::new(tcp, timeout)), Some(answer))
     };
     progress.set(2);
-    let result = if ep.scheme.is_websocket() {
+    let result = if ep.scheme.is_websocket() && lean {
+        ws::bootstrap_lean(stream, ep, ws_read_buffer).await
+    } else if ep.scheme.is_websocket() {
         ws::bootstrap(stream, ep, ws_read_buffer).await
     } else {
         raw::bootstrap(stream, ep).await
@@ -654,16 +659,29 @@ pub enum PacketReader {
     Raw {
         rd: ReadHalf<ByteStream>,
         buf: BytesMut,
+        /// No read buffer while no partial packet waits ([`PacketReader::set_lean`]).
+        lean: bool,
     },
     Ws(SplitStream<WsStream>),
 }
 
 impl PacketReader {
+    /// For many connections that each receive little: the raw transport
+    /// reads through a stack buffer and keeps only the bytes of a packet not
+    /// yet complete, so an idle connection holds no read buffer (WebSocket:
+    /// see `ws_read_buffer`).
+    pub fn set_lean(&mut self) {
+        if let PacketReader::Raw { lean, .. } = self {
+            *lean = true;
+        }
+    }
+
     /// Next packet body; `Ok(None)` on a clean close. Cancel-safe, so it can sit in
     /// a `select!` next to a command channel.
     pub async fn recv(&mut self) -> Result<Option<Bytes>, TransportError> {
         match self {
-            PacketReader::Raw { rd, buf } => raw::recv(rd, buf).await,
+            PacketReader::Raw { rd, buf, lean } if *lean => raw::recv_lean(rd, buf).await,
+            PacketReader::Raw { rd, buf, .. } => raw::recv(rd, buf).await,
             PacketReader::Ws(ws) => loop {
                 match ws.next().await {
                     None => return Ok(None),
@@ -712,11 +730,21 @@ pub enum PacketWriter {
     Raw {
         wr: WriteHalf<ByteStream>,
         buf: BytesMut,
+        /// Release the write buffer after each flush ([`PacketWriter::set_lean`]).
+        lean: bool,
     },
     Ws(SplitSink<WsStream, Message>),
 }
 
 impl PacketWriter {
+    /// For many connections that each send little: the raw transport's write
+    /// buffer is released after every flush (WebSocket: no change).
+    pub fn set_lean(&mut self) {
+        if let PacketWriter::Raw { lean, .. } = self {
+            *lean = true;
+        }
+    }
+
     pub async fn queue(&mut self, body: Bytes) -> Result<(), TransportError> {
         match self {
             PacketWriter::Raw { buf, .. } => {
@@ -729,20 +757,33 @@ impl PacketWriter {
     /// Queues `packet`: on the raw transport encoded straight into the write
     /// buffer (no body of its own to allocate and copy again).
     pub async fn queue_packet(&mut self, packet: &Packet) -> Result<(), TransportError> {
+        match self.encode_raw(packet) {
+            Some(done) => done,
+            None => self.queue(packet.to_bytes()).await,
+        }
+    }
+
+    /// On the raw transport, encodes `packet` straight into the write buffer
+    /// (synchronously, so a caller's future need not hold the packet);
+    /// `None` on WebSocket, whose frames take a body of their own.
+    pub fn encode_raw(&mut self, packet: &Packet) -> Option<Result<(), TransportError>> {
         match self {
             PacketWriter::Raw { buf, .. } => {
-                framing::encode_raw_into(packet, buf).map_err(TransportError::Oversize)
+                Some(framing::encode_raw_into(packet, buf).map_err(TransportError::Oversize))
             }
-            PacketWriter::Ws(_) => self.queue(packet.to_bytes()).await,
+            PacketWriter::Ws(_) => None,
         }
     }
 
     pub async fn flush(&mut self) -> Result<(), TransportError> {
         match self {
-            PacketWriter::Raw { wr, buf } => {
+            PacketWriter::Raw { wr, buf, lean } => {
                 if !buf.is_empty() {
                     wr.write_all(buf).await?;
                     buf.clear();
+                }
+                if *lean {
+                    *buf = BytesMut::new();
                 }
                 wr.flush().await?;
                 Ok(())

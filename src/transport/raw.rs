@@ -6,7 +6,7 @@
 //! May import: `transport` (parent), `protocol::framing`.
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadHalf};
 
 use super::{ByteStream, Endpoint, PacketReader, PacketWriter, TransportError};
 use crate::protocol::framing;
@@ -28,6 +28,38 @@ pub async fn bootstrap(
     );
     stream.write_all(request.as_bytes()).await?;
     stream.flush().await?;
+    let (head, buf) = read_head(&mut stream, ep).await?;
+    // Mako's broker marks its answer with `SmqBroker: true`; a 200 without it
+    // is a web server's page, not the SMQ stream.
+    if !head.status.starts_with("HTTP/") || head.code() != "200" || !head.smq_broker {
+        return Err(TransportError::HttpStatus {
+            url: ep.to_string(),
+            status: head.status,
+            server: head.server,
+            location: head.location,
+        });
+    }
+    let (rd, wr) = tokio::io::split(stream);
+    Ok((
+        PacketReader::Raw {
+            rd,
+            buf,
+            lean: false,
+        },
+        PacketWriter::Raw {
+            wr,
+            buf: BytesMut::new(),
+            lean: false,
+        },
+    ))
+}
+
+/// Reads an HTTP answer head: the head, and the bytes that came after it
+/// (the start of the SMQ stream).
+pub(super) async fn read_head(
+    stream: &mut ByteStream,
+    ep: &Endpoint,
+) -> Result<(Head, BytesMut), TransportError> {
     let mut buf = BytesMut::with_capacity(1024);
     let head_end = loop {
         if let Some(i) = find_head_end(&buf) {
@@ -55,24 +87,7 @@ pub async fn bootstrap(
         }
     };
     let head = Head::parse(&buf.split_to(head_end));
-    // Mako's broker marks its answer with `SmqBroker: true`; a 200 without it
-    // is a web server's page, not the SMQ stream.
-    if !head.status.starts_with("HTTP/") || head.code() != "200" || !head.smq_broker {
-        return Err(TransportError::HttpStatus {
-            url: ep.to_string(),
-            status: head.status,
-            server: head.server,
-            location: head.location,
-        });
-    }
-    let (rd, wr) = tokio::io::split(stream);
-    Ok((
-        PacketReader::Raw { rd, buf },
-        PacketWriter::Raw {
-            wr,
-            buf: BytesMut::new(),
-        },
-    ))
+    Ok((head, buf))
 }
 
 /// What an HTTP answer head says about who answered.
@@ -84,6 +99,8 @@ pub(super) struct Head {
     pub location: Option<String>,
     /// `SmqBroker: true`, the mark of Mako's broker.
     pub smq_broker: bool,
+    /// `Sec-WebSocket-Accept` of a WebSocket upgrade.
+    pub accept: Option<String>,
 }
 
 impl Head {
@@ -104,6 +121,7 @@ impl Head {
                 "server" => head.server = Some(value.to_string()),
                 "location" => head.location = Some(value.to_string()),
                 "smqbroker" => head.smq_broker = value.eq_ignore_ascii_case("true"),
+                "sec-websocket-accept" => head.accept = Some(value.to_string()),
                 _ => {}
             }
         }
@@ -144,6 +162,45 @@ pub async fn recv(
     }
 }
 
+/// [`recv`] without a read buffer of its own while no partial packet waits:
+/// each read goes to a buffer on the stack (inside one poll, never held
+/// across an await) and only the bytes that came are kept, in a buffer that
+/// is released once a packet takes its last byte. Cancel-safe like [`recv`].
+pub async fn recv_lean(
+    rd: &mut ReadHalf<ByteStream>,
+    buf: &mut BytesMut,
+) -> Result<Option<Bytes>, TransportError> {
+    loop {
+        if let Some(body) = framing::decode_raw(buf)? {
+            if buf.is_empty() {
+                // The rest of the allocation goes with the body.
+                *buf = BytesMut::new();
+            }
+            return Ok(Some(body));
+        }
+        let n = std::future::poll_fn(|cx| {
+            let mut chunk = [0u8; 2048];
+            let mut rb = tokio::io::ReadBuf::new(&mut chunk);
+            match std::pin::Pin::new(&mut *rd).poll_read(cx, &mut rb) {
+                std::task::Poll::Ready(Ok(())) => {
+                    buf.extend_from_slice(rb.filled());
+                    std::task::Poll::Ready(Ok(rb.filled().len()))
+                }
+                std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Err(e)),
+                std::task::Poll::Pending => std::task::Poll::Pending,
+            }
+        })
+        .await?;
+        if n == 0 {
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(TransportError::Closed)
+            };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +226,55 @@ mod tests {
         assert!(req.contains("SimpleMQ: 1\r\n") && req.contains("SendSmqHttpResponse: true\r\n"));
         let body = reader.recv().await.expect("recv").expect("a packet");
         assert_eq!(&body[..], b"\x01\x01\x00\x00\x00\x07ip-x");
+    }
+
+    #[tokio::test]
+    async fn a_lean_reader_holds_no_read_buffer_between_packets_and_keeps_partial_ones() {
+        let (client, mut server) = tokio::io::duplex(4096);
+        let stream: ByteStream = Box::new(client);
+        let (mut rd, _wr) = tokio::io::split(stream);
+        let mut buf = BytesMut::new();
+        // Two packets in one write, then half of a third.
+        server
+            .write_all(b"\x00\x05\x0aAB\x00\x04\x0bC\x00\x06\x0c")
+            .await
+            .expect("write");
+        let a = recv_lean(&mut rd, &mut buf)
+            .await
+            .expect("recv")
+            .expect("packet");
+        assert_eq!(&a[..], b"\x0aAB");
+        let b = recv_lean(&mut rd, &mut buf)
+            .await
+            .expect("recv")
+            .expect("packet");
+        assert_eq!(&b[..], b"\x0bC");
+        // The partial third packet is all the buffer holds.
+        let pending = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            recv_lean(&mut rd, &mut buf),
+        )
+        .await;
+        assert!(pending.is_err(), "half a packet is not a packet");
+        assert_eq!(&buf[..], b"\x00\x06\x0c");
+        server.write_all(b"DEF").await.expect("write");
+        let c = recv_lean(&mut rd, &mut buf)
+            .await
+            .expect("recv")
+            .expect("packet");
+        assert_eq!(&c[..], b"\x0cDEF");
+        assert_eq!(
+            buf.capacity(),
+            0,
+            "no read buffer while no partial packet waits"
+        );
+        drop(server);
+        assert!(
+            recv_lean(&mut rd, &mut buf)
+                .await
+                .expect("clean close")
+                .is_none()
+        );
     }
 
     #[tokio::test]

@@ -489,6 +489,12 @@ impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for FirstBytes<S> {
     ) -> std::task::Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if !self.full && std::sync::Arc::strong_count(&self.seen) == 1 {
+            // Nobody looks any more (the connect is done): the kept bytes
+            // need not stay with the connection for its whole life.
+            self.full = true;
+            *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Vec::new();
+        }
         if !self.full {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
             let new = &buf.filled()[before..];
