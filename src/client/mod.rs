@@ -5,7 +5,9 @@
 //! [`Client`] is a cheap cloneable handle that sends it requests; replies come back
 //! on oneshot channels, messages on per-subscription channels or on the
 //! [`Event`] stream. Protocol state lives in `state.rs` without I/O; one
-//! reconnecting connection the caller polls, [`Session`], is in `session.rs`; the
+//! reconnecting connection the caller polls, [`Session`], is in `session.rs`;
+//! the command and event queues (tokio's, or lean ones for fleets) in
+//! `queue.rs`; the
 //! RPC caller (named requests and `$RpcReq` calls, from a plain `CallSpec`) in `rpc.rs`.
 //!
 //! May import: `protocol`, `transport`. Prints only under `--trace-packets`.

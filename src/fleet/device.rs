@@ -778,6 +778,7 @@ mod tests {
         let task = run(shared, 0, stop_rx);
         let size = std::mem::size_of_val(&task);
         eprintln!("device task future: {size} bytes");
+        assert!(size < 2800, "a device's future is {size} bytes");
     }
 
     #[test]

@@ -229,6 +229,7 @@ async fn start_verifier(
         let mut distinct = 0u64;
         let mut expected: Option<u64> = None;
         let mut last = Instant::now();
+        let mut batch = Vec::new();
         loop {
             if expected.is_some_and(|e| distinct >= e) {
                 break;
@@ -239,9 +240,15 @@ async fn start_verifier(
                 Duration::from_secs(3600)
             };
             tokio::select! {
-                m = rx.recv() => {
-                    let Some(m) = m else { break };
+                // In batches: one wake-up takes what has queued (the verifier
+                // is one task among a fleet's thousands and must not fall
+                // behind them).
+                n = rx.recv_many(&mut batch, 4096) => {
+                    if n == 0 {
+                        break;
+                    }
                     last = Instant::now();
+                    for m in batch.drain(..) {
                     let Some(&t) = tids.get(&m.tid) else { continue };
                     let Ok(v) = serde_json::from_slice::<Value>(&m.payload) else { continue };
                     let (ip, sp) = &paths[t];
@@ -261,6 +268,7 @@ async fn start_verifier(
                         tr.received += 1;
                         distinct += 1;
                         stats.verify_received.fetch_add(1, Relaxed);
+                    }
                     }
                 }
                 e = &mut finish_rx, if expected.is_none() => {
