@@ -923,7 +923,7 @@ _smqctl() {
             return 0
             ;;
         smqctl__subcmd__broker)
-            opts="-v -h --listen --tls-cert --tls-key --tls-client-ca --rndtid --auth --handlers --deny-topic --credentials --trace-allow --metrics-listen --trace-packets --verbose --color --profile --help"
+            opts="-v -h --listen --tls-cert --tls-key --tls-client-ca --rndtid --auth --handlers --deny-topic --credentials --connect-timeout --trace-allow --metrics-listen --trace-packets --verbose --color --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -958,6 +958,10 @@ _smqctl() {
                     return 0
                     ;;
                 --credentials)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -220,6 +220,7 @@ set edit:completion:arg-completer[smqctl] = {|@words|
             cand --handlers 'Answer requests at the broker''s ETID from this TOML file ([[request]], [[rpc]], [[event]] rules; see the README)'
             cand --deny-topic 'Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *); for testing how clients handle denial (repeatable)'
             cand --credentials 'Accept only clients presenting this shared secret as credentials'
+            cand --connect-timeout 'Time a client has to send its Connect after the broker''s Init (then Connack 2 and close); longer for slow or lossy links, where TCP resends can take seconds'
             cand --trace-allow 'Who may attach a tracer (`smqctl trace`, `smqctl tui`): loopback, any, or addresses/CIDR ranges, comma-separated (loopback stays allowed)'
             cand --metrics-listen 'Serve live metrics (OpenMetrics text, for Prometheus) at http://ADDR/metrics while this runs. ADDR is HOST:PORT, or PORT alone for 127.0.0.1:PORT; port 0 picks one (printed on stderr)'
             cand --color 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never'

@@ -211,6 +211,7 @@ complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l auth -d 'Accept
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l handlers -d 'Answer requests at the broker\'s ETID from this TOML file ([[request]], [[rpc]], [[event]] rules; see the README)' -r -F
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l deny-topic -d 'Refuse Subscribe/Create of this topic (exact name, or a prefix ending in *); for testing how clients handle denial (repeatable)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l credentials -d 'Accept only clients presenting this shared secret as credentials' -r
+complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l connect-timeout -d 'Time a client has to send its Connect after the broker\'s Init (then Connack 2 and close); longer for slow or lossy links, where TCP resends can take seconds' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l trace-allow -d 'Who may attach a tracer (`smqctl trace`, `smqctl tui`): loopback, any, or addresses/CIDR ranges, comma-separated (loopback stays allowed)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l metrics-listen -d 'Serve live metrics (OpenMetrics text, for Prometheus) at http://ADDR/metrics while this runs. ADDR is HOST:PORT, or PORT alone for 127.0.0.1:PORT; port 0 picks one (printed on stderr)' -r
 complete -c smqctl -n "__fish_smqctl_using_subcommand broker" -l color -d 'Colour output: auto (only on a terminal, honours NO_COLOR), always, never' -r -f -a "auto\t''

@@ -291,3 +291,74 @@ fn broker_rndtid_gives_a_random_server_etid_that_clients_reach_with_broker_tid()
     let out = rpc(&url, &["WhoReq", r#"{"name":"x"}"#, "--timeout", "500ms"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
 }
+
+/// A raw-socket client (`http://`) that has read the broker's Init and sent
+/// nothing yet.
+fn raw_after_init(addr: std::net::SocketAddr) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).expect("tcp");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("read timeout");
+    s.write_all(b"GET /smq/ HTTP/1.1\r\nHost: x\r\nSimpleMQ: 1\r\n\r\n")
+        .expect("head");
+    assert_eq!(raw_frame(&mut s)[0], 1, "Init first");
+    s
+}
+
+/// One SMQ frame's body (after its 2-byte length).
+fn raw_frame(s: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).expect("a frame length");
+    let mut body = vec![0u8; (u16::from_be_bytes(len) as usize).saturating_sub(2)];
+    s.read_exact(&mut body).expect("a frame");
+    body
+}
+
+#[test]
+fn broker_connect_timeout_flag_sets_how_long_a_client_has_to_send_connect() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    // Short: a silent client gets Connack 2 well before the default 4 s.
+    let short = BrokerProcess::start(&["--connect-timeout", "300ms"]);
+    let mut silent = raw_after_init(short.addr);
+    let t = Instant::now();
+    assert_eq!(&raw_frame(&mut silent)[..2], &[3, 2], "Connack 2");
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "--connect-timeout 300ms waited {:?}",
+        t.elapsed()
+    );
+    // Long: a Connect 5 s after Init (past the default) is accepted; the
+    // default broker, meanwhile, refuses its silent client at 4 s.
+    let long = BrokerProcess::start(&["--connect-timeout", "20s"]);
+    let default = BrokerProcess::start(&[]);
+    let mut slow = raw_after_init(long.addr);
+    let mut silent = raw_after_init(default.addr);
+    let t = Instant::now();
+    assert_eq!(&raw_frame(&mut silent)[..2], &[3, 2], "the default refuses");
+    let waited = t.elapsed();
+    assert!(
+        waited >= Duration::from_millis(3500),
+        "the default waited only {waited:?}"
+    );
+    while t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(100)); // the slow client's delay, not a sync
+    }
+    let uid = b"slow-link-01";
+    let mut connect = vec![2u8, 1, uid.len() as u8];
+    connect.extend_from_slice(uid);
+    connect.push(0);
+    let mut frame = ((connect.len() + 2) as u16).to_be_bytes().to_vec();
+    frame.extend_from_slice(&connect);
+    slow.write_all(&frame).expect("Connect");
+    assert_eq!(&raw_frame(&mut slow)[..2], &[3, 0], "accepted after 5 s");
+    // Zero is no time at all: a usage error naming the flag.
+    let out = BrokerProcess::fails(&["--connect-timeout", "0s"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--connect-timeout"),
+        "{}",
+        text(&out.stderr)
+    );
+}

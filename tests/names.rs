@@ -513,6 +513,8 @@ fn every_subcommand_help_spells_shared_flags_the_same_way() {
         ("demo", "listen"),
         // the credentials the broker accepts, not the ones a client sends
         ("smqctl broker", "credentials"),
+        // how long the broker waits for a client's Connect, not a client's connect budget
+        ("smqctl broker", "connect-timeout"),
         // `bench pubsub --topic` and `serve --topic` name a topic; trace's is a pattern
         ("smqctl trace", "topic"),
         // record's --topic is trace's pattern too

@@ -139,16 +139,25 @@ impl NetPair {
 
     /// `smqctl broker` with [`RULES`] in the broker namespace, once listening.
     fn start_broker(&self, dir: &Path) -> Running {
+        self.start_broker_with(dir, &[])
+    }
+
+    /// [`Self::start_broker`] with more `smqctl broker` flags.
+    fn start_broker_with(&self, dir: &Path, extra: &[&str]) -> Running {
         let rules = dir.join("rules.toml");
         std::fs::write(&rules, RULES).expect("write rules");
         let listen = format!("{}:{PORT}", self.addr(1));
-        let mut broker = Running::spawn(self.smqctl_in(&self.broker_ns).args([
-            "broker",
-            "--listen",
-            &listen,
-            "--handlers",
-            rules.to_str().expect("utf-8 path"),
-        ]));
+        let mut broker = Running::spawn(
+            self.smqctl_in(&self.broker_ns)
+                .args([
+                    "broker",
+                    "--listen",
+                    &listen,
+                    "--handlers",
+                    rules.to_str().expect("utf-8 path"),
+                ])
+                .args(extra),
+        );
         let line = broker.stdout_line();
         assert!(line.starts_with("listening on"), "broker said {line:?}");
         broker
@@ -333,7 +342,10 @@ fn netns_five_percent_random_loss_loses_nothing_tcp_resends() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let _broker = net.start_broker(dir.path());
+    // With 5 % loss each way, TCP's resends of Init and Connect (1 s, then
+    // 2 s, 4 s ...) can take past the broker's default 4 s wait for Connect
+    // (the verify subscriber was once refused with Connack 2 under load).
+    let _broker = net.start_broker_with(dir.path(), &["--connect-timeout", "30s"]);
     net.random_loss(5);
 
     let mut sub = Running::spawn(

@@ -967,4 +967,256 @@ mod tests {
         let row = &a.requests().table()[0];
         assert_eq!((row.calls, row.answered, row.pending), (1, 1, 0));
     }
+
+    #[test]
+    fn request_and_reply_names_need_a_name_before_req_or_resp_and_are_not_the_rpc_sub_topics() {
+        assert!(named_request("GetReq") && named_request("xReq"));
+        assert!(!named_request("Req"), "Req alone names nothing");
+        assert!(!named_request("Temperature"), "no Req suffix");
+        assert!(!named_request("ReqTemp"), "Req not at the end");
+        assert!(!named_request(RPC_REQ), "$RpcReq is the correlated call");
+        assert!(named_reply("GetResp") && named_reply("xResp"));
+        assert!(!named_reply("Resp"), "Resp alone names nothing");
+        assert!(!named_reply("Responses"), "no Resp suffix");
+        assert!(!named_reply(RPC_RESP), "$RpcResp is the correlated answer");
+        // Through the tracker: only the named request gets a table row.
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        for sub in ["Req", "Temperature", "GetReq"] {
+            a.feed(&fx.direct(5, 1, Some(sub), "{}"));
+        }
+        let names: Vec<String> = a.requests().table().into_iter().map(|r| r.name).collect();
+        assert_eq!(names, ["GetReq"]);
+    }
+
+    #[test]
+    fn a_cut_preview_finds_a_field_after_the_same_word_as_a_value_and_keeps_signed_decimal_numbers()
+    {
+        // `"id"` first appears as a value (no colon after it): look further.
+        assert_eq!(
+            scan_field(r#"{"name":"id","id":5,"args":["#, "id").as_deref(),
+            Some("5")
+        );
+        assert_eq!(
+            scan_field(r#"{"id":-1.5e+3,"name":"f","args":["#, "id").as_deref(),
+            Some("-1.5e+3")
+        );
+        assert_eq!(scan_field(r#"{"name":"id"}"#, "id"), None);
+    }
+
+    #[test]
+    fn a_whole_json_call_is_matched_by_its_own_id_not_an_id_inside_its_args() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        // The args come first and hold an "id" of their own.
+        a.feed(&fx.direct(
+            5,
+            1,
+            Some("$RpcReq"),
+            r#"{"name":"setUser","args":[{"id":9}],"id":1}"#,
+        ));
+        a.feed(&fx.direct(1, 5, Some("$RpcResp"), r#"{"id":1,"rsp":true}"#));
+        let rows = a.requests().table();
+        let row = rows.iter().find(|r| r.name == "setUser").expect("setUser");
+        assert_eq!((row.calls, row.answered, row.pending), (1, 1, 0), "{row:?}");
+    }
+
+    #[test]
+    fn a_cut_preview_is_an_error_for_an_err_value_object_or_array_but_not_null_or_false() {
+        let mut e = Event::new(Kind::Publish, "2026-11-22T03:44:17.000Z".into());
+        e.encoding = Some(Encoding::Text);
+        e.truncated = true;
+        let err = |e: &mut Event, p: &str| {
+            e.payload = Some(p.into());
+            body(e).err
+        };
+        assert!(err(&mut e, r#"{"id":7,"err":"boom","rsp":"#));
+        assert!(err(&mut e, r#"{"id":7,"err":{"code":5,"msg":"#));
+        assert!(err(&mut e, r#"{"id":7,"error":["disk","#));
+        assert!(!err(&mut e, r#"{"id":7,"err":null,"rsp":"#));
+        assert!(!err(&mut e, r#"{"id":7,"err":false,"rsp":"#));
+        assert!(!err(&mut e, r#"{"id":7,"rsp":["#));
+    }
+
+    #[test]
+    fn waiting_counts_the_requests_still_waiting_for_their_reply() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        assert_eq!(a.requests().waiting(), 0);
+        a.feed(&fx.direct(5, 1, Some("GetReq"), "{}"));
+        a.feed(&fx.direct(5, 1, Some("GetReq"), "{}"));
+        a.feed(&fx.direct(5, 1, Some("SetReq"), "{}"));
+        assert_eq!(a.requests().waiting(), 3);
+        a.feed(&fx.direct(1, 5, Some("GetResp"), "{}"));
+        assert_eq!(a.requests().waiting(), 2, "one GetReq answered");
+    }
+
+    fn server() -> crate::trace::schema::Dest {
+        crate::trace::schema::Dest {
+            tid: 1,
+            kind: DestType::Server,
+            name: None,
+            uid: None,
+        }
+    }
+
+    #[test]
+    fn a_dropped_request_behind_a_waiting_one_leaves_the_waiting_one_to_its_reply() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        fx.advance(10.0); // past the grace at the trace's start
+        a.feed(&fx.direct(5, 1, Some("GetReq"), r#"{"n":1}"#));
+        a.feed(&fx.direct(5, 1, Some("GetReq"), r#"{"n":2}"#));
+        // The second one's drop (the Mako hook's publish-then-drop): it is
+        // taken out from behind the first, which still waits.
+        a.feed(&fx.drop(
+            5,
+            server(),
+            Some("GetReq"),
+            r#"{"n":2}"#,
+            "the server has no handler for it",
+        ));
+        a.feed(&fx.direct(1, 5, Some("GetResp"), "{}"));
+        let row = &a.requests().table()[0];
+        assert_eq!(
+            (row.calls, row.answered, row.unanswered, row.pending),
+            (2, 1, 1, 0),
+            "{row:?}"
+        );
+    }
+
+    #[test]
+    fn each_timed_out_request_is_remembered_apart_so_every_late_reply_is_late() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(1000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        for round in 0..2 {
+            a.feed(&fx.direct(5, 1, Some("GetReq"), "{}"));
+            a.feed(&fx.direct(5, 1, Some("GetReq"), "{}"));
+            fx.advance(2.0);
+            a.feed(&fx.connect(6 + round, "ui-000002")); // time passes: both time out
+        }
+        for _ in 0..4 {
+            a.feed(&fx.direct(1, 5, Some("GetResp"), "{}"));
+        }
+        let row = &a.requests().table()[0];
+        assert_eq!(
+            (row.calls, row.answered, row.late, row.unanswered),
+            (4, 0, 4, 0),
+            "{row:?}"
+        );
+    }
+
+    #[test]
+    fn past_the_late_cap_the_newest_timed_out_requests_are_the_ones_remembered() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(1000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        for _ in 0..(MAX_LATE + 5) {
+            a.feed(&fx.direct(5, 1, Some("GetReq"), "{}"));
+        }
+        fx.advance(5.0);
+        a.feed(&fx.connect(6, "ui-000002")); // the last ones time out too
+        for _ in 0..=MAX_LATE {
+            a.feed(&fx.direct(1, 5, Some("GetResp"), "{}"));
+        }
+        let row = &a.requests().table()[0];
+        assert_eq!(row.late as usize, MAX_LATE, "{row:?}");
+        assert_eq!(row.unanswered, 5, "the 5 oldest stay unanswered: {row:?}");
+    }
+
+    #[test]
+    fn a_message_to_a_topic_named_like_a_request_is_a_request_answered_on_its_resp() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        a.feed(&fx.publish(5, 101, "Temperature", None, "{}"));
+        a.feed(&fx.publish(5, 100, "GetConfigReq", None, "{}"));
+        assert_eq!(a.requests().table().len(), 1, "Temperature is no request");
+        let row = &a.requests().table()[0];
+        assert_eq!(
+            (row.name.as_str(), row.calls, row.pending),
+            ("GetConfigReq", 1, 1)
+        );
+        a.feed(&fx.direct(7, 5, Some("GetConfigResp"), "{}"));
+        let row = &a.requests().table()[0];
+        assert_eq!((row.answered, row.pending), (1, 0), "{row:?}");
+    }
+
+    #[test]
+    fn only_a_notice_of_skipped_events_is_a_gap_that_forgets_what_waits() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        a.feed(&fx.direct(5, 1, Some("GetReq"), "{}"));
+        let mut notice = Event::new(Kind::Notice, "2026-11-22T03:44:17.000Z".into());
+        notice.reason = Some("a tracer's note".into());
+        a.feed(&notice);
+        notice.skipped = Some(0);
+        a.feed(&notice);
+        assert_eq!(a.requests().forgotten, 0, "no events were skipped");
+        assert_eq!(a.requests().waiting(), 1);
+        notice.skipped = Some(1);
+        a.feed(&notice);
+        assert_eq!(a.requests().forgotten, 1);
+    }
+
+    #[test]
+    fn a_drop_of_another_request_is_a_call_of_its_own_and_leaves_the_waiting_one() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        a.feed(&fx.direct(5, 1, Some("GetReq"), r#"{"n":1}"#));
+        // A drop whose payload is not the waiting request's: a second call.
+        a.feed(&fx.drop(
+            5,
+            server(),
+            Some("GetReq"),
+            r#"{"n":2}"#,
+            "the server has no handler for it",
+        ));
+        let row = &a.requests().table()[0];
+        assert_eq!(
+            (row.calls, row.unanswered, row.pending),
+            (2, 1, 1),
+            "{row:?}"
+        );
+    }
+
+    #[test]
+    fn a_request_stamped_before_the_engines_clock_has_the_whole_timeout_from_the_clock() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(1000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        fx.advance(10.0);
+        a.feed(&fx.connect(6, "ui-000002")); // the clock is at 10 s
+        // The source's clock jumps back 5 s: the request's own time is 5 s.
+        fx.advance(-5.0);
+        a.feed(&fx.direct(5, 1, Some("GetReq"), "{}"));
+        fx.advance(5.5); // 0.6 s after the clock
+        a.feed(&fx.direct(1, 5, Some("GetResp"), "{}"));
+        let row = &a.requests().table()[0];
+        assert_eq!((row.answered, row.late), (1, 0), "in time: {row:?}");
+    }
+
+    #[test]
+    fn a_reply_goes_to_the_oldest_unanswered_request_before_one_still_taking_more_replies() {
+        let mut fx = Fx::new();
+        let mut a = analyzer(5000);
+        a.feed(&fx.connect(5, "ui-000001"));
+        let mut ping = fx.publish(5, 100, "Devices", Some("PingReq"), "{}");
+        ping.receivers = Some(2);
+        a.feed(&ping);
+        a.feed(&fx.direct(6, 5, Some("PingResp"), "{}")); // the first of its two
+        let mut again = fx.publish(5, 100, "Devices", Some("PingReq"), "{}");
+        again.receivers = Some(1);
+        a.feed(&again);
+        a.feed(&fx.direct(7, 5, Some("PingResp"), "{}")); // the second call's
+        let row = &a.requests().table()[0];
+        assert_eq!((row.calls, row.answered, row.pending), (2, 2, 0), "{row:?}");
+    }
 }

@@ -255,6 +255,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_line_without_a_method_or_a_target_or_http_1_is_malformed() {
+        for line in [
+            " /smq/ HTTP/1.1",   // no method
+            "GET  HTTP/1.1",     // no target
+            "GET /smq/ FTP/1.0", // not HTTP/1.x
+            "GET /smq/ HTTP/2",
+        ] {
+            let head = format!("{line}\r\nSimpleMQ: 1\r\n\r\n");
+            assert!(
+                matches!(read(head.as_bytes()).await, Err(HeadError::Malformed(_))),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn tls_client_hello_on_the_plain_port_is_not_waited_on() {
         // A ClientHello's record header: handshake, TLS 1.0 record version.
         // Without a blank line the reader would wait for more until the
@@ -314,6 +330,55 @@ mod tests {
             }
         }
         OneByte(bytes)
+    }
+
+    #[tokio::test]
+    async fn a_head_of_seven_kilobytes_is_read_like_a_short_one() {
+        // Real clients behind proxies send long cookies: well under MAX_HEAD.
+        let mut head = b"GET /smq/ HTTP/1.1\r\nCookie: ".to_vec();
+        head.extend(std::iter::repeat_n(b'c', 7 * 1024));
+        head.extend_from_slice(b"\r\nSimpleMQ: 1\r\n\r\n");
+        let (r, rest) = read(&head).await.expect("a 7 KiB head");
+        assert_eq!(
+            r,
+            Request::Raw {
+                send_response: false
+            }
+        );
+        assert!(rest.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_head_just_over_the_limit_is_refused_whatever_the_read_sizes() {
+        // Reads of 1000 bytes do not land on MAX_HEAD: the last one must stop
+        // there, not read on to a blank line past it.
+        let mut head = b"GET /smq/ HTTP/1.1\r\nCookie: ".to_vec();
+        head.extend(std::iter::repeat_n(b'c', MAX_HEAD + 200 - head.len()));
+        head.extend_from_slice(b"\r\nSimpleMQ: 1\r\n\r\n");
+        let mut chunks = chunk_reader(head, 1000);
+        assert!(matches!(
+            read_request(&mut chunks).await,
+            Err(HeadError::TooLarge)
+        ));
+    }
+
+    /// A reader that hands out at most `n` bytes per read.
+    fn chunk_reader(bytes: Vec<u8>, n: usize) -> impl AsyncRead + Unpin {
+        struct Chunks(Vec<u8>, usize, usize);
+        impl AsyncRead for Chunks {
+            fn poll_read(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let (at, n) = (self.1, self.2);
+                let end = (at + n).min(self.0.len()).min(at + buf.remaining());
+                buf.put_slice(&self.0[at..end]);
+                self.1 = end;
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+        Chunks(bytes, 0, n)
     }
 
     #[tokio::test]

@@ -369,6 +369,24 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_range_admits_its_own_addresses_only() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let nets = TraceAllow::parse("fd00::/8").expect("parses");
+        assert!(nets.permits(ip("fd12::1")) && nets.permits(ip("fdff:ffff::1")));
+        assert!(
+            !nets.permits(ip("fe80::1")),
+            "link-local is outside fd00::/8"
+        );
+        assert!(!nets.permits(ip("2001:db8::1")));
+        assert!(
+            !nets.permits(ip("10.1.2.3")),
+            "an IPv4 peer is not in a v6 range"
+        );
+        let one = TraceAllow::parse("2001:db8::7").expect("one address");
+        assert!(one.permits(ip("2001:db8::7")) && !one.permits(ip("2001:db8::8")));
+    }
+
+    #[test]
     fn a_full_tracer_queue_skips_and_later_says_how_many() {
         let mut t = Tracers::default();
         let (mut rx, _) = t.attach(7, &req(16, false));
@@ -387,6 +405,39 @@ mod tests {
         assert!(notice.timestamp().is_some(), "the pump stamps the time");
         assert_eq!(take(&mut rx, 16).subtid, Some(99));
         assert_eq!(t.skipped(7), Some(0));
+    }
+
+    #[test]
+    fn the_skip_notice_carries_the_time_of_the_event_it_comes_before() {
+        let mut t = Tracers::default();
+        let (mut rx, _) = t.attach(7, &req(16, false));
+        for n in 0..TRACER_QUEUE as u32 + 1 {
+            t.emit(&ev(n));
+        }
+        for _ in 0..TRACER_QUEUE {
+            rx.try_recv().expect("queued");
+        }
+        let at = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+        let rec = Arc::new(Record {
+            at,
+            ..Record::new(Event::new(Kind::Publish, String::new()), None, None)
+        });
+        t.emit(&rec);
+        let notice = rx.try_recv().expect("the notice");
+        assert_eq!((notice.event.kind, notice.at), (Kind::Notice, at));
+        assert_eq!(rx.try_recv().expect("the event").at, at);
+    }
+
+    #[test]
+    fn len_counts_the_tracers_attached_now() {
+        let mut t = Tracers::default();
+        assert_eq!(t.len(), 0);
+        let _a = t.attach(7, &req(16, false));
+        let _b = t.attach(8, &req(16, false));
+        let _c = t.attach(7, &req(16, false)); // a re-attach, not a third
+        assert_eq!(t.len(), 2);
+        t.detach(8);
+        assert_eq!(t.len(), 1);
     }
 
     #[test]
@@ -500,6 +551,25 @@ mod tests {
             e.preview_bytes()
                 .is_some_and(|b| !b.is_empty() && b.len() < 60_000)
         );
+        drop(tx);
+    }
+
+    #[test]
+    fn an_event_too_big_even_without_its_payload_is_skipped_not_cut_forever() {
+        let (tx, rx) = mpsc::channel(4);
+        let pump = Pump {
+            rx,
+            preview: schema::MAX_PREVIEW,
+            outbox: Outbox::new(false).0,
+            tid: 5,
+            ptid: 1,
+            subtid: 3,
+            version: schema::VERSION,
+        };
+        let mut e = Event::new(Kind::Drop, "t".into());
+        e.reason = Some("r".repeat(crate::protocol::MAX_PAYLOAD + 10));
+        let q = Arc::new(Record::new(e, Some(bytes::Bytes::from_static(b"x")), None));
+        assert!(pump.fitted(q).is_none(), "no preview size makes it fit");
         drop(tx);
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! Its flags ([`BrokerArgs`]) and long-help [`EXAMPLES`] live here too.
 //!
-//! May import: `args`, `exit`, `broker`, `trace`, `output`, `metrics`. Never `cli`.
+//! May import: `args`, `exit`, `text`, `broker`, `trace`, `output`, `metrics`. Never `cli`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -71,6 +71,17 @@ pub struct BrokerArgs {
     /// Accept only clients presenting this shared secret as credentials
     #[arg(long, env = "SMQCTL_BROKER_CREDENTIALS", hide_env_values = true)]
     pub credentials: Option<String>,
+    /// Time a client has to send its Connect after the broker's Init (then
+    /// Connack 2 and close); longer for slow or lossy links, where TCP resends
+    /// can take seconds
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "SMQCTL_BROKER_CONNECT_TIMEOUT",
+        default_value = "4s",
+        value_parser = crate::text::parse_positive_duration
+    )]
+    pub connect_timeout: std::time::Duration,
     /// Who may attach a tracer (`smqctl trace`, `smqctl tui`): loopback, any, or
     /// addresses/CIDR ranges, comma-separated (loopback stays allowed)
     #[arg(long, value_name = "WHO", default_value = "loopback")]
@@ -120,7 +131,7 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         tls,
         deny_topics: args.deny_topic.clone(),
         trace_allow,
-        ..BrokerConfig::default()
+        connect_timeout: args.connect_timeout,
     };
     let listener = match crate::broker::listen(&args.listen).await {
         Ok(l) => l,
