@@ -183,8 +183,14 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
         );
     }
     if global.verbose > 0 {
+        // A thread of its own: writing to a slow stderr blocks it, never a
+        // runtime worker (which a signal's handling needs).
         let events = broker.events();
-        tokio::spawn(log_events(events, global.verbose));
+        let verbose = global.verbose;
+        std::thread::Builder::new()
+            .name("broker-log".into())
+            .spawn(move || log_events(events, verbose))
+            .context("cannot start the log thread")?;
     }
     let b = broker.clone();
     b.run(listener, async {
@@ -196,9 +202,9 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
-async fn log_events(mut events: tokio::sync::broadcast::Receiver<Arc<Record>>, verbose: u8) {
+fn log_events(mut events: tokio::sync::broadcast::Receiver<Arc<Record>>, verbose: u8) {
     loop {
-        match events.recv().await {
+        match events.blocking_recv() {
             Ok(rec) => {
                 if let Some(line) = log_line(&rec, verbose) {
                     eprintln!("{} {line}", clock_time(rec.at));
