@@ -460,6 +460,46 @@ mod tests {
     }
 
     #[test]
+    fn a_topic_the_attach_snapshot_lists_with_no_subscribers_is_not_subscribed() {
+        // Kills `no_subscribers.rs:158:65` `n > 0` as `n >= 0`: a topic the
+        // snapshot lists with 0 subscribers was taken as subscribed, so its
+        // drops were never reported and a close name suggested it.
+        let mut fx = Fx::new();
+        let snap = Snapshot {
+            topics: vec![
+                TopicInfo {
+                    tid: 100,
+                    name: "DeviceState".into(),
+                    subscribers: Some(0),
+                },
+                TopicInfo {
+                    tid: 101,
+                    name: "Alarm".into(),
+                    subscribers: Some(1),
+                },
+            ],
+            ..Snapshot::default()
+        };
+        let events = [
+            fx.snapshot(snap),
+            fx.connect(6, "dev-000001"),
+            no_subs(&mut fx, 6, 100, "DeviceState"),
+            no_subs(&mut fx, 6, 102, "devicestate"),
+            no_subs(&mut fx, 6, 101, "Alarm"),
+        ];
+        let found = run(rules::only("no-subscribers"), Config::default(), &events);
+        let topics: Vec<_> = found.iter().filter_map(|f| f.topic.as_deref()).collect();
+        assert_eq!(topics, ["DeviceState", "devicestate"], "{found:#?}");
+        for f in &found {
+            assert!(
+                f.message.contains("nobody subscribed to at any time"),
+                "{}",
+                f.message
+            );
+        }
+    }
+
+    #[test]
     fn other_drops_are_not_this_rule() {
         let mut fx = Fx::new();
         let events = [
