@@ -893,6 +893,46 @@ mod tests {
         assert_eq!(r.answered(), 1 + 2);
     }
 
+    /// A named request with an ID field: call n's body is the payload object
+    /// with the field set to a fresh ID, and that ID is the correlation key
+    /// (kills the mutant that drops this arm: every call then sent the bare
+    /// payload and had no key to match its reply by).
+    #[tokio::test]
+    async fn a_named_request_with_an_id_field_carries_a_fresh_id_per_call() {
+        let (opts, _stop) = broker().await;
+        let (client, events) = Client::connect(&opts).await.expect("caller");
+        let object: serde_json::Map<String, Value> =
+            serde_json::from_str(r#"{"cmd":"getConfig","n":7}"#).expect("object");
+        let spec = CallSpec {
+            call: Call::Named {
+                payload: Bytes::from(Value::Object(object.clone()).to_string()),
+                object: Some(object),
+                id_field: Some("reqid".into()),
+            },
+            to: Target::Etid(1),
+            request: "FooReq".into(),
+            response: "FooResp".into(),
+            timeout: Duration::from_secs(5),
+            collect: false,
+        };
+        let (caller, _sub) = Caller::start(&client, Some(events), spec)
+            .await
+            .expect("start");
+        let (key3, body3) = caller.build(3);
+        let (key4, _) = caller.build(4);
+        assert!(
+            key3.ends_with("-3") && key3.starts_with("smqctl-"),
+            "{key3}"
+        );
+        assert_ne!(key3, key4, "one ID per call");
+        let sent: Value = serde_json::from_slice(&body3).expect("a JSON body");
+        assert_eq!(
+            sent,
+            serde_json::json!({"cmd": "getConfig", "n": 7, "reqid": key3}),
+            "the payload's fields and the ID"
+        );
+    }
+
     #[tokio::test]
     async fn load_counts_answers_remote_errors_and_timeouts_once_each_and_times_the_answered() {
         let (opts, _stop) = broker().await;
