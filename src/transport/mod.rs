@@ -754,15 +754,6 @@ impl PacketWriter {
         }
     }
 
-    /// Queues `packet`: on the raw transport encoded straight into the write
-    /// buffer (no body of its own to allocate and copy again).
-    pub async fn queue_packet(&mut self, packet: &Packet) -> Result<(), TransportError> {
-        match self.encode_raw(packet) {
-            Some(done) => done,
-            None => self.queue(packet.to_bytes()).await,
-        }
-    }
-
     /// On the raw transport, encodes `packet` straight into the write buffer
     /// (synchronously, so a caller's future need not hold the packet);
     /// `None` on WebSocket, whose frames take a body of their own.
