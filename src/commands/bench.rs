@@ -224,6 +224,9 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             let _ = std::fs::remove_file(path);
         }
     }
+    // Bound before the embedded broker and the connections: an address in use
+    // fails before anything runs.
+    let metrics = crate::metrics::bind(args.metrics.metrics_listen, "bench pubsub").await?;
     let (addr, embedded, _stop) = if args.embedded {
         let (a, b, s) = embedded_broker().await?;
         (Some(a), Some(b), Some(s))
@@ -247,12 +250,9 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     };
     // Every --assert name is checked before anything is measured.
     let gate = Gate::new(args.gates.asserts.clone(), &pubsub_sample(&spec))?;
-    let _metrics = crate::metrics::start(
-        args.metrics.metrics_listen,
-        "bench pubsub",
-        vec![Box::new(crate::metrics::Bench(spec.live.clone()))],
-    )
-    .await?;
+    let _metrics = metrics
+        .map(|m| m.serve(vec![Box::new(crate::metrics::Bench(spec.live.clone()))]))
+        .transpose()?;
     // Ctrl-C or SIGTERM: the engine stops and returns the figures so far (exit 130).
     match crate::bench::pubsub(&spec)
         .await
@@ -560,6 +560,7 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, losses: &Losses, format: Su
 }
 
 async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
+    let metrics = crate::metrics::bind(args.metrics.metrics_listen, "bench connections").await?;
     let spec = ConnSpec {
         opts: client_options(&args.conn, global).await?,
         count: args.connections,
@@ -567,12 +568,9 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
         broker_pid: args.broker_pid,
         live: Default::default(),
     };
-    let _metrics = crate::metrics::start(
-        args.metrics.metrics_listen,
-        "bench connections",
-        vec![Box::new(crate::metrics::Bench(spec.live.clone()))],
-    )
-    .await?;
+    let _metrics = metrics
+        .map(|m| m.serve(vec![Box::new(crate::metrics::Bench(spec.live.clone()))]))
+        .transpose()?;
     let Some((report, idle)) = crate::bench::connections(&spec)
         .await
         .map_err(BenchError::into_anyhow)?

@@ -267,6 +267,9 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
             ))
         })?;
     }
+    // Bound now, served once the fleet's probe exists: an address in use
+    // fails before any device connects.
+    let metrics = crate::metrics::bind(args.metrics.metrics_listen, "simulate").await?;
     let mut opts = client_options(&args.conn, global).await?;
     // Devices take their UIDs from the scenario; --uid (with --verify) is
     // the verify subscriber's.
@@ -291,12 +294,9 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         enabled: !args.no_reconnect,
         ..ReconnectPolicy::default()
     };
-    let _metrics = crate::metrics::start(
-        args.metrics.metrics_listen,
-        "simulate",
-        vec![Box::new(crate::metrics::Fleet(cfg.probe.clone()))],
-    )
-    .await?;
+    let _metrics = metrics
+        .map(|m| m.serve(vec![Box::new(crate::metrics::Fleet(cfg.probe.clone()))]))
+        .transpose()?;
     let terminal = std::io::stderr().is_terminal();
     cfg.tick = if terminal {
         Duration::from_secs(1)
