@@ -268,8 +268,12 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             let broker_dropped = embedded.map(|b| b.stats().queue_full);
             let losses = Losses::of(&r, broker_dropped);
             print_pubsub(&spec, &r, &losses, SummaryFormat::for_stdout(args.format));
+            // Judged once: the outcomes go to stderr and into the --html page.
+            let outcomes = gate.judge(&pubsub_json(&spec, &r, &losses));
             if let Some(path) = &args.html {
-                std::fs::write(path, pubsub_page(&spec, &r).render()).map_err(|e| {
+                let mut page = pubsub_page(&spec, &r);
+                page.asserts = super::html_asserts(&outcomes);
+                std::fs::write(path, page.render()).map_err(|e| {
                     anyhow::anyhow!("cannot write the HTML report to {}: {e}", path.display())
                 })?;
             }
@@ -285,7 +289,7 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
                 );
                 exit::ERROR
             };
-            Ok(super::gated(&gate, &pubsub_json(&spec, &r, &losses), code))
+            Ok(super::gated_on(&outcomes, code))
         }
     }
 }
@@ -404,6 +408,8 @@ fn pubsub_page(spec: &PubsubSpec, r: &PubsubReport) -> crate::report_html::Page 
                 r.sent * spec.subs as u64
             ),
         )),
+        // The caller adds the --assert outcomes.
+        asserts: Vec::new(),
         charts: vec![
             Chart::Line(LineChart {
                 title: "Messages per second".into(),

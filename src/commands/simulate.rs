@@ -357,6 +357,8 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(path) = &args.report {
         write_report(&report, path)?;
     }
+    // Judged once: the outcomes go to stderr and into the --html page.
+    let outcomes = gate.judge(&report.summary_json());
     if let Some(path) = &args.html {
         let opt = |d: Option<Duration>| d.map(|d| format!("{d:?}")).unwrap_or_else(|| "-".into());
         let params = vec![
@@ -372,7 +374,9 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
             ("kill after".into(), opt(args.kill_after)),
             ("verify".into(), args.verify.to_string()),
         ];
-        write_html(&report.html_page(params), path)?;
+        let mut page = report.html_page(params);
+        page.asserts = super::html_asserts(&outcomes);
+        write_html(&page, path)?;
     }
     if let Some(reason) = report
         .verify
@@ -387,7 +391,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         outcome(&report)
     };
-    Ok(super::gated(&gate, &report.summary_json(), code))
+    Ok(super::gated_on(&outcomes, code))
 }
 
 /// A summary with every field filled (latencies, verify, all online): the
