@@ -301,3 +301,21 @@ fn a_tls_file_that_is_missing_or_not_pem_was_blamed_on_the_connection_instead_of
     let out = run(smqctl().args(["pub", "T", "x", "--cacert", &not_pem, "--url", CLOSED]));
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
+
+/// A handler file that is not TOML was reported with TOML's multi-line
+/// snippet, which reached the terminal as `\n  |\n2 | …`; now it is the
+/// file, the line and the reason, as for a scenario.
+#[test]
+fn a_handler_file_that_is_not_toml_was_reported_as_a_snippet_of_escaped_newlines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = file_with(&dir, "h.toml", "[[rpc]]\nname = \n");
+    let out = BrokerProcess::fails(&["--handlers", &path]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("error: handler file {path}, line 2: ")),
+        "{err}"
+    );
+    assert!(!err.contains("\\n") && !err.contains(" | "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
