@@ -319,3 +319,35 @@ fn a_handler_file_that_is_not_toml_was_reported_as_a_snippet_of_escaped_newlines
     assert!(!err.contains("\\n") && !err.contains(" | "), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// `bench connections --broker-pid` with a PID that is no process exited 1
+/// (a run-time error) though it is checked before anything connects: it is
+/// bad input, exit 2, naming the flag and the PID.
+#[test]
+fn bench_connections_broker_pid_of_no_process_exited_1_instead_of_2() {
+    // A "broker" that only counts connections: nothing may reach it.
+    let broker = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    broker.set_nonblocking(true).expect("nonblocking");
+    let url = format!("ws://{}/", broker.local_addr().expect("addr"));
+    // PIDs stop far below this (pid_max is at most 2^22).
+    let out = run(smqctl().args([
+        "bench",
+        "connections",
+        "--connections",
+        "2",
+        "--broker-pid",
+        "99999999",
+        "--url",
+        &url,
+    ]));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--broker-pid 99999999: cannot read /proc/99999999/status"),
+        "{err}"
+    );
+    assert!(
+        matches!(broker.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "it connected first"
+    );
+}

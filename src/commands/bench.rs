@@ -566,6 +566,15 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, losses: &Losses, format: Su
 }
 
 async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
+    // A PID whose memory cannot be read is bad input, said before connecting
+    // (the same read during the run, a broker that died, stays an error).
+    if let Some(pid) = args.broker_pid
+        && let Err(e) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+    {
+        return Err(crate::exit::input_error(format!(
+            "--broker-pid {pid}: cannot read /proc/{pid}/status (is {pid} the broker's PID, on Linux?): {e}"
+        )));
+    }
     let metrics = crate::metrics::bind(args.metrics.metrics_listen, "bench connections").await?;
     let spec = ConnSpec {
         opts: client_options(&args.conn, global).await?,
