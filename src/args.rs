@@ -471,17 +471,23 @@ pub async fn client_options(conn: &ConnectArgs, global: &GlobalArgs) -> Result<C
         ))
         .into());
     }
-    let credentials = if conn.ask_credentials {
-        Some(ask_credentials().await?)
-    } else {
-        conn.credentials.clone().map(Secret::new)
-    };
     let tls = TlsOptions {
         cacert: conn.cacert.clone(),
         cert: conn.cert.clone(),
         key: conn.key.clone(),
         insecure: conn.insecure,
         pin_cert: conn.pin_cert.clone(),
+    };
+    // The TLS files are read now (the configuration is cached for the
+    // connections): a --cacert that is missing or not PEM is bad input,
+    // exit 2, said before connecting, not hidden behind a refused connect.
+    if endpoint.scheme.is_tls() {
+        crate::transport::tls::client_config(&tls).map_err(ClientError::from)?;
+    }
+    let credentials = if conn.ask_credentials {
+        Some(ask_credentials().await?)
+    } else {
+        conn.credentials.clone().map(Secret::new)
     };
     if endpoint.scheme.is_tls() {
         if conn.insecure {

@@ -6,9 +6,11 @@
 //! [`Rpc`]: the RPC load generator's `LoadLive`;
 //! [`BrokerSource`]: `Broker::stats`), except [`Trace`], which counts the
 //! updates a trace consumer hands it (a tracer's stream has no counters of its
-//! own). A command builds its sources, calls [`start`] and keeps the returned
-//! [`Server`] alive for the run; adding metrics to another command is a source
-//! of a few lines and one [`start`] call. Every name has the `smqctl_` prefix
+//! own). A command calls [`bind`] at its start (an address in use fails before
+//! any work), builds its sources, calls [`Bound::serve`] (or [`start`] for
+//! both at once) and keeps the returned [`Server`] alive for the run; adding
+//! metrics to another command is a source of a few lines and one [`start`]
+//! call. Every name has the `smqctl_` prefix
 //! and its unit in it; the README's "Live metrics" table lists them all, and
 //! [`NAMES`] is the same list for tests (the Grafana dashboard's check).
 //!
@@ -498,40 +500,73 @@ pub fn render(registry: &Registry) -> String {
     out
 }
 
-/// Serves `sources` at `http://addr/metrics` until the returned [`Server`]
-/// is dropped, and says where on stderr (`smqctl COMMAND: metrics at ...`).
-/// `None`: nothing to serve (no `--metrics-listen`).
-pub async fn start(
-    addr: Option<SocketAddr>,
-    command: &str,
-    sources: Vec<Box<dyn Collector>>,
-) -> Result<Option<Server>> {
+/// The `--metrics-listen` socket, bound at a command's start (so an address
+/// in use fails before any work is done) and served once the command's
+/// sources exist ([`Bound::serve`]).
+#[derive(Debug)]
+pub struct Bound {
+    listener: tokio::net::TcpListener,
+    command: &'static str,
+}
+
+/// Binds `--metrics-listen`'s address for `command`; `None`: no
+/// `--metrics-listen`. An address that cannot be bound is an error naming the
+/// flag, the address and the cause (`address already in use`): exit 1, as
+/// `broker --listen` on a port in use.
+pub async fn bind(addr: Option<SocketAddr>, command: &'static str) -> Result<Option<Bound>> {
     let Some(addr) = addr else {
         return Ok(None);
     };
-    let mut registry = Registry::with_prefix("smqctl");
-    for s in sources {
-        registry.register_collector(s);
-    }
-    let server = serve(addr, registry)
-        .await
-        .with_context(|| format!("--metrics-listen {addr}: cannot listen"))?;
-    eprintln!(
-        "smqctl {command}: metrics at http://{}/metrics",
-        server.addr()
-    );
-    if !server.addr().ip().is_loopback() {
-        eprintln!(
-            "smqctl {command}: note: the metrics on {} are reachable from other hosts",
-            server.addr().ip()
-        );
-    }
-    Ok(Some(server))
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!(crate::text::listen_error(
+            "--metrics-listen",
+            &addr.to_string(),
+            &e
+        ))
+    })?;
+    Ok(Some(Bound { listener, command }))
 }
 
-/// Binds `addr` and answers `GET /metrics` (404 elsewhere) with `registry`.
-pub async fn serve(addr: SocketAddr, registry: Registry) -> std::io::Result<Server> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+impl Bound {
+    /// Serves `sources` at `http://ADDR/metrics` until the returned [`Server`]
+    /// is dropped, and says where on stderr (`smqctl COMMAND: metrics at ...`).
+    pub fn serve(self, sources: Vec<Box<dyn Collector>>) -> Result<Server> {
+        let mut registry = Registry::with_prefix("smqctl");
+        for s in sources {
+            registry.register_collector(s);
+        }
+        let command = self.command;
+        let server = serve_on(self.listener, registry)
+            .with_context(|| format!("--metrics-listen: smqctl {command} cannot serve"))?;
+        eprintln!(
+            "smqctl {command}: metrics at http://{}/metrics",
+            server.addr()
+        );
+        if !server.addr().ip().is_loopback() {
+            eprintln!(
+                "smqctl {command}: note: the metrics on {} are reachable from other hosts",
+                server.addr().ip()
+            );
+        }
+        Ok(server)
+    }
+}
+
+/// [`bind`] and [`Bound::serve`] at once, for a command whose sources exist
+/// before any work starts.
+pub async fn start(
+    addr: Option<SocketAddr>,
+    command: &'static str,
+    sources: Vec<Box<dyn Collector>>,
+) -> Result<Option<Server>> {
+    bind(addr, command)
+        .await?
+        .map(|b| b.serve(sources))
+        .transpose()
+}
+
+/// Answers `GET /metrics` on `listener` (404 elsewhere) with `registry`.
+fn serve_on(listener: tokio::net::TcpListener, registry: Registry) -> std::io::Result<Server> {
     let addr = listener.local_addr()?;
     let registry = Arc::new(registry);
     let task = tokio::spawn(async move {

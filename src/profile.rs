@@ -120,7 +120,7 @@ pub fn load_analyze_file(path: &Path) -> Result<Option<AnalyzeKeys>, ProfileErro
     };
     toml::from_str(&text)
         .map(Some)
-        .map_err(|e| err(format!("invalid {}: {e}", path.display())))
+        .map_err(|e| toml_error("invalid", path, &text, &e))
 }
 
 impl Profile {
@@ -188,9 +188,23 @@ pub fn load_unchecked(path: &Path) -> Result<ConfigFile, ProfileError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ConfigFile::default()),
         Err(e) => return Err(err(format!("cannot read {}: {e}", path.display()))),
     };
-    let file: ConfigFile = toml::from_str(&text)
-        .map_err(|e| err(format!("invalid config file {}: {e}", path.display())))?;
+    let file: ConfigFile =
+        toml::from_str(&text).map_err(|e| toml_error("invalid config file", path, &text, &e))?;
     Ok(file)
+}
+
+/// "WHAT FILE, line L: reason": TOML's own text is a multi-line snippet,
+/// which an error line shows as `\n`s.
+fn toml_error(what: &str, path: &Path, text: &str, e: &toml::de::Error) -> ProfileError {
+    let line = e
+        .span()
+        .map(|s| format!(", line {}", crate::text::line_of(text, s.start)))
+        .unwrap_or_default();
+    err(format!(
+        "{what} {}{line}: {}",
+        path.display(),
+        e.message().trim()
+    ))
 }
 
 /// Writes the file (creating its directory), readable by its owner only.

@@ -5,7 +5,8 @@
 //! UIDs, error messages a broker sent) is escaped for HTML.
 //!
 //! The model is plain data ([`Page`]: parameters, line charts, histograms,
-//! a verdict); the engines fill it, the commands write it.
+//! a verdict, the `--assert` outcomes); the engines fill it, the commands
+//! write it.
 //!
 //! May import: nothing of the crate (a leaf).
 
@@ -35,6 +36,16 @@ pub enum Chart {
     Histogram(Histogram),
 }
 
+/// One `--assert` outcome, as the terminal shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssertRow {
+    /// The expression (`latency_ms.p99 < 20ms`).
+    pub expr: String,
+    /// The measured value with its unit, or why there is none.
+    pub measured: String,
+    pub passed: bool,
+}
+
 /// The whole page.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
@@ -43,6 +54,8 @@ pub struct Page {
     pub params: Vec<(String, String)>,
     /// A verdict (e.g. the verify result): (ok, text).
     pub verdict: Option<(bool, String)>,
+    /// The run's `--assert` outcomes (none: no section).
+    pub asserts: Vec<AssertRow>,
     pub charts: Vec<Chart>,
 }
 
@@ -79,6 +92,7 @@ const CSS: &str = "body{font-family:sans-serif;margin:24px;color:#222;background
 h1{font-size:20px}h2{font-size:16px;margin:18px 0 4px}\
 table{border-collapse:collapse}td{padding:2px 12px 2px 0;vertical-align:top}\
 td.k{color:#555}.ok{color:#2a7a2a;font-weight:bold}.bad{color:#b00;font-weight:bold}\
+tr.pass td{background:#e6f4e6}tr.fail td{background:#fbe3e3}code{font-size:13px}\
 svg.chart{display:block;border:1px solid #ddd;background:#fcfcfc;margin-bottom:8px}\
 .none{color:#888;font-style:italic}";
 
@@ -285,6 +299,35 @@ impl Page {
                 escape(text)
             );
         }
+        if !self.asserts.is_empty() {
+            let passed = self.asserts.iter().filter(|a| a.passed).count();
+            let all = passed == self.asserts.len();
+            let _ = writeln!(
+                s,
+                "<h2>Assertions</h2>\n<p id=\"asserts-verdict\" class=\"{}\">{passed} of {} passed{}</p>\n<table id=\"asserts\">",
+                if all { "ok" } else { "bad" },
+                self.asserts.len(),
+                if all {
+                    ""
+                } else {
+                    ": the run missed its targets"
+                }
+            );
+            for a in &self.asserts {
+                let (row, class, word) = if a.passed {
+                    ("pass", "ok", "pass")
+                } else {
+                    ("fail", "bad", "FAIL")
+                };
+                let _ = writeln!(
+                    s,
+                    "<tr class=\"{row}\"><td class=\"{class}\">{word}</td><td><code>{}</code></td><td>measured {}</td></tr>",
+                    escape(&a.expr),
+                    escape(&a.measured)
+                );
+            }
+            s.push_str("</table>\n");
+        }
         s.push_str("<h2>Parameters</h2>\n<table id=\"params\">\n");
         for (k, v) in &self.params {
             let _ = writeln!(
@@ -325,6 +368,7 @@ mod tests {
             title: "run <1>".into(),
             params: vec![("topic".into(), "a<b>&c".into())],
             verdict: Some((false, "lost 3".into())),
+            asserts: Vec::new(),
             charts: vec![
                 Chart::Line(LineChart {
                     title: "online".into(),
@@ -356,5 +400,41 @@ mod tests {
             .nth(1)
             .and_then(|r| r.split('"').next());
         assert_eq!(pts.map(|p| p.split(' ').count()), Some(3));
+    }
+
+    #[test]
+    fn assert_outcomes_show_each_expression_its_value_and_a_coloured_verdict_escaped() {
+        let p = Page {
+            title: "run".into(),
+            asserts: vec![
+                AssertRow {
+                    expr: "lost == 0".into(),
+                    measured: "0".into(),
+                    passed: true,
+                },
+                AssertRow {
+                    expr: "latency_ms.p99 < 1ms".into(),
+                    measured: "<b>2.5</b> ms".into(),
+                    passed: false,
+                },
+            ],
+            ..Page::default()
+        };
+        let html = p.render();
+        assert!(
+            html.contains("<p id=\"asserts-verdict\" class=\"bad\">1 of 2 passed"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr class=\"pass\"><td class=\"ok\">pass</td><td><code>lost == 0</code></td><td>measured 0</td></tr>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<tr class=\"fail\"><td class=\"bad\">FAIL</td><td><code>latency_ms.p99 &lt; 1ms</code></td><td>measured &lt;b&gt;2.5&lt;/b&gt; ms</td></tr>"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>"), "{html}");
+        // No --assert: no section.
+        assert!(!Page::default().render().contains("Assertions"));
     }
 }

@@ -115,9 +115,45 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Why `FLAG ADDR` (`--listen`, `--metrics-listen`) cannot be bound, in
+/// words: `--metrics-listen 127.0.0.1:9464: cannot listen: address already in
+/// use (another process listens on port 9464: pick another port, or 0 for a
+/// free one)`. The OS error's own text follows for the causes not named here.
+pub fn listen_error(flag: &str, addr: &str, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let port = addr.rsplit_once(':').map_or(addr, |(_, p)| p);
+    let cause = match e.kind() {
+        ErrorKind::AddrInUse => format!(
+            "address already in use (another process listens on port {port}: pick another port, or 0 for a free one)"
+        ),
+        ErrorKind::AddrNotAvailable => {
+            "address not available (no interface of this host has that address)".to_string()
+        }
+        ErrorKind::PermissionDenied => {
+            format!("permission denied (port {port} is privileged here: use one above 1023)")
+        }
+        _ => e.to_string(),
+    };
+    format!("{flag} {addr}: cannot listen: {cause}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listen_error_names_the_flag_the_address_and_a_port_in_use() {
+        let in_use = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        assert_eq!(
+            listen_error("--metrics-listen", "127.0.0.1:9464", &in_use),
+            "--metrics-listen 127.0.0.1:9464: cannot listen: address already in use (another process listens on port 9464: pick another port, or 0 for a free one)"
+        );
+        let other = std::io::Error::other("boom");
+        assert_eq!(
+            listen_error("--listen", "[::1]:1", &other),
+            "--listen [::1]:1: cannot listen: boom"
+        );
+    }
 
     #[test]
     fn durations_accept_units_and_bare_seconds() {

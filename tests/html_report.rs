@@ -233,6 +233,170 @@ fn bench_rpc_html_draws_calls_and_latency_percentiles_over_time() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
 
+/// The page's `--assert` section: its headline (class, text) and each row as
+/// (row class, verdict cell class, verdict, expression, measured), read
+/// from the parsed page.
+#[allow(clippy::type_complexity)]
+fn assert_section(
+    html: &str,
+) -> (
+    (String, String),
+    Vec<(String, String, String, String, String)>,
+) {
+    let body = html.strip_prefix("<!DOCTYPE html>\n").expect("doctype");
+    let doc = roxmltree::Document::parse(body).unwrap_or_else(|e| panic!("XML: {e}\n{html}"));
+    let by_id = |id: &str| {
+        doc.descendants()
+            .find(|n| n.attribute("id") == Some(id))
+            .unwrap_or_else(|| panic!("no id={id} in the page:\n{html}"))
+    };
+    let all_text = |n: roxmltree::Node| -> String {
+        n.descendants()
+            .filter(|d| d.is_text())
+            .filter_map(|d| d.text())
+            .collect::<String>()
+    };
+    let verdict = by_id("asserts-verdict");
+    let head = (
+        verdict.attribute("class").unwrap_or("").to_string(),
+        all_text(verdict),
+    );
+    let rows = by_id("asserts")
+        .children()
+        .filter(|n| n.has_tag_name("tr"))
+        .map(|tr| {
+            let tds: Vec<roxmltree::Node> =
+                tr.children().filter(|n| n.has_tag_name("td")).collect();
+            assert_eq!(tds.len(), 3, "{html}");
+            (
+                tr.attribute("class").unwrap_or("").to_string(),
+                tds[0].attribute("class").unwrap_or("").to_string(),
+                all_text(tds[0]),
+                all_text(tds[1]),
+                all_text(tds[2]),
+            )
+        })
+        .collect();
+    (head, rows)
+}
+
+/// `--assert` outcomes were on stderr (and the exit code) only: the page
+/// now lists each one, and it is written when one fails (exit 8 kept).
+#[test]
+fn html_report_shows_the_assert_outcomes_and_is_written_when_an_assertion_fails() {
+    let broker = TestBroker::with_handlers("[[rpc]]\nname = \"first\"\nresult = '{{args.0}}'\n");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let html = dir.path().join("rpc.html");
+    let out = run(smqctl()
+        .args([
+            "bench",
+            "rpc",
+            "--call",
+            "first",
+            "1",
+            "--url",
+            &broker.url("ws"),
+        ])
+        .args(["--count", "50", "-c", "2", "-F", "json"])
+        .args(["--assert", "ok == 50", "--assert", "latency_ms.max < 60s"])
+        .args(["--assert", "ok < 50"])
+        .arg("--html")
+        .arg(&html));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "{err}");
+    assert!(
+        err.contains("smqctl: assert FAILED: ok < 50 (measured 50)"),
+        "{err}"
+    );
+    let page = std::fs::read_to_string(&html).expect("the HTML report of a failed gate");
+    check_page(&page);
+    let (head, rows) = assert_section(&page);
+    assert_eq!(head.0, "bad", "{page}");
+    assert!(head.1.starts_with("2 of 3 passed"), "{head:?}");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let row =
+        |i: usize| -> (&str, &str, &str, &str) { (&rows[i].0, &rows[i].1, &rows[i].2, &rows[i].3) };
+    assert_eq!(row(0), ("pass", "ok", "pass", "ok == 50"));
+    assert_eq!(rows[0].4, "measured 50");
+    // `<` is text in the page (escaped), not markup.
+    assert_eq!(row(1), ("pass", "ok", "pass", "latency_ms.max < 60s"));
+    assert!(
+        page.contains("<code>latency_ms.max &lt; 60s</code>"),
+        "{page}"
+    );
+    assert!(
+        rows[1].4.starts_with("measured ") && rows[1].4.ends_with(" ms"),
+        "{rows:?}"
+    );
+    assert_eq!(row(2), ("fail", "bad", "FAIL", "ok < 50"));
+    assert_eq!(rows[2].4, "measured 50");
+
+    // simulate: every assertion passing, the headline says so in green.
+    let sim = dir.path().join("sim.html");
+    let handlers = TestBroker::with_handlers(&handlers_text("charger"));
+    let out = run(smqctl()
+        .args([
+            "simulate",
+            "-n",
+            "2",
+            "--duration",
+            "2s",
+            "--interval",
+            "200ms",
+        ])
+        .args(["--verify", "-F", "json", "--url", &handlers.url("ws")])
+        .args(["--assert", "verify.lost == 0", "--assert", "devices == 2"])
+        .arg("--html")
+        .arg(&sim));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(&sim).expect("simulate's HTML report");
+    check_page(&page);
+    let (head, rows) = assert_section(&page);
+    assert_eq!(head, ("ok".to_string(), "2 of 2 passed".to_string()));
+    let exprs: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.3.as_str())).collect();
+    assert_eq!(
+        exprs,
+        [("pass", "verify.lost == 0"), ("pass", "devices == 2")]
+    );
+    assert_eq!(rows[1].4, "measured 2");
+
+    // bench pubsub: the same section (a loss would make the run's own exit 1).
+    let bench = dir.path().join("bench.html");
+    let out = run(smqctl()
+        .args([
+            "bench",
+            "pubsub",
+            "--embedded",
+            "--count",
+            "200",
+            "-F",
+            "json",
+        ])
+        .args(["--assert", "sent == 200", "--assert", "sent < 200"])
+        .arg("--html")
+        .arg(&bench));
+    assert!(
+        matches!(out.status.code(), Some(8) | Some(1)),
+        "{}",
+        text(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&bench).expect("bench pubsub's HTML report");
+    check_page(&page);
+    let (head, rows) = assert_section(&page);
+    assert_eq!(head.0, "bad", "{page}");
+    let got: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (r.0.as_str(), r.3.as_str(), r.4.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("pass", "sent == 200", "measured 200"),
+            ("fail", "sent < 200", "measured 200")
+        ]
+    );
+}
+
 /// Runs `cmd` to its end within `limit`; killed past it.
 fn run_within(cmd: &mut Command, limit: Duration) -> std::process::Output {
     let mut child = cmd
@@ -295,7 +459,12 @@ fn pixels_near(png_path: &Path, rgb: (u8, u8, u8)) -> (usize, usize) {
 fn html_report_renders_its_charts_in_headless_chromium() {
     let broker = TestBroker::with_handlers(&handlers_text("charger"));
     let dir = tempfile::tempdir().expect("tempdir");
-    let html = simulate_html(dir.path(), &broker.url("ws"), &["--ramp", "4/s"], "run");
+    let html = simulate_html(
+        dir.path(),
+        &broker.url("ws"),
+        &["--ramp", "4/s", "--assert", "verify.lost == 0"],
+        "run",
+    );
     let url = format!("file://{}", html.display());
     let profile = dir.path().join("profile");
 
@@ -309,6 +478,12 @@ fn html_report_renders_its_charts_in_headless_chromium() {
     assert_eq!(dom.matches("<svg").count(), 6, "{dom}");
     assert!(dom.contains("<polyline"), "{dom}");
     assert!(dom.contains("id=\"params\""), "{dom}");
+    // The --assert outcome is in the rendered page, as a passing row.
+    assert!(dom.contains("id=\"asserts\""), "{dom}");
+    assert!(
+        dom.contains("<code>verify.lost == 0</code>") && dom.contains(">1 of 1 passed<"),
+        "{dom}"
+    );
     let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
     assert!(console.is_empty(), "console messages: {console:?}");
 

@@ -245,3 +245,109 @@ fn a_uid_shorter_than_6_bytes_is_refused_before_connecting_in_every_command() {
         exit.screen
     );
 }
+
+/// A `--cacert` (or `--pin-cert`, `--cert`/`--key`) that is missing or not
+/// PEM was only read at the TLS handshake: against a closed port the user
+/// was told `Connection refused` (exit 3) and never about the file. Now it is
+/// read before connecting, in every command: exit 2 naming the file.
+#[test]
+fn a_tls_file_that_is_missing_or_not_pem_was_blamed_on_the_connection_instead_of_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let not_pem = file_with(&dir, "ca.txt", "this is not a certificate\n");
+    let missing = dir.path().join("nowhere.pem");
+    let missing = missing.to_str().expect("utf-8 path");
+    // A closed port: a command that got as far as connecting exits 3.
+    let url = "wss://127.0.0.1:9/smq/";
+    let commands: &[&[&str]] = &[
+        &["sub", "T", "-W", "1s"],
+        &["pub", "T", "x"],
+        &["rpc", "XReq", "--timeout", "500ms"],
+        &["serve", "XReq", "--echo"],
+        &["trace", "-W", "1s"],
+        &["bench", "pubsub"],
+        &["bench", "rpc", "--call", "f"],
+        &["bench", "connections"],
+        &["simulate", "-n", "1", "-d", "1s"],
+        &["shell"],
+        &["check"],
+    ];
+    for args in commands {
+        let out = run(smqctl()
+            .args(*args)
+            .args(["--cacert", &not_pem, "--url", url]));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("no PEM certificate found in {not_pem}")),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("refused"), "{args:?}: {err}");
+    }
+    let cases: &[(&[&str], &str)] = &[
+        (&["--cacert", missing], "cannot read certificates from"),
+        (&["--pin-cert", &not_pem], "no PEM certificate found in"),
+        (
+            &["--cert", &not_pem, "--key", &not_pem],
+            "no PEM certificate found in",
+        ),
+    ];
+    for (flags, says) in cases {
+        let out = run(smqctl().args(["pub", "T", "x", "--url", url]).args(*flags));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(says), "{flags:?}: {err}");
+    }
+    // ws:// has no TLS: the files are not read (a warning says they are ignored).
+    let out = run(smqctl().args(["pub", "T", "x", "--cacert", &not_pem, "--url", CLOSED]));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+/// A handler file that is not TOML was reported with TOML's multi-line
+/// snippet, which reached the terminal as `\n  |\n2 | …`; now it is the
+/// file, the line and the reason, as for a scenario.
+#[test]
+fn a_handler_file_that_is_not_toml_was_reported_as_a_snippet_of_escaped_newlines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = file_with(&dir, "h.toml", "[[rpc]]\nname = \n");
+    let out = BrokerProcess::fails(&["--handlers", &path]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("error: handler file {path}, line 2: ")),
+        "{err}"
+    );
+    assert!(!err.contains("\\n") && !err.contains(" | "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// `bench connections --broker-pid` with a PID that is no process exited 1
+/// (a run-time error) though it is checked before anything connects: it is
+/// bad input, exit 2, naming the flag and the PID.
+#[test]
+fn bench_connections_broker_pid_of_no_process_exited_1_instead_of_2() {
+    // A "broker" that only counts connections: nothing may reach it.
+    let broker = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    broker.set_nonblocking(true).expect("nonblocking");
+    let url = format!("ws://{}/", broker.local_addr().expect("addr"));
+    // PIDs stop far below this (pid_max is at most 2^22).
+    let out = run(smqctl().args([
+        "bench",
+        "connections",
+        "--connections",
+        "2",
+        "--broker-pid",
+        "99999999",
+        "--url",
+        &url,
+    ]));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--broker-pid 99999999: cannot read /proc/99999999/status"),
+        "{err}"
+    );
+    assert!(
+        matches!(broker.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "it connected first"
+    );
+}

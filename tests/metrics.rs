@@ -463,20 +463,81 @@ fn metrics_listen_that_is_not_an_address_is_a_usage_error_naming_it() {
     assert!(text(&out.stderr).contains("port"), "{}", text(&out.stderr));
 }
 
+/// Every command that takes `--metrics-listen`, on a port already in use:
+/// exit 1 at startup with the address and the cause, and nothing connected
+/// to the broker first (`trace` used to attach before it bound the port).
 #[test]
-fn metrics_listen_on_a_port_in_use_fails_before_the_run_naming_the_flag() {
+fn metrics_listen_on_a_port_in_use_fails_at_startup_naming_the_address_and_the_cause_in_every_command()
+ {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port().to_string();
-    let out = run(smqctl().args([
-        "broker",
-        "--listen",
-        "127.0.0.1:0",
-        "--metrics-listen",
-        &port,
-    ]));
+    // A "broker" that only counts connections: nothing may reach it.
+    let broker = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    broker.set_nonblocking(true).expect("nonblocking");
+    let url = format!("ws://{}/", broker.local_addr().expect("addr"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let html = dir.path().join("never.html");
+    let html = html.to_str().expect("utf-8 path");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["broker", "--listen", "127.0.0.1:0"],
+        vec!["bench", "pubsub", "--url", &url, "--count", "10"],
+        vec![
+            "bench",
+            "pubsub",
+            "--embedded",
+            "--count",
+            "10",
+            "--html",
+            html,
+        ],
+        vec!["bench", "rpc", "--url", &url, "--call", "f"],
+        vec!["bench", "connections", "--url", &url, "--connections", "2"],
+        vec!["simulate", "--url", &url, "-n", "2", "--duration", "2s"],
+        vec!["trace", "--url", &url, "-W", "3s"],
+    ];
+    let want = format!(
+        "error: --metrics-listen 127.0.0.1:{port}: cannot listen: address already in use (another process listens on port {port}"
+    );
+    for args in &commands {
+        let out = run(smqctl().args(args).args(["--metrics-listen", &port]));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(&want), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line, no more: {err}");
+        match broker.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Ok((_, from)) => panic!("{args:?} connected to the broker ({from}) before failing"),
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+    assert!(
+        !std::path::Path::new(html).exists(),
+        "no report of a run that never ran"
+    );
+
+    // The TUI (it needs a terminal) says the same and leaves it as it was.
+    let term = crate::pty::PtyCommand::smqctl(&["tui", "--url", &url, "--metrics-listen", &port])
+        .size(200, 24)
+        .start();
+    let exit = term.wait_exit();
+    assert_eq!(exit.code, Some(1), "{}", exit.screen);
+    assert!(
+        exit.screen.contains(&format!(
+            "127.0.0.1:{port}: cannot listen: address already in use"
+        )),
+        "{}",
+        exit.screen
+    );
+    term.assert_restored();
+    assert!(matches!(broker.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
+
+    // `broker --listen` on a port in use: the same words, the same exit code.
+    let out = run(smqctl().args(["broker", "--listen", &format!("127.0.0.1:{port}")]));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains(&format!("--metrics-listen 127.0.0.1:{port}")),
+        text(&out.stderr).contains(&format!(
+            "error: --listen 127.0.0.1:{port}: cannot listen: address already in use"
+        )),
         "{}",
         text(&out.stderr)
     );

@@ -292,3 +292,25 @@ fn a_profile_that_makes_the_file_invalid_can_still_be_removed() {
             .contains("[profile.b]")
     );
 }
+
+/// A config file that is not TOML was reported with TOML's multi-line
+/// snippet (as `\n`s in `profile list`, over six lines in `sub --profile`);
+/// now one line: the file, the line and the reason, exit 2.
+#[test]
+fn a_config_file_that_is_not_toml_was_reported_as_a_multi_line_snippet() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[profile.x]\nurl = \n").expect("write config");
+    let want = format!("error: invalid config file {}, line 2: ", config.display());
+    for args in [&["profile", "list"][..], &["sub", "T", "--profile", "x"]] {
+        let out = run(with_config(&dir).args(args));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with(&want), "{args:?}: {err}");
+        assert!(
+            !err.contains("\\n") && !err.contains(" | "),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+}

@@ -131,7 +131,7 @@ fn two_scripted_sessions_exercise_every_command() {
     // Observing reports the current count; B's `sub` then raises it.
     say(&mut a_in, "wait -C 1");
     say(&mut a_in, "unobserve Chat");
-    a.stderr_line("no longer observing Chat");
+    a.stderr_line("no longer showing changes of Chat");
     say(&mut a_in, "quit");
     let out = a.wait();
     assert!(out.status.success(), "A failed: {}", text(&out.stderr));
@@ -532,4 +532,100 @@ fn the_prompt_shows_reconnecting_while_it_waits_for_a_line_not_the_old_etid() {
     t.keys(&["C-d"]);
     let exit = t.wait_exit();
     assert_eq!(exit.code, Some(0), "{exit:?}");
+}
+
+/// `unobserve` sent Unobserve, which on a real Mako broker removes the ID
+/// from the hub's routing table when this is its only observer (cutting off
+/// a topic's subscribers). Now it only stops showing the changes (said once);
+/// `unobserve --send` sends the packet, with the warning. Checked on what the
+/// embedded broker records receiving.
+#[test]
+fn unobserve_sends_no_unobserve_packet_unless_asked_with_send() {
+    use smqctl::trace::schema::Kind;
+    let broker = TestBroker::start();
+    let mut events = broker.broker.events();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = script(
+        &dir,
+        &[
+            "observe Chat Alerts",
+            // Each topic answers with its count now.
+            "wait -C 2",
+            "unobserve Chat",
+            "unobserve Alerts",
+            // Subscribing changes Chat's count: the broker still tells this
+            // connection (nothing was sent), the shell no longer shows it.
+            "sub Chat",
+            "pub Chat hello",
+            "wait -C 1",
+            "unobserve --send Alerts",
+            "quit",
+        ],
+    );
+    let out = run(smqctl().args([
+        "shell",
+        "--format",
+        "json",
+        "--url",
+        &broker.url("ws"),
+        "--script",
+        &path,
+    ]));
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        err.matches("unobserve sends nothing to the broker").count(),
+        1,
+        "said once: {err}"
+    );
+    assert!(
+        err.contains("no longer showing changes of Chat (tid "),
+        "{err}"
+    );
+    assert!(
+        err.contains("no longer showing changes of Alerts (tid "),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: sent Unobserve for Alerts (tid ") && err.contains("tidT[tid] = nil"),
+        "{err}"
+    );
+    // Stdout: the two first counts and the message; not Chat's new count.
+    let got: Vec<Value> = text(&out.stdout).lines().map(json).collect();
+    let changes: Vec<&Value> = got.iter().filter(|v| v["event"] == "change").collect();
+    assert_eq!(changes.len(), 2, "{got:?}");
+    assert!(changes.iter().all(|c| c["subscribers"] == 0), "{got:?}");
+    assert!(got.iter().any(|v| v["payload"] == "hello"), "{got:?}");
+
+    // What the broker received: two Observes, one Unobserve (Alerts), then the close.
+    let mut seen: Vec<(Kind, Option<String>)> = Vec::new();
+    let deadline = Instant::now() + STEP;
+    while !seen.iter().any(|(k, _)| *k == Kind::Close) {
+        assert!(
+            Instant::now() < deadline,
+            "no close within {STEP:?}: {seen:?}"
+        );
+        match events.try_recv() {
+            Ok(rec) => {
+                let name = rec.event.to.as_ref().and_then(|d| d.name.clone());
+                seen.push((rec.event.kind, name));
+            }
+            Err(tokio::sync::broadcast::error::TryRecvError::Empty) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("broker events: {e}"),
+        }
+    }
+    let of = |kind: Kind| -> Vec<Option<&str>> {
+        seen.iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, n)| n.as_deref())
+            .collect()
+    };
+    assert_eq!(
+        of(Kind::Observe),
+        [Some("Chat"), Some("Alerts")],
+        "{seen:?}"
+    );
+    assert_eq!(of(Kind::Unobserve), [Some("Alerts")], "{seen:?}");
 }

@@ -153,7 +153,13 @@ impl HandlerFile {
             line: None,
             message,
         };
-        let file: HandlerFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        // Its line and message, as a scenario's: TOML's own text is a
+        // multi-line snippet that the terminal would see as `\n`s.
+        let file: HandlerFile = toml::from_str(text).map_err(|e| HandlerError::Invalid {
+            path: origin.to_string(),
+            line: e.span().map(|s| crate::text::line_of(text, s.start)),
+            message: e.message().trim().to_string(),
+        })?;
         let at = |s: &Spanned<String>, message: String| HandlerError::Invalid {
             path: origin.to_string(),
             line: Some(crate::text::line_of(text, s.span().start)),

@@ -224,6 +224,9 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             let _ = std::fs::remove_file(path);
         }
     }
+    // Bound before the embedded broker and the connections: an address in use
+    // fails before anything runs.
+    let metrics = crate::metrics::bind(args.metrics.metrics_listen, "bench pubsub").await?;
     let (addr, embedded, _stop) = if args.embedded {
         let (a, b, s) = embedded_broker().await?;
         (Some(a), Some(b), Some(s))
@@ -247,12 +250,9 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
     };
     // Every --assert name is checked before anything is measured.
     let gate = Gate::new(args.gates.asserts.clone(), &pubsub_sample(&spec))?;
-    let _metrics = crate::metrics::start(
-        args.metrics.metrics_listen,
-        "bench pubsub",
-        vec![Box::new(crate::metrics::Bench(spec.live.clone()))],
-    )
-    .await?;
+    let _metrics = metrics
+        .map(|m| m.serve(vec![Box::new(crate::metrics::Bench(spec.live.clone()))]))
+        .transpose()?;
     // Ctrl-C or SIGTERM: the engine stops and returns the figures so far (exit 130).
     match crate::bench::pubsub(&spec)
         .await
@@ -268,8 +268,12 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
             let broker_dropped = embedded.map(|b| b.stats().queue_full);
             let losses = Losses::of(&r, broker_dropped);
             print_pubsub(&spec, &r, &losses, SummaryFormat::for_stdout(args.format));
+            // Judged once: the outcomes go to stderr and into the --html page.
+            let outcomes = gate.judge(&pubsub_json(&spec, &r, &losses));
             if let Some(path) = &args.html {
-                std::fs::write(path, pubsub_page(&spec, &r).render()).map_err(|e| {
+                let mut page = pubsub_page(&spec, &r);
+                page.asserts = super::html_asserts(&outcomes);
+                std::fs::write(path, page.render()).map_err(|e| {
                     anyhow::anyhow!("cannot write the HTML report to {}: {e}", path.display())
                 })?;
             }
@@ -285,7 +289,7 @@ async fn pubsub(args: BenchPubsubArgs, global: &GlobalArgs) -> Result<u8> {
                 );
                 exit::ERROR
             };
-            Ok(super::gated(&gate, &pubsub_json(&spec, &r, &losses), code))
+            Ok(super::gated_on(&outcomes, code))
         }
     }
 }
@@ -404,6 +408,8 @@ fn pubsub_page(spec: &PubsubSpec, r: &PubsubReport) -> crate::report_html::Page 
                 r.sent * spec.subs as u64
             ),
         )),
+        // The caller adds the --assert outcomes.
+        asserts: Vec::new(),
         charts: vec![
             Chart::Line(LineChart {
                 title: "Messages per second".into(),
@@ -560,6 +566,16 @@ fn print_pubsub(spec: &PubsubSpec, r: &PubsubReport, losses: &Losses, format: Su
 }
 
 async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
+    // A PID whose memory cannot be read is bad input, said before connecting
+    // (the same read during the run, a broker that died, stays an error).
+    if let Some(pid) = args.broker_pid
+        && let Err(e) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+    {
+        return Err(crate::exit::input_error(format!(
+            "--broker-pid {pid}: cannot read /proc/{pid}/status (is {pid} the broker's PID, on Linux?): {e}"
+        )));
+    }
+    let metrics = crate::metrics::bind(args.metrics.metrics_listen, "bench connections").await?;
     let spec = ConnSpec {
         opts: client_options(&args.conn, global).await?,
         count: args.connections,
@@ -567,12 +583,9 @@ async fn connections(args: BenchConnArgs, global: &GlobalArgs) -> Result<u8> {
         broker_pid: args.broker_pid,
         live: Default::default(),
     };
-    let _metrics = crate::metrics::start(
-        args.metrics.metrics_listen,
-        "bench connections",
-        vec![Box::new(crate::metrics::Bench(spec.live.clone()))],
-    )
-    .await?;
+    let _metrics = metrics
+        .map(|m| m.serve(vec![Box::new(crate::metrics::Bench(spec.live.clone()))]))
+        .transpose()?;
     let Some((report, idle)) = crate::bench::connections(&spec)
         .await
         .map_err(BenchError::into_anyhow)?

@@ -142,7 +142,14 @@ pub async fn run(args: BrokerArgs, global: &GlobalArgs) -> Result<u8> {
                 args.listen
             )));
         }
-        Err(e) => return Err(e).with_context(|| format!("cannot listen on {}", args.listen)),
+        // In use or not permitted: exit 1, said in words (as --metrics-listen).
+        Err(e) => {
+            return Err(anyhow::anyhow!(crate::text::listen_error(
+                "--listen",
+                &args.listen,
+                &e
+            )));
+        }
     };
     let addr = listener.local_addr()?;
     let broker = Broker::new(config);

@@ -32,16 +32,33 @@ pub mod tui;
 /// and the run itself succeeded; a run that failed on its own (lost
 /// messages, timeouts, Ctrl-C) keeps its own code, the outcomes still print.
 pub fn gated(gate: &crate::assert::Gate, summary: &serde_json::Value, code: u8) -> u8 {
-    if gate.is_empty() {
+    gated_on(&gate.judge(summary), code)
+}
+
+/// [`gated`] on outcomes already judged (a command that also puts them in
+/// its `--html` page).
+pub fn gated_on(outcomes: &[crate::assert::Outcome], code: u8) -> u8 {
+    if outcomes.is_empty() {
         return code;
     }
-    let outcomes = gate.judge(summary);
-    for o in &outcomes {
+    for o in outcomes {
         eprintln!("smqctl: {}", crate::output::escape_controls(&o.to_string()));
     }
-    if code == crate::exit::OK && !crate::assert::all_passed(&outcomes) {
+    if code == crate::exit::OK && !crate::assert::all_passed(outcomes) {
         crate::exit::ASSERT
     } else {
         code
     }
+}
+
+/// The `--assert` outcomes as rows of the `--html` page.
+pub fn html_asserts(outcomes: &[crate::assert::Outcome]) -> Vec<crate::report_html::AssertRow> {
+    outcomes
+        .iter()
+        .map(|o| crate::report_html::AssertRow {
+            expr: o.assertion.clone(),
+            measured: o.measured.clone(),
+            passed: o.passed,
+        })
+        .collect()
 }

@@ -594,8 +594,11 @@ async fn load(
             }
         }
     }
+    // Judged once: the outcomes go to stderr and into the --html page.
+    let outcomes = gate.judge(&load_json(&r, concurrency));
     if let Some(path) = html {
-        let page = load_page(&r, &target, concurrency, spec_rate, secs, rate);
+        let mut page = load_page(&r, &target, concurrency, spec_rate, secs, rate);
+        page.asserts = super::html_asserts(&outcomes);
         std::fs::write(path, page.render()).map_err(|e| {
             anyhow::anyhow!("cannot write the HTML report to {}: {e}", path.display())
         })?;
@@ -611,7 +614,7 @@ async fn load(
     } else {
         exit::OK
     };
-    Ok(super::gated(gate, &load_json(&r, concurrency), code))
+    Ok(super::gated_on(&outcomes, code))
 }
 
 /// Load mode's `-F json` summary; also what `--assert` judges.
@@ -702,6 +705,8 @@ fn load_page<S>(
             failed == 0 && r.interrupted.is_none(),
             format!("{} of {} calls answered ok, {failed} failed", r.ok, r.calls),
         )),
+        // The caller adds the --assert outcomes.
+        asserts: Vec::new(),
         charts: vec![
             line(
                 "Calls answered per second",

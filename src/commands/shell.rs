@@ -424,8 +424,12 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
             let client = session.client().await?;
             let mut notes = Vec::new();
             for t in &targets {
+                // Again after a local `unobserve`: shown again, and observed
+                // again (Observe is idempotent; a topic answers with its count).
                 let tid = session::observe(&client, t, true).await?;
-                lock(&session.wanted).observed.insert(t.clone());
+                let mut w = lock(&session.wanted);
+                w.hidden.remove(t);
+                w.observed.insert(t.clone());
                 notes.push(format!("observing {t} (tid {tid})"));
             }
             // The note means the line is done: it is printed after the flush.
@@ -434,13 +438,22 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
                 out.note(&n);
             }
         }
-        Line::Unobserve { targets } => {
+        Line::Unobserve {
+            send: true,
+            targets,
+        } => {
             let client = session.client().await?;
             let mut notes = Vec::new();
             for t in &targets {
                 let tid = session::observe(&client, t, false).await?;
-                lock(&session.wanted).observed.remove(t);
-                notes.push(format!("no longer observing {t} (tid {tid})"));
+                let mut w = lock(&session.wanted);
+                w.observed.remove(t);
+                w.hidden.remove(t);
+                notes.push(format!(
+                    "warning: sent Unobserve for {t} (tid {tid}): on a Mako broker, when this is the ID's only observer, \
+                     Unobserve removes the ID from the hub's routing table (tidT[tid] = nil): the topic's subscribers \
+                     stop receiving its messages (for ETID 1: the broker's own client is cut off)"
+                ));
             }
             // The note means the line is done: it is printed after the flush.
             client.flush().await?;
@@ -448,6 +461,10 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
                 out.note(&n);
             }
         }
+        Line::Unobserve {
+            send: false,
+            targets,
+        } => unobserve_here(session, &targets)?,
         Line::Topics => topics(session, format).await?,
         Line::Etid => {
             let client = session.client().await?;
@@ -460,6 +477,62 @@ async fn exec(session: &Session, cmd: Line, global: &GlobalArgs) -> Result<Step>
         Line::Wait { count, timeout } => return wait(session, count, timeout).await,
     }
     Ok(Step::Code(exit::OK))
+}
+
+/// `unobserve` without `--send`: the changes of each target stop showing
+/// here and it is not observed again after a reconnect; no packet is sent
+/// (on Mako the only observer's Unobserve removes the ID from the hub's
+/// routing table). Says so the first time.
+fn unobserve_here(session: &Session, targets: &[String]) -> Result<()> {
+    // Nothing is sent: no need to wait for a reconnect (whose connection
+    // does not observe these any more).
+    let client = match &*session.conn.borrow() {
+        Conn::Up(c) => Some(c.clone()),
+        _ => None,
+    };
+    let mut notes = Vec::new();
+    {
+        let mut w = lock(&session.wanted);
+        let observed: Vec<String> = w.observed.iter().cloned().collect();
+        if let Some(t) = targets.iter().find(|t| !w.observed.contains(*t)) {
+            return Err(input_error(format!(
+                "not observing '{t}' in this session (observed: {}); `unobserve --send {t}` sends Unobserve anyway",
+                list_or_none(&observed)
+            )));
+        }
+        if !w.said_unobserve {
+            w.said_unobserve = true;
+            notes.push(
+                "unobserve sends nothing to the broker: the changes stop showing here, and the observation \
+                 ends with this connection (on Mako the only observer's Unobserve would remove the ID from \
+                 the hub's routing table; `unobserve --send` sends it anyway)"
+                    .to_string(),
+            );
+        }
+        for t in targets {
+            let tid = match (t.parse::<u32>(), &client) {
+                (Ok(etid), _) => Some(etid),
+                (Err(_), Some(c)) => c.names().lock().unwrap_or_else(|e| e.into_inner()).tid(t),
+                (Err(_), None) => None,
+            };
+            w.observed.remove(t);
+            match tid {
+                Some(tid) => {
+                    w.hidden.insert(t.clone(), tid);
+                    notes.push(format!(
+                        "no longer showing changes of {t} (tid {tid}); no Unobserve sent"
+                    ));
+                }
+                None => notes.push(format!(
+                    "no longer showing changes of {t}; no Unobserve sent"
+                )),
+            }
+        }
+    }
+    for n in notes {
+        session.out.note(&n);
+    }
+    Ok(())
 }
 
 fn unreachable_call() -> Result<()> {

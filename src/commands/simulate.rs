@@ -267,6 +267,9 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
             ))
         })?;
     }
+    // Bound now, served once the fleet's probe exists: an address in use
+    // fails before any device connects.
+    let metrics = crate::metrics::bind(args.metrics.metrics_listen, "simulate").await?;
     let mut opts = client_options(&args.conn, global).await?;
     // Devices take their UIDs from the scenario; --uid (with --verify) is
     // the verify subscriber's.
@@ -291,12 +294,9 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
         enabled: !args.no_reconnect,
         ..ReconnectPolicy::default()
     };
-    let _metrics = crate::metrics::start(
-        args.metrics.metrics_listen,
-        "simulate",
-        vec![Box::new(crate::metrics::Fleet(cfg.probe.clone()))],
-    )
-    .await?;
+    let _metrics = metrics
+        .map(|m| m.serve(vec![Box::new(crate::metrics::Fleet(cfg.probe.clone()))]))
+        .transpose()?;
     let terminal = std::io::stderr().is_terminal();
     cfg.tick = if terminal {
         Duration::from_secs(1)
@@ -357,6 +357,8 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(path) = &args.report {
         write_report(&report, path)?;
     }
+    // Judged once: the outcomes go to stderr and into the --html page.
+    let outcomes = gate.judge(&report.summary_json());
     if let Some(path) = &args.html {
         let opt = |d: Option<Duration>| d.map(|d| format!("{d:?}")).unwrap_or_else(|| "-".into());
         let params = vec![
@@ -372,7 +374,9 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
             ("kill after".into(), opt(args.kill_after)),
             ("verify".into(), args.verify.to_string()),
         ];
-        write_html(&report.html_page(params), path)?;
+        let mut page = report.html_page(params);
+        page.asserts = super::html_asserts(&outcomes);
+        write_html(&page, path)?;
     }
     if let Some(reason) = report
         .verify
@@ -387,7 +391,7 @@ pub async fn run(args: SimulateArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         outcome(&report)
     };
-    Ok(super::gated(&gate, &report.summary_json(), code))
+    Ok(super::gated_on(&outcomes, code))
 }
 
 /// A summary with every field filled (latencies, verify, all online): the

@@ -134,6 +134,14 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
         .unwrap_or_else(|| {
             tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
         });
+    // Before the source starts: an address in use fails before anything connects.
+    let counts = crate::metrics::Trace::default();
+    let _metrics = crate::metrics::start(
+        args.metrics.metrics_listen,
+        "trace",
+        vec![Box::new(counts.clone())],
+    )
+    .await?;
     let source = match &args.file {
         Some(path) => {
             let f = file::open(path)
@@ -154,13 +162,6 @@ pub async fn run(args: TraceArgs, global: &GlobalArgs) -> Result<u8> {
             tokio::spawn(attach::session(opts, cfg, tx))
         }
     };
-    let counts = crate::metrics::Trace::default();
-    let _metrics = crate::metrics::start(
-        args.metrics.metrics_listen,
-        "trace",
-        vec![Box::new(counts.clone())],
-    )
-    .await?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut counted: u64 = 0;
     let timed_out = |counted: u64| -> u8 {

@@ -756,6 +756,8 @@ impl Report {
             params: p,
             verdict,
             charts,
+            // The command adds the --assert outcomes.
+            asserts: Vec::new(),
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct ShellHelper {
 pub struct Known {
     pub topics: Vec<String>,
     pub subscribed: Vec<String>,
+    /// Topics and ETIDs observed in this session (`unobserve` takes these).
+    pub observed: Vec<String>,
     pub subtopics: Vec<String>,
 }
 
@@ -46,6 +48,7 @@ impl ShellHelper {
         {
             let w = lock(&self.wanted);
             k.subscribed = w.subs.keys().cloned().collect();
+            k.observed = w.observed.iter().cloned().collect();
             k.topics.extend(w.subs.keys().cloned());
             k.topics.extend(
                 w.observed
@@ -119,7 +122,8 @@ pub fn candidates(line: &str, pos: usize, known: &Known) -> (usize, Vec<String>)
                 Vec::new()
             } else {
                 match *cmd {
-                    "sub" | "pub" | "observe" | "unobserve" => known.topics.clone(),
+                    "sub" | "pub" | "observe" => known.topics.clone(),
+                    "unobserve" => known.observed.clone(),
                     "unsub" => known.subscribed.clone(),
                     "rpc" => known.subtopics.clone(),
                     "help" => commands(),
@@ -182,6 +186,7 @@ mod tests {
         Known {
             topics: vec!["Alerts".into(), "DeviceState".into(), "self".into()],
             subscribed: vec!["DeviceState".into()],
+            observed: vec!["Alerts".into(), "12".into()],
             subtopics: vec!["SearchSitesReq".into(), "SetCharger".into()],
         }
     }
@@ -196,6 +201,10 @@ mod tests {
         );
         assert_eq!(candidates("sub De", 6, &k), (4, vec!["DeviceState".into()]));
         assert_eq!(candidates("unsub ", 6, &k).1, ["DeviceState"]);
+        // `unobserve` offers what the session observes, and its --send.
+        assert_eq!(candidates("unobserve ", 10, &k).1, ["12", "Alerts"]);
+        assert_eq!(candidates("unobserve --send A", 18, &k).1, ["Alerts"]);
+        assert_eq!(candidates("unobserve --s", 13, &k).1, ["--send"]);
         assert!(
             candidates("pub X --to-", 11, &k)
                 .1

@@ -17,6 +17,19 @@ const SHELL_HELP: &str = "\
 Options are the same as those of the one-shot commands (`smqctl pub --help`...).
 A line starting with # is a comment. Quote JSON: pub Chat '{\"text\":\"hi\"}'";
 
+const UNOBSERVE_HELP: &str = "\
+By default no packet is sent: the session stops showing the ID's changes and
+does not observe it again after a reconnect (the broker's observation ends with
+the connection). `--send` sends Unobserve too. On a real Mako broker, when this
+connection is the ID's only observer, Unobserve removes the ID from the hub's
+routing table (tidT[tid] = nil) instead of the observation: the topic's
+subscribers stop receiving its messages, and for ETID 1 the broker's own
+client is cut off.
+
+Examples:
+  unobserve Alerts
+  unobserve --send Alerts";
+
 /// One line typed at the prompt or read from a script.
 #[derive(Debug, Parser)]
 #[command(
@@ -74,8 +87,15 @@ pub enum Line {
         #[arg(required = true, value_name = "TOPIC|ETID")]
         targets: Vec<String>,
     },
-    /// Stop observing
+    /// Stop showing a topic's or an ETID's changes here (sends nothing; see --send)
+    #[command(after_help = UNOBSERVE_HELP)]
     Unobserve {
+        /// Also send the Unobserve packet: on Mako, the only observer's
+        /// Unobserve removes the ID from the broker's routing table
+        #[arg(long)]
+        send: bool,
+        /// Topic names or client ETIDs observed in this session (with
+        /// --send: any)
         #[arg(required = true, value_name = "TOPIC|ETID")]
         targets: Vec<String>,
     },
@@ -215,6 +235,17 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        match cmd("unobserve --send Alerts 12") {
+            Line::Unobserve { send, targets } => {
+                assert!(send);
+                assert_eq!(targets, ["Alerts", "12"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            cmd("unobserve Alerts"),
+            Line::Unobserve { send: false, .. }
+        ));
         match cmd("sub A self --subtopic X --observe") {
             Line::Sub(s) => {
                 assert_eq!(s.topics, ["A", "self"]);

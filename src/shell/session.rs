@@ -127,6 +127,12 @@ pub struct Wanted {
     pub subtopics: BTreeSet<String>,
     /// Observed topic names and ETIDs (as typed).
     pub observed: BTreeSet<String>,
+    /// Observations `unobserve` ended here without sending Unobserve (as
+    /// typed → their ID on this connection): their changes are not shown.
+    /// Cleared on a reconnect, whose connection never observed them.
+    pub hidden: BTreeMap<String, u32>,
+    /// `unobserve` has said once that it sends nothing.
+    pub said_unobserve: bool,
     pub format: Option<Format>,
     pub reconnects: u32,
     /// Events already waited for by `wait`.
@@ -341,6 +347,7 @@ async fn drive(
                     continue;
                 }
                 let etid = client.etid();
+                lock(&wanted).hidden.clear();
                 conn_tx.send_replace(Conn::Up(client));
                 printer.own_etid = etid;
                 if reconnect {
@@ -385,6 +392,10 @@ async fn drive(
                 count,
                 peer_gone,
             }) => {
+                // Ended by `unobserve` without telling the broker.
+                if lock(&wanted).hidden.values().any(|t| *t == tid) {
+                    continue;
+                }
                 let _ = printer
                     .change(tid, name.as_deref(), count, peer_gone)
                     .and_then(|_| printer.flush());
