@@ -253,4 +253,25 @@ fn credentials_command_gets_the_seed_and_its_output_is_sent() {
         "{}",
         text(&failing.stderr)
     );
+    assert!(
+        text(&failing.stderr).contains(": nope"),
+        "{}",
+        text(&failing.stderr)
+    );
+    // A command that fails without a word once ended the message on a bare colon.
+    let silent = run(smqctl().args([
+        "pub",
+        "T",
+        "x",
+        "--credentials-cmd",
+        "exit 1",
+        "--url",
+        &url,
+    ]));
+    assert_eq!(silent.status.code(), Some(2));
+    assert!(
+        text(&silent.stderr).contains("failed (exit status: 1) and wrote nothing on stderr"),
+        "{}",
+        text(&silent.stderr)
+    );
 }

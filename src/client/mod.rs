@@ -838,11 +838,16 @@ async fn credentials_from_command(
         .await
         .map_err(|e| ClientError::Invalid(format!("cannot run the credentials command: {e}")))?;
     if !out.status.success() {
-        return Err(ClientError::Invalid(format!(
-            "the credentials command failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        let said = String::from_utf8_lossy(&out.stderr);
+        let said = said.trim();
+        return Err(ClientError::Invalid(if said.is_empty() {
+            format!(
+                "the credentials command failed ({}) and wrote nothing on stderr",
+                out.status
+            )
+        } else {
+            format!("the credentials command failed ({}): {said}", out.status)
+        }));
     }
     let mut secret = String::from_utf8(out.stdout).map_err(|_| {
         ClientError::Invalid("the credentials command printed non-UTF-8 text".into())
