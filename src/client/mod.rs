@@ -13,6 +13,7 @@
 //! May import: `protocol`, `transport`. Prints only under `--trace-packets`.
 
 mod conn;
+mod inline;
 pub mod live;
 pub mod queue;
 pub mod rpc;
@@ -315,24 +316,39 @@ impl Client {
         Ok((client, events_rx))
     }
 
+    /// A lean connection served by its caller's task ([`Session`] with
+    /// [`ClientOptions::lean`]): the handle and the connection itself.
+    async fn open_inline(
+        opts: ClientOptions,
+    ) -> Result<(Client, Box<inline::Inline>), ClientError> {
+        let (client, opened) = Client::open(opts, live::Membership::join()).await?;
+        Ok((client, inline::Inline::new(opened)))
+    }
+
     /// Spawns the connection task, which connects, answers with the handle,
     /// then serves the connection. The handshake is a boxed future of its
     /// own: its state (TCP, TLS, WebSocket upgrade) is freed once connected
     /// instead of sizing the task for the connection's whole life.
     async fn spawn(opts: &ClientOptions, events: queue::Tx<Event>) -> Result<Client, ClientError> {
         let (reply, answer) = oneshot::channel();
-        let opening = Box::pin(Client::open(opts.clone(), live::Membership::join(), events));
+        let opts = opts.clone();
+        let opening = Box::pin(async move {
+            let (client, opened) = Client::open(opts, live::Membership::join()).await?;
+            Ok((client, conn::Connection::new(opened, events)))
+        });
         tokio::spawn(connection_task(opening, reply));
         answer.await.map_err(|_| {
             ClientError::ConnectionLost("the connection task ended during the handshake".into())
         })?
     }
 
+    /// The connect: the handle, and what its connection is made of (served
+    /// by a task of its own, [`conn::Connection`], or by the caller's,
+    /// [`inline::Inline`]).
     async fn open(
         opts: ClientOptions,
         mut membership: live::Membership,
-        events: queue::Tx<Event>,
-    ) -> Result<(Client, conn::Connection), ClientError> {
+    ) -> Result<(Client, conn::Opened), ClientError> {
         let opts = &opts;
         let uid = opts.uid.clone().unwrap_or_else(generate_uid);
         if uid.len() > 255 {
@@ -374,12 +390,11 @@ impl Client {
         let closed = Arc::new(std::sync::Mutex::new(None));
         let state = state::State::new(names.clone());
         let dropped = state.dropped.clone();
-        let task = conn::Connection {
+        let task = conn::Opened {
             reader,
             writer,
             state,
             commands: rx,
-            events,
             tracer,
             ping_interval: opts.ping_interval,
             pong_timeout: opts.pong_timeout,

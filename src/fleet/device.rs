@@ -5,11 +5,13 @@
 //! followed by a reconnect with the client's backoff and jitter, and everything
 //! — subscriptions, barrier, ready message — runs again on the new connection.
 //!
-//! A device is one tokio task plus the client's connection task: no thread, no
+//! A device is one tokio task: no thread, no task for its connection, no
 //! buffer beyond one reused `String` for payload expansion. Its connection is
-//! a [`Session`] polled in the device's own `select!` beside its timers
-//! (reports, churn, kill) and `stop`; churn, kill and restart are the
-//! session's `drop_connection`.
+//! a lean [`Session`], served inside the device's own `select!` beside its
+//! timers (reports, churn, kill) and `stop`; what waits for the connection
+//! (the setup's acks, a full queue, a restart's flush) waits through
+//! `Session::run_with`; churn, kill and restart are the session's
+//! `drop_connection`.
 //!
 //! May import: `client`, `template`, `protocol`, and its siblings `scenario`, `report`.
 
@@ -297,6 +299,7 @@ impl Device {
     async fn publish(
         &self,
         client: &Client,
+        conn: &mut Session,
         shared: &Shared,
         route: Route,
         ptid: u32,
@@ -315,7 +318,7 @@ impl Device {
         let sent = match client.try_publish_ids(tid, route.subtid, payload) {
             Ok(()) => true,
             Err(TryPublishError::Full(payload)) => {
-                Box::pin(client.publish_ids(tid, route.subtid, payload))
+                Box::pin(conn.run_with(client.publish_ids(tid, route.subtid, payload)))
                     .await
                     .is_ok()
             }
@@ -342,7 +345,7 @@ impl Device {
             self.setup(client, shared),
         ));
         let done = tokio::select! {
-            r = &mut setup => Some(r),
+            r = conn.run_with(&mut setup) => Some(r),
             _ = stop.changed() => None,
         };
         // Freed now, not kept for the whole connection.
@@ -365,7 +368,7 @@ impl Device {
         if let (Some(m), Some(route)) = (&sc.ready, ready) {
             let state = self.state.clone();
             self.expand(&m.payload, Some(&*state), &ctx, 0);
-            if self.publish(client, shared, route, 0, m.format).await {
+            if self.publish(client, conn, shared, route, 0, m.format).await {
                 stats.kind_out(0);
             }
         }
@@ -431,7 +434,7 @@ impl Device {
                         stats.msgs_in.fetch_add(1, Relaxed);
                         // Boxed: commands are rare, and their future would
                         // size every device's task for its whole life.
-                        if let Some(end) = Box::pin(self.command(shared, client, ctx, replies, m)).await {
+                        if let Some(end) = Box::pin(self.command(shared, client, conn, ctx, replies, m)).await {
                             return end;
                         }
                     }
@@ -454,7 +457,7 @@ impl Device {
                     let seq = self.seqs[i];
                     let state = self.state.clone();
                     self.expand(&p.msg.payload, Some(&*state), ctx, seq);
-                    if self.publish(client, shared, routes[i], 0, p.msg.format).await {
+                    if self.publish(client, conn, shared, routes[i], 0, p.msg.format).await {
                         stats.kind_out(1 + i);
                         if let Some(path) = &p.correlate {
                             self.track_request(shared, path);
@@ -481,6 +484,7 @@ impl Device {
         &mut self,
         shared: &Arc<Shared>,
         client: &Client,
+        conn: &mut Session,
         ctx: &Context,
         replies: &[Option<Route>],
         m: crate::client::Message,
@@ -531,7 +535,7 @@ impl Device {
             self.expand(&reply.payload, json.as_ref(), &rctx, 0);
             if reply.delay.is_zero() {
                 if self
-                    .publish(client, shared, route, m.ptid, reply.format)
+                    .publish(client, conn, shared, route, m.ptid, reply.format)
                     .await
                 {
                     stats.replies.fetch_add(1, Relaxed);
@@ -557,7 +561,7 @@ impl Device {
         }
         match rule.action {
             Some(Action::Restart) => {
-                let _ = Box::pin(client.flush()).await;
+                let _ = Box::pin(conn.run_with(client.flush())).await;
                 Some(End::Restart)
             }
             None => None,
