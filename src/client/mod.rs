@@ -319,7 +319,7 @@ impl Client {
     /// A lean connection served by its caller's task ([`Session`] with
     /// [`ClientOptions::lean`]): the handle and the connection itself.
     async fn open_inline(
-        opts: ClientOptions,
+        opts: Arc<ClientOptions>,
     ) -> Result<(Client, Box<inline::Inline>), ClientError> {
         let (client, opened) = Client::open(opts, live::Membership::join()).await?;
         Ok((client, inline::Inline::new(opened)))
@@ -331,7 +331,7 @@ impl Client {
     /// instead of sizing the task for the connection's whole life.
     async fn spawn(opts: &ClientOptions, events: queue::Tx<Event>) -> Result<Client, ClientError> {
         let (reply, answer) = oneshot::channel();
-        let opts = opts.clone();
+        let opts = Arc::new(opts.clone());
         let opening = Box::pin(async move {
             let (client, opened) = Client::open(opts, live::Membership::join()).await?;
             Ok((client, conn::Connection::new(opened, events)))
@@ -346,7 +346,7 @@ impl Client {
     /// by a task of its own, [`conn::Connection`], or by the caller's,
     /// [`inline::Inline`]).
     async fn open(
-        opts: ClientOptions,
+        opts: Arc<ClientOptions>,
         mut membership: live::Membership,
     ) -> Result<(Client, conn::Opened), ClientError> {
         let opts = &opts;

@@ -31,6 +31,7 @@
 //! embedded broker, as tests may).
 
 use std::fmt;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -204,7 +205,9 @@ enum State {
 
 /// One reconnecting connection, polled by its caller (see the module doc).
 pub struct Session {
-    opts: ClientOptions,
+    /// Shared with the caller's other sessions until changed (a fleet's
+    /// devices: one copy between connects, see [`Session::set_options`]).
+    opts: Arc<ClientOptions>,
     policy: ReconnectPolicy,
     backoff: Backoff,
     state: State,
@@ -217,9 +220,9 @@ pub struct Session {
 
 impl Session {
     /// A session that connects on its first poll.
-    pub fn new(opts: ClientOptions, policy: ReconnectPolicy) -> Session {
+    pub fn new(opts: impl Into<Arc<ClientOptions>>, policy: ReconnectPolicy) -> Session {
         Session {
-            opts,
+            opts: opts.into(),
             policy,
             backoff: Backoff::new(policy.initial, policy.max),
             state: State::Wait(Instant::now()),
@@ -242,7 +245,9 @@ impl Session {
         }
         match &mut self.state {
             State::Wait(at) => {
-                tokio::time::sleep_until(*at).await;
+                // Boxed: a timer held only between connections must not
+                // size every poll (a fleet's device polls in two places).
+                Box::pin(tokio::time::sleep_until(*at)).await;
                 self.state = State::Connect;
                 Ok(Step::Connecting {
                     attempt: self.backoff.attempt(),
@@ -397,7 +402,14 @@ impl Session {
 
     /// The options of the next connect (set them on `Connecting`).
     pub fn options_mut(&mut self) -> &mut ClientOptions {
-        &mut self.opts
+        Arc::make_mut(&mut self.opts)
+    }
+
+    /// Replaces the options of the next connect with shared ones: a fleet
+    /// sets each device's own on `Connecting` and puts the fleet's back once
+    /// connected, so that a device holds no copy of its own between connects.
+    pub fn set_options(&mut self, opts: Arc<ClientOptions>) {
+        self.opts = opts;
     }
 
     /// Connections made so far (whether or not their setup succeeded).

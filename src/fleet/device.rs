@@ -35,7 +35,7 @@ use crate::template::{self, Context, Vars};
 pub struct Shared {
     pub scenario: Scenario,
     /// Endpoint, TLS, timeouts, default credentials; UID and info per device.
-    pub base: ClientOptions,
+    pub base: Arc<ClientOptions>,
     pub broker_tid: u32,
     pub reconnect: ReconnectPolicy,
     /// Probability per minute that an online device drops and reconnects.
@@ -226,7 +226,7 @@ impl Device {
     }
 
     fn options(&mut self, shared: &Shared) -> ClientOptions {
-        let mut o = shared.base.clone();
+        let mut o = ClientOptions::clone(&shared.base);
         o.uid = Some(self.uid.clone());
         if !shared.bind.is_empty() {
             o.bind = Some(shared.bind[self.index as usize % shared.bind.len()]);
@@ -651,8 +651,9 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
         }
         match step {
             Ok(Step::Connecting { .. }) => {
-                // Rebuilt per attempt: templates may use random values or the time.
-                *conn.options_mut() = dev.options(&shared);
+                // Rebuilt per attempt: templates may use random values or
+                // the time. Held only until connected (see below).
+                conn.set_options(Arc::new(dev.options(&shared)));
                 started = Instant::now();
                 stats.connecting.fetch_add(1, Relaxed);
                 connecting = true;
@@ -670,6 +671,9 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
                 }
                 cause = LOST;
                 dev.connects += 1;
+                // The device's own options are rebuilt on the next attempt:
+                // until then, the fleet's one copy.
+                conn.set_options(shared.base.clone());
                 let end = dev
                     .session(&shared, &client, &mut conn, &mut stop, started)
                     .await;
@@ -767,7 +771,7 @@ mod tests {
         let ep = crate::transport::Endpoint::parse("ws://127.0.0.1:1/").expect("url");
         let shared = Arc::new(Shared {
             scenario: Scenario::load("charger").expect("charger"),
-            base: lean_options(&ClientOptions::new(ep)),
+            base: Arc::new(lean_options(&ClientOptions::new(ep))),
             broker_tid: 1,
             reconnect: ReconnectPolicy::default(),
             churn_per_min: 0.0,
@@ -790,7 +794,7 @@ mod tests {
         let ep = crate::transport::Endpoint::parse("ws://127.0.0.1:1/").expect("url");
         let shared = Shared {
             scenario: Scenario::load("charger").expect("charger"),
-            base: lean_options(&ClientOptions::new(ep)),
+            base: Arc::new(lean_options(&ClientOptions::new(ep))),
             broker_tid: 1,
             reconnect: ReconnectPolicy::default(),
             churn_per_min: 0.0,
