@@ -5,7 +5,9 @@
 //! [`Client`] is a cheap cloneable handle that sends it requests; replies come back
 //! on oneshot channels, messages on per-subscription channels or on the
 //! [`Event`] stream. Protocol state lives in `state.rs` without I/O; one
-//! reconnecting connection the caller polls, [`Session`], is in `session.rs`;
+//! reconnecting connection the caller polls, [`Session`], is in `session.rs`
+//! (a lean one serves its connection in the caller's task instead of a
+//! connection task: `inline.rs`);
 //! the command and event queues (tokio's, or lean ones for fleets) in
 //! `queue.rs`; the
 //! RPC caller (named requests and `$RpcReq` calls, from a plain `CallSpec`) in `rpc.rs`.
@@ -85,7 +87,9 @@ pub struct ClientOptions {
     pub ws_read_buffer: usize,
     /// Many connections that each carry little (`simulate`): the command and
     /// event queues ([`queue`]) and the raw transport's read buffer hold
-    /// memory only while they hold data, for an allocation per message.
+    /// memory only while they hold data, for an allocation per message; and
+    /// a [`Session`] serves the connection in its caller's task (no task of
+    /// its own: the caller awaits the client through [`Session::run_with`]).
     pub lean: bool,
 }
 
@@ -307,7 +311,8 @@ impl Client {
     }
 
     /// Like [`Client::connect`], the event queue lean when
-    /// [`ClientOptions::lean`] says so ([`Session`] connects this way).
+    /// [`ClientOptions::lean`] says so ([`Session`] connects this way, unless
+    /// lean: then its connection has no task, see `inline.rs`).
     pub(crate) async fn connect_queued(
         opts: &ClientOptions,
     ) -> Result<(Client, queue::Rx<Event>), ClientError> {
