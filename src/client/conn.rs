@@ -26,7 +26,7 @@ use crate::protocol::{Packet, kind};
 use crate::transport::{PacketReader, PacketWriter};
 
 /// Commands handled per wake-up before flushing.
-const BATCH: usize = 256;
+pub(super) const BATCH: usize = 256;
 
 /// How long leaving may take: Disconnect out, the broker's close back.
 pub(super) const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -44,8 +44,21 @@ pub(super) struct Connection {
     pub live: Membership,
 }
 
+/// A connection just opened: the parts both ways of serving it share.
+pub(super) struct Opened {
+    pub reader: PacketReader,
+    pub writer: PacketWriter,
+    pub state: State,
+    pub commands: queue::Rx<Command>,
+    pub tracer: Tracer,
+    pub ping_interval: Duration,
+    pub pong_timeout: Duration,
+    pub closed: Arc<std::sync::Mutex<Option<String>>>,
+    pub live: Membership,
+}
+
 /// Why the loop ended.
-enum End {
+pub(super) enum End {
     Requested,
     Lost(String),
     /// The broker said `Disconnect "reconnect"`: another connection with our
@@ -53,16 +66,53 @@ enum End {
     TakenOver(String),
 }
 
+impl End {
+    /// What the broker's Disconnect means (`reason` as it sent it).
+    pub(super) fn disconnected(reason: &[u8]) -> End {
+        let reason = String::from_utf8_lossy(reason).into_owned();
+        if reason == "reconnect" {
+            return End::TakenOver(
+                "the broker sent Disconnect \"reconnect\": another client connected with the same UID and took this connection over".into(),
+            );
+        }
+        End::Lost(if reason.is_empty() {
+            "the broker sent Disconnect".into()
+        } else {
+            format!("the broker sent Disconnect \"{reason}\"")
+        })
+    }
+
+    /// The reason, and whether it was our own request or a takeover.
+    pub(super) fn into_parts(self) -> (String, bool, bool) {
+        match self {
+            End::Requested => ("closed by this client".to_string(), true, false),
+            End::Lost(r) => (r, false, false),
+            End::TakenOver(r) => (r, false, true),
+        }
+    }
+}
+
 impl Connection {
+    pub fn new(o: Opened, events: queue::Tx<Event>) -> Connection {
+        Connection {
+            reader: o.reader,
+            writer: o.writer,
+            state: o.state,
+            commands: o.commands,
+            events,
+            tracer: o.tracer,
+            ping_interval: o.ping_interval,
+            pong_timeout: o.pong_timeout,
+            closed: o.closed,
+            live: o.live,
+        }
+    }
+
     pub async fn run(mut self) {
         let end = self.serve().await;
         // The socket is closed (or lost): the process need not wait for us.
         drop(self.live);
-        let (reason, by_request, taken_over) = match end {
-            End::Requested => ("closed by this client".to_string(), true, false),
-            End::Lost(r) => (r, false, false),
-            End::TakenOver(r) => (r, false, true),
-        };
+        let (reason, by_request, taken_over) = end.into_parts();
         *self.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
         self.state.fail_all(&reason);
         // Close the queue first so late senders fail instead of waiting.
@@ -321,19 +371,7 @@ impl Connection {
                 }
             }
             Packet::Pong => {}
-            Packet::Disconnect { reason } => {
-                let reason = String::from_utf8_lossy(&reason).into_owned();
-                if reason == "reconnect" {
-                    return Some(End::TakenOver(
-                        "the broker sent Disconnect \"reconnect\": another client connected with the same UID and took this connection over".into(),
-                    ));
-                }
-                return Some(End::Lost(if reason.is_empty() {
-                    "the broker sent Disconnect".into()
-                } else {
-                    format!("the broker sent Disconnect \"{reason}\"")
-                }));
-            }
+            Packet::Disconnect { reason } => return Some(End::disconnected(&reason)),
             other => {
                 return Some(End::Lost(format!(
                     "unexpected {} from the broker after the handshake",

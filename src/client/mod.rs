@@ -5,7 +5,9 @@
 //! [`Client`] is a cheap cloneable handle that sends it requests; replies come back
 //! on oneshot channels, messages on per-subscription channels or on the
 //! [`Event`] stream. Protocol state lives in `state.rs` without I/O; one
-//! reconnecting connection the caller polls, [`Session`], is in `session.rs`;
+//! reconnecting connection the caller polls, [`Session`], is in `session.rs`
+//! (a lean one serves its connection in the caller's task instead of a
+//! connection task: `inline.rs`);
 //! the command and event queues (tokio's, or lean ones for fleets) in
 //! `queue.rs`; the
 //! RPC caller (named requests and `$RpcReq` calls, from a plain `CallSpec`) in `rpc.rs`.
@@ -13,6 +15,7 @@
 //! May import: `protocol`, `transport`. Prints only under `--trace-packets`.
 
 mod conn;
+mod inline;
 pub mod live;
 pub mod queue;
 pub mod rpc;
@@ -84,7 +87,9 @@ pub struct ClientOptions {
     pub ws_read_buffer: usize,
     /// Many connections that each carry little (`simulate`): the command and
     /// event queues ([`queue`]) and the raw transport's read buffer hold
-    /// memory only while they hold data, for an allocation per message.
+    /// memory only while they hold data, for an allocation per message; and
+    /// a [`Session`] serves the connection in its caller's task (no task of
+    /// its own: the caller awaits the client through [`Session::run_with`]).
     pub lean: bool,
 }
 
@@ -306,7 +311,8 @@ impl Client {
     }
 
     /// Like [`Client::connect`], the event queue lean when
-    /// [`ClientOptions::lean`] says so ([`Session`] connects this way).
+    /// [`ClientOptions::lean`] says so ([`Session`] connects this way, unless
+    /// lean: then its connection has no task, see `inline.rs`).
     pub(crate) async fn connect_queued(
         opts: &ClientOptions,
     ) -> Result<(Client, queue::Rx<Event>), ClientError> {
@@ -315,24 +321,39 @@ impl Client {
         Ok((client, events_rx))
     }
 
+    /// A lean connection served by its caller's task ([`Session`] with
+    /// [`ClientOptions::lean`]): the handle and the connection itself.
+    async fn open_inline(
+        opts: Arc<ClientOptions>,
+    ) -> Result<(Client, Box<inline::Inline>), ClientError> {
+        let (client, opened) = Client::open(opts, live::Membership::join()).await?;
+        Ok((client, inline::Inline::new(opened)))
+    }
+
     /// Spawns the connection task, which connects, answers with the handle,
     /// then serves the connection. The handshake is a boxed future of its
     /// own: its state (TCP, TLS, WebSocket upgrade) is freed once connected
     /// instead of sizing the task for the connection's whole life.
     async fn spawn(opts: &ClientOptions, events: queue::Tx<Event>) -> Result<Client, ClientError> {
         let (reply, answer) = oneshot::channel();
-        let opening = Box::pin(Client::open(opts.clone(), live::Membership::join(), events));
+        let opts = Arc::new(opts.clone());
+        let opening = Box::pin(async move {
+            let (client, opened) = Client::open(opts, live::Membership::join()).await?;
+            Ok((client, conn::Connection::new(opened, events)))
+        });
         tokio::spawn(connection_task(opening, reply));
         answer.await.map_err(|_| {
             ClientError::ConnectionLost("the connection task ended during the handshake".into())
         })?
     }
 
+    /// The connect: the handle, and what its connection is made of (served
+    /// by a task of its own, [`conn::Connection`], or by the caller's,
+    /// [`inline::Inline`]).
     async fn open(
-        opts: ClientOptions,
+        opts: Arc<ClientOptions>,
         mut membership: live::Membership,
-        events: queue::Tx<Event>,
-    ) -> Result<(Client, conn::Connection), ClientError> {
+    ) -> Result<(Client, conn::Opened), ClientError> {
         let opts = &opts;
         let uid = opts.uid.clone().unwrap_or_else(generate_uid);
         if uid.len() > 255 {
@@ -374,12 +395,11 @@ impl Client {
         let closed = Arc::new(std::sync::Mutex::new(None));
         let state = state::State::new(names.clone());
         let dropped = state.dropped.clone();
-        let task = conn::Connection {
+        let task = conn::Opened {
             reader,
             writer,
             state,
             commands: rx,
-            events,
             tracer,
             ping_interval: opts.ping_interval,
             pong_timeout: opts.pong_timeout,

@@ -235,6 +235,14 @@ impl<T> Rx<T> {
         }
     }
 
+    /// [`Rx::recv`] as a poll (a connection driven by its owner's task).
+    pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Option<T>> {
+        match self {
+            Rx::Tokio(r) => r.poll_recv(cx),
+            Rx::Lean(r) => r.poll_recv(cx),
+        }
+    }
+
     pub fn try_recv(&mut self) -> Option<T> {
         match self {
             Rx::Tokio(r) => r.try_recv().ok(),

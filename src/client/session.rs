@@ -8,7 +8,14 @@
 //! connection, or lost and reconnecting after a delay. No closures are handed
 //! in, so a session is `Send` and spawnable; and `poll` is cancel-safe (a
 //! dropped poll keeps the backoff deadline; a connect it abandoned finishes in
-//! the connection's own task and says goodbye).
+//! the connection's own task and says goodbye, or, lean, is kept in the
+//! session and resumed by the next poll).
+//!
+//! With [`ClientOptions::lean`] (a fleet's devices) the connection has no task
+//! of its own: `poll` serves it in the caller's task (`inline.rs`), so the
+//! caller awaits what needs the connection (an ack, a flush, room in a full
+//! queue) through [`Session::run_with`], and its goodbyes through the
+//! session's own methods.
 //!
 //! Nothing is replayed behind the caller's back: subscriptions and IDs belong to
 //! a connection (a restarted broker hands out new TIDs), so the caller's setup
@@ -24,10 +31,13 @@
 //! embedded broker, as tests may).
 
 use std::fmt;
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::inline::{Inline, Owned};
 use super::{Client, ClientError, ClientOptions, Event};
 
 /// How long a connection must have lasted for the backoff to start over: a
@@ -163,14 +173,28 @@ impl fmt::Display for Lost {
     }
 }
 
+/// A lean connect under way in the caller's task, kept across polls.
+type Opening =
+    std::pin::Pin<Box<dyn Future<Output = Result<(Client, Box<Inline>), ClientError>> + Send>>;
+
+/// How the live connection is served.
+enum Link {
+    /// By a task of its own, its events through a queue.
+    Task(super::queue::Rx<Event>),
+    /// By the caller's task, inside `poll` ([`ClientOptions::lean`]).
+    Inline(Owned),
+}
+
 enum State {
     /// Connect once this deadline has passed (yielding `Connecting` first).
     Wait(Instant),
     /// `Connecting` was yielded: connect on this poll.
     Connect,
+    /// A lean connect under way (a cancelled poll resumes it).
+    Opening(Opening),
     Live {
         client: Client,
-        events: super::queue::Rx<Event>,
+        link: Link,
         since: Instant,
     },
     /// A failed setup, reported as `Reconnecting` on the next poll.
@@ -181,7 +205,9 @@ enum State {
 
 /// One reconnecting connection, polled by its caller (see the module doc).
 pub struct Session {
-    opts: ClientOptions,
+    /// Shared with the caller's other sessions until changed (a fleet's
+    /// devices: one copy between connects, see [`Session::set_options`]).
+    opts: Arc<ClientOptions>,
     policy: ReconnectPolicy,
     backoff: Backoff,
     state: State,
@@ -194,9 +220,9 @@ pub struct Session {
 
 impl Session {
     /// A session that connects on its first poll.
-    pub fn new(opts: ClientOptions, policy: ReconnectPolicy) -> Session {
+    pub fn new(opts: impl Into<Arc<ClientOptions>>, policy: ReconnectPolicy) -> Session {
         Session {
-            opts,
+            opts: opts.into(),
             policy,
             backoff: Backoff::new(policy.initial, policy.max),
             state: State::Wait(Instant::now()),
@@ -210,34 +236,45 @@ impl Session {
     /// and a connect it abandoned starts again on the next call. An error ends
     /// the session (later polls yield `Closed`).
     pub async fn poll(&mut self) -> Result<Step, ClientError> {
+        if let State::Connect = self.state
+            && self.opts.lean
+        {
+            // Connected in this task, the connect kept in the state: a
+            // cancelled poll resumes it.
+            self.state = State::Opening(Box::pin(Client::open_inline(self.opts.clone())));
+        }
         match &mut self.state {
             State::Wait(at) => {
-                tokio::time::sleep_until(*at).await;
+                // Boxed: a timer held only between connections must not
+                // size every poll (a fleet's device polls in two places).
+                Box::pin(tokio::time::sleep_until(*at)).await;
                 self.state = State::Connect;
                 Ok(Step::Connecting {
                     attempt: self.backoff.attempt(),
                 })
             }
             State::Connect => {
-                let lost = match Client::connect_queued(&self.opts).await {
-                    Ok((client, events)) => {
-                        self.connects += 1;
-                        let reconnect = self.established;
-                        self.established_before = self.established;
-                        self.established = true;
-                        self.state = State::Live {
-                            client: client.clone(),
-                            events,
-                            since: Instant::now(),
-                        };
-                        return Ok(Step::Connected { client, reconnect });
-                    }
-                    Err(e) => Lost::Connect(e),
-                };
-                self.lost(lost, false)
+                let opened = Client::connect_queued(&self.opts)
+                    .await
+                    .map(|(client, events)| (client, Link::Task(events)));
+                self.opened(opened)
             }
-            State::Live { events, since, .. } => {
-                let (reason, stable) = match events.recv().await {
+            State::Opening(opening) => {
+                let opened = opening
+                    .await
+                    .map(|(client, c)| (client, Link::Inline(Owned::new(c))));
+                self.opened(opened)
+            }
+            State::Live { link, since, .. } => {
+                let since = *since;
+                let event = match link {
+                    Link::Task(events) => events.recv().await,
+                    Link::Inline(c) => match c.get() {
+                        Some(c) => Some(std::future::poll_fn(|cx| c.poll_event(cx)).await),
+                        None => None,
+                    },
+                };
+                let (reason, stable) = match event {
                     Some(Event::Closed {
                         reason,
                         by_request,
@@ -271,6 +308,51 @@ impl Session {
             },
             State::Closed => Ok(Step::Closed),
         }
+    }
+
+    /// A connect's result: live, or the first loss.
+    fn opened(&mut self, opened: Result<(Client, Link), ClientError>) -> Result<Step, ClientError> {
+        match opened {
+            Ok((client, link)) => {
+                self.connects += 1;
+                let reconnect = self.established;
+                self.established_before = self.established;
+                self.established = true;
+                self.state = State::Live {
+                    client: client.clone(),
+                    link,
+                    since: Instant::now(),
+                };
+                Ok(Step::Connected { client, reconnect })
+            }
+            Err(e) => self.lost(Lost::Connect(e), false),
+        }
+    }
+
+    /// Awaits `f` while serving an inline connection ([`ClientOptions::lean`]):
+    /// what a caller awaits of the client (an ack, a flush, room in a full
+    /// queue) needs the connection served meanwhile, and the connection is
+    /// served by this task. Its events wait for the next [`Session::poll`].
+    /// With a connection task of its own (or none), just `f`.
+    pub async fn run_with<F: Future>(&mut self, f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(v) = f.as_mut().poll(cx) {
+                return Poll::Ready(v);
+            }
+            if let State::Live {
+                link: Link::Inline(c),
+                ..
+            } = &mut self.state
+                && let Some(c) = c.get()
+            {
+                c.pump(cx);
+                // What the connection did may have answered `f`.
+                return f.as_mut().poll(cx);
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// Ends the session on `lost` when the policy says so, else schedules the
@@ -320,7 +402,14 @@ impl Session {
 
     /// The options of the next connect (set them on `Connecting`).
     pub fn options_mut(&mut self) -> &mut ClientOptions {
-        &mut self.opts
+        Arc::make_mut(&mut self.opts)
+    }
+
+    /// Replaces the options of the next connect with shared ones: a fleet
+    /// sets each device's own on `Connecting` and puts the fleet's back once
+    /// connected, so that a device holds no copy of its own between connects.
+    pub fn set_options(&mut self, opts: Arc<ClientOptions>) {
+        self.opts = opts;
     }
 
     /// Connections made so far (whether or not their setup succeeded).
@@ -337,15 +426,11 @@ impl Session {
         let was = std::mem::replace(&mut self.state, State::Closed);
         self.established = self.established_before;
         if !self.policy.enabled || self.ends_on(&e) {
-            if let State::Live { client, .. } = was {
-                client.disconnect("").await;
-            }
+            leave(was, "").await;
             return Err(e);
         }
         self.state = State::Report(Lost::Setup(e));
-        if let State::Live { client, .. } = was {
-            client.disconnect("").await;
-        }
+        leave(was, "").await;
         Ok(())
     }
 
@@ -362,8 +447,8 @@ impl Session {
         let delay = delay.unwrap_or_else(|| self.backoff.next_delay());
         // Set before the Disconnect so that a cancelled drop still waits.
         self.state = State::Wait(Instant::now() + delay);
-        if let State::Live { client, .. } = was {
-            client.disconnect(reason).await;
+        if let State::Live { .. } = was {
+            leave(was, reason).await;
             // The delay counts from the broker's close on.
             self.state = State::Wait(Instant::now() + delay);
         }
@@ -372,9 +457,39 @@ impl Session {
     /// Sends Disconnect on a live connection (if any) and ends the session:
     /// later polls yield `Closed`.
     pub async fn close(&mut self) {
-        if let State::Live { client, .. } = std::mem::replace(&mut self.state, State::Closed) {
-            client.disconnect("").await;
+        leave(std::mem::replace(&mut self.state, State::Closed), "").await;
+    }
+}
+
+/// Says goodbye on the connection of `was` (Disconnect with `reason`, the
+/// broker's close awaited): a live one here; a lean connect still under way
+/// finishes in a task of its own, then leaves.
+async fn leave(was: State, reason: &str) {
+    match was {
+        State::Live {
+            link: Link::Task(_),
+            client,
+            ..
+        } => client.disconnect(reason).await,
+        State::Live {
+            link: Link::Inline(mut c),
+            ..
+        } => {
+            if let Some(c) = c.get() {
+                c.leave(bytes::Bytes::from(reason.as_bytes().to_vec()))
+                    .await;
+            }
         }
+        State::Opening(opening) => {
+            let live = super::live::Membership::join();
+            tokio::spawn(async move {
+                if let Ok((_client, mut c)) = opening.await {
+                    c.leave(bytes::Bytes::new()).await;
+                }
+                drop(live);
+            });
+        }
+        _ => {}
     }
 }
 
@@ -641,6 +756,84 @@ mod session_tests {
             "the last poll waited {:?} of a {delay:?} delay",
             last.elapsed()
         );
+    }
+
+    /// A lean session serves its connection in the caller's task: the
+    /// setup's ack comes through `run_with`, messages through `poll`, and a
+    /// poll that a `select!` drops (here: most of them, after a millisecond)
+    /// loses none of them, nor their order; the goodbye of a drop and the
+    /// reconnect work as with a connection task.
+    #[tokio::test]
+    async fn a_lean_session_serves_its_connection_inline_and_a_cancelled_poll_loses_nothing() {
+        let (addr, _stop) = broker().await;
+        let mut lean = options(addr, "inline-1");
+        lean.lean = true;
+        let mut s = Session::new(lean, policy(Duration::from_millis(20)));
+        let (client, _) = connected(&mut s).await;
+        let tid = within(
+            "subscribe",
+            s.run_with(client.subscribe_to_events("inline/t")),
+        )
+        .await
+        .expect("subscribed");
+        let (publisher, _events) = within("publisher", Client::connect(&options(addr, "inline-p")))
+            .await
+            .expect("publisher connects");
+        let mut watcher = within("watch", publisher.subscribe("inline/t", None))
+            .await
+            .expect("watching");
+        const N: usize = 500;
+        for i in 0..N {
+            publisher
+                .publish(
+                    super::super::Dest::Topic("inline/t"),
+                    None,
+                    bytes::Bytes::from(i.to_string()),
+                )
+                .await
+                .expect("published");
+        }
+        within("flushed", publisher.flush()).await.expect("flushed");
+        let mut got = Vec::new();
+        let t0 = Instant::now();
+        while got.len() < N {
+            assert!(t0.elapsed() < LIMIT, "only {} of {N} messages", got.len());
+            match tokio::time::timeout(Duration::from_millis(1), s.poll()).await {
+                Err(_) => continue,
+                Ok(Ok(Step::Event(Event::Message(m)))) => {
+                    assert_eq!(m.tid, tid);
+                    got.push(String::from_utf8_lossy(&m.payload).into_owned());
+                }
+                Ok(Ok(Step::Event(_))) => {}
+                Ok(other) => panic!("expected messages, got {other:?}"),
+            }
+        }
+        let want: Vec<String> = (0..N).map(|i| i.to_string()).collect();
+        assert_eq!(got, want, "every message, in order");
+        // A publish queued by the handle goes out before the drop's goodbye.
+        client
+            .try_publish_ids(tid, 0, bytes::Bytes::from_static(b"last"))
+            .expect("queued");
+        within(
+            "drop",
+            s.drop_connection("churn", Some(Duration::from_millis(50))),
+        )
+        .await;
+        assert!(client.is_closed(), "the dropped connection is closed");
+        loop {
+            let m = within("the last publish", watcher.rx.recv())
+                .await
+                .expect("the watcher's subscription lives");
+            if &m.payload[..] == b"last" {
+                break;
+            }
+        }
+        let (again, reconnect) = connected(&mut s).await;
+        assert!(reconnect);
+        assert!(!again.is_closed());
+        within("close", s.close()).await;
+        assert!(again.is_closed());
+        assert!(matches!(step(&mut s, "closed").await, Step::Closed));
     }
 
     #[tokio::test]

@@ -22,10 +22,8 @@ use crate::protocol::{Ack, Publish, kind};
 #[derive(Debug, Default)]
 pub struct Names {
     pub etid: u32,
-    topic_by_tid: HashMap<u32, Arc<str>>,
-    tid_by_topic: HashMap<Arc<str>, u32>,
-    subtopic_by_id: HashMap<u32, Arc<str>>,
-    id_by_subtopic: HashMap<Arc<str>, u32>,
+    topics: NameMap,
+    subtopics: NameMap,
 }
 
 impl Names {
@@ -33,53 +31,131 @@ impl Names {
         if tid == self.etid && tid != 0 {
             return Some(Arc::from("self"));
         }
-        self.topic_by_tid.get(&tid).cloned()
+        self.topics.name(tid)
     }
 
     pub fn tid(&self, topic: &str) -> Option<u32> {
-        self.tid_by_topic.get(topic).copied()
+        self.topics.id(topic)
     }
 
     pub fn subtopic(&self, subtid: u32) -> Option<Arc<str>> {
-        self.subtopic_by_id.get(&subtid).cloned()
+        self.subtopics.name(subtid)
     }
 
     pub fn subtid(&self, name: &str) -> Option<u32> {
-        self.id_by_subtopic.get(name).copied()
+        self.subtopics.id(name)
     }
 
     /// Every topic name learned so far with its TID, sorted by name.
     pub fn topics(&self) -> Vec<(Arc<str>, u32)> {
-        let mut v: Vec<_> = self
-            .tid_by_topic
-            .iter()
-            .map(|(n, t)| (n.clone(), *t))
-            .collect();
-        v.sort();
-        v
+        self.topics.all()
     }
 
     /// Every sub-topic name learned so far with its ID, sorted by name.
     pub fn subtopics(&self) -> Vec<(Arc<str>, u32)> {
-        let mut v: Vec<_> = self
-            .id_by_subtopic
-            .iter()
-            .map(|(n, t)| (n.clone(), *t))
-            .collect();
-        v.sort();
-        v
+        self.subtopics.all()
     }
 
     pub fn learn_topic(&mut self, name: &str, tid: u32) {
-        let name: Arc<str> = Arc::from(name);
-        self.topic_by_tid.insert(tid, name.clone());
-        self.tid_by_topic.insert(name, tid);
+        self.topics.learn(name, tid);
     }
 
     pub fn learn_subtopic(&mut self, name: &str, subtid: u32) {
-        let name: Arc<str> = Arc::from(name);
-        self.subtopic_by_id.insert(subtid, name.clone());
-        self.id_by_subtopic.insert(name, subtid);
+        self.subtopics.learn(name, subtid);
+    }
+}
+
+/// Names learned before a [`NameMap`] moves them into its maps.
+const SHORT_LIST: usize = 16;
+
+/// Names ↔ IDs of one kind. A connection that knows a handful (a fleet's
+/// device: 4) keeps them in one short list, searched from its newest entry,
+/// instead of two hash maps of their own; past [`SHORT_LIST`] they move into
+/// the maps. Either way the answers are the maps': a name's newest ID, an
+/// ID's newest name (a name learned again with another ID leaves the old ID
+/// naming it).
+#[derive(Debug, Default)]
+struct NameMap {
+    list: Vec<(Arc<str>, u32)>,
+    /// The maps, once past the short list.
+    maps: Option<Box<Maps>>,
+}
+
+#[derive(Debug, Default)]
+struct Maps {
+    by_id: HashMap<u32, Arc<str>>,
+    by_name: HashMap<Arc<str>, u32>,
+}
+
+impl NameMap {
+    fn name(&self, id: u32) -> Option<Arc<str>> {
+        if let Some(m) = &self.maps {
+            return m.by_id.get(&id).cloned();
+        }
+        self.list
+            .iter()
+            .rev()
+            .find(|(_, i)| *i == id)
+            .map(|(n, _)| n.clone())
+    }
+
+    fn id(&self, name: &str) -> Option<u32> {
+        if let Some(m) = &self.maps {
+            return m.by_name.get(name).copied();
+        }
+        self.list
+            .iter()
+            .rev()
+            .find(|(n, _)| **n == *name)
+            .map(|(_, i)| *i)
+    }
+
+    fn learn(&mut self, name: &str, id: u32) {
+        if self.maps.is_none() {
+            if self.name(id).as_deref() == Some(name) && self.id(name) == Some(id) {
+                // Known: an ack of a name learned before changes nothing.
+                return;
+            }
+            if self.list.len() < SHORT_LIST {
+                let name = self
+                    .list
+                    .iter()
+                    .find(|(n, _)| **n == *name)
+                    .map(|(n, _)| n.clone())
+                    .unwrap_or_else(|| Arc::from(name));
+                self.list.push((name, id));
+                return;
+            }
+            let mut m = Box::<Maps>::default();
+            for (n, i) in std::mem::take(&mut self.list) {
+                m.by_id.insert(i, n.clone());
+                m.by_name.insert(n, i);
+            }
+            self.maps = Some(m);
+        }
+        if let Some(maps) = self.maps.as_mut() {
+            let name: Arc<str> = Arc::from(name);
+            maps.by_id.insert(id, name.clone());
+            maps.by_name.insert(name, id);
+        }
+    }
+
+    fn all(&self) -> Vec<(Arc<str>, u32)> {
+        let mut v: Vec<(Arc<str>, u32)> = if let Some(m) = &self.maps {
+            m.by_name.iter().map(|(n, t)| (n.clone(), *t)).collect()
+        } else {
+            let mut seen: Vec<(Arc<str>, u32)> = Vec::new();
+            for (n, _) in &self.list {
+                if !seen.iter().any(|(s, _)| s == n)
+                    && let Some(i) = self.id(n)
+                {
+                    seen.push((n.clone(), i));
+                }
+            }
+            seen
+        };
+        v.sort();
+        v
     }
 }
 
@@ -306,6 +382,58 @@ fn request_kind(ack_kind: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A short list in place of two hash maps per kind of name must answer
+    /// what the maps answered, before and after it moves into them, names
+    /// and IDs learned again with other partners included.
+    #[test]
+    fn names_in_a_short_list_answer_as_the_maps_did_before_and_after_the_move() {
+        let mut m = NameMap::default();
+        let mut by_id: HashMap<u32, String> = HashMap::new();
+        let mut by_name: HashMap<String, u32> = HashMap::new();
+        let check = |m: &NameMap, by_id: &HashMap<u32, String>, by_name: &HashMap<String, u32>| {
+            for id in 0..40 {
+                assert_eq!(
+                    m.name(id).as_deref(),
+                    by_id.get(&id).map(String::as_str),
+                    "id {id}"
+                );
+            }
+            for n in 0..40 {
+                let name = format!("n{n}");
+                assert_eq!(m.id(&name), by_name.get(&name).copied(), "{name}");
+            }
+            let mut want: Vec<(String, u32)> =
+                by_name.iter().map(|(n, i)| (n.clone(), *i)).collect();
+            want.sort();
+            let got: Vec<(String, u32)> = m
+                .all()
+                .into_iter()
+                .map(|(n, i)| (n.to_string(), i))
+                .collect();
+            assert_eq!(got, want);
+        };
+        // Repeats, a name with a new ID, an ID with a new name, then enough
+        // to pass the short list.
+        let learns = [(1, 1), (2, 2), (1, 1), (1, 3), (4, 2), (2, 2), (5, 5)]
+            .into_iter()
+            .chain((6..30).map(|n| (n, n + 100)))
+            .chain([(1, 7), (30, 3)]);
+        for (n, id) in learns {
+            let name = format!("n{n}");
+            m.learn(&name, id);
+            by_id.insert(id, name.clone());
+            by_name.insert(name, id);
+            check(&m, &by_id, &by_name);
+            if by_name.len() < 5 {
+                assert!(m.maps.is_none(), "a few names stay in the list");
+            }
+        }
+        assert!(
+            m.maps.is_some() && m.list.capacity() == 0,
+            "moved, the list released"
+        );
+    }
 
     fn state() -> State {
         let names = SharedNames::default();

@@ -425,7 +425,7 @@ pub async fn run_fleet_with(
 
     let shared = Arc::new(Shared {
         scenario: cfg.scenario.clone(),
-        base: device::lean_options(&cfg.options),
+        base: Arc::new(device::lean_options(&cfg.options)),
         broker_tid: cfg.broker_tid,
         reconnect: cfg.reconnect,
         churn_per_min: cfg.churn_per_min,

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -724,6 +724,62 @@ impl PacketReader {
     }
 }
 
+impl PacketReader {
+    /// [`PacketReader::recv`] as a poll, for a connection driven by its
+    /// owner's task (a state machine, not a future): everything it keeps
+    /// between polls is in the reader (a partial packet, tungstenite's
+    /// buffer), so a poll that returned `Pending` loses nothing. The raw
+    /// transport reads through a stack buffer, as the lean `recv` does.
+    pub fn poll_recv(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Option<Bytes>, TransportError>> {
+        use std::task::Poll;
+        match self {
+            PacketReader::Raw { rd, buf, lean } => loop {
+                if let Some(body) = framing::decode_raw(buf)? {
+                    if *lean && buf.is_empty() {
+                        *buf = BytesMut::new();
+                    }
+                    return Poll::Ready(Ok(Some(body)));
+                }
+                let mut chunk = [0u8; 2048];
+                let mut rb = tokio::io::ReadBuf::new(&mut chunk);
+                match std::pin::Pin::new(&mut *rd).poll_read(cx, &mut rb) {
+                    Poll::Ready(Ok(())) if rb.filled().is_empty() => {
+                        return Poll::Ready(if buf.is_empty() {
+                            Ok(None)
+                        } else {
+                            Err(TransportError::Closed)
+                        });
+                    }
+                    Poll::Ready(Ok(())) => buf.extend_from_slice(rb.filled()),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => return Poll::Pending,
+                }
+            },
+            PacketReader::Ws(ws) => loop {
+                return match ws.poll_next_unpin(cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(None) | Poll::Ready(Some(Ok(Message::Close(_)))) => {
+                        Poll::Ready(Ok(None))
+                    }
+                    Poll::Ready(Some(Err(e))) => Poll::Ready(Err(ws::map_err(e))),
+                    Poll::Ready(Some(Ok(Message::Binary(b)))) => Poll::Ready(Ok(Some(b))),
+                    Poll::Ready(Some(Ok(Message::Text(_)))) => {
+                        Poll::Ready(Err(TransportError::TextMessage))
+                    }
+                    Poll::Ready(Some(Ok(_))) => continue, // ping/pong frames, as in recv
+                };
+            },
+        }
+    }
+}
+
+/// What the raw transport buffers before [`PacketWriter::poll_ready`] writes
+/// it out: a stalled socket does not grow the buffer without bound.
+pub const RAW_HIGH_WATER: usize = 64 * 1024;
+
 /// Sends packet bodies. `queue` buffers, `flush` writes everything queued, so a
 /// burst of publishes costs one syscall.
 pub enum PacketWriter {
@@ -786,6 +842,86 @@ impl PacketWriter {
     pub async fn send(&mut self, body: Bytes) -> Result<(), TransportError> {
         self.queue(body).await?;
         self.flush().await
+    }
+
+    /// Ready to take a packet ([`PacketWriter::start_send`] or
+    /// [`PacketWriter::encode_raw`]): WebSocket, tungstenite's buffer has
+    /// room; raw, the write buffer is under [`RAW_HIGH_WATER`] (else it is
+    /// written out first). The poll forms below are for a connection driven
+    /// by its owner's task: what they keep between polls is in the writer.
+    pub fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), TransportError>> {
+        match self {
+            PacketWriter::Raw { buf, .. } if buf.len() >= RAW_HIGH_WATER => self.poll_flush(cx),
+            PacketWriter::Raw { .. } => std::task::Poll::Ready(Ok(())),
+            PacketWriter::Ws(sink) => std::pin::Pin::new(sink).poll_ready(cx).map_err(ws::map_err),
+        }
+    }
+
+    /// Queues one packet body; call only after [`PacketWriter::poll_ready`]
+    /// said Ready.
+    pub fn start_send(&mut self, body: Bytes) -> Result<(), TransportError> {
+        match self {
+            PacketWriter::Raw { buf, .. } => {
+                framing::prefix_raw(&body, buf).map_err(TransportError::Oversize)
+            }
+            PacketWriter::Ws(sink) => std::pin::Pin::new(sink)
+                .start_send(Message::Binary(body))
+                .map_err(ws::map_err),
+        }
+    }
+
+    /// [`PacketWriter::flush`] as a poll.
+    pub fn poll_flush(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), TransportError>> {
+        use bytes::Buf;
+        use std::task::Poll;
+        match self {
+            PacketWriter::Raw { wr, buf, lean } => {
+                while !buf.is_empty() {
+                    match std::pin::Pin::new(&mut *wr).poll_write(cx, buf) {
+                        Poll::Ready(Ok(0)) => {
+                            return Poll::Ready(Err(std::io::Error::from(
+                                std::io::ErrorKind::WriteZero,
+                            )
+                            .into()));
+                        }
+                        Poll::Ready(Ok(n)) => buf.advance(n),
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+                if *lean && buf.capacity() > 0 {
+                    *buf = BytesMut::new();
+                }
+                std::pin::Pin::new(&mut *wr)
+                    .poll_flush(cx)
+                    .map_err(Into::into)
+            }
+            PacketWriter::Ws(sink) => std::pin::Pin::new(sink).poll_flush(cx).map_err(ws::map_err),
+        }
+    }
+
+    /// [`PacketWriter::close`] as a poll.
+    pub fn poll_close(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), TransportError>> {
+        use std::task::Poll;
+        match self.poll_flush(cx) {
+            Poll::Ready(Ok(())) => {}
+            other => return other,
+        }
+        match self {
+            PacketWriter::Raw { wr, .. } => std::pin::Pin::new(&mut *wr)
+                .poll_shutdown(cx)
+                .map_err(Into::into),
+            PacketWriter::Ws(sink) => std::pin::Pin::new(sink).poll_close(cx).map_err(ws::map_err),
+        }
     }
 
     /// Flushes and shuts the stream down (WebSocket: a close frame).
