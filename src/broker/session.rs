@@ -904,16 +904,26 @@ impl<S: Stream, R: FrameReader> Link<S, R> {
 }
 
 /// Removes the client from the router however the session ends (the task
-/// may also be dropped at shutdown).
+/// may also be dropped at shutdown: then without a reason).
 struct Registered<'a> {
     session: Session<'a>,
-    reason: String,
+    ended: bool,
+}
+
+impl Registered<'_> {
+    fn end(mut self, reason: &str) {
+        self.ended = true;
+        let who = self.session.who;
+        self.session.shared.router().disconnect(who, reason);
+    }
 }
 
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
-        let who = self.session.who;
-        self.session.shared.router().disconnect(who, &self.reason);
+        if !self.ended {
+            let who = self.session.who;
+            self.session.shared.router().disconnect(who, "");
+        }
     }
 }
 
@@ -999,48 +1009,51 @@ async fn serve_stream<S: Stream>(start: Box<Start<S>>) {
             shared: &shared,
             who,
             raw,
-            outbox,
+            outbox: &outbox,
             frag: None,
         },
-        reason: String::new(),
+        ended: false,
     };
-    let mut writer_done = false;
-    let killed = || -> Close { "closed by the broker".into() };
-    guard.reason = poll_fn(|cx| {
+    // `(reason, whether the writer is done)`.
+    let (reason, writer_done) = poll_fn(|cx| {
+        let session = &mut guard.session;
         loop {
-            if let Err(reason) = guard.session.handle_buffered(&mut link.reader) {
-                return Poll::Ready(reason);
+            if let Err(reason) = session.handle_buffered(&mut link.reader) {
+                return Poll::Ready((reason, false));
             }
             if link.inbox.killed() {
-                return Poll::Ready(killed());
+                return Poll::Ready((KILLED.into(), false));
             }
             if let Poll::Ready(res) = link.poll_write(cx) {
-                writer_done = true;
-                return Poll::Ready(match res {
+                let reason = match res {
                     Err(e) => format!("write error: {e}"),
                     Ok(()) => "writer stopped".into(),
-                });
+                };
+                return Poll::Ready((reason, true));
             }
-            match link.reader.poll_fill(&mut link.io, cx) {
-                Poll::Ready(Ok(true)) => {}
-                Poll::Ready(Ok(false)) => {
-                    return Poll::Ready("connection closed by the client".into());
-                }
-                Poll::Ready(Err(e)) => return Poll::Ready(e.to_string()),
+            let reason: Close = match link.reader.poll_fill(&mut link.io, cx) {
+                Poll::Ready(Ok(true)) => continue,
+                Poll::Ready(Ok(false)) => "connection closed by the client".into(),
+                Poll::Ready(Err(e)) => e.to_string(),
                 // The writer registered this task for a kill under the
                 // queue's lock: a kill since the check above is seen here,
                 // or wakes it.
-                Poll::Pending if link.inbox.killed() => return Poll::Ready(killed()),
+                Poll::Pending if link.inbox.killed() => KILLED.into(),
                 Poll::Pending => return Poll::Pending,
-            }
+            };
+            return Poll::Ready((reason, false));
         }
     })
     .await;
-    drop(guard);
+    guard.end(&reason);
+    drop(outbox);
     if !writer_done {
         Box::pin(link.finish()).await;
     }
 }
+
+/// Why a session the router ended (takeover, shutdown) closes.
+const KILLED: &str = "closed by the broker";
 
 /// Settles the first frame: registered (the router queued the Connack), or
 /// refused (Connack with the reason), or dropped the way Mako drops it.
@@ -1147,7 +1160,7 @@ struct Session<'a> {
     shared: &'a Arc<Shared>,
     who: Who,
     raw: bool,
-    outbox: Outbox,
+    outbox: &'a Outbox,
     /// PubFrag assembly: 13 header bytes reserved, then the payload so far
     /// (boxed: rare, and the session lives in every idle connection's task).
     frag: Option<Box<BytesMut>>,
@@ -1158,7 +1171,7 @@ type Close = String;
 
 impl Session<'_> {
     fn handle_buffered<R: FrameReader>(&mut self, reader: &mut R) -> Result<(), Close> {
-        while let Some(frame) = reader.next_frame(&self.outbox).map_err(|e| e.to_string())? {
+        while let Some(frame) = reader.next_frame(self.outbox).map_err(|e| e.to_string())? {
             self.handle(frame)?;
         }
         Ok(())
@@ -1403,7 +1416,7 @@ impl Offline {
             shared,
             who,
             raw: c.raw,
-            outbox: c.outbox.clone(),
+            outbox: &c.outbox,
             frag,
         };
         let result = session.handle(frame);
