@@ -58,8 +58,9 @@ struct State {
     waker: Option<Waker>,
     /// Whether a send wakes `waker` (a kill and the last sender's drop always do).
     wants_frames: bool,
-    /// Live [`Outbox`] clones; at 0 the writer drains and ends.
-    senders: usize,
+    /// Live [`Outbox`] clones; at 0 the writer drains and ends. (A `u32`:
+    /// the queue of every idle client is 8 bytes smaller with the kill flag.)
+    senders: u32,
     /// Whether the [`Inbox`] still exists (else sends are `Closed`).
     receiver: bool,
     /// WebSocket: the status of the Close frame the writer ends with (0:

@@ -176,6 +176,15 @@ struct Start<S> {
     tls: bool,
 }
 
+impl<S> Start<S> {
+    // The box is the point: taken apart here, it is freed before the
+    // session starts (see `serve_stream`).
+    #[allow(clippy::boxed_local)]
+    fn unbox(start: Box<Self>) -> Self {
+        *start
+    }
+}
+
 /// A connection whose HTTP request was answered: its stream, the bytes read
 /// past the request head, and the transport.
 struct Answered<S> {
@@ -951,12 +960,14 @@ enum Connected {
 /// One connection from its HTTP request to its end, the session inline: the
 /// task's one allocation holds it (see [`serve`]).
 async fn serve_stream<S: Stream>(start: Box<Start<S>>) {
+    // Unboxed by a call, so the box is freed now, not when the session ends
+    // (`*start` here would free it at the end of this function).
     let Start {
         shared,
         stream,
         addr,
         tls,
-    } = *start;
+    } = Start::unbox(start);
     let Some(Answered { io, leftover, ws }) = Box::pin(answer_http(&shared, stream, addr)).await
     else {
         return;
@@ -1704,12 +1715,15 @@ mod tests {
             "serve future: {serve_size} bytes, session future: {session}, \
              link (stream, reader, writer, queue): {link}, frame writer: {writer}"
         );
-        assert!(writer <= 4096, "frame writer is {writer} bytes");
-        assert!(link <= 4096, "link is {link} bytes");
-        assert!(session <= 4096, "session future is {session} bytes");
+        // Measured 2026-12-01 (rustc 1.95, x86_64): 96, 208 and 384 bytes;
+        // tokio rounds the task (header, future, trailer) up to 128 bytes,
+        // so a session under about 400 bytes keeps it at 512.
+        assert!(writer <= 96, "frame writer is {writer} bytes");
+        assert!(link <= 208, "link is {link} bytes");
+        assert!(session <= 384, "session future is {session} bytes");
         // The TLS path is boxed: the task is hardly larger than the session.
         assert!(
-            serve_size <= session + 16,
+            serve_size <= session + 8,
             "serve future is {serve_size} bytes for a session of {session}"
         );
     }
