@@ -4,8 +4,8 @@
 //! The caller owns the listener and the shutdown signal ([`Broker::run`]); tests
 //! bind port 0. Inside, [`router`] is the state without I/O (topics, clients,
 //! subscriptions, observers, routing), [`session`] runs one connection (TLS,
-//! HTTP bootstrap, WebSocket or raw framing, handshake, reader and writer
-//! tasks), [`http`] parses the request head, [`auth`] checks credentials and
+//! HTTP bootstrap, WebSocket or raw framing, handshake, its reads and writes
+//! in one task), [`http`] parses the request head, [`auth`] checks credentials and
 //! [`tls`] loads certificates, `outbox` holds the per-client queues. What
 //! happens is published once per decision as a [`Record`] (see [`events`]):
 //! to attached tracers (`tracers`) and on [`Broker::events`]; building it

@@ -19,8 +19,9 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -43,16 +44,23 @@ pub(crate) const FRAME_OVERHEAD: usize = 64;
 /// One client's queue, shared by its [`Outbox`] clones and its [`Inbox`].
 struct Queue {
     state: Mutex<State>,
+    /// Set by [`Outbox::kill`]: the session stops reading and closes once
+    /// what is queued is written.
+    killed: AtomicBool,
 }
 
 struct State {
     frames: VecDeque<Bytes>,
     /// Bytes (with [`FRAME_OVERHEAD`]) queued or taken but not yet written.
     bytes: usize,
-    /// The writer waiting for frames.
+    /// The session's task, waiting for frames (`wants_frames`) or, while its
+    /// writer waits for the socket, only for a kill.
     waker: Option<Waker>,
-    /// Live [`Outbox`] clones; at 0 the writer drains and ends.
-    senders: usize,
+    /// Whether a send wakes `waker` (a kill and the last sender's drop always do).
+    wants_frames: bool,
+    /// Live [`Outbox`] clones; at 0 the writer drains and ends. (A `u32`:
+    /// the queue of every idle client is 8 bytes smaller with the kill flag.)
+    senders: u32,
     /// Whether the [`Inbox`] still exists (else sends are `Closed`).
     receiver: bool,
     /// WebSocket: the status of the Close frame the writer ends with (0:
@@ -115,10 +123,12 @@ impl Outbox {
                 frames: VecDeque::new(),
                 bytes: 0,
                 waker: None,
+                wants_frames: false,
                 senders: 1,
                 receiver: true,
                 close_code: 0,
             }),
+            killed: AtomicBool::new(false),
         });
         (
             Outbox {
@@ -151,6 +161,10 @@ impl Outbox {
             }
             st.bytes += len;
             st.frames.push_back(frame);
+            if !st.wants_frames {
+                return Sent::Ok;
+            }
+            st.wants_frames = false;
             st.waker.take()
         };
         if let Some(w) = waker {
@@ -168,6 +182,17 @@ impl Outbox {
         match framing::prefix_raw(&body, &mut out) {
             Ok(()) => self.send(out.freeze()),
             Err(_) => Sent::Full,
+        }
+    }
+
+    /// Ends the client's session (the router queued its Disconnect first): it
+    /// stops reading, and its writer closes once the queue is written (or the
+    /// close grace is over), even while it waits for a client that does not read.
+    pub(crate) fn kill(&self) {
+        self.queue.killed.store(true, Ordering::Release);
+        let waker = self.queue.lock().waker.take();
+        if let Some(w) = waker {
+            w.wake();
         }
     }
 
@@ -211,34 +236,54 @@ impl Inbox {
     /// Finding the queue empty, it frees the buffers of both `out` (when empty)
     /// and the queue before it waits, so an idle client holds none.
     pub(crate) async fn recv_many(&mut self, out: &mut VecDeque<Bytes>, limit: usize) -> usize {
-        poll_fn(|cx| {
-            let mut st = self.queue.lock();
-            if st.frames.is_empty() {
-                if st.frames.capacity() > 0 {
-                    st.frames = VecDeque::new();
-                }
-                if out.is_empty() && out.capacity() > 0 {
-                    *out = VecDeque::new();
-                }
-                if st.senders == 0 {
-                    return Poll::Ready(0);
-                }
-                match &mut st.waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    w => *w = Some(cx.waker().clone()),
-                }
-                return Poll::Pending;
+        poll_fn(|cx| self.poll_recv_many(cx, out, limit)).await
+    }
+
+    /// [`Inbox::recv_many`] as a poll: `Pending` registers the task for the
+    /// next frame (and for a kill).
+    pub(crate) fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut VecDeque<Bytes>,
+        limit: usize,
+    ) -> Poll<usize> {
+        let mut st = self.queue.lock();
+        if st.frames.is_empty() {
+            if st.frames.capacity() > 0 {
+                st.frames = VecDeque::new();
             }
-            let n = st.frames.len().min(limit);
-            if out.is_empty() && n == st.frames.len() {
-                // The whole queue: swap buffers instead of moving frames.
-                std::mem::swap(&mut st.frames, out);
-            } else {
-                out.extend(st.frames.drain(..n));
+            if out.is_empty() && out.capacity() > 0 {
+                *out = VecDeque::new();
             }
-            Poll::Ready(n)
-        })
-        .await
+            if st.senders == 0 {
+                return Poll::Ready(0);
+            }
+            register(&mut st.waker, cx);
+            st.wants_frames = true;
+            return Poll::Pending;
+        }
+        let n = st.frames.len().min(limit);
+        if out.is_empty() && n == st.frames.len() {
+            // The whole queue: swap buffers instead of moving frames.
+            std::mem::swap(&mut st.frames, out);
+        } else {
+            out.extend(st.frames.drain(..n));
+        }
+        Poll::Ready(n)
+    }
+
+    /// Registers the task for a kill only: its writer waits for the socket,
+    /// and sends must not wake it for nothing.
+    pub(crate) fn watch_kill(&self, cx: &mut Context<'_>) {
+        let mut st = self.queue.lock();
+        register(&mut st.waker, cx);
+        st.wants_frames = false;
+    }
+
+    /// Whether [`Outbox::kill`] ended the session. Checked after the task
+    /// registered its waker (under the queue's lock), a kill is never missed.
+    pub(crate) fn killed(&self) -> bool {
+        self.queue.killed.load(Ordering::Acquire)
     }
 
     /// A frame already queued, without waiting (router tests); the body alone
@@ -263,6 +308,13 @@ impl Inbox {
     pub(crate) fn written<'a>(&self, frames: impl IntoIterator<Item = &'a Bytes>) {
         let bytes: usize = frames.into_iter().map(|f| f.len() + FRAME_OVERHEAD).sum();
         self.queue.lock().bytes -= bytes;
+    }
+}
+
+fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(w) if w.will_wake(cx.waker()) => {}
+        w => *w = Some(cx.waker().clone()),
     }
 }
 
@@ -424,6 +476,43 @@ mod tests {
         assert_eq!(inbox.queue.lock().bytes, 0, "the whole budget is back");
         drop(outbox);
         assert_eq!(inbox.recv_many(&mut batch, 128).await, 0, "no sender left");
+    }
+
+    /// Issue 19: the session's task waits on the queue's state, not on a
+    /// `Notify` of its own. A kill must wake it even while its writer waits
+    /// for a full socket (else a client that does not read outlives its
+    /// takeover), and sends must not (they would wake a stuck client's task
+    /// once per message); while it waits for frames, a send wakes it.
+    #[test]
+    fn a_kill_wakes_a_writer_waiting_for_the_socket_and_sends_do_not() {
+        use std::sync::atomic::AtomicUsize;
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let woken = || count.0.load(Ordering::SeqCst);
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let frame = Bytes::from_static(b"\0\x03\x0c");
+
+        let (outbox, inbox) = Outbox::new(true);
+        inbox.watch_kill(&mut cx);
+        assert!(matches!(outbox.send(frame.clone()), Sent::Ok));
+        assert_eq!(woken(), 0, "a send woke a writer waiting for the socket");
+        assert!(!inbox.killed());
+        outbox.kill();
+        assert_eq!(woken(), 1, "the kill did not wake the session");
+        assert!(inbox.killed());
+
+        let (outbox, mut inbox) = Outbox::new(true);
+        let mut batch = VecDeque::new();
+        assert!(inbox.poll_recv_many(&mut cx, &mut batch, 8).is_pending());
+        assert!(matches!(outbox.send(frame), Sent::Ok));
+        assert_eq!(woken(), 2, "a send did not wake an idle writer");
+        assert!(!inbox.killed());
     }
 
     #[test]

@@ -25,7 +25,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::Notify;
 
 use super::events::{Events, Local, REFUSED, Record};
 use super::outbox::{Outbox, Outgoing, Sent};
@@ -53,8 +52,8 @@ struct Peer {
     addr: SocketAddr,
     transport: Transport,
     tls: bool,
+    /// Its queue; [`Outbox::kill`] also ends its session.
     outbox: Outbox,
-    kill: Arc<Notify>,
     /// Topic TIDs this client subscribed to.
     topics: Vec<u32>,
     /// TIDs/ETIDs this client observes (to clean up on close).
@@ -86,7 +85,6 @@ pub(crate) struct NewPeer {
     pub transport: Transport,
     pub tls: bool,
     pub outbox: Outbox,
-    pub kill: Arc<Notify>,
 }
 
 /// A call of the server handler the caller must make once the lock is released.
@@ -301,7 +299,6 @@ impl Router {
                 transport: new.transport,
                 tls: new.tls,
                 outbox: new.outbox,
-                kill: new.kill,
                 topics: Vec::new(),
                 observing: Vec::new(),
                 direct: true,
@@ -386,11 +383,10 @@ impl Router {
             }
         }
         for etid in etids {
-            let kill = self.peers.get(&etid).map(|p| p.kill.clone());
-            self.remove_peer(etid, msg);
-            if let Some(k) = kill {
-                k.notify_one();
+            if let Some(p) = self.peers.get(&etid) {
+                p.outbox.kill();
             }
+            self.remove_peer(etid, msg);
         }
     }
 
@@ -400,7 +396,7 @@ impl Router {
             p.outbox.send_packet(&Packet::Disconnect {
                 reason: Bytes::copy_from_slice(msg.as_bytes()),
             });
-            p.kill.notify_one();
+            p.outbox.kill();
         }
         self.remove_peer(etid, msg);
     }
@@ -1182,7 +1178,6 @@ mod tests {
                 transport: Transport::Ws,
                 tls: false,
                 outbox,
-                kill: Arc::new(Notify::new()),
             })
             .expect("open");
         let mut c = Client {
