@@ -178,13 +178,16 @@ fn sub_behind_a_stalled_pipe_drops_past_its_queue_bound_and_counts_on_stderr() {
     // client can count, and printed + counted fell short of what was sent.)
     const SENT: usize = 24_000;
     // The flood, then one last message, dropped for certain: it comes after
-    // the flood, with the queue full and stdout not read yet.
-    const TOTAL: usize = SENT + 1;
+    // the flood, with the queue full and stdout not read yet; then a barrier
+    // (see below), printed or dropped.
+    const TOTAL: usize = SENT + 2;
     let broker = TestBroker::start();
     let url = broker.url("ws");
     // stdout is a pipe nobody reads until everything was received. Its
     // --trace-packets lines say what the connection has received (written by
-    // the connection's task, which a blocked stdout does not hold up).
+    // the connection's task, which a blocked stdout does not hold up), each
+    // before that packet is queued: the line of the packet after a message
+    // says that message was queued or dropped.
     let mut child = smqctl()
         .args(["sub", "Flood", "--format", "raw", "-v", "--trace-packets"])
         .args(["--url", &url])
@@ -227,8 +230,9 @@ fn sub_behind_a_stalled_pipe_drops_past_its_queue_bound_and_counts_on_stderr() {
     let payload = "m".repeat(200);
     publish(&url, &["Flood", &payload, "--count", &SENT.to_string()]);
     publish(&url, &["Flood", "last"]);
+    publish(&url, &["Flood", "barrier"]);
     wait_err(
-        &["<- Publish", "\"last\""],
+        &["<- Publish", "\"barrier\""],
         Duration::from_secs(120),
         &mut err_lines,
     );
@@ -302,7 +306,9 @@ fn sub_behind_a_stalled_pipe_drops_past_its_queue_bound_and_counts_on_stderr() {
         "fewer than the queue bound printed: {printed_n}"
     );
     assert!(
-        printed.iter().all(|l| l.len() == payload.len() + 1),
+        printed
+            .iter()
+            .all(|l| l.len() == payload.len() + 1 || l == b"barrier\n"),
         "the last message, which came with the queue full, was printed: {err_lines:?}"
     );
     assert_eq!(
