@@ -15,7 +15,7 @@ use serde_json::Value;
 use smqctl::client::{Client, ClientOptions, Dest, Subscription};
 use smqctl::transport::Endpoint;
 
-use crate::harness::{Recording, STEP, TestBroker, analyze_file, run, smqctl, text};
+use crate::harness::{Recording, STEP, TestBroker, analyze_file, ready_sub, run, smqctl, text};
 use crate::pty::Pty;
 
 /// The broker side of a charger app: `DeviceReady` re-published as an event
@@ -281,25 +281,30 @@ fn raw_subscribe(broker: &TestBroker, uid: &str, topic: &str) -> TcpStream {
     s
 }
 
+/// `smqctl sub ARGS` until it has subscribed (its Suback came back, so the
+/// broker has traced the subscribe), then stopped by SIGINT: a clean exit.
+/// Not `sub -W 50ms`: -W runs from the start, so on a loaded machine it ran
+/// out before the Subscribe was sent, and no finding came.
+fn sub_until_subscribed(url: &str, args: &[&str]) {
+    let (sub, _) = ready_sub(url, args);
+    sub.interrupt();
+    let out = sub.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn analyze_finds_mqtt_wildcards_and_a_literal_self_topic() {
     let broker = TestBroker::start();
     let url = broker.url("ws");
     let rec = Recording::start(&url);
-    let out = run(smqctl().args([
-        "sub",
-        "chargers/+/state",
-        "-W",
-        "50ms",
-        "--uid",
-        "dashboard-0002",
-        "--url",
-        &url,
-    ]));
-    assert!(out.status.code().is_some(), "{}", text(&out.stderr));
+    sub_until_subscribed(&url, &["chargers/+/state", "--uid", "dashboard-0002"]);
     // Names that only contain the characters are fine.
-    let out = run(smqctl().args(["sub", "C++/news", "-W", "50ms", "--url", &url]));
-    assert!(out.status.code().is_some(), "{}", text(&out.stderr));
+    sub_until_subscribed(&url, &["C++/news"]);
     let raw = raw_subscribe(&broker, "c-client-01", "self");
     let rec = rec.stop();
     drop(raw);
@@ -329,17 +334,7 @@ fn trace_findings_interleaves_each_finding_after_the_event_that_made_it() {
     cmd.args(["trace", "--findings", "-F", "json", "--url", &url]);
     let mut t = crate::harness::Running::spawn(&mut cmd);
     t.stderr_line("attached to the broker's tracer");
-    let out = run(smqctl().args([
-        "sub",
-        "devices/#",
-        "-W",
-        "50ms",
-        "--uid",
-        "dashboard-0003",
-        "--url",
-        &url,
-    ]));
-    assert!(out.status.code().is_some(), "{}", text(&out.stderr));
+    sub_until_subscribed(&url, &["devices/#", "--uid", "dashboard-0003"]);
     let mut lines: Vec<Value> = Vec::new();
     let deadline = std::time::Instant::now() + STEP;
     while !lines.iter().any(|l| l["type"] == "finding") {

@@ -452,7 +452,9 @@ fn live_a_request_the_broker_drops_is_reported_at_once_not_after_the_timeout() {
     let out = call(
         &url,
         "ops-000001",
-        &["FirmwareUpdateReq", "{}", "-W", "300ms"],
+        // -W bounds the call's setup too: long enough that the request
+        // leaves (300 ms ran out first on a loaded machine: no finding).
+        &["FirmwareUpdateReq", "{}", "-W", "2s"],
     );
     assert_eq!(out.status.code(), Some(5));
     let f: serde_json::Value = serde_json::from_str(&a.stdout_line()).expect("a finding");
@@ -794,7 +796,9 @@ fn live_analyze_reattaches_after_the_connection_drops_and_keeps_finding() {
     let out = call(
         &url,
         "ops-000001",
-        &["FirmwareUpdateReq", "{}", "-W", "300ms"],
+        // -W bounds the call's setup too: long enough that the request
+        // leaves (300 ms ran out first on a loaded machine: no finding).
+        &["FirmwareUpdateReq", "{}", "-W", "2s"],
     );
     assert_eq!(out.status.code(), Some(5));
     let f: serde_json::Value = serde_json::from_str(&a.stdout_line()).expect("a finding");

@@ -3,7 +3,7 @@
 //! --interval`, `rpc --collect`/`--rate`, `bench connections`, `bench pubsub
 //! --url` against a separate broker process, `simulate --ramp`/`--stagger`.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -169,92 +169,185 @@ fn sub_datatype_decides_how_payloads_are_read() {
 
 #[test]
 fn sub_behind_a_stalled_pipe_drops_past_its_queue_bound_and_counts_on_stderr() {
-    const SENT: usize = 40_000;
+    // More than the sub's queue (QUEUE) plus the pipe's buffer, so it must drop,
+    // yet 200-byte messages well under the broker's own bound per client (8 MiB
+    // queued, README "The embedded broker"): however late the sub's reader
+    // runs, the broker hands it every message, and what the sub does not print
+    // it counts. (40,000 of them were about 11 MiB: with the sub's reader
+    // descheduled on a loaded machine the broker dropped the excess, which no
+    // client can count, and printed + counted fell short of what was sent.)
+    const SENT: usize = 24_000;
+    // The flood, then one last message, dropped for certain: it comes after
+    // the flood, with the queue full and stdout not read yet; then a barrier
+    // (see below), printed or dropped.
+    const TOTAL: usize = SENT + 2;
     let broker = TestBroker::start();
     let url = broker.url("ws");
-    // stdout is a pipe nobody reads until everything was published.
+    // stdout is a pipe nobody reads until everything was received. Its
+    // --trace-packets lines say what the connection has received (written by
+    // the connection's task, which a blocked stdout does not hold up), each
+    // before that packet is queued: the line of the packet after a message
+    // says that message was queued or dropped.
     let mut child = smqctl()
-        .args(["sub", "Flood", "--format", "raw", "-v", "--url", &url])
+        .args(["sub", "Flood", "--format", "raw", "-v", "--trace-packets"])
+        .args(["--url", &url])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn sub");
+    let (tx, rx) = std::sync::mpsc::channel::<Out>();
     let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
+    let etx = tx.clone();
+    let stderr_pump = std::thread::spawn(move || {
         for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
+            if etx.send(Out::Err(l)).is_err() {
                 break;
             }
         }
     });
-    let deadline = Instant::now() + STEP;
-    let mut err_lines = Vec::new();
-    while !err_lines.iter().any(|l: &String| l.contains("as ETID")) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        err_lines.push(rx.recv_timeout(left).expect("sub subscribed"));
-    }
+    // Its own lines, without the packet trace.
+    let mut err_lines: Vec<String> = Vec::new();
+    let wait_err = |needle: &[&str], limit: Duration, err_lines: &mut Vec<String>| {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Out::Err(l)) => {
+                    if needle.iter().all(|n| l.contains(n)) {
+                        return;
+                    }
+                    if !l.contains(" <- ") && !l.contains(" -> ") {
+                        err_lines.push(l);
+                    }
+                }
+                Ok(Out::Line(_)) => unreachable!("stdout is not read yet"),
+                Err(_) => panic!("no stderr line with {needle:?} within {limit:?}: {err_lines:?}"),
+            }
+        }
+    };
+    wait_err(&["as ETID"], STEP, &mut err_lines);
     // 200-byte lines: the pipe's own buffer holds a few hundred, not thousands.
     let payload = "m".repeat(200);
     publish(&url, &["Flood", &payload, "--count", &SENT.to_string()]);
-    // Now drain: count payload lines until none arrived for a while.
+    publish(&url, &["Flood", "last"]);
+    publish(&url, &["Flood", "barrier"]);
+    wait_err(
+        &["<- Publish", "\"barrier\""],
+        Duration::from_secs(120),
+        &mut err_lines,
+    );
+    // Everything was routed to the sub, none of it dropped by the broker.
+    let stats = broker.broker.stats();
+    assert_eq!(
+        (stats.published, stats.delivered, stats.queue_full),
+        (TOTAL as u64, TOTAL as u64, 0),
+        "the broker did not hand the sub every message: {stats:?}"
+    );
+    // Now drain stdout, until every message sent is printed or counted.
     let stdout = child.stdout.take().expect("stdout");
-    let (ltx, lrx) = std::sync::mpsc::channel::<()>();
-    std::thread::spawn(move || {
+    let stdout_pump = std::thread::spawn(move || {
         let mut r = BufReader::new(stdout);
-        let mut buf = Vec::new();
-        while r
-            .read_until(b'\n', &mut buf)
-            .map(|n| n > 0)
-            .unwrap_or(false)
-        {
-            if ltx.send(()).is_err() {
-                break;
+        loop {
+            let mut line = Vec::new();
+            match r.read_until(b'\n', &mut line) {
+                Ok(n) if n > 0 => {
+                    if tx.send(Out::Line(line)).is_err() {
+                        break;
+                    }
+                }
+                _ => break,
             }
-            buf.clear();
         }
-        let _ = r.read_to_end(&mut buf);
     });
-    let mut printed = 0usize;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while printed < SENT && Instant::now() < deadline {
-        match lrx.recv_timeout(Duration::from_secs(3)) {
-            Ok(()) => printed += 1,
-            Err(_) => break,
+    let mut printed: Vec<Vec<u8>> = Vec::new();
+    let mut last_count: Option<usize> = None;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while printed.len() + last_count.unwrap_or(0) < TOTAL {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(out) = rx.recv_timeout(left) else {
+            break;
+        };
+        take(out, &mut printed, &mut last_count, &mut err_lines);
+    }
+    let mut sentinel = false;
+    if printed.len() + last_count.unwrap_or(0) == TOTAL {
+        // All accounted for: a message published now is the next line
+        // (nothing else was still queued).
+        publish(&url, &["Flood", "end"]);
+        let deadline = Instant::now() + STEP;
+        while !sentinel {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Out::Line(l)) if l == b"end\n" => sentinel = true,
+                Ok(out) => take(out, &mut printed, &mut last_count, &mut err_lines),
+                Err(_) => break,
+            }
         }
     }
-    // The count line follows the drain; collect stderr until it is quiet too.
-    while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
-        err_lines.push(l);
+    // Stopped and read to the end: every count line it printed is in.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits"));
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + STEP;
+    while child.try_wait().expect("try_wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    let last_count = err_lines
-        .iter()
-        .filter(|l| l.contains("message(s) dropped: output could not keep up"))
-        .filter_map(|l| {
-            l.rsplit('(')
-                .next()?
-                .split(' ')
-                .next()?
-                .parse::<usize>()
-                .ok()
-        })
-        .next_back()
-        .unwrap_or_else(|| panic!("no dropped-count line on stderr: {err_lines:?}"));
+    let _ = (stderr_pump.join(), stdout_pump.join());
+    while let Ok(out) = rx.try_recv() {
+        take(out, &mut printed, &mut last_count, &mut err_lines);
+    }
+    let last_count =
+        last_count.unwrap_or_else(|| panic!("no dropped-count line on stderr: {err_lines:?}"));
+    let printed_n = printed.len();
     assert!(
-        printed < SENT,
-        "nothing was dropped: {printed} of {SENT} printed"
+        printed_n >= smqctl::client::QUEUE,
+        "fewer than the queue bound printed: {printed_n}"
     );
     assert!(
-        printed >= smqctl::client::QUEUE,
-        "fewer than the queue bound printed: {printed}"
+        printed
+            .iter()
+            .all(|l| l.len() == payload.len() + 1 || l == b"barrier\n"),
+        "the last message, which came with the queue full, was printed: {err_lines:?}"
     );
     assert_eq!(
-        printed + last_count,
-        SENT,
-        "printed {printed} + dropped {last_count} != sent; stderr: {err_lines:?}"
+        printed_n + last_count,
+        TOTAL,
+        "printed {printed_n} + dropped {last_count} != sent; stderr: {err_lines:?}"
     );
+    assert!(
+        sentinel,
+        "a message published after all was accounted for was not printed"
+    );
+}
+
+/// A line of [`sub_behind_a_stalled_pipe_drops_past_its_queue_bound_and_counts_on_stderr`]'s
+/// sub: stdout (a payload) or stderr.
+enum Out {
+    Line(Vec<u8>),
+    Err(String),
+}
+
+/// Files one line: a payload, the latest dropped count, or (the packet trace
+/// left out) one of its stderr lines.
+fn take(out: Out, printed: &mut Vec<Vec<u8>>, count: &mut Option<usize>, err: &mut Vec<String>) {
+    match out {
+        Out::Line(l) => printed.push(l),
+        Out::Err(l) => {
+            if l.contains("message(s) dropped: output could not keep up") {
+                *count = l
+                    .rsplit('(')
+                    .next()
+                    .and_then(|r| r.split(' ').next())
+                    .and_then(|n| n.parse().ok())
+                    .or(*count);
+            }
+            if !l.contains(" <- ") && !l.contains(" -> ") {
+                err.push(l);
+            }
+        }
+    }
 }
 
 fn ts_ms(v: &Value) -> i64 {

@@ -197,23 +197,26 @@ fn server_etid_is_one_flag_with_its_env_var_and_broker_tid_still_works() {
     // within -W, so the flag (or variable) demonstrably took effect.
     let broker = TestBroker::with_handlers(RPC_HANDLERS);
     let url = broker.url("ws");
-    let call = |extra: &[&str], env: Option<&str>| {
+    // -W counts the call's setup (its acks) too: a call that must be answered
+    // gets a generous one (300 ms ran out on a loaded machine before the
+    // request left); one that cannot be answered waits out a short one.
+    let call = |wait: &str, extra: &[&str], env: Option<&str>| {
         let mut cmd = smqctl();
-        cmd.args(["rpc", "--call", "first", "1", "-W", "300ms", "--url", &url]);
+        cmd.args(["rpc", "--call", "first", "1", "-W", wait, "--url", &url]);
         cmd.args(extra);
         if let Some(v) = env {
             cmd.env("SMQCTL_SERVER_ETID", v);
         }
         run(&mut cmd)
     };
-    let ok = call(&[], None);
+    let ok = call("10s", &[], None);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     for (extra, env) in [
         (&["--server-etid", "77"][..], None),
         (&["--broker-tid", "77"][..], None),
         (&[][..], Some("77")),
     ] {
-        let out = call(extra, env);
+        let out = call("300ms", extra, env);
         assert_eq!(
             out.status.code(),
             Some(5),
@@ -222,7 +225,7 @@ fn server_etid_is_one_flag_with_its_env_var_and_broker_tid_still_works() {
         );
     }
     // The flag beats the variable.
-    let out = call(&["--server-etid", "1"], Some("77"));
+    let out = call("10s", &["--server-etid", "1"], Some("77"));
     assert!(out.status.success(), "{}", text(&out.stderr));
     // simulate takes the same flag, its old name and the variable.
     for args in [&["--server-etid", "9"][..], &["--broker-tid", "9"][..]] {

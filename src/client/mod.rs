@@ -373,15 +373,26 @@ impl Client {
         // One budget for the whole connect: TCP, TLS, HTTP and the handshake.
         let budget = opts.connect_timeout;
         let deadline = tokio::time::Instant::now() + budget;
-        // The process exiting (close_all) abandons a connect still under way:
-        // the socket is dropped, nothing was established to say goodbye on.
-        let connecting = Self::handshake(opts, &uid, &tracer, &names, budget, deadline);
-        let (reader, writer, etid) = tokio::select! {
-            r = connecting => r?,
-            () = membership.closing() => {
-                return Err(ClientError::ConnectionLost(
-                    "the process is exiting: the connect was abandoned".into(),
-                ));
+        // The process exiting (close_all) abandons a connect still under way
+        // while nothing was established to say goodbye on: the socket is
+        // dropped. Once the Connect is going out the broker may have accepted
+        // us (and told its tracers): the handshake finishes, within its budget,
+        // and the connection leaves with Disconnect (`serve` sees the closing).
+        let connect_sent = std::sync::atomic::AtomicBool::new(false);
+        let (reader, writer, etid) = {
+            let connecting =
+                Self::handshake(opts, &uid, &tracer, &names, budget, deadline, &connect_sent);
+            tokio::pin!(connecting);
+            tokio::select! {
+                r = &mut connecting => r?,
+                () = membership.closing() => {
+                    if !connect_sent.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(ClientError::ConnectionLost(
+                            "the process is exiting: the connect was abandoned".into(),
+                        ));
+                    }
+                    connecting.await?
+                }
             }
         };
         names.lock().unwrap_or_else(|e| e.into_inner()).etid = etid;
@@ -428,6 +439,7 @@ impl Client {
         names: &SharedNames,
         budget: Duration,
         deadline: tokio::time::Instant,
+        connect_sent: &std::sync::atomic::AtomicBool,
     ) -> Result<(transport::PacketReader, transport::PacketWriter, u32), ClientError> {
         let (mut reader, mut writer) = transport::connect_from(
             &opts.endpoint,
@@ -475,6 +487,7 @@ impl Client {
                 info: Bytes::from(opts.info.clone().into_bytes()),
             });
             tracer.sent(&connect, names);
+            connect_sent.store(true, std::sync::atomic::Ordering::Relaxed);
             writer.send(connect.to_bytes()).await?;
             match recv_packet(&mut reader, tracer, names).await? {
                 Packet::Connack(c) if c.code == 0 => Ok(c.etid),
