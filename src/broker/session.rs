@@ -715,7 +715,12 @@ struct FrameWriter {
 
 /// How far a [`FrameWriter`] is with closing the stream.
 enum End {
-    Open,
+    /// Open; true when bytes were written since the last flush. TLS takes a
+    /// write into its own buffer even when the socket is full; without a
+    /// flush before the writer waits for frames, the end of a burst stayed
+    /// there until the next frame for that client. (In `End`, not a field of
+    /// its own: the writer stays 96 bytes.)
+    Open(bool),
     /// Writing the Close frame (WebSocket; empty on raw): its bytes, their
     /// number and how many are written.
     Close([u8; 4], u8, u8),
@@ -732,7 +737,7 @@ impl FrameWriter {
             joined: Vec::new(),
             pos: 0,
             ws: transport == Transport::Ws,
-            end: End::Open,
+            end: End::Open(false),
             error: None,
         }
     }
@@ -751,7 +756,7 @@ impl FrameWriter {
     ) -> Poll<io::Result<()>> {
         loop {
             match &mut self.end {
-                End::Open => {}
+                End::Open(_) => {}
                 End::Close(frame, len, pos) => {
                     if *pos < *len {
                         let rest = &frame[usize::from(*pos)..usize::from(*len)];
@@ -787,6 +792,19 @@ impl FrameWriter {
                         if self.joined.capacity() > 0 {
                             self.joined = Vec::new();
                         }
+                        if matches!(self.end, End::Open(true)) {
+                            // Registered for the next frame above; now also
+                            // for the socket, until what TLS holds is out.
+                            match Pin::new(&mut *io).poll_flush(cx) {
+                                Poll::Ready(Ok(())) => self.end = End::Open(false),
+                                Poll::Ready(Err(e)) => {
+                                    self.error = Some(e);
+                                    self.close(inbox);
+                                    continue;
+                                }
+                                Poll::Pending => inbox.watch_kill(cx),
+                            }
+                        }
                         return Poll::Pending;
                     }
                     Poll::Ready(0) => {
@@ -818,7 +836,10 @@ impl FrameWriter {
                         self.close(inbox);
                         continue;
                     }
-                    Poll::Ready(Ok(n)) => n,
+                    Poll::Ready(Ok(n)) => {
+                        self.end = End::Open(true);
+                        n
+                    }
                     Poll::Ready(Err(e)) => {
                         self.error = Some(e);
                         self.close(inbox);
@@ -1643,6 +1664,53 @@ mod tests {
             ws_reader(&wire).next_frame(&outbox),
             Err(ReadError::Ws(1002, _))
         ));
+    }
+
+    /// A stream that keeps what it is given until flushed, as TLS does when
+    /// the socket is full: `poll_write` succeeds, the records wait in rustls.
+    #[derive(Default)]
+    struct HoldsUntilFlushed {
+        held: Vec<u8>,
+        wire: Vec<u8>,
+    }
+
+    impl AsyncWrite for HoldsUntilFlushed {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.held.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let held = std::mem::take(&mut self.held);
+            self.wire.extend(held);
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.poll_flush(cx)
+        }
+    }
+
+    /// Review of issue 19 (wss:// and https://): the writer went idle once
+    /// the queue was empty without flushing, and TLS kept the end of a burst
+    /// until the next frame for that client, however long that took.
+    #[test]
+    fn a_tls_writer_flushes_before_it_waits_for_frames() {
+        let (outbox, mut inbox) = Outbox::new(true);
+        let mut writer = FrameWriter::new(Transport::Raw);
+        let mut io = HoldsUntilFlushed::default();
+        for i in 0..3u8 {
+            assert!(matches!(
+                outbox.send(Bytes::from(vec![i; 100])),
+                crate::broker::outbox::Sent::Ok
+            ));
+        }
+        let idle = poll_fn(|cx| writer.poll(&mut io, &mut inbox, cx)).now_or_never();
+        assert!(idle.is_none(), "the writer waits for the next frame");
+        assert!(io.held.is_empty(), "{} bytes left in TLS", io.held.len());
+        assert_eq!(io.wire.len(), 300);
     }
 
     /// Issue 19: each idle connection owned a 1 KiB read buffer (4 KiB and
