@@ -949,7 +949,7 @@ fn record_session(scheme: &str) -> Session {
     std::fs::write(
         &script,
         "sub ShellTopic\nobserve ShellTopic\npub ShellTopic hi\nwait -C 2 -W 10s\n\
-         wait -C 1 -W 15s\nunobserve ShellTopic\nunsub ShellTopic\n",
+         wait -C 1 -W 15s\nunobserve --send ShellTopic\nunsub ShellTopic\n",
     )
     .expect("write the script");
     let mut shell = Running::spawn(
