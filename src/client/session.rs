@@ -770,6 +770,7 @@ mod session_tests {
         lean.lean = true;
         let mut s = Session::new(lean, policy(Duration::from_millis(20)));
         let (client, _) = connected(&mut s).await;
+        assert!(inline(&s), "a lean session's connection is served inline");
         let tid = within(
             "subscribe",
             s.run_with(client.subscribe_to_events("inline/t")),
@@ -830,10 +831,72 @@ mod session_tests {
         }
         let (again, reconnect) = connected(&mut s).await;
         assert!(reconnect);
+        assert!(inline(&s), "a lean reconnect is served inline too");
         assert!(!again.is_closed());
         within("close", s.close()).await;
         assert!(again.is_closed());
         assert!(matches!(step(&mut s, "closed").await, Step::Closed));
+    }
+
+    /// The live connection has no task of its own.
+    fn inline(s: &Session) -> bool {
+        matches!(
+            s.state,
+            State::Live {
+                link: Link::Inline(_),
+                ..
+            }
+        )
+    }
+
+    /// Large frames from a lean handle go out in many writes, most of them
+    /// in polls a `select!` then drops: every payload arrives whole and in
+    /// order (what a cancelled poll had written of a frame is not lost nor
+    /// written twice).
+    #[tokio::test]
+    async fn a_lean_session_cancelled_every_millisecond_sends_large_frames_whole_and_in_order() {
+        let (addr, _stop) = broker().await;
+        let (watcher_client, _events) =
+            within("watcher", Client::connect(&options(addr, "inline-big-w")))
+                .await
+                .expect("watcher connects");
+        let mut watcher = within("watch", watcher_client.subscribe("inline/big", None))
+            .await
+            .expect("watching");
+        let mut lean = options(addr, "inline-big");
+        lean.lean = true;
+        let mut s = Session::new(lean, policy(Duration::from_millis(20)));
+        let (client, _) = connected(&mut s).await;
+        assert!(inline(&s), "a lean session's connection is served inline");
+        let tid = within("create", s.run_with(client.create("inline/big")))
+            .await
+            .expect("created");
+        const N: usize = 50;
+        let payload = |i: usize| {
+            let mut p = vec![(i % 251) as u8; 40_000];
+            p[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            bytes::Bytes::from(p)
+        };
+        for i in 0..N {
+            client.try_publish_ids(tid, 0, payload(i)).expect("queued");
+        }
+        let mut got = 0;
+        let t0 = Instant::now();
+        while got < N {
+            assert!(t0.elapsed() < LIMIT, "only {got} of {N} payloads");
+            match tokio::time::timeout(Duration::from_millis(1), s.poll()).await {
+                Err(_) | Ok(Ok(Step::Event(_))) => {}
+                Ok(other) => panic!("expected the connection to stay, got {other:?}"),
+            }
+            while let Ok(m) = watcher.rx.try_recv() {
+                assert!(
+                    m.payload == payload(got),
+                    "payload {got} arrived damaged or out of order"
+                );
+                got += 1;
+            }
+        }
+        within("close", s.close()).await;
     }
 
     #[tokio::test]
