@@ -642,6 +642,28 @@ mod tests {
             0,
             "a blocked writer wakes the task, not the connection itself"
         );
+        // The broker reads again: the publishes, then the owed Pong.
+        let (mut rd, _wr) = tokio::io::split(broker);
+        let pong = async {
+            let mut buf = bytes::BytesMut::new();
+            let mut publishes = 0;
+            loop {
+                match read_packet(&mut rd, &mut buf).await {
+                    Some(Packet::Publish(_)) => publishes += 1,
+                    Some(Packet::Pong) => return publishes,
+                    Some(other) => panic!("unexpected {}", other.name()),
+                    None => panic!("closed before the Pong"),
+                }
+            }
+        };
+        let publishes = tokio::select! {
+            ev = served(&mut c) => panic!("the connection ended: {ev:?}"),
+            n = tokio::time::timeout(LIMIT, pong) => n.expect("the owed Pong arrives"),
+        };
+        assert_eq!(
+            publishes, 2,
+            "the Pong came after what was queued before it"
+        );
     }
 
     /// The Pong timeout counts from the Ping's write: a Ping owed while

@@ -899,6 +899,137 @@ mod session_tests {
         within("close", s.close()).await;
     }
 
+    /// A fake broker for one raw (`http://`) connection: the HTTP answer and
+    /// Init, the client's Connect (then `connect` fires), the Connack once
+    /// `release` fires or is dropped; then it reads every packet, answers
+    /// none, and hands each to the receiver (which ends with the stream).
+    async fn fake_broker(
+        release: oneshot::Receiver<()>,
+    ) -> (
+        SocketAddr,
+        oneshot::Receiver<()>,
+        tokio::sync::mpsc::UnboundedReceiver<crate::protocol::Packet>,
+    ) {
+        use crate::protocol::framing::{decode_raw, encode_raw};
+        use crate::protocol::{Connack, Init, Packet};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (connect_tx, connect_rx) = oneshot::channel();
+        let (seen_tx, seen_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = bytes::BytesMut::new();
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                if s.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+            }
+            buf.clear();
+            let mut hello = b"HTTP/1.1 200 OK\r\nSmqBroker: true\r\n\r\n".to_vec();
+            let init = Packet::Init(Init {
+                version: 1,
+                seed: 7,
+                client_ip: bytes::Bytes::from_static(b"127.0.0.1"),
+            });
+            hello.extend_from_slice(&encode_raw(&init).expect("encodable"));
+            if s.write_all(&hello).await.is_err() {
+                return;
+            }
+            loop {
+                if let Ok(Some(_connect)) = decode_raw(&mut buf) {
+                    break;
+                }
+                if s.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+            }
+            let _ = connect_tx.send(());
+            let _ = release.await;
+            let connack = encode_raw(&Packet::Connack(Connack::accepted(50))).expect("encodable");
+            if s.write_all(&connack).await.is_err() {
+                return;
+            }
+            loop {
+                match decode_raw(&mut buf) {
+                    Ok(Some(body)) => {
+                        if let Ok(p) = Packet::decode(body) {
+                            let _ = seen_tx.send(p);
+                        }
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(_) => return,
+                }
+                if s.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+            }
+        });
+        (addr, connect_rx, seen_rx)
+    }
+
+    /// Lean options with a fast keepalive: Ping after 200 ms of silence,
+    /// its Pong within 100 ms.
+    fn fast_keepalive(addr: SocketAddr, uid: &str) -> ClientOptions {
+        let mut o = options(addr, uid);
+        o.lean = true;
+        o.ping_interval = Duration::from_millis(200);
+        o.pong_timeout = Duration::from_millis(100);
+        o
+    }
+
+    fn no_reconnect() -> ReconnectPolicy {
+        ReconnectPolicy {
+            enabled: false,
+            ..ReconnectPolicy::default()
+        }
+    }
+
+    /// The inline keepalive against a broker that answers: an idle second
+    /// (five Pings) and the connection is still there.
+    #[tokio::test]
+    async fn a_lean_session_answered_pings_keep_its_idle_connection() {
+        let (addr, _stop) = broker().await;
+        let mut s = Session::new(fast_keepalive(addr, "keepalive-1"), no_reconnect());
+        let (client, _) = connected(&mut s).await;
+        assert!(inline(&s));
+        match tokio::time::timeout(Duration::from_secs(1), s.poll()).await {
+            Err(_) => {}
+            Ok(r) => panic!("an idle connection whose Pings are answered ended: {r:?}"),
+        }
+        assert!(!client.is_closed());
+        within("close", s.close()).await;
+    }
+
+    /// The inline keepalive against a peer that completed the handshake and
+    /// then says nothing, not even a Pong: "no answer to Ping", after the
+    /// Ping interval and the Pong timeout, and not much later.
+    #[tokio::test]
+    async fn a_lean_session_to_a_silent_peer_ends_with_no_answer_to_ping_in_time() {
+        let (release, released) = oneshot::channel();
+        drop(release);
+        let (addr, _connect, mut seen) = fake_broker(released).await;
+        let t0 = Instant::now();
+        let mut s = Session::new(fast_keepalive(addr, "silent-1"), no_reconnect());
+        connected(&mut s).await;
+        assert!(inline(&s));
+        let e = within("the Pong timeout", s.poll())
+            .await
+            .expect_err("a silent peer ends the session");
+        let took = t0.elapsed();
+        assert!(e.to_string().contains("no answer to Ping"), "{e}");
+        assert!(took >= Duration::from_millis(300), "ended after {took:?}");
+        assert!(took < Duration::from_secs(3), "ended after {took:?}");
+        let first = within("the Ping", seen.recv()).await;
+        assert!(
+            matches!(first, Some(crate::protocol::Packet::Ping)),
+            "the peer saw {first:?}"
+        );
+    }
+
     #[tokio::test]
     async fn drop_connection_reconnects_after_the_given_delay() {
         let (addr, _stop) = broker().await;
