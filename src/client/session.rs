@@ -447,8 +447,11 @@ impl Session {
         let delay = delay.unwrap_or_else(|| self.backoff.next_delay());
         // Set before the Disconnect so that a cancelled drop still waits.
         self.state = State::Wait(Instant::now() + delay);
-        if let State::Live { .. } = was {
-            leave(was, reason).await;
+        // Goodbye in every state, as `close` and `setup_failed` say it: a
+        // lean connect under way finishes and leaves with Disconnect too.
+        let live = matches!(was, State::Live { .. });
+        leave(was, reason).await;
+        if live {
             // The delay counts from the broker's close on.
             self.state = State::Wait(Instant::now() + delay);
         }
@@ -482,9 +485,10 @@ async fn leave(was: State, reason: &str) {
         }
         State::Opening(opening) => {
             let live = super::live::Membership::join();
+            let reason = bytes::Bytes::from(reason.as_bytes().to_vec());
             tokio::spawn(async move {
                 if let Ok((_client, mut c)) = opening.await {
-                    c.leave(bytes::Bytes::new()).await;
+                    c.leave(reason).await;
                 }
                 drop(live);
             });
@@ -1028,6 +1032,51 @@ mod session_tests {
             matches!(first, Some(crate::protocol::Packet::Ping)),
             "the peer saw {first:?}"
         );
+    }
+
+    /// A drop while a lean connect is under way (its Connect sent, the
+    /// Connack still coming) says goodbye as well: the connect finishes,
+    /// then leaves with Disconnect, as `close` and `setup_failed` do; no
+    /// socket dropped on a broker that may have accepted us.
+    #[tokio::test]
+    async fn drop_connection_during_a_lean_connect_still_leaves_with_disconnect() {
+        let (release, released) = oneshot::channel();
+        let (addr, mut connect, mut seen) = fake_broker(released).await;
+        let mut lean = options(addr, "opening-1");
+        lean.lean = true;
+        let mut s = Session::new(lean, policy(Duration::from_millis(20)));
+        assert!(matches!(
+            step(&mut s, "connecting").await,
+            Step::Connecting { .. }
+        ));
+        // Polls given up on until the Connect is out: the connect is kept.
+        let t0 = Instant::now();
+        loop {
+            assert!(t0.elapsed() < LIMIT, "no Connect");
+            if let Ok(r) = tokio::time::timeout(Duration::from_millis(10), s.poll()).await {
+                panic!("a step before the Connack: {r:?}");
+            }
+            if connect.try_recv().is_ok() {
+                break;
+            }
+        }
+        assert!(matches!(s.state, State::Opening(_)));
+        within(
+            "drop",
+            s.drop_connection("churn", Some(Duration::from_secs(60))),
+        )
+        .await;
+        let _ = release.send(());
+        loop {
+            match within("the goodbye", seen.recv()).await {
+                Some(crate::protocol::Packet::Disconnect { reason }) => {
+                    assert_eq!(&reason[..], b"churn");
+                    break;
+                }
+                Some(_) => {}
+                None => panic!("the connect under way was dropped without Disconnect"),
+            }
+        }
     }
 
     #[tokio::test]
