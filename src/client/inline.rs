@@ -51,6 +51,9 @@ pub(super) struct Inline {
     ping_interval: Duration,
     pong_timeout: Duration,
     closed: Arc<std::sync::Mutex<Option<String>>>,
+    /// A live connection of the process until finished: `close_all` waits
+    /// for it (a dropped owner's goodbye takes it along, see [`Owned`]).
+    live: Option<super::live::Membership>,
     /// The keepalive (and, while leaving, the goodbye's deadline).
     timer: Pin<Box<Sleep>>,
     last_rx: Instant,
@@ -80,8 +83,9 @@ struct Leaving {
 impl Inline {
     pub fn new(o: Opened) -> Box<Inline> {
         // The owner's task says goodbye itself (`Session::close`, or the
-        // goodbye a dropped connection spawns): no process membership.
-        drop(o.live);
+        // goodbye a dropped connection spawns); the membership keeps the
+        // process from exiting under it meanwhile (an aborted owner's drop
+        // may run after `close_all` began).
         let now = Instant::now();
         Box::new(Inline {
             reader: o.reader,
@@ -93,6 +97,7 @@ impl Inline {
             ping_interval: o.ping_interval,
             pong_timeout: o.pong_timeout,
             closed: o.closed,
+            live: Some(o.live),
             timer: Box::pin(tokio::time::sleep_until(now + o.ping_interval)),
             last_rx: now,
             ping_sent: None,
@@ -442,6 +447,8 @@ impl Inline {
     /// handles' queue closed, `Closed` queued last.
     fn finish(&mut self, end: End) {
         self.finished = true;
+        // The socket is closed (or lost): the process need not wait for us.
+        self.live = None;
         let (reason, by_request, taken_over) = end.into_parts();
         *self.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
         self.state.fail_all(&reason);
@@ -479,7 +486,7 @@ impl Inline {
 
 /// An inline connection that says goodbye when dropped unfinished (its
 /// owner's task ended or was aborted without closing it): the goodbye runs
-/// in a task of its own, a live connection for `close_all`.
+/// in a task of its own, still a live connection for `close_all`.
 pub(super) struct Owned(Option<Box<Inline>>);
 
 impl Owned {
@@ -501,10 +508,8 @@ impl Drop for Owned {
             return;
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let live = super::live::Membership::join();
             rt.spawn(async move {
                 c.leave(Bytes::new()).await;
-                drop(live);
             });
         }
     }
@@ -713,6 +718,59 @@ mod tests {
             p = tokio::time::timeout(LIMIT, answer) => p.expect("the Ping arrives"),
         };
         assert_eq!(publishes, [0, 1]);
+    }
+
+    /// An owner task aborted with its connection unfinished (a fleet device
+    /// that did not stop in time): `abort()` only schedules the drop, so
+    /// the connection must stay a member for `close_all` until its goodbye
+    /// is done, or the process exits under it and the broker sees a reset.
+    #[tokio::test]
+    async fn an_aborted_owner_keeps_its_inline_connection_registered_until_the_goodbye() {
+        let (members, rx) = tokio::sync::watch::channel(false);
+        let (c, broker, tx) = connection_with(
+            4096,
+            Duration::from_secs(120),
+            Duration::from_secs(10),
+            super::super::live::Membership::of(rx),
+        );
+        assert_eq!(
+            members.receiver_count(),
+            1,
+            "a live inline connection is a member"
+        );
+        let owner = tokio::spawn(async move {
+            let _c = Owned::new(c);
+            std::future::pending::<()>().await;
+        });
+        tokio::task::yield_now().await;
+        owner.abort();
+        assert_eq!(members.receiver_count(), 1, "still a member after abort()");
+        // The goodbye: Disconnect, our close; then the broker closes its side.
+        let (mut rd, wr) = tokio::io::split(broker);
+        let mut buf = bytes::BytesMut::new();
+        let goodbye = async {
+            loop {
+                match read_packet(&mut rd, &mut buf).await {
+                    Some(Packet::Disconnect { .. }) => return true,
+                    Some(_) => {}
+                    None => return false,
+                }
+            }
+        };
+        let said = tokio::time::timeout(LIMIT, goodbye)
+            .await
+            .expect("the goodbye");
+        assert!(said, "the aborted owner's connection sent Disconnect");
+        assert_eq!(
+            members.receiver_count(),
+            1,
+            "a member until the broker's close"
+        );
+        drop((rd, wr));
+        tokio::time::timeout(LIMIT, members.closed())
+            .await
+            .expect("no longer a member once closed");
+        drop(tx);
     }
 
     /// What a fleet device's connection costs for its whole life, now that
