@@ -51,6 +51,9 @@ pub(super) struct Inline {
     ping_interval: Duration,
     pong_timeout: Duration,
     closed: Arc<std::sync::Mutex<Option<String>>>,
+    /// A live connection of the process until finished: `close_all` waits
+    /// for it (a dropped owner's goodbye takes it along, see [`Owned`]).
+    live: Option<super::live::Membership>,
     /// The keepalive (and, while leaving, the goodbye's deadline).
     timer: Pin<Box<Sleep>>,
     last_rx: Instant,
@@ -80,8 +83,9 @@ struct Leaving {
 impl Inline {
     pub fn new(o: Opened) -> Box<Inline> {
         // The owner's task says goodbye itself (`Session::close`, or the
-        // goodbye a dropped connection spawns): no process membership.
-        drop(o.live);
+        // goodbye a dropped connection spawns); the membership keeps the
+        // process from exiting under it meanwhile (an aborted owner's drop
+        // may run after `close_all` began).
         let now = Instant::now();
         Box::new(Inline {
             reader: o.reader,
@@ -93,6 +97,7 @@ impl Inline {
             ping_interval: o.ping_interval,
             pong_timeout: o.pong_timeout,
             closed: o.closed,
+            live: Some(o.live),
             timer: Box::pin(tokio::time::sleep_until(now + o.ping_interval)),
             last_rx: now,
             ping_sent: None,
@@ -189,6 +194,11 @@ impl Inline {
                 if let Err(e) = self.send(Packet::Ping) {
                     return Poll::Ready(End::Lost(e));
                 }
+                // The Pong is awaited from now on, not from when the Ping
+                // was owed: until the writer took it, it had not left.
+                let now = Instant::now();
+                self.ping_sent = Some(now);
+                self.timer.as_mut().reset(now + self.pong_timeout);
                 continue;
             }
             if handled >= BATCH {
@@ -267,9 +277,11 @@ impl Inline {
                     self.pong_timeout
                 )));
             }
+            // Due: owed until the writer takes it (its Pong is awaited
+            // from then on, see above); a writer blocked meanwhile only
+            // delays the look at it again.
             self.owe_ping = true;
-            self.ping_sent = Some(now);
-            self.timer.as_mut().reset(now + self.pong_timeout);
+            self.timer.as_mut().reset(now + self.ping_interval);
         }
         if (self.owe_ping || self.owe_pong) && !blocked {
             // Owed since the writes above: written on the next pass.
@@ -435,6 +447,8 @@ impl Inline {
     /// handles' queue closed, `Closed` queued last.
     fn finish(&mut self, end: End) {
         self.finished = true;
+        // The socket is closed (or lost): the process need not wait for us.
+        self.live = None;
         let (reason, by_request, taken_over) = end.into_parts();
         *self.closed.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
         self.state.fail_all(&reason);
@@ -472,7 +486,7 @@ impl Inline {
 
 /// An inline connection that says goodbye when dropped unfinished (its
 /// owner's task ended or was aborted without closing it): the goodbye runs
-/// in a task of its own, a live connection for `close_all`.
+/// in a task of its own, still a live connection for `close_all`.
 pub(super) struct Owned(Option<Box<Inline>>);
 
 impl Owned {
@@ -494,10 +508,8 @@ impl Drop for Owned {
             return;
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let live = super::live::Membership::join();
             rt.spawn(async move {
                 c.leave(Bytes::new()).await;
-                drop(live);
             });
         }
     }
@@ -521,6 +533,21 @@ mod tests {
     /// A raw connection over an in-memory pipe whose far end is `broker`;
     /// `buffer`: the pipe's capacity each way.
     fn connection(buffer: usize) -> (Box<Inline>, tokio::io::DuplexStream, queue::Tx<Command>) {
+        connection_with(
+            buffer,
+            Duration::from_secs(120),
+            Duration::from_secs(10),
+            super::super::live::Membership::join(),
+        )
+    }
+
+    /// [`connection`] with its keepalive and its process membership.
+    fn connection_with(
+        buffer: usize,
+        ping_interval: Duration,
+        pong_timeout: Duration,
+        live: super::super::live::Membership,
+    ) -> (Box<Inline>, tokio::io::DuplexStream, queue::Tx<Command>) {
         let (near, broker) = tokio::io::duplex(buffer);
         let stream: crate::transport::ByteStream = Box::new(near);
         let (rd, wr) = tokio::io::split(stream);
@@ -539,12 +566,51 @@ mod tests {
             state: State::new(Default::default()),
             commands: rx,
             tracer: Tracer::new(false),
-            ping_interval: Duration::from_secs(120),
-            pong_timeout: Duration::from_secs(10),
+            ping_interval,
+            pong_timeout,
             closed: Default::default(),
-            live: super::super::live::Membership::join(),
+            live,
         });
         (c, broker, tx)
+    }
+
+    /// Guard against hangs.
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    /// A publish of 40,000 bytes of `n`.
+    fn big(n: u8) -> Packet {
+        Packet::Publish(crate::protocol::Publish {
+            tid: 1,
+            ptid: 2,
+            subtid: 0,
+            payload: Bytes::from(vec![n; 40_000]),
+        })
+    }
+
+    /// The next packet the broker's end reads (None: our side closed).
+    async fn read_packet(
+        rd: &mut (impl tokio::io::AsyncRead + Unpin),
+        buf: &mut bytes::BytesMut,
+    ) -> Option<Packet> {
+        use tokio::io::AsyncReadExt;
+        loop {
+            if let Some(body) = crate::protocol::framing::decode_raw(buf).expect("raw framing") {
+                return Some(Packet::decode(body).expect("decodable"));
+            }
+            if rd.read_buf(buf).await.ok()? == 0 {
+                return None;
+            }
+        }
+    }
+
+    /// The connection served until it ends: its `Closed` event.
+    async fn served(c: &mut Inline) -> Event {
+        loop {
+            let ev = std::future::poll_fn(|cx| c.poll_event(cx)).await;
+            if let Event::Closed { .. } = ev {
+                return ev;
+            }
+        }
     }
 
     /// A Pong owed to a broker that stopped reading (our writes blocked)
@@ -581,6 +647,130 @@ mod tests {
             0,
             "a blocked writer wakes the task, not the connection itself"
         );
+        // The broker reads again: the publishes, then the owed Pong.
+        let (mut rd, _wr) = tokio::io::split(broker);
+        let pong = async {
+            let mut buf = bytes::BytesMut::new();
+            let mut publishes = 0;
+            loop {
+                match read_packet(&mut rd, &mut buf).await {
+                    Some(Packet::Publish(_)) => publishes += 1,
+                    Some(Packet::Pong) => return publishes,
+                    Some(other) => panic!("unexpected {}", other.name()),
+                    None => panic!("closed before the Pong"),
+                }
+            }
+        };
+        let publishes = tokio::select! {
+            ev = served(&mut c) => panic!("the connection ended: {ev:?}"),
+            n = tokio::time::timeout(LIMIT, pong) => n.expect("the owed Pong arrives"),
+        };
+        assert_eq!(
+            publishes, 2,
+            "the Pong came after what was queued before it"
+        );
+    }
+
+    /// The Pong timeout counts from the Ping's write: a Ping owed while
+    /// the writer is blocked (a broker that reads slowly, 80 KB queued
+    /// ahead of it) had not left, and must not end the connection with "no
+    /// answer to Ping" (the connection task only starts waiting once it
+    /// wrote its Ping).
+    #[tokio::test]
+    async fn the_pong_timeout_starts_when_the_ping_is_written_not_while_a_blocked_writer_holds_it()
+    {
+        let (mut c, broker, tx) = connection_with(
+            64,
+            Duration::from_millis(50),
+            Duration::from_millis(100),
+            super::super::live::Membership::join(),
+        );
+        for n in 0..2 {
+            tx.try_send(Command::Send(big(n))).expect("room");
+        }
+        // The broker reads nothing for a Ping interval and several Pong
+        // timeouts: the Ping waits in the connection.
+        let early = tokio::time::timeout(Duration::from_millis(500), served(&mut c)).await;
+        assert!(
+            early.is_err(),
+            "ended while its Ping had not left: {:?}",
+            early.ok()
+        );
+        // It reads again: the publishes, then the Ping, which it answers.
+        let (mut rd, mut wr) = tokio::io::split(broker);
+        let answer = async {
+            let mut buf = bytes::BytesMut::new();
+            let mut publishes = Vec::new();
+            loop {
+                match read_packet(&mut rd, &mut buf).await {
+                    Some(Packet::Publish(p)) => publishes.push(p.payload[0]),
+                    Some(Packet::Ping) => break,
+                    Some(other) => panic!("unexpected {}", other.name()),
+                    None => panic!("closed before the Ping"),
+                }
+            }
+            let pong = crate::protocol::framing::encode_raw(&Packet::Pong).expect("encodable");
+            wr.write_all(&pong).await.expect("Pong sent");
+            publishes
+        };
+        let publishes = tokio::select! {
+            ev = served(&mut c) => panic!("the connection ended: {ev:?}"),
+            p = tokio::time::timeout(LIMIT, answer) => p.expect("the Ping arrives"),
+        };
+        assert_eq!(publishes, [0, 1]);
+    }
+
+    /// An owner task aborted with its connection unfinished (a fleet device
+    /// that did not stop in time): `abort()` only schedules the drop, so
+    /// the connection must stay a member for `close_all` until its goodbye
+    /// is done, or the process exits under it and the broker sees a reset.
+    #[tokio::test]
+    async fn an_aborted_owner_keeps_its_inline_connection_registered_until_the_goodbye() {
+        let (members, rx) = tokio::sync::watch::channel(false);
+        let (c, broker, tx) = connection_with(
+            4096,
+            Duration::from_secs(120),
+            Duration::from_secs(10),
+            super::super::live::Membership::of(rx),
+        );
+        assert_eq!(
+            members.receiver_count(),
+            1,
+            "a live inline connection is a member"
+        );
+        let owner = tokio::spawn(async move {
+            let _c = Owned::new(c);
+            std::future::pending::<()>().await;
+        });
+        tokio::task::yield_now().await;
+        owner.abort();
+        assert_eq!(members.receiver_count(), 1, "still a member after abort()");
+        // The goodbye: Disconnect, our close; then the broker closes its side.
+        let (mut rd, wr) = tokio::io::split(broker);
+        let mut buf = bytes::BytesMut::new();
+        let goodbye = async {
+            loop {
+                match read_packet(&mut rd, &mut buf).await {
+                    Some(Packet::Disconnect { .. }) => return true,
+                    Some(_) => {}
+                    None => return false,
+                }
+            }
+        };
+        let said = tokio::time::timeout(LIMIT, goodbye)
+            .await
+            .expect("the goodbye");
+        assert!(said, "the aborted owner's connection sent Disconnect");
+        assert_eq!(
+            members.receiver_count(),
+            1,
+            "a member until the broker's close"
+        );
+        drop((rd, wr));
+        tokio::time::timeout(LIMIT, members.closed())
+            .await
+            .expect("no longer a member once closed");
+        drop(tx);
     }
 
     /// What a fleet device's connection costs for its whole life, now that

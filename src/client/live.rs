@@ -25,6 +25,13 @@ impl Membership {
         Membership(LIVE.subscribe())
     }
 
+    /// A membership of a channel of the test's own (the process-wide one
+    /// is shared by every test running at once).
+    #[cfg(test)]
+    pub(super) fn of(rx: watch::Receiver<bool>) -> Membership {
+        Membership(rx)
+    }
+
     /// Resolves when the process is about to exit ([`close_all`]).
     pub(super) async fn closing(&mut self) {
         if self.0.wait_for(|closing| *closing).await.is_err() {

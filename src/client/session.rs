@@ -447,8 +447,11 @@ impl Session {
         let delay = delay.unwrap_or_else(|| self.backoff.next_delay());
         // Set before the Disconnect so that a cancelled drop still waits.
         self.state = State::Wait(Instant::now() + delay);
-        if let State::Live { .. } = was {
-            leave(was, reason).await;
+        // Goodbye in every state, as `close` and `setup_failed` say it: a
+        // lean connect under way finishes and leaves with Disconnect too.
+        let live = matches!(was, State::Live { .. });
+        leave(was, reason).await;
+        if live {
             // The delay counts from the broker's close on.
             self.state = State::Wait(Instant::now() + delay);
         }
@@ -482,9 +485,10 @@ async fn leave(was: State, reason: &str) {
         }
         State::Opening(opening) => {
             let live = super::live::Membership::join();
+            let reason = bytes::Bytes::from(reason.as_bytes().to_vec());
             tokio::spawn(async move {
                 if let Ok((_client, mut c)) = opening.await {
-                    c.leave(bytes::Bytes::new()).await;
+                    c.leave(reason).await;
                 }
                 drop(live);
             });
@@ -770,6 +774,7 @@ mod session_tests {
         lean.lean = true;
         let mut s = Session::new(lean, policy(Duration::from_millis(20)));
         let (client, _) = connected(&mut s).await;
+        assert!(inline(&s), "a lean session's connection is served inline");
         let tid = within(
             "subscribe",
             s.run_with(client.subscribe_to_events("inline/t")),
@@ -830,10 +835,248 @@ mod session_tests {
         }
         let (again, reconnect) = connected(&mut s).await;
         assert!(reconnect);
+        assert!(inline(&s), "a lean reconnect is served inline too");
         assert!(!again.is_closed());
         within("close", s.close()).await;
         assert!(again.is_closed());
         assert!(matches!(step(&mut s, "closed").await, Step::Closed));
+    }
+
+    /// The live connection has no task of its own.
+    fn inline(s: &Session) -> bool {
+        matches!(
+            s.state,
+            State::Live {
+                link: Link::Inline(_),
+                ..
+            }
+        )
+    }
+
+    /// Large frames from a lean handle go out in many writes, most of them
+    /// in polls a `select!` then drops: every payload arrives whole and in
+    /// order (what a cancelled poll had written of a frame is not lost nor
+    /// written twice).
+    #[tokio::test]
+    async fn a_lean_session_cancelled_every_millisecond_sends_large_frames_whole_and_in_order() {
+        let (addr, _stop) = broker().await;
+        let (watcher_client, _events) =
+            within("watcher", Client::connect(&options(addr, "inline-big-w")))
+                .await
+                .expect("watcher connects");
+        let mut watcher = within("watch", watcher_client.subscribe("inline/big", None))
+            .await
+            .expect("watching");
+        let mut lean = options(addr, "inline-big");
+        lean.lean = true;
+        let mut s = Session::new(lean, policy(Duration::from_millis(20)));
+        let (client, _) = connected(&mut s).await;
+        assert!(inline(&s), "a lean session's connection is served inline");
+        let tid = within("create", s.run_with(client.create("inline/big")))
+            .await
+            .expect("created");
+        const N: usize = 50;
+        let payload = |i: usize| {
+            let mut p = vec![(i % 251) as u8; 40_000];
+            p[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            bytes::Bytes::from(p)
+        };
+        for i in 0..N {
+            client.try_publish_ids(tid, 0, payload(i)).expect("queued");
+        }
+        let mut got = 0;
+        let t0 = Instant::now();
+        while got < N {
+            assert!(t0.elapsed() < LIMIT, "only {got} of {N} payloads");
+            match tokio::time::timeout(Duration::from_millis(1), s.poll()).await {
+                Err(_) | Ok(Ok(Step::Event(_))) => {}
+                Ok(other) => panic!("expected the connection to stay, got {other:?}"),
+            }
+            while let Ok(m) = watcher.rx.try_recv() {
+                assert!(
+                    m.payload == payload(got),
+                    "payload {got} arrived damaged or out of order"
+                );
+                got += 1;
+            }
+        }
+        within("close", s.close()).await;
+    }
+
+    /// A fake broker for one raw (`http://`) connection: the HTTP answer and
+    /// Init, the client's Connect (then `connect` fires), the Connack once
+    /// `release` fires or is dropped; then it reads every packet, answers
+    /// none, and hands each to the receiver (which ends with the stream).
+    async fn fake_broker(
+        release: oneshot::Receiver<()>,
+    ) -> (
+        SocketAddr,
+        oneshot::Receiver<()>,
+        tokio::sync::mpsc::UnboundedReceiver<crate::protocol::Packet>,
+    ) {
+        use crate::protocol::framing::{decode_raw, encode_raw};
+        use crate::protocol::{Connack, Init, Packet};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (connect_tx, connect_rx) = oneshot::channel();
+        let (seen_tx, seen_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = bytes::BytesMut::new();
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                if s.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+            }
+            buf.clear();
+            let mut hello = b"HTTP/1.1 200 OK\r\nSmqBroker: true\r\n\r\n".to_vec();
+            let init = Packet::Init(Init {
+                version: 1,
+                seed: 7,
+                client_ip: bytes::Bytes::from_static(b"127.0.0.1"),
+            });
+            hello.extend_from_slice(&encode_raw(&init).expect("encodable"));
+            if s.write_all(&hello).await.is_err() {
+                return;
+            }
+            loop {
+                if let Ok(Some(_connect)) = decode_raw(&mut buf) {
+                    break;
+                }
+                if s.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+            }
+            let _ = connect_tx.send(());
+            let _ = release.await;
+            let connack = encode_raw(&Packet::Connack(Connack::accepted(50))).expect("encodable");
+            if s.write_all(&connack).await.is_err() {
+                return;
+            }
+            loop {
+                match decode_raw(&mut buf) {
+                    Ok(Some(body)) => {
+                        if let Ok(p) = Packet::decode(body) {
+                            let _ = seen_tx.send(p);
+                        }
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(_) => return,
+                }
+                if s.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+            }
+        });
+        (addr, connect_rx, seen_rx)
+    }
+
+    /// Lean options with a fast keepalive: Ping after 200 ms of silence,
+    /// its Pong within 100 ms.
+    fn fast_keepalive(addr: SocketAddr, uid: &str) -> ClientOptions {
+        let mut o = options(addr, uid);
+        o.lean = true;
+        o.ping_interval = Duration::from_millis(200);
+        o.pong_timeout = Duration::from_millis(100);
+        o
+    }
+
+    fn no_reconnect() -> ReconnectPolicy {
+        ReconnectPolicy {
+            enabled: false,
+            ..ReconnectPolicy::default()
+        }
+    }
+
+    /// The inline keepalive against a broker that answers: an idle second
+    /// (five Pings) and the connection is still there.
+    #[tokio::test]
+    async fn a_lean_session_answered_pings_keep_its_idle_connection() {
+        let (addr, _stop) = broker().await;
+        let mut s = Session::new(fast_keepalive(addr, "keepalive-1"), no_reconnect());
+        let (client, _) = connected(&mut s).await;
+        assert!(inline(&s));
+        match tokio::time::timeout(Duration::from_secs(1), s.poll()).await {
+            Err(_) => {}
+            Ok(r) => panic!("an idle connection whose Pings are answered ended: {r:?}"),
+        }
+        assert!(!client.is_closed());
+        within("close", s.close()).await;
+    }
+
+    /// The inline keepalive against a peer that completed the handshake and
+    /// then says nothing, not even a Pong: "no answer to Ping", after the
+    /// Ping interval and the Pong timeout, and not much later.
+    #[tokio::test]
+    async fn a_lean_session_to_a_silent_peer_ends_with_no_answer_to_ping_in_time() {
+        let (release, released) = oneshot::channel();
+        drop(release);
+        let (addr, _connect, mut seen) = fake_broker(released).await;
+        let t0 = Instant::now();
+        let mut s = Session::new(fast_keepalive(addr, "silent-1"), no_reconnect());
+        connected(&mut s).await;
+        assert!(inline(&s));
+        let e = within("the Pong timeout", s.poll())
+            .await
+            .expect_err("a silent peer ends the session");
+        let took = t0.elapsed();
+        assert!(e.to_string().contains("no answer to Ping"), "{e}");
+        assert!(took >= Duration::from_millis(300), "ended after {took:?}");
+        assert!(took < Duration::from_secs(3), "ended after {took:?}");
+        let first = within("the Ping", seen.recv()).await;
+        assert!(
+            matches!(first, Some(crate::protocol::Packet::Ping)),
+            "the peer saw {first:?}"
+        );
+    }
+
+    /// A drop while a lean connect is under way (its Connect sent, the
+    /// Connack still coming) says goodbye as well: the connect finishes,
+    /// then leaves with Disconnect, as `close` and `setup_failed` do; no
+    /// socket dropped on a broker that may have accepted us.
+    #[tokio::test]
+    async fn drop_connection_during_a_lean_connect_still_leaves_with_disconnect() {
+        let (release, released) = oneshot::channel();
+        let (addr, mut connect, mut seen) = fake_broker(released).await;
+        let mut lean = options(addr, "opening-1");
+        lean.lean = true;
+        let mut s = Session::new(lean, policy(Duration::from_millis(20)));
+        assert!(matches!(
+            step(&mut s, "connecting").await,
+            Step::Connecting { .. }
+        ));
+        // Polls given up on until the Connect is out: the connect is kept.
+        let t0 = Instant::now();
+        loop {
+            assert!(t0.elapsed() < LIMIT, "no Connect");
+            if let Ok(r) = tokio::time::timeout(Duration::from_millis(10), s.poll()).await {
+                panic!("a step before the Connack: {r:?}");
+            }
+            if connect.try_recv().is_ok() {
+                break;
+            }
+        }
+        assert!(matches!(s.state, State::Opening(_)));
+        within(
+            "drop",
+            s.drop_connection("churn", Some(Duration::from_secs(60))),
+        )
+        .await;
+        let _ = release.send(());
+        loop {
+            match within("the goodbye", seen.recv()).await {
+                Some(crate::protocol::Packet::Disconnect { reason }) => {
+                    assert_eq!(&reason[..], b"churn");
+                    break;
+                }
+                Some(_) => {}
+                None => panic!("the connect under way was dropped without Disconnect"),
+            }
+        }
     }
 
     #[tokio::test]
