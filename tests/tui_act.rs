@@ -41,11 +41,15 @@ fn tui_on_first_charger(dir: &Path, url: &str) -> Pty {
     term.keys(&["Enter", "/"]);
     term.text("charger-00000");
     term.keys(&["Enter"]);
-    term.wait_for("only charger-00000's own events", |s| {
+    // The filter line alone names charger-00000 and ChargerState: wait for a
+    // selected row of its own (an act key on no selection says "no event
+    // selected", which once failed this test under load).
+    term.wait_for("only charger-00000's own events, one selected", |s| {
         s.contains(r#""charger-00000" -ChargerState -DeviceReady"#)
-            && s.contains("charger-00000")
             && !s.contains("charger-00001")
-            && s.contains("ChargerState")
+            && s.lines().any(|l| {
+                l.starts_with('▶') && l.contains("charger-00000") && l.contains("ChargerState")
+            })
     });
     term
 }
