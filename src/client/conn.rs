@@ -92,6 +92,65 @@ impl End {
     }
 }
 
+/// What a packet from the broker, after the handshake, asks of the
+/// connection that read it. Both connections (the task's in this file, the
+/// inline one of lean sessions) decode, trace and apply it here, and act on
+/// the answer their own way.
+pub(super) enum After {
+    Nothing,
+    Event(Event),
+    /// The broker sent Ping: answer it.
+    Pong,
+    End(End),
+}
+
+/// Decodes `body`, traces it and applies it to `state`.
+pub(super) fn after_handshake(
+    state: &mut State,
+    tracer: &Tracer,
+    body: bytes::Bytes,
+    received: std::time::SystemTime,
+) -> After {
+    let packet = match Packet::decode(body) {
+        Ok(p) => p,
+        Err(e) => {
+            return After::End(End::Lost(format!(
+                "undecodable packet from the broker: {e}"
+            )));
+        }
+    };
+    tracer.received(&packet, &state.names);
+    match packet {
+        Packet::Publish(p) => {
+            let msg = state.message(p, received);
+            match state.route(msg) {
+                Some(msg) => After::Event(Event::Message(msg)),
+                None => After::Nothing,
+            }
+        }
+        Packet::Suback(a) => {
+            state.on_ack(kind::SUBACK, &a);
+            After::Nothing
+        }
+        Packet::Createack(a) => {
+            state.on_ack(kind::CREATEACK, &a);
+            After::Nothing
+        }
+        Packet::Createsuback(a) => {
+            state.on_ack(kind::CREATESUBACK, &a);
+            After::Nothing
+        }
+        Packet::Change(c) => After::Event(state.on_change(c.tid, c.count)),
+        Packet::Ping => After::Pong,
+        Packet::Pong => After::Nothing,
+        Packet::Disconnect { reason } => After::End(End::disconnected(&reason)),
+        other => After::End(End::Lost(format!(
+            "unexpected {} from the broker after the handshake",
+            other.name()
+        ))),
+    }
+}
+
 impl Connection {
     pub fn new(o: Opened, events: queue::Tx<Event>) -> Connection {
         Connection {
@@ -212,24 +271,17 @@ impl Connection {
         let mut handled = 0;
         while let Some(body) = next.take() {
             handled += 1;
-            let packet = match Packet::decode(body) {
-                Ok(p) => p,
-                Err(e) => {
-                    return Some(End::Lost(format!(
-                        "undecodable packet from the broker: {e}"
-                    )));
-                }
-            };
-            self.tracer.received(&packet, &self.state.names);
             // The hot path: a message is handed on without an await.
-            match packet {
-                Packet::Publish(p) => self.deliver(p, now),
-                other => {
-                    // Boxed: rare, and its state must not size the task.
-                    if let Some(end) = Box::pin(self.incoming(other, now)).await {
-                        return Some(end);
+            match after_handshake(&mut self.state, &self.tracer, body, now) {
+                After::Nothing => {}
+                After::Event(ev) => self.event(ev),
+                // Boxed: rare, and its state must not size the task.
+                After::Pong => {
+                    if let Err(e) = Box::pin(self.pong()).await {
+                        return Some(End::Lost(e));
                     }
                 }
+                After::End(end) => return Some(end),
             }
             if handled < BATCH {
                 next = match self.reader.try_recv() {
@@ -347,38 +399,9 @@ impl Connection {
         }
     }
 
-    /// A message to its subscription's queue, or to the event stream.
-    fn deliver(&mut self, p: crate::protocol::Publish, received: std::time::SystemTime) {
-        let msg = self.state.message(p, received);
-        if let Some(msg) = self.state.route(msg) {
-            self.event(Event::Message(msg));
-        }
-    }
-
-    async fn incoming(&mut self, packet: Packet, received: std::time::SystemTime) -> Option<End> {
-        match packet {
-            Packet::Publish(p) => self.deliver(p, received),
-            Packet::Suback(a) => self.state.on_ack(kind::SUBACK, &a),
-            Packet::Createack(a) => self.state.on_ack(kind::CREATEACK, &a),
-            Packet::Createsuback(a) => self.state.on_ack(kind::CREATESUBACK, &a),
-            Packet::Change(c) => {
-                let ev = self.state.on_change(c.tid, c.count);
-                self.event(ev);
-            }
-            Packet::Ping => {
-                if let Err(e) = self.send(Packet::Pong).await.and(self.flush().await) {
-                    return Some(End::Lost(e));
-                }
-            }
-            Packet::Pong => {}
-            Packet::Disconnect { reason } => return Some(End::disconnected(&reason)),
-            other => {
-                return Some(End::Lost(format!(
-                    "unexpected {} from the broker after the handshake",
-                    other.name()
-                )));
-            }
-        }
-        None
+    /// The answer to the broker's Ping, flushed.
+    async fn pong(&mut self) -> Result<(), String> {
+        self.send(Packet::Pong).await?;
+        self.flush().await
     }
 }

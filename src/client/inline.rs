@@ -32,11 +32,11 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
-use super::conn::{BATCH, CLOSE_GRACE, End, Opened};
+use super::conn::{After, BATCH, CLOSE_GRACE, End, Opened, after_handshake};
 use super::state::State;
 use super::trace::Tracer;
 use super::{ClientError, Command, Event, QUEUE, queue};
-use crate::protocol::{Packet, kind};
+use crate::protocol::Packet;
 use crate::transport::{PacketReader, PacketWriter};
 
 pub(super) struct Inline {
@@ -396,38 +396,11 @@ impl Inline {
     }
 
     fn received(&mut self, body: Bytes, now: std::time::SystemTime) -> Option<End> {
-        let packet = match Packet::decode(body) {
-            Ok(p) => p,
-            Err(e) => {
-                return Some(End::Lost(format!(
-                    "undecodable packet from the broker: {e}"
-                )));
-            }
-        };
-        self.tracer.received(&packet, &self.state.names);
-        match packet {
-            Packet::Publish(p) => {
-                let msg = self.state.message(p, now);
-                if let Some(msg) = self.state.route(msg) {
-                    self.event(Event::Message(msg));
-                }
-            }
-            Packet::Suback(a) => self.state.on_ack(kind::SUBACK, &a),
-            Packet::Createack(a) => self.state.on_ack(kind::CREATEACK, &a),
-            Packet::Createsuback(a) => self.state.on_ack(kind::CREATESUBACK, &a),
-            Packet::Change(c) => {
-                let ev = self.state.on_change(c.tid, c.count);
-                self.event(ev);
-            }
-            Packet::Ping => self.owe_pong = true,
-            Packet::Pong => {}
-            Packet::Disconnect { reason } => return Some(End::disconnected(&reason)),
-            other => {
-                return Some(End::Lost(format!(
-                    "unexpected {} from the broker after the handshake",
-                    other.name()
-                )));
-            }
+        match after_handshake(&mut self.state, &self.tracer, body, now) {
+            After::Nothing => {}
+            After::Event(ev) => self.event(ev),
+            After::Pong => self.owe_pong = true,
+            After::End(end) => return Some(end),
         }
         None
     }
