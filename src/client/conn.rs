@@ -104,6 +104,52 @@ pub(super) enum After {
     End(End),
 }
 
+/// What a handle's command leaves for its connection once [`bookkeep`] has
+/// done the state's part.
+pub(super) enum Outgoing {
+    Nothing,
+    Send(Packet),
+    Flush(tokio::sync::oneshot::Sender<Result<(), ClientError>>),
+    Disconnect {
+        reason: bytes::Bytes,
+        done: tokio::sync::oneshot::Sender<()>,
+    },
+}
+
+/// The state's part of a handle's command (routes, observed ETIDs, the ack a
+/// request waits for), the same for both connections (the task's and the
+/// inline one); they write, flush and leave their own way.
+pub(super) fn bookkeep(state: &mut State, cmd: Command) -> Outgoing {
+    match cmd {
+        Command::Send(p) => Outgoing::Send(p),
+        Command::Request(request) => {
+            let super::Request {
+                packet,
+                ack_kind,
+                name,
+                reply,
+                route,
+            } = *request;
+            state.expect_ack_routed(ack_kind, name, reply, route);
+            Outgoing::Send(packet)
+        }
+        Command::Route { tid, subtid, sink } => {
+            state.add_route(tid, subtid, sink);
+            Outgoing::Nothing
+        }
+        Command::Unroute { tid } => {
+            state.remove_routes(tid);
+            Outgoing::Nothing
+        }
+        Command::ObserveEtid(etid) => {
+            state.observe_etid(etid);
+            Outgoing::Nothing
+        }
+        Command::Flush(reply) => Outgoing::Flush(reply),
+        Command::Disconnect { reason, done } => Outgoing::Disconnect { reason, done },
+    }
+}
+
 /// Decodes `body`, traces it and applies it to `state`.
 pub(super) fn after_handshake(
     state: &mut State,
@@ -346,30 +392,15 @@ impl Connection {
         let mut handled = 0;
         while let Some(cmd) = next.take() {
             handled += 1;
-            match cmd {
-                Command::Send(p) => {
+            match bookkeep(&mut self.state, cmd) {
+                Outgoing::Nothing => {}
+                Outgoing::Send(p) => {
                     if let Err(e) = self.send(p).await {
                         return Some(End::Lost(e));
                     }
                 }
-                Command::Request(request) => {
-                    let super::Request {
-                        packet,
-                        ack_kind,
-                        name,
-                        reply,
-                        route,
-                    } = *request;
-                    self.state.expect_ack_routed(ack_kind, name, reply, route);
-                    if let Err(e) = self.send(packet).await {
-                        return Some(End::Lost(e));
-                    }
-                }
-                Command::Route { tid, subtid, sink } => self.state.add_route(tid, subtid, sink),
-                Command::Unroute { tid } => self.state.remove_routes(tid),
-                Command::ObserveEtid(etid) => self.state.observe_etid(etid),
-                Command::Flush(reply) => flushes.push(reply),
-                Command::Disconnect { reason, done } => {
+                Outgoing::Flush(reply) => flushes.push(reply),
+                Outgoing::Disconnect { reason, done } => {
                     Box::pin(self.goodbye(reason)).await;
                     for f in flushes {
                         let _ = f.send(Ok(()));

@@ -32,7 +32,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
-use super::conn::{After, BATCH, CLOSE_GRACE, End, Opened, after_handshake};
+use super::conn::{After, BATCH, CLOSE_GRACE, End, Opened, Outgoing, after_handshake, bookkeep};
 use super::state::State;
 use super::trace::Tracer;
 use super::{ClientError, Command, Event, QUEUE, queue};
@@ -351,27 +351,14 @@ impl Inline {
 
     /// One command of a handle; the writer is ready.
     fn command(&mut self, cmd: Command) -> Result<(), String> {
-        match cmd {
-            Command::Send(p) => self.send(p)?,
-            Command::Request(request) => {
-                let super::Request {
-                    packet,
-                    ack_kind,
-                    name,
-                    reply,
-                    route,
-                } = *request;
-                self.state.expect_ack_routed(ack_kind, name, reply, route);
-                self.send(packet)?;
-            }
-            Command::Route { tid, subtid, sink } => self.state.add_route(tid, subtid, sink),
-            Command::Unroute { tid } => self.state.remove_routes(tid),
-            Command::ObserveEtid(etid) => self.state.observe_etid(etid),
-            Command::Flush(reply) => {
+        match bookkeep(&mut self.state, cmd) {
+            Outgoing::Nothing => {}
+            Outgoing::Send(p) => self.send(p)?,
+            Outgoing::Flush(reply) => {
                 self.flushes.push(reply);
                 self.unflushed = true;
             }
-            Command::Disconnect { reason, done } => match self.leaving.as_mut() {
+            Outgoing::Disconnect { reason, done } => match self.leaving.as_mut() {
                 Some(l) => l.done.push(done),
                 None => {
                     self.begin_leave(reason);
