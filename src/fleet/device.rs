@@ -762,16 +762,10 @@ pub async fn run(shared: Arc<Shared>, index: u32, mut stop: watch::Receiver<bool
 mod tests {
     use super::*;
 
-    /// A device's task is most of what a device costs: 3,304 bytes (debug
-    /// build) when a publish awaited a full command in four nested futures,
-    /// three timers sat side by side and a command's handling was inline;
-    /// 2,432 after; 2,080 once the session held its options behind an `Arc`
-    /// and boxed its backoff timer (its connection, now served in this task,
-    /// is a box of its own: `an_inline_connection_stays_small`).
-    #[test]
-    fn a_device_task_future_stays_small() {
+    /// The fleet of these tests: charger devices of a ws:// URL.
+    fn charger_fleet() -> Shared {
         let ep = crate::transport::Endpoint::parse("ws://127.0.0.1:1/").expect("url");
-        let shared = Arc::new(Shared {
+        Shared {
             scenario: Scenario::load("charger").expect("charger"),
             base: Arc::new(lean_options(&ClientOptions::new(ep))),
             broker_tid: 1,
@@ -783,7 +777,18 @@ mod tests {
             bind: vec![],
             stats: Arc::new(Stats::new(2, 1)),
             initial_state: Default::default(),
-        });
+        }
+    }
+
+    /// A device's task is most of what a device costs: 3,304 bytes (debug
+    /// build) when a publish awaited a full command in four nested futures,
+    /// three timers sat side by side and a command's handling was inline;
+    /// 2,432 after; 2,080 once the session held its options behind an `Arc`
+    /// and boxed its backoff timer (its connection, now served in this task,
+    /// is a box of its own: `an_inline_connection_stays_small`).
+    #[test]
+    fn a_device_task_future_stays_small() {
+        let shared = Arc::new(charger_fleet());
         let (_stop, stop_rx) = watch::channel(false);
         let task = run(shared, 0, stop_rx);
         let size = std::mem::size_of_val(&task);
@@ -793,20 +798,7 @@ mod tests {
 
     #[test]
     fn devices_share_the_initial_state_until_a_command_changes_theirs() {
-        let ep = crate::transport::Endpoint::parse("ws://127.0.0.1:1/").expect("url");
-        let shared = Shared {
-            scenario: Scenario::load("charger").expect("charger"),
-            base: Arc::new(lean_options(&ClientOptions::new(ep))),
-            broker_tid: 1,
-            reconnect: ReconnectPolicy::default(),
-            churn_per_min: 0.0,
-            kill_after: None,
-            stagger: None,
-            interval: None,
-            bind: vec![],
-            stats: Arc::new(Stats::new(2, 1)),
-            initial_state: Default::default(),
-        };
+        let shared = charger_fleet();
         let a = Device::new(&shared, 0);
         let mut b = Device::new(&shared, 1);
         assert!(Arc::ptr_eq(&a.state, &b.state), "one copy for the fleet");
